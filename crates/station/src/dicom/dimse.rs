@@ -1,0 +1,198 @@
+//! DIMSE command sets (PS3.7 §9.3 and §E): parsing the requests a device sends and building
+//! our responses. Command sets are always Implicit VR Little Endian (PS3.7 §6.3.1).
+//!
+//! Must never: touch datasets. A C-STORE's dataset goes straight from the wire to the disk.
+
+use dicom_core::{dicom_value, DataElement, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+use dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN;
+
+/// Command Field values (PS3.7 §E.1).
+pub mod command_field {
+    pub const C_STORE_RQ: u16 = 0x0001;
+    pub const C_STORE_RSP: u16 = 0x8001;
+    pub const C_ECHO_RQ: u16 = 0x0030;
+    pub const C_ECHO_RSP: u16 = 0x8030;
+}
+
+/// Status codes we answer with (PS3.7 Annex C, PS3.4 §B.2.3).
+pub mod status {
+    pub const SUCCESS: u16 = 0x0000;
+    /// Refused: Out of Resources (PS3.4 §B.2.3), used when the disk is under the floor.
+    pub const OUT_OF_RESOURCES: u16 = 0xA700;
+    /// Error: Cannot understand (PS3.4 §B.2.3): the dataset could not be read.
+    pub const CANNOT_UNDERSTAND: u16 = 0xC000;
+    /// Failure: Processing failure (PS3.7 §C.4.2).
+    pub const PROCESSING_FAILURE: u16 = 0x0110;
+    /// Failure: Unrecognized operation (PS3.7 §C.4.5).
+    pub const UNRECOGNIZED_OPERATION: u16 = 0x0211;
+}
+
+/// Command Data Set Type value meaning "no dataset follows" (PS3.7 §E.1).
+const NO_DATASET: u16 = 0x0101;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DimseError {
+    #[error("cannot parse command set: {0}")]
+    Parse(String),
+    #[error("command set lacks {0}")]
+    Missing(&'static str),
+    #[error("cannot encode command set: {0}")]
+    Encode(String),
+}
+
+/// The parts of a request command set we act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Command {
+    pub command_field: u16,
+    pub message_id: u16,
+    pub affected_sop_class_uid: String,
+    pub affected_sop_instance_uid: String,
+    pub has_dataset: bool,
+}
+
+impl Command {
+    pub fn parse(bytes: &[u8]) -> Result<Command, DimseError> {
+        let obj =
+            InMemDicomObject::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+                .map_err(|e| DimseError::Parse(e.to_string()))?;
+        let u16_of = |tag, name| -> Result<u16, DimseError> {
+            obj.element(tag)
+                .ok()
+                .and_then(|e| e.to_int::<u16>().ok())
+                .ok_or(DimseError::Missing(name))
+        };
+        let str_of = |tag| -> String {
+            obj.element(tag)
+                .ok()
+                .and_then(|e| e.to_str().ok())
+                .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+                .unwrap_or_default()
+        };
+        Ok(Command {
+            command_field: u16_of(tags::COMMAND_FIELD, "Command Field (0000,0100)")?,
+            message_id: u16_of(tags::MESSAGE_ID, "Message ID (0000,0110)")?,
+            affected_sop_class_uid: str_of(tags::AFFECTED_SOP_CLASS_UID),
+            affected_sop_instance_uid: str_of(tags::AFFECTED_SOP_INSTANCE_UID),
+            has_dataset: u16_of(
+                tags::COMMAND_DATA_SET_TYPE,
+                "Command Data Set Type (0000,0800)",
+            )? != NO_DATASET,
+        })
+    }
+}
+
+/// A response command set (C-ECHO-RSP, C-STORE-RSP, or a generic failure) encoded for sending.
+pub fn response(
+    request: &Command,
+    response_field: u16,
+    status: u16,
+    error_comment: Option<&str>,
+) -> Result<Vec<u8>, DimseError> {
+    let mut elements = vec![
+        DataElement::new(
+            tags::AFFECTED_SOP_CLASS_UID,
+            VR::UI,
+            dicom_value!(Str, uid_value(&request.affected_sop_class_uid)),
+        ),
+        DataElement::new(
+            tags::COMMAND_FIELD,
+            VR::US,
+            dicom_value!(U16, [response_field]),
+        ),
+        DataElement::new(
+            tags::MESSAGE_ID_BEING_RESPONDED_TO,
+            VR::US,
+            dicom_value!(U16, [request.message_id]),
+        ),
+        DataElement::new(
+            tags::COMMAND_DATA_SET_TYPE,
+            VR::US,
+            dicom_value!(U16, [NO_DATASET]),
+        ),
+        DataElement::new(tags::STATUS, VR::US, dicom_value!(U16, [status])),
+    ];
+    if !request.affected_sop_instance_uid.is_empty() {
+        elements.push(DataElement::new(
+            tags::AFFECTED_SOP_INSTANCE_UID,
+            VR::UI,
+            dicom_value!(Str, uid_value(&request.affected_sop_instance_uid)),
+        ));
+    }
+    if let Some(comment) = error_comment {
+        // Error Comment is LO: 64 characters at most, default repertoire.
+        let ascii: String = comment
+            .chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .take(64)
+            .collect();
+        elements.push(DataElement::new(
+            tags::ERROR_COMMENT,
+            VR::LO,
+            dicom_value!(Str, ascii),
+        ));
+    }
+    let obj = InMemDicomObject::command_from_element_iter(elements);
+    let mut out = Vec::with_capacity(256);
+    obj.write_dataset_with_ts(&mut out, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+        .map_err(|e| DimseError::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+/// UI values are padded with NUL to an even length (PS3.5 §6.2).
+fn uid_value(uid: &str) -> String {
+    let mut s = uid.to_string();
+    if s.len() % 2 == 1 {
+        s.push('\0');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_response_round_trips_through_the_parser() {
+        let rq = Command {
+            command_field: command_field::C_STORE_RQ,
+            message_id: 7,
+            affected_sop_class_uid: "1.2.840.10008.5.1.4.1.1.1.1".into(),
+            affected_sop_instance_uid: "1.2.3.4.5".into(),
+            has_dataset: true,
+        };
+        let bytes = response(
+            &rq,
+            command_field::C_STORE_RSP,
+            status::OUT_OF_RESOURCES,
+            Some("disk full"),
+        )
+        .expect("encode");
+        let obj =
+            InMemDicomObject::read_dataset_with_ts(&bytes[..], &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+                .expect("decode");
+        assert_eq!(
+            obj.element(tags::STATUS)
+                .expect("status")
+                .to_int::<u16>()
+                .expect("u16"),
+            0xA700
+        );
+        assert_eq!(
+            obj.element(tags::MESSAGE_ID_BEING_RESPONDED_TO)
+                .expect("id")
+                .to_int::<u16>()
+                .expect("u16"),
+            7
+        );
+        assert!(
+            obj.element(tags::COMMAND_GROUP_LENGTH).is_ok(),
+            "group length is required in command sets"
+        );
+        let parsed = Command::parse(&bytes).expect("parse");
+        assert_eq!(parsed.command_field, command_field::C_STORE_RSP);
+        assert_eq!(parsed.affected_sop_instance_uid, "1.2.3.4.5");
+        assert!(!parsed.has_dataset);
+    }
+}

@@ -1,0 +1,893 @@
+//! Reads what the index needs from a stored object: the file meta group and the top-level
+//! elements of groups 0008–0020, as raw bytes, decoded by `charset`. Stops before anything large
+//! (pixel data is never read).
+//!
+//! Must never: load a whole object into memory, or decode text other than through `charset`.
+
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read};
+use std::path::Path;
+
+use super::charset;
+
+/// What the index keeps of one object. Text is decoded to Unicode; UIDs are trimmed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Header {
+    pub transfer_syntax: String,
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub study_uid: String,
+    pub series_uid: String,
+    pub modality: String,
+    pub study_date: String,
+    pub study_time: String,
+    pub accession: String,
+    pub study_description: String,
+    pub series_description: String,
+    pub series_number: Option<i64>,
+    pub instance_number: Option<i64>,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub patient_birth_date: String,
+    pub patient_sex: String,
+    /// (0008,0005) as declared, values joined by `\`; empty when absent.
+    pub charset: String,
+    /// Set when the declared charset did not fit the bytes and text was decoded with this one.
+    pub charset_repaired: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HeaderError {
+    #[error("cannot read file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a DICOM file: {0}")]
+    NotDicom(String),
+    #[error("malformed DICOM: {0}")]
+    Malformed(String),
+    #[error("required attribute {0} is missing or empty")]
+    Missing(&'static str),
+}
+
+/// What kind of file a watched folder or `station import` handed us.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileKind {
+    /// PS3.10 file: preamble, "DICM", meta group.
+    Part10,
+    /// A bare dataset without preamble or meta group, in the transfer syntax we detected.
+    RawDataset {
+        transfer_syntax: &'static str,
+    },
+    NotDicom {
+        reason: String,
+    },
+}
+
+pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+const EXPLICIT_VR_BE: &str = "1.2.840.10008.1.2.2";
+const DEFLATED_LE: &str = "1.2.840.10008.1.2.1.99";
+/// JPIP Referenced Deflate: its dataset is deflated like 1.2.840.10008.1.2.1.99 (PS3.5 A.5).
+const JPIP_DEFLATE: &str = "1.2.840.10008.1.2.4.95";
+
+/// No header attribute is anywhere near this; a longer one means a damaged length field.
+const MAX_VALUE: u32 = 64 * 1024;
+const MAX_DEPTH: u32 = 32;
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+/// Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 §7.1.2). A VR not known
+/// here is read the same way, as the standard promises for VRs added later.
+const LONG_VRS: [&[u8; 2]; 13] = [
+    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
+];
+const SHORT_VRS: [&[u8; 2]; 21] = [
+    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN",
+    b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
+];
+
+/// The top-level attributes we keep; `Values[i]` holds the raw value of `WANTED[i]`.
+const WANTED: [u32; 17] = [
+    0x00080005, 0x00080016, 0x00080018, 0x00080020, 0x00080030, 0x00080050, 0x00080060, 0x00081030,
+    0x0008103E, 0x00100010, 0x00100020, 0x00100030, 0x00100040, 0x0020000D, 0x0020000E, 0x00200011,
+    0x00200013,
+];
+type Values = [Option<Vec<u8>>; WANTED.len()];
+
+/// Looks at the first bytes of a file to tell a Part 10 file, a bare dataset, or neither.
+pub fn sniff(path: &Path) -> Result<FileKind, HeaderError> {
+    let mut head = Vec::with_capacity(512);
+    File::open(path)?.take(512).read_to_end(&mut head)?;
+    let not = |reason: &str| {
+        Ok(FileKind::NotDicom {
+            reason: reason.to_string(),
+        })
+    };
+    if head.is_empty() {
+        return not("the file is empty");
+    }
+    if head.get(128..132) == Some(b"DICM") {
+        return Ok(FileKind::Part10);
+    }
+    let magic: [(&[u8], &str); 9] = [
+        (b"%PDF", "the file is a PDF document"),
+        (b"\xFF\xD8\xFF", "the file is a JPEG image"),
+        (b"\x89PNG", "the file is a PNG image"),
+        (b"GIF8", "the file is a GIF image"),
+        (b"II*\0", "the file is a TIFF image"),
+        (b"MM\0*", "the file is a TIFF image"),
+        (b"PK\x03\x04", "the file is a ZIP archive"),
+        (b"\x1F\x8B", "the file is a gzip archive"),
+        (b"<?xml", "the file is an XML document"),
+    ];
+    if let Some((_, reason)) = magic.iter().find(|(m, _)| head.starts_with(m)) {
+        return not(reason);
+    }
+    match detect_raw(&head) {
+        Some(transfer_syntax) => Ok(FileKind::RawDataset { transfer_syntax }),
+        None if head.starts_with(b"BM") => not("the file is a BMP image"),
+        None => not("no DICOM preamble or recognizable dataset"),
+    }
+}
+
+/// Whether `head` starts like a bare dataset: a small even group (0002–0028, where every
+/// object starts) followed by a known VR (explicit VR LE) or a small length (implicit VR LE).
+fn detect_raw(h: &[u8]) -> Option<&'static str> {
+    let le16 = |at: usize| h.get(at..at + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let le32 = |at: usize| {
+        h.get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let plausible_group = |g: u16| g & 1 == 0 && (0x0002..=0x0028).contains(&g);
+    let group = le16(0)?;
+    if !plausible_group(group) {
+        return None;
+    }
+    let vr = h.get(4..6)?;
+    if LONG_VRS
+        .iter()
+        .chain(SHORT_VRS.iter())
+        .any(|v| &v[..] == vr)
+    {
+        return Some(EXPLICIT_VR_LE);
+    }
+    // Implicit VR has little to check, so the first element must be short (group length,
+    // charset, image type, SOP class…) and the next one, when read, must follow it.
+    let len = le32(4)?;
+    if len > 1024 {
+        return None;
+    }
+    let next = 8 + len as usize;
+    if let (Some(g2), Some(l2)) = (le16(next), le32(next + 4)) {
+        let group_ok = g2 >= group && (plausible_group(g2) || g2 == 0x7FE0);
+        if !group_ok || (l2 > MAX_VALUE && l2 != UNDEFINED) {
+            return None;
+        }
+    }
+    Some(IMPLICIT_VR_LE)
+}
+
+/// Reads the header of a PS3.10 file.
+pub fn read_part10(path: &Path) -> Result<Header, HeaderError> {
+    let mut r = BufReader::new(File::open(path)?);
+    let mut preamble = [0u8; 132];
+    if read_full(&mut r, &mut preamble)? < preamble.len() || &preamble[128..] != b"DICM" {
+        return Err(HeaderError::NotDicom(
+            "there is no \"DICM\" marker after the 128-byte preamble, so this is not a \
+             DICOM Part 10 file"
+                .into(),
+        ));
+    }
+    let mut w = Walker::new(r, Syntax::ExplicitLe, false);
+    let (ts, pending) = w.read_meta()?;
+    let ts = ts.ok_or_else(|| {
+        HeaderError::Malformed(
+            "the file meta information has no Transfer Syntax UID (0002,0010)".into(),
+        )
+    })?;
+    read_dataset(Cursor::new(pending).chain(w.r), &ts)
+}
+
+/// Reads the header of a bare dataset encoded in `transfer_syntax`.
+pub fn read_raw_dataset(path: &Path, transfer_syntax: &str) -> Result<Header, HeaderError> {
+    let mut r = BufReader::new(File::open(path)?);
+    let mut tag = [0u8; 4];
+    let n = read_full(&mut r, &mut tag)?;
+    let src = Cursor::new(tag[..n].to_vec()).chain(r);
+    // A Part 10 file that lost its preamble still starts with the meta group, which then
+    // names the real transfer syntax.
+    if n == 4 && tag[..2] == [0x02, 0x00] {
+        let mut w = Walker::new(src, Syntax::ExplicitLe, false);
+        let (ts, pending) = w.read_meta()?;
+        let ts = ts.unwrap_or_else(|| transfer_syntax.to_string());
+        return read_dataset(Cursor::new(pending).chain(w.r), &ts);
+    }
+    read_dataset(src, transfer_syntax)
+}
+
+fn read_dataset<R: Read>(src: R, ts: &str) -> Result<Header, HeaderError> {
+    let values = match ts {
+        IMPLICIT_VR_LE => Walker::new(src, Syntax::ImplicitLe, false).walk()?,
+        EXPLICIT_VR_BE => Walker::new(src, Syntax::ExplicitBe, false).walk()?,
+        // Raw deflate (RFC 1951, no zlib header), read as a stream: never all in memory.
+        DEFLATED_LE | JPIP_DEFLATE => {
+            let inflated = BufReader::new(flate2::read::DeflateDecoder::new(src));
+            Walker::new(inflated, Syntax::ExplicitLe, true).walk()?
+        }
+        // Explicit VR LE and every encapsulated (compressed pixel data) syntax.
+        _ => Walker::new(src, Syntax::ExplicitLe, false).walk()?,
+    };
+    build_header(ts, values)
+}
+
+fn build_header(ts: &str, values: Values) -> Result<Header, HeaderError> {
+    let raw = |tag: u32| {
+        WANTED
+            .iter()
+            .position(|&t| t == tag)
+            .and_then(|i| values[i].as_deref())
+    };
+    let declared = raw(0x00080005)
+        .map(charset::split_declared)
+        .unwrap_or_default();
+    let mut repaired: Option<&'static str> = None;
+    let mut text = |tag: u32| -> String {
+        let Some(bytes) = raw(tag) else {
+            return String::new();
+        };
+        let d = charset::decode(&declared, trim_end(bytes));
+        repaired = repaired.or(d.repaired_as);
+        d.text.trim_end_matches([' ', '\0']).to_string()
+    };
+    // Code strings, dates, times and numbers have insignificant leading spaces too.
+    let mut code = |tag: u32| text(tag).trim_start().to_string();
+    let (modality, study_date, study_time) = (code(0x00080060), code(0x00080020), code(0x00080030));
+    let (birth_date, sex) = (code(0x00100030), code(0x00100040));
+    let (series_number, instance_number) = (code(0x00200011), code(0x00200013));
+    // A UI value is ASCII digits and dots padded with NUL (PS3.5 §6.2): no charset applies.
+    let uid = |tag: u32, name: &'static str| {
+        let text = charset::decode(&[], raw(tag).unwrap_or_default()).text;
+        let text = text.trim_matches(['\0', ' ']);
+        match text.is_empty() {
+            true => Err(HeaderError::Missing(name)),
+            false => Ok(text.to_string()),
+        }
+    };
+    let mut header = Header {
+        transfer_syntax: ts.trim_end_matches(['\0', ' ']).to_string(),
+        sop_class_uid: uid(0x00080016, "SOP Class UID (0008,0016)")?,
+        sop_instance_uid: uid(0x00080018, "SOP Instance UID (0008,0018)")?,
+        study_uid: uid(0x0020000D, "Study Instance UID (0020,000D)")?,
+        series_uid: uid(0x0020000E, "Series Instance UID (0020,000E)")?,
+        modality,
+        study_date,
+        study_time,
+        accession: text(0x00080050),
+        study_description: text(0x00081030),
+        series_description: text(0x0008103E),
+        series_number: integer(&series_number),
+        instance_number: integer(&instance_number),
+        patient_id: text(0x00100020),
+        patient_name: text(0x00100010),
+        patient_birth_date: birth_date,
+        patient_sex: sex,
+        charset: declared.join("\\"),
+        charset_repaired: None,
+    };
+    header.charset_repaired = repaired.map(str::to_string);
+    Ok(header)
+}
+
+/// An IS value; only the first of several values.
+fn integer(s: &str) -> Option<i64> {
+    s.split('\\').next()?.trim().parse().ok()
+}
+
+fn trim_end(raw: &[u8]) -> &[u8] {
+    let end = raw
+        .iter()
+        .rposition(|&b| b != b' ' && b != 0)
+        .map_or(0, |p| p + 1);
+    &raw[..end]
+}
+
+/// Reads until `buf` is full or the input ends; returns how much was read.
+fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Syntax {
+    ImplicitLe,
+    ExplicitLe,
+    ExplicitBe,
+}
+
+impl Syntax {
+    /// Decodes a little- or big-endian number of 2 or 4 bytes.
+    fn num(self, b: &[u8]) -> u32 {
+        let fold = |acc: u32, &x: &u8| (acc << 8) | u32::from(x);
+        match self {
+            Syntax::ExplicitBe => b.iter().fold(0, fold),
+            _ => b.iter().rev().fold(0, fold),
+        }
+    }
+}
+
+struct Elem {
+    tag: u32,
+    vr: Option<[u8; 2]>,
+    len: u32,
+}
+
+fn tag_name(tag: u32) -> String {
+    format!("({:04X},{:04X})", tag >> 16, tag & 0xFFFF)
+}
+
+fn truncated(what: &str) -> HeaderError {
+    HeaderError::Malformed(format!(
+        "the file ends in the middle of {what}; it was probably cut off while being copied or sent"
+    ))
+}
+
+fn damaged(what: String) -> HeaderError {
+    HeaderError::Malformed(format!("{what}; the file is damaged"))
+}
+
+/// Reads data elements one after another from a stream; values are skipped unless wanted.
+struct Walker<R> {
+    r: R,
+    syntax: Syntax,
+    deflated: bool,
+}
+
+impl<R: Read> Walker<R> {
+    fn new(r: R, syntax: Syntax, deflated: bool) -> Self {
+        Walker {
+            r,
+            syntax,
+            deflated,
+        }
+    }
+
+    fn io_err(&self, e: io::Error, what: &str) -> HeaderError {
+        match e.kind() {
+            io::ErrorKind::UnexpectedEof => truncated(what),
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData if self.deflated => {
+                damaged("the compressed (deflated) dataset cannot be unpacked".into())
+            }
+            _ => HeaderError::Io(e),
+        }
+    }
+
+    /// Fills `buf`; Ok(false) when the input ended before its first byte.
+    fn fill(&mut self, buf: &mut [u8], what: &str) -> Result<bool, HeaderError> {
+        match read_full(&mut self.r, buf) {
+            Ok(n) if n == buf.len() => Ok(true),
+            Ok(0) => Ok(false),
+            Ok(_) => Err(truncated(what)),
+            Err(e) => Err(self.io_err(e, what)),
+        }
+    }
+
+    /// Reads `n` bytes (at most 4) as a number, or `n` bytes of a value.
+    fn bytes(&mut self, n: usize, what: &str) -> Result<Vec<u8>, HeaderError> {
+        let mut v = vec![0u8; n];
+        match self.fill(&mut v, what)? {
+            true => Ok(v),
+            false => Err(truncated(what)),
+        }
+    }
+
+    fn num(&mut self, n: usize, syntax: Syntax, what: &str) -> Result<u32, HeaderError> {
+        Ok(syntax.num(&self.bytes(n, what)?))
+    }
+
+    /// Reads a tag; None at a clean end of input.
+    fn read_tag(&mut self) -> Result<Option<[u8; 4]>, HeaderError> {
+        let mut t = [0u8; 4];
+        Ok(self.fill(&mut t, "an element tag")?.then_some(t))
+    }
+
+    /// Reads the VR and length that follow a tag (PS3.5 §7.1). Item and delimitation tags
+    /// (FFFE,xxxx) have no VR in any transfer syntax.
+    fn read_rest(&mut self, t: [u8; 4], syntax: Syntax) -> Result<Elem, HeaderError> {
+        let tag = (syntax.num(&t[..2]) << 16) | syntax.num(&t[2..]);
+        let what = format!("element {}", tag_name(tag));
+        if syntax == Syntax::ImplicitLe || tag >> 16 == 0xFFFE {
+            let len = self.num(4, syntax, &what)?;
+            return Ok(Elem { tag, vr: None, len });
+        }
+        let b = self.bytes(2, &what)?;
+        let vr = [b[0], b[1]];
+        if !vr.iter().all(u8::is_ascii_uppercase) {
+            return Err(HeaderError::Malformed(format!(
+                "element {} has no valid value representation; the file is damaged or not in the \
+                 transfer syntax it declares",
+                tag_name(tag)
+            )));
+        }
+        let len = if SHORT_VRS.contains(&&vr) {
+            self.num(2, syntax, &what)?
+        } else {
+            self.bytes(2, &what)?; // reserved
+            self.num(4, syntax, &what)?
+        };
+        Ok(Elem {
+            tag,
+            vr: Some(vr),
+            len,
+        })
+    }
+
+    fn read_elem(&mut self, syntax: Syntax, what: &str) -> Result<Elem, HeaderError> {
+        let t = self.read_tag()?.ok_or_else(|| truncated(what))?;
+        self.read_rest(t, syntax)
+    }
+
+    fn read_value(&mut self, el: &Elem) -> Result<Vec<u8>, HeaderError> {
+        if el.len > MAX_VALUE {
+            let (tag, len) = (tag_name(el.tag), el.len);
+            return Err(damaged(format!(
+                "element {tag} claims {len} bytes, far too many"
+            )));
+        }
+        self.bytes(el.len as usize, &format!("element {}", tag_name(el.tag)))
+    }
+
+    fn skip_value(&mut self, el: &Elem, syntax: Syntax, depth: u32) -> Result<(), HeaderError> {
+        let what = format!("element {}", tag_name(el.tag));
+        if el.len != UNDEFINED {
+            let n = u64::from(el.len);
+            return match io::copy(&mut (&mut self.r).take(n), &mut io::sink()) {
+                Ok(k) if k == n => Ok(()),
+                Ok(_) => Err(truncated(&what)),
+                Err(e) => Err(self.io_err(e, &what)),
+            };
+        }
+        if depth >= MAX_DEPTH {
+            return Err(damaged("sequences are nested too deeply".into()));
+        }
+        // UN of undefined length holds its items in implicit VR LE (PS3.5 §6.2.2).
+        let syntax = if el.vr == Some(*b"UN") {
+            Syntax::ImplicitLe
+        } else {
+            syntax
+        };
+        // Items up to the Sequence Delimitation Item (PS3.5 §7.5); an undefined-length item
+        // holds elements up to its Item Delimitation Item.
+        loop {
+            let item = self.read_elem(syntax, &what)?;
+            match item.tag {
+                0xFFFE_E0DD => return Ok(()),
+                0xFFFE_E000 if item.len != UNDEFINED => self.skip_value(&item, syntax, depth)?,
+                0xFFFE_E000 => loop {
+                    let inner = self.read_elem(syntax, &what)?;
+                    if inner.tag == 0xFFFE_E00D {
+                        break;
+                    }
+                    self.skip_value(&inner, syntax, depth + 1)?;
+                },
+                other => {
+                    let (seq, other) = (tag_name(el.tag), tag_name(other));
+                    return Err(damaged(format!(
+                        "sequence {seq} holds {other} instead of an item"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Reads the file meta group (explicit VR LE, PS3.10 §7.1). Returns the transfer syntax and
+    /// the bytes of the first dataset tag if it had to be read to see the group end.
+    fn read_meta(&mut self) -> Result<(Option<String>, Vec<u8>), HeaderError> {
+        let (mut ts, mut consumed, mut end) = (None, 0u64, None);
+        while end.is_none_or(|end| consumed < end) {
+            let Some(t) = self.read_tag()? else { break };
+            if t[..2] != [0x02, 0x00] {
+                return Ok((ts, t.to_vec()));
+            }
+            let el = self.read_rest(t, Syntax::ExplicitLe)?;
+            let short = el.vr.is_some_and(|vr| SHORT_VRS.contains(&&vr));
+            consumed += if short { 8 } else { 12 } + u64::from(el.len);
+            match el.tag {
+                0x0002_0000 if el.len == 4 => {
+                    let len = self.num(4, Syntax::ExplicitLe, "the file meta group length")?;
+                    end = Some(consumed + u64::from(len));
+                }
+                0x0002_0010 => {
+                    let v = self.read_value(&el)?;
+                    ts = Some(charset::decode(&[], trim_end(&v)).text.trim().to_string());
+                }
+                _ => self.skip_value(&el, Syntax::ExplicitLe, 0)?,
+            }
+        }
+        Ok((ts, Vec::new()))
+    }
+
+    /// Walks the top-level dataset up to group 0020 and keeps the wanted values.
+    fn walk(mut self) -> Result<Values, HeaderError> {
+        let mut values: Values = Default::default();
+        let syntax = self.syntax;
+        while let Some(t) = self.read_tag()? {
+            // Groups are in ascending order: past 0020 nothing is wanted, and pixel data
+            // (7FE0,0010) is never touched, not even its length.
+            if syntax.num(&t[..2]) > 0x0020 {
+                break;
+            }
+            let el = self.read_rest(t, syntax)?;
+            match WANTED.iter().position(|&t| t == el.tag) {
+                Some(i) if el.len != UNDEFINED => values[i] = Some(self.read_value(&el)?),
+                _ => self.skip_value(&el, syntax, 0)?,
+            }
+        }
+        Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Enc {
+        Implicit,
+        Le,
+        Be,
+    }
+
+    /// `x` as `n` bytes in the byte order of `enc`.
+    fn num(enc: Enc, x: u32, n: usize) -> Vec<u8> {
+        match enc {
+            Enc::Be => x.to_be_bytes()[4 - n..].to_vec(),
+            _ => x.to_le_bytes()[..n].to_vec(),
+        }
+    }
+
+    /// An element header; items and delimiters are `hdr(enc, 0xFFFE, e, "", len)`.
+    fn hdr(enc: Enc, g: u16, e: u16, vr: &str, len: u32) -> Vec<u8> {
+        let mut out = [num(enc, g.into(), 2), num(enc, e.into(), 2)].concat();
+        if enc != Enc::Implicit && g != 0xFFFE {
+            out.extend(vr.as_bytes());
+            if SHORT_VRS.iter().any(|v| &v[..] == vr.as_bytes()) {
+                return [out, num(enc, len, 2)].concat();
+            }
+            out.extend([0, 0]);
+        }
+        [out, num(enc, len, 4)].concat()
+    }
+
+    fn el(enc: Enc, g: u16, e: u16, vr: &str, value: &[u8]) -> Vec<u8> {
+        let mut v = value.to_vec();
+        if v.len() % 2 == 1 {
+            v.push(if vr == "UI" { 0 } else { b' ' });
+        }
+        [hdr(enc, g, e, vr, v.len() as u32), v].concat()
+    }
+
+    /// A dataset with the header attributes; `extra` goes between groups 0008 and 0010.
+    fn dataset(enc: Enc, charset: &str, name: &[u8], extra: &[u8]) -> Vec<u8> {
+        let mut d = Vec::new();
+        if !charset.is_empty() {
+            d.extend(el(enc, 0x0008, 0x0005, "CS", charset.as_bytes()));
+        }
+        d.extend(el(enc, 0x0008, 0x0016, "UI", b"1.2.840.10008.5.1.4.1.1.7"));
+        d.extend(el(enc, 0x0008, 0x0018, "UI", b"1.2.3.4.5"));
+        d.extend(el(enc, 0x0008, 0x0020, "DA", b"20240131"));
+        d.extend(el(enc, 0x0008, 0x0030, "TM", b"101500"));
+        d.extend(el(enc, 0x0008, 0x0050, "SH", b"ACC7"));
+        d.extend(el(enc, 0x0008, 0x0060, "CS", b"US"));
+        d.extend(el(enc, 0x0008, 0x1030, "LO", b"Abdomen"));
+        d.extend(el(enc, 0x0008, 0x103E, "LO", b"Liver"));
+        d.extend(extra);
+        d.extend(el(enc, 0x0010, 0x0010, "PN", name));
+        d.extend(el(enc, 0x0010, 0x0020, "LO", b"P-001"));
+        d.extend(el(enc, 0x0010, 0x0030, "DA", b"19800229"));
+        d.extend(el(enc, 0x0010, 0x0040, "CS", b"F"));
+        d.extend(el(enc, 0x0020, 0x000D, "UI", b"1.2.3"));
+        d.extend(el(enc, 0x0020, 0x000E, "UI", b"1.2.3.4"));
+        d.extend(el(enc, 0x0020, 0x0011, "IS", b" 3"));
+        d.extend(el(enc, 0x0020, 0x0013, "IS", b"12"));
+        // Pixel data claiming far more bytes than exist: must never be read.
+        d.extend(hdr(enc, 0x7FE0, 0x0010, "OW", 0x7FFF_FFF0));
+        d
+    }
+
+    fn part10(ts: &str, body: &[u8], group_length: bool) -> Vec<u8> {
+        let le = Enc::Le;
+        let mut meta = el(le, 0x0002, 0x0001, "OB", &[0, 1]);
+        meta.extend(el(le, 0x0002, 0x0002, "UI", b"1.2.840.10008.5.1.4.1.1.7"));
+        meta.extend(el(le, 0x0002, 0x0010, "UI", ts.as_bytes()));
+        let mut out = [vec![0u8; 128], b"DICM".to_vec()].concat();
+        if group_length {
+            out.extend(el(le, 0x0002, 0x0000, "UL", &num(le, meta.len() as u32, 4)));
+        }
+        [out, meta, body.to_vec()].concat()
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn gb(s: &str) -> Vec<u8> {
+        encoding_rs::GB18030.encode(s).0.into_owned()
+    }
+
+    fn deflate(body: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(body).unwrap();
+        z.finish().unwrap()
+    }
+
+    /// What `dataset` holds, as read back.
+    fn expected(ts: &str, charset: &str, name: &str) -> Header {
+        let s = |v: &str| v.to_string();
+        Header {
+            transfer_syntax: s(ts),
+            sop_class_uid: s("1.2.840.10008.5.1.4.1.1.7"),
+            sop_instance_uid: s("1.2.3.4.5"),
+            study_uid: s("1.2.3"),
+            series_uid: s("1.2.3.4"),
+            modality: s("US"),
+            study_date: s("20240131"),
+            study_time: s("101500"),
+            accession: s("ACC7"),
+            study_description: s("Abdomen"),
+            series_description: s("Liver"),
+            patient_birth_date: s("19800229"),
+            patient_sex: s("F"),
+            series_number: Some(3),
+            instance_number: Some(12),
+            patient_id: s("P-001"),
+            patient_name: s(name),
+            charset: s(charset),
+            ..Header::default()
+        }
+    }
+
+    fn open(dir: &tempfile::TempDir, bytes: &[u8]) -> Result<Header, HeaderError> {
+        read_part10(&write(dir, "a.dcm", bytes))
+    }
+
+    #[test]
+    fn reads_every_transfer_syntax_and_charset() {
+        let dir = tempfile::tempdir().unwrap();
+        let gbk = encoding_rs::GBK.encode("王^小明").0.into_owned();
+        let ir58 = [
+            &b"Wang^XiaoMing=\x1b$)A"[..],
+            &gb("王"),
+            b"^\x1b$)A",
+            &gb("小明"),
+        ];
+        let jpeg = "1.2.840.10008.1.2.4.50";
+        let cases = [
+            (
+                Enc::Le,
+                EXPLICIT_VR_LE,
+                "ISO_IR 192",
+                "王^小明".as_bytes().to_vec(),
+                "王^小明",
+            ),
+            (
+                Enc::Implicit,
+                IMPLICIT_VR_LE,
+                "GB18030",
+                gb("王^小明"),
+                "王^小明",
+            ),
+            (Enc::Be, EXPLICIT_VR_BE, "GBK", gbk, "王^小明"),
+            (
+                Enc::Le,
+                DEFLATED_LE,
+                "\\ISO 2022 IR 58",
+                ir58.concat(),
+                "Wang^XiaoMing=王^小明",
+            ),
+            (
+                Enc::Le,
+                jpeg,
+                "ISO_IR 100",
+                b"M\xfcller^Hans".to_vec(),
+                "Müller^Hans",
+            ),
+        ];
+        for (i, (enc, ts, charset, name, want)) in cases.into_iter().enumerate() {
+            let body = dataset(enc, charset, &name, &[]);
+            let body = if ts == DEFLATED_LE {
+                deflate(&body)
+            } else {
+                body
+            };
+            // Every other file lacks the optional meta group length.
+            let file = part10(ts, &body, ts == DEFLATED_LE || i % 2 == 0);
+            assert_eq!(
+                sniff(&write(&dir, "a.dcm", &file)).unwrap(),
+                FileKind::Part10
+            );
+            assert_eq!(open(&dir, &file).unwrap(), expected(ts, charset, want));
+        }
+        // Garbage instead of deflate data is reported, not panicked on.
+        let err = open(&dir, &part10(DEFLATED_LE, &[0xFF; 64], true)).unwrap_err();
+        assert!(matches!(err, HeaderError::Malformed(_)), "{err}");
+    }
+
+    #[test]
+    fn raw_datasets_are_sniffed_and_read() {
+        let dir = tempfile::tempdir().unwrap();
+        for (enc, ts) in [(Enc::Le, EXPLICIT_VR_LE), (Enc::Implicit, IMPLICIT_VR_LE)] {
+            let p = write(&dir, "raw", &dataset(enc, "", b"DOE^JOHN", &[]));
+            let kind = FileKind::RawDataset {
+                transfer_syntax: ts,
+            };
+            assert_eq!(sniff(&p).unwrap(), kind);
+            assert_eq!(
+                read_raw_dataset(&p, ts).unwrap(),
+                expected(ts, "", "DOE^JOHN")
+            );
+        }
+        // A Part 10 file without its preamble: the meta group names the real syntax.
+        let body = dataset(Enc::Implicit, "", b"DOE^JOHN", &[]);
+        let p = write(&dir, "raw", &part10(IMPLICIT_VR_LE, &body, true)[132..]);
+        let kind = FileKind::RawDataset {
+            transfer_syntax: EXPLICIT_VR_LE,
+        };
+        assert_eq!(sniff(&p).unwrap(), kind);
+        let h = read_raw_dataset(&p, EXPLICIT_VR_LE).unwrap();
+        assert_eq!(h, expected(IMPLICIT_VR_LE, "", "DOE^JOHN"));
+    }
+
+    /// Undefined-length sequence whose undefined-length item holds another undefined-length
+    /// sequence with a defined-length item, then (explicit only) an undefined-length UN whose
+    /// content is implicit VR LE. The decoy names inside must not be taken.
+    fn nested(enc: Enc) -> Vec<u8> {
+        let leaf = el(enc, 0x0008, 0x1155, "UI", b"9.9.9");
+        let mut s = hdr(enc, 0x0008, 0x1115, "SQ", UNDEFINED);
+        s.extend(hdr(enc, 0xFFFE, 0xE000, "", UNDEFINED));
+        s.extend(el(enc, 0x0010, 0x0010, "PN", b"WRONG^NAME"));
+        s.extend(hdr(enc, 0x0008, 0x1199, "SQ", UNDEFINED));
+        s.extend([hdr(enc, 0xFFFE, 0xE000, "", leaf.len() as u32), leaf].concat());
+        s.extend(hdr(enc, 0xFFFE, 0xE0DD, "", 0));
+        s.extend(hdr(enc, 0xFFFE, 0xE00D, "", 0));
+        s.extend(hdr(enc, 0xFFFE, 0xE0DD, "", 0));
+        if enc != Enc::Implicit {
+            let imp = Enc::Implicit;
+            s.extend(hdr(enc, 0x0009, 0x1010, "UN", UNDEFINED));
+            s.extend(hdr(imp, 0xFFFE, 0xE000, "", UNDEFINED));
+            s.extend(el(imp, 0x0010, 0x0010, "PN", b"WRONG^TOO"));
+            s.extend(hdr(imp, 0xFFFE, 0xE00D, "", 0));
+            s.extend(hdr(imp, 0xFFFE, 0xE0DD, "", 0));
+        }
+        s
+    }
+
+    #[test]
+    fn nested_undefined_length_sequences_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let syntaxes = [(Enc::Le, EXPLICIT_VR_LE), (Enc::Implicit, IMPLICIT_VR_LE)];
+        for (enc, ts) in syntaxes.into_iter().chain([(Enc::Be, EXPLICIT_VR_BE)]) {
+            let body = dataset(enc, "", b"DOE^JANE", &nested(enc));
+            let h = open(&dir, &part10(ts, &body, true)).unwrap();
+            assert_eq!(h, expected(ts, "", "DOE^JANE"));
+        }
+    }
+
+    #[test]
+    fn truncated_files_are_malformed_never_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = dataset(Enc::Le, "", b"DOE^JOHN", &nested(Enc::Le));
+        let full = part10(EXPLICIT_VR_LE, &body, true);
+        let find = |what: &[u8]| full.windows(what.len()).position(|w| w == what).unwrap();
+        match open(&dir, &full[..find(b"DOE^JOHN") + 3]) {
+            Err(HeaderError::Malformed(msg)) => assert!(msg.contains("(0010,0010)"), "{msg}"),
+            other => panic!("{other:?}"),
+        }
+        // Cuts before the series UID (last required) fail; later ones may succeed at an
+        // element boundary, and always once the pixel data tag is complete.
+        let series = el(Enc::Le, 0x0020, 0x000E, "UI", b"1.2.3.4");
+        let series_end = find(&series) + series.len();
+        for cut in 0..full.len() {
+            match open(&dir, &full[..cut]) {
+                Ok(_) => assert!(cut >= series_end, "cut at {cut}"),
+                Err(e) => assert!(cut < full.len() - 8, "cut at {cut}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn missing_and_oversized_attributes() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = dataset(Enc::Le, "", b"DOE^JOHN", &[]);
+        let sop = el(Enc::Le, 0x0008, 0x0018, "UI", b"1.2.3.4.5");
+        let at = body.windows(sop.len()).position(|w| w == sop).unwrap();
+        let without = [&body[..at], &body[at + sop.len()..]].concat();
+        let err = open(&dir, &part10(EXPLICIT_VR_LE, &without, true)).unwrap_err();
+        assert!(
+            matches!(err, HeaderError::Missing("SOP Instance UID (0008,0018)")),
+            "{err}"
+        );
+        let big = el(Enc::Le, 0x0008, 0x1030, "UT", &vec![b'x'; 70_000]);
+        let body = [el(Enc::Le, 0x0008, 0x0016, "UI", b"1.2"), big].concat();
+        let err = open(&dir, &part10(EXPLICIT_VR_LE, &body, true)).unwrap_err();
+        assert!(matches!(err, HeaderError::Malformed(_)), "{err}");
+    }
+
+    #[test]
+    fn charset_repair_is_flagged_only_when_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = dataset(Enc::Le, "", &gb("王^小明"), &[]);
+        let h = open(&dir, &part10(EXPLICIT_VR_LE, &body, true)).unwrap();
+        let want = expected(EXPLICIT_VR_LE, "", "王^小明");
+        assert_eq!(
+            h,
+            Header {
+                charset_repaired: Some("GB18030".into()),
+                ..want
+            }
+        );
+        let body = dataset(Enc::Le, "ISO_IR 100", b"M\xfcller^Hans", &[]);
+        let h = open(&dir, &part10(EXPLICIT_VR_LE, &body, true)).unwrap();
+        assert_eq!(h, expected(EXPLICIT_VR_LE, "ISO_IR 100", "Müller^Hans"));
+    }
+
+    #[test]
+    fn sniff_names_what_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let reason = |bytes: &[u8]| match sniff(&write(&dir, "x", bytes)).unwrap() {
+            FileKind::NotDicom { reason } => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason(b""), "the file is empty");
+        assert_eq!(reason(b"%PDF-1.7\n"), "the file is a PDF document");
+        assert_eq!(
+            reason(b"\xFF\xD8\xFF\xE0\x00\x10JFIF"),
+            "the file is a JPEG image"
+        );
+        let text = b"hello, this is a text file";
+        assert_eq!(reason(text), "no DICOM preamble or recognizable dataset");
+        assert!(matches!(
+            open(&dir, b"%PDF-1.7"),
+            Err(HeaderError::NotDicom(_))
+        ));
+    }
+
+    #[test]
+    fn reads_file_written_by_dicom_object() {
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        use dicom_dictionary_std::tags;
+        use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+        let e = |tag, vr, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
+        let obj = InMemDicomObject::from_element_iter([
+            e(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
+            e(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.7"),
+            e(tags::SOP_INSTANCE_UID, VR::UI, "1.2.3.4.5.6"),
+            e(tags::PATIENT_NAME, VR::PN, "王^小明"),
+            e(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.3"),
+            e(tags::SERIES_INSTANCE_UID, VR::UI, "1.2.3.4"),
+            e(tags::INSTANCE_NUMBER, VR::IS, "7"),
+        ]);
+        let meta = FileMetaTableBuilder::new().transfer_syntax(EXPLICIT_VR_LE);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("o.dcm");
+        obj.with_meta(meta).unwrap().write_to_file(&p).unwrap();
+        let h = read_part10(&p).unwrap();
+        assert_eq!(
+            (h.patient_name.as_str(), h.sop_instance_uid.as_str()),
+            ("王^小明", "1.2.3.4.5.6")
+        );
+        assert_eq!(
+            (h.instance_number, h.charset.as_str()),
+            (Some(7), "ISO_IR 192")
+        );
+    }
+}

@@ -1,0 +1,319 @@
+//! The one ingest path. The listener, the folder watcher, `station import` and crash recovery
+//! all end in [`Ingest::commit`]: bytes staged under a temporary name and fsynced, their header
+//! read, renamed into `instances/<study>/<series>/<sop>.dcm`, the directory fsynced, and the
+//! index row committed. Only after that does a caller report success to a device.
+//!
+//! Must never: leave a half-written file under a final name, index a file that is not fully on
+//! disk, overwrite a stored instance, or decode pixel data.
+
+pub mod file;
+pub mod quarantine;
+pub mod staging;
+pub mod watch;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::dicom::header::{self, HeaderError};
+use crate::store::{self, NewInstance, Source, Store, StoreError};
+pub use staging::{StagedFile, Staging};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("free disk space {free_mb} MB is below the configured floor of {floor_mb} MB; new images are refused until space is freed")]
+    DiskFull { free_mb: u64, floor_mb: u64 },
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The bytes are not an object we can store; the reason is for a person to read.
+    #[error("{0}")]
+    Unreadable(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<HeaderError> for IngestError {
+    fn from(e: HeaderError) -> Self {
+        match e {
+            HeaderError::Io(io) => IngestError::Io(io),
+            other => IngestError::Unreadable(other.to_string()),
+        }
+    }
+}
+
+/// What happened to one arriving object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Stored {
+        instance_id: i64,
+        study_uid: String,
+    },
+    /// Same SOP Instance UID, same bytes: acknowledged, not stored twice.
+    Duplicate {
+        existing_id: i64,
+    },
+    /// Same SOP Instance UID, different bytes: both kept, this one flagged for a person.
+    StoredForReview {
+        instance_id: i64,
+        study_uid: String,
+        reason: String,
+    },
+}
+
+pub struct Ingest {
+    data_dir: PathBuf,
+    tmp_dir: PathBuf,
+    store: Arc<Store>,
+    min_free_bytes: u64,
+}
+
+impl Ingest {
+    /// Creates the data directory layout if needed.
+    pub fn new(config: &Config, store: Arc<Store>) -> io::Result<Ingest> {
+        let data_dir = config.data_dir.clone();
+        let tmp_dir = data_dir.join("tmp");
+        for dir in [
+            &data_dir,
+            &tmp_dir,
+            &data_dir.join("instances"),
+            &data_dir.join("quarantine"),
+        ] {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(Ingest {
+            data_dir,
+            tmp_dir,
+            store,
+            min_free_bytes: config.storage.min_free_mb.saturating_mul(1024 * 1024),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Refuses new data when the disk is under the floor (the device sees status A700).
+    pub fn check_space(&self) -> Result<(), IngestError> {
+        let free = fs4::available_space(&self.data_dir)?;
+        if free < self.min_free_bytes {
+            return Err(IngestError::DiskFull {
+                free_mb: free / (1024 * 1024),
+                floor_mb: self.min_free_bytes / (1024 * 1024),
+            });
+        }
+        Ok(())
+    }
+
+    /// Opens a staging file, after checking the disk floor.
+    pub fn stage(&self) -> Result<Staging, IngestError> {
+        self.check_space()?;
+        Ok(Staging::create(&self.tmp_dir)?)
+    }
+
+    /// Stages a PS3.10 object whose dataset arrives in pieces (the listener): writes the
+    /// preamble and meta group, then the caller writes the dataset bytes as received.
+    pub fn stage_part10(
+        &self,
+        sop_class_uid: &str,
+        sop_instance_uid: &str,
+        transfer_syntax: &str,
+    ) -> Result<Staging, IngestError> {
+        let mut staging = self.stage()?;
+        staging.write_all(&part10_prefix(
+            sop_class_uid,
+            sop_instance_uid,
+            transfer_syntax,
+        )?)?;
+        Ok(staging)
+    }
+
+    /// Reads the staged object's header, places it and indexes it. On error nothing remains:
+    /// neither the staged file, nor a file under a final name, nor a row.
+    pub fn commit(&self, mut staged: StagedFile, source: &Source) -> Result<Outcome, IngestError> {
+        let header = header::read_part10(&staged.path)?;
+        let dir_rel = format!(
+            "instances/{}/{}",
+            path_safe(&header.study_uid),
+            path_safe(&header.series_uid)
+        );
+        let dir = self.data_dir.join(&dir_rel);
+        std::fs::create_dir_all(&dir)?;
+
+        // Held from the duplicate check to the commit, so two associations delivering the same
+        // SOP Instance UID at once cannot both decide they are first.
+        let mut conn = self.store.lock();
+        let existing = store::instances_with_sop(&conn, &header.sop_instance_uid)?;
+        if let Some(same) = existing.iter().find(|e| e.sha256 == staged.sha256) {
+            tracing::info!(sop = %header.sop_instance_uid, "duplicate with identical bytes, acknowledged and not stored again");
+            return Ok(Outcome::Duplicate {
+                existing_id: same.id,
+            });
+        }
+        let (file_name, review_reason) = match existing.first() {
+            None => (format!("{}.dcm", path_safe(&header.sop_instance_uid)), None),
+            Some(first) => (
+                format!(
+                    "{}.v{}.dcm",
+                    path_safe(&header.sop_instance_uid),
+                    existing.len() + 1
+                ),
+                Some(format!(
+                    "same SOP Instance UID as instance #{} ({}) but different content; both kept",
+                    first.id, first.path
+                )),
+            ),
+        };
+        let rel_path = format!("{dir_rel}/{file_name}");
+        let final_path = self.data_dir.join(&rel_path);
+        if final_path.exists() {
+            // A file without a row: left by a crash between rename and commit, and recovery has
+            // not run over it. Never overwrite; recovery will index it.
+            return Err(IngestError::Io(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{rel_path} exists but is not indexed; restart the station to recover it"),
+            )));
+        }
+        std::fs::rename(&staged.path, &final_path)?;
+        staged.mark_consumed();
+        let indexed = staging::sync_dir(&dir)
+            .map_err(IngestError::from)
+            .and_then(|()| {
+                let tx = conn.transaction().map_err(StoreError::from)?;
+                let id = store::insert_instance(
+                    &tx,
+                    &NewInstance {
+                        header: &header,
+                        size: staged.size,
+                        sha256: &staged.sha256,
+                        path: &rel_path,
+                        source,
+                        review_reason: review_reason.clone(),
+                    },
+                )?;
+                tx.commit().map_err(StoreError::from)?;
+                Ok(id)
+            });
+        let instance_id = match indexed {
+            Ok(id) => id,
+            Err(e) => {
+                let _ = std::fs::remove_file(&final_path);
+                return Err(e);
+            }
+        };
+        drop(conn);
+        tracing::info!(
+            id = instance_id,
+            sop_class = %header.sop_class_uid,
+            sop = %header.sop_instance_uid,
+            ts = %header.transfer_syntax,
+            bytes = staged.size,
+            source = %source.kind(),
+            "stored instance"
+        );
+        if let Some(cs) = &header.charset_repaired {
+            tracing::warn!(id = instance_id, declared = %header.charset, detected = %cs, "text decoded with a detected character set; instance flagged");
+        }
+        Ok(match review_reason {
+            None => Outcome::Stored {
+                instance_id,
+                study_uid: header.study_uid,
+            },
+            Some(reason) => {
+                tracing::warn!(id = instance_id, %reason, "instance flagged for review");
+                Outcome::StoredForReview {
+                    instance_id,
+                    study_uid: header.study_uid,
+                    reason,
+                }
+            }
+        })
+    }
+
+    /// Crash recovery, run at start before anything is received: staging leftovers are deleted
+    /// (no device was told "success" for them), and complete files under `instances/` that have
+    /// no row (a crash between rename and commit) are indexed. Returns how many were indexed.
+    pub fn recover(&self) -> Result<usize, IngestError> {
+        for entry in std::fs::read_dir(&self.tmp_dir)? {
+            let path = entry?.path();
+            tracing::info!(path = %path.display(), "removing unfinished staging file");
+            std::fs::remove_file(&path)?;
+        }
+        let known = store::all_instance_paths(&self.store.lock())?;
+        let mut recovered = 0;
+        for entry in walkdir::WalkDir::new(self.data_dir.join("instances")) {
+            let entry = entry.map_err(|e| IngestError::Io(e.into()))?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let rel = match entry.path().strip_prefix(&self.data_dir) {
+                Ok(r) => r.to_string_lossy().replace('\\', "/"),
+                Err(_) => continue,
+            };
+            if known.contains(&rel) {
+                continue;
+            }
+            // Move it back to staging and commit it like any arrival.
+            let staged = file::restage(&self.tmp_dir, entry.path())?;
+            match self.commit(staged, &Source::Recovery { path: rel.clone() }) {
+                Ok(_) => recovered += 1,
+                Err(e) => tracing::error!(path = %rel, error = %e, "could not recover file"),
+            }
+        }
+        if recovered > 0 {
+            tracing::warn!(
+                recovered,
+                "indexed files left without a row by an earlier crash"
+            );
+        }
+        Ok(recovered)
+    }
+}
+
+/// Preamble, "DICM" and the file meta group (PS3.10 §7.1) for an object received over the
+/// network, whose dataset bytes follow unchanged.
+pub fn part10_prefix(
+    sop_class_uid: &str,
+    sop_instance_uid: &str,
+    transfer_syntax: &str,
+) -> Result<Vec<u8>, IngestError> {
+    let meta = dicom_object::meta::FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid(sop_class_uid)
+        .media_storage_sop_instance_uid(sop_instance_uid)
+        .transfer_syntax(transfer_syntax)
+        .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
+        .implementation_version_name(IMPLEMENTATION_VERSION_NAME)
+        .build()
+        .map_err(|e| IngestError::Unreadable(format!("cannot build file meta group: {e}")))?;
+    let mut out = vec![0u8; 128];
+    out.extend_from_slice(b"DICM");
+    meta.write(&mut out)
+        .map_err(|e| IngestError::Unreadable(format!("cannot write file meta group: {e}")))?;
+    Ok(out)
+}
+
+/// Our implementation class UID (PS3.7 §D.3.3.2), under a UUID-derived root.
+pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.137201805216718163513236404374281862421";
+pub const IMPLEMENTATION_VERSION_NAME: &str = "CLINICSTATION01";
+
+/// UIDs are digits and dots; anything else (a broken device) must not escape the directory.
+fn path_safe(uid: &str) -> String {
+    let s: String = uid
+        .chars()
+        .map(|c| {
+            if c.is_ascii_digit() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match s.as_str() {
+        "" | "." | ".." => "_".into(),
+        _ => s,
+    }
+}

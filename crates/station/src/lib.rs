@@ -1,0 +1,14 @@
+//! Clinic Imaging Station engine.
+//!
+//! Receives images from clinic devices (DICOM listener, watched folders, manual import) into a
+//! durable local store: every arrival goes through [`ingest`], which writes, fsyncs, indexes and
+//! enqueues. This crate has no GUI dependency; the desktop shell and the `station` binary are thin
+//! layers over it.
+
+pub mod config;
+pub mod demo;
+pub mod dicom;
+pub mod ingest;
+pub mod lifecycle;
+pub mod serve;
+pub mod store;

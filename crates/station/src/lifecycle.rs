@@ -1,0 +1,35 @@
+//! Study lifecycle: a study is `receiving` while instances arrive and becomes `complete` once
+//! none arrived for the quiet period; completing queues it for each destination.
+//!
+//! Must never: change a study a person has acted on (held, failed) or one already past complete.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::store::{self, Store};
+
+/// Checks for quiet studies about every second until `shutdown` is set.
+pub fn run_ticker(
+    store: Arc<Store>,
+    quiet_period: Duration,
+    destinations: Vec<String>,
+    shutdown: Arc<AtomicBool>,
+) {
+    let quiet_ms = quiet_period.as_millis() as i64;
+    let tick = Duration::from_millis(250);
+    let mut since_check = Duration::ZERO;
+    while !shutdown.load(Ordering::Relaxed) {
+        std::thread::sleep(tick);
+        since_check += tick;
+        if since_check < Duration::from_secs(1) {
+            continue;
+        }
+        since_check = Duration::ZERO;
+        match store::complete_quiet_studies(&mut store.lock(), quiet_ms, &destinations) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(studies = n, "studies complete after the quiet period"),
+            Err(e) => tracing::error!(error = %e, "cannot update study states"),
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! `station serve`: opens the store, recovers from any crash, then runs the DICOM listener, the
+//! watched folders and the lifecycle ticker until shutdown.
+//!
+//! Must never: start receiving before crash recovery has finished, or run twice on one data
+//! directory (a lock file guards it; the OS releases it if the process dies).
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use fs4::fs_std::FileExt;
+
+use crate::config::Config;
+use crate::dicom::listener::{Listener, ListenerError};
+use crate::ingest::{watch, Ingest, IngestError};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("another station is already running on data directory {0}")]
+    AlreadyRunning(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("crash recovery failed: {0}")]
+    Recovery(#[from] IngestError),
+    #[error(transparent)]
+    Listener(#[from] ListenerError),
+}
+
+/// A running station. Dropping it does not stop it; call [`Station::shutdown`].
+pub struct Station {
+    pub dicom_addr: SocketAddr,
+    shutdown: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    _lock: File,
+}
+
+impl Station {
+    pub fn start(config: &Config) -> Result<Station, ServeError> {
+        let data_dir = &config.data_dir;
+        std::fs::create_dir_all(data_dir).map_err(|source| ServeError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let lock =
+            File::create(data_dir.join("station.lock")).map_err(|source| ServeError::DataDir {
+                path: data_dir.display().to_string(),
+                source,
+            })?;
+        if !matches!(lock.try_lock_exclusive(), Ok(true)) {
+            return Err(ServeError::AlreadyRunning(data_dir.display().to_string()));
+        }
+        let store = Arc::new(Store::open(&config.db_path())?);
+        let ingest =
+            Arc::new(
+                Ingest::new(config, store.clone()).map_err(|source| ServeError::DataDir {
+                    path: data_dir.display().to_string(),
+                    source,
+                })?,
+            );
+        ingest.recover()?;
+
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let listener = Listener::bind(&config.dicom, ingest.clone())?;
+        let dicom_addr = listener
+            .local_addr()
+            .map_err(|source| ListenerError::Bind {
+                addr: format!("{}:{}", config.dicom.bind, config.dicom.port),
+                source,
+            })?;
+        tracing::info!(
+            ae_title = %config.dicom.ae_title,
+            addr = %dicom_addr,
+            data_dir = %data_dir.display(),
+            "DICOM listener ready"
+        );
+        let mut threads = Vec::new();
+        let stop = shutdown.clone();
+        threads.push(std::thread::spawn(move || listener.run(stop)));
+        threads.extend(watch::spawn_watchers(
+            ingest.clone(),
+            &config.watch,
+            shutdown.clone(),
+        ));
+        let (stop, quiet) = (
+            shutdown.clone(),
+            Duration::from_secs(config.studies.quiet_period_secs),
+        );
+        // Destinations arrive with the sync engine; until then completed studies wait here.
+        threads.push(std::thread::spawn(move || {
+            crate::lifecycle::run_ticker(store, quiet, Vec::new(), stop)
+        }));
+        Ok(Station {
+            dicom_addr,
+            shutdown,
+            threads,
+            _lock: lock,
+        })
+    }
+
+    /// Stops accepting, lets the threads notice, and waits for them. Associations in progress
+    /// end with their connection; anything not committed is discarded at next start.
+    pub fn shutdown(self) {
+        self.shutdown.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}

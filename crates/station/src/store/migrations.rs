@@ -1,0 +1,104 @@
+//! The schema, as one ordered list of migrations. A database records how many it has applied
+//! (`PRAGMA user_version`); opening it applies the rest in one transaction each.
+//!
+//! Must never: edit a migration that has shipped. Add a new one at the end instead.
+
+/// Timestamps are Unix milliseconds (INTEGER) so that ranges and ages are plain comparisons.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the received-images index and the per-destination send queue.
+    r#"
+    CREATE TABLE patients (
+        id          INTEGER PRIMARY KEY,
+        patient_id  TEXT NOT NULL,              -- (0010,0020) as received
+        name        TEXT NOT NULL,              -- (0010,0010) decoded to Unicode
+        birth_date  TEXT NOT NULL DEFAULT '',
+        sex         TEXT NOT NULL DEFAULT '',
+        created_at  INTEGER NOT NULL,
+        UNIQUE (patient_id, name)
+    );
+    CREATE INDEX patients_name ON patients(name);
+
+    CREATE TABLE studies (
+        id                INTEGER PRIMARY KEY,
+        study_uid         TEXT NOT NULL UNIQUE,
+        patient_ref       INTEGER NOT NULL REFERENCES patients(id),
+        accession         TEXT NOT NULL DEFAULT '',
+        study_date        TEXT NOT NULL DEFAULT '',
+        study_time        TEXT NOT NULL DEFAULT '',
+        description       TEXT NOT NULL DEFAULT '',
+        state             TEXT NOT NULL DEFAULT 'receiving' CHECK (state IN
+                            ('receiving','complete','unassigned','ready','sending',
+                             'delivered','reported','failed','held')),
+        priority          INTEGER NOT NULL DEFAULT 0,   -- 1 = urgent
+        first_received_at INTEGER NOT NULL,
+        last_received_at  INTEGER NOT NULL,
+        completed_at      INTEGER,
+        state_changed_at  INTEGER NOT NULL
+    );
+    CREATE INDEX studies_state ON studies(state, last_received_at);
+    CREATE INDEX studies_date ON studies(study_date);
+    CREATE INDEX studies_patient ON studies(patient_ref);
+    CREATE INDEX studies_accession ON studies(accession);
+    CREATE INDEX studies_received ON studies(last_received_at);
+
+    CREATE TABLE series (
+        id          INTEGER PRIMARY KEY,
+        study_ref   INTEGER NOT NULL REFERENCES studies(id),
+        series_uid  TEXT NOT NULL UNIQUE,
+        modality    TEXT NOT NULL DEFAULT '',
+        number      INTEGER,
+        description TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX series_study ON series(study_ref);
+    CREATE INDEX series_modality ON series(modality);
+
+    CREATE TABLE instances (
+        id               INTEGER PRIMARY KEY,
+        series_ref       INTEGER NOT NULL REFERENCES series(id),
+        sop_instance_uid TEXT NOT NULL,
+        sop_class_uid    TEXT NOT NULL,
+        transfer_syntax  TEXT NOT NULL,
+        instance_number  INTEGER,
+        size             INTEGER NOT NULL,
+        sha256           TEXT NOT NULL,
+        path             TEXT NOT NULL UNIQUE,  -- relative to the data directory
+        received_at      INTEGER NOT NULL,
+        source_kind      TEXT NOT NULL CHECK (source_kind IN ('dicom','folder','import','recovery')),
+        source           TEXT NOT NULL,         -- calling AE title, or the folder / file path
+        charset          TEXT NOT NULL DEFAULT '', -- (0008,0005) as declared
+        charset_repaired TEXT,                  -- the charset we detected when the declared one was wrong
+        review_reason    TEXT,                  -- why a person should look at this instance
+        UNIQUE (sop_instance_uid, sha256)
+    );
+    CREATE INDEX instances_sop ON instances(sop_instance_uid);
+    CREATE INDEX instances_series ON instances(series_ref);
+    CREATE INDEX instances_received ON instances(received_at);
+    CREATE INDEX instances_review ON instances(review_reason) WHERE review_reason IS NOT NULL;
+
+    CREATE TABLE quarantine (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT NOT NULL,              -- where the file came from
+        stored_path TEXT NOT NULL,              -- where it is now
+        reason      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL
+    );
+    CREATE INDEX quarantine_created ON quarantine(created_at);
+
+    -- One row per study and destination: the sync workers consume these.
+    CREATE TABLE send_queue (
+        id              INTEGER PRIMARY KEY,
+        study_ref       INTEGER NOT NULL REFERENCES studies(id),
+        destination     TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'queued' CHECK (state IN
+                          ('queued','sending','delivered','failed','held')),
+        priority        INTEGER NOT NULL DEFAULT 0,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        UNIQUE (study_ref, destination)
+    );
+    CREATE INDEX send_queue_ready ON send_queue(state, priority DESC, created_at);
+    "#,
+];
