@@ -317,3 +317,6 @@ fn path_safe(uid: &str) -> String {
         _ => s,
     }
 }
+
+#[cfg(test)]
+mod tests;
