@@ -38,14 +38,20 @@ fn dataset(sop: &str, comment: &str) -> Vec<u8> {
     put(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.826.0.1.1");
     put(tags::SERIES_INSTANCE_UID, VR::UI, "1.2.826.0.1.1.1");
     let mut out = Vec::new();
-    obj.write_dataset_with_ts(&mut out, &EXPLICIT_VR_LITTLE_ENDIAN.erased()).expect("encode");
+    obj.write_dataset_with_ts(&mut out, &EXPLICIT_VR_LITTLE_ENDIAN.erased())
+        .expect("encode");
     out
 }
 
 fn receive(ingest: &Ingest, sop: &str, comment: &str) -> Result<Outcome, IngestError> {
     let mut staging = ingest.stage_part10(DX, sop, "1.2.840.10008.1.2.1")?;
     staging.write_all(&dataset(sop, comment))?;
-    ingest.commit(staging.finish()?, &Source::Dicom { calling_ae: "DR1".into() })
+    ingest.commit(
+        staging.finish()?,
+        &Source::Dicom {
+            calling_ae: "DR1".into(),
+        },
+    )
 }
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
@@ -66,7 +72,10 @@ fn stored_file_is_the_received_bytes_behind_a_meta_group() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].patient_name, "李^秀英");
     let bytes = std::fs::read(ingest.data_dir().join(&rows[0].path)).expect("file");
-    assert!(bytes.ends_with(&dataset("1.2.826.0.1.1.1.1", "first")), "dataset bytes must be stored unchanged");
+    assert!(
+        bytes.ends_with(&dataset("1.2.826.0.1.1.1.1", "first")),
+        "dataset bytes must be stored unchanged"
+    );
     assert!(files_under(&ingest.data_dir().join("tmp")).is_empty());
 }
 
@@ -77,11 +86,18 @@ fn same_bytes_twice_is_one_instance_different_bytes_are_both_kept_and_flagged() 
     let again = receive(&ingest, "1.2.826.0.1.1.1.1", "first").expect("duplicate");
     assert!(matches!(again, Outcome::Duplicate { .. }), "{again:?}");
     let changed = receive(&ingest, "1.2.826.0.1.1.1.1", "edited on the device").expect("kept");
-    assert!(matches!(changed, Outcome::StoredForReview { .. }), "{changed:?}");
+    assert!(
+        matches!(changed, Outcome::StoredForReview { .. }),
+        "{changed:?}"
+    );
     let rows = store::list_instances(&ingest.store().lock()).expect("rows");
     assert_eq!(rows.len(), 2);
     assert!(rows[0].review_reason.is_none());
-    assert!(rows[1].review_reason.as_deref().unwrap_or("").contains("different content"));
+    assert!(rows[1]
+        .review_reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("different content"));
     assert_ne!(rows[0].path, rows[1].path);
 }
 
@@ -92,16 +108,27 @@ fn below_the_disk_floor_nothing_is_written() {
     assert!(matches!(err, IngestError::DiskFull { .. }), "{err:?}");
     assert!(files_under(&ingest.data_dir().join("tmp")).is_empty());
     assert!(files_under(&ingest.data_dir().join("instances")).is_empty());
-    assert!(store::list_instances(&ingest.store().lock()).expect("rows").is_empty());
+    assert!(store::list_instances(&ingest.store().lock())
+        .expect("rows")
+        .is_empty());
 }
 
 #[test]
 fn unreadable_dataset_is_refused_and_leaves_nothing() {
     let (_dir, ingest) = station(0);
-    let mut staging = ingest.stage_part10(DX, "1.2.3", "1.2.840.10008.1.2.1").expect("stage");
-    staging.write_all(&[0x08, 0x00, 0x16, 0x00, b'U', b'I', 0xff, 0x7f, b'1']).expect("write");
+    let mut staging = ingest
+        .stage_part10(DX, "1.2.3", "1.2.840.10008.1.2.1")
+        .expect("stage");
+    staging
+        .write_all(&[0x08, 0x00, 0x16, 0x00, b'U', b'I', 0xff, 0x7f, b'1'])
+        .expect("write");
     let err = ingest
-        .commit(staging.finish().expect("finish"), &Source::Dicom { calling_ae: "DR1".into() })
+        .commit(
+            staging.finish().expect("finish"),
+            &Source::Dicom {
+                calling_ae: "DR1".into(),
+            },
+        )
         .expect_err("refused");
     assert!(matches!(err, IngestError::Unreadable(_)), "{err:?}");
     assert!(files_under(&ingest.data_dir().join("tmp")).is_empty());
@@ -114,7 +141,9 @@ fn recovery_drops_staging_leftovers_and_indexes_orphaned_files() {
     // A crash mid-transfer leaves a staging file; a crash between rename and commit leaves a
     // complete file under instances/ with no row.
     std::fs::write(ingest.data_dir().join("tmp/123-abc.part"), b"half an image").expect("leftover");
-    let orphan_dir = ingest.data_dir().join("instances/1.2.826.0.1.1/1.2.826.0.1.1.1");
+    let orphan_dir = ingest
+        .data_dir()
+        .join("instances/1.2.826.0.1.1/1.2.826.0.1.1.1");
     std::fs::create_dir_all(&orphan_dir).expect("dir");
     let mut orphan = part10_prefix(DX, "1.2.826.0.1.1.1.9", "1.2.840.10008.1.2.1").expect("meta");
     orphan.extend(dataset("1.2.826.0.1.1.1.9", "orphan"));
@@ -126,7 +155,10 @@ fn recovery_drops_staging_leftovers_and_indexes_orphaned_files() {
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].sop_instance_uid, "1.2.826.0.1.1.1.9");
     assert_eq!(rows[0].source_kind, "recovery");
-    assert_eq!(std::fs::read(ingest.data_dir().join(&rows[0].path)).expect("file"), orphan);
+    assert_eq!(
+        std::fs::read(ingest.data_dir().join(&rows[0].path)).expect("file"),
+        orphan
+    );
     // Running it again finds nothing new.
     assert_eq!(ingest.recover().expect("recover"), 0);
 }
