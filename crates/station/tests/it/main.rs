@@ -1,0 +1,14 @@
+//! End-to-end tests of the receiving station: a real `station serve` process, real DCMTK clients
+//! (`/usr/bin/echoscu`, `/usr/bin/storescu`), loopback ports, a temporary data directory each.
+//! One test binary, so the station binary and the harness are built once.
+
+mod harness;
+
+mod charset;
+mod cli;
+mod duplicates;
+mod durability;
+mod folders;
+mod receive;
+mod refusal;
+mod selftest;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh Debian/Ubuntu machine. Installs what the tests need when it is
+# missing (DCMTK's echoscu/storescu/dcmdump, a C compiler for the bundled SQLite, Rust through
+# rustup), then runs the whole workspace's test suite and exits non-zero if anything fails.
+# Extra arguments go to `cargo test` (e.g. `scripts/test.sh -- --nocapture`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then
+    SUDO=sudo
+  fi
+fi
+
+need=()
+for tool in echoscu storescu dcmdump; do
+  if [ ! -x "/usr/bin/$tool" ]; then
+    need+=(dcmtk)
+    break
+  fi
+done
+command -v cc >/dev/null || need+=(build-essential)
+if ! command -v cargo >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+  command -v curl >/dev/null || need+=(curl)
+  [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
+    echo "missing packages (${need[*]}) and no sudo to install them: install them, then run this again." >&2
+    exit 1
+  fi
+  echo "installing: ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+if ! command -v cargo >/dev/null; then
+  if [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+    echo "installing Rust with rustup (https://rustup.rs)"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  fi
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+
+cargo --version
+cargo test --workspace "$@"
