@@ -151,6 +151,11 @@ fn serve_association(stream: TcpStream, peer: SocketAddr, config: &DicomConfig, 
         .write_timeout(Duration::from_secs(config.idle_timeout_secs));
     let mut assoc = match options.establish(stream) {
         Ok(a) => a,
+        Err(dicom_ul::association::Error::ConnectionClosed { .. }) => {
+            // A port check (monitoring, a technician's telnet) connects and closes at once.
+            tracing::debug!(%peer, "connection closed before an association request");
+            return;
+        }
         Err(e) => {
             tracing::warn!(%peer, error = %e, "association rejected or failed to establish");
             return;
