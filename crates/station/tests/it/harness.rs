@@ -105,6 +105,8 @@ pub struct Options {
     pub allowed_callers: Vec<String>,
     pub min_free_mb: u64,
     pub watch: Vec<Watch>,
+    /// ARTIM timer; 10 s when not set.
+    pub artim_timeout_secs: Option<u64>,
 }
 
 /// A scratch directory for a test: the station's data dir, config, logs and test inputs live in
@@ -178,7 +180,7 @@ impl Station {
         let http_port = free_port();
         let mut text = format!(
             "data_dir = {}\n\n[dicom]\nae_title = {}\nport = {dicom_port}\nbind = \"127.0.0.1\"\n\
-             allowed_callers = [{}]\nidle_timeout_secs = 30\nartim_timeout_secs = 10\n\n\
+             allowed_callers = [{}]\nidle_timeout_secs = 30\nartim_timeout_secs = {}\n\n\
              [http]\nport = {http_port}\nbind = \"127.0.0.1\"\n\n\
              [storage]\nmin_free_mb = {}\n\n[studies]\nquiet_period_secs = 3600\n",
             toml_path(&data_dir),
@@ -189,6 +191,7 @@ impl Station {
                 .map(toml_str)
                 .collect::<Vec<_>>()
                 .join(", "),
+            options.artim_timeout_secs.unwrap_or(10),
             options.min_free_mb,
         );
         for w in &options.watch {

@@ -110,3 +110,48 @@ fn images_are_refused_with_a700_below_the_disk_floor_and_nothing_is_left_behind(
         .echoscu("DR1")
         .assert_success("echoscu below the floor");
 }
+
+/// A peer that connects and never sends an association request must not hold a listener
+/// thread forever: the ARTIM timer (PS3.8 §9.1.5) closes the connection, and others still work.
+#[test]
+fn a_silent_connection_is_closed_by_the_artim_timer() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+
+    let scratch = Scratch::new();
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            artim_timeout_secs: Some(1),
+            ..Options::default()
+        },
+    );
+    let mut silent =
+        std::net::TcpStream::connect(("127.0.0.1", station.dicom_port)).expect("connect");
+    silent
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("read timeout");
+    let started = Instant::now();
+    let mut buf = [0u8; 64];
+    let closed = match silent.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    assert!(
+        closed,
+        "the station must close a connection that sends nothing (waited {:?})",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "closed after {:?}, long past the 1 s ARTIM timer",
+        started.elapsed()
+    );
+    let echo = station.echoscu("DR1");
+    assert!(
+        echo.status.success(),
+        "echo after the timeout:\n{}",
+        echo.log
+    );
+}
