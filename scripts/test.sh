@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian/Ubuntu machine. Installs what the tests need when it is
-# missing (DCMTK's echoscu/storescu/dcmdump, a C compiler for the bundled SQLite, Rust through
-# rustup), then runs the whole workspace's test suite and exits non-zero if anything fails.
+# missing (DCMTK's echoscu/storescu/dcmdump, Orthanc with its DICOMweb plugin as the test hub,
+# a C compiler for the bundled SQLite, Rust through rustup), then runs the whole workspace's
+# test suite and exits non-zero if anything fails.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -- --nocapture`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +21,8 @@ for tool in echoscu storescu dcmdump; do
     break
   fi
 done
+[ -x /usr/sbin/Orthanc ] || need+=(orthanc)
+[ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
 command -v cc >/dev/null || need+=(build-essential)
 if ! command -v cargo >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   command -v curl >/dev/null || need+=(curl)

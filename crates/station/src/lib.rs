@@ -12,3 +12,4 @@ pub mod ingest;
 pub mod lifecycle;
 pub mod serve;
 pub mod store;
+pub mod upstream;

@@ -3,6 +3,7 @@
 //! One test binary, so the station binary and the harness are built once.
 
 mod harness;
+mod orthanc;
 
 mod charset;
 mod cli;
@@ -12,3 +13,4 @@ mod folders;
 mod receive;
 mod refusal;
 mod selftest;
+mod upstream;
