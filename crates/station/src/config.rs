@@ -36,6 +36,45 @@ pub struct Config {
     pub studies: StudiesConfig,
     #[serde(default)]
     pub watch: Vec<WatchFolder>,
+    /// Diagnostic centers to send to; every complete study goes to each one it is routed to.
+    #[serde(default)]
+    pub destinations: Vec<Destination>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Destination {
+    /// Short name shown in the UI and used in the queue, e.g. "hub".
+    pub name: String,
+    /// DICOMweb root, e.g. "http://hub:8042/dicom-web".
+    pub url: String,
+    /// Only studies with one of these modalities go here; empty sends everything.
+    #[serde(default)]
+    pub modalities: Vec<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub bearer_token: Option<String>,
+    #[serde(default = "default_request_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Instances per STOW-RS request.
+    #[serde(default = "default_batch_instances")]
+    pub batch_instances: usize,
+    /// Longest wait between retries while the hub is unreachable.
+    #[serde(default = "default_retry_max_secs")]
+    pub retry_max_secs: u64,
+}
+
+fn default_request_timeout_secs() -> u64 {
+    300
+}
+fn default_batch_instances() -> usize {
+    10
+}
+fn default_retry_max_secs() -> u64 {
+    300
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -195,6 +234,27 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "studies.quiet_period_secs must be at least 1".into(),
             ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for d in &self.destinations {
+            if d.name.trim().is_empty() || !names.insert(d.name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "destinations.name {:?}: each destination needs a unique, non-empty name",
+                    d.name
+                )));
+            }
+            if !(d.url.starts_with("http://") || d.url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "destinations.url for {:?} = {:?}: must start with http:// or https://",
+                    d.name, d.url
+                )));
+            }
+            if d.batch_instances == 0 || d.timeout_secs == 0 || d.retry_max_secs == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "destinations {:?}: batch_instances, timeout_secs and retry_max_secs must be at least 1",
+                    d.name
+                )));
+            }
         }
         for w in &self.watch {
             if w.path.as_os_str().is_empty() {

@@ -13,7 +13,7 @@ use crate::store::{self, Store};
 pub fn run_ticker(
     store: Arc<Store>,
     quiet_period: Duration,
-    destinations: Vec<String>,
+    routes: Vec<store::Route>,
     shutdown: Arc<AtomicBool>,
 ) {
     let quiet_ms = quiet_period.as_millis() as i64;
@@ -26,7 +26,7 @@ pub fn run_ticker(
             continue;
         }
         since_check = Duration::ZERO;
-        match store::complete_quiet_studies(&mut store.lock(), quiet_ms, &destinations) {
+        match store::complete_quiet_studies(&mut store.lock(), quiet_ms, &routes) {
             Ok(0) => {}
             Ok(n) => tracing::info!(studies = n, "studies complete after the quiet period"),
             Err(e) => tracing::error!(error = %e, "cannot update study states"),

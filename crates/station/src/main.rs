@@ -49,6 +49,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The send queue: each study's state per destination, with the last error.
+    Sync {
+        #[command(subcommand)]
+        action: SyncAction,
+    },
     /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
     /// character sets) to try the station without devices.
     Demo {
@@ -59,6 +64,17 @@ enum Command {
         small: bool,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+}
+
+#[derive(Subcommand)]
+enum SyncAction {
+    /// Each study per destination: state, instances stored of total, attempts, last error.
+    Status {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -121,6 +137,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import { config, paths } => import(&config.load(Overrides::default())?, &paths),
         Command::Status { config, json } => status(&config.load(Overrides::default())?, json),
+        Command::Sync {
+            action: SyncAction::Status { config, json },
+        } => sync_status(&config.load(Overrides::default())?, json),
         Command::Demo { out, small, seed } => {
             let scale = if small {
                 station::demo::Scale::Small
@@ -291,6 +310,42 @@ fn status(config: &Config, json: bool) -> anyhow::Result<()> {
         for (state, n) in &counts.send_queue_by_state {
             println!("  {state:<12} {n}");
         }
+    }
+    Ok(())
+}
+
+fn sync_status(config: &Config, json: bool) -> anyhow::Result<()> {
+    let db = config.db_path();
+    if !db.exists() {
+        bail!("no station database at {}", db.display());
+    }
+    let rows = store::queue::queue_rows(&store::open_reader(&db)?)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("nothing queued (no destination configured, or no study complete yet)");
+    }
+    for r in &rows {
+        println!(
+            "{:<10} {:<10} {}/{} stored{}  attempts {}  {}{}",
+            r.destination,
+            r.state,
+            r.stored,
+            r.instances,
+            if r.failed > 0 {
+                format!(", {} refused", r.failed)
+            } else {
+                String::new()
+            },
+            r.attempts,
+            r.study_uid,
+            r.last_error
+                .as_deref()
+                .map(|e| format!("\n           last error: {e}"))
+                .unwrap_or_default()
+        );
     }
     Ok(())
 }

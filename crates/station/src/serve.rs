@@ -33,6 +33,8 @@ pub enum ServeError {
     Recovery(#[from] IngestError),
     #[error(transparent)]
     Listener(#[from] ListenerError),
+    #[error(transparent)]
+    Upstream(#[from] crate::upstream::UpstreamError),
 }
 
 /// A running station. Dropping it does not stop it; call [`Station::shutdown`].
@@ -94,9 +96,21 @@ impl Station {
             shutdown.clone(),
             Duration::from_secs(config.studies.quiet_period_secs),
         );
-        // Destinations arrive with the sync engine; until then completed studies wait here.
+        let routes = config
+            .destinations
+            .iter()
+            .map(|d| crate::store::Route {
+                destination: d.name.clone(),
+                modalities: d.modalities.clone(),
+            })
+            .collect();
+        threads.extend(crate::upstream::sync::spawn_workers(
+            config,
+            store.clone(),
+            shutdown.clone(),
+        )?);
         threads.push(std::thread::spawn(move || {
-            crate::lifecycle::run_ticker(store, quiet, Vec::new(), stop)
+            crate::lifecycle::run_ticker(store, quiet, routes, stop)
         }));
         Ok(Station {
             dicom_addr,

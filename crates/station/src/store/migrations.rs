@@ -101,4 +101,25 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX send_queue_ready ON send_queue(state, priority DESC, created_at);
     "#,
+    // 2: per-instance send state per destination, and each destination's link state.
+    r#"
+    CREATE TABLE send_instances (
+        queue_ref     INTEGER NOT NULL REFERENCES send_queue(id),
+        instance_ref  INTEGER NOT NULL REFERENCES instances(id),
+        state         TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','stored','failed')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        updated_at    INTEGER NOT NULL,
+        PRIMARY KEY (queue_ref, instance_ref)
+    );
+    CREATE INDEX send_instances_state ON send_instances(queue_ref, state);
+
+    CREATE TABLE links (
+        destination     TEXT PRIMARY KEY,
+        online          INTEGER NOT NULL DEFAULT 0,
+        last_success_at INTEGER,
+        last_error      TEXT,
+        last_error_at   INTEGER
+    );
+    "#,
 ];

@@ -6,6 +6,7 @@
 //! Must never: touch instance files (that is `ingest`'s job), or hold the lock across network I/O.
 
 pub mod migrations;
+pub mod queue;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -225,6 +226,12 @@ pub fn insert_instance(tx: &Transaction<'_>, new: &NewInstance<'_>) -> Result<i6
         [&h.study_uid],
         |r| r.get(0),
     )?;
+    // An instance arriving after its study was delivered is sent too.
+    tx.execute(
+        "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
+         WHERE study_ref = ?1 AND state = 'delivered'",
+        params![study_ref, now],
+    )?;
     tx.execute(
         "INSERT INTO series (study_ref, series_uid, modality, number, description) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (series_uid) DO NOTHING",
@@ -285,12 +292,19 @@ pub fn all_instance_paths(
     Ok(paths)
 }
 
+/// Where completed studies go: a destination and the modalities routed to it (empty: all).
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub destination: String,
+    pub modalities: Vec<String>,
+}
+
 /// Marks studies `complete` once no instance arrived for `quiet_ms`, and queues each for every
-/// destination. Returns how many studies completed.
+/// destination its modalities are routed to. Returns how many studies completed.
 pub fn complete_quiet_studies(
     conn: &mut Connection,
     quiet_ms: i64,
-    destinations: &[String],
+    routes: &[Route],
 ) -> Result<usize, StoreError> {
     let now = now_ms();
     let tx = conn.transaction()?;
@@ -308,12 +322,27 @@ pub fn complete_quiet_studies(
             "UPDATE studies SET state = 'complete', completed_at = ?2, state_changed_at = ?2 WHERE id = ?1",
             params![id, now],
         )?;
-        for dest in destinations {
+        let modalities: Vec<String> = {
+            let mut stmt =
+                tx.prepare("SELECT DISTINCT modality FROM series WHERE study_ref = ?1")?;
+            let m = stmt
+                .query_map([id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            m
+        };
+        for route in routes {
+            let routed = route.modalities.is_empty()
+                || modalities
+                    .iter()
+                    .any(|m| route.modalities.iter().any(|r| r.eq_ignore_ascii_case(m)));
+            if !routed {
+                continue;
+            }
             tx.execute(
                 "INSERT INTO send_queue (study_ref, destination, priority, created_at, updated_at)
                  SELECT id, ?2, priority, ?3, ?3 FROM studies WHERE id = ?1
                  ON CONFLICT (study_ref, destination) DO NOTHING",
-                params![id, dest, now],
+                params![id, route.destination, now],
             )?;
         }
     }
@@ -456,9 +485,19 @@ mod tests {
         )
         .expect("insert");
         tx.commit().expect("commit");
+        let route = |d: &str, m: &[&str]| Route {
+            destination: d.into(),
+            modalities: m.iter().map(|s| s.to_string()).collect(),
+        };
+        // A DX study goes to the hub and to radiology, not to the ECG room.
+        let routes = [
+            route("hub", &[]),
+            route("radiology", &["DX", "CR"]),
+            route("ecg", &["ECG"]),
+        ];
         // Not quiet yet: a one-hour quiet period keeps it receiving.
         assert_eq!(
-            complete_quiet_studies(&mut conn, 3_600_000, &["hub".into()]).expect("tick"),
+            complete_quiet_studies(&mut conn, 3_600_000, &routes).expect("tick"),
             0
         );
         assert_eq!(
@@ -466,7 +505,7 @@ mod tests {
             Some("receiving")
         );
         assert_eq!(
-            complete_quiet_studies(&mut conn, 0, &["hub".into(), "ecg".into()]).expect("tick"),
+            complete_quiet_studies(&mut conn, 0, &routes).expect("tick"),
             1
         );
         assert_eq!(

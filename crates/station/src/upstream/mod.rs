@@ -8,6 +8,7 @@
 mod dicom_json;
 pub mod qido;
 pub mod stow;
+pub mod sync;
 
 use std::time::Duration;
 

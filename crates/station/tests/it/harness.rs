@@ -107,6 +107,17 @@ pub struct Options {
     pub watch: Vec<Watch>,
     /// ARTIM timer; 10 s when not set.
     pub artim_timeout_secs: Option<u64>,
+    /// One hour when not set, so studies stay `receiving` unless a test wants them sent.
+    pub quiet_period_secs: Option<u64>,
+    pub destinations: Vec<Dest>,
+}
+
+/// A `[[destinations]]` entry; retries are capped at 2 s so tests see recovery quickly.
+#[derive(Clone, Debug)]
+pub struct Dest {
+    pub name: String,
+    pub url: String,
+    pub modalities: Vec<String>,
 }
 
 /// A scratch directory for a test: the station's data dir, config, logs and test inputs live in
@@ -182,7 +193,7 @@ impl Station {
             "data_dir = {}\n\n[dicom]\nae_title = {}\nport = {dicom_port}\nbind = \"127.0.0.1\"\n\
              allowed_callers = [{}]\nidle_timeout_secs = 30\nartim_timeout_secs = {}\n\n\
              [http]\nport = {http_port}\nbind = \"127.0.0.1\"\n\n\
-             [storage]\nmin_free_mb = {}\n\n[studies]\nquiet_period_secs = 3600\n",
+             [storage]\nmin_free_mb = {}\n\n[studies]\nquiet_period_secs = {}\n",
             toml_path(&data_dir),
             toml_str(AE_TITLE),
             options
@@ -193,7 +204,16 @@ impl Station {
                 .join(", "),
             options.artim_timeout_secs.unwrap_or(10),
             options.min_free_mb,
+            options.quiet_period_secs.unwrap_or(3600),
         );
+        for d in &options.destinations {
+            text.push_str(&format!(
+                "\n[[destinations]]\nname = {}\nurl = {}\nmodalities = [{}]\nretry_max_secs = 2\ntimeout_secs = 30\n",
+                toml_str(&d.name),
+                toml_str(&d.url),
+                d.modalities.iter().map(toml_str).collect::<Vec<_>>().join(", ")
+            ));
+        }
         for w in &options.watch {
             text.push_str(&format!(
                 "\n[[watch]]\npath = {}\nsettle_ms = {}\nrescan_secs = {}\n",

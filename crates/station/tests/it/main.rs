@@ -13,4 +13,5 @@ mod folders;
 mod receive;
 mod refusal;
 mod selftest;
+mod sync;
 mod upstream;

@@ -18,8 +18,12 @@ pub struct Orthanc {
 
 impl Orthanc {
     pub fn start(dir: &Path) -> Orthanc {
+        Orthanc::start_on(dir, free_port())
+    }
+
+    /// On a given HTTP port: a hub that comes up where the station has been trying to reach it.
+    pub fn start_on(dir: &Path, http_port: u16) -> Orthanc {
         std::fs::create_dir_all(dir).expect("orthanc dir");
-        let http_port = free_port();
         let dicom_port = free_port();
         let config = serde_json::json!({
             "Name": "hub",

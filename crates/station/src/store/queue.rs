@@ -1,0 +1,257 @@
+//! The send queue: one row per study and destination (`send_queue`), one per instance in it
+//! (`send_instances`), and each destination's link state (`links`). The sync workers are its
+//! only consumers; everything a person sees about sending is read from these rows.
+//!
+//! Must never: mark a study delivered for a destination unless every instance in it was
+//! reported stored and the hub confirmed holding them.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::{now_ms, StoreError};
+
+/// A study claimed for sending to one destination.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub queue_id: i64,
+    pub study_uid: String,
+    pub attempts: i64,
+}
+
+/// One instance still to send.
+#[derive(Debug, Clone)]
+pub struct PendingInstance {
+    pub instance_id: i64,
+    pub sop_instance_uid: String,
+    /// Relative to the data directory.
+    pub path: String,
+    pub size: i64,
+}
+
+/// One row of `station sync status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueRow {
+    pub study_uid: String,
+    pub destination: String,
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub instances: i64,
+    pub stored: i64,
+    pub failed: i64,
+}
+
+/// The next study due for `destination`: urgent first, then oldest. Rows left `sending` by a
+/// crash are due again: the hub ignores what it already holds, and verification decides.
+pub fn claim_next(conn: &Connection, destination: &str) -> Result<Option<Claim>, StoreError> {
+    let now = now_ms();
+    let claim = conn
+        .query_row(
+            "SELECT q.id, s.study_uid, q.attempts FROM send_queue q JOIN studies s ON s.id = q.study_ref
+             WHERE q.destination = ?1 AND q.state IN ('queued', 'sending')
+               AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?2)
+             ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1",
+            params![destination, now],
+            |r| {
+                Ok(Claim {
+                    queue_id: r.get(0)?,
+                    study_uid: r.get(1)?,
+                    attempts: r.get(2)?,
+                })
+            },
+        )
+        .optional()?;
+    if let Some(c) = &claim {
+        conn.execute(
+            "UPDATE send_queue SET state = 'sending', updated_at = ?2 WHERE id = ?1",
+            params![c.queue_id, now],
+        )?;
+        conn.execute(
+            "UPDATE studies SET state = 'sending', state_changed_at = ?2
+             WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1) AND state IN ('complete', 'ready', 'delivered')",
+            params![c.queue_id, now],
+        )?;
+    }
+    Ok(claim)
+}
+
+/// Adds the study's instances (those not waiting for a person's review) to the queue row and
+/// returns the ones not yet stored at the hub.
+pub fn pending_instances(
+    conn: &Connection,
+    queue_id: i64,
+) -> Result<Vec<PendingInstance>, StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO send_instances (queue_ref, instance_ref, updated_at)
+         SELECT q.id, i.id, ?2 FROM send_queue q
+         JOIN series se ON se.study_ref = q.study_ref JOIN instances i ON i.series_ref = se.id
+         WHERE q.id = ?1 AND i.review_reason IS NULL",
+        params![queue_id, now_ms()],
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT i.id, i.sop_instance_uid, i.path, i.size FROM send_instances si
+         JOIN instances i ON i.id = si.instance_ref
+         WHERE si.queue_ref = ?1 AND si.state = 'pending' ORDER BY i.id",
+    )?;
+    let rows = stmt
+        .query_map([queue_id], |r| {
+            Ok(PendingInstance {
+                instance_id: r.get(0)?,
+                sop_instance_uid: r.get(1)?,
+                path: r.get(2)?,
+                size: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Records what the hub said of one instance: `Ok` stored, `Err(reason)` refused for good.
+pub fn record_instance(
+    conn: &Connection,
+    queue_id: i64,
+    instance_id: i64,
+    outcome: Result<(), &str>,
+) -> Result<(), StoreError> {
+    let (state, error) = match outcome {
+        Ok(()) => ("stored", None),
+        Err(reason) => ("failed", Some(reason)),
+    };
+    conn.execute(
+        "UPDATE send_instances SET state = ?3, last_error = ?4, attempts = attempts + 1, updated_at = ?5
+         WHERE queue_ref = ?1 AND instance_ref = ?2",
+        params![queue_id, instance_id, state, error, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// SOP Instance UIDs reported stored for this queue row: what verification expects the hub to hold.
+pub fn stored_sops(conn: &Connection, queue_id: i64) -> Result<BTreeSet<String>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT i.sop_instance_uid FROM send_instances si JOIN instances i ON i.id = si.instance_ref
+         WHERE si.queue_ref = ?1 AND si.state = 'stored'",
+    )?;
+    let sops = stmt
+        .query_map([queue_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(sops)
+}
+
+pub fn failed_count(conn: &Connection, queue_id: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM send_instances WHERE queue_ref = ?1 AND state = 'failed'",
+        [queue_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Verification found these missing at the hub: send them again.
+pub fn mark_missing(
+    conn: &Connection,
+    queue_id: i64,
+    missing: &BTreeSet<String>,
+) -> Result<(), StoreError> {
+    for sop in missing {
+        conn.execute(
+            "UPDATE send_instances SET state = 'pending', last_error = 'not found at the hub when verified', updated_at = ?3
+             WHERE queue_ref = ?1 AND instance_ref IN (SELECT id FROM instances WHERE sop_instance_uid = ?2)",
+            params![queue_id, sop, now_ms()],
+        )?;
+    }
+    Ok(())
+}
+
+/// Every instance stored and confirmed: delivered for this destination, and the study is
+/// delivered once it is for all of its destinations.
+pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
+    let now = now_ms();
+    conn.execute(
+        "UPDATE send_queue SET state = 'delivered', last_error = NULL, next_attempt_at = NULL, updated_at = ?2 WHERE id = ?1",
+        params![queue_id, now],
+    )?;
+    conn.execute(
+        "UPDATE studies SET state = 'delivered', state_changed_at = ?2
+         WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1)
+           AND NOT EXISTS (SELECT 1 FROM send_queue q2 WHERE q2.study_ref = studies.id AND q2.state <> 'delivered')",
+        params![queue_id, now],
+    )?;
+    Ok(())
+}
+
+/// A transient failure: try again at `next_attempt_at`, with the error visible meanwhile.
+pub fn mark_retry(
+    conn: &Connection,
+    queue_id: i64,
+    error: &str,
+    next_attempt_at: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE send_queue SET state = 'queued', attempts = attempts + 1, last_error = ?2,
+                next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1",
+        params![queue_id, error, next_attempt_at, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// A failure retrying cannot fix: a person must look; the study shows as failed with the reason.
+pub fn mark_failed(conn: &Connection, queue_id: i64, error: &str) -> Result<(), StoreError> {
+    let now = now_ms();
+    conn.execute(
+        "UPDATE send_queue SET state = 'failed', attempts = attempts + 1, last_error = ?2, updated_at = ?3 WHERE id = ?1",
+        params![queue_id, error, now],
+    )?;
+    conn.execute(
+        "UPDATE studies SET state = 'failed', state_changed_at = ?2 WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1)",
+        params![queue_id, now],
+    )?;
+    Ok(())
+}
+
+/// Records whether the last exchange with `destination` worked.
+pub fn set_link(
+    conn: &Connection,
+    destination: &str,
+    outcome: Result<(), &str>,
+) -> Result<(), StoreError> {
+    let now = now_ms();
+    match outcome {
+        Ok(()) => conn.execute(
+            "INSERT INTO links (destination, online, last_success_at) VALUES (?1, 1, ?2)
+             ON CONFLICT (destination) DO UPDATE SET online = 1, last_success_at = ?2",
+            params![destination, now],
+        )?,
+        Err(e) => conn.execute(
+            "INSERT INTO links (destination, online, last_error, last_error_at) VALUES (?1, 0, ?2, ?3)
+             ON CONFLICT (destination) DO UPDATE SET online = 0, last_error = ?2, last_error_at = ?3",
+            params![destination, e, now],
+        )?,
+    };
+    Ok(())
+}
+
+pub fn queue_rows(conn: &Connection) -> Result<Vec<QueueRow>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT s.study_uid, q.destination, q.state, q.attempts, q.last_error,
+                (SELECT COUNT(*) FROM send_instances si WHERE si.queue_ref = q.id),
+                (SELECT COUNT(*) FROM send_instances si WHERE si.queue_ref = q.id AND si.state = 'stored'),
+                (SELECT COUNT(*) FROM send_instances si WHERE si.queue_ref = q.id AND si.state = 'failed')
+         FROM send_queue q JOIN studies s ON s.id = q.study_ref ORDER BY q.id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(QueueRow {
+                study_uid: r.get(0)?,
+                destination: r.get(1)?,
+                state: r.get(2)?,
+                attempts: r.get(3)?,
+                last_error: r.get(4)?,
+                instances: r.get(5)?,
+                stored: r.get(6)?,
+                failed: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

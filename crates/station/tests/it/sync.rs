@@ -1,0 +1,172 @@
+//! Sending to the hub end to end: DCMTK → station → a real Orthanc over DICOMweb, with routing,
+//! verification, and a hub that is down for a while.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use station::demo::Scale;
+use station::store::queue::{queue_rows, QueueRow};
+
+use crate::harness::*;
+use crate::orthanc::Orthanc;
+
+fn queue(station: &Station) -> Vec<QueueRow> {
+    let conn = station::store::open_reader(&station.db_path()).expect("open db");
+    queue_rows(&conn).expect("queue rows")
+}
+
+/// Waits until `n` queue rows exist and all are delivered; returns them.
+fn wait_delivered(station: &Station, n: usize) -> Vec<QueueRow> {
+    wait_for("every study delivered", Duration::from_secs(90), || {
+        let rows = queue(station);
+        (rows.len() == n && rows.iter().all(|r| r.state == "delivered")).then_some(rows)
+    })
+}
+
+fn send_day(station: &Station, files: &[station::demo::DemoFile]) {
+    let paths: Vec<&std::path::Path> = files.iter().map(|f| f.path.as_path()).collect();
+    let run = station.storescu("DR1", &paths);
+    assert!(run.status.success(), "storescu:\n{}", run.log);
+}
+
+#[test]
+fn a_clinic_day_from_dcmtk_reaches_orthanc_and_is_delivered_only_when_verified() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: hub.dicomweb_url(),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        },
+    );
+    let day = demo_day(&scratch.join("day"), Scale::Small, 21);
+    send_day(&station, &day);
+
+    let rows = wait_delivered(&station, 15);
+    for r in &rows {
+        assert_eq!(r.stored, r.instances, "every instance confirmed: {r:?}");
+        assert_eq!(r.failed, 0);
+    }
+    assert_eq!(rows.iter().map(|r| r.instances).sum::<i64>(), 40);
+    let held = hub.instances();
+    assert_eq!(held.len(), 40, "Orthanc holds the whole day, once");
+    for f in &day {
+        let name = held.get(&f.sop_instance_uid);
+        assert!(name.is_some(), "{} missing at the hub", f.sop_instance_uid);
+        if f.charset == "ISO_IR 192" || f.charset == "GB18030" {
+            assert_eq!(
+                name.map(String::as_str),
+                Some(f.patient_name.as_str()),
+                "name at the hub"
+            );
+        }
+    }
+    let counts = station.status_counts();
+    assert_eq!(
+        counts.studies_by_state.get("delivered"),
+        Some(&15),
+        "{counts:?}"
+    );
+}
+
+#[test]
+fn studies_are_routed_by_modality_to_two_hubs() {
+    let scratch = Scratch::new();
+    let radiology = Orthanc::start(&scratch.join("radiology"));
+    let ecg_room = Orthanc::start(&scratch.join("ecg"));
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            destinations: vec![
+                Dest {
+                    name: "radiology".into(),
+                    url: radiology.dicomweb_url(),
+                    modalities: vec!["DX".into(), "US".into()],
+                },
+                Dest {
+                    name: "ecg".into(),
+                    url: ecg_room.dicomweb_url(),
+                    modalities: vec!["ECG".into()],
+                },
+            ],
+            ..Options::default()
+        },
+    );
+    let day = demo_day(&scratch.join("day"), Scale::Small, 22);
+    send_day(&station, &day);
+    let rows = wait_delivered(&station, 15);
+    let per_dest: BTreeMap<&str, i64> = rows.iter().fold(BTreeMap::new(), |mut m, r| {
+        *m.entry(r.destination.as_str()).or_default() += r.instances;
+        m
+    });
+    assert_eq!(per_dest.get("radiology"), Some(&35), "{per_dest:?}");
+    assert_eq!(per_dest.get("ecg"), Some(&5), "{per_dest:?}");
+    let at_radiology = radiology.instances();
+    let at_ecg = ecg_room.instances();
+    for f in &day {
+        let (here, not_there) = if f.modality == "ECG" {
+            (&at_ecg, &at_radiology)
+        } else {
+            (&at_radiology, &at_ecg)
+        };
+        assert!(
+            here.contains_key(&f.sop_instance_uid),
+            "{} {} at its hub",
+            f.modality,
+            f.sop_instance_uid
+        );
+        assert!(
+            !not_there.contains_key(&f.sop_instance_uid),
+            "{} {} not at the other hub",
+            f.modality,
+            f.sop_instance_uid
+        );
+    }
+}
+
+#[test]
+fn a_hub_down_for_a_while_gets_everything_once_it_is_back() {
+    let scratch = Scratch::new();
+    let hub_port = free_port();
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: format!("http://127.0.0.1:{hub_port}/dicom-web"),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        },
+    );
+    let day = demo_day(&scratch.join("day"), Scale::Small, 23);
+    send_day(&station, &day);
+
+    // While the hub is down the failure is visible and nothing is called delivered.
+    let failing = wait_for("a visible retry", Duration::from_secs(60), || {
+        queue(&station)
+            .into_iter()
+            .find(|r| r.attempts >= 2 && r.last_error.is_some())
+    });
+    assert!(
+        failing
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("connect"),
+        "{failing:?}"
+    );
+    assert!(queue(&station).iter().all(|r| r.state != "delivered"));
+
+    let hub = Orthanc::start_on(&scratch.join("hub"), hub_port);
+    wait_delivered(&station, 15);
+    assert_eq!(hub.instances().len(), 40, "every instance at the hub, once");
+}
