@@ -94,6 +94,27 @@ impl Hub {
         })
     }
 
+    /// Sends `request` with our credentials and reads the whole (small, JSON) answer. Statuses
+    /// `wanted` accepts come back with their body; others become a classified error.
+    async fn exchange(
+        &self,
+        request: RequestBuilder,
+        wanted: impl Fn(StatusCode) -> bool,
+    ) -> Result<(StatusCode, String), UpstreamError> {
+        let response = self
+            .authorize(request)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let wait = retry_after(response.headers());
+        let body = response.text().await.map_err(transport_error)?;
+        if !wanted(status) {
+            return Err(status_error(status, wait, &body));
+        }
+        Ok((status, body))
+    }
+
     fn authorize(&self, request: RequestBuilder) -> RequestBuilder {
         match &self.auth {
             Auth::None => request,

@@ -8,7 +8,7 @@ use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{dicom_json, retry_after, status_error, transport_error, Hub, UpstreamError};
+use super::{dicom_json, Hub, UpstreamError};
 
 /// Results per page; hubs cap QIDO results (Orthanc and others page by limit/offset).
 const PAGE: usize = 1000;
@@ -32,20 +32,12 @@ impl Hub {
                 .client
                 .get(&url)
                 .header(ACCEPT, "application/dicom+json");
-            let response = self
-                .authorize(request)
-                .send()
-                .await
-                .map_err(transport_error)?;
-            let status = response.status();
             // 204: no match. 404: some hubs answer so for a study they do not have.
+            let (status, body) = self
+                .exchange(request, |s| s.is_success() || s == StatusCode::NOT_FOUND)
+                .await?;
             if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_FOUND {
                 return Ok(held);
-            }
-            let wait = retry_after(response.headers());
-            let body = response.text().await.map_err(transport_error)?;
-            if !status.is_success() {
-                return Err(status_error(status, wait, &body));
             }
             let items: Vec<Value> = if body.trim().is_empty() {
                 Vec::new()

@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio_util::io::ReaderStream;
 
-use super::{dicom_json, retry_after, status_error, transport_error, Hub, UpstreamError};
+use super::{dicom_json, Hub, UpstreamError};
 
 /// One instance to send: its file and the SOP Instance UID the hub must report back.
 #[derive(Debug, Clone)]
@@ -71,17 +71,10 @@ impl Hub {
                 instances.iter().map(|i| i.path.clone()).collect(),
                 boundary,
             )));
-        let response = self
-            .authorize(request)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let wait = retry_after(response.headers());
-        let body = response.text().await.map_err(transport_error)?;
-        if !(status.is_success() || status == StatusCode::CONFLICT) {
-            return Err(status_error(status, wait, &body));
-        }
+        // 409: some instances failed; the body still lists what was stored.
+        let (status, body) = self
+            .exchange(request, |s| s.is_success() || s == StatusCode::CONFLICT)
+            .await?;
         let json: Value = if body.trim().is_empty() {
             Value::Null
         } else {
