@@ -170,3 +170,72 @@ fn a_hub_down_for_a_while_gets_everything_once_it_is_back() {
     wait_delivered(&station, 15);
     assert_eq!(hub.instances().len(), 40, "every instance at the hub, once");
 }
+
+/// Through a proxy that drops a connection mid-body, answers 503 with Retry-After, stalls, and
+/// answers 200 with an empty body: every instance still ends up at the hub once, and no study
+/// is called delivered before the hub lists all of its instances.
+#[test]
+fn a_bad_link_loses_nothing_and_delivered_is_never_premature() {
+    use crate::chaosproxy::{ChaosProxy, Fault};
+
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let proxy = ChaosProxy::start(
+        hub.http_port,
+        // Faults that close the connection come first; the stall ends in a kept-alive
+        // pass-through connection that later requests reuse.
+        vec![
+            Fault::EmptyOk,
+            Fault::DropAfter(20_000),
+            Fault::Unavailable,
+            Fault::EmptyOk,
+            Fault::DropAfter(700),
+            Fault::Stall(Duration::from_secs(2)),
+        ],
+    );
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: format!("http://127.0.0.1:{}/dicom-web", proxy.port),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        },
+    );
+    let day = demo_day(&scratch.join("day"), Scale::Small, 24);
+    send_day(&station, &day);
+
+    // Every time a study shows as delivered, the hub must already hold all of its instances.
+    let rows = wait_for("every study delivered", Duration::from_secs(120), || {
+        let rows = queue(&station);
+        let delivered: Vec<&QueueRow> = rows.iter().filter(|r| r.state == "delivered").collect();
+        if !delivered.is_empty() {
+            let held = hub.instances();
+            for r in &delivered {
+                let expected = day.iter().filter(|f| f.study_uid == r.study_uid);
+                for f in expected {
+                    assert!(
+                        held.contains_key(&f.sop_instance_uid),
+                        "study {} shown delivered but the hub lacks {}",
+                        r.study_uid,
+                        f.sop_instance_uid
+                    );
+                }
+            }
+        }
+        (rows.len() == 15 && delivered.len() == 15).then_some(rows)
+    });
+    assert_eq!(
+        proxy.faults_used.lock().expect("lock").len(),
+        6,
+        "every fault was exercised"
+    );
+    assert!(
+        rows.iter().any(|r| r.attempts > 0),
+        "the faults caused visible retries: {rows:?}"
+    );
+    assert_eq!(hub.instances().len(), 40, "every instance at the hub, once");
+}
