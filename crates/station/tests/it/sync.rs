@@ -239,3 +239,51 @@ fn a_bad_link_loses_nothing_and_delivered_is_never_premature() {
     );
     assert_eq!(hub.instances().len(), 40, "every instance at the hub, once");
 }
+
+/// kill -9 while a STOW-RS request is in flight (held by a stalled link), then restart: the
+/// study is sent again and verified, and the hub ends with every instance exactly once.
+#[test]
+fn kill_9_mid_upload_then_restart_ends_with_every_instance_once() {
+    use crate::chaosproxy::{ChaosProxy, Fault};
+
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let proxy = ChaosProxy::start(hub.http_port, vec![Fault::Stall(Duration::from_secs(5))]);
+    let mut station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: format!("http://127.0.0.1:{}/dicom-web", proxy.port),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        },
+    );
+    let day = demo_day(&scratch.join("day"), Scale::Small, 25);
+    send_day(&station, &day);
+
+    wait_for("an upload in flight", Duration::from_secs(30), || {
+        let stalled = !proxy.faults_used.lock().expect("lock").is_empty();
+        (stalled && queue(&station).iter().any(|r| r.state == "sending")).then_some(())
+    });
+    station.kill9();
+    assert!(
+        queue(&station).iter().all(|r| r.state != "delivered"),
+        "nothing was delivered before the kill"
+    );
+    station.restart();
+
+    let rows = wait_delivered(&station, 15);
+    assert_eq!(rows.iter().map(|r| r.stored).sum::<i64>(), 40);
+    let held = hub.instances();
+    assert_eq!(held.len(), 40, "every instance at the hub, once");
+    for f in &day {
+        assert!(
+            held.contains_key(&f.sop_instance_uid),
+            "{} at the hub",
+            f.sop_instance_uid
+        );
+    }
+}
