@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use station::config::{Config, Overrides};
 use station::ingest::{quarantine, Ingest, IngestError, Outcome};
+use station::store::queue::Action;
 use station::store::{self, Source, Store};
 
 #[derive(Parser)]
@@ -76,6 +77,24 @@ enum SyncAction {
         #[arg(long)]
         json: bool,
     },
+    /// Pause sending a study (to every destination) until it is released.
+    Hold {
+        #[command(flatten)]
+        config: ConfigArgs,
+        study_uid: String,
+    },
+    /// Resume sending a held study.
+    Release {
+        #[command(flatten)]
+        config: ConfigArgs,
+        study_uid: String,
+    },
+    /// Send a failed study again, including instances the hub refused.
+    Retry {
+        #[command(flatten)]
+        config: ConfigArgs,
+        study_uid: String,
+    },
 }
 
 #[derive(Args)]
@@ -137,9 +156,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Import { config, paths } => import(&config.load(Overrides::default())?, &paths),
         Command::Status { config, json } => status(&config.load(Overrides::default())?, json),
-        Command::Sync {
-            action: SyncAction::Status { config, json },
-        } => sync_status(&config.load(Overrides::default())?, json),
+        Command::Sync { action } => match action {
+            SyncAction::Status { config, json } => {
+                sync_status(&config.load(Overrides::default())?, json)
+            }
+            SyncAction::Hold { config, study_uid } => sync_act(
+                &config.load(Overrides::default())?,
+                &study_uid,
+                Action::Hold,
+            ),
+            SyncAction::Release { config, study_uid } => sync_act(
+                &config.load(Overrides::default())?,
+                &study_uid,
+                Action::Release,
+            ),
+            SyncAction::Retry { config, study_uid } => sync_act(
+                &config.load(Overrides::default())?,
+                &study_uid,
+                Action::Retry,
+            ),
+        },
         Command::Demo { out, small, seed } => {
             let scale = if small {
                 station::demo::Scale::Small
@@ -347,5 +383,25 @@ fn sync_status(config: &Config, json: bool) -> anyhow::Result<()> {
                 .unwrap_or_default()
         );
     }
+    Ok(())
+}
+
+fn sync_act(config: &Config, study_uid: &str, action: Action) -> anyhow::Result<()> {
+    let db = config.db_path();
+    if !db.exists() {
+        bail!("no station database at {}", db.display());
+    }
+    // A writer connection: the running station sees the change at its next claim.
+    let store = Store::open(&db)?;
+    let changed = store::queue::act(&store.lock(), study_uid, action)?;
+    let (verb, needs) = match action {
+        Action::Hold => ("held", "queued, sending or failed"),
+        Action::Release => ("released", "held"),
+        Action::Retry => ("queued for another try", "failed"),
+    };
+    if changed == 0 {
+        bail!("study {study_uid} has no destination that is {needs}; see `station sync status`");
+    }
+    println!("study {study_uid} {verb} for {changed} destination(s)");
     Ok(())
 }

@@ -181,6 +181,7 @@ pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError
 }
 
 /// A transient failure: try again at `next_attempt_at`, with the error visible meanwhile.
+/// A row a person held while it was being sent stays held.
 pub fn mark_retry(
     conn: &Connection,
     queue_id: i64,
@@ -189,7 +190,7 @@ pub fn mark_retry(
 ) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE send_queue SET state = 'queued', attempts = attempts + 1, last_error = ?2,
-                next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1",
+                next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'sending'",
         params![queue_id, error, next_attempt_at, now_ms()],
     )?;
     Ok(())
@@ -254,4 +255,47 @@ pub fn queue_rows(conn: &Connection) -> Result<Vec<QueueRow>, StoreError> {
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// What a person did to a study's sending, from `station sync hold|release|retry` or the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Pause: the workers skip it until released.
+    Hold,
+    /// Undo a hold: due now.
+    Release,
+    /// After a failure: refused instances are tried again, due now.
+    Retry,
+}
+
+/// Applies `action` to every destination's row of the study; returns how many rows changed.
+pub fn act(conn: &Connection, study_uid: &str, action: Action) -> Result<usize, StoreError> {
+    let now = now_ms();
+    let (from, to, study_state) = match action {
+        Action::Hold => ("('queued','sending','failed')", "held", "held"),
+        Action::Release => ("('held')", "queued", "ready"),
+        Action::Retry => ("('failed')", "queued", "ready"),
+    };
+    if action == Action::Retry {
+        conn.execute(
+            "UPDATE send_instances SET state = 'pending', updated_at = ?2
+             WHERE state = 'failed' AND queue_ref IN (SELECT q.id FROM send_queue q JOIN studies s ON s.id = q.study_ref
+                                                     WHERE s.study_uid = ?1 AND q.state = 'failed')",
+            params![study_uid, now],
+        )?;
+    }
+    let changed = conn.execute(
+        &format!(
+            "UPDATE send_queue SET state = '{to}', next_attempt_at = NULL, updated_at = ?2
+             WHERE state IN {from} AND study_ref = (SELECT id FROM studies WHERE study_uid = ?1)"
+        ),
+        params![study_uid, now],
+    )?;
+    if changed > 0 {
+        conn.execute(
+            "UPDATE studies SET state = ?2, state_changed_at = ?3 WHERE study_uid = ?1",
+            params![study_uid, study_state, now],
+        )?;
+    }
+    Ok(changed)
 }

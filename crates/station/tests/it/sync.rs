@@ -287,3 +287,128 @@ fn kill_9_mid_upload_then_restart_ends_with_every_instance_once() {
         );
     }
 }
+
+fn station_cli(station: &Station, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(STATION_BIN)
+        .args(args)
+        .arg("--config")
+        .arg(&station.config)
+        .output()
+        .expect("running station");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// A technician holds one study while the hub is down; when the hub is back everything else
+/// is delivered and the held study is not sent until released.
+#[test]
+fn a_held_study_waits_until_released() {
+    let scratch = Scratch::new();
+    let hub_port = free_port();
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: format!("http://127.0.0.1:{hub_port}/dicom-web"),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        },
+    );
+    let day = demo_day(&scratch.join("day"), Scale::Small, 26);
+    send_day(&station, &day);
+    wait_for("all studies queued", Duration::from_secs(30), || {
+        (queue(&station).len() == 15).then_some(())
+    });
+    let held_study = day[0].study_uid.clone();
+    let (ok, out) = station_cli(&station, &["sync", "hold", &held_study]);
+    assert!(ok, "{out}");
+
+    let hub = Orthanc::start_on(&scratch.join("hub"), hub_port);
+    let rows = wait_for(
+        "all but the held study delivered",
+        Duration::from_secs(90),
+        || {
+            let rows = queue(&station);
+            (rows.iter().filter(|r| r.state == "delivered").count() == 14).then_some(rows)
+        },
+    );
+    let held_row = rows
+        .iter()
+        .find(|r| r.study_uid == held_study)
+        .expect("held row");
+    assert_eq!(held_row.state, "held");
+    let at_hub = hub.instances();
+    for f in day.iter().filter(|f| f.study_uid == held_study) {
+        assert!(
+            !at_hub.contains_key(&f.sop_instance_uid),
+            "held instance {} was sent",
+            f.sop_instance_uid
+        );
+    }
+    let (ok, out) = station_cli(&station, &["sync", "status"]);
+    assert!(ok && out.contains("held"), "{out}");
+
+    let (ok, out) = station_cli(&station, &["sync", "release", &held_study]);
+    assert!(ok, "{out}");
+    wait_delivered(&station, 15);
+    assert_eq!(hub.instances().len(), 40);
+}
+
+/// A hub that refuses the request (wrong URL) marks studies failed with its reason shown, and
+/// `station sync retry` queues a failed study again.
+#[test]
+fn a_refusing_hub_shows_its_reason_and_retry_requeues() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: format!("http://127.0.0.1:{}/no-such-root", hub.http_port),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        },
+    );
+    let day = demo_day(&scratch.join("day"), Scale::Small, 27);
+    send_day(&station, &day);
+    let rows = wait_for("every study failed", Duration::from_secs(60), || {
+        let rows = queue(&station);
+        (rows.len() == 15 && rows.iter().all(|r| r.state == "failed")).then_some(rows)
+    });
+    assert!(
+        rows.iter()
+            .all(|r| r.last_error.as_deref().unwrap_or("").contains("404")),
+        "the hub's answer is shown: {rows:?}"
+    );
+    assert_eq!(
+        station.status_counts().studies_by_state.get("failed"),
+        Some(&15)
+    );
+    assert!(hub.instances().is_empty());
+
+    let study = &rows[0].study_uid;
+    let (ok, out) = station_cli(&station, &["sync", "retry", study]);
+    assert!(ok, "{out}");
+    let (ok, out) = station_cli(&station, &["sync", "retry", "1.2.3.404"]);
+    assert!(!ok && out.contains("no destination"), "{out}");
+    // Retried, it fails again the same way (the URL is still wrong), with one more attempt.
+    wait_for(
+        "the retried study tried again",
+        Duration::from_secs(30),
+        || {
+            queue(&station)
+                .into_iter()
+                .find(|r| &r.study_uid == study && r.state == "failed" && r.attempts >= 2)
+        },
+    );
+}
