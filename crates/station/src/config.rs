@@ -62,6 +62,9 @@ pub struct Destination {
     /// Instances per STOW-RS request.
     #[serde(default = "default_batch_instances")]
     pub batch_instances: usize,
+    /// Megabytes per STOW-RS request (an instance larger than this goes alone).
+    #[serde(default = "default_batch_mb")]
+    pub batch_mb: u64,
     /// Longest wait between retries while the hub is unreachable.
     #[serde(default = "default_retry_max_secs")]
     pub retry_max_secs: u64,
@@ -72,6 +75,9 @@ fn default_request_timeout_secs() -> u64 {
 }
 fn default_batch_instances() -> usize {
     10
+}
+fn default_batch_mb() -> u64 {
+    50
 }
 fn default_retry_max_secs() -> u64 {
     300
@@ -249,9 +255,13 @@ impl Config {
                     d.name, d.url
                 )));
             }
-            if d.batch_instances == 0 || d.timeout_secs == 0 || d.retry_max_secs == 0 {
+            if d.batch_instances == 0
+                || d.batch_mb == 0
+                || d.timeout_secs == 0
+                || d.retry_max_secs == 0
+            {
                 return Err(ConfigError::Invalid(format!(
-                    "destinations {:?}: batch_instances, timeout_secs and retry_max_secs must be at least 1",
+                    "destinations {:?}: batch_instances, batch_mb, timeout_secs and retry_max_secs must be at least 1",
                     d.name
                 )));
             }

@@ -181,7 +181,11 @@ impl Worker {
         for _ in 0..VERIFY_ROUNDS {
             let pending = queue::pending_instances(&self.store.lock(), claim.queue_id)?;
             let mut unconfirmed = 0;
-            for batch in pending.chunks(self.dest.batch_instances) {
+            for batch in batches(
+                &pending,
+                self.dest.batch_instances,
+                self.dest.batch_mb * 1024 * 1024,
+            ) {
                 let instances: Vec<StowInstance> = batch
                     .iter()
                     .map(|p| StowInstance {
@@ -243,6 +247,29 @@ impl Worker {
     }
 }
 
+/// Splits pending instances into STOW-RS requests of at most `max_count` instances and
+/// `max_bytes` bytes; an instance larger than `max_bytes` goes alone.
+fn batches(
+    pending: &[queue::PendingInstance],
+    max_count: usize,
+    max_bytes: u64,
+) -> Vec<&[queue::PendingInstance]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0u64);
+    for (i, p) in pending.iter().enumerate() {
+        let size = p.size.max(0) as u64;
+        if i > start && (i - start >= max_count || bytes + size > max_bytes) {
+            out.push(&pending[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < pending.len() {
+        out.push(&pending[start..]);
+    }
+    out
+}
+
 /// Exponential backoff with jitter: about 1, 2, 4… seconds, capped, never all at once.
 fn backoff(attempt: i64, max_secs: u64) -> Duration {
     let base = 2f64
@@ -254,6 +281,26 @@ fn backoff(attempt: i64, max_secs: u64) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use crate::store::queue::PendingInstance;
+
+    #[test]
+    fn batches_respect_count_and_bytes() {
+        let p = |size| PendingInstance {
+            instance_id: 0,
+            sop_instance_uid: String::new(),
+            path: String::new(),
+            size,
+        };
+        let pending = [p(10), p(10), p(10), p(100), p(5), p(5), p(5)];
+        let sizes: Vec<usize> = super::batches(&pending, 2, 30)
+            .iter()
+            .map(|b| b.len())
+            .collect();
+        // 10+10 | 10 (100 would pass 30) | 100 alone | 5+5 (count) | 5
+        assert_eq!(sizes, vec![2, 1, 1, 2, 1]);
+        assert!(super::batches(&[], 10, 10).is_empty());
+    }
+
     #[test]
     fn backoff_grows_and_is_capped() {
         let first = super::backoff(1, 300);
