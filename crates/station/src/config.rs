@@ -48,9 +48,15 @@ pub struct Destination {
     pub name: String,
     /// DICOMweb root, e.g. "http://hub:8042/dicom-web".
     pub url: String,
-    /// Only studies with one of these modalities go here; empty sends everything.
+    /// Routing: only studies with one of these modalities go here; empty sends everything.
     #[serde(default)]
     pub modalities: Vec<String>,
+    /// Routing: only studies sent by one of these devices (calling AE titles).
+    #[serde(default)]
+    pub calling_aes: Vec<String>,
+    /// Routing: only studies holding one of these SOP classes (e.g. 12-lead ECG).
+    #[serde(default)]
+    pub sop_classes: Vec<String>,
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]

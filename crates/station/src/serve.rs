@@ -102,6 +102,8 @@ impl Station {
             .map(|d| crate::store::Route {
                 destination: d.name.clone(),
                 modalities: d.modalities.clone(),
+                calling_aes: d.calling_aes.clone(),
+                sop_classes: d.sop_classes.clone(),
             })
             .collect();
         threads.extend(crate::upstream::sync::spawn_workers(

@@ -292,15 +292,64 @@ pub fn all_instance_paths(
     Ok(paths)
 }
 
-/// Where completed studies go: a destination and the modalities routed to it (empty: all).
-#[derive(Debug, Clone)]
+/// Where completed studies go. Each non-empty filter must match something in the study
+/// (any of its modalities, calling AE titles, SOP classes); empty filters match everything.
+#[derive(Debug, Clone, Default)]
 pub struct Route {
     pub destination: String,
     pub modalities: Vec<String>,
+    pub calling_aes: Vec<String>,
+    pub sop_classes: Vec<String>,
+}
+
+/// What routing looks at in a study.
+#[derive(Debug, Default)]
+struct StudyFacts {
+    modalities: Vec<String>,
+    calling_aes: Vec<String>,
+    sop_classes: Vec<String>,
+}
+
+impl Route {
+    fn accepts(&self, study: &StudyFacts) -> bool {
+        let matches = |filter: &[String], values: &[String]| {
+            filter.is_empty()
+                || values.iter().any(|v| {
+                    filter
+                        .iter()
+                        .any(|f| f.trim().eq_ignore_ascii_case(v.trim()))
+                })
+        };
+        matches(&self.modalities, &study.modalities)
+            && matches(&self.calling_aes, &study.calling_aes)
+            && matches(&self.sop_classes, &study.sop_classes)
+    }
+}
+
+fn study_facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError> {
+    let mut facts = StudyFacts::default();
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT se.modality, CASE WHEN i.source_kind = 'dicom' THEN i.source END, i.sop_class_uid
+         FROM instances i JOIN series se ON se.id = i.series_ref WHERE se.study_ref = ?1",
+    )?;
+    let rows = stmt.query_map([study_id], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (modality, calling_ae, sop_class) = row?;
+        facts.modalities.push(modality);
+        facts.calling_aes.extend(calling_ae);
+        facts.sop_classes.push(sop_class);
+    }
+    Ok(facts)
 }
 
 /// Marks studies `complete` once no instance arrived for `quiet_ms`, and queues each for every
-/// destination its modalities are routed to. Returns how many studies completed.
+/// destination it is routed to. Returns how many studies completed.
 pub fn complete_quiet_studies(
     conn: &mut Connection,
     quiet_ms: i64,
@@ -322,20 +371,9 @@ pub fn complete_quiet_studies(
             "UPDATE studies SET state = 'complete', completed_at = ?2, state_changed_at = ?2 WHERE id = ?1",
             params![id, now],
         )?;
-        let modalities: Vec<String> = {
-            let mut stmt =
-                tx.prepare("SELECT DISTINCT modality FROM series WHERE study_ref = ?1")?;
-            let m = stmt
-                .query_map([id], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            m
-        };
+        let facts = study_facts(&tx, *id)?;
         for route in routes {
-            let routed = route.modalities.is_empty()
-                || modalities
-                    .iter()
-                    .any(|m| route.modalities.iter().any(|r| r.eq_ignore_ascii_case(m)));
-            if !routed {
+            if !route.accepts(&facts) {
                 continue;
             }
             tx.execute(
@@ -485,15 +523,19 @@ mod tests {
         )
         .expect("insert");
         tx.commit().expect("commit");
-        let route = |d: &str, m: &[&str]| Route {
+        let route = |d: &str, m: &[&str], ae: &[&str]| Route {
             destination: d.into(),
             modalities: m.iter().map(|s| s.to_string()).collect(),
+            calling_aes: ae.iter().map(|s| s.to_string()).collect(),
+            sop_classes: vec![],
         };
-        // A DX study goes to the hub and to radiology, not to the ECG room.
+        // A DX study from DR1 goes to the hub and to radiology; not to the ECG room, nor to a
+        // destination that only takes the ultrasound unit's studies.
         let routes = [
-            route("hub", &[]),
-            route("radiology", &["DX", "CR"]),
-            route("ecg", &["ECG"]),
+            route("hub", &[], &[]),
+            route("radiology", &["DX", "CR"], &["DR1"]),
+            route("ecg", &["ECG"], &[]),
+            route("us-only", &[], &["US1"]),
         ];
         // Not quiet yet: a one-hour quiet period keeps it receiving.
         assert_eq!(
