@@ -8,6 +8,7 @@ mod orthanc;
 mod chaosproxy;
 mod charset;
 mod cli;
+mod dataset;
 mod duplicates;
 mod durability;
 mod folders;
