@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian/Ubuntu machine. Installs what the tests need when it is
 # missing (DCMTK's echoscu/storescu/dcmdump, Orthanc with its DICOMweb plugin as the test hub,
+# socat and openssl to put TLS in front of it,
 # a C compiler for the bundled SQLite, Rust through rustup), then runs the whole workspace's
 # test suite and exits non-zero if anything fails.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -- --nocapture`).
@@ -23,6 +24,8 @@ for tool in echoscu storescu dcmdump; do
 done
 [ -x /usr/sbin/Orthanc ] || need+=(orthanc)
 [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
+[ -x /usr/bin/socat ] || need+=(socat)
+command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(build-essential)
 if ! command -v cargo >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   command -v curl >/dev/null || need+=(curl)

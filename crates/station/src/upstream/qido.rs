@@ -1,19 +1,24 @@
-//! QIDO-RS (PS3.18 §10.6): which instances of a study the hub holds, to verify delivery.
+//! QIDO-RS (PS3.18 §10.6): which instances of a study (or series) the hub holds, to verify
+//! delivery. Results are paged with `limit` / `offset` until the hub has nothing more.
 //!
-//! Must never: report an instance as held unless the hub listed it.
+//! Must never: report an instance as held unless the hub listed it, or loop without bound on
+//! a hub that pages wrongly.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use super::hub::checked_uid;
 use super::{dicom_json, Hub, UpstreamError};
 
-/// Results per page; hubs cap QIDO results (Orthanc and others page by limit/offset).
-const PAGE: usize = 1000;
-/// A study of more than this many pages is not a clinic study; stop rather than loop.
-const MAX_PAGES: usize = 100;
+/// Requests per query before giving up on a hub whose pages never end.
+const MAX_PAGES: usize = 1000;
+
+/// SOP Instance UID (0008,0018) and Series Instance UID (0020,000E).
+const SOP_INSTANCE_UID: &str = "00080018";
+const SERIES_INSTANCE_UID: &str = "0020000E";
 
 impl Hub {
     /// The SOP Instance UIDs the hub holds for `study_uid`; empty when it has none.
@@ -21,42 +26,113 @@ impl Hub {
         &self,
         study_uid: &str,
     ) -> Result<BTreeSet<String>, UpstreamError> {
-        let mut held = BTreeSet::new();
-        for page in 0..MAX_PAGES {
+        let path = format!("studies/{}/instances", checked_uid(study_uid)?);
+        Ok(self.instances(&path).await?.into_keys().collect())
+    }
+
+    /// The SOP Instance UIDs the hub holds for one series of a study.
+    pub async fn series_instances(
+        &self,
+        study_uid: &str,
+        series_uid: &str,
+    ) -> Result<BTreeSet<String>, UpstreamError> {
+        let path = format!(
+            "studies/{}/series/{}/instances",
+            checked_uid(study_uid)?,
+            checked_uid(series_uid)?
+        );
+        Ok(self.instances(&path).await?.into_keys().collect())
+    }
+
+    /// The hub's instances of `study_uid` grouped by Series Instance UID, to verify delivery
+    /// per series in one query. An instance the hub lists without its series is under "".
+    pub async fn study_instances_by_series(
+        &self,
+        study_uid: &str,
+    ) -> Result<BTreeMap<String, BTreeSet<String>>, UpstreamError> {
+        let path = format!("studies/{}/instances", checked_uid(study_uid)?);
+        let mut by_series: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (sop, series) in self.instances(&path).await? {
+            by_series.entry(series).or_default().insert(sop);
+        }
+        Ok(by_series)
+    }
+
+    /// Every instance an instance-level query lists, SOP Instance UID → Series Instance UID,
+    /// page by page. Paging ends on an empty page, not on a short one: hubs may cap a page
+    /// below the `limit` asked for, and a listing cut short would look like missing instances.
+    async fn instances(&self, path: &str) -> Result<BTreeMap<String, String>, UpstreamError> {
+        let limit = self.options.qido_page_size;
+        let mut held = BTreeMap::new();
+        let mut offset = 0usize;
+        for _ in 0..MAX_PAGES {
             let url = format!(
-                "{}/studies/{study_uid}/instances?includefield=00080018&limit={PAGE}&offset={}",
-                self.base,
-                page * PAGE
+                "{}/{path}?includefield={SOP_INSTANCE_UID}&includefield={SERIES_INSTANCE_UID}\
+                 &limit={limit}&offset={offset}",
+                self.base
             );
             let request = self
                 .client
                 .get(&url)
                 .header(ACCEPT, "application/dicom+json");
-            // 204: no match. 404: some hubs answer so for a study they do not have.
-            let (status, body) = self
-                .exchange(request, |s| s.is_success() || s == StatusCode::NOT_FOUND)
-                .await?;
-            if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_FOUND {
+            let page = match self.query(request).await? {
+                Some(page) if !page.is_empty() => page,
+                _ => return Ok(held),
+            };
+            let before = held.len();
+            for item in &page {
+                if let Some(sop) = dicom_json::string(item, SOP_INSTANCE_UID) {
+                    let series = dicom_json::string(item, SERIES_INSTANCE_UID).unwrap_or_default();
+                    held.insert(sop, series);
+                }
+            }
+            if held.len() == before {
+                // A hub that ignores `offset` sends the first page again: we have it all.
                 return Ok(held);
             }
-            let items: Vec<Value> = if body.trim().is_empty() {
-                Vec::new()
-            } else {
-                serde_json::from_str(&body).map_err(|e| UpstreamError::Transient {
-                    message: format!("unreadable QIDO response: {e}"),
-                    retry_after: None,
-                })?
-            };
-            let n = items.len();
-            held.extend(
-                items
-                    .iter()
-                    .filter_map(|i| dicom_json::string(i, "00080018")),
-            );
-            if n < PAGE {
-                break;
-            }
+            offset += page.len();
         }
-        Ok(held)
+        Err(UpstreamError::Permanent {
+            status: 200,
+            message: format!("QIDO-RS paging of {path} did not end after {MAX_PAGES} pages"),
+        })
+    }
+
+    /// One QIDO-RS request: the matches, or `None` for "no match" (204, an empty body, or a
+    /// 404 that is not an error document: some hubs answer so for a study they do not have).
+    async fn query(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Option<Vec<Value>>, UpstreamError> {
+        let answer = self.send(request).await?;
+        let body = answer.body.trim();
+        if answer.status == StatusCode::NO_CONTENT
+            || (answer.status.is_success() && body.is_empty())
+        {
+            return Ok(None);
+        }
+        if answer.status == StatusCode::NOT_FOUND {
+            // Orthanc says 404 only for a wrong path (its error document is an object), and
+            // for an unknown study answers 200 [].
+            return match serde_json::from_str::<Value>(body) {
+                _ if body.is_empty() => Ok(None),
+                Ok(Value::Array(_)) => Ok(None),
+                _ => Err(answer.into_error()),
+            };
+        }
+        if !answer.status.is_success() {
+            return Err(answer.into_error());
+        }
+        match serde_json::from_str::<Value>(body) {
+            Ok(Value::Array(items)) => Ok(Some(items)),
+            // A body cut short by the link, or a proxy's page: not an answer, ask again later.
+            Ok(_) | Err(_) => Err(UpstreamError::Transient {
+                message: format!(
+                    "HTTP {}: the QIDO-RS answer is not a DICOM JSON array",
+                    answer.status.as_u16()
+                ),
+                retry_after: None,
+            }),
+        }
     }
 }

@@ -1,19 +1,27 @@
-//! A real Orthanc (Debian `orthanc` + `orthanc-dicomweb`) playing the regional hub: started on
-//! free loopback ports with its own storage in the test's scratch directory, killed on drop.
+//! A real Orthanc (Debian `orthanc` 1.10 + `orthanc-dicomweb` 1.7) playing the regional hub:
+//! started on free loopback ports with its own storage and index in the test's scratch
+//! directory and a generated JSON configuration, ready within a bounded wait, killed on drop.
+//! The test's own look at the hub goes through Orthanc's REST API (`/instances`, `/changes`),
+//! never through the DICOMweb client under test.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::free_port;
 
 pub const ORTHANC: &str = "/usr/sbin/Orthanc";
+/// From `dpkg -L orthanc-dicomweb` (a link to /usr/lib/orthanc/libOrthancDicomWeb.so.1.7).
 pub const DICOMWEB_PLUGIN: &str = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so";
+/// Orthanc answering `/system` with its plugins loaded; a debug-build CI machine is slow.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Orthanc {
     pub http_port: u16,
+    /// `(user, password)` when HTTP authentication is on.
+    user: Option<(String, String)>,
     child: Child,
-    log: std::path::PathBuf,
+    log: PathBuf,
 }
 
 impl Orthanc {
@@ -23,20 +31,39 @@ impl Orthanc {
 
     /// On a given HTTP port: a hub that comes up where the station has been trying to reach it.
     pub fn start_on(dir: &Path, http_port: u16) -> Orthanc {
+        Orthanc::launch(dir, http_port, None)
+    }
+
+    /// With HTTP Basic authentication on and one registered user.
+    pub fn start_with_user(dir: &Path, user: &str, password: &str) -> Orthanc {
+        Orthanc::launch(
+            dir,
+            free_port(),
+            Some((user.to_string(), password.to_string())),
+        )
+    }
+
+    fn launch(dir: &Path, http_port: u16, user: Option<(String, String)>) -> Orthanc {
+        assert!(
+            Path::new(DICOMWEB_PLUGIN).exists(),
+            "{DICOMWEB_PLUGIN} missing (Debian package orthanc-dicomweb)"
+        );
         std::fs::create_dir_all(dir).expect("orthanc dir");
-        let dicom_port = free_port();
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "Name": "hub",
             "StorageDirectory": dir.join("storage"),
             "IndexDirectory": dir.join("index"),
             "HttpPort": http_port,
-            "DicomPort": dicom_port,
+            "DicomPort": free_port(),
             "DicomAet": "HUB",
             "RemoteAccessAllowed": false,
-            "AuthenticationEnabled": false,
+            "AuthenticationEnabled": user.is_some(),
             "Plugins": [DICOMWEB_PLUGIN],
             "DicomWeb": { "Enable": true, "Root": "/dicom-web/" }
         });
+        if let Some((name, password)) = &user {
+            config["RegisteredUsers"] = serde_json::json!({ name: password });
+        }
         let config_path = dir.join("orthanc.json");
         std::fs::write(&config_path, config.to_string()).expect("orthanc config");
         let log = dir.join("orthanc.log");
@@ -50,12 +77,18 @@ impl Orthanc {
             .expect("starting /usr/sbin/Orthanc (Debian package orthanc)");
         let mut orthanc = Orthanc {
             http_port,
+            user,
             child,
             log,
         };
         let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
-            if orthanc.get("/system").is_some() {
+        while started.elapsed() < READY_TIMEOUT {
+            if let Some(plugins) = orthanc.get("/plugins") {
+                assert!(
+                    plugins.to_string().contains("dicom-web"),
+                    "Orthanc is up without its DICOMweb plugin ({plugins}):\n{}",
+                    orthanc.log_text()
+                );
                 return orthanc;
             }
             if let Ok(Some(status)) = orthanc.child.try_wait() {
@@ -64,7 +97,7 @@ impl Orthanc {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!(
-            "Orthanc did not answer within 30 s:\n{}",
+            "Orthanc did not answer within {READY_TIMEOUT:?}:\n{}",
             orthanc.log_text()
         );
     }
@@ -73,19 +106,21 @@ impl Orthanc {
         format!("http://127.0.0.1:{}/dicom-web", self.http_port)
     }
 
-    /// GET on Orthanc's own REST API, parsed as JSON; `None` when it does not answer 200.
+    /// GET on Orthanc's own REST API (with the registered user, if any), parsed as JSON;
+    /// `None` when it does not answer 200 within 10 s.
     pub fn get(&self, path: &str) -> Option<serde_json::Value> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
         rt.block_on(async {
-            let response = reqwest::Client::new()
+            let mut request = reqwest::Client::new()
                 .get(format!("http://127.0.0.1:{}{path}", self.http_port))
-                .timeout(Duration::from_secs(10))
-                .send()
-                .await
-                .ok()?;
+                .timeout(Duration::from_secs(10));
+            if let Some((user, password)) = &self.user {
+                request = request.basic_auth(user, Some(password));
+            }
+            let response = request.send().await.ok()?;
             if !response.status().is_success() {
                 return None;
             }
@@ -114,7 +149,29 @@ impl Orthanc {
             .collect()
     }
 
-    fn log_text(&self) -> String {
+    /// How many times Orthanc stored a new instance since it started (`NewInstance` entries of
+    /// `/changes`): a duplicate that Orthanc ignores adds none.
+    pub fn new_instance_events(&self) -> usize {
+        let mut count = 0;
+        let mut since = 0u64;
+        for _ in 0..1000 {
+            let page = self
+                .get(&format!("/changes?since={since}&limit=100"))
+                .expect("GET /changes");
+            let changes = page["Changes"].as_array().expect("changes");
+            count += changes
+                .iter()
+                .filter(|c| c["ChangeType"] == "NewInstance")
+                .count();
+            since = page["Last"].as_u64().expect("last change");
+            if page["Done"].as_bool().expect("done flag") {
+                return count;
+            }
+        }
+        panic!("/changes did not end");
+    }
+
+    pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
