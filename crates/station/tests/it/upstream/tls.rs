@@ -156,11 +156,10 @@ fn a_hub_behind_tls_is_trusted_only_with_its_ca_and_gets_our_client_certificate(
     let err = rt
         .block_on(hub_with(true, false).stow(&stows(&made)))
         .expect_err("the hub demands a client certificate");
+    // Under TLS 1.3 the server's refusal of a missing client certificate arrives after the
+    // handshake, so the client sees either the alert or a connection closed before the
+    // request: the message varies, the outcome must not.
     assert!(err.is_transient(), "{err}");
-    assert!(
-        err.to_string().contains("client certificate"),
-        "says why: {err}"
-    );
     assert!(orthanc.instances().is_empty(), "nothing got through");
 
     let hub = hub_with(true, true);
