@@ -8,6 +8,7 @@
 pub mod config;
 pub mod demo;
 pub mod dicom;
+pub mod events;
 pub mod ingest;
 pub mod lifecycle;
 pub mod serve;

@@ -15,6 +15,7 @@ use fs4::fs_std::FileExt;
 
 use crate::config::Config;
 use crate::dicom::listener::{Listener, ListenerError};
+use crate::events::Events;
 use crate::ingest::{watch, Ingest, IngestError};
 use crate::store::{Store, StoreError};
 
@@ -40,6 +41,9 @@ pub enum ServeError {
 /// A running station. Dropping it does not stop it; call [`Station::shutdown`].
 pub struct Station {
     pub dicom_addr: SocketAddr,
+    /// The engine's store and event bus, for the API layers (HTTP, Tauri) built on a station.
+    pub store: Arc<Store>,
+    pub events: Events,
     shutdown: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     _lock: File,
@@ -69,6 +73,8 @@ impl Station {
                 })?,
             );
         ingest.recover()?;
+        // Created before the components so each can be handed a clone to send on.
+        let events = Events::new();
 
         let shutdown = Arc::new(AtomicBool::new(false));
         let listener = Listener::bind(&config.dicom, ingest.clone())?;
@@ -111,11 +117,14 @@ impl Station {
             store.clone(),
             shutdown.clone(),
         )?);
+        let ticker_store = store.clone();
         threads.push(std::thread::spawn(move || {
-            crate::lifecycle::run_ticker(store, quiet, routes, stop)
+            crate::lifecycle::run_ticker(ticker_store, quiet, routes, stop)
         }));
         Ok(Station {
             dicom_addr,
+            store,
+            events,
             shutdown,
             threads,
             _lock: lock,

@@ -122,4 +122,18 @@ pub const MIGRATIONS: &[&str] = &[
         last_error_at   INTEGER
     );
     "#,
+    // 3: the audit trail: who read or changed what, kept for an admin to browse.
+    r#"
+    CREATE TABLE audit_log (
+        id       INTEGER PRIMARY KEY,
+        at       INTEGER NOT NULL,
+        actor    TEXT NOT NULL,   -- user name, or 'system' / 'cli' for the engine's own acts
+        action   TEXT NOT NULL,   -- e.g. 'study.assign', 'patient.read', 'login.failed'
+        subject  TEXT NOT NULL DEFAULT '',   -- what it was done to (study UID, patient id, user)
+        detail   TEXT NOT NULL DEFAULT ''    -- JSON or a sentence: old and new values, reasons
+    );
+    CREATE INDEX audit_log_at ON audit_log(at);
+    CREATE INDEX audit_log_subject ON audit_log(subject, at);
+    CREATE INDEX audit_log_actor ON audit_log(actor, at);
+    "#,
 ];

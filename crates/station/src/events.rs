@@ -1,0 +1,93 @@
+//! Engine events: what just changed, for the live views (server-sent events to browsers, Tauri
+//! events to the desktop window, OS notifications).
+//!
+//! A broadcast bus: every subscriber gets every event sent after it subscribed. A subscriber that
+//! falls behind loses the oldest events and is told so (`RecvError::Lagged`); it should then
+//! reload what it shows. Events are hints to refresh, never the record: the store is the truth.
+//!
+//! Must never: block the sender. Sending with no subscribers is fine and does nothing.
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// Enough events for a burst of arrivals while a slow browser tab catches up.
+const CAPACITY: usize = 1024;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An instance was committed to the store.
+    InstanceReceived { study_uid: String, source: String },
+    /// A study moved to another state (complete, sending, delivered, reported, ...).
+    StudyChanged { study_uid: String, state: String },
+    /// A destination's link went online or offline.
+    LinkChanged { destination: String, online: bool },
+    /// A report (or a newer version of one) arrived for a study.
+    ReportArrived {
+        study_uid: String,
+        report_id: i64,
+        is_final: bool,
+    },
+    /// A study passed its turnaround target without a report.
+    StudyOverdue { study_uid: String },
+}
+
+/// Cheap to clone; every clone sends on the same bus.
+#[derive(Debug, Clone)]
+pub struct Events {
+    tx: broadcast::Sender<Event>,
+}
+
+impl Default for Events {
+    fn default() -> Self {
+        Events::new()
+    }
+}
+
+impl Events {
+    pub fn new() -> Events {
+        let (tx, _) = broadcast::channel(CAPACITY);
+        Events { tx }
+    }
+
+    pub fn send(&self, event: Event) {
+        // An error only means nobody is listening right now.
+        let _ = self.tx.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscribers_get_events_sent_after_they_subscribe() {
+        let events = Events::new();
+        events.send(Event::StudyOverdue {
+            study_uid: "before".into(),
+        });
+        let mut rx = events.subscribe();
+        events.clone().send(Event::LinkChanged {
+            destination: "hub".into(),
+            online: true,
+        });
+        let got = rx.try_recv().expect("event");
+        assert_eq!(
+            got,
+            Event::LinkChanged {
+                destination: "hub".into(),
+                online: true
+            }
+        );
+        assert!(rx.try_recv().is_err(), "nothing sent before subscribing");
+        let json = serde_json::to_string(&got).expect("json");
+        assert_eq!(
+            json,
+            r#"{"type":"link_changed","destination":"hub","online":true}"#
+        );
+    }
+}
