@@ -355,7 +355,9 @@ fn sync_status(config: &Config, json: bool) -> anyhow::Result<()> {
     if !db.exists() {
         bail!("no station database at {}", db.display());
     }
-    let rows = store::queue::queue_rows(&store::open_reader(&db)?)?;
+    let conn = store::open_reader(&db)?;
+    let rows = store::queue::queue_rows(&conn)?;
+    let refused = store::queue::refused_instances(&conn)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
@@ -382,6 +384,12 @@ fn sync_status(config: &Config, json: bool) -> anyhow::Result<()> {
                 .map(|e| format!("\n           last error: {e}"))
                 .unwrap_or_default()
         );
+        for f in refused
+            .iter()
+            .filter(|f| f.study_uid == r.study_uid && f.destination == r.destination)
+        {
+            println!("           refused {}: {}", f.sop_instance_uid, f.reason);
+        }
     }
     Ok(())
 }

@@ -257,6 +257,38 @@ pub fn queue_rows(conn: &Connection) -> Result<Vec<QueueRow>, StoreError> {
     Ok(rows)
 }
 
+/// An instance a hub refused, with the hub's reason: what a person looks at before retrying.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefusedInstance {
+    pub study_uid: String,
+    pub destination: String,
+    pub sop_instance_uid: String,
+    pub reason: String,
+}
+
+/// Every refused instance, per study and destination.
+pub fn refused_instances(conn: &Connection) -> Result<Vec<RefusedInstance>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT s.study_uid, q.destination, i.sop_instance_uid, COALESCE(si.last_error, '')
+         FROM send_instances si
+         JOIN send_queue q ON q.id = si.queue_ref
+         JOIN studies s ON s.id = q.study_ref
+         JOIN instances i ON i.id = si.instance_ref
+         WHERE si.state = 'failed' ORDER BY q.id, i.instance_number, i.id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(RefusedInstance {
+                study_uid: r.get(0)?,
+                destination: r.get(1)?,
+                sop_instance_uid: r.get(2)?,
+                reason: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
 /// What a person did to a study's sending, from `station sync hold|release|retry` or the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

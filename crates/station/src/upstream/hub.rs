@@ -11,6 +11,9 @@ use std::time::Duration;
 use reqwest::{RequestBuilder, StatusCode};
 
 use super::error::{retry_after, status_error, transport_error, UpstreamError};
+use super::oauth2::{ClientCredentials, TokenSource};
+use super::ratelimit::{kbit_to_bytes, RateLimit};
+use crate::config::Destination;
 
 /// Largest response body read (QIDO pages, STOW responses, error bodies); beyond it the answer
 /// is treated as broken rather than held in memory.
@@ -27,6 +30,8 @@ pub enum Auth {
     },
     /// A static token sent as `Authorization: Bearer …`.
     Bearer(String),
+    /// Tokens from an OAuth 2.0 token server (client credentials), renewed before they expire.
+    OAuth2(TokenSource),
 }
 
 impl std::fmt::Debug for Auth {
@@ -36,6 +41,7 @@ impl std::fmt::Debug for Auth {
             Auth::None => f.write_str("None"),
             Auth::Basic { user, .. } => write!(f, "Basic({user}, ***)"),
             Auth::Bearer(_) => f.write_str("Bearer(***)"),
+            Auth::OAuth2(source) => write!(f, "OAuth2({source:?})"),
         }
     }
 }
@@ -59,6 +65,8 @@ pub struct HubOptions {
     pub client_identity_file: Option<PathBuf>,
     /// QIDO-RS results asked for per request (`limit`); pages continue with `offset`.
     pub qido_page_size: usize,
+    /// Upload bandwidth allowed to this hub (shared by its parallel requests); `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for HubOptions {
@@ -71,6 +79,7 @@ impl Default for HubOptions {
             extra_ca_file: None,
             client_identity_file: None,
             qido_page_size: 1000,
+            rate_limit: None,
         }
     }
 }
@@ -116,6 +125,49 @@ impl Hub {
                 auth,
                 timeout,
                 connect_timeout: Duration::from_secs(10).min(timeout),
+                ..HubOptions::default()
+            },
+        )
+    }
+
+    /// The hub a configured destination describes: its credentials, TLS trust, timeouts and
+    /// upload limits.
+    pub fn for_destination(dest: &Destination) -> Result<Hub, UpstreamError> {
+        let auth = if let Some(o) = &dest.oauth2 {
+            Auth::OAuth2(TokenSource::new(ClientCredentials {
+                token_url: o.token_url.clone(),
+                client_id: o.client_id.clone(),
+                client_secret: o.client_secret.0.clone(),
+                scope: o.scope.clone(),
+            }))
+        } else if let Some(token) = &dest.bearer_token {
+            Auth::Bearer(token.0.clone())
+        } else if let Some(user) = &dest.username {
+            Auth::Basic {
+                user: user.clone(),
+                password: dest
+                    .password
+                    .as_ref()
+                    .map(|p| p.0.clone())
+                    .unwrap_or_default(),
+            }
+        } else {
+            Auth::None
+        };
+        let schedule = dest
+            .rate_schedule()
+            .map_err(|e| UpstreamError::Config(e.to_string()))?;
+        let timeout = Duration::from_secs(dest.timeout_secs);
+        Hub::with_options(
+            &dest.url,
+            HubOptions {
+                auth,
+                timeout,
+                connect_timeout: Duration::from_secs(10).min(timeout),
+                min_upload_bytes_per_sec: dest.min_upload_kbit.map(kbit_to_bytes),
+                extra_ca_file: dest.ca_file.clone(),
+                client_identity_file: dest.client_identity_file.clone(),
+                rate_limit: schedule.limits_anything().then(|| RateLimit::new(schedule)),
                 ..HubOptions::default()
             },
         )
@@ -190,9 +242,18 @@ impl Hub {
             Auth::None => request,
             Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
             Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::OAuth2(source) => request.bearer_auth(source.token(&self.client).await?),
         };
         let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status();
+        if let (Auth::OAuth2(source), StatusCode::UNAUTHORIZED) = (&self.options.auth, status) {
+            // Revoked or expired early: the next attempt asks the token server again.
+            source.invalidate().await;
+            return Err(UpstreamError::Transient {
+                message: "HTTP 401: the hub refused the access token; asking for a new one".into(),
+                retry_after: None,
+            });
+        }
         let wait = retry_after(response.headers());
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {

@@ -8,6 +8,8 @@
 //! - [`stow`]: sending instances and reading the per-instance outcome.
 //! - [`qido`]: which instances the hub holds.
 //! - `multipart`: the streamed multipart/related body.
+//! - [`oauth2`]: access tokens from a token server (client credentials).
+//! - [`ratelimit`]: upload bandwidth limits with time-of-day windows.
 //!
 //! Must never: log a credential, hold a whole study in memory, or take an HTTP status as proof
 //! of storage (only the per-instance lists in the response body, or QIDO-RS, count).
@@ -16,7 +18,9 @@ mod dicom_json;
 pub mod error;
 pub mod hub;
 mod multipart;
+pub mod oauth2;
 pub mod qido;
+pub mod ratelimit;
 pub mod stow;
 pub mod sync;
 

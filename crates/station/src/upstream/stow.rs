@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -93,14 +94,29 @@ impl Hub {
         if let Some(rate) = self.options.min_upload_bytes_per_sec.filter(|r| *r > 0) {
             timeout += Duration::from_secs(body.content_length / rate);
         }
+        let content_type = body.content_type();
+        let mut stream = body.stream;
+        if let Some(limit) = self.options.rate_limit.clone() {
+            stream = stream
+                .then(move |chunk| {
+                    let limit = limit.clone();
+                    async move {
+                        if let Ok(bytes) = &chunk {
+                            limit.take(bytes.len()).await;
+                        }
+                        chunk
+                    }
+                })
+                .boxed();
+        }
         let request = self
             .client
             .post(format!("{}/studies", self.base))
             .timeout(timeout)
-            .header(CONTENT_TYPE, body.content_type())
+            .header(CONTENT_TYPE, content_type)
             .header(CONTENT_LENGTH, body.content_length)
             .header(ACCEPT, "application/dicom+json")
-            .body(reqwest::Body::wrap_stream(body.stream));
+            .body(reqwest::Body::wrap_stream(stream));
         let answer = self.send(request).await?;
         let status = answer.status;
         let readable = status.is_success() || status == StatusCode::CONFLICT;

@@ -14,8 +14,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{self, StreamExt};
+
 use super::stow::{InstanceOutcome, StowInstance};
-use super::{Auth, Hub, UpstreamError};
+use super::{Hub, UpstreamError};
 use crate::config::{Config, Destination};
 use crate::store::queue::{self, Claim};
 use crate::store::{now_ms, Store, StoreError};
@@ -34,15 +36,7 @@ pub fn spawn_workers(
 ) -> Result<Vec<JoinHandle<()>>, UpstreamError> {
     let mut threads = Vec::new();
     for dest in &config.destinations {
-        let auth = match (&dest.username, &dest.password, &dest.bearer_token) {
-            (_, _, Some(token)) => Auth::Bearer(token.clone()),
-            (Some(user), password, None) => Auth::Basic {
-                user: user.clone(),
-                password: password.clone().unwrap_or_default(),
-            },
-            _ => Auth::None,
-        };
-        let hub = Hub::new(&dest.url, auth, Duration::from_secs(dest.timeout_secs))?;
+        let hub = Hub::for_destination(dest)?;
         let worker = Worker {
             dest: dest.clone(),
             hub,
@@ -180,38 +174,17 @@ impl Worker {
     fn deliver(&self, rt: &tokio::runtime::Runtime, claim: &Claim) -> Result<(), Failure> {
         for _ in 0..VERIFY_ROUNDS {
             let pending = queue::pending_instances(&self.store.lock(), claim.queue_id)?;
-            let mut unconfirmed = 0;
-            for batch in batches(
+            let groups = batches(
                 &pending,
                 self.dest.batch_instances,
                 self.dest.batch_mb * 1024 * 1024,
-            ) {
-                let instances: Vec<StowInstance> = batch
-                    .iter()
-                    .map(|p| StowInstance {
-                        path: self.data_dir.join(&p.path),
-                        sop_instance_uid: p.sop_instance_uid.clone(),
-                    })
-                    .collect();
-                let result = rt.block_on(self.hub.stow(&instances))?;
-                let conn = self.store.lock();
-                for p in batch {
-                    match result.outcomes.get(&p.sop_instance_uid) {
-                        Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => {
-                            queue::record_instance(&conn, claim.queue_id, p.instance_id, Ok(()))?
-                        }
-                        Some(InstanceOutcome::Failed(code)) => queue::record_instance(
-                            &conn,
-                            claim.queue_id,
-                            p.instance_id,
-                            Err(&format!(
-                                "hub refused the instance: failure reason {code:#06x}"
-                            )),
-                        )?,
-                        Some(InstanceOutcome::NotMentioned) | None => unconfirmed += 1,
-                    }
-                }
-            }
+            );
+            // Instances a many-instance request left unexplained (not named in the answer, or
+            // refused as a whole) go again one by one, so one bad file cannot hold back the
+            // rest and its own refusal is shown against it.
+            let alone = self.send_batches(rt, claim, groups)?;
+            let singles = alone.into_iter().map(std::slice::from_ref).collect();
+            let unconfirmed = self.send_batches(rt, claim, singles)?.len();
             if unconfirmed > 0 {
                 return Err(UpstreamError::Transient {
                     message: format!("hub answered without confirming {unconfirmed} instance(s)"),
@@ -244,6 +217,95 @@ impl Worker {
             retry_after: None,
         }
         .into())
+    }
+
+    /// Sends `groups` (each one STOW-RS request), up to `parallel_requests` at a time, and
+    /// records each instance's outcome as its answer comes. Returns the instances the hub did
+    /// not account for: unnamed in the answer, or in a many-instance request the hub refused as
+    /// a whole. A single instance the hub refuses is recorded failed with the hub's reason.
+    fn send_batches<'a>(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        claim: &Claim,
+        groups: Vec<&'a [queue::PendingInstance]>,
+    ) -> Result<Vec<&'a queue::PendingInstance>, Failure> {
+        let requests = groups.into_iter().map(|group| {
+            let instances: Vec<StowInstance> = group
+                .iter()
+                .map(|p| StowInstance {
+                    path: self.data_dir.join(&p.path),
+                    sop_instance_uid: p.sop_instance_uid.clone(),
+                })
+                .collect();
+            async move { (group, self.hub.stow(&instances).await) }
+        });
+        let mut answers = stream::iter(requests).buffer_unordered(self.dest.parallel_requests);
+        let mut unexplained = Vec::new();
+        // Each answer is recorded before the next is awaited; requests still in flight only
+        // pause for that short database write.
+        while let Some((group, answer)) = rt.block_on(answers.next()) {
+            let result = match answer {
+                Ok(result) => result,
+                Err(UpstreamError::Permanent { status, message }) if refuses_content(status) => {
+                    if let [only] = group {
+                        let reason = format!("hub refused the instance: HTTP {status}: {message}");
+                        queue::record_instance(
+                            &self.store.lock(),
+                            claim.queue_id,
+                            only.instance_id,
+                            Err(&reason),
+                        )?;
+                    } else {
+                        unexplained.extend(group);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let conn = self.store.lock();
+            for p in group {
+                match result.outcomes.get(&p.sop_instance_uid) {
+                    Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => {
+                        queue::record_instance(&conn, claim.queue_id, p.instance_id, Ok(()))?
+                    }
+                    Some(InstanceOutcome::Failed(code)) => queue::record_instance(
+                        &conn,
+                        claim.queue_id,
+                        p.instance_id,
+                        Err(&format!(
+                            "hub refused the instance: failure reason {code:#06x} ({})",
+                            failure_reason_text(*code)
+                        )),
+                    )?,
+                    Some(InstanceOutcome::NotMentioned) | None => unexplained.push(p),
+                }
+            }
+        }
+        Ok(unexplained)
+    }
+}
+
+/// HTTP statuses that say something about the content sent (rather than about the link, the
+/// credentials or the URL): sending the instances one by one tells which one it is about.
+fn refuses_content(status: u16) -> bool {
+    matches!(status, 400 | 409 | 413 | 415 | 422)
+}
+
+/// Failure Reason (0008,1197) codes as PS3.18 Table 10.5.3-1 / PS3.4 B.2.3 name them.
+fn failure_reason_text(code: u16) -> &'static str {
+    match code {
+        0xA700..=0xA7FF => "out of resources",
+        0xA900..=0xA9FF => "data set does not match SOP class",
+        0xC000..=0xCFFF => "cannot understand",
+        0x0122 => "SOP class not supported",
+        0x0124 => "not authorized",
+        0x0110 => "processing failure",
+        0x0111 => "duplicate SOP instance",
+        0x0211 => "unrecognized operation",
+        0x0212 => "mistyped argument",
+        0x0213 => "resource limitation",
+        0xB000..=0xBFFF => "stored with a warning",
+        _ => "refused",
     }
 }
 

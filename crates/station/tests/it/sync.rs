@@ -412,3 +412,68 @@ fn a_refusing_hub_shows_its_reason_and_retry_requeues() {
         },
     );
 }
+
+/// One instance whose stored file went bad on disk (the device sent it fine): the hub refuses
+/// it, and only it. Its neighbours are delivered in the same request, the bad one is sent
+/// alone so its refusal is its own, and `station sync status` shows that instance with the
+/// hub's reason. Nothing is marked delivered.
+#[test]
+fn a_refused_instance_is_isolated_and_shown_with_the_hubs_reason() {
+    let scratch = Scratch::new();
+    let hub_port = free_port();
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: format!("http://127.0.0.1:{hub_port}/dicom-web"),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        },
+    );
+    let day = demo_day(&scratch.join("day"), Scale::Small, 28);
+    let study_uid = day[0].study_uid.clone();
+    let study: Vec<_> = day.iter().filter(|f| f.study_uid == study_uid).collect();
+    assert!(study.len() >= 2, "a study of several instances");
+    let paths: Vec<&std::path::Path> = study.iter().map(|f| f.path.as_path()).collect();
+    station.storescu("DR1", &paths).assert_success("storescu");
+    // Queued while the hub is still down, so the file can go bad before anything is sent.
+    wait_for("the study queued", Duration::from_secs(30), || {
+        (queue(&station).len() == 1).then_some(())
+    });
+    let bad = station
+        .instances()
+        .into_iter()
+        .find(|i| i.sop_instance_uid == study[1].sop_instance_uid)
+        .expect("indexed");
+    let bad_file = station.data_dir.join(&bad.path);
+    let size = std::fs::metadata(&bad_file).expect("stored file").len() as usize;
+    std::fs::write(&bad_file, vec![b'x'; size]).expect("spoil the stored file");
+
+    let hub = Orthanc::start_on(&scratch.join("hub"), hub_port);
+    let row = wait_for("the study failed", Duration::from_secs(90), || {
+        queue(&station).into_iter().find(|r| r.state == "failed")
+    });
+    assert_eq!(
+        row.failed, 1,
+        "only the spoiled instance is refused: {row:?}"
+    );
+    assert_eq!(row.stored, row.instances - 1, "{row:?}");
+    let at_hub = hub.instances();
+    for f in &study {
+        assert_eq!(
+            at_hub.contains_key(&f.sop_instance_uid),
+            f.sop_instance_uid != bad.sop_instance_uid,
+            "{} at the hub",
+            f.sop_instance_uid
+        );
+    }
+    let (ok, out) = station_cli(&station, &["sync", "status"]);
+    let line = out
+        .lines()
+        .find(|l| l.contains("refused") && l.contains(&bad.sop_instance_uid))
+        .unwrap_or_else(|| panic!("the refused instance is listed:\n{out}"));
+    assert!(ok && line.contains("HTTP 400"), "the hub's answer: {line}");
+}

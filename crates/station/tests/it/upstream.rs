@@ -15,6 +15,7 @@ use std::time::Duration;
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use station::upstream::oauth2::{ClientCredentials, TokenSource};
 use station::upstream::stow::{InstanceOutcome, StowInstance, StowResult};
 use station::upstream::{Auth, Hub, HubOptions, UpstreamError};
 

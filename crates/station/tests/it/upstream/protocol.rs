@@ -207,3 +207,96 @@ fn credentials_never_appear_in_debug_output_or_errors() {
         .expect_err("nobody listens");
     assert!(!format!("{err} {err:?}").contains("url-pass"), "{err:?}");
 }
+
+/// OAuth 2.0 client credentials: the token server is asked once (client id and secret in HTTP
+/// Basic, as RFC 6749 §2.3.1 has it), its token goes to the hub as Bearer; when the hub refuses
+/// the token the error is transient and the next request asks for a fresh one.
+#[test]
+fn oauth2_tokens_are_fetched_once_sent_as_bearer_and_renewed_when_refused() {
+    let scratch = Scratch::new();
+    let (_, made) = make_study(&scratch.join("study"), 1, 1);
+    let listed: Vec<_> = made.iter().map(|m| (m.sop.as_str(), None)).collect();
+    let token = |t: &str| {
+        Reply::Json(
+            "200 OK",
+            vec![],
+            format!(r#"{{"access_token":"{t}","token_type":"Bearer","expires_in":3600}}"#),
+        )
+    };
+    let stored = || Reply::Json("200 OK", vec![], stow_response(&listed, &[]));
+    let fake = FakeHub::start(vec![
+        token("tok-first"),
+        stored(),
+        stored(),
+        Reply::Json("401 Unauthorized", vec![], "".into()),
+        token("tok-second"),
+        stored(),
+    ]);
+    let auth = Auth::OAuth2(TokenSource::new(ClientCredentials {
+        token_url: format!("http://127.0.0.1:{}/oauth/token", fake.port),
+        client_id: "clinic01".into(),
+        client_secret: "s3cret-client".into(),
+        scope: Some("dicomweb".into()),
+    }));
+    let hub = Hub::new(&fake.url(), auth, Duration::from_secs(30)).expect("hub");
+    let rt = runtime();
+    assert!(rt
+        .block_on(hub.stow(&stows(&made)))
+        .expect("first")
+        .all_stored());
+    assert!(rt
+        .block_on(hub.stow(&stows(&made)))
+        .expect("second")
+        .all_stored());
+    let refused = rt
+        .block_on(hub.stow(&stows(&made)))
+        .expect_err("refused token");
+    assert!(refused.is_transient(), "{refused}");
+    assert!(rt
+        .block_on(hub.stow(&stows(&made)))
+        .expect("renewed")
+        .all_stored());
+
+    let requests = fake.requests();
+    let lines: Vec<&str> = requests.iter().map(|r| r.request_line.as_str()).collect();
+    assert_eq!(
+        lines,
+        [
+            "POST /oauth/token HTTP/1.1",
+            "POST /dicom-web/studies HTTP/1.1",
+            "POST /dicom-web/studies HTTP/1.1",
+            "POST /dicom-web/studies HTTP/1.1",
+            "POST /oauth/token HTTP/1.1",
+            "POST /dicom-web/studies HTTP/1.1",
+        ],
+        "one token request, reused, and one more after the refusal"
+    );
+    use base64::Engine;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("clinic01:s3cret-client")
+    );
+    assert_eq!(requests[0].header("authorization"), Some(basic.as_str()));
+    let form = String::from_utf8_lossy(&requests[0].body);
+    assert!(
+        form.contains("grant_type=client_credentials") && form.contains("scope=dicomweb"),
+        "{form}"
+    );
+    assert_eq!(
+        requests[1].header("authorization"),
+        Some("Bearer tok-first")
+    );
+    assert_eq!(
+        requests[2].header("authorization"),
+        Some("Bearer tok-first")
+    );
+    assert_eq!(
+        requests[5].header("authorization"),
+        Some("Bearer tok-second")
+    );
+    let shown = format!("{hub:?} {refused}");
+    assert!(
+        !shown.contains("s3cret-client") && !shown.contains("tok-"),
+        "{shown}"
+    );
+}
