@@ -43,14 +43,24 @@ pub struct QueueRow {
     pub failed: i64,
 }
 
-/// The next study due for `destination`: urgent first, then oldest. Rows left `sending` by a
-/// crash are due again: the hub ignores what it already holds, and verification decides.
+/// Rows a previous run left `sending` (it crashed or was killed mid-send) are due again: the
+/// hub ignores what it already holds, and verification decides. Called once at start, before
+/// any worker claims, so a row another worker is sending is never claimed twice.
+pub fn requeue_interrupted(conn: &Connection) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE send_queue SET state = 'queued', updated_at = ?1 WHERE state = 'sending'",
+        [now_ms()],
+    )?)
+}
+
+/// The next study due for `destination`: urgent first, then oldest. Claiming marks it
+/// `sending`, so parallel workers of one destination each take a different study.
 pub fn claim_next(conn: &Connection, destination: &str) -> Result<Option<Claim>, StoreError> {
     let now = now_ms();
     let claim = conn
         .query_row(
             "SELECT q.id, s.study_uid, q.attempts FROM send_queue q JOIN studies s ON s.id = q.study_ref
-             WHERE q.destination = ?1 AND q.state IN ('queued', 'sending')
+             WHERE q.destination = ?1 AND q.state = 'queued'
                AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?2)
              ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1",
             params![destination, now],

@@ -230,6 +230,13 @@ impl Hub {
         })
     }
 
+    /// The same hub with a connection pool of its own, for use from another tokio runtime: a
+    /// pooled connection is driven by the runtime that opened it, and stalls while that runtime
+    /// is idle. Credentials (and their token cache) and the bandwidth limit stay shared.
+    pub fn with_own_connections(&self) -> Result<Hub, UpstreamError> {
+        Hub::with_options(&self.base, self.options.clone())
+    }
+
     /// The DICOMweb root this hub was made with, credentials in it masked.
     pub fn base_url(&self) -> String {
         redacted_url(&self.base)

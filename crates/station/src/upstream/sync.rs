@@ -15,6 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
+use tokio::sync::Semaphore;
 
 use super::stow::{InstanceOutcome, StowInstance};
 use super::{Hub, UpstreamError};
@@ -28,27 +29,41 @@ const PROBE_EVERY: Duration = Duration::from_secs(3);
 /// Verification rounds per claim before the study goes back to the queue with backoff.
 const VERIFY_ROUNDS: usize = 3;
 
-/// Starts one worker thread per configured destination.
+/// Starts `parallel_requests` worker threads per configured destination. Each claims its own
+/// study, so the link stays busy while one worker waits on verification; a semaphore shared by
+/// a destination's workers keeps its STOW-RS requests in flight at `parallel_requests`.
 pub fn spawn_workers(
     config: &Config,
     store: Arc<Store>,
     shutdown: Arc<AtomicBool>,
 ) -> Result<Vec<JoinHandle<()>>, UpstreamError> {
+    let requeued = queue::requeue_interrupted(&store.lock())
+        .map_err(|e| UpstreamError::Config(format!("cannot read the send queue: {e}")))?;
+    if requeued > 0 {
+        tracing::info!(
+            requeued,
+            "sends interrupted by the last shutdown are due again"
+        );
+    }
     let mut threads = Vec::new();
     for dest in &config.destinations {
         let hub = Hub::for_destination(dest)?;
-        let worker = Worker {
-            dest: dest.clone(),
-            hub,
-            store: store.clone(),
-            data_dir: config.data_dir.clone(),
-            shutdown: shutdown.clone(),
-        };
-        let thread = std::thread::Builder::new()
-            .name(format!("sync-{}", dest.name))
-            .spawn(move || worker.run())
-            .map_err(|e| UpstreamError::Config(format!("cannot start sync worker: {e}")))?;
-        threads.push(thread);
+        let in_flight = Arc::new(Semaphore::new(dest.parallel_requests));
+        for n in 0..dest.parallel_requests {
+            let worker = Worker {
+                dest: dest.clone(),
+                hub: hub.with_own_connections()?,
+                in_flight: in_flight.clone(),
+                store: store.clone(),
+                data_dir: config.data_dir.clone(),
+                shutdown: shutdown.clone(),
+            };
+            let thread = std::thread::Builder::new()
+                .name(format!("sync-{}-{n}", dest.name))
+                .spawn(move || worker.run())
+                .map_err(|e| UpstreamError::Config(format!("cannot start sync worker: {e}")))?;
+            threads.push(thread);
+        }
     }
     Ok(threads)
 }
@@ -56,6 +71,8 @@ pub fn spawn_workers(
 struct Worker {
     dest: Destination,
     hub: Hub,
+    /// Permits for STOW-RS requests to this destination, shared by its workers.
+    in_flight: Arc<Semaphore>,
     store: Arc<Store>,
     data_dir: PathBuf,
     shutdown: Arc<AtomicBool>,
@@ -237,7 +254,11 @@ impl Worker {
                     sop_instance_uid: p.sop_instance_uid.clone(),
                 })
                 .collect();
-            async move { (group, self.hub.stow(&instances).await) }
+            async move {
+                // Closed only if dropped, which never happens while a worker runs.
+                let _permit = self.in_flight.acquire().await.ok();
+                (group, self.hub.stow(&instances).await)
+            }
         });
         let mut answers = stream::iter(requests).buffer_unordered(self.dest.parallel_requests);
         let mut unexplained = Vec::new();
