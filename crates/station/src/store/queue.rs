@@ -91,7 +91,9 @@ pub fn pending_instances(
         params![queue_id, now_ms()],
     )?;
     let mut stmt = conn.prepare(
-        "SELECT i.id, i.sop_instance_uid, i.path, i.size FROM send_instances si
+        // A corrected copy (registry::correction), when the study has one, is what is sent.
+        "SELECT i.id, i.sop_instance_uid, COALESCE(i.send_path, i.path), COALESCE(i.send_size, i.size)
+         FROM send_instances si
          JOIN instances i ON i.id = si.instance_ref
          WHERE si.queue_ref = ?1 AND si.state = 'pending' ORDER BY i.id",
     )?;
