@@ -20,7 +20,7 @@ use crate::store::StoreError;
 pub enum RegistryError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("ID card number: {0}")]
+    #[error(transparent)]
     IdCard(#[from] idcard::IdCardError),
     /// What was typed disagrees with what the ID card number says.
     #[error("{field} {typed} does not match the ID card number, which says {from_card}")]
@@ -37,7 +37,7 @@ pub enum RegistryError {
     NotFound { what: &'static str, key: String },
     #[error("{0}")]
     State(String),
-    #[error("cannot write the corrected copy: {0}")]
+    #[error("cannot write the corrected copy")]
     Correction(#[from] correction::CorrectionError),
 }
 
