@@ -81,9 +81,19 @@ impl Command {
                 .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
                 .unwrap_or_default()
         };
+        let command_field = u16_of(tags::COMMAND_FIELD, "Command Field (0000,0100)")?;
+        // A C-CANCEL-RQ names the request it cancels instead of having its own ID (PS3.7 §9.3.2.3).
+        let message_id = if command_field == command_field::C_CANCEL_RQ {
+            u16_of(
+                tags::MESSAGE_ID_BEING_RESPONDED_TO,
+                "Message ID Being Responded To (0000,0120)",
+            )?
+        } else {
+            u16_of(tags::MESSAGE_ID, "Message ID (0000,0110)")?
+        };
         Ok(Command {
-            command_field: u16_of(tags::COMMAND_FIELD, "Command Field (0000,0100)")?,
-            message_id: u16_of(tags::MESSAGE_ID, "Message ID (0000,0110)")?,
+            command_field,
+            message_id,
             affected_sop_class_uid: str_of(tags::AFFECTED_SOP_CLASS_UID),
             affected_sop_instance_uid: str_of(tags::AFFECTED_SOP_INSTANCE_UID),
             has_dataset: u16_of(

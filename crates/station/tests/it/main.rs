@@ -17,3 +17,4 @@ mod refusal;
 mod selftest;
 mod sync;
 mod upstream;
+mod worklist;
