@@ -12,6 +12,7 @@ mod dataset;
 mod duplicates;
 mod durability;
 mod folders;
+mod matching;
 mod receive;
 mod refusal;
 mod selftest;
