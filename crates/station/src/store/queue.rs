@@ -166,11 +166,13 @@ pub fn mark_missing(
 }
 
 /// Every instance stored and confirmed: delivered for this destination, and the study is
-/// delivered once it is for all of its destinations.
+/// delivered once it is for all of its destinations. Instances made pending meanwhile (a
+/// correction while sending) keep the row due instead.
 pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
     let now = now_ms();
     conn.execute(
-        "UPDATE send_queue SET state = 'delivered', last_error = NULL, next_attempt_at = NULL, updated_at = ?2 WHERE id = ?1",
+        "UPDATE send_queue SET state = 'delivered', last_error = NULL, next_attempt_at = NULL, updated_at = ?2
+         WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM send_instances WHERE queue_ref = ?1 AND state = 'pending')",
         params![queue_id, now],
     )?;
     conn.execute(

@@ -187,7 +187,7 @@ fn a_study_with_an_order_accession_reaches_orthanc_with_the_registered_patient()
 #[test]
 fn an_unmatched_study_waits_until_assigned_then_goes_with_corrected_tags() {
     let scratch = Scratch::new();
-    let hub = Orthanc::start(&scratch.join("hub"));
+    let hub = Orthanc::start_overwriting(&scratch.join("hub"));
     let station = Station::start(
         scratch.path(),
         &Options {
@@ -279,6 +279,63 @@ fn an_unmatched_study_waits_until_assigned_then_goes_with_corrected_tags() {
         actions.contains(&"study.assign") && actions.contains(&"study.correct"),
         "{actions:?}"
     );
+
+    // A typo found after delivery: correcting the patient sends the same instances again.
+    station_cli(
+        &station,
+        &[
+            "patient",
+            "edit",
+            "P600",
+            "--name",
+            "钱^朵朵",
+            "--sex",
+            "M",
+            "--birth-date",
+            "19800101",
+        ],
+    );
+    wait_for(
+        "the corrected study at the hub",
+        Duration::from_secs(90),
+        || {
+            let rows = queue(&station);
+            let delivered = rows.len() == 1 && rows[0].state == "delivered";
+            let at_hub = hub_tags(&hub);
+            (delivered && at_hub.iter().all(|t| t["PatientName"] == "钱^朵朵")).then_some(at_hub)
+        },
+    );
+    let at_hub = hub_tags(&hub);
+    let mut sops: Vec<&str> = at_hub
+        .iter()
+        .map(|t| t["SOPInstanceUID"].as_str().expect("SOP Instance UID"))
+        .collect();
+    sops.sort();
+    let mut sent: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            station::dicom::header::read_part10(p)
+                .expect("sent header")
+                .sop_instance_uid
+        })
+        .collect();
+    sent.sort();
+    assert_eq!(
+        sops, sent,
+        "the same SOP Instance UIDs, replaced at the hub"
+    );
+    for tags in &at_hub {
+        let items = tags["OriginalAttributesSequence"]
+            .as_array()
+            .expect("Original Attributes Sequence");
+        assert_eq!(items.len(), 2, "assignment, then correction: {tags}");
+        assert_eq!(items[1]["ReasonForTheAttributeModification"], "CORRECT");
+        assert_eq!(
+            items[1]["ModifiedAttributesSequence"][0]["PatientName"],
+            "钱^多多"
+        );
+    }
+    assert_index_matches_files(&station.data_dir);
 }
 
 /// The Patient ID the demo device wrote for this study (read back from the demo file).
