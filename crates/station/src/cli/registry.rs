@@ -46,6 +46,55 @@ impl PatientFields {
     }
 }
 
+#[derive(Args)]
+pub struct OrderFields {
+    /// The patient's clinic patient ID.
+    #[arg(long)]
+    patient: String,
+    /// DX, CR, US or ECG.
+    #[arg(long)]
+    modality: String,
+    #[arg(long, default_value = "")]
+    procedure: String,
+    #[arg(long, default_value = "")]
+    body_part: String,
+    /// routine or urgent.
+    #[arg(long)]
+    priority: Option<String>,
+    #[arg(long, default_value = "")]
+    referring: String,
+    #[arg(long, default_value = "")]
+    note: String,
+    /// AE title of the device that should perform it (empty: any).
+    #[arg(long, default_value = "")]
+    station_ae: String,
+    /// YYYYMMDD; today when not given.
+    #[arg(long)]
+    date: Option<String>,
+    #[arg(long)]
+    time: Option<String>,
+    #[arg(long)]
+    accession: Option<String>,
+}
+
+impl From<OrderFields> for NewOrder {
+    fn from(f: OrderFields) -> NewOrder {
+        NewOrder {
+            patient: f.patient,
+            modality: f.modality,
+            procedure: f.procedure,
+            body_part: f.body_part,
+            priority: f.priority,
+            referring: f.referring,
+            note: f.note,
+            station_ae: f.station_ae,
+            scheduled_date: f.date,
+            scheduled_time: f.time,
+            accession: f.accession,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 pub enum PatientAction {
     /// Register a patient; prints the clinic patient ID.
@@ -86,33 +135,8 @@ pub enum OrderAction {
     Add {
         #[command(flatten)]
         config: ConfigArgs,
-        /// The patient's clinic patient ID.
-        #[arg(long)]
-        patient: String,
-        /// DX, CR, US or ECG.
-        #[arg(long)]
-        modality: String,
-        #[arg(long, default_value = "")]
-        procedure: String,
-        #[arg(long, default_value = "")]
-        body_part: String,
-        /// routine or urgent.
-        #[arg(long)]
-        priority: Option<String>,
-        #[arg(long, default_value = "")]
-        referring: String,
-        #[arg(long, default_value = "")]
-        note: String,
-        /// AE title of the device that should perform it (empty: any).
-        #[arg(long, default_value = "")]
-        station_ae: String,
-        /// YYYYMMDD; today when not given.
-        #[arg(long)]
-        date: Option<String>,
-        #[arg(long)]
-        time: Option<String>,
-        #[arg(long)]
-        accession: Option<String>,
+        #[command(flatten)]
+        order: Box<OrderFields>,
         #[arg(long, default_value = "cli")]
         actor: String,
     },
@@ -263,33 +287,11 @@ pub fn order(action: OrderAction) -> anyhow::Result<()> {
     match action {
         OrderAction::Add {
             config,
-            patient,
-            modality,
-            procedure,
-            body_part,
-            priority,
-            referring,
-            note,
-            station_ae,
-            date,
-            time,
-            accession,
+            order,
             actor,
         } => {
             let (_, store) = open(&config)?;
-            let new = NewOrder {
-                patient,
-                modality,
-                procedure,
-                body_part,
-                priority,
-                referring,
-                note,
-                station_ae,
-                scheduled_date: date,
-                scheduled_time: time,
-                accession,
-            };
+            let new = NewOrder::from(*order);
             let o = orders::add(&mut store.lock(), &actor, &new)?;
             println!(
                 "{}  {}  {}  {}",

@@ -9,23 +9,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use station::demo::{DemoFile, Scale};
-use station::store::queue::{queue_rows, QueueRow};
 
 use crate::harness::*;
 use crate::orthanc::Orthanc;
+use crate::sync::{queue, wait_delivered};
 use crate::worklist::station_cli;
-
-fn queue(station: &Station) -> Vec<QueueRow> {
-    let conn = station::store::open_reader(&station.db_path()).expect("open db");
-    queue_rows(&conn).expect("queue rows")
-}
-
-fn wait_delivered(station: &Station, n: usize) -> Vec<QueueRow> {
-    wait_for("the study delivered", Duration::from_secs(90), || {
-        let rows = queue(station);
-        (rows.len() == n && rows.iter().all(|r| r.state == "delivered")).then_some(rows)
-    })
-}
 
 /// Simplified tags of every instance at the hub.
 fn hub_tags(hub: &Orthanc) -> Vec<Value> {
@@ -62,12 +50,21 @@ fn dx_study(day: &[DemoFile], charset: &str, dir: &Path) -> (Vec<PathBuf>, DemoF
     (paths, files[0].clone())
 }
 
-fn destination(hub: &Orthanc) -> Vec<Dest> {
-    vec![Dest {
-        name: "hub".into(),
-        url: hub.dicomweb_url(),
-        modalities: vec![],
-    }]
+/// A station completing studies after 1 s quiet and sending them to `hub`.
+fn station_for(scratch: &Scratch, hub: &Orthanc, hold_unmatched: bool) -> Station {
+    Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            hold_unmatched,
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: hub.dicomweb_url(),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        },
+    )
 }
 
 fn send(station: &Station, paths: &[PathBuf]) {
@@ -85,14 +82,7 @@ fn first_original(tags: &Value) -> (&Value, &Value) {
 fn a_study_with_an_order_accession_reaches_orthanc_with_the_registered_patient() {
     let scratch = Scratch::new();
     let hub = Orthanc::start(&scratch.join("hub"));
-    let station = Station::start(
-        scratch.path(),
-        &Options {
-            quiet_period_secs: Some(1),
-            destinations: destination(&hub),
-            ..Options::default()
-        },
-    );
+    let station = station_for(&scratch, &hub, false);
     station_cli(
         &station,
         &[
@@ -188,15 +178,7 @@ fn a_study_with_an_order_accession_reaches_orthanc_with_the_registered_patient()
 fn an_unmatched_study_waits_until_assigned_then_goes_with_corrected_tags() {
     let scratch = Scratch::new();
     let hub = Orthanc::start_overwriting(&scratch.join("hub"));
-    let station = Station::start(
-        scratch.path(),
-        &Options {
-            quiet_period_secs: Some(1),
-            hold_unmatched: true,
-            destinations: destination(&hub),
-            ..Options::default()
-        },
-    );
+    let station = station_for(&scratch, &hub, true);
     // The device that forgets to declare its GB18030 charset, with no order for it.
     let day = demo_day(&scratch.join("day"), Scale::Small, 42);
     let (paths, demo) = dx_study(&day, "", &scratch.join("send"));

@@ -1,3 +1,4 @@
+use super::copy::write_copy;
 use super::*;
 use crate::demo::{write_clinic_day, Scale};
 use crate::dicom::header::read_part10;
