@@ -349,14 +349,15 @@ pub fn update_patient(
     Ok((patient, studies))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cr_and_dx_orders_are_interchangeable() {
-        assert!(same_modality("DX", "CR"));
-        assert!(same_modality("us", "US"));
-        assert!(!same_modality("DX", "US"));
-    }
+/// Orders whose study has started arriving (by accession) are in progress.
+pub fn mark_started(conn: &Connection) -> Result<usize, RegistryError> {
+    Ok(conn.execute(
+        "UPDATE orders SET state = 'in_progress', updated_at = ?1
+         WHERE state = 'scheduled' AND accession IN
+               (SELECT accession FROM studies WHERE state = 'receiving' AND accession <> '')",
+        [now_ms()],
+    )?)
 }
+
+#[cfg(test)]
+mod tests;
