@@ -7,7 +7,7 @@
 //! Must never: match a study to a cancelled order, or guess between several candidate orders.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::correction::{self, Values};
 use super::orders::{self, NewOrder, Order};
@@ -188,7 +188,8 @@ pub fn unassigned(conn: &Connection) -> Result<Vec<StudyFacts>, RegistryError> {
 }
 
 /// Where a technician puts a study.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Target {
     /// An existing order, by accession number.
     Order(String),
