@@ -274,7 +274,7 @@ pub fn assign(
             orders::add(conn, actor, &new)?
         }
     };
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let was_queued: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1)",
         [study_id],
@@ -343,7 +343,7 @@ pub fn update_patient(
     clinic_id: &str,
     new: &NewPatient,
 ) -> Result<(Patient, usize), RegistryError> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let (_, patient) = patients::update(&tx, actor, clinic_id, new)?;
     let studies = correct_patient_studies(&tx, actor, &patient)?;
     tx.commit()?;
@@ -352,6 +352,16 @@ pub fn update_patient(
 
 /// Orders whose study has started arriving (by accession) are in progress.
 pub fn mark_started(conn: &Connection) -> Result<usize, RegistryError> {
+    // Read first: an UPDATE takes the write lock even when it changes nothing, every tick.
+    let any: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM orders o JOIN studies s ON s.accession = o.accession
+                        WHERE o.state = 'scheduled' AND s.state = 'receiving' AND s.accession <> '')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !any {
+        return Ok(0);
+    }
     Ok(conn.execute(
         "UPDATE orders SET state = 'in_progress', updated_at = ?1
          WHERE state = 'scheduled' AND accession IN
