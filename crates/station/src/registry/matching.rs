@@ -107,7 +107,8 @@ pub fn find_order(conn: &Connection, s: &StudyFacts) -> Result<Option<Order>, Re
     }
 }
 
-/// The values a study takes from its order and the order's patient.
+/// The values a study takes from its order and the order's patient. A birth date or sex the
+/// registration does not know leaves the device's value alone.
 fn order_values(order: &Order, patient: &Patient) -> Values {
     [
         ("AccessionNumber", order.accession.clone()),
@@ -117,6 +118,7 @@ fn order_values(order: &Order, patient: &Patient) -> Values {
         ("PatientSex", patient.sex.clone()),
     ]
     .into_iter()
+    .filter(|(k, v)| !v.is_empty() || !matches!(*k, "PatientBirthDate" | "PatientSex"))
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }

@@ -15,6 +15,7 @@ fn receive(conn: &mut Connection, study: &str, patient_id: &str, modality: &str,
         accession: accession.into(),
         patient_id: patient_id.into(),
         patient_name: "WRONG^NAME".into(),
+        patient_birth_date: "19010101".into(),
         ..Default::default()
     };
     let tx = conn.transaction().expect("tx");
@@ -96,6 +97,19 @@ fn studies_match_by_accession_then_by_patient_modality_and_date_and_the_rest_wai
         state_of(&conn, "orders", "accession", "ACC1"),
         "in_progress"
     );
+    // Registered without birth date or sex: the device's values stay.
+    patients::add(
+        &mut conn,
+        "li",
+        &NewPatient {
+            name: "张^伟".into(),
+            clinic_id: Some("P2".into()),
+            ..Default::default()
+        },
+    )
+    .expect("patient");
+    order(&mut conn, "P2", "DX", "ACC3");
+    receive(&mut conn, "1.4", "X", "DX", "ACC3");
     let routes = [Route {
         destination: "hub".into(),
         ..Default::default()
@@ -121,6 +135,19 @@ fn studies_match_by_accession_then_by_patient_modality_and_date_and_the_rest_wai
             "completed"
         );
     }
+    let id: i64 = conn
+        .query_row("SELECT id FROM studies WHERE study_uid = '1.4'", [], |r| {
+            r.get(0)
+        })
+        .expect("id");
+    let sent = correction::current_values(&conn, id).expect("values");
+    assert_eq!(
+        (
+            sent["PatientName"].as_str(),
+            sent["PatientBirthDate"].as_str()
+        ),
+        ("张^伟", "19010101")
+    );
     assert_eq!(state_of(&conn, "studies", "study_uid", "1.3"), "unassigned");
     let queued: Vec<String> = conn
         .prepare(
@@ -131,7 +158,11 @@ fn studies_match_by_accession_then_by_patient_modality_and_date_and_the_rest_wai
         .expect("query")
         .collect::<Result<_, _>>()
         .expect("rows");
-    assert_eq!(queued, ["1.1", "1.2"], "the unmatched study is not queued");
+    assert_eq!(
+        queued,
+        ["1.1", "1.2", "1.4"],
+        "the unmatched study is not queued"
+    );
     let waiting = unassigned(&conn).expect("unassigned");
     assert_eq!(waiting.len(), 1);
     assert_eq!(waiting[0].study_uid, "1.3");
@@ -144,12 +175,12 @@ fn studies_match_by_accession_then_by_patient_modality_and_date_and_the_rest_wai
         .expect("patient");
     assert_eq!(made.name, "WRONG^NAME");
     // The study's Patient ID is already another patient's clinic ID: a new one is generated.
-    assert_eq!(made.clinic_id, "P000002");
+    assert_eq!(made.clinic_id, "P000003");
     assert_eq!(state_of(&conn, "studies", "study_uid", "1.3"), "complete");
     let n: i64 = conn
         .query_row("SELECT COUNT(*) FROM send_queue", [], |r| r.get(0))
         .expect("count");
-    assert_eq!(n, 3);
+    assert_eq!(n, 4);
     let actions: Vec<String> = audit::list(&conn, &audit::AuditFilter::default())
         .expect("audit")
         .into_iter()
