@@ -1,8 +1,9 @@
 //! DICOM on the device side: the upper-layer listener, DIMSE messages, reading the header of a
-//! stored object, and decoding its text by Specific Character Set.
+//! stored object, decoding its text by Specific Character Set, and the Modality Worklist.
 
 pub mod charset;
 pub mod dimse;
 pub mod header;
 pub mod listener;
 pub mod sop_classes;
+pub mod worklist;

@@ -10,13 +10,13 @@ use station::store::queue::{queue_rows, QueueRow};
 use crate::harness::*;
 use crate::orthanc::Orthanc;
 
-fn queue(station: &Station) -> Vec<QueueRow> {
+pub fn queue(station: &Station) -> Vec<QueueRow> {
     let conn = station::store::open_reader(&station.db_path()).expect("open db");
     queue_rows(&conn).expect("queue rows")
 }
 
 /// Waits until `n` queue rows exist and all are delivered; returns them.
-fn wait_delivered(station: &Station, n: usize) -> Vec<QueueRow> {
+pub fn wait_delivered(station: &Station, n: usize) -> Vec<QueueRow> {
     wait_for("every study delivered", Duration::from_secs(90), || {
         let rows = queue(station);
         (rows.len() == n && rows.iter().all(|r| r.state == "delivered")).then_some(rows)
@@ -248,7 +248,10 @@ fn kill_9_mid_upload_then_restart_ends_with_every_instance_once() {
 
     let scratch = Scratch::new();
     let hub = Orthanc::start(&scratch.join("hub"));
-    let proxy = ChaosProxy::start(hub.http_port, vec![Fault::Stall(Duration::from_secs(5))]);
+    // Every worker's first request stalls (one per parallel request), so the kill lands while
+    // uploads are in flight and before anything was delivered.
+    let stall = Fault::Stall(Duration::from_secs(5));
+    let proxy = ChaosProxy::start(hub.http_port, vec![stall.clone(), stall]);
     let mut station = Station::start(
         scratch.path(),
         &Options {
@@ -265,7 +268,7 @@ fn kill_9_mid_upload_then_restart_ends_with_every_instance_once() {
     send_day(&station, &day);
 
     wait_for("an upload in flight", Duration::from_secs(30), || {
-        let stalled = !proxy.faults_used.lock().expect("lock").is_empty();
+        let stalled = proxy.faults_used.lock().expect("lock").len() == 2;
         (stalled && queue(&station).iter().any(|r| r.state == "sending")).then_some(())
     });
     station.kill9();
