@@ -39,6 +39,41 @@ pub struct Config {
     /// Diagnostic centers to send to; every complete study goes to each one it is routed to.
     #[serde(default)]
     pub destinations: Vec<Destination>,
+    /// Reports coming back: how often to look, turnaround targets, the printed header.
+    pub reports: ReportsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// The clinic's name, at the top of a printed report.
+    pub clinic_name: String,
+    /// A second header line for printing (department, address, phone); may be empty.
+    pub print_header: String,
+    /// Seconds between looks for the report of an urgent study that has no final report yet.
+    pub urgent_poll_secs: u64,
+    /// Seconds between looks for a study sent within `recent_hours` without a final report.
+    pub recent_poll_secs: u64,
+    pub recent_hours: u64,
+    /// Seconds between looks for every other study (older, or final but maybe amended later).
+    pub idle_poll_secs: u64,
+    /// Days after sending when the station stops looking for reports of a study.
+    pub poll_days: u64,
+    /// Studies asked about per QIDO-RS request.
+    pub batch_studies: usize,
+    /// Turnaround targets; the first whose modality and priority match a study applies.
+    pub targets: Vec<TurnaroundTarget>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnaroundTarget {
+    /// A modality (DX, US, ECG...) or "*" for any.
+    pub modality: String,
+    /// "urgent", "routine" or "*".
+    pub priority: String,
+    /// Minutes from sending to the final report.
+    pub minutes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -271,6 +306,25 @@ impl Config {
                     d.name
                 )));
             }
+        }
+        let r = &self.reports;
+        if r.urgent_poll_secs == 0
+            || r.recent_poll_secs == 0
+            || r.idle_poll_secs == 0
+            || r.batch_studies == 0
+        {
+            return Err(ConfigError::Invalid(
+                "reports: urgent_poll_secs, recent_poll_secs, idle_poll_secs and batch_studies must be at least 1".into(),
+            ));
+        }
+        if let Some(t) = r
+            .targets
+            .iter()
+            .find(|t| !matches!(t.priority.as_str(), "urgent" | "routine" | "*") || t.minutes == 0)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "reports.targets {t:?}: priority is \"urgent\", \"routine\" or \"*\", minutes at least 1"
+            )));
         }
         for w in &self.watch {
             if w.path.as_os_str().is_empty() {

@@ -11,6 +11,7 @@ pub mod dicom;
 pub mod events;
 pub mod ingest;
 pub mod lifecycle;
+pub mod reports;
 pub mod serve;
 pub mod store;
 pub mod upstream;

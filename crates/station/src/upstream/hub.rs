@@ -178,6 +178,19 @@ impl Hub {
         })
     }
 
+    /// The hub of a configured destination, with its credentials and timeout.
+    pub fn for_destination(dest: &crate::config::Destination) -> Result<Hub, UpstreamError> {
+        let auth = match (&dest.username, &dest.password, &dest.bearer_token) {
+            (_, _, Some(token)) => Auth::Bearer(token.clone()),
+            (Some(user), password, None) => Auth::Basic {
+                user: user.clone(),
+                password: password.clone().unwrap_or_default(),
+            },
+            _ => Auth::None,
+        };
+        Hub::new(&dest.url, auth, Duration::from_secs(dest.timeout_secs))
+    }
+
     /// The DICOMweb root this hub was made with, credentials in it masked.
     pub fn base_url(&self) -> String {
         redacted_url(&self.base)
@@ -186,6 +199,19 @@ impl Hub {
     /// Sends `request` with our credentials and reads the answer, whatever its status. Only a
     /// request that got no complete answer is an error here (always transient).
     pub(super) async fn send(&self, request: RequestBuilder) -> Result<Answer, UpstreamError> {
+        let raw = self.send_raw(request).await?;
+        Ok(Answer {
+            status: raw.status,
+            retry_after: raw.retry_after,
+            body: String::from_utf8_lossy(&raw.body).into_owned(),
+        })
+    }
+
+    /// As [`Hub::send`], keeping the body as bytes (WADO-RS) and its Content-Type.
+    pub(super) async fn send_raw(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<RawAnswer, UpstreamError> {
         let request = match &self.options.auth {
             Auth::None => request,
             Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
@@ -194,6 +220,12 @@ impl Hub {
         let mut response = request.send().await.map_err(transport_error)?;
         let status = response.status();
         let wait = retry_after(response.headers());
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
@@ -208,11 +240,30 @@ impl Hub {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(Answer {
+        Ok(RawAnswer {
             status,
             retry_after: wait,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            content_type,
+            body,
         })
+    }
+}
+
+/// An answer whose body is kept as bytes.
+pub(super) struct RawAnswer {
+    pub status: StatusCode,
+    pub retry_after: Option<Duration>,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    pub fn into_error(self) -> UpstreamError {
+        status_error(
+            self.status,
+            self.retry_after,
+            &String::from_utf8_lossy(&self.body),
+        )
     }
 }
 

@@ -6,7 +6,9 @@
 //! - [`hub`]: one hub's endpoint, credentials and TLS trust ([`Hub`], [`HubOptions`], [`Auth`]).
 //! - [`error`]: failures classified as transient (retry later) or permanent (a person looks).
 //! - [`stow`]: sending instances and reading the per-instance outcome.
-//! - [`qido`]: which instances the hub holds.
+//! - [`qido`]: which instances the hub holds, and which report instances it has for studies.
+//! - [`wado`]: fetching one instance (a report) with WADO-RS.
+//! - [`retry`]: when to try again after a transient failure.
 //! - `multipart`: the streamed multipart/related body.
 //!
 //! Must never: log a credential, hold a whole study in memory, or take an HTTP status as proof
@@ -17,8 +19,10 @@ pub mod error;
 pub mod hub;
 mod multipart;
 pub mod qido;
+pub mod retry;
 pub mod stow;
 pub mod sync;
+pub mod wado;
 
 pub use error::UpstreamError;
 pub use hub::{Auth, Hub, HubOptions};

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::retry::retry_delay;
 use super::stow::{InstanceOutcome, StowInstance};
-use super::{Auth, Hub, UpstreamError};
+use super::{Hub, UpstreamError};
 use crate::config::{Config, Destination};
 use crate::store::queue::{self, Claim};
 use crate::store::{now_ms, Store, StoreError};
@@ -34,15 +35,7 @@ pub fn spawn_workers(
 ) -> Result<Vec<JoinHandle<()>>, UpstreamError> {
     let mut threads = Vec::new();
     for dest in &config.destinations {
-        let auth = match (&dest.username, &dest.password, &dest.bearer_token) {
-            (_, _, Some(token)) => Auth::Bearer(token.clone()),
-            (Some(user), password, None) => Auth::Basic {
-                user: user.clone(),
-                password: password.clone().unwrap_or_default(),
-            },
-            _ => Auth::None,
-        };
-        let hub = Hub::new(&dest.url, auth, Duration::from_secs(dest.timeout_secs))?;
+        let hub = Hub::for_destination(dest)?;
         let worker = Worker {
             dest: dest.clone(),
             hub,
@@ -146,13 +139,7 @@ impl Worker {
             }
             Err(Failure::Upstream(e)) if e.is_transient() => {
                 let attempt = claim.attempts + 1;
-                let wait = match e {
-                    UpstreamError::Transient {
-                        retry_after: Some(w),
-                        ..
-                    } => *w,
-                    _ => backoff(attempt, self.dest.retry_max_secs),
-                };
+                let wait = retry_delay(e, attempt, self.dest.retry_max_secs);
                 tracing::warn!(destination = %self.dest.name, study = %claim.study_uid, attempt, retry_in_s = wait.as_secs_f32(), error = %e, "send failed; will retry");
                 queue::mark_retry(
                     &conn,
@@ -270,15 +257,6 @@ fn batches(
     out
 }
 
-/// Exponential backoff with jitter: about 1, 2, 4… seconds, capped, never all at once.
-fn backoff(attempt: i64, max_secs: u64) -> Duration {
-    let base = 2f64
-        .powi(attempt.clamp(0, 20) as i32 - 1)
-        .min(max_secs as f64);
-    let jitter = 0.5 + rand::random::<f64>() * 0.5;
-    Duration::from_secs_f64((base * jitter).max(0.5))
-}
-
 #[cfg(test)]
 mod tests {
     use crate::store::queue::PendingInstance;
@@ -299,18 +277,5 @@ mod tests {
         // 10+10 | 10 (100 would pass 30) | 100 alone | 5+5 (count) | 5
         assert_eq!(sizes, vec![2, 1, 1, 2, 1]);
         assert!(super::batches(&[], 10, 10).is_empty());
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let first = super::backoff(1, 300);
-        let tenth = super::backoff(10, 300);
-        let far = super::backoff(40, 300);
-        assert!(first.as_secs_f64() <= 1.0, "{first:?}");
-        assert!(
-            tenth.as_secs_f64() >= 128.0 && tenth.as_secs_f64() <= 300.0,
-            "{tenth:?}"
-        );
-        assert!(far.as_secs_f64() <= 300.0, "{far:?}");
     }
 }

@@ -1,0 +1,152 @@
+//! The report tables without a hub: versions, turnaround, acknowledgement.
+
+use super::*;
+use crate::dicom::header::Header;
+use crate::reports::view::{self, ReportFilter};
+use crate::store::{insert_instance, NewInstance, Source, Store};
+
+fn instance(store: &Store, sop: &str, source: &Source) -> i64 {
+    let h = Header {
+        transfer_syntax: "1.2.840.10008.1.2.1".into(),
+        sop_class_uid: "1.2.840.10008.5.1.4.1.1.88.22".into(),
+        sop_instance_uid: sop.into(),
+        study_uid: "1.2.3".into(),
+        series_uid: format!("{sop}.9"),
+        modality: "DX".into(),
+        patient_id: "P1".into(),
+        patient_name: "王^小明".into(),
+        ..Default::default()
+    };
+    let mut conn = store.lock();
+    let tx = conn.transaction().expect("tx");
+    let id = insert_instance(
+        &tx,
+        &NewInstance {
+            header: &h,
+            size: 1,
+            sha256: sop,
+            path: &format!("instances/{sop}.dcm"),
+            source,
+            review_reason: None,
+        },
+    )
+    .expect("insert");
+    tx.commit().expect("commit");
+    id
+}
+
+fn sr(content_at: &str, is_final: bool, text: &str) -> Parsed {
+    Parsed {
+        title: "影像诊断报告".into(),
+        text: text.into(),
+        observer: "李医生".into(),
+        content_at: content_at.into(),
+        is_final,
+        ..Parsed::default()
+    }
+}
+
+#[test]
+fn an_amendment_becomes_current_and_history_stays() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    instance(
+        &store,
+        "1.1",
+        &Source::Dicom {
+            calling_ae: "DR1".into(),
+        },
+    );
+    {
+        let conn = store.lock();
+        conn.execute("UPDATE studies SET state = 'delivered'", [])
+            .expect("delivered");
+    }
+    let hub = Source::Report {
+        destination: "hub".into(),
+    };
+    let pre = instance(&store, "1.2", &hub);
+    let fin = instance(&store, "1.3", &hub);
+    let late_old = instance(&store, "1.4", &hub);
+    let rec = |id, p: &Parsed| {
+        record(&mut store.lock(), "1.2.3", id, "hub", Kind::Sr, p).expect("record")
+    };
+    let first = rec(pre, &sr("20261130080000", false, "初步意见"));
+    assert!(first.is_current && first.study_reported);
+    let second = rec(fin, &sr("20261130090000", true, "最终意见"));
+    assert!(second.is_current && !second.study_reported);
+    // An older version arriving late does not take over.
+    let third = rec(late_old, &sr("20261130070000", false, "更早"));
+    assert!(!third.is_current);
+
+    let conn = store.lock();
+    let current = view::list(&conn, &ReportFilter::default()).expect("list");
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0].id, second.report_id);
+    assert_eq!(current[0].status, "final");
+    let shown = view::get(&conn, second.report_id, None).expect("get");
+    assert_eq!(shown.text, "最终意见");
+    assert_eq!(shown.versions.len(), 3, "history kept");
+    assert_eq!(shown.versions[1].id, first.report_id);
+    // Report instances are never queued to be sent back.
+    let kinds: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM instances WHERE source_kind = 'report'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(kinds, 3);
+    assert_eq!(
+        crate::store::study_state(&conn, "1.2.3")
+            .expect("state")
+            .as_deref(),
+        Some("reported")
+    );
+}
+
+#[test]
+fn acknowledgements_count_per_user() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    instance(
+        &store,
+        "2.1",
+        &Source::Dicom {
+            calling_ae: "DR1".into(),
+        },
+    );
+    let id = instance(
+        &store,
+        "2.2",
+        &Source::Report {
+            destination: "hub".into(),
+        },
+    );
+    let r = record(
+        &mut store.lock(),
+        "1.2.3",
+        id,
+        "hub",
+        Kind::Sr,
+        &sr("1", true, "x"),
+    )
+    .expect("record");
+    let mut conn = store.lock();
+    assert_eq!(view::unread_count(&conn, "li").expect("n"), 1);
+    assert!(view::acknowledge(&mut conn, r.report_id, "li").expect("ack"));
+    assert!(!view::acknowledge(&mut conn, r.report_id, "li").expect("again"));
+    assert_eq!(view::unread_count(&conn, "li").expect("n"), 0);
+    assert_eq!(view::unread_count(&conn, "wang").expect("n"), 1);
+    let unread = ReportFilter {
+        user: Some("li".into()),
+        unread_only: true,
+        ..ReportFilter::default()
+    };
+    assert!(view::list(&conn, &unread).expect("list").is_empty());
+    assert!(view::acknowledge(&mut conn, 999, "li").is_err());
+    let audit = crate::store::audit::list(&conn, &Default::default()).expect("audit");
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "report.acknowledge" && e.actor == "li"));
+}
