@@ -1,4 +1,4 @@
-//! The `station` command: `serve`, `import`, `status` and `demo`. The only place that uses
+//! The `station` command: `serve`, `import`, `status`, `sync`, `report` and `demo`. The only place that uses
 //! `anyhow`; everything it calls returns typed errors.
 
 use std::path::{Path, PathBuf};
@@ -11,6 +11,9 @@ use station::config::{Config, Overrides};
 use station::ingest::{quarantine, Ingest, IngestError, Outcome};
 use station::store::queue::Action;
 use station::store::{self, Source, Store};
+
+#[path = "cli/report.rs"]
+mod report_cli;
 
 #[derive(Parser)]
 #[command(
@@ -54,6 +57,11 @@ enum Command {
     Sync {
         #[command(subcommand)]
         action: SyncAction,
+    },
+    /// Reports from the diagnostic center: list, show (text, PDF, print page), acknowledge.
+    Report {
+        #[command(subcommand)]
+        action: report_cli::ReportAction,
     },
     /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
     /// character sets) to try the station without devices.
@@ -176,6 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Action::Retry,
             ),
         },
+        Command::Report { action } => report_cli::run(action),
         Command::Demo { out, small, seed } => {
             let scale = if small {
                 station::demo::Scale::Small

@@ -110,6 +110,8 @@ pub struct Options {
     /// One hour when not set, so studies stay `receiving` unless a test wants them sent.
     pub quiet_period_secs: Option<u64>,
     pub destinations: Vec<Dest>,
+    /// TOML appended to the generated configuration (e.g. a `[reports]` section).
+    pub extra_toml: String,
 }
 
 /// A `[[destinations]]` entry; retries are capped at 2 s so tests see recovery quickly.
@@ -214,6 +216,7 @@ impl Station {
                 d.modalities.iter().map(toml_str).collect::<Vec<_>>().join(", ")
             ));
         }
+        text.push_str(&options.extra_toml);
         for w in &options.watch {
             text.push_str(&format!(
                 "\n[[watch]]\npath = {}\nsettle_ms = {}\nrescan_secs = {}\n",

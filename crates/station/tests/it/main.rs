@@ -14,6 +14,7 @@ mod durability;
 mod folders;
 mod receive;
 mod refusal;
+mod reports;
 mod selftest;
 mod sync;
 mod upstream;

@@ -11,6 +11,8 @@ use std::path::Path;
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
 
+use crate::dicom::charset;
+
 /// The SOP classes of reports the station looks for at the hub.
 pub const BASIC_TEXT_SR: &str = "1.2.840.10008.5.1.4.1.1.88.11";
 pub const ENHANCED_SR: &str = "1.2.840.10008.5.1.4.1.1.88.22";
@@ -80,29 +82,35 @@ pub struct ParseError(String);
 /// Reads the report document in the PS3.10 file at `path`.
 pub fn parse(path: &Path, kind: Kind) -> Result<Parsed, ParseError> {
     let obj = dicom_object::open_file(path).map_err(|e| ParseError(e.to_string()))?;
+    let declared = obj
+        .get(tags::SPECIFIC_CHARACTER_SET)
+        .and_then(|e| e.to_str().ok())
+        .map(|s| charset::split_declared(s.as_bytes()))
+        .unwrap_or_default();
+    let d = Doc { declared };
     let mut parsed = Parsed {
         content_at: format!(
             "{}{}",
-            text(&obj, tags::CONTENT_DATE),
-            text(&obj, tags::CONTENT_TIME)
+            d.text(&obj, tags::CONTENT_DATE),
+            d.text(&obj, tags::CONTENT_TIME)
         ),
-        completion: code(&obj, tags::COMPLETION_FLAG),
-        verification: code(&obj, tags::VERIFICATION_FLAG),
-        preliminary: code(&obj, tags::PRELIMINARY_FLAG),
+        completion: d.code(&obj, tags::COMPLETION_FLAG),
+        verification: d.code(&obj, tags::VERIFICATION_FLAG),
+        preliminary: d.code(&obj, tags::PRELIMINARY_FLAG),
         ..Parsed::default()
     };
     // The last verifier is the one who signed this version (PS3.3 C.17.2.1).
     if let Some(v) = items(&obj, tags::VERIFYING_OBSERVER_SEQUENCE).last() {
-        parsed.observer = person_name(&text(v, tags::VERIFYING_OBSERVER_NAME));
-        parsed.organization = text(v, tags::VERIFYING_ORGANIZATION);
-        parsed.verified_at = text(v, tags::VERIFICATION_DATE_TIME);
+        parsed.observer = person_name(&d.text(v, tags::VERIFYING_OBSERVER_NAME));
+        parsed.organization = d.text(v, tags::VERIFYING_ORGANIZATION);
+        parsed.verified_at = d.text(v, tags::VERIFICATION_DATE_TIME);
     }
     match kind {
         Kind::Sr | Kind::KeyObjects => {
-            parsed.title = concept_name(&obj);
+            parsed.title = d.concept_name(&obj);
             let mut lines = Vec::new();
             for item in items(&obj, tags::CONTENT_SEQUENCE) {
-                render(item, 0, &mut lines, &mut parsed.key_images);
+                d.render(item, 0, &mut lines, &mut parsed.key_images);
             }
             parsed.text = lines.join("\n").trim().to_string();
             parsed.is_final = parsed.completion == "COMPLETE"
@@ -110,9 +118,9 @@ pub fn parse(path: &Path, kind: Kind) -> Result<Parsed, ParseError> {
                 && parsed.preliminary != "PRELIMINARY";
         }
         Kind::Pdf => {
-            parsed.title = text(&obj, tags::DOCUMENT_TITLE);
+            parsed.title = d.text(&obj, tags::DOCUMENT_TITLE);
             if parsed.title.is_empty() {
-                parsed.title = concept_name(&obj);
+                parsed.title = d.concept_name(&obj);
             }
             // A PDF carries no verification flags: the hub publishes it as the signed report
             // unless it says otherwise.
@@ -127,7 +135,7 @@ pub fn parse(path: &Path, kind: Kind) -> Result<Parsed, ParseError> {
             for sop in items(series, tags::REFERENCED_SOP_SEQUENCE) {
                 push_unique(
                     &mut parsed.key_images,
-                    text(sop, tags::REFERENCED_SOP_INSTANCE_UID),
+                    d.text(sop, tags::REFERENCED_SOP_INSTANCE_UID),
                 );
             }
         }
@@ -155,108 +163,134 @@ pub fn pdf_bytes(path: &Path) -> Result<Vec<u8>, ParseError> {
     Ok(bytes)
 }
 
-/// One content item and its children (PS3.3 C.17.3), as lines of text.
-fn render(
-    item: &InMemDicomObject,
-    depth: usize,
-    lines: &mut Vec<String>,
-    images: &mut Vec<String>,
-) {
-    let relationship = code(item, tags::RELATIONSHIP_TYPE);
-    let value_type = code(item, tags::VALUE_TYPE);
-    let name = concept_name(item);
-    let indent = "  ".repeat(depth);
-    let value = match value_type.as_str() {
-        "CONTAINER" => {
-            if !name.is_empty() {
-                if depth == 0 {
-                    lines.push(String::new());
+/// One document being read, with its declared Specific Character Set.
+struct Doc {
+    declared: Vec<String>,
+}
+
+impl Doc {
+    /// One content item and its children (PS3.3 C.17.3), as lines of text.
+    fn render(
+        &self,
+        item: &InMemDicomObject,
+        depth: usize,
+        lines: &mut Vec<String>,
+        images: &mut Vec<String>,
+    ) {
+        let relationship = self.code(item, tags::RELATIONSHIP_TYPE);
+        let value_type = self.code(item, tags::VALUE_TYPE);
+        let name = self.concept_name(item);
+        let indent = "  ".repeat(depth);
+        let value = match value_type.as_str() {
+            "CONTAINER" => {
+                if !name.is_empty() {
+                    if depth == 0 {
+                        lines.push(String::new());
+                    }
+                    lines.push(format!("{indent}【{name}】"));
                 }
-                lines.push(format!("{indent}【{name}】"));
+                for child in items(item, tags::CONTENT_SEQUENCE) {
+                    self.render(child, depth + 1, lines, images);
+                }
+                return;
             }
-            for child in items(item, tags::CONTENT_SEQUENCE) {
-                render(child, depth + 1, lines, images);
+            "TEXT" => self.text(item, tags::TEXT_VALUE),
+            "CODE" => items(item, tags::CONCEPT_CODE_SEQUENCE)
+                .first()
+                .map(|c| self.text(c, tags::CODE_MEANING))
+                .unwrap_or_default(),
+            "NUM" => self.measurement(item),
+            "PNAME" => person_name(&self.text(item, tags::PERSON_NAME)),
+            "DATE" => self.text(item, tags::DATE),
+            "TIME" => self.text(item, tags::TIME),
+            "DATETIME" => self.text(item, tags::DATE_TIME),
+            "UIDREF" => self.text(item, tags::UID),
+            "IMAGE" | "COMPOSITE" | "WAVEFORM" => {
+                let refs = items(item, tags::REFERENCED_SOP_SEQUENCE);
+                for r in refs {
+                    push_unique(images, self.text(r, tags::REFERENCED_SOP_INSTANCE_UID));
+                }
+                // Shown as key images, not as text.
+                return;
             }
-            return;
+            _ => String::new(),
+        };
+        // Who observed, and modifiers of a concept, are context rather than findings.
+        let context = matches!(relationship.as_str(), "HAS OBS CONTEXT" | "HAS ACQ CONTEXT");
+        if !value.is_empty() && !context {
+            lines.push(match name.is_empty() {
+                true => format!("{indent}{value}"),
+                false => format!("{indent}{name}：{value}"),
+            });
         }
-        "TEXT" => text(item, tags::TEXT_VALUE),
-        "CODE" => items(item, tags::CONCEPT_CODE_SEQUENCE)
+        for child in items(item, tags::CONTENT_SEQUENCE) {
+            self.render(child, depth + 1, lines, images);
+        }
+    }
+
+    /// A NUM item's value with its unit (PS3.3 C.18.1): UCUM code when it is a plain unit, else
+    /// the unit's meaning; the dimensionless unit "1" is not shown.
+    fn measurement(&self, item: &InMemDicomObject) -> String {
+        let Some(measured) = items(item, tags::MEASURED_VALUE_SEQUENCE).first() else {
+            return String::new();
+        };
+        let value = self.text(measured, tags::NUMERIC_VALUE);
+        let unit = items(measured, tags::MEASUREMENT_UNITS_CODE_SEQUENCE)
             .first()
-            .map(|c| text(c, tags::CODE_MEANING))
-            .unwrap_or_default(),
-        "NUM" => measurement(item),
-        "PNAME" => person_name(&text(item, tags::PERSON_NAME)),
-        "DATE" => text(item, tags::DATE),
-        "TIME" => text(item, tags::TIME),
-        "DATETIME" => text(item, tags::DATE_TIME),
-        "UIDREF" => text(item, tags::UID),
-        "IMAGE" | "COMPOSITE" | "WAVEFORM" => {
-            let refs = items(item, tags::REFERENCED_SOP_SEQUENCE);
-            for r in refs {
-                push_unique(images, text(r, tags::REFERENCED_SOP_INSTANCE_UID));
-            }
-            // Shown as key images, not as text.
-            return;
+            .map(|u| {
+                let value = self.text(u, tags::CODE_VALUE);
+                match value.as_str() {
+                    "1" => String::new(),
+                    "" => self.text(u, tags::CODE_MEANING),
+                    v => v.to_string(),
+                }
+            })
+            .unwrap_or_default();
+        match unit.is_empty() {
+            true => value,
+            false => format!("{value} {unit}"),
         }
-        _ => String::new(),
-    };
-    // Who observed, and modifiers of a concept, are context rather than findings.
-    let context = matches!(relationship.as_str(), "HAS OBS CONTEXT" | "HAS ACQ CONTEXT");
-    if !value.is_empty() && !context {
-        lines.push(match name.is_empty() {
-            true => format!("{indent}{value}"),
-            false => format!("{indent}{name}：{value}"),
-        });
     }
-    for child in items(item, tags::CONTENT_SEQUENCE) {
-        render(child, depth + 1, lines, images);
-    }
-}
 
-/// A NUM item's value with its unit (PS3.3 C.18.1): UCUM code when it is a plain unit, else
-/// the unit's meaning; the dimensionless unit "1" is not shown.
-fn measurement(item: &InMemDicomObject) -> String {
-    let Some(measured) = items(item, tags::MEASURED_VALUE_SEQUENCE).first() else {
-        return String::new();
-    };
-    let value = text(measured, tags::NUMERIC_VALUE);
-    let unit = items(measured, tags::MEASUREMENT_UNITS_CODE_SEQUENCE)
-        .first()
-        .map(|u| {
-            let value = text(u, tags::CODE_VALUE);
-            match value.as_str() {
-                "1" => String::new(),
-                "" => text(u, tags::CODE_MEANING),
-                v => v.to_string(),
-            }
-        })
-        .unwrap_or_default();
-    match unit.is_empty() {
-        true => value,
-        false => format!("{value} {unit}"),
+    fn concept_name(&self, item: &InMemDicomObject) -> String {
+        items(item, tags::CONCEPT_NAME_CODE_SEQUENCE)
+            .first()
+            .map(|c| self.text(c, tags::CODE_MEANING))
+            .unwrap_or_default()
     }
-}
 
-fn concept_name(item: &InMemDicomObject) -> String {
-    items(item, tags::CONCEPT_NAME_CODE_SEQUENCE)
-        .first()
-        .map(|c| text(c, tags::CODE_MEANING))
-        .unwrap_or_default()
+    fn text(&self, obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
+        let Some(value) = obj.get(tag).and_then(|e| e.to_str().ok()) else {
+            return String::new();
+        };
+        self.redecode(&value).trim_matches(['\0', ' ']).to_string()
+    }
+
+    fn code(&self, obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
+        self.text(obj, tag).to_ascii_uppercase()
+    }
+
+    /// dicom-rs decodes text by the first declared charset only, and decodes the default
+    /// repertoire and Latin-1 (also what `\ISO 2022 IR 58` falls back to) byte for byte. Those
+    /// bytes are recovered and decoded through `charset`, which handles ISO 2022 escapes and
+    /// repairs a mislabelled declaration (UTF-8 or GB18030 text declared as Latin-1).
+    fn redecode(&self, value: &str) -> String {
+        let first = self.declared.first().map(String::as_str).unwrap_or("");
+        let byte_for_byte = matches!(
+            first,
+            "" | "ISO_IR 6" | "ISO_IR 100" | "ISO 2022 IR 6" | "ISO 2022 IR 100"
+        );
+        let high = value.chars().any(|c| c as u32 >= 0x80 || c == '\x1b');
+        if !byte_for_byte || !high || value.chars().any(|c| c as u32 > 0xFF) {
+            return value.to_string();
+        }
+        let bytes: Vec<u8> = value.chars().map(|c| c as u32 as u8).collect();
+        charset::decode(&self.declared, &bytes).text
+    }
 }
 
 fn items(obj: &InMemDicomObject, tag: dicom_core::Tag) -> &[InMemDicomObject] {
     obj.get(tag).and_then(|e| e.items()).unwrap_or(&[])
-}
-
-fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
-    obj.get(tag)
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim_matches(['\0', ' ']).to_string())
-        .unwrap_or_default()
-}
-
-fn code(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
-    text(obj, tag).to_ascii_uppercase()
 }
 
 fn push_unique(list: &mut Vec<String>, uid: String) {
