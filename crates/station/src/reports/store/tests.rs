@@ -150,3 +150,58 @@ fn acknowledgements_count_per_user() {
         .iter()
         .any(|e| e.action == "report.acknowledge" && e.actor == "li"));
 }
+
+#[test]
+fn a_study_past_its_target_is_flagged_once_and_a_final_report_stops_the_clock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    instance(
+        &store,
+        "3.1",
+        &Source::Dicom {
+            calling_ae: "DR1".into(),
+        },
+    );
+    let policy = crate::config::Config::defaults().reports;
+    let conn = store.lock();
+    conn.execute(
+        "INSERT INTO send_queue (study_ref, destination, state, created_at, updated_at)
+         SELECT id, 'hub', 'delivered', 0, ?1 FROM studies",
+        [now_ms() - 2 * 86_400_000],
+    )
+    .expect("delivered two days ago");
+    conn.execute("UPDATE studies SET state = 'delivered'", [])
+        .expect("state");
+    let due = due_studies(&conn, "hub", &policy, 10).expect("due");
+    assert_eq!(due.len(), 1, "enrolled and due at once");
+    // Routine target (a day) passed: flagged now, and only now.
+    assert_eq!(
+        flag_overdue(&conn).expect("flag"),
+        vec!["1.2.3".to_string()]
+    );
+    assert!(flag_overdue(&conn).expect("again").is_empty());
+    let t = turnaround(&conn, "1.2.3").expect("t").expect("row");
+    assert!(t.overdue && t.first_report_ms.is_none());
+    assert_eq!(t.due_at - t.sent_at, 1440 * 60_000);
+    // Looked at now: not due again before the idle period (older than `recent_hours`).
+    mark_polled(&conn, &[due[0].queue_id], &policy).expect("polled");
+    assert!(due_studies(&conn, "hub", &policy, 10)
+        .expect("due")
+        .is_empty());
+}
+
+#[test]
+fn targets_match_modality_and_priority_in_order() {
+    let mut policy = crate::config::Config::defaults().reports;
+    policy.targets.insert(
+        0,
+        crate::config::TurnaroundTarget {
+            modality: "ECG".into(),
+            priority: "*".into(),
+            minutes: 15,
+        },
+    );
+    assert_eq!(target_minutes(&policy, &["ECG"], false), 15);
+    assert_eq!(target_minutes(&policy, &["DX"], true), 30);
+    assert_eq!(target_minutes(&policy, &["US"], false), 1440);
+}
