@@ -35,23 +35,19 @@ pub fn spawn_pollers(
     events: Events,
     shutdown: Arc<AtomicBool>,
 ) -> Result<Vec<JoinHandle<()>>, UpstreamError> {
-    let mut threads = Vec::new();
-    for dest in &config.destinations {
-        let poller = Poller {
-            hub: Hub::for_destination(dest)?,
+    crate::upstream::threads::spawn_per_destination(
+        config,
+        "reports",
+        |dest, hub| Poller {
+            hub,
             dest: dest.clone(),
             policy: config.reports.clone(),
             ingest: ingest.clone(),
             events: events.clone(),
             shutdown: shutdown.clone(),
-        };
-        let thread = std::thread::Builder::new()
-            .name(format!("reports-{}", dest.name))
-            .spawn(move || poller.run())
-            .map_err(|e| UpstreamError::Config(format!("cannot start report poller: {e}")))?;
-        threads.push(thread);
-    }
-    Ok(threads)
+        },
+        Poller::run,
+    )
 }
 
 struct Poller {
@@ -75,17 +71,7 @@ enum Failure {
 }
 
 impl Poller {
-    fn run(self) {
-        let rt = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::error!(destination = %self.dest.name, error = %e, "cannot start report poller");
-                return;
-            }
-        };
+    fn run(self, rt: &tokio::runtime::Runtime) {
         let mut failures = 0i64;
         let mut resume_at = Instant::now();
         while !self.shutdown.load(Ordering::Relaxed) {
@@ -112,7 +98,7 @@ impl Poller {
                     continue;
                 }
             };
-            match self.look(&rt, &due) {
+            match self.look(rt, &due) {
                 Ok(()) => {
                     if failures > 0 {
                         tracing::info!(destination = %self.dest.name, "hub reachable again; reports resume");

@@ -9,6 +9,7 @@
 //! - [`qido`]: which instances the hub holds, and which report instances it has for studies.
 //! - [`wado`]: fetching one instance (a report) with WADO-RS.
 //! - [`retry`]: when to try again after a transient failure.
+//! - [`threads`]: a thread and runtime per destination (sync workers, report pollers).
 //! - `multipart`: the streamed multipart/related body.
 //!
 //! Must never: log a credential, hold a whole study in memory, or take an HTTP status as proof
@@ -22,6 +23,7 @@ pub mod qido;
 pub mod retry;
 pub mod stow;
 pub mod sync;
+pub mod threads;
 pub mod wado;
 
 pub use error::UpstreamError;

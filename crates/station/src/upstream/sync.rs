@@ -33,23 +33,18 @@ pub fn spawn_workers(
     store: Arc<Store>,
     shutdown: Arc<AtomicBool>,
 ) -> Result<Vec<JoinHandle<()>>, UpstreamError> {
-    let mut threads = Vec::new();
-    for dest in &config.destinations {
-        let hub = Hub::for_destination(dest)?;
-        let worker = Worker {
+    super::threads::spawn_per_destination(
+        config,
+        "sync",
+        |dest, hub| Worker {
             dest: dest.clone(),
             hub,
             store: store.clone(),
             data_dir: config.data_dir.clone(),
             shutdown: shutdown.clone(),
-        };
-        let thread = std::thread::Builder::new()
-            .name(format!("sync-{}", dest.name))
-            .spawn(move || worker.run())
-            .map_err(|e| UpstreamError::Config(format!("cannot start sync worker: {e}")))?;
-        threads.push(thread);
-    }
-    Ok(threads)
+        },
+        Worker::run,
+    )
 }
 
 struct Worker {
@@ -78,27 +73,17 @@ impl From<StoreError> for Failure {
 }
 
 impl Worker {
-    fn run(self) {
-        let rt = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::error!(destination = %self.dest.name, error = %e, "cannot start sync worker");
-                return;
-            }
-        };
+    fn run(self, rt: &tokio::runtime::Runtime) {
         let mut online = true;
         let mut last_probe = Instant::now();
         while !self.shutdown.load(Ordering::Relaxed) {
             let claim = queue::claim_next(&self.store.lock(), &self.dest.name);
             match claim {
-                Ok(Some(claim)) => online = self.send(&rt, &claim),
+                Ok(Some(claim)) => online = self.send(rt, &claim),
                 Ok(None) => {
                     if !online && last_probe.elapsed() >= PROBE_EVERY {
                         last_probe = Instant::now();
-                        online = self.probe(&rt);
+                        online = self.probe(rt);
                     }
                     std::thread::sleep(Duration::from_millis(250));
                 }
