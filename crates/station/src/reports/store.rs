@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::sr::{Kind, Parsed};
 use crate::config::ReportsConfig;
@@ -159,7 +159,9 @@ pub fn record(
     parsed: &Parsed,
 ) -> Result<Recorded, StoreError> {
     let now = now_ms();
-    let tx = conn.transaction()?;
+    // Immediate: a deferred transaction that reads, then writes after another process (CLI,
+    // server) committed, gets SQLITE_BUSY at once instead of waiting for the lock.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let study_ref: i64 = tx.query_row(
         "SELECT id FROM studies WHERE study_uid = ?1",
         [study_uid],

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use super::sr;
@@ -272,7 +272,9 @@ pub fn acknowledge(conn: &mut Connection, id: i64, user: &str) -> Result<bool, R
     if user.is_empty() {
         return Err(ReportError::NoUser);
     }
-    let tx = conn.transaction()?;
+    // Immediate: a deferred transaction that reads, then writes after another process (CLI,
+    // server) committed, gets SQLITE_BUSY at once instead of waiting for the lock.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let study_uid: String = tx
         .query_row(
             "SELECT s.study_uid FROM reports r JOIN studies s ON s.id = r.study_ref WHERE r.id = ?1",
