@@ -163,7 +163,16 @@ impl Poller {
             .iter()
             .filter(|f| !known.contains(&f.sop_instance_uid))
         {
-            self.fetch(rt, hit)?;
+            match self.fetch(rt, hit) {
+                Ok(()) => {}
+                // The link failed: the whole look is repeated after the backoff.
+                Err(Failure::Upstream(e)) if e.is_transient() => return Err(e.into()),
+                // This one document cannot be taken (refused, malformed, not what was listed):
+                // the others still are; it is tried again at the study's next look.
+                Err(e) => {
+                    tracing::error!(destination = %self.dest.name, study = %hit.study_uid, sop = %hit.sop_instance_uid, error = %e, "report not taken")
+                }
+            }
         }
         let ids: Vec<i64> = due.iter().map(|w| w.queue_id).collect();
         reports::mark_polled(&self.ingest.store().lock(), &ids, &self.policy)?;

@@ -79,15 +79,28 @@ fn an_amendment_becomes_current_and_history_stays() {
     let third = rec(late_old, &sr("20261130070000", false, "更早"));
     assert!(!third.is_current);
 
+    {
+        let conn = store.lock();
+        let current = view::list(&conn, &ReportFilter::default()).expect("list");
+        assert_eq!(current.len(), 1);
+        assert_eq!(current[0].id, second.report_id);
+        assert_eq!(current[0].status, "final", "a final after a preliminary");
+        let shown = view::get(&conn, second.report_id, None).expect("get");
+        assert_eq!(shown.text, "最终意见");
+        assert_eq!(shown.versions.len(), 3, "history kept");
+        assert_eq!(shown.versions[1].id, first.report_id);
+    }
+    // A correction after the final report is an amendment.
+    let corrected = instance(&store, "1.5", &hub);
+    let fourth = rec(corrected, &sr("20261130100000", true, "更正意见"));
     let conn = store.lock();
     let current = view::list(&conn, &ReportFilter::default()).expect("list");
     assert_eq!(current.len(), 1);
-    assert_eq!(current[0].id, second.report_id);
-    assert_eq!(current[0].status, "final");
-    let shown = view::get(&conn, second.report_id, None).expect("get");
-    assert_eq!(shown.text, "最终意见");
-    assert_eq!(shown.versions.len(), 3, "history kept");
-    assert_eq!(shown.versions[1].id, first.report_id);
+    assert_eq!(current[0].id, fourth.report_id);
+    assert_eq!(current[0].status, "amended");
+    let earlier = view::get(&conn, second.report_id, None).expect("the earlier final");
+    assert!(!earlier.report.is_current);
+    assert_eq!(earlier.versions.len(), 4);
     // Report instances are never queued to be sent back.
     let kinds: i64 = conn
         .query_row(
@@ -96,7 +109,7 @@ fn an_amendment_becomes_current_and_history_stays() {
             |r| r.get(0),
         )
         .expect("count");
-    assert_eq!(kinds, 3);
+    assert_eq!(kinds, 4);
     assert_eq!(
         crate::store::study_state(&conn, "1.2.3")
             .expect("state")
