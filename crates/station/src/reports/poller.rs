@@ -13,8 +13,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use std::io::Write;
-
 use super::sr::{self, Kind, REPORT_CLASSES};
 use super::store as reports;
 use crate::config::{Config, Destination, ReportsConfig};
@@ -184,13 +182,13 @@ impl Poller {
         let Some(kind) = Kind::of_sop_class(&hit.sop_class_uid) else {
             return Ok(());
         };
-        let bytes = rt.block_on(self.hub.retrieve_instance(
+        let mut staging = self.ingest.stage()?;
+        rt.block_on(self.hub.retrieve_instance(
             &hit.study_uid,
             &hit.series_uid,
             &hit.sop_instance_uid,
+            &mut staging,
         ))?;
-        let mut staging = self.ingest.stage()?;
-        staging.write_all(&bytes).map_err(IngestError::from)?;
         let staged = staging.finish().map_err(IngestError::from)?;
         // The object must be what the hub listed: another study's object is never attached.
         let header = crate::dicom::header::read_part10(&staged.path).map_err(IngestError::from)?;

@@ -199,72 +199,56 @@ impl Hub {
     /// Sends `request` with our credentials and reads the answer, whatever its status. Only a
     /// request that got no complete answer is an error here (always transient).
     pub(super) async fn send(&self, request: RequestBuilder) -> Result<Answer, UpstreamError> {
-        let raw = self.send_raw(request).await?;
-        Ok(Answer {
-            status: raw.status,
-            retry_after: raw.retry_after,
-            body: String::from_utf8_lossy(&raw.body).into_owned(),
-        })
+        read_answer(self.open(request).await?).await
     }
 
-    /// As [`Hub::send`], keeping the body as bytes (WADO-RS) and its Content-Type.
-    pub(super) async fn send_raw(
+    /// Sends `request` with our credentials; the response's body is still to be read.
+    pub(super) async fn open(
         &self,
         request: RequestBuilder,
-    ) -> Result<RawAnswer, UpstreamError> {
+    ) -> Result<reqwest::Response, UpstreamError> {
         let request = match &self.options.auth {
             Auth::None => request,
             Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
             Auth::Bearer(token) => request.bearer_auth(token),
         };
-        let mut response = request.send().await.map_err(transport_error)?;
-        let status = response.status();
-        let wait = retry_after(response.headers());
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(UpstreamError::Transient {
-                    message: format!(
-                        "HTTP {}: answer larger than {} MB, not read",
-                        status.as_u16(),
-                        MAX_RESPONSE_BYTES / (1024 * 1024)
-                    ),
-                    retry_after: wait,
-                });
-            }
-            body.extend_from_slice(&chunk);
+        request.send().await.map_err(transport_error)
+    }
+}
+
+/// Reads a response's status, Retry-After and (bounded) body.
+pub(super) async fn read_answer(mut response: reqwest::Response) -> Result<Answer, UpstreamError> {
+    let status = response.status();
+    let wait = retry_after(response.headers());
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(UpstreamError::Transient {
+                message: format!(
+                    "HTTP {}: answer larger than {} MB, not read",
+                    status.as_u16(),
+                    MAX_RESPONSE_BYTES / (1024 * 1024)
+                ),
+                retry_after: wait,
+            });
         }
-        Ok(RawAnswer {
-            status,
-            retry_after: wait,
-            content_type,
-            body,
-        })
+        body.extend_from_slice(&chunk);
     }
+    Ok(Answer {
+        status,
+        retry_after: wait,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
-/// An answer whose body is kept as bytes.
-pub(super) struct RawAnswer {
-    pub status: StatusCode,
-    pub retry_after: Option<Duration>,
-    pub content_type: String,
-    pub body: Vec<u8>,
-}
-
-impl RawAnswer {
-    pub fn into_error(self) -> UpstreamError {
-        status_error(
-            self.status,
-            self.retry_after,
-            &String::from_utf8_lossy(&self.body),
-        )
-    }
+/// The response's Content-Type, "" when absent or not text.
+pub(super) fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 fn read_pem(path: &Path) -> Result<Vec<u8>, UpstreamError> {
