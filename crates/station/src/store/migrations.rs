@@ -143,7 +143,7 @@ pub const MIGRATIONS: &[&str] = &[
     // after it bumps the schema cookie so other connections re-read theirs.
     r#"
     PRAGMA writable_schema = ON;
-    UPDATE sqlite_schema SET sql = replace(sql, '''recovery'')', '''recovery'',''report'')')
+    UPDATE sqlite_schema SET sql = replace(sql, '''recovery''', '''recovery'',''report''')
      WHERE type = 'table' AND name = 'instances';
     PRAGMA writable_schema = RESET;
 

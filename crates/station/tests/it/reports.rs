@@ -313,3 +313,55 @@ fn a_hub_that_is_down_delays_reports_but_loses_none() {
         shown.text
     );
 }
+
+/// The poller's one query for a batch of studies: every report instance of the asked studies
+/// (any of the report SOP classes), nothing of a study not asked about, no image.
+#[test]
+fn one_qido_query_finds_the_reports_of_a_batch_of_studies_and_nothing_else() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let studies: Vec<String> = (0..3).map(|_| uid()).collect();
+    let mut expected = std::collections::BTreeSet::new();
+    for (i, study) in studies.iter().enumerate() {
+        let file = scratch.join(format!("sr{i}.dcm"));
+        let sop = sr(
+            &file,
+            study,
+            &Sr {
+                charset: "ISO_IR 192",
+                findings: "所见",
+                conclusion: "结论",
+                nodule_mm: "1",
+                doctor: "",
+                is_final: false,
+                content_time: "080000",
+            },
+        );
+        post(hub.http_port, &file);
+        let img = scratch.join(format!("img{i}.dcm"));
+        image(&img, study);
+        post(hub.http_port, &img);
+        if i < 2 {
+            expected.insert(sop);
+        }
+    }
+    let client = station::upstream::Hub::new(
+        &hub.dicomweb_url(),
+        station::upstream::Auth::None,
+        Duration::from_secs(30),
+    )
+    .expect("hub");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let found = rt
+        .block_on(client.find_in_studies(&studies[..2], &station::reports::sr::REPORT_CLASSES))
+        .expect("QIDO-RS");
+    let got: std::collections::BTreeSet<String> =
+        found.iter().map(|f| f.sop_instance_uid.clone()).collect();
+    assert_eq!(got, expected);
+    assert!(found
+        .iter()
+        .all(|f| f.sop_class_uid == ENHANCED_SR && studies[..2].contains(&f.study_uid)));
+}
