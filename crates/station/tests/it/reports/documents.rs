@@ -114,30 +114,49 @@ pub fn key_objects(path: &Path, study_uid: &str, images: &[&str]) {
             ])],
         ),
     ]);
-    let obj = InMemDicomObject::from_element_iter([
-        el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
-        el(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.88.59"),
-        el(tags::SOP_INSTANCE_UID, VR::UI, uid()),
-        el(tags::MODALITY, VR::CS, "KO"),
+    let mut obj = document(
+        "ISO_IR 192",
+        "1.2.840.10008.5.1.4.1.1.88.59",
+        &uid(),
+        study_uid,
+        "100000",
+        code("113004", "DCM", "For Referring Provider"),
+    );
+    obj.put(seq(
+        tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
+        vec![evidence],
+    ));
+    obj.put(seq(tags::CONTENT_SEQUENCE, items));
+    write(obj, path);
+}
+
+/// The patient, study and document header every report document here shares: a root
+/// CONTAINER titled `title`, in a series of its own.
+fn document(
+    charset: &str,
+    sop_class: &str,
+    sop: &str,
+    study_uid: &str,
+    content_time: &str,
+    title: InMemDicomObject,
+) -> InMemDicomObject {
+    let modality = if sop_class == ENHANCED_SR { "SR" } else { "KO" };
+    InMemDicomObject::from_element_iter([
+        el(tags::SPECIFIC_CHARACTER_SET, VR::CS, charset),
+        el(tags::SOP_CLASS_UID, VR::UI, sop_class),
+        el(tags::SOP_INSTANCE_UID, VR::UI, sop),
+        el(tags::STUDY_DATE, VR::DA, "20261130"),
+        el(tags::CONTENT_DATE, VR::DA, "20261130"),
+        el(tags::CONTENT_TIME, VR::TM, content_time),
+        el(tags::MODALITY, VR::CS, modality),
         el(tags::PATIENT_NAME, VR::PN, PATIENT),
         el(tags::PATIENT_ID, VR::LO, "P0001"),
         el(tags::STUDY_INSTANCE_UID, VR::UI, study_uid),
         el(tags::SERIES_INSTANCE_UID, VR::UI, uid()),
-        el(tags::CONTENT_DATE, VR::DA, "20261130"),
-        el(tags::CONTENT_TIME, VR::TM, "100000"),
         el(tags::VALUE_TYPE, VR::CS, "CONTAINER"),
         el(tags::CONTINUITY_OF_CONTENT, VR::CS, "SEPARATE"),
-        seq(
-            tags::CONCEPT_NAME_CODE_SEQUENCE,
-            vec![code("113004", "DCM", "For Referring Provider")],
-        ),
-        seq(
-            tags::CURRENT_REQUESTED_PROCEDURE_EVIDENCE_SEQUENCE,
-            vec![evidence],
-        ),
-        seq(tags::CONTENT_SEQUENCE, items),
-    ]);
-    write(obj, path);
+        seq(tags::CONCEPT_NAME_CODE_SEQUENCE, vec![title]),
+    ])
 }
 
 /// What the hub's doctor writes.
@@ -188,24 +207,15 @@ pub fn sr(path: &Path, study_uid: &str, r: &Sr) -> String {
         ),
         seq(tags::MEASURED_VALUE_SEQUENCE, vec![measured]),
     ]);
-    let mut obj = InMemDicomObject::from_element_iter([
-        el(tags::SPECIFIC_CHARACTER_SET, VR::CS, r.charset),
-        el(tags::SOP_CLASS_UID, VR::UI, ENHANCED_SR),
-        el(tags::SOP_INSTANCE_UID, VR::UI, sop.clone()),
-        el(tags::STUDY_DATE, VR::DA, "20261130"),
-        el(tags::CONTENT_DATE, VR::DA, "20261130"),
-        el(tags::CONTENT_TIME, VR::TM, r.content_time),
-        el(tags::MODALITY, VR::CS, "SR"),
-        el(tags::PATIENT_NAME, VR::PN, PATIENT),
-        el(tags::PATIENT_ID, VR::LO, "P0001"),
-        el(tags::STUDY_INSTANCE_UID, VR::UI, study_uid),
-        el(tags::SERIES_INSTANCE_UID, VR::UI, uid()),
-        el(tags::VALUE_TYPE, VR::CS, "CONTAINER"),
-        el(tags::CONTINUITY_OF_CONTENT, VR::CS, "SEPARATE"),
-        seq(
-            tags::CONCEPT_NAME_CODE_SEQUENCE,
-            vec![code("18748-4", "LN", "影像诊断报告")],
-        ),
+    let mut obj = document(
+        r.charset,
+        ENHANCED_SR,
+        &sop,
+        study_uid,
+        r.content_time,
+        code("18748-4", "LN", "影像诊断报告"),
+    );
+    for element in [
         el(
             tags::COMPLETION_FLAG,
             VR::CS,
@@ -229,7 +239,9 @@ pub fn sr(path: &Path, study_uid: &str, r: &Sr) -> String {
                 ),
             ],
         ),
-    ]);
+    ] {
+        obj.put(element);
+    }
     if r.is_final {
         obj.put(seq(
             tags::VERIFYING_OBSERVER_SEQUENCE,
