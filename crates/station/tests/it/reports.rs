@@ -74,7 +74,7 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
             findings: "右肺上叶见一小结节，边界清楚。",
             conclusion: "右肺上叶小结节，建议随访。",
             nodule_mm: "6",
-            doctor: "",
+            doctor: "刘^住院医",
             is_final: false,
             content_time: "080000",
         },
@@ -110,6 +110,10 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
     assert_eq!(sr_row.status, "preliminary");
     assert_eq!(sr_row.title, "影像诊断报告");
     assert_eq!(sr_row.patient_name, PATIENT);
+    assert_eq!(
+        sr_row.observer, "刘住院医",
+        "the author of a preliminary report"
+    );
     let shown = reports::get(&reader(&station), sr_row.id, None).expect("get");
     for expected in [
         "【检查所见】",

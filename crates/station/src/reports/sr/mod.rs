@@ -108,11 +108,16 @@ pub fn parse(path: &Path, kind: Kind) -> Result<Parsed, ParseError> {
     match kind {
         Kind::Sr | Kind::KeyObjects => {
             parsed.title = d.concept_name(&obj);
-            let mut lines = Vec::new();
+            let mut out = Rendered::default();
             for item in items(&obj, tags::CONTENT_SEQUENCE) {
-                d.render(item, 0, &mut lines, &mut parsed.key_images);
+                d.render(item, 0, &mut out);
             }
-            parsed.text = lines.join("\n").trim().to_string();
+            parsed.text = out.lines.join("\n").trim().to_string();
+            parsed.key_images = out.images;
+            // Not verified yet: the author named in the observer context wrote it.
+            if parsed.observer.is_empty() {
+                parsed.observer = out.author.unwrap_or_default();
+            }
             parsed.is_final = parsed.completion == "COMPLETE"
                 && parsed.verification == "VERIFIED"
                 && parsed.preliminary != "PRELIMINARY";
@@ -163,6 +168,15 @@ pub fn pdf_bytes(path: &Path) -> Result<Vec<u8>, ParseError> {
     Ok(bytes)
 }
 
+/// What the content tree gives besides the document's own attributes.
+#[derive(Default)]
+struct Rendered {
+    lines: Vec<String>,
+    images: Vec<String>,
+    /// The first Person Observer Name (DCM 121008) of the observer context.
+    author: Option<String>,
+}
+
 /// One document being read, with its declared Specific Character Set.
 struct Doc {
     declared: Vec<String>,
@@ -170,13 +184,7 @@ struct Doc {
 
 impl Doc {
     /// One content item and its children (PS3.3 C.17.3), as lines of text.
-    fn render(
-        &self,
-        item: &InMemDicomObject,
-        depth: usize,
-        lines: &mut Vec<String>,
-        images: &mut Vec<String>,
-    ) {
+    fn render(&self, item: &InMemDicomObject, depth: usize, out: &mut Rendered) {
         let relationship = self.code(item, tags::RELATIONSHIP_TYPE);
         let value_type = self.code(item, tags::VALUE_TYPE);
         let name = self.concept_name(item);
@@ -185,12 +193,12 @@ impl Doc {
             "CONTAINER" => {
                 if !name.is_empty() {
                     if depth == 0 {
-                        lines.push(String::new());
+                        out.lines.push(String::new());
                     }
-                    lines.push(format!("{indent}【{name}】"));
+                    out.lines.push(format!("{indent}【{name}】"));
                 }
                 for child in items(item, tags::CONTENT_SEQUENCE) {
-                    self.render(child, depth + 1, lines, images);
+                    self.render(child, depth + 1, out);
                 }
                 return;
             }
@@ -208,7 +216,10 @@ impl Doc {
             "IMAGE" | "COMPOSITE" | "WAVEFORM" => {
                 let refs = items(item, tags::REFERENCED_SOP_SEQUENCE);
                 for r in refs {
-                    push_unique(images, self.text(r, tags::REFERENCED_SOP_INSTANCE_UID));
+                    push_unique(
+                        &mut out.images,
+                        self.text(r, tags::REFERENCED_SOP_INSTANCE_UID),
+                    );
                 }
                 // Shown as key images, not as text.
                 return;
@@ -217,14 +228,20 @@ impl Doc {
         };
         // Who observed, and modifiers of a concept, are context rather than findings.
         let context = matches!(relationship.as_str(), "HAS OBS CONTEXT" | "HAS ACQ CONTEXT");
+        let person_observer = items(item, tags::CONCEPT_NAME_CODE_SEQUENCE)
+            .first()
+            .is_some_and(|c| self.text(c, tags::CODE_VALUE) == "121008");
+        if context && value_type == "PNAME" && person_observer && out.author.is_none() {
+            out.author = Some(value.clone()).filter(|v| !v.is_empty());
+        }
         if !value.is_empty() && !context {
-            lines.push(match name.is_empty() {
+            out.lines.push(match name.is_empty() {
                 true => format!("{indent}{value}"),
                 false => format!("{indent}{name}：{value}"),
             });
         }
         for child in items(item, tags::CONTENT_SEQUENCE) {
-            self.render(child, depth + 1, lines, images);
+            self.render(child, depth + 1, out);
         }
     }
 

@@ -170,8 +170,8 @@ pub struct Sr<'a> {
     pub content_time: &'a str,
 }
 
-/// An Enhanced SR in `study_uid`: findings and impression containers, a measurement, and
-/// (when final) the verifying observer.
+/// An Enhanced SR in `study_uid`: findings and impression containers, a measurement, and the
+/// doctor: as verifying observer when final, else as the author in the observer context.
 pub fn sr(path: &Path, study_uid: &str, r: &Sr) -> String {
     let sop = uid();
     let text = |name: InMemDicomObject, value: &str| {
@@ -241,6 +241,25 @@ pub fn sr(path: &Path, study_uid: &str, r: &Sr) -> String {
         ),
     ] {
         obj.put(element);
+    }
+    if !r.is_final && !r.doctor.is_empty() {
+        // Not verified yet: the author is named in the observer context (TID 1002).
+        let author = InMemDicomObject::from_element_iter([
+            el(tags::RELATIONSHIP_TYPE, VR::CS, "HAS OBS CONTEXT"),
+            el(tags::VALUE_TYPE, VR::CS, "PNAME"),
+            seq(
+                tags::CONCEPT_NAME_CODE_SEQUENCE,
+                vec![code("121008", "DCM", "Person Observer Name")],
+            ),
+            el(tags::PERSON_NAME, VR::PN, r.doctor),
+        ]);
+        let mut content = obj
+            .get(tags::CONTENT_SEQUENCE)
+            .and_then(|e| e.items())
+            .map(|items| items.to_vec())
+            .unwrap_or_default();
+        content.insert(0, author);
+        obj.put(seq(tags::CONTENT_SEQUENCE, content));
     }
     if r.is_final {
         obj.put(seq(
