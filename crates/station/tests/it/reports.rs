@@ -128,6 +128,10 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
             shown.text
         );
     }
+    assert!(
+        !shown.text.contains("Person Observer"),
+        "context is not a finding"
+    );
     let pdf_row = found
         .iter()
         .find(|r| r.kind == "pdf")
