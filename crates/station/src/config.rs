@@ -413,4 +413,27 @@ mod tests {
         assert_eq!(c.dicom.port, 4242);
         assert_eq!(c.dicom.ae_title, "CLI");
     }
+
+    #[test]
+    fn report_targets_replace_the_defaults_and_bad_ones_are_named() {
+        let c = load_str(
+            "[reports]\nclinic_name = \"某某镇卫生院\"\n\
+             [[reports.targets]]\nmodality = \"ECG\"\npriority = \"*\"\nminutes = 15\n",
+        )
+        .expect("load");
+        assert_eq!(c.reports.clinic_name, "某某镇卫生院");
+        assert_eq!(
+            c.reports.targets.len(),
+            1,
+            "a file's targets replace the defaults"
+        );
+        assert_eq!(
+            c.reports.urgent_poll_secs, 30,
+            "other keys keep their defaults"
+        );
+        let err =
+            load_str("[[reports.targets]]\nmodality = \"*\"\npriority = \"soon\"\nminutes = 5\n")
+                .expect_err("must fail");
+        assert!(err.to_string().contains("reports.targets"), "{err}");
+    }
 }
