@@ -109,6 +109,13 @@ pub struct Destination {
     /// Longest wait between retries while the hub is unreachable.
     #[serde(default = "default_retry_max_secs")]
     pub retry_max_secs: u64,
+    /// Look for reports at this hub (off for an archive-only cloud that never reports).
+    #[serde(default = "default_poll_reports")]
+    pub poll_reports: bool,
+}
+
+fn default_poll_reports() -> bool {
+    true
 }
 
 fn default_request_timeout_secs() -> u64 {
@@ -430,6 +437,17 @@ mod tests {
         assert_eq!(
             c.reports.urgent_poll_secs, 30,
             "other keys keep their defaults"
+        );
+        let c = load_str(
+            "[[destinations]]\nname = \"hub\"\nurl = \"http://h/dicom-web\"\n\
+             [[destinations]]\nname = \"archive\"\nurl = \"http://a/dicom-web\"\npoll_reports = false\n",
+        )
+        .expect("load");
+        let polled: Vec<bool> = c.destinations.iter().map(|d| d.poll_reports).collect();
+        assert_eq!(
+            polled,
+            [true, false],
+            "reports are looked for unless turned off"
         );
         let err =
             load_str("[[reports.targets]]\nmodality = \"*\"\npriority = \"soon\"\nminutes = 5\n")

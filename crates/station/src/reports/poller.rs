@@ -26,7 +26,7 @@ use crate::upstream::{Hub, UpstreamError};
 /// How often the poller wakes to see what is due.
 const TICK: Duration = Duration::from_secs(1);
 
-/// Starts one poller per configured destination.
+/// Starts one poller per configured destination that reports (`poll_reports`).
 pub fn spawn_pollers(
     config: &Config,
     ingest: Arc<Ingest>,
@@ -36,6 +36,7 @@ pub fn spawn_pollers(
     crate::upstream::threads::spawn_per_destination(
         config,
         "reports",
+        |dest| dest.poll_reports,
         |dest, hub| Poller {
             hub,
             dest: dest.clone(),

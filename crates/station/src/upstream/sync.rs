@@ -36,6 +36,7 @@ pub fn spawn_workers(
     super::threads::spawn_per_destination(
         config,
         "sync",
+        |_| true,
         |dest, hub| Worker {
             dest: dest.clone(),
             hub,

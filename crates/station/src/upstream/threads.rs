@@ -10,16 +10,17 @@ use std::thread::JoinHandle;
 use super::{Hub, UpstreamError};
 use crate::config::{Config, Destination};
 
-/// For each configured destination, `make` builds a worker from it and its hub, and a thread
-/// named `{role}-{destination}` runs `run(worker, runtime)`.
+/// For each configured destination `wanted` accepts, `make` builds a worker from it and its
+/// hub, and a thread named `{role}-{destination}` runs `run(worker, runtime)`.
 pub fn spawn_per_destination<W: Send + 'static>(
     config: &Config,
     role: &'static str,
+    wanted: impl Fn(&Destination) -> bool,
     mut make: impl FnMut(&Destination, Hub) -> W,
     run: fn(W, &tokio::runtime::Runtime),
 ) -> Result<Vec<JoinHandle<()>>, UpstreamError> {
     let mut threads = Vec::new();
-    for dest in &config.destinations {
+    for dest in config.destinations.iter().filter(|d| wanted(d)) {
         let worker = make(dest, Hub::for_destination(dest)?);
         let name = dest.name.clone();
         let thread = std::thread::Builder::new()
