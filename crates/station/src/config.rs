@@ -41,6 +41,41 @@ pub struct Config {
     /// Diagnostic centers to send to; every complete study goes to each one it is routed to.
     #[serde(default)]
     pub destinations: Vec<Destination>,
+    /// Reports coming back: how often to look, turnaround targets, the printed header.
+    pub reports: ReportsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// The clinic's name, at the top of a printed report.
+    pub clinic_name: String,
+    /// A second header line for printing (department, address, phone); may be empty.
+    pub print_header: String,
+    /// Seconds between looks for the report of an urgent study that has no final report yet.
+    pub urgent_poll_secs: u64,
+    /// Seconds between looks for a study sent within `recent_hours` without a final report.
+    pub recent_poll_secs: u64,
+    pub recent_hours: u64,
+    /// Seconds between looks for every other study (older, or final but maybe amended later).
+    pub idle_poll_secs: u64,
+    /// Days after sending when the station stops looking for reports of a study.
+    pub poll_days: u64,
+    /// Studies asked about per QIDO-RS request.
+    pub batch_studies: usize,
+    /// Turnaround targets; the first whose modality and priority match a study applies.
+    pub targets: Vec<TurnaroundTarget>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurnaroundTarget {
+    /// A modality (DX, US, ECG...) or "*" for any.
+    pub modality: String,
+    /// "urgent", "routine" or "*".
+    pub priority: String,
+    /// Minutes from sending to the final report.
+    pub minutes: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +133,9 @@ pub struct Destination {
     /// Times of day with their own upload limit, e.g. 1000 kbit/s from 08:00 to 18:00.
     #[serde(default)]
     pub rate_windows: Vec<RateWindow>,
+    /// Look for reports at this hub (off for an archive-only cloud that never reports).
+    #[serde(default = "default_poll_reports")]
+    pub poll_reports: bool,
 }
 
 /// OAuth 2.0 client credentials grant (RFC 6749 §4.4).
@@ -153,6 +191,10 @@ impl Destination {
             windows,
         })
     }
+}
+
+fn default_poll_reports() -> bool {
+    true
 }
 
 fn default_request_timeout_secs() -> u64 {
@@ -365,6 +407,25 @@ impl Config {
             }
             d.rate_schedule()?;
         }
+        let r = &self.reports;
+        if r.urgent_poll_secs == 0
+            || r.recent_poll_secs == 0
+            || r.idle_poll_secs == 0
+            || r.batch_studies == 0
+        {
+            return Err(ConfigError::Invalid(
+                "reports: urgent_poll_secs, recent_poll_secs, idle_poll_secs and batch_studies must be at least 1".into(),
+            ));
+        }
+        if let Some(t) = r
+            .targets
+            .iter()
+            .find(|t| !matches!(t.priority.as_str(), "urgent" | "routine" | "*") || t.minutes == 0)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "reports.targets {t:?}: priority is \"urgent\", \"routine\" or \"*\", minutes at least 1"
+            )));
+        }
         for w in &self.watch {
             if w.path.as_os_str().is_empty() {
                 return Err(ConfigError::Invalid("watch.path must not be empty".into()));
@@ -451,5 +512,39 @@ mod tests {
         let c = Config::load(Some(&path), &o).expect("load");
         assert_eq!(c.dicom.port, 4242);
         assert_eq!(c.dicom.ae_title, "CLI");
+    }
+
+    #[test]
+    fn report_targets_replace_the_defaults_and_bad_ones_are_named() {
+        let c = load_str(
+            "[reports]\nclinic_name = \"某某镇卫生院\"\n\
+             [[reports.targets]]\nmodality = \"ECG\"\npriority = \"*\"\nminutes = 15\n",
+        )
+        .expect("load");
+        assert_eq!(c.reports.clinic_name, "某某镇卫生院");
+        assert_eq!(
+            c.reports.targets.len(),
+            1,
+            "a file's targets replace the defaults"
+        );
+        assert_eq!(
+            c.reports.urgent_poll_secs, 30,
+            "other keys keep their defaults"
+        );
+        let c = load_str(
+            "[[destinations]]\nname = \"hub\"\nurl = \"http://h/dicom-web\"\n\
+             [[destinations]]\nname = \"archive\"\nurl = \"http://a/dicom-web\"\npoll_reports = false\n",
+        )
+        .expect("load");
+        let polled: Vec<bool> = c.destinations.iter().map(|d| d.poll_reports).collect();
+        assert_eq!(
+            polled,
+            [true, false],
+            "reports are looked for unless turned off"
+        );
+        let err =
+            load_str("[[reports.targets]]\nmodality = \"*\"\npriority = \"soon\"\nminutes = 5\n")
+                .expect_err("must fail");
+        assert!(err.to_string().contains("reports.targets"), "{err}");
     }
 }

@@ -1,4 +1,4 @@
-//! The `station` command: `serve`, `import`, `status` and `demo`. The only place that uses
+//! The `station` command: `serve`, `import`, `status`, `sync`, `report` and `demo`. The only place that uses
 //! `anyhow`; everything it calls returns typed errors.
 
 #[path = "cli/registry.rs"]
@@ -14,6 +14,9 @@ use station::config::{Config, Overrides};
 use station::ingest::{quarantine, Ingest, IngestError, Outcome};
 use station::store::queue::Action;
 use station::store::{self, Source, Store};
+
+#[path = "cli/report.rs"]
+mod report_cli;
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +82,11 @@ enum Command {
     Study {
         #[command(subcommand)]
         action: registry_cli::StudyAction,
+    },
+    /// Reports from the diagnostic center: list, show (text, PDF, print page), acknowledge.
+    Report {
+        #[command(subcommand)]
+        action: report_cli::ReportAction,
     },
     /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
     /// character sets) to try the station without devices.
@@ -205,6 +213,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Order { action } => registry_cli::order(action),
         Command::Worklist { config, json } => registry_cli::worklist(&config, json),
         Command::Study { action } => registry_cli::study(action),
+        Command::Report { action } => report_cli::run(action),
         Command::Demo { out, small, seed } => {
             let scale = if small {
                 station::demo::Scale::Small

@@ -1,5 +1,5 @@
 //! `station serve`: opens the store, recovers from any crash, then runs the DICOM listener, the
-//! watched folders and the lifecycle ticker until shutdown.
+//! watched folders, the sync workers, the report pollers and the lifecycle ticker until shutdown.
 //!
 //! Must never: start receiving before crash recovery has finished, or run twice on one data
 //! directory (a lock file guards it; the OS releases it if the process dies).
@@ -107,6 +107,12 @@ impl Station {
         threads.extend(crate::upstream::sync::spawn_workers(
             config,
             store.clone(),
+            shutdown.clone(),
+        )?);
+        threads.extend(crate::reports::poller::spawn_pollers(
+            config,
+            ingest.clone(),
+            events.clone(),
             shutdown.clone(),
         )?);
         let ticker_store = store.clone();

@@ -205,4 +205,73 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE instances ADD COLUMN send_size INTEGER;
     ALTER TABLE instances ADD COLUMN send_correction INTEGER;
     "#,
+    // 5: reports coming back from the hubs (issue 5). Report instances are stored like any
+    // other (source_kind 'report', so they are never queued to be sent back); the CHECK list of
+    // source kinds is widened in place (a looser constraint, same on-disk format: SQLite's
+    // documented writable_schema procedure). RESET reloads this connection's schema; the DDL
+    // after it bumps the schema cookie so other connections re-read theirs.
+    r#"
+    PRAGMA writable_schema = ON;
+    UPDATE sqlite_schema SET sql = replace(sql, '''recovery''', '''recovery'',''report''')
+     WHERE type = 'table' AND name = 'instances';
+    PRAGMA writable_schema = RESET;
+
+    -- One row per report document fetched from a hub: an SR, an Encapsulated PDF or a Key
+    -- Object Selection. Versions of a study's SR (or PDF) are rows; the newest is current.
+    CREATE TABLE reports (
+        id               INTEGER PRIMARY KEY,
+        study_ref        INTEGER NOT NULL REFERENCES studies(id),
+        instance_ref     INTEGER NOT NULL UNIQUE REFERENCES instances(id),
+        destination      TEXT NOT NULL,             -- the hub it came from
+        kind             TEXT NOT NULL CHECK (kind IN ('sr','pdf','ko')),
+        title            TEXT NOT NULL DEFAULT '',  -- document title (concept name)
+        text             TEXT NOT NULL DEFAULT '',  -- the SR content tree as readable text
+        observer         TEXT NOT NULL DEFAULT '',  -- verifying observer: the reading doctor
+        organization     TEXT NOT NULL DEFAULT '',
+        verified_at      TEXT NOT NULL DEFAULT '',  -- Verification DateTime as given (DT)
+        content_at       TEXT NOT NULL DEFAULT '',  -- Content Date + Time (DA TM), orders versions
+        completion       TEXT NOT NULL DEFAULT '',  -- (0040,A491) PARTIAL / COMPLETE
+        verification     TEXT NOT NULL DEFAULT '',  -- (0040,A493) UNVERIFIED / VERIFIED
+        preliminary      TEXT NOT NULL DEFAULT '',  -- (0040,A496) PRELIMINARY / FINAL
+        is_final         INTEGER NOT NULL DEFAULT 0,
+        is_current       INTEGER NOT NULL DEFAULT 0,
+        received_at      INTEGER NOT NULL
+    );
+    CREATE INDEX reports_study ON reports(study_ref, kind, is_current);
+    CREATE INDEX reports_received ON reports(received_at);
+
+    -- Images a Key Object Selection points at; resolved to local instances when read.
+    CREATE TABLE report_key_images (
+        report_ref       INTEGER NOT NULL REFERENCES reports(id),
+        sop_instance_uid TEXT NOT NULL,
+        PRIMARY KEY (report_ref, sop_instance_uid)
+    );
+
+    -- Who read which report version, and when; unread = current reports without a row.
+    CREATE TABLE report_acks (
+        report_ref  INTEGER NOT NULL REFERENCES reports(id),
+        user        TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        PRIMARY KEY (report_ref, user)
+    );
+
+    -- Per delivered study: turnaround against its target, and overdue flagging.
+    CREATE TABLE report_turnaround (
+        study_ref        INTEGER PRIMARY KEY REFERENCES studies(id),
+        sent_at          INTEGER NOT NULL,          -- delivered to the hub
+        due_at           INTEGER NOT NULL,          -- sent_at + the target for modality/priority
+        first_report_at  INTEGER,
+        final_report_at  INTEGER,
+        overdue_at       INTEGER                    -- when it was flagged overdue (once)
+    );
+    CREATE INDEX report_turnaround_due ON report_turnaround(final_report_at, due_at);
+
+    -- Per study and hub: when to look for reports next.
+    CREATE TABLE report_polls (
+        queue_ref     INTEGER PRIMARY KEY REFERENCES send_queue(id),
+        next_poll_at  INTEGER NOT NULL DEFAULT 0,
+        last_poll_at  INTEGER
+    );
+    CREATE INDEX report_polls_due ON report_polls(next_poll_at);
+    "#,
 ];

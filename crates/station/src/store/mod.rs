@@ -52,6 +52,8 @@ pub enum Source {
     Import { path: String },
     /// A complete file found under `instances/` without an index row after a crash.
     Recovery { path: String },
+    /// A report fetched from a hub (WADO-RS); the destination's name. Never sent back.
+    Report { destination: String },
 }
 
 impl Source {
@@ -61,12 +63,14 @@ impl Source {
             Source::Folder { .. } => "folder",
             Source::Import { .. } => "import",
             Source::Recovery { .. } => "recovery",
+            Source::Report { .. } => "report",
         }
     }
     pub fn detail(&self) -> &str {
         match self {
             Source::Dicom { calling_ae } => calling_ae,
             Source::Folder { path } | Source::Import { path } | Source::Recovery { path } => path,
+            Source::Report { destination } => destination,
         }
     }
 }
@@ -227,12 +231,15 @@ pub fn insert_instance(tx: &Transaction<'_>, new: &NewInstance<'_>) -> Result<i6
         [&h.study_uid],
         |r| r.get(0),
     )?;
-    // An instance arriving after its study was delivered is sent too.
-    tx.execute(
-        "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
-         WHERE study_ref = ?1 AND state = 'delivered'",
-        params![study_ref, now],
-    )?;
+    // An instance arriving after its study was delivered is sent too; a report the hub wrote
+    // is not sent back to it.
+    if !matches!(new.source, Source::Report { .. }) {
+        tx.execute(
+            "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
+             WHERE study_ref = ?1 AND state = 'delivered'",
+            params![study_ref, now],
+        )?;
+    }
     tx.execute(
         "INSERT INTO series (study_ref, series_uid, modality, number, description) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (series_uid) DO NOTHING",

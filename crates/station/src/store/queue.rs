@@ -87,7 +87,8 @@ pub fn claim_next(conn: &Connection, destination: &str) -> Result<Option<Claim>,
     Ok(claim)
 }
 
-/// Adds the study's instances (those not waiting for a person's review) to the queue row and
+/// Adds the study's instances (those not waiting for a person's review, and not reports that
+/// came from a hub) to the queue row and
 /// returns the ones not yet stored at the hub.
 pub fn pending_instances(
     conn: &Connection,
@@ -97,7 +98,7 @@ pub fn pending_instances(
         "INSERT OR IGNORE INTO send_instances (queue_ref, instance_ref, updated_at)
          SELECT q.id, i.id, ?2 FROM send_queue q
          JOIN series se ON se.study_ref = q.study_ref JOIN instances i ON i.series_ref = se.id
-         WHERE q.id = ?1 AND i.review_reason IS NULL",
+         WHERE q.id = ?1 AND i.review_reason IS NULL AND i.source_kind <> 'report'",
         params![queue_id, now_ms()],
     )?;
     let mut stmt = conn.prepare(

@@ -245,15 +245,24 @@ impl Hub {
     /// Sends `request` with our credentials and reads the answer, whatever its status. Only a
     /// request that got no complete answer is an error here (always transient).
     pub(super) async fn send(&self, request: RequestBuilder) -> Result<Answer, UpstreamError> {
+        read_answer(self.open(request).await?).await
+    }
+
+    /// Sends `request` with our credentials; the response's body is still to be read.
+    pub(super) async fn open(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<reqwest::Response, UpstreamError> {
         let request = match &self.options.auth {
             Auth::None => request,
             Auth::Basic { user, password } => request.basic_auth(user, Some(password)),
             Auth::Bearer(token) => request.bearer_auth(token),
             Auth::OAuth2(source) => request.bearer_auth(source.token(&self.client).await?),
         };
-        let mut response = request.send().await.map_err(transport_error)?;
-        let status = response.status();
-        if let (Auth::OAuth2(source), StatusCode::UNAUTHORIZED) = (&self.options.auth, status) {
+        let response = request.send().await.map_err(transport_error)?;
+        if let (Auth::OAuth2(source), StatusCode::UNAUTHORIZED) =
+            (&self.options.auth, response.status())
+        {
             // Revoked or expired early: the next attempt asks the token server again.
             source.invalidate().await;
             return Err(UpstreamError::Transient {
@@ -261,27 +270,43 @@ impl Hub {
                 retry_after: None,
             });
         }
-        let wait = retry_after(response.headers());
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(UpstreamError::Transient {
-                    message: format!(
-                        "HTTP {}: answer larger than {} MB, not read",
-                        status.as_u16(),
-                        MAX_RESPONSE_BYTES / (1024 * 1024)
-                    ),
-                    retry_after: wait,
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(Answer {
-            status,
-            retry_after: wait,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        })
+        Ok(response)
     }
+}
+
+/// Reads a response's status, Retry-After and (bounded) body.
+pub(super) async fn read_answer(mut response: reqwest::Response) -> Result<Answer, UpstreamError> {
+    let status = response.status();
+    let wait = retry_after(response.headers());
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(UpstreamError::Transient {
+                message: format!(
+                    "HTTP {}: answer larger than {} MB, not read",
+                    status.as_u16(),
+                    MAX_RESPONSE_BYTES / (1024 * 1024)
+                ),
+                retry_after: wait,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Answer {
+        status,
+        retry_after: wait,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// The response's Content-Type, "" when absent or not text.
+pub(super) fn content_type(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
 }
 
 fn read_pem(path: &Path) -> Result<Vec<u8>, UpstreamError> {

@@ -6,7 +6,10 @@
 //! - [`hub`]: one hub's endpoint, credentials and TLS trust ([`Hub`], [`HubOptions`], [`Auth`]).
 //! - [`error`]: failures classified as transient (retry later) or permanent (a person looks).
 //! - [`stow`]: sending instances and reading the per-instance outcome.
-//! - [`qido`]: which instances the hub holds.
+//! - [`qido`]: which instances the hub holds, and which report instances it has for studies.
+//! - [`wado`]: fetching one instance (a report) with WADO-RS.
+//! - [`retry`]: when to try again after a transient failure.
+//! - [`threads`]: a thread and runtime per destination (sync workers, report pollers).
 //! - `multipart`: the streamed multipart/related body.
 //! - [`oauth2`]: access tokens from a token server (client credentials).
 //! - [`ratelimit`]: upload bandwidth limits with time-of-day windows.
@@ -21,8 +24,11 @@ mod multipart;
 pub mod oauth2;
 pub mod qido;
 pub mod ratelimit;
+pub mod retry;
 pub mod stow;
 pub mod sync;
+pub mod threads;
+pub mod wado;
 
 pub use error::UpstreamError;
 pub use hub::{Auth, Hub, HubOptions};

@@ -1,5 +1,5 @@
 //! QIDO-RS (PS3.18 §10.6): which instances of a study (or series) the hub holds, to verify
-//! delivery. Results are paged with `limit` / `offset` until the hub has nothing more.
+//! delivery and to look for reports. Results are paged with `limit` / `offset` until the hub has nothing more.
 //!
 //! Must never: report an instance as held unless the hub listed it, or loop without bound on
 //! a hub that pages wrongly.
@@ -16,9 +16,21 @@ use super::{dicom_json, Hub, UpstreamError};
 /// Requests per query before giving up on a hub whose pages never end.
 const MAX_PAGES: usize = 1000;
 
-/// SOP Instance UID (0008,0018) and Series Instance UID (0020,000E).
+/// SOP Instance UID (0008,0018), Series (0020,000E) and Study (0020,000D) Instance UIDs, SOP
+/// Class UID (0008,0016).
 const SOP_INSTANCE_UID: &str = "00080018";
 const SERIES_INSTANCE_UID: &str = "0020000E";
+const STUDY_INSTANCE_UID: &str = "0020000D";
+const SOP_CLASS_UID: &str = "00080016";
+
+/// One instance a search found at the hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundInstance {
+    pub study_uid: String,
+    pub series_uid: String,
+    pub sop_instance_uid: String,
+    pub sop_class_uid: String,
+}
 
 impl Hub {
     /// The SOP Instance UIDs the hub holds for `study_uid`; empty when it has none.
@@ -58,17 +70,75 @@ impl Hub {
         Ok(by_series)
     }
 
-    /// Every instance an instance-level query lists, SOP Instance UID → Series Instance UID,
+    /// Every instance an instance-level query lists, SOP Instance UID → Series Instance UID.
+    async fn instances(&self, path: &str) -> Result<BTreeMap<String, String>, UpstreamError> {
+        let query = format!("includefield={SERIES_INSTANCE_UID}");
+        let mut held = BTreeMap::new();
+        for (sop, item) in self.search(path, &query).await? {
+            let series = dicom_json::string(&item, SERIES_INSTANCE_UID).unwrap_or_default();
+            held.insert(sop, series);
+        }
+        Ok(held)
+    }
+
+    /// Instances of the given SOP classes the hub holds in any of `study_uids`, in one paged
+    /// instance-level query (UID list matching, PS3.18 §8.3.4.1). The answer is filtered again
+    /// here: a hub that ignores a filter must not attach another study's objects.
+    pub async fn find_in_studies(
+        &self,
+        study_uids: &[String],
+        sop_classes: &[&str],
+    ) -> Result<Vec<FoundInstance>, UpstreamError> {
+        if study_uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let studies = study_uids
+            .iter()
+            .map(|u| checked_uid(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let classes = sop_classes
+            .iter()
+            .map(|u| checked_uid(u))
+            .collect::<Result<Vec<_>, _>>()?;
+        let query = format!(
+            "StudyInstanceUID={}&SOPClassUID={}&includefield={STUDY_INSTANCE_UID}\
+             &includefield={SERIES_INSTANCE_UID}&includefield={SOP_CLASS_UID}",
+            studies.join(","),
+            classes.join(",")
+        );
+        let mut found = Vec::new();
+        for (sop, item) in self.search("instances", &query).await? {
+            let get = |tag| dicom_json::string(&item, tag).unwrap_or_default();
+            let hit = FoundInstance {
+                study_uid: get(STUDY_INSTANCE_UID),
+                series_uid: get(SERIES_INSTANCE_UID),
+                sop_class_uid: get(SOP_CLASS_UID),
+                sop_instance_uid: sop,
+            };
+            if studies.contains(&hit.study_uid.as_str())
+                && classes.contains(&hit.sop_class_uid.as_str())
+                && !hit.series_uid.is_empty()
+            {
+                found.push(hit);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every match of an instance-level search (`query` without paging), by SOP Instance UID,
     /// page by page. Paging ends on an empty page, not on a short one: hubs may cap a page
     /// below the `limit` asked for, and a listing cut short would look like missing instances.
-    async fn instances(&self, path: &str) -> Result<BTreeMap<String, String>, UpstreamError> {
+    async fn search(
+        &self,
+        path: &str,
+        query: &str,
+    ) -> Result<BTreeMap<String, Value>, UpstreamError> {
         let limit = self.options.qido_page_size;
         let mut held = BTreeMap::new();
         let mut offset = 0usize;
         for _ in 0..MAX_PAGES {
             let url = format!(
-                "{}/{path}?includefield={SOP_INSTANCE_UID}&includefield={SERIES_INSTANCE_UID}\
-                 &limit={limit}&offset={offset}",
+                "{}/{path}?{query}&includefield={SOP_INSTANCE_UID}&limit={limit}&offset={offset}",
                 self.base
             );
             let request = self
@@ -80,10 +150,9 @@ impl Hub {
                 _ => return Ok(held),
             };
             let before = held.len();
-            for item in &page {
+            for item in page.iter() {
                 if let Some(sop) = dicom_json::string(item, SOP_INSTANCE_UID) {
-                    let series = dicom_json::string(item, SERIES_INSTANCE_UID).unwrap_or_default();
-                    held.insert(sop, series);
+                    held.insert(sop, item.clone());
                 }
             }
             if held.len() == before {

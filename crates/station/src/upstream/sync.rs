@@ -7,7 +7,7 @@
 //! Must never: mark a study delivered before the hub confirmed every instance, give up on a
 //! transient failure, or retry faster than the backoff (the hub may be struggling).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::Semaphore;
 
+use super::retry::retry_delay;
 use super::stow::{InstanceOutcome, StowInstance};
 use super::{Hub, UpstreamError};
 use crate::config::{Config, Destination};
@@ -46,27 +47,24 @@ pub fn spawn_workers(
             "sends interrupted by the last shutdown are due again"
         );
     }
-    let mut threads = Vec::new();
-    for dest in &config.destinations {
-        let hub = Hub::for_destination(dest)?;
-        let in_flight = Arc::new(Semaphore::new(dest.parallel_requests));
-        for n in 0..dest.parallel_requests {
-            let worker = Worker {
-                dest: dest.clone(),
-                hub: hub.with_own_connections()?,
-                in_flight: in_flight.clone(),
-                store: store.clone(),
-                data_dir: config.data_dir.clone(),
-                shutdown: shutdown.clone(),
-            };
-            let thread = std::thread::Builder::new()
-                .name(format!("sync-{}-{n}", dest.name))
-                .spawn(move || worker.run())
-                .map_err(|e| UpstreamError::Config(format!("cannot start sync worker: {e}")))?;
-            threads.push(thread);
-        }
-    }
-    Ok(threads)
+    let mut in_flight: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    super::threads::spawn_per_destination(
+        config,
+        "sync",
+        |dest| dest.parallel_requests,
+        |dest, hub| Worker {
+            dest: dest.clone(),
+            hub,
+            in_flight: in_flight
+                .entry(dest.name.clone())
+                .or_insert_with(|| Arc::new(Semaphore::new(dest.parallel_requests)))
+                .clone(),
+            store: store.clone(),
+            data_dir: config.data_dir.clone(),
+            shutdown: shutdown.clone(),
+        },
+        Worker::run,
+    )
 }
 
 struct Worker {
@@ -105,27 +103,17 @@ impl From<StoreError> for Failure {
 }
 
 impl Worker {
-    fn run(self) {
-        let rt = match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::error!(destination = %self.dest.name, error = %e, "cannot start sync worker");
-                return;
-            }
-        };
+    fn run(self, rt: &tokio::runtime::Runtime) {
         let mut online = true;
         let mut last_probe = Instant::now();
         while !self.shutdown.load(Ordering::Relaxed) {
             let claim = queue::claim_next(&self.store.lock(), &self.dest.name);
             match claim {
-                Ok(Some(claim)) => online = self.send(&rt, &claim),
+                Ok(Some(claim)) => online = self.send(rt, &claim),
                 Ok(None) => {
                     if !online && last_probe.elapsed() >= PROBE_EVERY {
                         last_probe = Instant::now();
-                        online = self.probe(&rt);
+                        online = self.probe(rt);
                     }
                     std::thread::sleep(Duration::from_millis(250));
                 }
@@ -166,13 +154,7 @@ impl Worker {
             }
             Err(Failure::Upstream(e)) if e.is_transient() => {
                 let attempt = claim.attempts + 1;
-                let wait = match e {
-                    UpstreamError::Transient {
-                        retry_after: Some(w),
-                        ..
-                    } => *w,
-                    _ => backoff(attempt, self.dest.retry_max_secs),
-                };
+                let wait = retry_delay(e, attempt, self.dest.retry_max_secs);
                 tracing::warn!(destination = %self.dest.name, study = %claim.study_uid, attempt, retry_in_s = wait.as_secs_f32(), error = %e, "send failed; will retry");
                 queue::mark_retry(
                     &conn,
@@ -367,15 +349,6 @@ fn batches(
     out
 }
 
-/// Exponential backoff with jitter: about 1, 2, 4… seconds, capped, never all at once.
-fn backoff(attempt: i64, max_secs: u64) -> Duration {
-    let base = 2f64
-        .powi(attempt.clamp(0, 20) as i32 - 1)
-        .min(max_secs as f64);
-    let jitter = 0.5 + rand::random::<f64>() * 0.5;
-    Duration::from_secs_f64((base * jitter).max(0.5))
-}
-
 #[cfg(test)]
 mod tests {
     use crate::store::queue::PendingInstance;
@@ -396,18 +369,5 @@ mod tests {
         // 10+10 | 10 (100 would pass 30) | 100 alone | 5+5 (count) | 5
         assert_eq!(sizes, vec![2, 1, 1, 2, 1]);
         assert!(super::batches(&[], 10, 10).is_empty());
-    }
-
-    #[test]
-    fn backoff_grows_and_is_capped() {
-        let first = super::backoff(1, 300);
-        let tenth = super::backoff(10, 300);
-        let far = super::backoff(40, 300);
-        assert!(first.as_secs_f64() <= 1.0, "{first:?}");
-        assert!(
-            tenth.as_secs_f64() >= 128.0 && tenth.as_secs_f64() <= 300.0,
-            "{tenth:?}"
-        );
-        assert!(far.as_secs_f64() <= 300.0, "{far:?}");
     }
 }

@@ -112,6 +112,8 @@ pub struct Options {
     /// `[studies] hold_unmatched`: complete studies that match no order wait for a person.
     pub hold_unmatched: bool,
     pub destinations: Vec<Dest>,
+    /// TOML appended to the generated configuration (e.g. a `[reports]` section).
+    pub extra_toml: String,
 }
 
 /// A `[[destinations]]` entry; retries are capped at 2 s so tests see recovery quickly.
@@ -217,6 +219,7 @@ impl Station {
                 d.modalities.iter().map(toml_str).collect::<Vec<_>>().join(", ")
             ));
         }
+        text.push_str(&options.extra_toml);
         for w in &options.watch {
             text.push_str(&format!(
                 "\n[[watch]]\npath = {}\nsettle_ms = {}\nrescan_secs = {}\n",

@@ -15,6 +15,7 @@ mod folders;
 mod matching;
 mod receive;
 mod refusal;
+mod reports;
 mod selftest;
 mod sync;
 mod upstream;
