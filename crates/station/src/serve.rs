@@ -36,11 +36,18 @@ pub enum ServeError {
     Listener(#[from] ListenerError),
     #[error(transparent)]
     Upstream(#[from] crate::upstream::UpstreamError),
+    #[error("users: {0}")]
+    Users(#[from] crate::auth::users::UserError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }
 
 /// A running station. Dropping it does not stop it; call [`Station::shutdown`].
 pub struct Station {
     pub dicom_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    /// The one engine API, for the desktop shell's adapter (the HTTP server uses it too).
+    pub api: Arc<crate::api::Api>,
     /// The engine's store and event bus, for the API layers (HTTP, Tauri) built on a station.
     pub store: Arc<Store>,
     pub events: Events,
@@ -121,8 +128,14 @@ impl Station {
         threads.push(std::thread::spawn(move || {
             crate::lifecycle::run_ticker(ticker_store, quiet, routes, stop)
         }));
+        let api = Arc::new(crate::api::Api::new(config, store.clone(), events.clone())?);
+        let (http_addr, http_thread) =
+            crate::http::spawn(&config.http, api.clone(), shutdown.clone())?;
+        threads.push(http_thread);
         Ok(Station {
             dicom_addr,
+            http_addr,
+            api,
             store,
             events,
             shutdown,
