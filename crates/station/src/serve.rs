@@ -84,6 +84,12 @@ impl Station {
         let events = Events::new();
 
         let shutdown = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        // The API is up before devices can connect, so "listening" means usable in every way.
+        let api = Arc::new(crate::api::Api::new(config, store.clone(), events.clone())?);
+        let (http_addr, http_thread) =
+            crate::http::spawn(&config.http, api.clone(), shutdown.clone())?;
+        threads.push(http_thread);
         let listener = Listener::bind(&config.dicom, ingest.clone())?;
         let dicom_addr = listener
             .local_addr()
@@ -97,7 +103,6 @@ impl Station {
             data_dir = %data_dir.display(),
             "DICOM listener ready"
         );
-        let mut threads = Vec::new();
         let stop = shutdown.clone();
         threads.push(std::thread::spawn(move || listener.run(stop)));
         threads.extend(watch::spawn_watchers(
@@ -128,10 +133,6 @@ impl Station {
         threads.push(std::thread::spawn(move || {
             crate::lifecycle::run_ticker(ticker_store, quiet, routes, stop)
         }));
-        let api = Arc::new(crate::api::Api::new(config, store.clone(), events.clone())?);
-        let (http_addr, http_thread) =
-            crate::http::spawn(&config.http, api.clone(), shutdown.clone())?;
-        threads.push(http_thread);
         Ok(Station {
             dicom_addr,
             http_addr,
