@@ -60,7 +60,7 @@ pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError
             "wrong username or password",
         )),
         Err(LoginError::Throttled(wait)) => {
-            let secs = wait.as_secs().max(1);
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
             let mut e = ApiError::new(
                 ErrorCode::Throttled,
                 format!("登录失败次数过多，请 {secs} 秒后再试"),

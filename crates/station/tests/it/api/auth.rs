@@ -133,12 +133,17 @@ fn a_new_password_or_a_disabled_account_ends_sessions_and_the_last_admin_stays()
     let client = Client::new(&station);
     let admin = client.admin();
     let doctor = client.user(&admin, "dr.wang", "doctor");
+    let mut events = client.events(&doctor);
     client.ok(
         &admin,
         "user_update",
         json!({ "username": "dr.wang", "password": "a-new-password" }),
     );
     assert_eq!(client.call(Some(&doctor), "me", json!({})).status, 401);
+    assert!(
+        client.stream_ends(&mut events, Duration::from_secs(40)),
+        "the ended session's event stream closes"
+    );
     let r = client.call(
         None,
         "login",

@@ -185,6 +185,24 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Whether the server ends `stream` within `timeout` (events before the end are skipped).
+    pub fn stream_ends(&self, stream: &mut EventStream, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        self.rt.block_on(async {
+            for _ in 0..10_000 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, stream.response.chunk()).await {
+                    Ok(Ok(Some(_))) => continue,
+                    Ok(Ok(None)) | Ok(Err(_)) => return true,
+                    Err(_) => return false,
+                }
+            }
+            false
+        })
+    }
+}
+
 /// Every entry of the audit trail matching `filter`, as the admin browses it.
 pub fn audit(client: &Client, admin: &str, filter: Value) -> Vec<Value> {
     let page = client.ok(admin, "audit_list", filter);

@@ -119,6 +119,13 @@ fn every_operation_refuses_every_role_not_allowed_to_call_it() {
     assert_eq!(r.status, 403);
     assert_eq!(r.message(), "your role may not do this");
 
+    // A wrong operation name or API path is a JSON 404, never the UI's page.
+    let r = client.call(Some(&admin), "study_delete", json!({}));
+    assert_eq!((r.status, r.code()), (404, "not_found"), "{r:?}");
+    let (status, body) = client.get("/api/no/such/path");
+    assert_eq!(status, 404);
+    assert!(body.contains("not_found"), "{body}");
+
     // Refusals are in the audit trail.
     let denied = super::audit(&client, &admin, json!({ "action_prefix": "access.denied" }));
     assert!(
