@@ -183,3 +183,60 @@ fn a_new_password_or_a_disabled_account_ends_sessions_and_the_last_admin_stays()
         "no password hash leaves the station: {text}"
     );
 }
+
+#[test]
+fn station_user_cli_manages_users_the_running_station_accepts() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let client = Client::new(&station);
+    let cli = |args: &[&str]| {
+        let run = run_tool(
+            std::process::Command::new(STATION_BIN)
+                .args(["user"])
+                .args(args)
+                .arg("--config")
+                .arg(&station.config)
+                .env_remove("STATION_USER_PASSWORD"),
+        );
+        run.assert_success(&format!("station user {args:?}"));
+        run.log
+    };
+    cli(&[
+        "add",
+        "zhang.mgr",
+        "--role",
+        "manager",
+        "--display-name",
+        "张经理",
+        "--password",
+        "manager-pw-1",
+    ]);
+    let token = client.login("zhang.mgr", "manager-pw-1");
+    let me = client.ok(&token, "me", json!({}));
+    assert_eq!(me["user"]["role"], "manager");
+    assert_eq!(me["user"]["display_name"], "张经理");
+    let list = cli(&["list"]);
+    assert!(
+        list.contains("zhang.mgr") && list.contains("manager"),
+        "{list}"
+    );
+
+    // A reset without --password prints a new random one; the old one and its session end.
+    let out = cli(&["passwd", "zhang.mgr"]);
+    let new_pw = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("the new password is printed")
+        .trim()
+        .to_owned();
+    assert_eq!(client.call(Some(&token), "me", json!({})).status, 401);
+    client.login("zhang.mgr", &new_pw);
+
+    let admin = client.admin();
+    let entries = audit(&client, &admin, json!({ "actor": "cli" }));
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["user.update", "user.create"], "{entries:?}");
+}
