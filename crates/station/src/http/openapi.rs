@@ -143,3 +143,26 @@ fn build() -> OpenApi {
         .components(Some(components.build()))
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The UI's generated types come from the committed document: it must be this build's.
+    #[test]
+    fn committed_ui_types_match_the_api() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../ui/src/api/generated/openapi.json"
+        );
+        let committed: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(path).expect("ui/src/api/generated/openapi.json"),
+        )
+        .expect("committed OpenAPI JSON");
+        let current = serde_json::to_value(super::document()).expect("document JSON");
+        assert!(
+            committed == current,
+            "the API changed: run scripts/gen-api-types.sh and commit ui/src/api/generated/"
+        );
+        let ops = current["paths"].as_object().expect("paths");
+        assert!(ops.contains_key("/api/login") && ops.contains_key("/api/events"));
+    }
+}

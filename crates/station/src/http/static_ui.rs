@@ -10,7 +10,7 @@ use axum::Json;
 use crate::api::ApiError;
 
 #[derive(rust_embed::Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../../ui/dist"]
+#[folder = "../../ui/dist"]
 #[allow_missing = true]
 struct UiDist;
 

@@ -126,6 +126,25 @@ fn every_operation_refuses_every_role_not_allowed_to_call_it() {
     assert_eq!(status, 404);
     assert!(body.contains("not_found"), "{body}");
 
+    // Any other path is the web UI's page (its own router takes it from there), or says that
+    // this build has no UI.
+    let (root_status, root) = client.get("/");
+    let (deep_status, deep) = client.get("/studies/1.2.3");
+    assert_eq!(
+        (deep_status, &deep),
+        (root_status, &root),
+        "SPA paths get index.html"
+    );
+    if root_status == 200 {
+        assert!(
+            root.contains("<html") || root.contains("<!doctype"),
+            "{root}"
+        );
+    } else {
+        assert_eq!(root_status, 404);
+        assert!(root.contains("ui/dist"), "{root}");
+    }
+
     // Refusals are in the audit trail.
     let denied = super::audit(&client, &admin, json!({ "action_prefix": "access.denied" }));
     assert!(
