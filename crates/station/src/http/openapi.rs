@@ -103,6 +103,10 @@ fn build() -> OpenApi {
         .summary(Some(
             "Engine events as server-sent events; each data line is one Event (JSON).",
         ))
+        .description(Some(
+            "A client that fell behind gets `{\"type\":\"lagged\",\"missed\":n}` and should \
+             reload what it shows. The stream ends when the session does.",
+        ))
         .tag("api")
         .parameter(
             ParameterBuilder::new()
