@@ -3,6 +3,7 @@
 
 mod auth;
 mod roles;
+mod shutdown;
 mod studies;
 
 use std::time::{Duration, Instant};
