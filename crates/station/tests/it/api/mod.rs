@@ -44,8 +44,13 @@ pub struct EventStream {
 
 impl Client {
     pub fn new(station: &Station) -> Client {
+        Client::on_port(station.http_port)
+    }
+
+    /// A client of whatever station serves HTTP on this loopback port.
+    pub fn on_port(port: u16) -> Client {
         Client {
-            base: format!("http://127.0.0.1:{}", station.http_port),
+            base: format!("http://127.0.0.1:{port}"),
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::Client;
 use crate::harness::*;
 
 #[test]
@@ -15,33 +16,9 @@ fn an_open_event_stream_does_not_hold_up_shutdown() {
     config.http.port = 0;
     config.auth.initial_admin_password = Some(ADMIN_PASSWORD.into());
     let running = station::serve::Station::start(&config).expect("station starts in-process");
-    let base = format!("http://127.0.0.1:{}", running.http_addr.port());
-
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let http = reqwest::Client::new();
-    let token = rt.block_on(async {
-        let body = serde_json::json!({ "username": "admin", "password": ADMIN_PASSWORD });
-        let resp = http
-            .post(format!("{base}/api/login"))
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .expect("login");
-        let v: serde_json::Value =
-            serde_json::from_str(&resp.text().await.expect("body")).expect("json");
-        v["token"].as_str().expect("token").to_owned()
-    });
-    let mut stream = rt.block_on(async {
-        http.get(format!("{base}/api/events?token={token}"))
-            .send()
-            .await
-            .expect("event stream")
-    });
-    assert_eq!(stream.status().as_u16(), 200);
+    let client = Client::on_port(running.http_addr.port());
+    let token = client.admin();
+    let mut stream = client.events(&token);
 
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -51,19 +28,8 @@ fn an_open_event_stream_does_not_hold_up_shutdown() {
     done_rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the station stopped with an event stream open");
-    // And the stream was ended, not cut.
-    let ended = rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            for _ in 0..1000 {
-                match stream.chunk().await {
-                    Ok(Some(_)) => continue,
-                    Ok(None) => return true,
-                    Err(_) => return false,
-                }
-            }
-            false
-        })
-        .await
-    });
-    assert_eq!(ended.ok(), Some(true), "the event stream ended cleanly");
+    assert!(
+        client.stream_ends(&mut stream, Duration::from_secs(10)),
+        "the event stream ended"
+    );
 }
