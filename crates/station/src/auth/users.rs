@@ -122,8 +122,13 @@ pub fn list(conn: &Connection) -> Result<Vec<UserRecord>, StoreError> {
     Ok(rows)
 }
 
-pub fn count(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+/// Active admins: there must always be one to manage the others.
+pub fn active_admins(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Creates a user. `password_hash` is computed by the caller outside any store lock
@@ -170,15 +175,8 @@ pub fn update(
     let loses_admin = current.record.role == Role::Admin
         && current.record.active
         && (change.role.is_some_and(|r| r != Role::Admin) || change.active == Some(false));
-    if loses_admin {
-        let admins: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1",
-            [],
-            |r| r.get(0),
-        )?;
-        if admins <= 1 {
-            return Err(UserError::LastAdmin);
-        }
+    if loses_admin && active_admins(conn)? <= 1 {
+        return Err(UserError::LastAdmin);
     }
     let now = now_ms();
     conn.execute(
