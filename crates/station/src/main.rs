@@ -1,5 +1,6 @@
-//! The `station` command: `serve`, `import`, `status`, `sync`, `report` and `demo`. The only place that uses
-//! `anyhow`; everything it calls returns typed errors.
+//! The `station` command: `serve`, `import`, `status`, `sync`, `patient`, `order`, `worklist`,
+//! `study`, `report`, `user`, `openapi` and `demo`. The only place that uses `anyhow`; everything
+//! it calls returns typed errors.
 
 #[path = "cli/registry.rs"]
 mod registry_cli;
@@ -17,6 +18,9 @@ use station::store::{self, Source, Store};
 
 #[path = "cli/report.rs"]
 mod report_cli;
+// The `station user` subcommands, beside this file (the binary's own module, not the library's).
+#[path = "cli/user.rs"]
+mod user_cli;
 
 #[derive(Parser)]
 #[command(
@@ -88,6 +92,13 @@ enum Command {
         #[command(subcommand)]
         action: report_cli::ReportAction,
     },
+    /// People who may log in to the UI and the HTTP API.
+    User {
+        #[command(subcommand)]
+        action: user_cli::UserAction,
+    },
+    /// Print the HTTP API's OpenAPI document (JSON), from which the UI's types are generated.
+    Openapi,
     /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
     /// character sets) to try the station without devices.
     Demo {
@@ -131,7 +142,7 @@ enum SyncAction {
 }
 
 #[derive(Args)]
-struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// TOML configuration file; embedded defaults apply to anything it leaves out.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -140,7 +151,7 @@ struct ConfigArgs {
 }
 
 impl ConfigArgs {
-    fn load(&self, mut overrides: Overrides) -> anyhow::Result<Config> {
+    pub(crate) fn load(&self, mut overrides: Overrides) -> anyhow::Result<Config> {
         overrides.data_dir = self.data_dir.clone();
         Ok(Config::load(self.config.as_deref(), &overrides)?)
     }
@@ -214,6 +225,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Worklist { config, json } => registry_cli::worklist(&config, json),
         Command::Study { action } => registry_cli::study(action),
         Command::Report { action } => report_cli::run(action),
+        Command::User { action } => user_cli::run(action),
+        Command::Openapi => {
+            println!("{}", station::http::document().to_pretty_json()?);
+            Ok(())
+        }
         Command::Demo { out, small, seed } => {
             let scale = if small {
                 station::demo::Scale::Small

@@ -23,6 +23,8 @@ pub const STATION_BIN: &str = env!("CARGO_BIN_EXE_station");
 pub const STORESCU: &str = "/usr/bin/storescu";
 pub const ECHOSCU: &str = "/usr/bin/echoscu";
 pub const AE_TITLE: &str = "STATION";
+/// The first-run `admin` password of every test station (`STATION_ADMIN_PASSWORD`).
+pub const ADMIN_PASSWORD: &str = "admin-test-pw";
 
 /// Generous bounds: a debug build on a busy 2-core CI machine.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -112,7 +114,7 @@ pub struct Options {
     /// `[studies] hold_unmatched`: complete studies that match no order wait for a person.
     pub hold_unmatched: bool,
     pub destinations: Vec<Dest>,
-    /// TOML appended to the generated configuration (e.g. a `[reports]` section).
+    /// Appended to the configuration as is, e.g. "[auth]\nsession_ttl_secs = 2\n".
     pub extra_toml: String,
 }
 
@@ -219,7 +221,6 @@ impl Station {
                 d.modalities.iter().map(toml_str).collect::<Vec<_>>().join(", ")
             ));
         }
-        text.push_str(&options.extra_toml);
         for w in &options.watch {
             text.push_str(&format!(
                 "\n[[watch]]\npath = {}\nsettle_ms = {}\nrescan_secs = {}\n",
@@ -228,6 +229,7 @@ impl Station {
                 w.rescan_secs
             ));
         }
+        text.push_str(&options.extra_toml);
         std::fs::write(&config, text).expect("writing the station config");
         let mut station = Station {
             root: root.to_owned(),
@@ -251,6 +253,7 @@ impl Station {
             .arg("--config")
             .arg(&self.config)
             .env("RUST_LOG", "info")
+            .env("STATION_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("RUST_LOG_STYLE")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("cloning the log handle"))
