@@ -39,6 +39,18 @@ pub struct Config {
     /// Diagnostic centers to send to; every complete study goes to each one it is routed to.
     #[serde(default)]
     pub destinations: Vec<Destination>,
+    #[serde(default)]
+    pub station: StationConfig,
+}
+
+/// The station's own identity in the objects it makes (converted exports).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationConfig {
+    /// Root for the UIDs of objects the station creates, e.g. "1.2.156.112605.1"; absent: each
+    /// UID is "2.25." + a random UUID as an integer (PS3.5 §B.2), which needs no registration.
+    #[serde(default)]
+    pub uid_root: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,6 +149,31 @@ pub struct WatchFolder {
     /// Full rescan period, for network shares and missed events.
     #[serde(default = "default_rescan_secs")]
     pub rescan_secs: u64,
+    /// The exporting device, when the folder receives PDF, image or XML exports to be converted
+    /// into DICOM (see `convert`). Absent: only DICOM files are taken.
+    #[serde(default)]
+    pub device: Option<DeviceProfile>,
+}
+
+/// What a device that only exports files is, and what it writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceProfile {
+    /// DICOM modality of the device: "ECG", "US", "DX"…
+    pub modality: String,
+    /// What it writes: any of "pdf", "jpeg", "png", "bmp", "aecg" (HL7 aECG XML).
+    pub writes: Vec<String>,
+    /// Shown in the objects as Manufacturer's Model Name, e.g. "ECG-1250".
+    #[serde(default)]
+    pub name: String,
+    /// Image files written less than this far apart (in the same subfolder, for the same
+    /// patient) belong to one exam: one series.
+    #[serde(default = "default_exam_gap_secs")]
+    pub exam_gap_secs: u64,
+}
+
+fn default_exam_gap_secs() -> u64 {
+    300
 }
 
 fn default_settle_ms() -> u64 {
@@ -282,6 +319,15 @@ impl Config {
                     w.path.display()
                 )));
             }
+            if let Some(device) = &w.device {
+                crate::convert::profile::validate(device).map_err(|e| {
+                    ConfigError::Invalid(format!("watch.device for {}: {e}", w.path.display()))
+                })?;
+            }
+        }
+        if let Some(root) = &self.station.uid_root {
+            crate::convert::uid::validate_root(root)
+                .map_err(|e| ConfigError::Invalid(format!("station.uid_root = {root:?}: {e}")))?;
         }
         Ok(())
     }

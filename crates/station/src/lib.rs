@@ -6,6 +6,7 @@
 //! layers over it.
 
 pub mod config;
+pub mod convert;
 pub mod demo;
 pub mod dicom;
 pub mod events;

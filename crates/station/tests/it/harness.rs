@@ -96,6 +96,8 @@ pub struct Watch {
     pub path: PathBuf,
     pub settle_ms: u64,
     pub rescan_secs: u64,
+    /// A device profile as an inline TOML table, e.g. `{ modality = "ECG", writes = ["pdf"] }`.
+    pub device: Option<String>,
 }
 
 /// What a test wants different from the defaults. `min_free_mb` defaults to 0 here: the
@@ -110,6 +112,8 @@ pub struct Options {
     /// One hour when not set, so studies stay `receiving` unless a test wants them sent.
     pub quiet_period_secs: Option<u64>,
     pub destinations: Vec<Dest>,
+    /// `[station] uid_root`.
+    pub uid_root: Option<String>,
 }
 
 /// A `[[destinations]]` entry; retries are capped at 2 s so tests see recovery quickly.
@@ -206,6 +210,9 @@ impl Station {
             options.min_free_mb,
             options.quiet_period_secs.unwrap_or(3600),
         );
+        if let Some(root) = &options.uid_root {
+            text.push_str(&format!("\n[station]\nuid_root = {}\n", toml_str(root)));
+        }
         for d in &options.destinations {
             text.push_str(&format!(
                 "\n[[destinations]]\nname = {}\nurl = {}\nmodalities = [{}]\nretry_max_secs = 2\ntimeout_secs = 30\n",
@@ -221,6 +228,9 @@ impl Station {
                 w.settle_ms,
                 w.rescan_secs
             ));
+            if let Some(device) = &w.device {
+                text.push_str(&format!("device = {device}\n"));
+            }
         }
         std::fs::write(&config, text).expect("writing the station config");
         let mut station = Station {

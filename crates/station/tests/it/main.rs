@@ -11,6 +11,7 @@ mod cli;
 mod dataset;
 mod duplicates;
 mod durability;
+mod exports;
 mod folders;
 mod receive;
 mod refusal;

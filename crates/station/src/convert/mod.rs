@@ -1,0 +1,253 @@
+//! Devices that only export files (ECG carts, older ultrasound units, DR consoles): their PDF,
+//! JPEG/PNG/BMP and HL7 aECG XML exports become proper DICOM objects — Encapsulated PDF,
+//! Secondary Capture, 12-lead ECG Waveform — that enter the store through the one ingest path
+//! and go to the hub like any other study. The watched folder's device profile
+//! (`[[watch]] device = {...}`) says the modality and what the device writes; the patient comes
+//! from the file (aECG), else from the order the device is working on, else the study waits
+//! unassigned.
+//!
+//! Must never: change or delete the export file (the watcher moves it to done/ or quarantine/),
+//! store an object by any way but `Ingest::commit`, or convert a file its profile does not list.
+
+pub mod aecg;
+pub mod image;
+pub mod modules;
+pub mod patient;
+pub mod pdf;
+pub mod profile;
+pub mod uid;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+
+use crate::config::{DeviceProfile, WatchFolder};
+use crate::dicom::header::{self, FileKind};
+use crate::ingest::{Ingest, IngestError, Outcome};
+use crate::store::Source;
+use modules::Context;
+use patient::Assignment;
+use profile::Kind;
+pub use uid::Uids;
+
+/// Largest export file we read (whole files are held in memory while converting).
+const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Images of one exam share a study and a series while they keep arriving.
+#[derive(Debug, Clone)]
+struct OpenExam {
+    assignment_key: String,
+    study_uid: String,
+    series_uid: String,
+    series_number: i32,
+    next_instance: i32,
+    study_started: NaiveDateTime,
+    last_file: Instant,
+}
+
+/// Turns export files into DICOM objects; one per station, shared by the folder watchers.
+pub struct Converter {
+    ingest: Arc<Ingest>,
+    uids: Uids,
+    /// Open image exams by folder and subfolder.
+    exams: Mutex<HashMap<(PathBuf, PathBuf), OpenExam>>,
+}
+
+impl Converter {
+    pub fn new(ingest: Arc<Ingest>, uid_root: Option<&str>) -> Converter {
+        Converter {
+            ingest,
+            uids: Uids::new(uid_root),
+            exams: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn ingest(&self) -> &Arc<Ingest> {
+        &self.ingest
+    }
+
+    /// The watched folders' way in: DICOM files go to `Ingest::ingest_file` as they are;
+    /// exports are converted when the folder has a device profile. `Unreadable` carries the
+    /// reason for quarantine.
+    pub fn ingest_file(
+        &self,
+        folder: &WatchFolder,
+        path: &Path,
+        source: &Source,
+    ) -> Result<Outcome, IngestError> {
+        let device = match (header::sniff(path)?, &folder.device) {
+            (FileKind::NotDicom { .. }, Some(device)) => device,
+            (FileKind::NotDicom { reason }, None) => {
+                return Err(IngestError::Unreadable(format!(
+                    "{reason}; this folder has no device profile, so only DICOM files are taken"
+                )))
+            }
+            _ => return self.ingest.ingest_file(path, source),
+        };
+        let kind = profile::detect(path).map_err(IngestError::Unreadable)?;
+        if !profile::writes(device, kind) {
+            return Err(IngestError::Unreadable(format!(
+                "the file is {kind}, but this folder's device ({} {}) is set to write only: {}",
+                device.modality,
+                device.name,
+                device.writes.join(", ")
+            )));
+        }
+        let meta = std::fs::metadata(path)?;
+        if meta.len() > MAX_EXPORT_BYTES {
+            return Err(IngestError::Unreadable(format!(
+                "the file is {} MB, larger than the {} MB an export may be",
+                meta.len() / (1024 * 1024),
+                MAX_EXPORT_BYTES / (1024 * 1024)
+            )));
+        }
+        let bytes = std::fs::read(path)?;
+        let modified = meta
+            .modified()
+            .ok()
+            .map(|t| chrono::DateTime::<chrono::Local>::from(t).naive_local())
+            .unwrap_or_else(|| chrono::Local::now().naive_local());
+        let title = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let order = || -> Result<Assignment, IngestError> {
+            let conn = self.ingest.store().lock();
+            Ok(patient::for_modality(&conn, &device.modality)?
+                .unwrap_or_else(Assignment::unassigned))
+        };
+        let (obj, ts) = match kind {
+            Kind::Pdf => {
+                pdf::check(&bytes).map_err(IngestError::Unreadable)?;
+                let acquired = pdf::creation_date(&bytes).unwrap_or(modified);
+                let ctx = self.single(
+                    device,
+                    modules::ENCAPSULATED_PDF,
+                    order()?,
+                    acquired,
+                    "PDF report",
+                );
+                (pdf::build(&ctx, &title, bytes), modules::EXPLICIT_VR_LE)
+            }
+            Kind::Jpeg | Kind::Png | Kind::Bmp => {
+                let px = image::prepare(kind, bytes).map_err(IngestError::Unreadable)?;
+                let ctx = self.in_exam(folder, device, path, order()?, modified);
+                let ts = px.transfer_syntax();
+                (image::build(&ctx, px), ts)
+            }
+            Kind::Aecg => {
+                let ecg = aecg::parse(&bytes).map_err(IngestError::Unreadable)?;
+                let assignment = match &ecg.patient {
+                    Some(p) => Assignment {
+                        patient: p.clone(),
+                        ..Assignment::unassigned()
+                    },
+                    None => order()?,
+                };
+                let acquired = ecg.acquired.unwrap_or(modified);
+                let ctx = self.single(
+                    device,
+                    modules::TWELVE_LEAD_ECG,
+                    assignment,
+                    acquired,
+                    "ECG",
+                );
+                (
+                    aecg::build(&ctx, &ecg).map_err(IngestError::Unreadable)?,
+                    modules::EXPLICIT_VR_LE,
+                )
+            }
+        };
+        let outcome = modules::commit(&self.ingest, obj, ts, source)?;
+        tracing::info!(file = %path.display(), %kind, modality = %device.modality, "converted export into DICOM");
+        Ok(outcome)
+    }
+
+    /// A document or waveform: a study of its own (or the order's study) with one object.
+    fn single(
+        &self,
+        device: &DeviceProfile,
+        sop_class_uid: &'static str,
+        assignment: Assignment,
+        acquired: NaiveDateTime,
+        series_description: &str,
+    ) -> Context {
+        Context {
+            sop_class_uid,
+            sop_instance_uid: self.uids.generate(),
+            study_uid: assignment
+                .study_uid
+                .clone()
+                .unwrap_or_else(|| self.uids.generate()),
+            series_uid: self.uids.generate(),
+            series_number: 1,
+            instance_number: 1,
+            modality: device.modality.clone(),
+            assignment,
+            acquired,
+            study_started: acquired,
+            device_name: device.name.clone(),
+            series_description: series_description.into(),
+        }
+    }
+
+    /// An image: joins the open exam of its subfolder if it is recent and for the same patient,
+    /// else starts one.
+    fn in_exam(
+        &self,
+        folder: &WatchFolder,
+        device: &DeviceProfile,
+        path: &Path,
+        assignment: Assignment,
+        acquired: NaiveDateTime,
+    ) -> Context {
+        let subdir = path
+            .parent()
+            .and_then(|p| p.strip_prefix(&folder.path).ok())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let gap = Duration::from_secs(device.exam_gap_secs);
+        let key = (folder.path.clone(), subdir);
+        let mut exams = self.exams.lock().unwrap_or_else(|p| p.into_inner());
+        exams.retain(|_, e| e.last_file.elapsed() < gap);
+        let exam = match exams.get_mut(&key) {
+            Some(e) if e.assignment_key == assignment.key() => e,
+            _ => {
+                let fresh = OpenExam {
+                    assignment_key: assignment.key(),
+                    study_uid: assignment
+                        .study_uid
+                        .clone()
+                        .unwrap_or_else(|| self.uids.generate()),
+                    series_uid: self.uids.generate(),
+                    series_number: 1,
+                    next_instance: 1,
+                    study_started: acquired,
+                    last_file: Instant::now(),
+                };
+                exams.insert(key.clone(), fresh);
+                exams.get_mut(&key).expect("just inserted")
+            }
+        };
+        exam.last_file = Instant::now();
+        let instance_number = exam.next_instance;
+        exam.next_instance += 1;
+        Context {
+            sop_class_uid: modules::SECONDARY_CAPTURE,
+            sop_instance_uid: self.uids.generate(),
+            study_uid: exam.study_uid.clone(),
+            series_uid: exam.series_uid.clone(),
+            series_number: exam.series_number,
+            instance_number,
+            modality: device.modality.clone(),
+            assignment,
+            acquired,
+            study_started: exam.study_started,
+            device_name: device.name.clone(),
+            series_description: "Exported images".into(),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Devices that only export files: PDF, JPEG/PNG and HL7 aECG exports dropped into watched
+//! folders with device profiles become DICOM objects that DCMTK's dciodvfy finds valid and a
+//! real Orthanc stores and renders.
+
+mod samples;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use dicom_dictionary_std::tags;
+use station::store::queue::queue_rows;
+
+use crate::harness::*;
+use crate::orthanc::Orthanc;
+use samples::drop_file;
+
+const DCIODVFY: &str = "/usr/bin/dciodvfy";
+const UID_ROOT: &str = "1.2.826.0.1.3680043.10.1234";
+const ECG_DEVICE: &str = r#"{ modality = "ECG", writes = ["pdf", "aecg"], name = "ECG-1250" }"#;
+const US_DEVICE: &str = r#"{ modality = "US", writes = ["jpeg", "png", "bmp"], name = "DC-30" }"#;
+
+fn watch(path: &Path, device: &str) -> Watch {
+    std::fs::create_dir_all(path).expect("export folder");
+    Watch {
+        path: path.to_owned(),
+        settle_ms: 300,
+        rescan_secs: 1,
+        device: Some(device.to_string()),
+    }
+}
+
+/// dciodvfy's error lines for a stored object (warnings are not errors).
+fn dciodvfy_errors(file: &Path) -> Vec<String> {
+    assert!(
+        Path::new(DCIODVFY).exists(),
+        "{DCIODVFY} missing (Debian package dicom3tools)"
+    );
+    let run = run_tool(Command::new(DCIODVFY).arg(file));
+    run.log
+        .lines()
+        .filter(|l| l.starts_with("Error"))
+        .map(str::to_string)
+        .collect()
+}
+
+fn open(file: &Path) -> dicom_object::DefaultDicomObject {
+    dicom_object::open_file(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+fn text(obj: &dicom_object::DefaultDicomObject, tag: dicom_core::Tag) -> String {
+    obj.element(tag)
+        .ok()
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+        .unwrap_or_default()
+}
+
+fn wait_rows(station: &Station, n: usize) -> Vec<station::store::InstanceRow> {
+    wait_for(&format!("{n} converted instances"), WAIT_TIMEOUT, || {
+        let rows = station.instances();
+        (rows.len() >= n).then_some(rows)
+    })
+}
+
+/// Orthanc's instance id for a SOP Instance UID.
+fn orthanc_id(hub: &Orthanc, sop: &str) -> String {
+    let ids = hub.get("/instances").expect("GET /instances");
+    for id in ids.as_array().expect("ids") {
+        let id = id.as_str().expect("id");
+        let tags = hub
+            .get(&format!("/instances/{id}/simplified-tags"))
+            .expect("tags");
+        if tags["SOPInstanceUID"] == sop {
+            return id.to_string();
+        }
+    }
+    panic!("{sop} is not at the hub");
+}
+
+#[test]
+fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let ecg = scratch.join("ecg-export");
+    let us = scratch.join("us-export");
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(2),
+            watch: vec![watch(&ecg, ECG_DEVICE), watch(&us, US_DEVICE)],
+            uid_root: Some(UID_ROOT.into()),
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: hub.dicomweb_url(),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        },
+    );
+
+    let report = samples::pdf("Sinus rhythm 72 bpm", "20261129143005");
+    drop_file(&ecg.join("ECG_20261129_1430.pdf"), &report);
+    let jpegs = [
+        samples::jpeg(320, 240, 7, true),
+        samples::jpeg(320, 240, 90, false),
+    ];
+    let (png, png_pixels) = samples::png_gray(64, 48);
+    drop_file(&us.join("exam1").join("IMG0001.JPG"), &jpegs[0]);
+    drop_file(&us.join("exam1").join("IMG0002.JPG"), &jpegs[1]);
+    drop_file(&us.join("exam1").join("IMG0003.PNG"), &png);
+
+    let rows = wait_rows(&station, 4);
+    assert_eq!(rows.len(), 4, "one object per export file: {rows:#?}");
+    let (pdf_rows, image_rows): (Vec<_>, Vec<_>) = rows
+        .iter()
+        .partition(|r| r.sop_class_uid == "1.2.840.10008.5.1.4.1.1.104.1");
+    assert_eq!(pdf_rows.len(), 1, "the PDF became an Encapsulated PDF");
+    assert_eq!(pdf_rows[0].modality, "ECG");
+    assert_eq!(pdf_rows[0].source_kind, "folder");
+    assert_eq!(image_rows.len(), 3);
+    for r in &image_rows {
+        assert_eq!(
+            r.sop_class_uid, "1.2.840.10008.5.1.4.1.1.7",
+            "Secondary Capture"
+        );
+        assert_eq!(r.modality, "US");
+        assert_eq!(
+            r.series_uid, image_rows[0].series_uid,
+            "one exam, one series"
+        );
+        assert_ne!(r.study_uid, pdf_rows[0].study_uid);
+    }
+    for r in &rows {
+        for uid in [&r.sop_instance_uid, &r.series_uid, &r.study_uid] {
+            assert!(
+                uid.starts_with(&format!("{UID_ROOT}.")),
+                "{uid} under the configured root"
+            );
+            assert!(uid.len() <= 64);
+        }
+        let file = station.data_dir.join(&r.path);
+        let errors = dciodvfy_errors(&file);
+        assert!(
+            errors.is_empty(),
+            "dciodvfy on {}:\n{}",
+            r.path,
+            errors.join("\n")
+        );
+        let obj = open(&file);
+        assert_eq!(text(&obj, tags::SPECIFIC_CHARACTER_SET), "ISO_IR 192");
+    }
+
+    // The PDF's acquisition time comes from the PDF; its bytes are inside unchanged.
+    let pdf_obj = open(&station.data_dir.join(&pdf_rows[0].path));
+    assert_eq!(
+        text(&pdf_obj, tags::ACQUISITION_DATE_TIME),
+        "20261129143005"
+    );
+    assert_eq!(text(&pdf_obj, tags::CONVERSION_TYPE), "WSD");
+    // Images: numbered in arrival order; a subsampled JPEG kept as JPEG Baseline, a 4:4:4 one
+    // (YBR_FULL, which JPEG Baseline objects may not declare) and the PNG decoded.
+    let mut numbered: Vec<(i64, String, String)> = image_rows
+        .iter()
+        .map(|r| {
+            let o = open(&station.data_dir.join(&r.path));
+            let n = text(&o, tags::INSTANCE_NUMBER)
+                .parse()
+                .expect("instance number");
+            (n, r.transfer_syntax.clone(), r.sop_instance_uid.clone())
+        })
+        .collect();
+    numbered.sort();
+    let numbers: Vec<i64> = numbered.iter().map(|n| n.0).collect();
+    assert_eq!(numbers, vec![1, 2, 3]);
+    assert_eq!(numbered[0].1, "1.2.840.10008.1.2.4.50");
+    assert_eq!(numbered[1].1, "1.2.840.10008.1.2.1");
+    assert_eq!(numbered[2].1, "1.2.840.10008.1.2.1");
+
+    // The originals are kept in done/, as exported.
+    let done = ecg.join("done").join("ECG_20261129_1430.pdf");
+    wait_for("the PDF export in done/", WAIT_TIMEOUT, || {
+        done.is_file().then_some(())
+    });
+    assert_eq!(std::fs::read(&done).unwrap(), report);
+
+    // At the hub: the PDF comes back byte for byte, the images render.
+    wait_for("both studies delivered", Duration::from_secs(120), || {
+        let conn = station::store::open_reader(&station.db_path()).ok()?;
+        let q = queue_rows(&conn).ok()?;
+        (q.len() == 2 && q.iter().all(|r| r.state == "delivered")).then_some(())
+    });
+    let pdf_id = orthanc_id(&hub, &pdf_rows[0].sop_instance_uid);
+    let (_, file) = hub
+        .get_bytes(&format!("/instances/{pdf_id}/file"))
+        .expect("file");
+    let at_hub = dicom_object::from_reader(std::io::Cursor::new(file[128..].to_vec()))
+        .expect("the hub's copy parses");
+    let doc = at_hub
+        .element(tags::ENCAPSULATED_DOCUMENT)
+        .expect("document");
+    let doc = doc.to_bytes().expect("bytes");
+    assert_eq!(
+        &doc[..report.len()],
+        &report[..],
+        "the PDF at the hub is the export"
+    );
+    for (_, _, sop) in &numbered {
+        let id = orthanc_id(&hub, sop);
+        let (kind, body) = hub
+            .get_bytes(&format!("/instances/{id}/preview"))
+            .expect("Orthanc renders a preview");
+        assert!(kind.starts_with("image/"), "preview is an image: {kind}");
+        let preview = image::load_from_memory(&body).expect("the preview decodes");
+        assert!(
+            preview.width() == 320 || preview.width() == 64,
+            "{}",
+            preview.width()
+        );
+    }
+    // PNG pixels are stored exactly.
+    let png_obj = open(
+        &station.data_dir.join(
+            &image_rows
+                .iter()
+                .find(|r| r.sop_instance_uid == numbered[2].2)
+                .unwrap()
+                .path,
+        ),
+    );
+    let stored = png_obj
+        .element(tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    assert_eq!(&stored[..png_pixels.len()], &png_pixels[..]);
+}
+
+#[test]
+fn exports_that_cannot_be_converted_are_quarantined_with_their_reason() {
+    let scratch = Scratch::new();
+    let ecg = scratch.join("ecg-export");
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            watch: vec![watch(&ecg, ECG_DEVICE)],
+            ..Options::default()
+        },
+    );
+    let mut truncated = samples::pdf("Sinus rhythm", "20261129143005");
+    truncated.truncate(truncated.len() * 2 / 3);
+    drop_file(&ecg.join("cut.pdf"), &truncated);
+    drop_file(&ecg.join("photo.jpg"), &samples::jpeg(16, 16, 1, true));
+    drop_file(
+        &ecg.join("other.xml"),
+        b"<?xml version=\"1.0\"?><restingecgdata/>",
+    );
+    let reasons: Vec<(PathBuf, &str)> = vec![
+        (ecg.join("quarantine/cut.pdf.reason.txt"), "%%EOF"),
+        (ecg.join("quarantine/photo.jpg.reason.txt"), "write only"),
+        (ecg.join("quarantine/other.xml.reason.txt"), "aECG"),
+    ];
+    wait_for("three quarantined exports", WAIT_TIMEOUT, || {
+        (station.db_path().exists() && station.status_counts().quarantined == 3).then_some(())
+    });
+    for (file, says) in reasons {
+        let reason =
+            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(
+            reason.contains(says),
+            "{}: {reason:?} should say {says:?}",
+            file.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read(ecg.join("quarantine/cut.pdf")).unwrap(),
+        truncated,
+        "the corrupt export is kept as it was"
+    );
+    assert_eq!(station.instance_count(), 0);
+}
