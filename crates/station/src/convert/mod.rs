@@ -148,17 +148,9 @@ impl Converter {
                     None => order()?,
                 };
                 let acquired = ecg.acquired.unwrap_or(modified);
-                let ctx = self.single(
-                    device,
-                    modules::TWELVE_LEAD_ECG,
-                    assignment,
-                    acquired,
-                    "ECG",
-                );
-                (
-                    aecg::build(&ctx, &ecg).map_err(IngestError::Unreadable)?,
-                    modules::EXPLICIT_VR_LE,
-                )
+                let class = aecg::sop_class(&ecg);
+                let ctx = self.single(device, class, assignment, acquired, "ECG");
+                (aecg::build(&ctx, &ecg), modules::EXPLICIT_VR_LE)
             }
         };
         let outcome = modules::commit(&self.ingest, obj, ts, source)?;

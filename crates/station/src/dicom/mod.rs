@@ -6,3 +6,4 @@ pub mod dimse;
 pub mod header;
 pub mod listener;
 pub mod sop_classes;
+pub mod waveform;

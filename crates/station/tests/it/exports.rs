@@ -279,3 +279,97 @@ fn exports_that_cannot_be_converted_are_quarantined_with_their_reason() {
     );
     assert_eq!(station.instance_count(), 0);
 }
+
+#[test]
+fn aecg_xml_becomes_a_12_lead_waveform_whose_samples_match_the_file() {
+    let scratch = Scratch::new();
+    let ecg = scratch.join("ecg-export");
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            watch: vec![watch(&ecg, ECG_DEVICE)],
+            ..Options::default()
+        },
+    );
+    let digits = samples::ecg_digits(10, 500);
+    let xml = samples::aecg("ZY20261129007", "李", "秀英", &digits, 500);
+    drop_file(&ecg.join("ECG_0007.xml"), xml.as_bytes());
+
+    let rows = wait_rows(&station, 1);
+    let row = &rows[0];
+    assert_eq!(
+        row.sop_class_uid, "1.2.840.10008.5.1.4.1.1.9.1.1",
+        "12-lead ECG Waveform"
+    );
+    assert_eq!(row.modality, "ECG");
+    assert_eq!(row.patient_id, "ZY20261129007", "patient from the file");
+    assert_eq!(row.patient_name, "李^秀英");
+    assert!(
+        row.sop_instance_uid.starts_with("2.25."),
+        "UUID-derived UID without a root"
+    );
+    let file = station.data_dir.join(&row.path);
+    let errors = dciodvfy_errors(&file);
+    assert!(errors.is_empty(), "dciodvfy:\n{}", errors.join("\n"));
+
+    // Decoded by hand: interleaved signed 16-bit samples, channel order as written.
+    let obj = open(&file);
+    assert_eq!(text(&obj, tags::ACQUISITION_DATE_TIME), "20261129091530");
+    let group = &obj
+        .element(tags::WAVEFORM_SEQUENCE)
+        .unwrap()
+        .items()
+        .unwrap()[0];
+    let raw = group
+        .element(tags::WAVEFORM_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let samples: Vec<i16> = raw
+        .chunks_exact(2)
+        .map(|b| i16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    assert_eq!(samples.len(), 12 * 5000);
+    for (lead, d) in digits.iter().enumerate() {
+        let stored: Vec<i16> = samples.iter().skip(lead).step_by(12).copied().collect();
+        assert_eq!(&stored, d, "lead {}", samples::AECG_LEADS[lead]);
+    }
+    // And as the ECG view reads it: microvolts per lead at the file's rate.
+    let w = station::dicom::waveform::read(&file).expect("waveform");
+    assert_eq!(w.sampling_hz, 500.0);
+    assert_eq!(w.duration_secs(), 10.0);
+    let labels: Vec<&str> = w.leads.iter().map(|l| l.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    );
+    for (lead, d) in w.leads.iter().zip(&digits) {
+        let expect: Vec<f32> = d.iter().map(|v| *v as f32 * 5.0).collect();
+        assert_eq!(lead.microvolts, expect, "lead {}", lead.label);
+    }
+}
+
+#[test]
+fn a_devices_own_ecg_waveform_reads_as_plottable_leads() {
+    let scratch = Scratch::new();
+    let day = demo_day(&scratch.join("day"), station::demo::Scale::Small, 3);
+    let ecg = day
+        .iter()
+        .find(|f| f.modality == "ECG")
+        .expect("an ECG in the day");
+    let w = station::dicom::waveform::read(&ecg.path).expect("waveform");
+    assert_eq!(w.leads.len(), 12);
+    assert_eq!(w.sampling_hz, 500.0);
+    assert!(w.duration_secs() >= 1.0, "{} s", w.duration_secs());
+    let lead = |name: &str| &w.leads.iter().find(|l| l.label == name).unwrap().microvolts;
+    // Einthoven: III = II − I, to within the 2.5 µV quantisation of each lead.
+    for ((i, ii), iii) in lead("I").iter().zip(lead("II")).zip(lead("III")) {
+        assert!(
+            (iii - (ii - i)).abs() <= 4.0,
+            "III {iii} vs II−I {}",
+            ii - i
+        );
+    }
+    let peak = lead("II").iter().fold(0f32, |m, v| m.max(*v));
+    assert!((500.0..2000.0).contains(&peak), "R wave in II is {peak} µV");
+}

@@ -85,3 +85,65 @@ pub fn drop_file(path: &std::path::Path, bytes: &[u8]) {
     std::fs::write(&tmp, bytes).expect("writing the export");
     std::fs::rename(&tmp, path).expect("renaming the export");
 }
+
+/// The 12 standard leads as aECG names them, in the order [`aecg`] writes them.
+pub const AECG_LEADS: [&str; 12] = [
+    "I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6",
+];
+
+/// Digits of a synthetic 12-lead resting ECG: a PQRST-like shape per beat at 75 bpm, a
+/// different amplitude per lead, `seconds` at `hz`.
+pub fn ecg_digits(seconds: usize, hz: usize) -> Vec<Vec<i16>> {
+    let n = seconds * hz;
+    (0..12)
+        .map(|lead| {
+            let gain = 0.5 + lead as f64 * 0.1;
+            let sign = if lead == 3 { -1.0 } else { 1.0 };
+            (0..n)
+                .map(|s| {
+                    let t = (s as f64 / hz as f64) % 0.8;
+                    let bump = |at: f64, w: f64, a: f64| a * (-((t - at) / w).powi(2) / 2.0).exp();
+                    let uv = bump(0.16, 0.02, 120.0) + bump(0.30, 0.01, 1100.0)
+                        - bump(0.33, 0.01, 200.0)
+                        + bump(0.55, 0.04, 280.0);
+                    (sign * gain * uv / 5.0).round() as i16
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// An HL7 aECG document (as ECG carts export for the FDA format): patient, acquisition time,
+/// one rhythm series, a time sequence and one SLIST_PQ per lead with origin and scale in µV.
+pub fn aecg(patient_id: &str, family: &str, given: &str, digits: &[Vec<i16>], hz: usize) -> String {
+    let increment = 1.0 / hz as f64;
+    let mut leads = String::new();
+    for (name, d) in AECG_LEADS.iter().zip(digits) {
+        let text: Vec<String> = d.iter().map(|v| v.to_string()).collect();
+        leads.push_str(&format!(
+            r#"<component><sequence><code code="MDC_ECG_LEAD_{name}" codeSystem="2.16.840.1.113883.6.24"/><value xsi:type="SLIST_PQ"><origin value="0" unit="uV"/><scale value="5" unit="uV"/><digits>{}</digits></value></sequence></component>
+"#,
+            text.join(" ")
+        ));
+    }
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<AnnotatedECG xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<id root="2.16.840.1.113883.3.4.1"/>
+<code code="93000" codeSystem="2.16.840.1.113883.6.12" codeSystemName="CPT-4"/>
+<effectiveTime><low value="20261129091530"/><high value="20261129091540"/></effectiveTime>
+<componentOf><timepointEvent><componentOf><subjectAssignment><subject><trialSubject>
+<id extension="{patient_id}"/>
+<subjectDemographicPerson><name><family>{family}</family><given>{given}</given></name>
+<administrativeGenderCode code="F" codeSystem="2.16.840.1.113883.5.1"/><birthTime value="19580812"/>
+</subjectDemographicPerson></trialSubject></subject></subjectAssignment></componentOf></timepointEvent></componentOf>
+<component><series><code code="RHYTHM" codeSystem="2.16.840.1.113883.5.4"/>
+<effectiveTime><low value="20261129091530"/><high value="20261129091540"/></effectiveTime>
+<component><sequenceSet>
+<component><sequence><code code="TIME_ABSOLUTE" codeSystem="2.16.840.1.113883.5.4"/><value xsi:type="GLIST_TS"><head value="20261129091530.000"/><increment value="{increment}" unit="s"/></value></sequence></component>
+{leads}</sequenceSet></component>
+</series></component>
+</AnnotatedECG>
+"#
+    )
+}
