@@ -137,6 +137,10 @@ pub struct StorageConfig {
 pub struct StudiesConfig {
     /// A study with no new instance for this long counts as complete.
     pub quiet_period_secs: u64,
+    /// When true, a complete study that matches no order waits (state `unassigned`) and is
+    /// not sent until a person assigns it to a patient and order.
+    #[serde(default)]
+    pub hold_unmatched: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ pub mod dicom;
 pub mod events;
 pub mod ingest;
 pub mod lifecycle;
+pub mod registry;
 pub mod serve;
 pub mod store;
 pub mod upstream;

@@ -1,6 +1,9 @@
 //! The `station` command: `serve`, `import`, `status` and `demo`. The only place that uses
 //! `anyhow`; everything it calls returns typed errors.
 
+#[path = "cli/registry.rs"]
+mod registry_cli;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -54,6 +57,28 @@ enum Command {
     Sync {
         #[command(subcommand)]
         action: SyncAction,
+    },
+    /// Registered patients: add, edit, search.
+    Patient {
+        #[command(subcommand)]
+        action: registry_cli::PatientAction,
+    },
+    /// Orders (one scheduled procedure step each): add, list, cancel.
+    Order {
+        #[command(subcommand)]
+        action: registry_cli::OrderAction,
+    },
+    /// Today's modality worklist, as devices see it.
+    Worklist {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Studies and their orders: list the unassigned, assign one.
+    Study {
+        #[command(subcommand)]
+        action: registry_cli::StudyAction,
     },
     /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
     /// character sets) to try the station without devices.
@@ -176,6 +201,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Action::Retry,
             ),
         },
+        Command::Patient { action } => registry_cli::patient(action),
+        Command::Order { action } => registry_cli::order(action),
+        Command::Worklist { config, json } => registry_cli::worklist(&config, json),
+        Command::Study { action } => registry_cli::study(action),
         Command::Demo { out, small, seed } => {
             let scale = if small {
                 station::demo::Scale::Small

@@ -103,16 +103,8 @@ impl Station {
             shutdown.clone(),
             Duration::from_secs(config.studies.quiet_period_secs),
         );
-        let routes = config
-            .destinations
-            .iter()
-            .map(|d| crate::store::Route {
-                destination: d.name.clone(),
-                modalities: d.modalities.clone(),
-                calling_aes: d.calling_aes.clone(),
-                sop_classes: d.sop_classes.clone(),
-            })
-            .collect();
+        let routes = crate::store::routes(config);
+        let hold_unmatched = config.studies.hold_unmatched;
         threads.extend(crate::upstream::sync::spawn_workers(
             config,
             store.clone(),
@@ -120,7 +112,7 @@ impl Station {
         )?);
         let ticker_store = store.clone();
         threads.push(std::thread::spawn(move || {
-            crate::lifecycle::run_ticker(ticker_store, quiet, routes, stop)
+            crate::lifecycle::run_ticker(ticker_store, quiet, routes, hold_unmatched, stop)
         }));
         Ok(Station {
             dicom_addr,

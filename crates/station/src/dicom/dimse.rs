@@ -14,6 +14,9 @@ pub mod command_field {
     pub const C_STORE_RSP: u16 = 0x8001;
     pub const C_ECHO_RQ: u16 = 0x0030;
     pub const C_ECHO_RSP: u16 = 0x8030;
+    pub const C_FIND_RQ: u16 = 0x0020;
+    pub const C_FIND_RSP: u16 = 0x8020;
+    pub const C_CANCEL_RQ: u16 = 0x0FFF;
 }
 
 /// Status codes we answer with (PS3.7 Annex C, PS3.4 §B.2.3).
@@ -27,6 +30,14 @@ pub mod status {
     pub const PROCESSING_FAILURE: u16 = 0x0110;
     /// Failure: Unrecognized operation (PS3.7 §C.4.5).
     pub const UNRECOGNIZED_OPERATION: u16 = 0x0211;
+    /// Failure: SOP Class not supported (PS3.7 §C.4.4).
+    pub const SOP_CLASS_NOT_SUPPORTED: u16 = 0x0122;
+    /// C-FIND Pending: a match follows (PS3.4 §C.4.1.1.4).
+    pub const PENDING: u16 = 0xFF00;
+    /// C-FIND Cancel: matching ended by a C-CANCEL (PS3.4 §C.4.1.1.4).
+    pub const CANCEL: u16 = 0xFE00;
+    /// C-FIND Failure: Identifier does not match SOP Class (PS3.4 §C.4.1.1.4).
+    pub const IDENTIFIER_MISMATCH: u16 = 0xA900;
 }
 
 /// Command Data Set Type value meaning "no dataset follows" (PS3.7 §E.1).
@@ -70,9 +81,19 @@ impl Command {
                 .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
                 .unwrap_or_default()
         };
+        let command_field = u16_of(tags::COMMAND_FIELD, "Command Field (0000,0100)")?;
+        // A C-CANCEL-RQ names the request it cancels instead of having its own ID (PS3.7 §9.3.2.3).
+        let message_id = if command_field == command_field::C_CANCEL_RQ {
+            u16_of(
+                tags::MESSAGE_ID_BEING_RESPONDED_TO,
+                "Message ID Being Responded To (0000,0120)",
+            )?
+        } else {
+            u16_of(tags::MESSAGE_ID, "Message ID (0000,0110)")?
+        };
         Ok(Command {
-            command_field: u16_of(tags::COMMAND_FIELD, "Command Field (0000,0100)")?,
-            message_id: u16_of(tags::MESSAGE_ID, "Message ID (0000,0110)")?,
+            command_field,
+            message_id,
             affected_sop_class_uid: str_of(tags::AFFECTED_SOP_CLASS_UID),
             affected_sop_instance_uid: str_of(tags::AFFECTED_SOP_INSTANCE_UID),
             has_dataset: u16_of(
@@ -89,6 +110,17 @@ pub fn response(
     response_field: u16,
     status: u16,
     error_comment: Option<&str>,
+) -> Result<Vec<u8>, DimseError> {
+    response_with(request, response_field, status, error_comment, false)
+}
+
+/// As [`response`]; `has_dataset` announces an identifier following (a pending C-FIND-RSP).
+pub fn response_with(
+    request: &Command,
+    response_field: u16,
+    status: u16,
+    error_comment: Option<&str>,
+    has_dataset: bool,
 ) -> Result<Vec<u8>, DimseError> {
     let mut elements = vec![
         DataElement::new(
@@ -109,7 +141,7 @@ pub fn response(
         DataElement::new(
             tags::COMMAND_DATA_SET_TYPE,
             VR::US,
-            dicom_value!(U16, [NO_DATASET]),
+            dicom_value!(U16, [if has_dataset { 0x0000 } else { NO_DATASET }]),
         ),
         DataElement::new(tags::STATUS, VR::US, dicom_value!(U16, [status])),
     ];

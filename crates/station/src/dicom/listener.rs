@@ -1,6 +1,7 @@
 //! The DICOM upper-layer listener (PS3.8): accepts associations from devices and serves
 //! Verification (C-ECHO) and Storage (C-STORE) for every storage SOP class and every transfer
-//! syntax the registry knows, storing datasets exactly as received.
+//! syntax the registry knows, storing datasets exactly as received, and the Modality Worklist
+//! (C-FIND, served by [`super::worklist`]).
 //!
 //! One thread per association, bounded by `max_associations`: each C-STORE dataset is streamed
 //! PDV by PDV into a staging file and committed through [`Ingest`] before the device hears
@@ -190,6 +191,7 @@ fn serve_association(stream: TcpStream, peer: SocketAddr, config: &DicomConfig, 
         ingest,
         command: Vec::new(),
         pending: None,
+        find: None,
         stored: 0,
         failed: 0,
     };
@@ -206,11 +208,19 @@ struct PendingStore {
     staging: Result<Staging, IngestError>,
 }
 
+/// A C-FIND whose identifier is arriving.
+struct PendingFind {
+    request: Command,
+    context_id: u8,
+    identifier: Vec<u8>,
+}
+
 struct Session<'a> {
     source: Source,
     ingest: &'a Ingest,
     command: Vec<u8>,
     pending: Option<PendingStore>,
+    find: Option<PendingFind>,
     stored: u64,
     failed: u64,
 }
@@ -265,7 +275,7 @@ impl Session<'_> {
     ) -> Result<(), String> {
         match pdv.value_type {
             PDataValueType::Command => {
-                if self.pending.is_some() {
+                if self.pending.is_some() || self.find.is_some() {
                     return Err("a command arrived before the previous dataset ended".into());
                 }
                 // Command sets may span PDVs (PS3.8 §9.3.5.1): join them.
@@ -278,6 +288,23 @@ impl Session<'_> {
                 Ok(())
             }
             PDataValueType::Data => {
+                if let Some(find) = self.find.as_mut() {
+                    find.identifier.extend_from_slice(&pdv.data);
+                    if pdv.is_last {
+                        if let Some(find) = self.find.take() {
+                            let ts = accepted_syntax(assoc, find.context_id)?;
+                            super::worklist::serve_find(
+                                assoc,
+                                self.ingest.store(),
+                                &find.request,
+                                find.context_id,
+                                &ts,
+                                &find.identifier,
+                            )?;
+                        }
+                    }
+                    return Ok(());
+                }
                 let Some(pending) = self.pending.as_mut() else {
                     return Err("dataset without a C-STORE command".into());
                 };
@@ -314,20 +341,19 @@ impl Session<'_> {
                     None,
                 )
             }
+            command_field::C_FIND_RQ if cmd.has_dataset => {
+                self.find = Some(PendingFind {
+                    request: cmd,
+                    context_id,
+                    identifier: Vec::new(),
+                });
+                Ok(())
+            }
+            // A C-CANCEL after the last response of its C-FIND: nothing left to stop, and
+            // C-CANCEL has no response (PS3.7 §9.3.2.3).
+            command_field::C_CANCEL_RQ => Ok(()),
             command_field::C_STORE_RQ if cmd.has_dataset => {
-                let Some(ts) = assoc
-                    .presentation_contexts()
-                    .iter()
-                    .find(|pc| {
-                        pc.id == context_id
-                            && pc.reason == PresentationContextResultReason::Acceptance
-                    })
-                    .map(|pc| pc.transfer_syntax.trim_end_matches(['\0', ' ']).to_string())
-                else {
-                    return Err(format!(
-                        "C-STORE on presentation context {context_id}, which was not accepted"
-                    ));
-                };
+                let ts = accepted_syntax(assoc, context_id)?;
                 let staging = self.ingest.stage_part10(
                     &cmd.affected_sop_class_uid,
                     &cmd.affected_sop_instance_uid,
@@ -395,6 +421,18 @@ impl Session<'_> {
             comment.as_deref(),
         )
     }
+}
+
+/// The transfer syntax of an accepted presentation context.
+fn accepted_syntax(assoc: &ServerAssociation<TcpStream>, context_id: u8) -> Result<String, String> {
+    assoc
+        .presentation_contexts()
+        .iter()
+        .find(|pc| pc.id == context_id && pc.reason == PresentationContextResultReason::Acceptance)
+        .map(|pc| pc.transfer_syntax.trim_end_matches(['\0', ' ']).to_string())
+        .ok_or_else(|| {
+            format!("a request on presentation context {context_id}, which was not accepted")
+        })
 }
 
 fn respond(

@@ -1,5 +1,5 @@
 //! DICOM on the device side: the upper-layer listener, DIMSE messages, reading the header of a
-//! stored object, and decoding its text by Specific Character Set.
+//! stored object, decoding its text by Specific Character Set, and the Modality Worklist.
 
 pub mod charset;
 pub mod dimse;
@@ -7,3 +7,4 @@ pub mod header;
 pub mod listener;
 pub mod sop_classes;
 pub mod waveform;
+pub mod worklist;

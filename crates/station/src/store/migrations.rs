@@ -136,4 +136,73 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_log_subject ON audit_log(subject, at);
     CREATE INDEX audit_log_actor ON audit_log(actor, at);
     "#,
+    // 4: registration and orders (issue 4), matching studies to orders, and corrections.
+    // Registered patients get their own table instead of extending `patients`: `patients` is
+    // the index of what devices wrote (one row per Patient ID + name as received, typos
+    // included) and must stay as received; `reg_patients` is the clinic's own record (ID card,
+    // phone, a clinic patient ID unique in the clinic) that corrections are made from. A study
+    // points at its order (`order_ref`), the order at its registered patient.
+    r#"
+    CREATE TABLE reg_patients (
+        id          INTEGER PRIMARY KEY,
+        clinic_id   TEXT NOT NULL UNIQUE,      -- the clinic patient ID, sent as (0010,0020)
+        name        TEXT NOT NULL,             -- as typed, PN form allowed ("王^小明")
+        pinyin      TEXT NOT NULL DEFAULT '',  -- optional, as typed
+        initials    TEXT NOT NULL DEFAULT '',  -- pinyin initials of the name, for search ("wxm")
+        sex         TEXT NOT NULL DEFAULT '' CHECK (sex IN ('', 'M', 'F', 'O')),
+        birth_date  TEXT NOT NULL DEFAULT '',  -- YYYYMMDD
+        id_card     TEXT UNIQUE,               -- 18-character national ID, NULL when not given
+        phone       TEXT NOT NULL DEFAULT '',
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE INDEX reg_patients_name ON reg_patients(name);
+    CREATE INDEX reg_patients_initials ON reg_patients(initials);
+    CREATE INDEX reg_patients_phone ON reg_patients(phone);
+
+    -- One order = one requested procedure with one Scheduled Procedure Step (PS3.4 Annex K).
+    CREATE TABLE orders (
+        id              INTEGER PRIMARY KEY,
+        patient_ref     INTEGER NOT NULL REFERENCES reg_patients(id),
+        accession       TEXT NOT NULL UNIQUE,
+        study_uid       TEXT NOT NULL UNIQUE,  -- offered in the worklist for the device to use
+        sps_id          TEXT NOT NULL,
+        modality        TEXT NOT NULL,
+        procedure       TEXT NOT NULL DEFAULT '',
+        body_part       TEXT NOT NULL DEFAULT '',
+        priority        TEXT NOT NULL DEFAULT 'routine' CHECK (priority IN ('routine', 'urgent')),
+        referring       TEXT NOT NULL DEFAULT '',
+        note            TEXT NOT NULL DEFAULT '',
+        station_ae      TEXT NOT NULL DEFAULT '',  -- scheduled station AE title; '' = any
+        scheduled_date  TEXT NOT NULL,             -- YYYYMMDD
+        scheduled_time  TEXT NOT NULL DEFAULT '',  -- HHMMSS
+        state           TEXT NOT NULL DEFAULT 'scheduled' CHECK (state IN
+                          ('scheduled', 'in_progress', 'completed', 'cancelled')),
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE INDEX orders_date ON orders(scheduled_date, state);
+    CREATE INDEX orders_patient ON orders(patient_ref);
+
+    ALTER TABLE studies ADD COLUMN order_ref INTEGER REFERENCES orders(id);
+    CREATE INDEX studies_order ON studies(order_ref);
+
+    -- Attribute values to send instead of the received ones, in order; each row is one
+    -- Original Attributes Sequence item (PS3.3 C.12.1.1.9) in what is sent.
+    CREATE TABLE study_corrections (
+        id         INTEGER PRIMARY KEY,
+        study_ref  INTEGER NOT NULL REFERENCES studies(id),
+        at         INTEGER NOT NULL,
+        actor      TEXT NOT NULL,
+        reason     TEXT NOT NULL CHECK (reason IN ('COERCE', 'CORRECT')),
+        attributes TEXT NOT NULL                -- JSON: {"PatientName": "王^小明", ...}
+    );
+    CREATE INDEX study_corrections_study ON study_corrections(study_ref, id);
+
+    -- The corrected copy to send instead of the received file (which stays untouched), and
+    -- the correction it was made for.
+    ALTER TABLE instances ADD COLUMN send_path TEXT;
+    ALTER TABLE instances ADD COLUMN send_size INTEGER;
+    ALTER TABLE instances ADD COLUMN send_correction INTEGER;
+    "#,
 ];

@@ -356,6 +356,18 @@ pub fn complete_quiet_studies(
     quiet_ms: i64,
     routes: &[Route],
 ) -> Result<usize, StoreError> {
+    complete_quiet_studies_with(conn, quiet_ms, routes, |_, _| Ok(true))
+}
+
+/// As [`complete_quiet_studies`], asking `decide` (in the same transaction, after the study is
+/// marked complete) whether to queue it now; a study it declines is queued later by whoever
+/// decides so (matching holds unmatched studies for a person to assign).
+pub fn complete_quiet_studies_with(
+    conn: &mut Connection,
+    quiet_ms: i64,
+    routes: &[Route],
+    mut decide: impl FnMut(&Transaction<'_>, i64) -> Result<bool, StoreError>,
+) -> Result<usize, StoreError> {
     let now = now_ms();
     let tx = conn.transaction()?;
     let ids: Vec<i64> = {
@@ -372,21 +384,44 @@ pub fn complete_quiet_studies(
             "UPDATE studies SET state = 'complete', completed_at = ?2, state_changed_at = ?2 WHERE id = ?1",
             params![id, now],
         )?;
-        let facts = study_facts(&tx, *id)?;
-        for route in routes {
-            if !route.accepts(&facts) {
-                continue;
-            }
-            tx.execute(
-                "INSERT INTO send_queue (study_ref, destination, priority, created_at, updated_at)
-                 SELECT id, ?2, priority, ?3, ?3 FROM studies WHERE id = ?1
-                 ON CONFLICT (study_ref, destination) DO NOTHING",
-                params![id, route.destination, now],
-            )?;
+        if decide(&tx, *id)? {
+            queue_study(&tx, *id, routes)?;
         }
     }
     tx.commit()?;
     Ok(ids.len())
+}
+
+/// Queues a complete study for every destination it is routed to (once per destination).
+pub fn queue_study(conn: &Connection, study_id: i64, routes: &[Route]) -> Result<(), StoreError> {
+    let now = now_ms();
+    let facts = study_facts(conn, study_id)?;
+    for route in routes {
+        if !route.accepts(&facts) {
+            continue;
+        }
+        conn.execute(
+            "INSERT INTO send_queue (study_ref, destination, priority, created_at, updated_at)
+             SELECT id, ?2, priority, ?3, ?3 FROM studies WHERE id = ?1
+             ON CONFLICT (study_ref, destination) DO NOTHING",
+            params![study_id, route.destination, now],
+        )?;
+    }
+    Ok(())
+}
+
+/// The routes of a configuration's destinations.
+pub fn routes(config: &crate::config::Config) -> Vec<Route> {
+    config
+        .destinations
+        .iter()
+        .map(|d| Route {
+            destination: d.name.clone(),
+            modalities: d.modalities.clone(),
+            calling_aes: d.calling_aes.clone(),
+            sop_classes: d.sop_classes.clone(),
+        })
+        .collect()
 }
 
 pub fn list_instances(conn: &Connection) -> Result<Vec<InstanceRow>, StoreError> {

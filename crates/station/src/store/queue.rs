@@ -91,7 +91,9 @@ pub fn pending_instances(
         params![queue_id, now_ms()],
     )?;
     let mut stmt = conn.prepare(
-        "SELECT i.id, i.sop_instance_uid, i.path, i.size FROM send_instances si
+        // A corrected copy (registry::correction), when the study has one, is what is sent.
+        "SELECT i.id, i.sop_instance_uid, COALESCE(i.send_path, i.path), COALESCE(i.send_size, i.size)
+         FROM send_instances si
          JOIN instances i ON i.id = si.instance_ref
          WHERE si.queue_ref = ?1 AND si.state = 'pending' ORDER BY i.id",
     )?;
@@ -164,11 +166,13 @@ pub fn mark_missing(
 }
 
 /// Every instance stored and confirmed: delivered for this destination, and the study is
-/// delivered once it is for all of its destinations.
+/// delivered once it is for all of its destinations. Instances made pending meanwhile (a
+/// correction while sending) keep the row due instead.
 pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
     let now = now_ms();
     conn.execute(
-        "UPDATE send_queue SET state = 'delivered', last_error = NULL, next_attempt_at = NULL, updated_at = ?2 WHERE id = ?1",
+        "UPDATE send_queue SET state = 'delivered', last_error = NULL, next_attempt_at = NULL, updated_at = ?2
+         WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM send_instances WHERE queue_ref = ?1 AND state = 'pending')",
         params![queue_id, now],
     )?;
     conn.execute(

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use super::stow::{InstanceOutcome, StowInstance};
 use super::{Auth, Hub, UpstreamError};
 use crate::config::{Config, Destination};
+use crate::registry::correction::{self, CorrectionError};
 use crate::store::queue::{self, Claim};
 use crate::store::{now_ms, Store, StoreError};
 
@@ -71,6 +72,14 @@ struct Worker {
 enum Failure {
     Upstream(UpstreamError),
     Store(StoreError),
+    /// A corrected copy could not be written: a person must look.
+    Correction(CorrectionError),
+}
+
+impl From<CorrectionError> for Failure {
+    fn from(e: CorrectionError) -> Self {
+        Failure::Correction(e)
+    }
 }
 
 impl From<UpstreamError> for Failure {
@@ -166,6 +175,10 @@ impl Worker {
                 tracing::error!(destination = %self.dest.name, study = %claim.study_uid, error = %e, "hub refused the study; a person must look");
                 queue::mark_failed(&conn, claim.queue_id, &e.to_string())
             }
+            Err(Failure::Correction(e)) => {
+                tracing::error!(destination = %self.dest.name, study = %claim.study_uid, error = %e, "cannot write the corrected copy; a person must look");
+                queue::mark_failed(&conn, claim.queue_id, &e.to_string())
+            }
             Err(Failure::Store(e)) => {
                 tracing::error!(destination = %self.dest.name, study = %claim.study_uid, error = %e, "database error while sending");
                 queue::mark_retry(&conn, claim.queue_id, &e.to_string(), now_ms() + 5_000)
@@ -179,6 +192,7 @@ impl Worker {
 
     fn deliver(&self, rt: &tokio::runtime::Runtime, claim: &Claim) -> Result<(), Failure> {
         for _ in 0..VERIFY_ROUNDS {
+            correction::prepare(&self.store, &self.data_dir, claim.queue_id)?;
             let pending = queue::pending_instances(&self.store.lock(), claim.queue_id)?;
             let mut unconfirmed = 0;
             for batch in batches(

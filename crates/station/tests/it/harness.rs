@@ -111,6 +111,8 @@ pub struct Options {
     pub artim_timeout_secs: Option<u64>,
     /// One hour when not set, so studies stay `receiving` unless a test wants them sent.
     pub quiet_period_secs: Option<u64>,
+    /// `[studies] hold_unmatched`: complete studies that match no order wait for a person.
+    pub hold_unmatched: bool,
     pub destinations: Vec<Dest>,
     /// `[station] uid_root`.
     pub uid_root: Option<String>,
@@ -197,7 +199,7 @@ impl Station {
             "data_dir = {}\n\n[dicom]\nae_title = {}\nport = {dicom_port}\nbind = \"127.0.0.1\"\n\
              allowed_callers = [{}]\nidle_timeout_secs = 30\nartim_timeout_secs = {}\n\n\
              [http]\nport = {http_port}\nbind = \"127.0.0.1\"\n\n\
-             [storage]\nmin_free_mb = {}\n\n[studies]\nquiet_period_secs = {}\n",
+             [storage]\nmin_free_mb = {}\n\n[studies]\nquiet_period_secs = {}\nhold_unmatched = {}\n",
             toml_path(&data_dir),
             toml_str(AE_TITLE),
             options
@@ -209,6 +211,7 @@ impl Station {
             options.artim_timeout_secs.unwrap_or(10),
             options.min_free_mb,
             options.quiet_period_secs.unwrap_or(3600),
+            options.hold_unmatched,
         );
         if let Some(root) = &options.uid_root {
             text.push_str(&format!("\n[station]\nuid_root = {}\n", toml_str(root)));

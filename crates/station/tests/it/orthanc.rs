@@ -43,7 +43,22 @@ impl Orthanc {
         )
     }
 
+    /// A hub that replaces an instance it already holds when it is sent again (Orthanc's
+    /// `OverwriteInstances`), as a hub taking corrections must.
+    pub fn start_overwriting(dir: &Path) -> Orthanc {
+        Orthanc::launch_with(dir, free_port(), None, true)
+    }
+
     fn launch(dir: &Path, http_port: u16, user: Option<(String, String)>) -> Orthanc {
+        Orthanc::launch_with(dir, http_port, user, false)
+    }
+
+    fn launch_with(
+        dir: &Path,
+        http_port: u16,
+        user: Option<(String, String)>,
+        overwrite: bool,
+    ) -> Orthanc {
         assert!(
             Path::new(DICOMWEB_PLUGIN).exists(),
             "{DICOMWEB_PLUGIN} missing (Debian package orthanc-dicomweb)"
@@ -58,6 +73,7 @@ impl Orthanc {
             "DicomAet": "HUB",
             "RemoteAccessAllowed": false,
             "AuthenticationEnabled": user.is_some(),
+            "OverwriteInstances": overwrite,
             "Plugins": [DICOMWEB_PLUGIN],
             "DicomWeb": { "Enable": true, "Root": "/dicom-web/" }
         });

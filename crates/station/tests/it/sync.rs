@@ -10,13 +10,13 @@ use station::store::queue::{queue_rows, QueueRow};
 use crate::harness::*;
 use crate::orthanc::Orthanc;
 
-fn queue(station: &Station) -> Vec<QueueRow> {
+pub fn queue(station: &Station) -> Vec<QueueRow> {
     let conn = station::store::open_reader(&station.db_path()).expect("open db");
     queue_rows(&conn).expect("queue rows")
 }
 
 /// Waits until `n` queue rows exist and all are delivered; returns them.
-fn wait_delivered(station: &Station, n: usize) -> Vec<QueueRow> {
+pub fn wait_delivered(station: &Station, n: usize) -> Vec<QueueRow> {
     wait_for("every study delivered", Duration::from_secs(90), || {
         let rows = queue(station);
         (rows.len() == n && rows.iter().all(|r| r.state == "delivered")).then_some(rows)

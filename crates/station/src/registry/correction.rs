@@ -1,0 +1,278 @@
+//! Corrected copies: the one way what is sent differs from what was received. A study's
+//! corrections (matching it to an order, a technician's assignment, a later edit of the
+//! patient) are rows of `study_corrections`; before a study is sent, [`prepare`] writes for each
+//! instance a copy under `derived/` with the corrected values and one Original Attributes
+//! Sequence (0400,0561) item per correction holding the values it replaced (PS3.3 C.12.1.1.9),
+//! and the send queue sends that copy (`instances.send_path`) instead of the received file.
+//!
+//! The copy is made from the received file's bytes: top-level elements before (0400,0562) are
+//! read (they are small), the replaced ones swapped, and everything from there on (pixel data)
+//! streamed unchanged. New text is encoded in the file's own character set (or the one it was
+//! detected to use, which is then declared), so the other text in the file stays readable.
+//!
+//! Must never: modify or move a received file, or decode pixel data.
+
+mod copy;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::store::{audit, now_ms, Store, StoreError};
+
+/// Attributes a correction may replace: keyword, tag, VR.
+pub const ATTRIBUTES: [(&str, u32, [u8; 2]); 5] = [
+    ("AccessionNumber", 0x0008_0050, *b"SH"),
+    ("PatientName", 0x0010_0010, *b"PN"),
+    ("PatientID", 0x0010_0020, *b"LO"),
+    ("PatientBirthDate", 0x0010_0030, *b"DA"),
+    ("PatientSex", 0x0010_0040, *b"CS"),
+];
+
+/// Keyword → value.
+pub type Values = BTreeMap<String, String>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CorrectionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("I/O: {0}")]
+    Io(#[from] io::Error),
+    #[error("{path}: {reason}")]
+    Unsupported { path: String, reason: String },
+    #[error("{0:?} cannot be written in the file's character set")]
+    Encoding(String),
+}
+
+impl From<rusqlite::Error> for CorrectionError {
+    fn from(e: rusqlite::Error) -> Self {
+        CorrectionError::Store(StoreError::Sqlite(e))
+    }
+}
+
+/// One row of `study_corrections`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correction {
+    pub id: i64,
+    pub at: i64,
+    /// "COERCE" (matching, assignment) or "CORRECT" (an edit after the fact), PS3.3 C.12.1.1.9.
+    pub reason: String,
+    pub attributes: Values,
+}
+
+/// The values as the devices sent them (from the index).
+pub fn received_values(conn: &Connection, study_id: i64) -> Result<Values, StoreError> {
+    let (accession, name, id, birth, sex): (String, String, String, String, String) = conn
+        .query_row(
+            "SELECT s.accession, p.name, p.patient_id, p.birth_date, p.sex
+             FROM studies s JOIN patients p ON p.id = s.patient_ref WHERE s.id = ?1",
+            [study_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
+    Ok([
+        ("AccessionNumber", accession),
+        ("PatientName", name),
+        ("PatientID", id),
+        ("PatientBirthDate", birth),
+        ("PatientSex", sex),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect())
+}
+
+pub fn list(conn: &Connection, study_id: i64) -> Result<Vec<Correction>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, at, reason, attributes FROM study_corrections WHERE study_ref = ?1 ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([study_id], |r| {
+            let json: String = r.get(3)?;
+            Ok(Correction {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                reason: r.get(2)?,
+                attributes: serde_json::from_str(&json).unwrap_or_default(),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// The values that are sent now: received, then each correction in turn.
+pub fn current_values(conn: &Connection, study_id: i64) -> Result<Values, StoreError> {
+    let mut values = received_values(conn, study_id)?;
+    for c in list(conn, study_id)? {
+        values.extend(c.attributes);
+    }
+    Ok(values)
+}
+
+/// Records the attributes of `wanted` that differ from what is sent now, audited as
+/// `study.correct` with old and new values; returns the new correction's id (None: nothing
+/// changes). The caller re-queues the study if it was already queued or sent.
+pub fn record(
+    conn: &Connection,
+    study_id: i64,
+    actor: &str,
+    reason: &str,
+    wanted: &Values,
+) -> Result<Option<i64>, StoreError> {
+    let current = current_values(conn, study_id)?;
+    let changed: Values = wanted
+        .iter()
+        .filter(|(k, v)| ATTRIBUTES.iter().any(|(kw, _, _)| kw == k) && current.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if changed.is_empty() {
+        return Ok(None);
+    }
+    let json = serde_json::to_string(&changed).unwrap_or_default();
+    conn.execute(
+        "INSERT INTO study_corrections (study_ref, at, actor, reason, attributes) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![study_id, now_ms(), actor, reason, json],
+    )?;
+    let id = conn.last_insert_rowid();
+    let old: Values = changed
+        .keys()
+        .map(|k| (k.clone(), current.get(k).cloned().unwrap_or_default()))
+        .collect();
+    let study_uid: String = conn.query_row(
+        "SELECT study_uid FROM studies WHERE id = ?1",
+        [study_id],
+        |r| r.get(0),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        "study.correct",
+        &study_uid,
+        &serde_json::json!({ "reason": reason, "old": old, "new": changed }).to_string(),
+    )?;
+    Ok(Some(id))
+}
+
+/// After a correction of a study already queued or sent: every destination sends every
+/// instance again (same SOP Instance UIDs, corrected copies).
+pub fn requeue(conn: &Connection, study_id: i64) -> Result<usize, StoreError> {
+    let now = now_ms();
+    conn.execute(
+        "UPDATE send_instances SET state = 'pending', last_error = NULL, updated_at = ?2
+         WHERE queue_ref IN (SELECT id FROM send_queue WHERE study_ref = ?1)",
+        params![study_id, now],
+    )?;
+    let n = conn.execute(
+        "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
+         WHERE study_ref = ?1 AND state IN ('delivered', 'failed', 'sending', 'queued')",
+        params![study_id, now],
+    )?;
+    conn.execute(
+        "UPDATE studies SET state = 'ready', state_changed_at = ?2
+         WHERE id = ?1 AND state IN ('delivered', 'failed', 'sending', 'reported')",
+        params![study_id, now],
+    )?;
+    Ok(n)
+}
+
+/// One instance whose corrected copy is missing or stale.
+struct Stale {
+    id: i64,
+    path: String,
+    sop: String,
+    transfer_syntax: String,
+    charset: String,
+    repaired: Option<String>,
+    old_copy: Option<String>,
+}
+
+/// Writes the corrected copies a queue row's study needs before it is sent (none when the
+/// study has no corrections). Called by the sync worker before each round of sending.
+pub fn prepare(store: &Store, data_dir: &Path, queue_id: i64) -> Result<(), CorrectionError> {
+    let (study_id, study_uid, corrections, received, stale) = {
+        let conn = store.lock();
+        let Some((study_id, study_uid)) = conn
+            .query_row(
+                "SELECT s.id, s.study_uid FROM send_queue q JOIN studies s ON s.id = q.study_ref WHERE q.id = ?1",
+                [queue_id],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()?
+        else {
+            return Ok(());
+        };
+        let corrections = list(&conn, study_id)?;
+        let Some(latest) = corrections.last().map(|c| c.id) else {
+            return Ok(());
+        };
+        let mut stmt = conn.prepare(
+            "SELECT i.id, i.path, i.sop_instance_uid, i.transfer_syntax, i.charset, i.charset_repaired, i.send_path
+             FROM instances i JOIN series se ON se.id = i.series_ref
+             WHERE se.study_ref = ?1 AND i.review_reason IS NULL
+               AND (i.send_correction IS NULL OR i.send_correction <> ?2)",
+        )?;
+        let stale = stmt
+            .query_map(params![study_id, latest], |r| {
+                Ok(Stale {
+                    id: r.get(0)?,
+                    path: r.get(1)?,
+                    sop: r.get(2)?,
+                    transfer_syntax: r.get(3)?,
+                    charset: r.get(4)?,
+                    repaired: r.get(5)?,
+                    old_copy: r.get(6)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let received = received_values(&conn, study_id)?;
+        (study_id, study_uid, corrections, received, stale)
+    };
+    let latest = corrections.last().map(|c| c.id).unwrap_or_default();
+    let dir = data_dir.join("derived").join(safe_name(&study_uid));
+    std::fs::create_dir_all(&dir)?;
+    for s in stale {
+        let rel = PathBuf::from("derived")
+            .join(safe_name(&study_uid))
+            .join(format!("{}.c{latest}.dcm", safe_name(&s.sop)));
+        let dest = data_dir.join(&rel);
+        let tmp = dest.with_extension("tmp");
+        let size = copy::write_copy(
+            &data_dir.join(&s.path),
+            &tmp,
+            &s.transfer_syntax,
+            &s.charset,
+            s.repaired.as_deref(),
+            &corrections,
+            &received,
+        )?;
+        std::fs::rename(&tmp, &dest)?;
+        File::open(&dir)?.sync_all()?;
+        let rel = rel.to_string_lossy().into_owned();
+        store.lock().execute(
+            "UPDATE instances SET send_path = ?2, send_size = ?3, send_correction = ?4 WHERE id = ?1",
+            params![s.id, rel, size as i64, latest],
+        )?;
+        if let Some(old) = s.old_copy.filter(|o| *o != rel) {
+            let _ = std::fs::remove_file(data_dir.join(old));
+        }
+    }
+    tracing::debug!(study = study_id, "corrected copies ready");
+    Ok(())
+}
+
+fn safe_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,362 @@
+//! Matching studies to orders. A completed study is matched by accession number, else by the
+//! Study Instance UID the worklist offered, else by patient ID + modality + date; a matched
+//! study takes its order's patient data (recorded as a correction, applied to what is sent).
+//! A study that matches nothing is listed as unassigned; with `hold_unmatched` it waits
+//! (state `unassigned`) until a technician assigns it ([`assign`]).
+//!
+//! Must never: match a study to a cancelled order, or guess between several candidate orders.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::Serialize;
+
+use super::correction::{self, Values};
+use super::orders::{self, NewOrder, Order};
+use super::patients::{self, NewPatient, Patient};
+use super::RegistryError;
+use crate::store::{self, audit, now_ms, Route, StoreError};
+
+/// What a study looks like for matching.
+#[derive(Debug, Clone, Serialize)]
+pub struct StudyFacts {
+    pub id: i64,
+    pub study_uid: String,
+    pub accession: String,
+    pub study_date: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub birth_date: String,
+    pub sex: String,
+    pub modalities: Vec<String>,
+    pub state: String,
+    pub order_ref: Option<i64>,
+}
+
+pub fn study_facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError> {
+    let mut facts = conn.query_row(
+        "SELECT s.id, s.study_uid, s.accession, s.study_date, p.patient_id, p.name, p.birth_date, p.sex,
+                s.state, s.order_ref
+         FROM studies s JOIN patients p ON p.id = s.patient_ref WHERE s.id = ?1",
+        [study_id],
+        |r| {
+            Ok(StudyFacts {
+                id: r.get(0)?,
+                study_uid: r.get(1)?,
+                accession: r.get(2)?,
+                study_date: r.get(3)?,
+                patient_id: r.get(4)?,
+                patient_name: r.get(5)?,
+                birth_date: r.get(6)?,
+                sex: r.get(7)?,
+                modalities: Vec::new(),
+                state: r.get(8)?,
+                order_ref: r.get(9)?,
+            })
+        },
+    )?;
+    let mut stmt = conn
+        .prepare("SELECT DISTINCT modality FROM series WHERE study_ref = ?1 ORDER BY modality")?;
+    facts.modalities = stmt
+        .query_map([study_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(facts)
+}
+
+/// DX and CR are one kind of order for a clinic (a DR may call itself either).
+fn same_modality(order: &str, study: &str) -> bool {
+    let norm = |m: &str| match m.trim().to_ascii_uppercase().as_str() {
+        "CR" | "DX" => "DX".to_string(),
+        other => other.to_string(),
+    };
+    norm(order) == norm(study)
+}
+
+/// The order this study belongs to, if exactly one fits.
+pub fn find_order(conn: &Connection, s: &StudyFacts) -> Result<Option<Order>, RegistryError> {
+    let open = |o: &Order| o.state != "cancelled";
+    if !s.accession.trim().is_empty() {
+        if let Some(o) = orders::by_accession(conn, &s.accession)?.filter(open) {
+            return Ok(Some(o));
+        }
+    }
+    let by_uid: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM orders WHERE study_uid = ?1 AND state <> 'cancelled'",
+            [&s.study_uid],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = by_uid {
+        return orders::by_id(conn, id);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT o.id, o.modality FROM orders o JOIN reg_patients p ON p.id = o.patient_ref
+         WHERE p.clinic_id = ?1 AND o.scheduled_date = ?2 AND o.state IN ('scheduled', 'in_progress')",
+    )?;
+    let candidates: Vec<i64> = stmt
+        .query_map(params![s.patient_id.trim(), s.study_date], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|(_, m)| s.modalities.iter().any(|sm| same_modality(m, sm)))
+        .map(|(id, _)| id)
+        .collect();
+    match candidates.as_slice() {
+        [one] => orders::by_id(conn, *one),
+        _ => Ok(None),
+    }
+}
+
+/// The values a study takes from its order and the order's patient.
+fn order_values(order: &Order, patient: &Patient) -> Values {
+    [
+        ("AccessionNumber", order.accession.clone()),
+        ("PatientName", patient.name.clone()),
+        ("PatientID", patient.clinic_id.clone()),
+        ("PatientBirthDate", patient.birth_date.clone()),
+        ("PatientSex", patient.sex.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// Links the study to the order, takes its patient data and priority; the order is completed.
+fn link(
+    tx: &Connection,
+    actor: &str,
+    reason: &str,
+    study: &StudyFacts,
+    order: &Order,
+) -> Result<(), RegistryError> {
+    let patient = patients::by_id(tx, order.patient_ref)?
+        .ok_or_else(|| RegistryError::State(format!("order {} has no patient", order.accession)))?;
+    tx.execute(
+        "UPDATE studies SET order_ref = ?2, priority = MAX(priority, ?3) WHERE id = ?1",
+        params![study.id, order.id, i64::from(order.priority == "urgent")],
+    )?;
+    orders::set_state(tx, order.id, "completed")?;
+    correction::record(tx, study.id, actor, reason, &order_values(order, &patient))?;
+    Ok(())
+}
+
+/// Called as a study completes, in the lifecycle's transaction: matches it if it can. Returns
+/// whether to queue it now (false: held as `unassigned` for a person).
+pub fn on_complete(
+    tx: &Transaction<'_>,
+    study_id: i64,
+    hold_unmatched: bool,
+) -> Result<bool, RegistryError> {
+    let study = study_facts(tx, study_id)?;
+    if study.order_ref.is_some() {
+        return Ok(true);
+    }
+    match find_order(tx, &study)? {
+        Some(order) => {
+            link(tx, "system", "COERCE", &study, &order)?;
+            audit::record(
+                tx,
+                "system",
+                "study.match",
+                &study.study_uid,
+                &serde_json::json!({ "accession": order.accession }).to_string(),
+            )?;
+            Ok(true)
+        }
+        None if hold_unmatched => {
+            tx.execute(
+                "UPDATE studies SET state = 'unassigned', state_changed_at = ?2 WHERE id = ?1",
+                params![study_id, now_ms()],
+            )?;
+            Ok(false)
+        }
+        None => Ok(true),
+    }
+}
+
+/// Complete studies not matched to any order (held or sent as received), newest first.
+pub fn unassigned(conn: &Connection) -> Result<Vec<StudyFacts>, RegistryError> {
+    let mut stmt = conn.prepare(
+        "SELECT id FROM studies WHERE order_ref IS NULL AND state <> 'receiving' ORDER BY last_received_at DESC",
+    )?;
+    let ids: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    ids.into_iter()
+        .map(|id| study_facts(conn, id).map_err(Into::into))
+        .collect()
+}
+
+/// Where a technician puts a study.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// An existing order, by accession number.
+    Order(String),
+    /// A new order for an existing registered patient (clinic patient ID).
+    NewOrderFor(String),
+    /// A new patient and order made from the study's own data.
+    FromStudy,
+}
+
+/// Assigns a study to an order (or to one made now), applies the order's patient data to what
+/// is sent, and queues it (again, if it was already sent); audited as `study.assign`.
+pub fn assign(
+    conn: &mut Connection,
+    actor: &str,
+    study_uid: &str,
+    target: &Target,
+    routes: &[Route],
+) -> Result<Order, RegistryError> {
+    let study_id: i64 = conn
+        .query_row(
+            "SELECT id FROM studies WHERE study_uid = ?1",
+            [study_uid.trim()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| RegistryError::NotFound {
+            what: "study",
+            key: study_uid.to_string(),
+        })?;
+    let study = study_facts(conn, study_id)?;
+    if study.state == "receiving" {
+        return Err(RegistryError::State(format!(
+            "study {study_uid} is still receiving; assign it once it is complete"
+        )));
+    }
+    // The study's own accession, when no order has it yet.
+    let free_accession = match study.accession.trim() {
+        "" => None,
+        a if orders::by_accession(conn, a)?.is_some() => None,
+        a => Some(a.to_string()),
+    };
+    let new_order = |patient: String| NewOrder {
+        patient,
+        modality: study
+            .modalities
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "DX".into()),
+        scheduled_date: Some(study.study_date.clone()).filter(|d| !d.is_empty()),
+        accession: free_accession.clone(),
+        ..Default::default()
+    };
+    let order = match target {
+        Target::Order(accession) => orders::by_accession(conn, accession)?
+            .filter(|o| o.state != "cancelled")
+            .ok_or_else(|| RegistryError::NotFound {
+                what: "open order with accession number",
+                key: accession.clone(),
+            })?,
+        Target::NewOrderFor(clinic_id) => {
+            let new = new_order(clinic_id.clone());
+            orders::add(conn, actor, &new)?
+        }
+        Target::FromStudy => {
+            let clinic_id = match study.patient_id.trim() {
+                "" => None,
+                id if patients::by_clinic_id(conn, id)?.is_some() => None,
+                id => Some(id.to_string()),
+            };
+            let patient = patients::add(
+                conn,
+                actor,
+                &NewPatient {
+                    name: study.patient_name.clone(),
+                    sex: Some(study.sex.clone()),
+                    birth_date: Some(study.birth_date.clone()),
+                    clinic_id,
+                    ..Default::default()
+                },
+            )?;
+            let new = new_order(patient.clinic_id);
+            orders::add(conn, actor, &new)?
+        }
+    };
+    let tx = conn.transaction()?;
+    let was_queued: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1)",
+        [study_id],
+        |r| r.get(0),
+    )?;
+    link(&tx, actor, "COERCE", &study, &order)?;
+    audit::record(
+        &tx,
+        actor,
+        "study.assign",
+        &study.study_uid,
+        &serde_json::json!({ "accession": order.accession, "previous_order": study.order_ref })
+            .to_string(),
+    )?;
+    if study.state == "unassigned" {
+        tx.execute(
+            "UPDATE studies SET state = 'complete', state_changed_at = ?2 WHERE id = ?1",
+            params![study_id, now_ms()],
+        )?;
+        store::queue_study(&tx, study_id, routes)?;
+    } else if was_queued {
+        correction::requeue(&tx, study_id)?;
+    }
+    tx.commit()?;
+    Ok(order)
+}
+
+/// After a registered patient's data changed: every study matched to one of their orders gets
+/// a correction (reason CORRECT) and is sent again if it was queued or sent. Returns how many
+/// studies changed. Runs in the caller's transaction, next to the patient's update.
+pub fn correct_patient_studies(
+    tx: &Transaction<'_>,
+    actor: &str,
+    patient: &Patient,
+) -> Result<usize, RegistryError> {
+    let mut stmt = tx.prepare(
+        "SELECT s.id, o.id FROM studies s JOIN orders o ON o.id = s.order_ref WHERE o.patient_ref = ?1",
+    )?;
+    let studies: Vec<(i64, i64)> = stmt
+        .query_map([patient.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut changed = 0;
+    for (study_id, order_id) in studies {
+        let order = orders::by_id(tx, order_id)?
+            .ok_or_else(|| RegistryError::State(format!("order #{order_id} vanished")))?;
+        if correction::record(
+            tx,
+            study_id,
+            actor,
+            "CORRECT",
+            &order_values(&order, patient),
+        )?
+        .is_some()
+        {
+            correction::requeue(tx, study_id)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Edits a registered patient and corrects what was sent for their studies.
+pub fn update_patient(
+    conn: &mut Connection,
+    actor: &str,
+    clinic_id: &str,
+    new: &NewPatient,
+) -> Result<(Patient, usize), RegistryError> {
+    let tx = conn.transaction()?;
+    let (_, patient) = patients::update(&tx, actor, clinic_id, new)?;
+    let studies = correct_patient_studies(&tx, actor, &patient)?;
+    tx.commit()?;
+    Ok((patient, studies))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cr_and_dx_orders_are_interchangeable() {
+        assert!(same_modality("DX", "CR"));
+        assert!(same_modality("us", "US"));
+        assert!(!same_modality("DX", "US"));
+    }
+}
