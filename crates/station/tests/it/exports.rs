@@ -99,6 +99,10 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
         },
     );
 
+    // The technician registered the patient and ordered an ECG; no ultrasound order exists.
+    let today = station::registry::today();
+    crate::worklist::register(&station, "P700", "张^建华", "ECG", &today, "ACC700");
+
     let report = samples::pdf("Sinus rhythm 72 bpm", "20261129143005");
     drop_file(&ecg.join("ECG_20261129_1430.pdf"), &report);
     let jpegs = [
@@ -118,6 +122,8 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
     assert_eq!(pdf_rows.len(), 1, "the PDF became an Encapsulated PDF");
     assert_eq!(pdf_rows[0].modality, "ECG");
     assert_eq!(pdf_rows[0].source_kind, "folder");
+    assert_eq!(pdf_rows[0].patient_id, "P700", "the ECG order's patient");
+    assert_eq!(pdf_rows[0].patient_name, "张^建华");
     assert_eq!(image_rows.len(), 3);
     for r in &image_rows {
         assert_eq!(
@@ -130,9 +136,29 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
             "one exam, one series"
         );
         assert_ne!(r.study_uid, pdf_rows[0].study_uid);
+        assert_eq!(
+            r.patient_name, "",
+            "no ultrasound order: waits for assignment"
+        );
     }
+    let conn = station::store::open_reader(&station.db_path()).expect("db");
+    let order_study: String = conn
+        .query_row(
+            "SELECT study_uid FROM orders WHERE accession = 'ACC700'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the order's study");
+    assert_eq!(
+        pdf_rows[0].study_uid, order_study,
+        "the PDF joins the order's study"
+    );
     for r in &rows {
-        for uid in [&r.sop_instance_uid, &r.series_uid, &r.study_uid] {
+        let mut made_here = vec![&r.sop_instance_uid, &r.series_uid];
+        if r.study_uid != order_study {
+            made_here.push(&r.study_uid);
+        }
+        for uid in made_here {
             assert!(
                 uid.starts_with(&format!("{UID_ROOT}.")),
                 "{uid} under the configured root"
@@ -153,6 +179,7 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
 
     // The PDF's acquisition time comes from the PDF; its bytes are inside unchanged.
     let pdf_obj = open(&station.data_dir.join(&pdf_rows[0].path));
+    assert_eq!(text(&pdf_obj, tags::ACCESSION_NUMBER), "ACC700");
     assert_eq!(
         text(&pdf_obj, tags::ACQUISITION_DATE_TIME),
         "20261129143005"
@@ -191,6 +218,15 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
         (q.len() == 2 && q.iter().all(|r| r.state == "delivered")).then_some(())
     });
     let pdf_id = orthanc_id(&hub, &pdf_rows[0].sop_instance_uid);
+    let tags_at_hub = hub
+        .get(&format!("/instances/{pdf_id}/simplified-tags"))
+        .expect("tags");
+    assert_eq!(
+        tags_at_hub["PatientName"], "张^建华",
+        "in that patient's study at the hub"
+    );
+    assert_eq!(tags_at_hub["PatientID"], "P700");
+    assert_eq!(tags_at_hub["AccessionNumber"], "ACC700");
     let (_, file) = hub
         .get_bytes(&format!("/instances/{pdf_id}/file"))
         .expect("file");
