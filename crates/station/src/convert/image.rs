@@ -28,6 +28,24 @@ pub struct Pixels {
     pub encapsulated: bool,
     /// Whether lossy compression was ever applied (PS3.3 C.7.6.1.1.5).
     pub lossy: bool,
+    /// A small copy for the technician (see `thumbnail`).
+    pub thumbnail: Option<image::DynamicImage>,
+}
+
+/// A thumbnail from decoded 8-bit grey or RGB pixels.
+fn thumbnail_of(width: u32, height: u32, samples: u16, data: &[u8]) -> Option<image::DynamicImage> {
+    let img = match samples {
+        1 => image::DynamicImage::ImageLuma8(image::GrayImage::from_raw(
+            width,
+            height,
+            data.to_vec(),
+        )?),
+        3 => {
+            image::DynamicImage::ImageRgb8(image::RgbImage::from_raw(width, height, data.to_vec())?)
+        }
+        _ => return None,
+    };
+    Some(super::thumbnail::shrink(img))
 }
 
 impl Pixels {
@@ -149,9 +167,11 @@ fn jpeg(bytes: Vec<u8>) -> Result<Pixels, String> {
     if let (true, Some(photometric)) = (baseline, photometric) {
         // The stream must decode before we vouch for it.
         let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(&bytes));
-        decoder
+        let decoded = decoder
             .decode()
             .map_err(|e| format!("the JPEG image is corrupt: {e}"))?;
+        let samples = if photometric == "MONOCHROME2" { 1 } else { 3 };
+        let thumbnail = thumbnail_of(sof.width.into(), sof.height.into(), samples, &decoded);
         let mut data = bytes;
         if data.len() % 2 == 1 {
             data.push(0); // fragments have even length (PS3.5 §A.4); decoders stop at EOI
@@ -165,6 +185,7 @@ fn jpeg(bytes: Vec<u8>) -> Result<Pixels, String> {
             data,
             encapsulated: true,
             lossy: true,
+            thumbnail,
         });
     }
     // Progressive, extended or 4:4:4 JPEG: decoded, stored uncompressed.
@@ -184,6 +205,7 @@ fn jpeg(bytes: Vec<u8>) -> Result<Pixels, String> {
         samples_per_pixel: samples,
         photometric,
         bits_allocated: 8,
+        thumbnail: thumbnail_of(info.width.into(), info.height.into(), samples, &data),
         data,
         encapsulated: false,
         lossy: true,
@@ -199,6 +221,7 @@ fn decoded(img: image::ImageResult<image::DynamicImage>) -> Result<Pixels, Strin
         ));
     };
     use image::ColorType::*;
+    let thumbnail = Some(super::thumbnail::shrink(img.clone()));
     let (samples, photometric, bits, data) = match img.color() {
         L8 | La8 => (1, "MONOCHROME2", 8, img.to_luma8().into_raw()),
         L16 | La16 => {
@@ -221,11 +244,12 @@ fn decoded(img: image::ImageResult<image::DynamicImage>) -> Result<Pixels, Strin
         data,
         encapsulated: false,
         lossy: false,
+        thumbnail,
     })
 }
 
 /// The Secondary Capture Image object.
-pub fn build(ctx: &Context, px: Pixels) -> InMemDicomObject {
+pub fn build(ctx: &Context, px: &mut Pixels) -> InMemDicomObject {
     let mut o = modules::base(ctx, Some("WSD"));
     // General Series (C.7.3.1), type 2C: empty, since the side is not known from an export
     // (dciodvfy asks for it).
@@ -272,7 +296,8 @@ pub fn build(ctx: &Context, px: Pixels) -> InMemDicomObject {
         us(&mut o, tags::PLANAR_CONFIGURATION, 0);
     }
     if px.encapsulated {
-        let fragments = PixelFragmentSequence::new(Vec::<u32>::new(), vec![px.data]);
+        let fragments =
+            PixelFragmentSequence::new(Vec::<u32>::new(), vec![std::mem::take(&mut px.data)]);
         o.put(DataElement::new(
             tags::PIXEL_DATA,
             VR::OB,
@@ -284,7 +309,7 @@ pub fn build(ctx: &Context, px: Pixels) -> InMemDicomObject {
         } else {
             VR::OB
         };
-        modules::put_bytes(&mut o, tags::PIXEL_DATA, vr, px.data);
+        modules::put_bytes(&mut o, tags::PIXEL_DATA, vr, std::mem::take(&mut px.data));
     }
     o
 }

@@ -15,6 +15,7 @@ pub mod modules;
 pub mod patient;
 pub mod pdf;
 pub mod profile;
+pub mod thumbnail;
 pub mod uid;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use ::image::DynamicImage;
 use chrono::NaiveDateTime;
 
 use crate::config::{DeviceProfile, WatchFolder};
@@ -32,6 +34,13 @@ use modules::Context;
 use patient::Assignment;
 use profile::Kind;
 pub use uid::Uids;
+
+/// How the thumbnail of a converted object is made, once it is stored.
+enum Preview {
+    Ready(Option<DynamicImage>),
+    /// The first page of the export file, rendered.
+    PdfPage,
+}
 
 /// Largest export file we read (whole files are held in memory while converting).
 const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
@@ -114,47 +123,64 @@ impl Converter {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let order = || -> Result<Assignment, IngestError> {
+        let order = || -> Result<Option<Assignment>, IngestError> {
             let conn = self.ingest.store().lock();
-            Ok(patient::for_modality(&conn, &device.modality)?
-                .unwrap_or_else(Assignment::unassigned))
+            Ok(patient::for_modality(&conn, &device.modality)?)
         };
-        let (obj, ts) = match kind {
+        let order_or_none =
+            || Ok::<_, IngestError>(order()?.unwrap_or_else(Assignment::unassigned));
+        let (obj, ts, sop, preview) = match kind {
             Kind::Pdf => {
                 pdf::check(&bytes).map_err(IngestError::Unreadable)?;
                 let acquired = pdf::creation_date(&bytes).unwrap_or(modified);
-                let ctx = self.single(
-                    device,
-                    modules::ENCAPSULATED_PDF,
-                    order()?,
-                    acquired,
-                    "PDF report",
-                );
-                (pdf::build(&ctx, &title, bytes), modules::EXPLICIT_VR_LE)
+                let class = modules::ENCAPSULATED_PDF;
+                let ctx = self.single(device, class, order_or_none()?, acquired, "PDF report");
+                let obj = pdf::build(&ctx, &title, bytes);
+                (
+                    obj,
+                    modules::EXPLICIT_VR_LE,
+                    ctx.sop_instance_uid,
+                    Preview::PdfPage,
+                )
             }
             Kind::Jpeg | Kind::Png | Kind::Bmp => {
-                let px = image::prepare(kind, bytes).map_err(IngestError::Unreadable)?;
-                let ctx = self.in_exam(folder, device, path, order()?, modified);
-                let ts = px.transfer_syntax();
-                (image::build(&ctx, px), ts)
+                let mut px = image::prepare(kind, bytes).map_err(IngestError::Unreadable)?;
+                let ctx = self.in_exam(folder, device, path, order_or_none()?, modified);
+                let obj = image::build(&ctx, &mut px);
+                let preview = Preview::Ready(px.thumbnail.take());
+                (obj, px.transfer_syntax(), ctx.sop_instance_uid, preview)
             }
             Kind::Aecg => {
                 let ecg = aecg::parse(&bytes).map_err(IngestError::Unreadable)?;
-                let assignment = match &ecg.patient {
-                    Some(p) => Assignment {
+                // The file names the patient; the order for that same patient adds its
+                // accession and study.
+                let assignment = match (&ecg.patient, order()?) {
+                    (Some(p), Some(o)) if !p.id.is_empty() && o.patient.id == p.id => o,
+                    (Some(p), _) => Assignment {
                         patient: p.clone(),
                         ..Assignment::unassigned()
                     },
-                    None => order()?,
+                    (None, o) => o.unwrap_or_else(Assignment::unassigned),
                 };
                 let acquired = ecg.acquired.unwrap_or(modified);
                 let class = aecg::sop_class(&ecg);
                 let ctx = self.single(device, class, assignment, acquired, "ECG");
-                (aecg::build(&ctx, &ecg), modules::EXPLICIT_VR_LE)
+                let preview = Preview::Ready(Some(thumbnail::draw_ecg(&ecg)));
+                let obj = aecg::build(&ctx, &ecg);
+                (obj, modules::EXPLICIT_VR_LE, ctx.sop_instance_uid, preview)
             }
         };
         let outcome = modules::commit(&self.ingest, obj, ts, source)?;
         tracing::info!(file = %path.display(), %kind, modality = %device.modality, "converted export into DICOM");
+        let data_dir = self.ingest.data_dir();
+        let made = match preview {
+            Preview::Ready(None) => return Ok(outcome),
+            Preview::Ready(Some(img)) => Ok(img),
+            Preview::PdfPage => thumbnail::render_pdf(path, data_dir, &sop),
+        };
+        if let Err(e) = made.and_then(|img| thumbnail::save(data_dir, &sop, &img)) {
+            tracing::warn!(file = %path.display(), error = %e, "no thumbnail for the converted export");
+        }
         Ok(outcome)
     }
 

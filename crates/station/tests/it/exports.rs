@@ -204,6 +204,17 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
     assert_eq!(numbered[1].1, "1.2.840.10008.1.2.1");
     assert_eq!(numbered[2].1, "1.2.840.10008.1.2.1");
 
+    // A thumbnail of each, so a technician can tell whose it is (the PDF's page rendered).
+    assert!(
+        Path::new(station::convert::thumbnail::PDFTOPPM).exists(),
+        "pdftoppm missing (Debian package poppler-utils)"
+    );
+    for r in &rows {
+        let thumb = station::convert::thumbnail::path(&station.data_dir, &r.sop_instance_uid);
+        let img = image::open(&thumb).unwrap_or_else(|e| panic!("thumbnail of {}: {e}", r.path));
+        assert!(img.width() <= 512 && img.height() <= 512 && img.width() >= 32);
+    }
+
     // The originals are kept in done/, as exported.
     let done = ecg.join("done").join("ECG_20261129_1430.pdf");
     wait_for("the PDF export in done/", WAIT_TIMEOUT, || {
@@ -347,6 +358,10 @@ fn aecg_xml_becomes_a_12_lead_waveform_whose_samples_match_the_file() {
     let file = station.data_dir.join(&row.path);
     let errors = dciodvfy_errors(&file);
     assert!(errors.is_empty(), "dciodvfy:\n{}", errors.join("\n"));
+
+    let thumb = station::convert::thumbnail::path(&station.data_dir, &row.sop_instance_uid);
+    let strip = image::open(&thumb).expect("an ECG strip as thumbnail");
+    assert!(strip.width() > strip.height(), "a strip, wider than high");
 
     // Decoded by hand: interleaved signed 16-bit samples, channel order as written.
     let obj = open(&file);
