@@ -184,6 +184,14 @@ impl Converter {
         Ok(outcome)
     }
 
+    /// The order's study, else a new one.
+    fn study_uid_for(&self, assignment: &Assignment) -> String {
+        assignment
+            .study_uid
+            .clone()
+            .unwrap_or_else(|| self.uids.generate())
+    }
+
     /// A document or waveform: a study of its own (or the order's study) with one object.
     fn single(
         &self,
@@ -196,10 +204,7 @@ impl Converter {
         Context {
             sop_class_uid,
             sop_instance_uid: self.uids.generate(),
-            study_uid: assignment
-                .study_uid
-                .clone()
-                .unwrap_or_else(|| self.uids.generate()),
+            study_uid: self.study_uid_for(&assignment),
             series_uid: self.uids.generate(),
             series_number: 1,
             instance_number: 1,
@@ -236,10 +241,7 @@ impl Converter {
             _ => {
                 let fresh = OpenExam {
                     assignment_key: assignment.key(),
-                    study_uid: assignment
-                        .study_uid
-                        .clone()
-                        .unwrap_or_else(|| self.uids.generate()),
+                    study_uid: self.study_uid_for(&assignment),
                     series_uid: self.uids.generate(),
                     series_number: 1,
                     next_instance: 1,

@@ -30,6 +30,19 @@ fn watch(path: &Path, device: &str) -> Watch {
     }
 }
 
+/// A station watching one ECG cart's export folder (no hub).
+fn ecg_station(scratch: &Scratch) -> (Station, PathBuf) {
+    let ecg = scratch.join("ecg-export");
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            watch: vec![watch(&ecg, ECG_DEVICE)],
+            ..Options::default()
+        },
+    );
+    (station, ecg)
+}
+
 /// dciodvfy's error lines for a stored object (warnings are not errors).
 fn dciodvfy_errors(file: &Path) -> Vec<String> {
     assert!(
@@ -286,14 +299,7 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
 #[test]
 fn exports_that_cannot_be_converted_are_quarantined_with_their_reason() {
     let scratch = Scratch::new();
-    let ecg = scratch.join("ecg-export");
-    let station = Station::start(
-        scratch.path(),
-        &Options {
-            watch: vec![watch(&ecg, ECG_DEVICE)],
-            ..Options::default()
-        },
-    );
+    let (station, ecg) = ecg_station(&scratch);
     let mut truncated = samples::pdf("Sinus rhythm", "20261129143005");
     truncated.truncate(truncated.len() * 2 / 3);
     drop_file(&ecg.join("cut.pdf"), &truncated);
@@ -330,14 +336,7 @@ fn exports_that_cannot_be_converted_are_quarantined_with_their_reason() {
 #[test]
 fn aecg_xml_becomes_a_12_lead_waveform_whose_samples_match_the_file() {
     let scratch = Scratch::new();
-    let ecg = scratch.join("ecg-export");
-    let station = Station::start(
-        scratch.path(),
-        &Options {
-            watch: vec![watch(&ecg, ECG_DEVICE)],
-            ..Options::default()
-        },
-    );
+    let (station, ecg) = ecg_station(&scratch);
     let digits = samples::ecg_digits(10, 500);
     let xml = samples::aecg("ZY20261129007", "李", "秀英", &digits, 500);
     drop_file(&ecg.join("ECG_0007.xml"), xml.as_bytes());
@@ -386,7 +385,9 @@ fn aecg_xml_becomes_a_12_lead_waveform_whose_samples_match_the_file() {
         assert_eq!(&stored, d, "lead {}", samples::AECG_LEADS[lead]);
     }
     // And as the ECG view reads it: microvolts per lead at the file's rate.
-    let w = station::dicom::waveform::read(&file).expect("waveform");
+    let conn = station::store::open_reader(&station.db_path()).expect("db");
+    let w = station::dicom::waveform::for_instance(&conn, &station.data_dir, &row.sop_instance_uid)
+        .expect("waveform");
     assert_eq!(w.sampling_hz, 500.0);
     assert_eq!(w.duration_secs(), 10.0);
     let labels: Vec<&str> = w.leads.iter().map(|l| l.label.as_str()).collect();
