@@ -334,4 +334,21 @@ mod tests {
         assert!(read_sof(&b[..8]).is_err());
         assert!(read_sof(b"\xFF\xD8\xFF\xDA\x00\x02").is_err());
     }
+
+    #[test]
+    fn bmp_pixels_are_stored_exactly_as_rgb() {
+        let rgb: Vec<u8> = (0..4 * 3 * 3).map(|i| (i * 7) as u8).collect();
+        let img = image::RgbImage::from_raw(4, 3, rgb.clone()).expect("image");
+        let mut bmp = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut bmp, image::ImageFormat::Bmp)
+            .expect("bmp");
+        let px = prepare(Kind::Bmp, bmp.into_inner()).expect("prepared");
+        assert_eq!((px.rows, px.columns, px.samples_per_pixel), (3, 4, 3));
+        assert_eq!(
+            (px.photometric, px.encapsulated, px.lossy),
+            ("RGB", false, false)
+        );
+        assert_eq!(px.data, rgb);
+        assert!(prepare(Kind::Bmp, b"BM not really".to_vec()).is_err());
+    }
 }

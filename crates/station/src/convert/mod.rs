@@ -6,6 +6,9 @@
 //! from the file (aECG), else from the order the device is working on, else the study waits
 //! unassigned.
 //!
+//! Open image exams live in memory: after a restart the next image starts a new series. An export
+//! file whose bytes were converted before is acknowledged as a duplicate, not converted again.
+//!
 //! Must never: change or delete the export file (the watcher moves it to done/ or quarantine/),
 //! store an object by any way but `Ingest::commit`, or convert a file its profile does not list.
 
@@ -29,7 +32,7 @@ use chrono::NaiveDateTime;
 use crate::config::{DeviceProfile, WatchFolder};
 use crate::dicom::header::{self, FileKind};
 use crate::ingest::{Ingest, IngestError, Outcome};
-use crate::store::Source;
+use crate::store::{conversions, Source};
 use modules::Context;
 use patient::Assignment;
 use profile::Kind;
@@ -114,6 +117,11 @@ impl Converter {
             )));
         }
         let bytes = std::fs::read(path)?;
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        if let Some(existing_id) = conversions::find(&self.ingest.store().lock(), &sha256)? {
+            tracing::info!(file = %path.display(), instance = existing_id, "export already converted; not converted again");
+            return Ok(Outcome::Duplicate { existing_id });
+        }
         let modified = meta
             .modified()
             .ok()
@@ -171,6 +179,12 @@ impl Converter {
             }
         };
         let outcome = modules::commit(&self.ingest, obj, ts, source)?;
+        if let Outcome::Stored { instance_id, .. } | Outcome::StoredForReview { instance_id, .. } =
+            &outcome
+        {
+            let conn = self.ingest.store().lock();
+            conversions::record(&conn, &sha256, *instance_id, source.detail(), kind.name())?;
+        }
         tracing::info!(file = %path.display(), %kind, modality = %device.modality, "converted export into DICOM");
         let data_dir = self.ingest.data_dir();
         let made = match preview {

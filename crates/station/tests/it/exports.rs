@@ -126,9 +126,14 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
     drop_file(&us.join("exam1").join("IMG0001.JPG"), &jpegs[0]);
     drop_file(&us.join("exam1").join("IMG0002.JPG"), &jpegs[1]);
     drop_file(&us.join("exam1").join("IMG0003.PNG"), &png);
+    // Another exam's export, in its own subfolder.
+    drop_file(
+        &us.join("exam2").join("IMG0001.JPG"),
+        &samples::jpeg(320, 240, 30, true),
+    );
 
-    let rows = wait_rows(&station, 4);
-    assert_eq!(rows.len(), 4, "one object per export file: {rows:#?}");
+    let rows = wait_rows(&station, 5);
+    assert_eq!(rows.len(), 5, "one object per export file: {rows:#?}");
     let (pdf_rows, image_rows): (Vec<_>, Vec<_>) = rows
         .iter()
         .partition(|r| r.sop_class_uid == "1.2.840.10008.5.1.4.1.1.104.1");
@@ -137,7 +142,15 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
     assert_eq!(pdf_rows[0].source_kind, "folder");
     assert_eq!(pdf_rows[0].patient_id, "P700", "the ECG order's patient");
     assert_eq!(pdf_rows[0].patient_name, "张^建华");
-    assert_eq!(image_rows.len(), 3);
+    assert_eq!(image_rows.len(), 4);
+    let (exam2, image_rows): (Vec<_>, Vec<_>) = image_rows
+        .into_iter()
+        .partition(|r| r.source.contains("exam2"));
+    assert_eq!(exam2.len(), 1);
+    assert_ne!(
+        exam2[0].study_uid, image_rows[0].study_uid,
+        "another exam, another study"
+    );
     for r in &image_rows {
         assert_eq!(
             r.sop_class_uid, "1.2.840.10008.5.1.4.1.1.7",
@@ -236,11 +249,15 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
     assert_eq!(std::fs::read(&done).unwrap(), report);
 
     // At the hub: the PDF comes back byte for byte, the images render.
-    wait_for("both studies delivered", Duration::from_secs(120), || {
-        let conn = station::store::open_reader(&station.db_path()).ok()?;
-        let q = queue_rows(&conn).ok()?;
-        (q.len() == 2 && q.iter().all(|r| r.state == "delivered")).then_some(())
-    });
+    wait_for(
+        "the three studies delivered",
+        Duration::from_secs(120),
+        || {
+            let conn = station::store::open_reader(&station.db_path()).ok()?;
+            let q = queue_rows(&conn).ok()?;
+            (q.len() == 3 && q.iter().all(|r| r.state == "delivered")).then_some(())
+        },
+    );
     let pdf_id = orthanc_id(&hub, &pdf_rows[0].sop_instance_uid);
     let tags_at_hub = hub
         .get(&format!("/instances/{pdf_id}/simplified-tags"))
@@ -357,6 +374,16 @@ fn aecg_xml_becomes_a_12_lead_waveform_whose_samples_match_the_file() {
     let file = station.data_dir.join(&row.path);
     let errors = dciodvfy_errors(&file);
     assert!(errors.is_empty(), "dciodvfy:\n{}", errors.join("\n"));
+
+    // The cart exports the same file again (or it was left behind): not a second object.
+    wait_for("the first export in done/", WAIT_TIMEOUT, || {
+        ecg.join("done/ECG_0007.xml").is_file().then_some(())
+    });
+    drop_file(&ecg.join("ECG_0007_again.xml"), xml.as_bytes());
+    wait_for("the repeated export in done/", WAIT_TIMEOUT, || {
+        ecg.join("done/ECG_0007_again.xml").is_file().then_some(())
+    });
+    assert_eq!(station.instance_count(), 1, "converted once");
 
     let thumb = station::convert::thumbnail::path(&station.data_dir, &row.sop_instance_uid);
     let strip = image::open(&thumb).expect("an ECG strip as thumbnail");
