@@ -13,6 +13,7 @@
 //! store an object by any way but `Ingest::commit`, or convert a file its profile does not list.
 
 pub mod aecg;
+pub mod exif;
 pub mod image;
 pub mod modules;
 pub mod patient;
@@ -152,8 +153,12 @@ impl Converter {
                 )
             }
             Kind::Jpeg | Kind::Png | Kind::Bmp => {
+                let acquired = match kind {
+                    Kind::Jpeg => exif::taken_at(&bytes).unwrap_or(modified),
+                    _ => modified,
+                };
                 let mut px = image::prepare(kind, bytes).map_err(IngestError::Unreadable)?;
-                let ctx = self.in_exam(folder, device, path, order_or_none()?, modified);
+                let ctx = self.in_exam(folder, device, path, order_or_none()?, acquired);
                 let obj = image::build(&ctx, &mut px);
                 let preview = Preview::Ready(px.thumbnail.take());
                 (obj, px.transfer_syntax(), ctx.sop_instance_uid, preview)
