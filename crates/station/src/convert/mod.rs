@@ -46,6 +46,14 @@ enum Preview {
     PdfPage,
 }
 
+/// A converted object before it is stored.
+struct Converted {
+    object: dicom_object::InMemDicomObject,
+    transfer_syntax: &'static str,
+    sop_instance_uid: String,
+    preview: Preview,
+}
+
 /// Largest export file we read (whole files are held in memory while converting).
 const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -128,6 +136,34 @@ impl Converter {
             .ok()
             .map(|t| chrono::DateTime::<chrono::Local>::from(t).naive_local())
             .unwrap_or_else(|| chrono::Local::now().naive_local());
+        let made = self.convert(folder, device, path, kind, bytes, modified)?;
+        let outcome = modules::commit(&self.ingest, made.object, made.transfer_syntax, source)?;
+        tracing::info!(file = %path.display(), %kind, modality = %device.modality, "converted export into DICOM");
+        if let Outcome::Stored { instance_id, .. } | Outcome::StoredForReview { instance_id, .. } =
+            &outcome
+        {
+            let conn = self.ingest.store().lock();
+            if let Err(e) =
+                conversions::record(&conn, &sha256, *instance_id, source.detail(), kind.name())
+            {
+                // Stored all the same; only a second copy of this file would be converted again.
+                tracing::error!(file = %path.display(), error = %e, "cannot record the conversion");
+            }
+        }
+        self.save_thumbnail(path, &made.sop_instance_uid, made.preview);
+        Ok(outcome)
+    }
+
+    /// Builds the DICOM object for an export file of `kind`.
+    fn convert(
+        &self,
+        folder: &WatchFolder,
+        device: &DeviceProfile,
+        path: &Path,
+        kind: Kind,
+        bytes: Vec<u8>,
+        modified: NaiveDateTime,
+    ) -> Result<Converted, IngestError> {
         let title = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -138,19 +174,18 @@ impl Converter {
         };
         let order_or_none =
             || Ok::<_, IngestError>(order()?.unwrap_or_else(Assignment::unassigned));
-        let (obj, ts, sop, preview) = match kind {
+        Ok(match kind {
             Kind::Pdf => {
                 pdf::check(&bytes).map_err(IngestError::Unreadable)?;
                 let acquired = pdf::creation_date(&bytes).unwrap_or(modified);
                 let class = modules::ENCAPSULATED_PDF;
                 let ctx = self.single(device, class, order_or_none()?, acquired, "PDF report");
-                let obj = pdf::build(&ctx, &title, bytes);
-                (
-                    obj,
-                    modules::EXPLICIT_VR_LE,
-                    ctx.sop_instance_uid,
-                    Preview::PdfPage,
-                )
+                Converted {
+                    object: pdf::build(&ctx, &title, bytes),
+                    transfer_syntax: modules::EXPLICIT_VR_LE,
+                    sop_instance_uid: ctx.sop_instance_uid,
+                    preview: Preview::PdfPage,
+                }
             }
             Kind::Jpeg | Kind::Png | Kind::Bmp => {
                 let acquired = match kind {
@@ -159,9 +194,12 @@ impl Converter {
                 };
                 let mut px = image::prepare(kind, bytes).map_err(IngestError::Unreadable)?;
                 let ctx = self.in_exam(folder, device, path, order_or_none()?, acquired);
-                let obj = image::build(&ctx, &mut px);
-                let preview = Preview::Ready(px.thumbnail.take());
-                (obj, px.transfer_syntax(), ctx.sop_instance_uid, preview)
+                Converted {
+                    object: image::build(&ctx, &mut px),
+                    transfer_syntax: px.transfer_syntax(),
+                    sop_instance_uid: ctx.sop_instance_uid,
+                    preview: Preview::Ready(px.thumbnail.take()),
+                }
             }
             Kind::Aecg => {
                 let ecg = aecg::parse(&bytes).map_err(IngestError::Unreadable)?;
@@ -178,29 +216,27 @@ impl Converter {
                 let acquired = ecg.acquired.unwrap_or(modified);
                 let class = aecg::sop_class(&ecg);
                 let ctx = self.single(device, class, assignment, acquired, "ECG");
-                let preview = Preview::Ready(Some(thumbnail::draw_ecg(&ecg)));
-                let obj = aecg::build(&ctx, &ecg);
-                (obj, modules::EXPLICIT_VR_LE, ctx.sop_instance_uid, preview)
+                Converted {
+                    object: aecg::build(&ctx, &ecg),
+                    transfer_syntax: modules::EXPLICIT_VR_LE,
+                    sop_instance_uid: ctx.sop_instance_uid,
+                    preview: Preview::Ready(Some(thumbnail::draw_ecg(&ecg))),
+                }
             }
-        };
-        let outcome = modules::commit(&self.ingest, obj, ts, source)?;
-        if let Outcome::Stored { instance_id, .. } | Outcome::StoredForReview { instance_id, .. } =
-            &outcome
-        {
-            let conn = self.ingest.store().lock();
-            conversions::record(&conn, &sha256, *instance_id, source.detail(), kind.name())?;
-        }
-        tracing::info!(file = %path.display(), %kind, modality = %device.modality, "converted export into DICOM");
+        })
+    }
+
+    /// Writes the thumbnail of a stored conversion; a failure is only logged.
+    fn save_thumbnail(&self, export: &Path, sop_instance_uid: &str, preview: Preview) {
         let data_dir = self.ingest.data_dir();
         let made = match preview {
-            Preview::Ready(None) => return Ok(outcome),
+            Preview::Ready(None) => return,
             Preview::Ready(Some(img)) => Ok(img),
-            Preview::PdfPage => thumbnail::render_pdf(path, data_dir, &sop),
+            Preview::PdfPage => thumbnail::render_pdf(export, data_dir, sop_instance_uid),
         };
-        if let Err(e) = made.and_then(|img| thumbnail::save(data_dir, &sop, &img)) {
-            tracing::warn!(file = %path.display(), error = %e, "no thumbnail for the converted export");
+        if let Err(e) = made.and_then(|img| thumbnail::save(data_dir, sop_instance_uid, &img)) {
+            tracing::warn!(file = %export.display(), error = %e, "no thumbnail for the converted export");
         }
-        Ok(outcome)
     }
 
     /// The order's study, else a new one.
