@@ -6,13 +6,14 @@
 //! from the file (aECG), else from the order the device is working on, else the study waits
 //! unassigned.
 //!
-//! Open image exams live in memory: after a restart the next image starts a new series. An export
-//! file whose bytes were converted before is acknowledged as a duplicate, not converted again.
+//! An export file whose bytes were converted before is acknowledged as a duplicate, not
+//! converted again.
 //!
 //! Must never: change or delete the export file (the watcher moves it to done/ or quarantine/),
 //! store an object by any way but `Ingest::commit`, or convert a file its profile does not list.
 
 pub mod aecg;
+pub mod exam;
 pub mod exif;
 pub mod image;
 pub mod modules;
@@ -22,10 +23,9 @@ pub mod profile;
 pub mod thumbnail;
 pub mod uid;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use ::image::DynamicImage;
 use chrono::NaiveDateTime;
@@ -33,7 +33,7 @@ use chrono::NaiveDateTime;
 use crate::config::{DeviceProfile, WatchFolder};
 use crate::dicom::header::{self, FileKind};
 use crate::ingest::{Ingest, IngestError, Outcome};
-use crate::store::{conversions, Source};
+use crate::store::{conversions, Source, StoreError};
 use modules::Context;
 use patient::Assignment;
 use profile::Kind;
@@ -57,32 +57,19 @@ struct Converted {
 /// Largest export file we read (whole files are held in memory while converting).
 const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
 
-/// Images of one exam share a study and a series while they keep arriving.
-#[derive(Debug, Clone)]
-struct OpenExam {
-    assignment_key: String,
-    study_uid: String,
-    series_uid: String,
-    series_number: i32,
-    next_instance: i32,
-    study_started: NaiveDateTime,
-    last_file: Instant,
-}
-
 /// Turns export files into DICOM objects; one per station, shared by the folder watchers.
 pub struct Converter {
     ingest: Arc<Ingest>,
     uids: Uids,
-    /// Open image exams by folder and subfolder.
-    exams: Mutex<HashMap<(PathBuf, PathBuf), OpenExam>>,
+    exams: exam::Exams,
 }
 
 impl Converter {
     pub fn new(ingest: Arc<Ingest>, uid_root: Option<&str>) -> Converter {
         Converter {
+            exams: exam::Exams::new(Arc::clone(ingest.store())),
             ingest,
             uids: Uids::new(uid_root),
-            exams: Mutex::new(HashMap::new()),
         }
     }
 
@@ -193,7 +180,7 @@ impl Converter {
                     _ => modified,
                 };
                 let mut px = image::prepare(kind, bytes).map_err(IngestError::Unreadable)?;
-                let ctx = self.in_exam(folder, device, path, order_or_none()?, acquired);
+                let ctx = self.in_exam(folder, device, path, order_or_none()?, acquired)?;
                 Converted {
                     object: image::build(&ctx, &mut px),
                     transfer_syntax: px.transfer_syntax(),
@@ -281,48 +268,25 @@ impl Converter {
         path: &Path,
         assignment: Assignment,
         acquired: NaiveDateTime,
-    ) -> Context {
-        let subdir = path
-            .parent()
-            .and_then(|p| p.strip_prefix(&folder.path).ok())
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
+    ) -> Result<Context, StoreError> {
+        let dir = path.parent().unwrap_or(&folder.path);
         let gap = Duration::from_secs(device.exam_gap_secs);
-        let key = (folder.path.clone(), subdir);
-        let mut exams = self.exams.lock().unwrap_or_else(|p| p.into_inner());
-        exams.retain(|_, e| e.last_file.elapsed() < gap);
-        let exam = match exams.get_mut(&key) {
-            Some(e) if e.assignment_key == assignment.key() => e,
-            _ => {
-                let fresh = OpenExam {
-                    assignment_key: assignment.key(),
-                    study_uid: self.study_uid_for(&assignment),
-                    series_uid: self.uids.generate(),
-                    series_number: 1,
-                    next_instance: 1,
-                    study_started: acquired,
-                    last_file: Instant::now(),
-                };
-                exams.insert(key.clone(), fresh);
-                exams.get_mut(&key).expect("just inserted")
-            }
-        };
-        exam.last_file = Instant::now();
-        let instance_number = exam.next_instance;
-        exam.next_instance += 1;
-        Context {
+        let slot = self.exams.join(dir, &assignment, acquired, gap, || {
+            (self.study_uid_for(&assignment), self.uids.generate())
+        })?;
+        Ok(Context {
             sop_class_uid: modules::SECONDARY_CAPTURE,
             sop_instance_uid: self.uids.generate(),
-            study_uid: exam.study_uid.clone(),
-            series_uid: exam.series_uid.clone(),
-            series_number: exam.series_number,
-            instance_number,
+            study_uid: slot.study_uid,
+            series_uid: slot.series_uid,
+            series_number: 1,
+            instance_number: slot.instance_number,
             modality: device.modality.clone(),
             assignment,
             acquired,
-            study_started: exam.study_started,
+            study_started: slot.study_started,
             device_name: device.name.clone(),
             series_description: "Exported images".into(),
-        }
+        })
     }
 }

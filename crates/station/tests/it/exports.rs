@@ -452,3 +452,38 @@ fn a_devices_own_ecg_waveform_reads_as_plottable_leads() {
     let peak = lead("II").iter().fold(0f32, |m, v| m.max(*v));
     assert!((500.0..2000.0).contains(&peak), "R wave in II is {peak} µV");
 }
+
+#[test]
+fn an_ultrasound_exam_cut_by_a_power_failure_stays_one_series() {
+    let scratch = Scratch::new();
+    let us = scratch.join("us-export");
+    let mut station = Station::start(
+        scratch.path(),
+        &Options {
+            watch: vec![watch(&us, US_DEVICE)],
+            ..Options::default()
+        },
+    );
+    drop_file(&us.join("IMG0001.JPG"), &samples::jpeg(64, 48, 1, true));
+    wait_rows(&station, 1);
+    wait_for("the first export in done/", WAIT_TIMEOUT, || {
+        us.join("done/IMG0001.JPG").is_file().then_some(())
+    });
+    station.restart();
+    drop_file(&us.join("IMG0002.JPG"), &samples::jpeg(64, 48, 2, true));
+    let rows = wait_rows(&station, 2);
+    assert_eq!(
+        rows[0].series_uid, rows[1].series_uid,
+        "one exam, one series"
+    );
+    let numbers: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            text(
+                &open(&station.data_dir.join(&r.path)),
+                tags::INSTANCE_NUMBER,
+            )
+        })
+        .collect();
+    assert_eq!(numbers, ["1", "2"]);
+}
