@@ -40,7 +40,11 @@ pub fn run_ticker(
                 }
             }
         };
-        match store::complete_quiet_studies_with(&mut store.lock(), quiet_ms, &routes, decide) {
+        let mut conn = store.lock();
+        if let Err(e) = crate::registry::matching::mark_started(&conn) {
+            tracing::warn!(error = %e, "cannot mark orders in progress");
+        }
+        match store::complete_quiet_studies_with(&mut conn, quiet_ms, &routes, decide) {
             Ok(0) => {}
             Ok(n) => tracing::info!(studies = n, "studies complete after the quiet period"),
             Err(e) => tracing::error!(error = %e, "cannot update study states"),

@@ -14,9 +14,9 @@ use super::ConfigArgs;
 
 #[derive(Args)]
 pub struct PatientFields {
-    /// Chinese name; PN form "王^小明" (family^given) is kept as typed.
+    /// Chinese name; PN form "王^小明" (family^given) is kept as typed. Required to add.
     #[arg(long)]
-    name: String,
+    name: Option<String>,
     #[arg(long)]
     pinyin: Option<String>,
     /// M, F or O; taken from the ID card number when not given.
@@ -33,15 +33,16 @@ pub struct PatientFields {
 }
 
 impl PatientFields {
-    fn to_new(&self, clinic_id: Option<String>) -> NewPatient {
+    /// The given fields over `base` (what is registered now, for an edit).
+    fn over(self, base: NewPatient) -> NewPatient {
         NewPatient {
-            name: self.name.clone(),
-            pinyin: self.pinyin.clone(),
-            sex: self.sex.clone(),
-            birth_date: self.birth_date.clone(),
-            id_card: self.id_card.clone(),
-            phone: self.phone.clone(),
-            clinic_id,
+            name: self.name.unwrap_or(base.name),
+            pinyin: self.pinyin.or(base.pinyin),
+            sex: self.sex.or(base.sex),
+            birth_date: self.birth_date.or(base.birth_date),
+            id_card: self.id_card.or(base.id_card),
+            phone: self.phone.or(base.phone),
+            clinic_id: base.clinic_id,
         }
     }
 }
@@ -226,8 +227,15 @@ pub fn patient(action: PatientAction) -> anyhow::Result<()> {
             clinic_id,
             actor,
         } => {
+            if fields.name.is_none() {
+                bail!("--name is required to register a patient");
+            }
             let (_, store) = open(&config)?;
-            let p = patients::add(&mut store.lock(), &actor, &fields.to_new(clinic_id))?;
+            let new = fields.over(NewPatient {
+                clinic_id,
+                ..Default::default()
+            });
+            let p = patients::add(&mut store.lock(), &actor, &new)?;
             println!("{}", patient_line(&p));
         }
         PatientAction::Edit {
@@ -237,7 +245,19 @@ pub fn patient(action: PatientAction) -> anyhow::Result<()> {
             actor,
         } => {
             let (_, store) = open(&config)?;
-            let new = fields.to_new(None);
+            let Some(now) = patients::by_clinic_id(&store.lock(), &clinic_id)? else {
+                bail!("no registered patient {clinic_id}");
+            };
+            // Fields not given keep their registered values.
+            let new = fields.over(NewPatient {
+                name: now.name,
+                pinyin: Some(now.pinyin),
+                sex: Some(now.sex),
+                birth_date: Some(now.birth_date),
+                id_card: now.id_card,
+                phone: Some(now.phone),
+                clinic_id: None,
+            });
             let (p, studies) =
                 matching::update_patient(&mut store.lock(), &actor, &clinic_id, &new)?;
             println!("{}", patient_line(&p));

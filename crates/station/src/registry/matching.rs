@@ -7,7 +7,7 @@
 //! Must never: match a study to a cancelled order, or guess between several candidate orders.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::correction::{self, Values};
 use super::orders::{self, NewOrder, Order};
@@ -107,7 +107,8 @@ pub fn find_order(conn: &Connection, s: &StudyFacts) -> Result<Option<Order>, Re
     }
 }
 
-/// The values a study takes from its order and the order's patient.
+/// The values a study takes from its order and the order's patient. A birth date or sex the
+/// registration does not know leaves the device's value alone.
 fn order_values(order: &Order, patient: &Patient) -> Values {
     [
         ("AccessionNumber", order.accession.clone()),
@@ -117,6 +118,7 @@ fn order_values(order: &Order, patient: &Patient) -> Values {
         ("PatientSex", patient.sex.clone()),
     ]
     .into_iter()
+    .filter(|(k, v)| !v.is_empty() || !matches!(*k, "PatientBirthDate" | "PatientSex"))
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
@@ -188,7 +190,8 @@ pub fn unassigned(conn: &Connection) -> Result<Vec<StudyFacts>, RegistryError> {
 }
 
 /// Where a technician puts a study.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Target {
     /// An existing order, by accession number.
     Order(String),
@@ -273,7 +276,7 @@ pub fn assign(
             orders::add(conn, actor, &new)?
         }
     };
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let was_queued: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1)",
         [study_id],
@@ -342,21 +345,32 @@ pub fn update_patient(
     clinic_id: &str,
     new: &NewPatient,
 ) -> Result<(Patient, usize), RegistryError> {
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let (_, patient) = patients::update(&tx, actor, clinic_id, new)?;
     let studies = correct_patient_studies(&tx, actor, &patient)?;
     tx.commit()?;
     Ok((patient, studies))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cr_and_dx_orders_are_interchangeable() {
-        assert!(same_modality("DX", "CR"));
-        assert!(same_modality("us", "US"));
-        assert!(!same_modality("DX", "US"));
+/// Orders whose study has started arriving (by accession) are in progress.
+pub fn mark_started(conn: &Connection) -> Result<usize, RegistryError> {
+    // Read first: an UPDATE takes the write lock even when it changes nothing, every tick.
+    let any: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM orders o JOIN studies s ON s.accession = o.accession
+                        WHERE o.state = 'scheduled' AND s.state = 'receiving' AND s.accession <> '')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !any {
+        return Ok(0);
     }
+    Ok(conn.execute(
+        "UPDATE orders SET state = 'in_progress', updated_at = ?1
+         WHERE state = 'scheduled' AND accession IN
+               (SELECT accession FROM studies WHERE state = 'receiving' AND accession <> '')",
+        [now_ms()],
+    )?)
 }
+
+#[cfg(test)]
+mod tests;

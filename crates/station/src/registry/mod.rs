@@ -52,6 +52,14 @@ pub fn today() -> String {
     chrono::Local::now().format("%Y%m%d").to_string()
 }
 
+/// A transaction that takes the write lock at once (BEGIN IMMEDIATE). A deferred one that reads
+/// first gets SQLITE_BUSY, without waiting, when the running station writes in between.
+fn write_transaction(
+    conn: &mut rusqlite::Connection,
+) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
+
 /// Whether `e` is a UNIQUE constraint failure (a duplicate the caller names).
 fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)

@@ -138,7 +138,7 @@ pub fn add(conn: &mut Connection, actor: &str, new: &NewOrder) -> Result<Order, 
     if station_ae.len() > 16 || station_ae.contains('\\') {
         return Err(invalid("station AE title", "at most 16 characters"));
     }
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     let patient =
         patients::by_clinic_id(&tx, &new.patient)?.ok_or_else(|| RegistryError::NotFound {
             what: "registered patient",

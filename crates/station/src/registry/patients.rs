@@ -176,7 +176,7 @@ fn next_clinic_id(conn: &Connection) -> Result<String, RegistryError> {
 /// Registers a patient; audited as `patient.add`.
 pub fn add(conn: &mut Connection, actor: &str, new: &NewPatient) -> Result<Patient, RegistryError> {
     let mut p = validate(new)?;
-    let tx = conn.transaction()?;
+    let tx = super::write_transaction(conn)?;
     if p.clinic_id.is_empty() {
         p.clinic_id = next_clinic_id(&tx)?;
     }

@@ -262,21 +262,9 @@ fn an_unmatched_study_waits_until_assigned_then_goes_with_corrected_tags() {
         "{actions:?}"
     );
 
-    // A typo found after delivery: correcting the patient sends the same instances again.
-    station_cli(
-        &station,
-        &[
-            "patient",
-            "edit",
-            "P600",
-            "--name",
-            "钱^朵朵",
-            "--sex",
-            "M",
-            "--birth-date",
-            "19800101",
-        ],
-    );
+    // A typo found after delivery: correcting the name (the rest stays as registered) sends
+    // the same instances again.
+    station_cli(&station, &["patient", "edit", "P600", "--name", "钱^朵朵"]);
     wait_for(
         "the corrected study at the hub",
         Duration::from_secs(90),
@@ -312,6 +300,7 @@ fn an_unmatched_study_waits_until_assigned_then_goes_with_corrected_tags() {
             .expect("Original Attributes Sequence");
         assert_eq!(items.len(), 2, "assignment, then correction: {tags}");
         assert_eq!(items[1]["ReasonForTheAttributeModification"], "CORRECT");
+        assert_eq!(tags["PatientSex"], "M", "kept as registered");
         assert_eq!(
             items[1]["ModifiedAttributesSequence"][0]["PatientName"],
             "钱^多多"

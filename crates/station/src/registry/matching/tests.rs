@@ -1,0 +1,198 @@
+use super::*;
+use crate::dicom::header::Header;
+use crate::store::{insert_instance, NewInstance, Source, Store};
+
+/// Indexes one instance of a study as a device sent it.
+fn receive(conn: &mut Connection, study: &str, patient_id: &str, modality: &str, accession: &str) {
+    let h = Header {
+        transfer_syntax: "1.2.840.10008.1.2.1".into(),
+        sop_class_uid: "1.2.840.10008.5.1.4.1.1.1.1".into(),
+        sop_instance_uid: format!("{study}.1"),
+        study_uid: study.into(),
+        series_uid: format!("{study}.9"),
+        modality: modality.into(),
+        study_date: "20261130".into(),
+        accession: accession.into(),
+        patient_id: patient_id.into(),
+        patient_name: "WRONG^NAME".into(),
+        patient_birth_date: "19010101".into(),
+        ..Default::default()
+    };
+    let tx = conn.transaction().expect("tx");
+    insert_instance(
+        &tx,
+        &NewInstance {
+            header: &h,
+            size: 1,
+            sha256: study,
+            path: &format!("instances/{study}.dcm"),
+            source: &Source::Dicom {
+                calling_ae: "DR1".into(),
+            },
+            review_reason: None,
+        },
+    )
+    .expect("insert");
+    tx.commit().expect("commit");
+}
+
+fn complete_all(conn: &mut Connection, hold: bool, routes: &[Route]) {
+    store::complete_quiet_studies_with(conn, 0, routes, |tx, id| {
+        on_complete(tx, id, hold).map_err(|e| match e {
+            RegistryError::Store(e) => e,
+            other => panic!("matching failed: {other}"),
+        })
+    })
+    .expect("complete");
+}
+
+fn order(conn: &mut Connection, patient: &str, modality: &str, accession: &str) -> Order {
+    orders::add(
+        conn,
+        "li",
+        &NewOrder {
+            patient: patient.into(),
+            modality: modality.into(),
+            scheduled_date: Some("20261130".into()),
+            accession: Some(accession.into()),
+            ..Default::default()
+        },
+    )
+    .expect("order")
+}
+
+fn state_of(conn: &Connection, table: &str, key: &str, value: &str) -> String {
+    conn.query_row(
+        &format!("SELECT state FROM {table} WHERE {key} = ?1"),
+        [value],
+        |r| r.get(0),
+    )
+    .expect("state")
+}
+
+#[test]
+fn studies_match_by_accession_then_by_patient_modality_and_date_and_the_rest_wait() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    let mut conn = store.lock();
+    let wang = patients::add(
+        &mut conn,
+        "li",
+        &NewPatient {
+            name: "王^小明".into(),
+            clinic_id: Some("P1".into()),
+            birth_date: Some("19580312".into()),
+            sex: Some("M".into()),
+            ..Default::default()
+        },
+    )
+    .expect("patient");
+    order(&mut conn, "P1", "DX", "ACC1");
+    order(&mut conn, "P1", "US", "ACC2");
+    receive(&mut conn, "1.1", "SOMEONE", "DX", "ACC1"); // by accession
+    receive(&mut conn, "1.2", "P1", "US", ""); // by patient ID + modality + date
+    receive(&mut conn, "1.3", "P1", "ECG", ""); // no ECG order: unmatched
+    assert_eq!(mark_started(&conn).expect("started"), 1);
+    assert_eq!(
+        state_of(&conn, "orders", "accession", "ACC1"),
+        "in_progress"
+    );
+    // Registered without birth date or sex: the device's values stay.
+    patients::add(
+        &mut conn,
+        "li",
+        &NewPatient {
+            name: "张^伟".into(),
+            clinic_id: Some("P2".into()),
+            ..Default::default()
+        },
+    )
+    .expect("patient");
+    order(&mut conn, "P2", "DX", "ACC3");
+    receive(&mut conn, "1.4", "X", "DX", "ACC3");
+    let routes = [Route {
+        destination: "hub".into(),
+        ..Default::default()
+    }];
+    complete_all(&mut conn, true, &routes);
+
+    for (study, accession) in [("1.1", "ACC1"), ("1.2", "ACC2")] {
+        let id: i64 = conn
+            .query_row(
+                "SELECT id FROM studies WHERE study_uid = ?1",
+                [study],
+                |r| r.get(0),
+            )
+            .expect("id");
+        let sent = correction::current_values(&conn, id).expect("values");
+        assert_eq!(sent["PatientName"], wang.name, "study {study}");
+        assert_eq!(sent["PatientID"], "P1");
+        assert_eq!(sent["AccessionNumber"], accession);
+        assert_eq!(sent["PatientBirthDate"], "19580312");
+        assert_eq!(state_of(&conn, "studies", "study_uid", study), "complete");
+        assert_eq!(
+            state_of(&conn, "orders", "accession", accession),
+            "completed"
+        );
+    }
+    let id: i64 = conn
+        .query_row("SELECT id FROM studies WHERE study_uid = '1.4'", [], |r| {
+            r.get(0)
+        })
+        .expect("id");
+    let sent = correction::current_values(&conn, id).expect("values");
+    assert_eq!(
+        (
+            sent["PatientName"].as_str(),
+            sent["PatientBirthDate"].as_str()
+        ),
+        ("张^伟", "19010101")
+    );
+    assert_eq!(state_of(&conn, "studies", "study_uid", "1.3"), "unassigned");
+    let queued: Vec<String> = conn
+        .prepare(
+            "SELECT s.study_uid FROM send_queue q JOIN studies s ON s.id = q.study_ref ORDER BY 1",
+        )
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(
+        queued,
+        ["1.1", "1.2", "1.4"],
+        "the unmatched study is not queued"
+    );
+    let waiting = unassigned(&conn).expect("unassigned");
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0].study_uid, "1.3");
+
+    // Made into a patient and an order from its own data, then queued.
+    let o = assign(&mut conn, "li", "1.3", &Target::FromStudy, &routes).expect("assign");
+    assert_eq!(o.modality, "ECG");
+    let made = patients::by_id(&conn, o.patient_ref)
+        .expect("read")
+        .expect("patient");
+    assert_eq!(made.name, "WRONG^NAME");
+    // The study's Patient ID is already another patient's clinic ID: a new one is generated.
+    assert_eq!(made.clinic_id, "P000003");
+    assert_eq!(state_of(&conn, "studies", "study_uid", "1.3"), "complete");
+    let n: i64 = conn
+        .query_row("SELECT COUNT(*) FROM send_queue", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(n, 4);
+    let actions: Vec<String> = audit::list(&conn, &audit::AuditFilter::default())
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(actions.contains(&"study.assign".to_string()), "{actions:?}");
+    assert!(actions.contains(&"study.match".to_string()), "{actions:?}");
+}
+
+#[test]
+fn cr_and_dx_orders_are_interchangeable() {
+    assert!(same_modality("DX", "CR"));
+    assert!(same_modality("us", "US"));
+    assert!(!same_modality("DX", "US"));
+}
