@@ -40,7 +40,37 @@ pub fn check(bytes: &[u8]) -> Result<(), String> {
     if find(bytes, b" obj").is_none() {
         return Err("the PDF is corrupt: it holds no objects".into());
     }
+    // startxref gives the byte offset of the last cross-reference section (PDF 1.7 §7.5.5):
+    // a table ("xref") or a stream object ("n g obj"). Bytes lost or added in the middle of
+    // the file move it.
+    let tail_at = bytes.len() - tail.len();
+    let at = rfind(tail, b"startxref").map_or(0, |i| tail_at + i + b"startxref".len());
+    let offset: Option<usize> = std::str::from_utf8(&bytes[at..bytes.len().min(at + 32)])
+        .ok()
+        .and_then(|t| t.split_ascii_whitespace().next())
+        .and_then(|n| n.parse().ok());
+    let target = offset.and_then(|o| bytes.get(o..bytes.len().min(o + 32)));
+    let points_at_xref = target.is_some_and(|t| {
+        let t = String::from_utf8_lossy(t);
+        let mut words = t.split_ascii_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some("xref"), _, _) => true,
+            (Some(n), Some(g), Some(o)) => {
+                n.bytes().all(|b| b.is_ascii_digit())
+                    && g.bytes().all(|b| b.is_ascii_digit())
+                    && o.starts_with("obj")
+            }
+            _ => false,
+        }
+    });
+    if !points_at_xref {
+        return Err("the PDF is corrupt: its cross-reference table is not where the file says (damaged or altered copy)".into());
+    }
     Ok(())
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// The document's /CreationDate (PDF 1.7 §7.9.4 "D:YYYYMMDDHHmmSS"), when it has one.
@@ -101,7 +131,7 @@ pub fn build(ctx: &Context, title: &str, pdf: Vec<u8>) -> InMemDicomObject {
 mod tests {
     use super::*;
 
-    const GOOD: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /CreationDate (D:20261129143005+08'00') >>\nendobj\nxref\ntrailer\n<< /Root 1 0 R >>\nstartxref\n9\n%%EOF\n";
+    const GOOD: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /CreationDate (D:20261129143005+08'00') >>\nendobj\nxref\ntrailer\n<< /Root 1 0 R >>\nstartxref\n85\n%%EOF\n";
 
     #[test]
     fn whole_pdfs_pass_and_truncated_ones_say_why() {
@@ -109,6 +139,10 @@ mod tests {
         let cut = &GOOD[..GOOD.len() - 20];
         assert!(check(cut).unwrap_err().contains("%%EOF"));
         assert!(check(b"PK\x03\x04").unwrap_err().contains("%PDF-"));
+        // A byte lost in the middle moves the cross-reference table.
+        let mut shifted = GOOD.to_vec();
+        shifted.remove(20);
+        assert!(check(&shifted).unwrap_err().contains("cross-reference"));
     }
 
     #[test]

@@ -320,6 +320,10 @@ fn exports_that_cannot_be_converted_are_quarantined_with_their_reason() {
     let mut truncated = samples::pdf("Sinus rhythm", "20261129143005");
     truncated.truncate(truncated.len() * 2 / 3);
     drop_file(&ecg.join("cut.pdf"), &truncated);
+    // A copy that lost bytes in the middle (a bad USB stick), its end intact.
+    let mut damaged = samples::pdf("Sinus rhythm", "20261129143005");
+    damaged.drain(200..260);
+    drop_file(&ecg.join("damaged.pdf"), &damaged);
     drop_file(&ecg.join("photo.jpg"), &samples::jpeg(16, 16, 1, true));
     drop_file(
         &ecg.join("other.xml"),
@@ -327,11 +331,15 @@ fn exports_that_cannot_be_converted_are_quarantined_with_their_reason() {
     );
     let reasons: Vec<(PathBuf, &str)> = vec![
         (ecg.join("quarantine/cut.pdf.reason.txt"), "%%EOF"),
+        (
+            ecg.join("quarantine/damaged.pdf.reason.txt"),
+            "cross-reference",
+        ),
         (ecg.join("quarantine/photo.jpg.reason.txt"), "write only"),
         (ecg.join("quarantine/other.xml.reason.txt"), "aECG"),
     ];
-    wait_for("three quarantined exports", WAIT_TIMEOUT, || {
-        (station.db_path().exists() && station.status_counts().quarantined == 3).then_some(())
+    wait_for("four quarantined exports", WAIT_TIMEOUT, || {
+        (station.db_path().exists() && station.status_counts().quarantined == 4).then_some(())
     });
     for (file, says) in reasons {
         let reason =
