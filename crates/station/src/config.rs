@@ -396,6 +396,31 @@ mod tests {
     }
 
     #[test]
+    fn device_profiles_and_uid_root_are_checked_and_named() {
+        let c = load_str(
+            "[station]\nuid_root = \"1.2.156.1\"\n[[watch]]\npath = \"/srv/ecg\"\n\
+             device = { modality = \"ECG\", writes = [\"pdf\", \"aecg\"] }\n",
+        )
+        .expect("load");
+        let device = c.watch[0].device.as_ref().expect("profile");
+        assert_eq!(
+            (device.modality.as_str(), device.exam_gap_secs),
+            ("ECG", 300)
+        );
+        assert_eq!(c.station.uid_root.as_deref(), Some("1.2.156.1"));
+        let err = load_str(
+            "[[watch]]\npath = \"/srv/ecg\"\ndevice = { modality = \"ECG\", writes = [\"tiff\"] }\n",
+        )
+        .expect_err("tiff is not converted");
+        assert!(
+            err.to_string().contains("watch.device") && err.to_string().contains("tiff"),
+            "{err}"
+        );
+        let err = load_str("[station]\nuid_root = \"1.02.3\"\n").expect_err("leading zero");
+        assert!(err.to_string().contains("uid_root"), "{err}");
+    }
+
+    #[test]
     fn command_line_wins_over_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("station.toml");
