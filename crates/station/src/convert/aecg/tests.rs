@@ -98,3 +98,27 @@ fn broken_files_say_why() {
         .unwrap_err()
         .contains("different lengths"));
 }
+
+#[test]
+fn long_or_unusual_recordings_are_general_ecg() {
+    let mut ecg = parse(SAMPLE.as_bytes()).expect("parses");
+    assert_eq!(sop_class(&ecg), modules::TWELVE_LEAD_ECG);
+    for l in &mut ecg.leads {
+        l.digits = vec![0; 20_000];
+    }
+    assert_eq!(sop_class(&ecg), GENERAL_ECG, "more than 16384 samples");
+    ecg.leads.iter_mut().for_each(|l| l.digits.truncate(100));
+    ecg.sampling_hz = 2000.0;
+    assert_eq!(sop_class(&ecg), GENERAL_ECG, "sampled above 1000 Hz");
+}
+
+#[test]
+fn leads_beyond_the_twelve_are_left_out_and_ds_values_fit() {
+    let extra = SAMPLE.replace(r#"code="MDC_ECG_LEAD_I" "#, r#"code="MDC_ECG_LEAD_V4R" "#);
+    let ecg = parse(extra.as_bytes()).expect("parses");
+    let labels: Vec<&str> = ecg.leads.iter().map(|l| LEADS[l.lead].0).collect();
+    assert_eq!(labels, ["II"], "V4R is not one of the twelve");
+    assert_eq!(ds(500.0), "500");
+    assert_eq!(ds(1.0 / 0.003), "333.33333333");
+    assert!(ds(1.0 / 3.0).len() <= 16);
+}
