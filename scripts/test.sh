@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian/Ubuntu machine. Installs what the tests need when it is
 # missing (DCMTK's echoscu/storescu/dcmdump, Orthanc with its DICOMweb plugin as the test hub,
+# dicom3tools' dciodvfy, poppler's pdftoppm,
 # socat and openssl to put TLS in front of it,
 # a C compiler for the bundled SQLite, Rust through rustup), then runs the whole workspace's
 # test suite and exits non-zero if anything fails.
@@ -25,6 +26,9 @@ done
 [ -x /usr/sbin/Orthanc ] || need+=(orthanc)
 [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] || need+=(orthanc-dicomweb)
 [ -x /usr/bin/socat ] || need+=(socat)
+# dciodvfy checks the DICOM the station makes from device exports; pdftoppm renders PDF thumbnails.
+[ -x /usr/bin/dciodvfy ] || need+=(dicom3tools)
+[ -x /usr/bin/pdftoppm ] || need+=(poppler-utils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(build-essential)
 if ! command -v cargo >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo" ]; then

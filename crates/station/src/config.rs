@@ -44,6 +44,8 @@ pub struct Config {
     pub destinations: Vec<Destination>,
     /// Reports coming back: how often to look, turnaround targets, the printed header.
     pub reports: ReportsConfig,
+    #[serde(default)]
+    pub station: StationConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,6 +79,16 @@ pub struct TurnaroundTarget {
     pub priority: String,
     /// Minutes from sending to the final report.
     pub minutes: u64,
+}
+
+/// The station's own identity in the objects it makes (converted exports).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StationConfig {
+    /// Root for the UIDs of objects the station creates, e.g. "1.2.156.112605.1"; absent: each
+    /// UID is "2.25." + a random UUID as an integer (PS3.5 §B.2), which needs no registration.
+    #[serde(default)]
+    pub uid_root: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -281,6 +293,31 @@ pub struct WatchFolder {
     /// Full rescan period, for network shares and missed events.
     #[serde(default = "default_rescan_secs")]
     pub rescan_secs: u64,
+    /// The exporting device, when the folder receives PDF, image or XML exports to be converted
+    /// into DICOM (see `convert`). Absent: only DICOM files are taken.
+    #[serde(default)]
+    pub device: Option<DeviceProfile>,
+}
+
+/// What a device that only exports files is, and what it writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceProfile {
+    /// DICOM modality of the device: "ECG", "US", "DX"…
+    pub modality: String,
+    /// What it writes: any of "pdf", "jpeg", "png", "bmp", "aecg" (HL7 aECG XML).
+    pub writes: Vec<String>,
+    /// Shown in the objects as Manufacturer's Model Name, e.g. "ECG-1250".
+    #[serde(default)]
+    pub name: String,
+    /// Image files written less than this far apart (in the same subfolder, for the same
+    /// patient) belong to one exam: one series.
+    #[serde(default = "default_exam_gap_secs")]
+    pub exam_gap_secs: u64,
+}
+
+fn default_exam_gap_secs() -> u64 {
+    300
 }
 
 fn default_settle_ms() -> u64 {
@@ -457,6 +494,15 @@ impl Config {
                     w.path.display()
                 )));
             }
+            if let Some(device) = &w.device {
+                crate::convert::profile::validate(device).map_err(|e| {
+                    ConfigError::Invalid(format!("watch.device for {}: {e}", w.path.display()))
+                })?;
+            }
+        }
+        if let Some(root) = &self.station.uid_root {
+            crate::convert::uid::validate_root(root)
+                .map_err(|e| ConfigError::Invalid(format!("station.uid_root = {root:?}: {e}")))?;
         }
         Ok(())
     }
@@ -518,6 +564,31 @@ mod tests {
         let err =
             load_str("[dicom]\nae_title = \"THIS_AE_TITLE_IS_TOO_LONG\"\n").expect_err("must fail");
         assert!(err.to_string().contains("ae_title"), "{err}");
+    }
+
+    #[test]
+    fn device_profiles_and_uid_root_are_checked_and_named() {
+        let c = load_str(
+            "[station]\nuid_root = \"1.2.156.1\"\n[[watch]]\npath = \"/srv/ecg\"\n\
+             device = { modality = \"ECG\", writes = [\"pdf\", \"aecg\"] }\n",
+        )
+        .expect("load");
+        let device = c.watch[0].device.as_ref().expect("profile");
+        assert_eq!(
+            (device.modality.as_str(), device.exam_gap_secs),
+            ("ECG", 300)
+        );
+        assert_eq!(c.station.uid_root.as_deref(), Some("1.2.156.1"));
+        let err = load_str(
+            "[[watch]]\npath = \"/srv/ecg\"\ndevice = { modality = \"ECG\", writes = [\"tiff\"] }\n",
+        )
+        .expect_err("tiff is not converted");
+        assert!(
+            err.to_string().contains("watch.device") && err.to_string().contains("tiff"),
+            "{err}"
+        );
+        let err = load_str("[station]\nuid_root = \"1.02.3\"\n").expect_err("leading zero");
+        assert!(err.to_string().contains("uid_root"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod convert;
 pub mod demo;
 pub mod dicom;
 pub mod events;

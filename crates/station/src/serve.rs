@@ -108,6 +108,7 @@ impl Station {
         threads.extend(watch::spawn_watchers(
             ingest.clone(),
             &config.watch,
+            config.station.uid_root.as_deref(),
             shutdown.clone(),
         ));
         let (stop, quiet) = (

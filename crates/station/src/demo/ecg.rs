@@ -16,20 +16,7 @@ pub const SAMPLING_HZ: usize = 500;
 const SENSITIVITY_UV: f32 = 2.5;
 
 /// (label, SCPECG code, code meaning), in the order the channels are stored.
-pub const LEADS: [(&str, &str, &str); 12] = [
-    ("I", "5.6.3-9-1", "Lead I (Einthoven)"),
-    ("II", "5.6.3-9-2", "Lead II"),
-    ("III", "5.6.3-9-61", "Lead III"),
-    ("aVR", "5.6.3-9-62", "Lead aVR"),
-    ("aVL", "5.6.3-9-63", "Lead aVL"),
-    ("aVF", "5.6.3-9-64", "Lead aVF"),
-    ("V1", "5.6.3-9-3", "Lead V1"),
-    ("V2", "5.6.3-9-4", "Lead V2"),
-    ("V3", "5.6.3-9-5", "Lead V3"),
-    ("V4", "5.6.3-9-6", "Lead V4"),
-    ("V5", "5.6.3-9-7", "Lead V5"),
-    ("V6", "5.6.3-9-8", "Lead V6"),
-];
+pub use crate::dicom::waveform::LEADS;
 
 /// Wave (offset from the R peak in s, Gaussian width in s), for P, Q, R, S, T.
 const WAVES: [(f32, f32); 5] = [

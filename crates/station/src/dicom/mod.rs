@@ -6,4 +6,5 @@ pub mod dimse;
 pub mod header;
 pub mod listener;
 pub mod sop_classes;
+pub mod waveform;
 pub mod worklist;

@@ -298,4 +298,16 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX sessions_user ON sessions(user_ref);
     CREATE INDEX sessions_expires ON sessions(expires_at);
     "#,
+    // 7: device exports converted into DICOM (issue 7): the export file's SHA-256, so the same
+    // file taken twice (not moved to done/ after a crash, or exported again) is not converted
+    // into a second object with new UIDs.
+    r#"
+    CREATE TABLE conversions (
+        source_sha256 TEXT PRIMARY KEY,
+        instance_ref  INTEGER NOT NULL REFERENCES instances(id),
+        source        TEXT NOT NULL,   -- the export file's path when it was taken
+        kind          TEXT NOT NULL,   -- pdf, jpeg, png, bmp, aecg
+        created_at    INTEGER NOT NULL
+    );
+    "#,
 ];

@@ -6,6 +6,7 @@
 //! Must never: touch instance files (that is `ingest`'s job), or hold the lock across network I/O.
 
 pub mod audit;
+pub mod conversions;
 pub mod migrations;
 pub mod queue;
 

@@ -16,6 +16,7 @@ fn malformed_file_in_a_watched_folder_is_quarantined_with_a_reason_and_later_fil
                 path: drop.clone(),
                 settle_ms: 300,
                 rescan_secs: 1,
+                device: None,
             }],
             ..Options::default()
         },

@@ -98,6 +98,8 @@ pub struct Watch {
     pub path: PathBuf,
     pub settle_ms: u64,
     pub rescan_secs: u64,
+    /// A device profile as an inline TOML table, e.g. `{ modality = "ECG", writes = ["pdf"] }`.
+    pub device: Option<String>,
 }
 
 /// What a test wants different from the defaults. `min_free_mb` defaults to 0 here: the
@@ -116,6 +118,8 @@ pub struct Options {
     pub destinations: Vec<Dest>,
     /// Appended to the configuration as is, e.g. "[auth]\nsession_ttl_secs = 2\n".
     pub extra_toml: String,
+    /// `[station] uid_root`.
+    pub uid_root: Option<String>,
 }
 
 /// A `[[destinations]]` entry; retries are capped at 2 s so tests see recovery quickly.
@@ -213,6 +217,9 @@ impl Station {
             options.quiet_period_secs.unwrap_or(3600),
             options.hold_unmatched,
         );
+        if let Some(root) = &options.uid_root {
+            text.push_str(&format!("\n[station]\nuid_root = {}\n", toml_str(root)));
+        }
         for d in &options.destinations {
             text.push_str(&format!(
                 "\n[[destinations]]\nname = {}\nurl = {}\nmodalities = [{}]\nretry_max_secs = 2\ntimeout_secs = 30\n",
@@ -228,6 +235,9 @@ impl Station {
                 w.settle_ms,
                 w.rescan_secs
             ));
+            if let Some(device) = &w.device {
+                text.push_str(&format!("device = {device}\n"));
+            }
         }
         text.push_str(&options.extra_toml);
         std::fs::write(&config, text).expect("writing the station config");

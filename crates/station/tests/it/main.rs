@@ -12,6 +12,7 @@ mod cli;
 mod dataset;
 mod duplicates;
 mod durability;
+mod exports;
 mod folders;
 mod matching;
 mod receive;

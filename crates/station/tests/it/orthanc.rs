@@ -125,6 +125,13 @@ impl Orthanc {
     /// GET on Orthanc's own REST API (with the registered user, if any), parsed as JSON;
     /// `None` when it does not answer 200 within 10 s.
     pub fn get(&self, path: &str) -> Option<serde_json::Value> {
+        let (_, body) = self.get_bytes(path)?;
+        serde_json::from_slice(&body).ok()
+    }
+
+    /// GET on Orthanc's REST API returning the raw body and its Content-Type; `None` when it
+    /// does not answer 200 within 10 s.
+    pub fn get_bytes(&self, path: &str) -> Option<(String, Vec<u8>)> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -140,7 +147,13 @@ impl Orthanc {
             if !response.status().is_success() {
                 return None;
             }
-            serde_json::from_str(&response.text().await.ok()?).ok()
+            let kind = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            Some((kind, response.bytes().await.ok()?.to_vec()))
         })
     }
 

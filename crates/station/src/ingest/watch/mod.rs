@@ -24,6 +24,7 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 use super::quarantine::{quarantine_file, unique_dest};
 use super::{Ingest, IngestError, Outcome};
 use crate::config::WatchFolder;
+use crate::convert::Converter;
 use crate::store::Source;
 
 const TICK: Duration = Duration::from_millis(200);
@@ -35,20 +36,26 @@ const QUARANTINE: &str = "quarantine";
 type Events = notify::Result<notify::Event>;
 
 /// Starts one watcher thread per folder. Each returns when `shutdown` is set (checked at least
-/// every 500 ms, and between files).
+/// every 500 ms, and between files). Exports of folders with a device profile are converted
+/// into DICOM under `uid_root` (see `convert`).
 pub fn spawn_watchers(
     ingest: Arc<Ingest>,
     folders: &[WatchFolder],
+    uid_root: Option<&str>,
     shutdown: Arc<AtomicBool>,
 ) -> Vec<JoinHandle<()>> {
     let mut handles = Vec::new();
+    let converter = Arc::new(Converter::new(ingest, uid_root));
     for folder in folders {
-        let (ingest, folder, shutdown) =
-            (Arc::clone(&ingest), folder.clone(), Arc::clone(&shutdown));
+        let (converter, folder, shutdown) = (
+            Arc::clone(&converter),
+            folder.clone(),
+            Arc::clone(&shutdown),
+        );
         let shown = folder.path.display().to_string();
         let spawned = std::thread::Builder::new()
             .name(format!("watch {shown}"))
-            .spawn(move || FolderWatch::new(ingest, &folder).run(&shutdown));
+            .spawn(move || FolderWatch::new(converter, folder).run(&shutdown));
         match spawned {
             Ok(handle) => handles.push(handle),
             Err(e) => {
@@ -73,6 +80,8 @@ struct Retry {
 
 struct FolderWatch {
     ingest: Arc<Ingest>,
+    converter: Arc<Converter>,
+    folder: WatchFolder,
     root: PathBuf,
     /// `root` resolved, for event paths reported in canonical form (macOS).
     canon: Option<PathBuf>,
@@ -91,10 +100,12 @@ struct FolderWatch {
 }
 
 impl FolderWatch {
-    fn new(ingest: Arc<Ingest>, folder: &WatchFolder) -> FolderWatch {
+    fn new(converter: Arc<Converter>, folder: WatchFolder) -> FolderWatch {
         let (tx, events) = mpsc::channel();
         FolderWatch {
-            ingest,
+            ingest: Arc::clone(converter.ingest()),
+            converter,
+            folder: folder.clone(),
             root: folder.path.clone(),
             canon: None,
             shown: folder.path.display().to_string(),
@@ -295,7 +306,7 @@ impl FolderWatch {
         let source = Source::Folder {
             path: path.display().to_string(),
         };
-        match self.ingest.ingest_file(&path, &source) {
+        match self.converter.ingest_file(&self.folder, &path, &source) {
             Ok(outcome) => {
                 let after = stat(&path);
                 if after != before {

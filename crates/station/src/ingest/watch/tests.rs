@@ -28,13 +28,14 @@ impl Env {
                 path: tmp.path().join(f),
                 settle_ms,
                 rescan_secs,
+                device: None,
             })
             .collect();
         for f in folders.iter().filter(|f| !f.path.ends_with("missing")) {
             std::fs::create_dir_all(&f.path).unwrap();
         }
         let shutdown = Arc::new(AtomicBool::new(false));
-        let handles = spawn_watchers(Arc::clone(&ingest), &folders, Arc::clone(&shutdown));
+        let handles = spawn_watchers(Arc::clone(&ingest), &folders, None, Arc::clone(&shutdown));
         Env {
             tmp,
             ingest,
