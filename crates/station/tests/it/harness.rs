@@ -116,10 +116,28 @@ pub struct Options {
     /// `[studies] hold_unmatched`: complete studies that match no order wait for a person.
     pub hold_unmatched: bool,
     pub destinations: Vec<Dest>,
+    /// `poll_reports` for every destination; unset: the station's default (on). Tests that count
+    /// connections through a proxy turn it off, so report lookups do not take their faults.
+    pub poll_reports: Option<bool>,
     /// Appended to the configuration as is, e.g. "[auth]\nsession_ttl_secs = 2\n".
     pub extra_toml: String,
     /// `[station] uid_root`.
     pub uid_root: Option<String>,
+}
+
+impl Options {
+    /// Studies complete after 1 s and go to one destination named "hub" at `url`.
+    pub fn sending_to(url: impl Into<String>) -> Options {
+        Options {
+            quiet_period_secs: Some(1),
+            destinations: vec![Dest {
+                name: "hub".into(),
+                url: url.into(),
+                modalities: vec![],
+            }],
+            ..Options::default()
+        }
+    }
 }
 
 /// A `[[destinations]]` entry; retries are capped at 2 s so tests see recovery quickly.
@@ -227,6 +245,9 @@ impl Station {
                 toml_str(&d.url),
                 d.modalities.iter().map(toml_str).collect::<Vec<_>>().join(", ")
             ));
+            if let Some(poll) = options.poll_reports {
+                text.push_str(&format!("poll_reports = {poll}\n"));
+            }
         }
         for w in &options.watch {
             text.push_str(&format!(

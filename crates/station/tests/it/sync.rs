@@ -33,18 +33,7 @@ fn send_day(station: &Station, files: &[station::demo::DemoFile]) {
 fn a_clinic_day_from_dcmtk_reaches_orthanc_and_is_delivered_only_when_verified() {
     let scratch = Scratch::new();
     let hub = Orthanc::start(&scratch.join("hub"));
-    let station = Station::start(
-        scratch.path(),
-        &Options {
-            quiet_period_secs: Some(1),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: hub.dicomweb_url(),
-                modalities: vec![],
-            }],
-            ..Options::default()
-        },
-    );
+    let station = Station::start(scratch.path(), &Options::sending_to(hub.dicomweb_url()));
     let day = demo_day(&scratch.join("day"), Scale::Small, 21);
     send_day(&station, &day);
 
@@ -137,15 +126,7 @@ fn a_hub_down_for_a_while_gets_everything_once_it_is_back() {
     let hub_port = free_port();
     let station = Station::start(
         scratch.path(),
-        &Options {
-            quiet_period_secs: Some(1),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: format!("http://127.0.0.1:{hub_port}/dicom-web"),
-                modalities: vec![],
-            }],
-            ..Options::default()
-        },
+        &Options::sending_to(format!("http://127.0.0.1:{hub_port}/dicom-web")),
     );
     let day = demo_day(&scratch.join("day"), Scale::Small, 23);
     send_day(&station, &day);
@@ -196,13 +177,8 @@ fn a_bad_link_loses_nothing_and_delivered_is_never_premature() {
     let station = Station::start(
         scratch.path(),
         &Options {
-            quiet_period_secs: Some(1),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: format!("http://127.0.0.1:{}/dicom-web", proxy.port),
-                modalities: vec![],
-            }],
-            ..Options::default()
+            poll_reports: Some(false),
+            ..Options::sending_to(format!("http://127.0.0.1:{}/dicom-web", proxy.port))
         },
     );
     let day = demo_day(&scratch.join("day"), Scale::Small, 24);
@@ -255,13 +231,8 @@ fn kill_9_mid_upload_then_restart_ends_with_every_instance_once() {
     let mut station = Station::start(
         scratch.path(),
         &Options {
-            quiet_period_secs: Some(1),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: format!("http://127.0.0.1:{}/dicom-web", proxy.port),
-                modalities: vec![],
-            }],
-            ..Options::default()
+            poll_reports: Some(false),
+            ..Options::sending_to(format!("http://127.0.0.1:{}/dicom-web", proxy.port))
         },
     );
     let day = demo_day(&scratch.join("day"), Scale::Small, 25);
@@ -314,15 +285,7 @@ fn a_held_study_waits_until_released() {
     let hub_port = free_port();
     let station = Station::start(
         scratch.path(),
-        &Options {
-            quiet_period_secs: Some(1),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: format!("http://127.0.0.1:{hub_port}/dicom-web"),
-                modalities: vec![],
-            }],
-            ..Options::default()
-        },
+        &Options::sending_to(format!("http://127.0.0.1:{hub_port}/dicom-web")),
     );
     let day = demo_day(&scratch.join("day"), Scale::Small, 26);
     send_day(&station, &day);
@@ -372,15 +335,7 @@ fn a_refusing_hub_shows_its_reason_and_retry_requeues() {
     let hub = Orthanc::start(&scratch.join("hub"));
     let station = Station::start(
         scratch.path(),
-        &Options {
-            quiet_period_secs: Some(1),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: format!("http://127.0.0.1:{}/no-such-root", hub.http_port),
-                modalities: vec![],
-            }],
-            ..Options::default()
-        },
+        &Options::sending_to(format!("http://127.0.0.1:{}/no-such-root", hub.http_port)),
     );
     let day = demo_day(&scratch.join("day"), Scale::Small, 27);
     send_day(&station, &day);
@@ -426,15 +381,7 @@ fn a_refused_instance_is_isolated_and_shown_with_the_hubs_reason() {
     let hub_port = free_port();
     let station = Station::start(
         scratch.path(),
-        &Options {
-            quiet_period_secs: Some(1),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: format!("http://127.0.0.1:{hub_port}/dicom-web"),
-                modalities: vec![],
-            }],
-            ..Options::default()
-        },
+        &Options::sending_to(format!("http://127.0.0.1:{hub_port}/dicom-web")),
     );
     let day = demo_day(&scratch.join("day"), Scale::Small, 28);
     let study_uid = day[0].study_uid.clone();
