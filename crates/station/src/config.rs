@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::upstream::ratelimit::{kbit_to_bytes, parse_clock, Schedule, Window};
+mod destination;
+pub use destination::{Destination, OAuth2Config, RateWindow, Secret};
 
 /// The defaults every station starts from; a config file overrides any part of it.
 pub const DEFAULT_TOML: &str = include_str!("config/default.toml");
@@ -89,141 +90,6 @@ pub struct StationConfig {
     /// UID is "2.25." + a random UUID as an integer (PS3.5 §B.2), which needs no registration.
     #[serde(default)]
     pub uid_root: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Destination {
-    /// Short name shown in the UI and used in the queue, e.g. "hub".
-    pub name: String,
-    /// DICOMweb root, e.g. "http://hub:8042/dicom-web".
-    pub url: String,
-    /// Routing: only studies with one of these modalities go here; empty sends everything.
-    #[serde(default)]
-    pub modalities: Vec<String>,
-    /// Routing: only studies sent by one of these devices (calling AE titles).
-    #[serde(default)]
-    pub calling_aes: Vec<String>,
-    /// Routing: only studies holding one of these SOP classes (e.g. 12-lead ECG).
-    #[serde(default)]
-    pub sop_classes: Vec<String>,
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub password: Option<Secret>,
-    #[serde(default)]
-    pub bearer_token: Option<Secret>,
-    #[serde(default = "default_request_timeout_secs")]
-    pub timeout_secs: u64,
-    /// Instances per STOW-RS request.
-    #[serde(default = "default_batch_instances")]
-    pub batch_instances: usize,
-    /// Megabytes per STOW-RS request (an instance larger than this goes alone).
-    #[serde(default = "default_batch_mb")]
-    pub batch_mb: u64,
-    /// Longest wait between retries while the hub is unreachable.
-    #[serde(default = "default_retry_max_secs")]
-    pub retry_max_secs: u64,
-    /// OAuth 2.0 client credentials: the station asks this token server for access tokens.
-    #[serde(default)]
-    pub oauth2: Option<OAuth2Config>,
-    /// PEM file of extra CA certificates trusted for this hub (besides the system's).
-    #[serde(default)]
-    pub ca_file: Option<PathBuf>,
-    /// PEM file with the station's client certificate and key, for hubs that require mutual TLS.
-    #[serde(default)]
-    pub client_identity_file: Option<PathBuf>,
-    /// Slowest upload still considered alive, in kbit/s: a request of N bytes may take
-    /// `timeout_secs` plus N at this rate. Absent: `timeout_secs` alone.
-    #[serde(default)]
-    pub min_upload_kbit: Option<u64>,
-    /// STOW-RS requests in flight at once to this hub.
-    #[serde(default = "default_parallel_requests")]
-    pub parallel_requests: usize,
-    /// Upload limit in kbit/s outside the windows below; absent: unlimited.
-    #[serde(default)]
-    pub rate_limit_kbit: Option<u64>,
-    /// Times of day with their own upload limit, e.g. 1000 kbit/s from 08:00 to 18:00.
-    #[serde(default)]
-    pub rate_windows: Vec<RateWindow>,
-    /// Look for reports at this hub (off for an archive-only cloud that never reports).
-    #[serde(default = "default_poll_reports")]
-    pub poll_reports: bool,
-}
-
-/// OAuth 2.0 client credentials grant (RFC 6749 §4.4).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OAuth2Config {
-    pub token_url: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    #[serde(default)]
-    pub scope: Option<String>,
-}
-
-/// A password, token or client secret from the config: written as a plain string in the file,
-/// shown as `***` by Debug so a logged config never carries it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("***")
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateWindow {
-    /// "HH:MM", local time; a window whose `from` is after its `to` runs past midnight.
-    pub from: String,
-    pub to: String,
-    /// kbit/s inside the window; absent: unlimited.
-    #[serde(default)]
-    pub kbit: Option<u64>,
-}
-
-impl Destination {
-    /// The upload schedule these settings describe.
-    pub fn rate_schedule(&self) -> Result<Schedule, ConfigError> {
-        let invalid = |e: String| {
-            ConfigError::Invalid(format!("destinations {:?} rate_windows: {e}", self.name))
-        };
-        let mut windows = Vec::new();
-        for w in &self.rate_windows {
-            windows.push(Window {
-                from_minute: parse_clock(&w.from).map_err(invalid)?,
-                to_minute: parse_clock(&w.to).map_err(invalid)?,
-                bytes_per_sec: w.kbit.map(kbit_to_bytes),
-            });
-        }
-        Ok(Schedule {
-            default_bytes_per_sec: self.rate_limit_kbit.map(kbit_to_bytes),
-            windows,
-        })
-    }
-}
-
-fn default_poll_reports() -> bool {
-    true
-}
-
-fn default_request_timeout_secs() -> u64 {
-    300
-}
-fn default_batch_instances() -> usize {
-    10
-}
-fn default_batch_mb() -> u64 {
-    50
-}
-fn default_retry_max_secs() -> u64 {
-    300
-}
-fn default_parallel_requests() -> usize {
-    2
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -441,29 +307,7 @@ impl Config {
                     d.name
                 )));
             }
-            if !(d.url.starts_with("http://") || d.url.starts_with("https://")) {
-                return Err(ConfigError::Invalid(format!(
-                    "destinations.url for {:?} = {:?}: must start with http:// or https://",
-                    d.name, d.url
-                )));
-            }
-            if d.batch_instances == 0
-                || d.batch_mb == 0
-                || d.timeout_secs == 0
-                || d.retry_max_secs == 0
-            {
-                return Err(ConfigError::Invalid(format!(
-                    "destinations {:?}: batch_instances, batch_mb, timeout_secs and retry_max_secs must be at least 1",
-                    d.name
-                )));
-            }
-            if !(1..=16).contains(&d.parallel_requests) {
-                return Err(ConfigError::Invalid(format!(
-                    "destinations {:?}: parallel_requests must be from 1 to 16",
-                    d.name
-                )));
-            }
-            d.rate_schedule()?;
+            d.validate()?;
         }
         let r = &self.reports;
         if r.urgent_poll_secs == 0
