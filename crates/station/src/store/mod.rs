@@ -9,6 +9,11 @@ pub mod audit;
 pub mod conversions;
 pub mod migrations;
 pub mod queue;
+mod routing;
+
+pub use routing::{
+    complete_quiet_studies, complete_quiet_studies_with, queue_study, routes, Route,
+};
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -299,137 +304,6 @@ pub fn all_instance_paths(
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok(paths)
-}
-
-/// Where completed studies go. Each non-empty filter must match something in the study
-/// (any of its modalities, calling AE titles, SOP classes); empty filters match everything.
-#[derive(Debug, Clone, Default)]
-pub struct Route {
-    pub destination: String,
-    pub modalities: Vec<String>,
-    pub calling_aes: Vec<String>,
-    pub sop_classes: Vec<String>,
-}
-
-/// What routing looks at in a study.
-#[derive(Debug, Default)]
-struct StudyFacts {
-    modalities: Vec<String>,
-    calling_aes: Vec<String>,
-    sop_classes: Vec<String>,
-}
-
-impl Route {
-    fn accepts(&self, study: &StudyFacts) -> bool {
-        let matches = |filter: &[String], values: &[String]| {
-            filter.is_empty()
-                || values.iter().any(|v| {
-                    filter
-                        .iter()
-                        .any(|f| f.trim().eq_ignore_ascii_case(v.trim()))
-                })
-        };
-        matches(&self.modalities, &study.modalities)
-            && matches(&self.calling_aes, &study.calling_aes)
-            && matches(&self.sop_classes, &study.sop_classes)
-    }
-}
-
-fn study_facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError> {
-    let mut facts = StudyFacts::default();
-    let mut stmt = conn.prepare(
-        "SELECT DISTINCT se.modality, CASE WHEN i.source_kind = 'dicom' THEN i.source END, i.sop_class_uid
-         FROM instances i JOIN series se ON se.id = i.series_ref WHERE se.study_ref = ?1",
-    )?;
-    let rows = stmt.query_map([study_id], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })?;
-    for row in rows {
-        let (modality, calling_ae, sop_class) = row?;
-        facts.modalities.push(modality);
-        facts.calling_aes.extend(calling_ae);
-        facts.sop_classes.push(sop_class);
-    }
-    Ok(facts)
-}
-
-/// Marks studies `complete` once no instance arrived for `quiet_ms`, and queues each for every
-/// destination it is routed to. Returns how many studies completed.
-pub fn complete_quiet_studies(
-    conn: &mut Connection,
-    quiet_ms: i64,
-    routes: &[Route],
-) -> Result<usize, StoreError> {
-    complete_quiet_studies_with(conn, quiet_ms, routes, |_, _| Ok(true))
-}
-
-/// As [`complete_quiet_studies`], asking `decide` (in the same transaction, after the study is
-/// marked complete) whether to queue it now; a study it declines is queued later by whoever
-/// decides so (matching holds unmatched studies for a person to assign).
-pub fn complete_quiet_studies_with(
-    conn: &mut Connection,
-    quiet_ms: i64,
-    routes: &[Route],
-    mut decide: impl FnMut(&Transaction<'_>, i64) -> Result<bool, StoreError>,
-) -> Result<usize, StoreError> {
-    let now = now_ms();
-    let tx = conn.transaction()?;
-    let ids: Vec<i64> = {
-        let mut stmt = tx.prepare(
-            "SELECT id FROM studies WHERE state = 'receiving' AND last_received_at <= ?1",
-        )?;
-        let ids = stmt
-            .query_map([now - quiet_ms], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        ids
-    };
-    for id in &ids {
-        tx.execute(
-            "UPDATE studies SET state = 'complete', completed_at = ?2, state_changed_at = ?2 WHERE id = ?1",
-            params![id, now],
-        )?;
-        if decide(&tx, *id)? {
-            queue_study(&tx, *id, routes)?;
-        }
-    }
-    tx.commit()?;
-    Ok(ids.len())
-}
-
-/// Queues a complete study for every destination it is routed to (once per destination).
-pub fn queue_study(conn: &Connection, study_id: i64, routes: &[Route]) -> Result<(), StoreError> {
-    let now = now_ms();
-    let facts = study_facts(conn, study_id)?;
-    for route in routes {
-        if !route.accepts(&facts) {
-            continue;
-        }
-        conn.execute(
-            "INSERT INTO send_queue (study_ref, destination, priority, created_at, updated_at)
-             SELECT id, ?2, priority, ?3, ?3 FROM studies WHERE id = ?1
-             ON CONFLICT (study_ref, destination) DO NOTHING",
-            params![study_id, route.destination, now],
-        )?;
-    }
-    Ok(())
-}
-
-/// The routes of a configuration's destinations.
-pub fn routes(config: &crate::config::Config) -> Vec<Route> {
-    config
-        .destinations
-        .iter()
-        .map(|d| Route {
-            destination: d.name.clone(),
-            modalities: d.modalities.clone(),
-            calling_aes: d.calling_aes.clone(),
-            sop_classes: d.sop_classes.clone(),
-        })
-        .collect()
 }
 
 pub fn list_instances(conn: &Connection) -> Result<Vec<InstanceRow>, StoreError> {
