@@ -13,6 +13,7 @@ pub mod account;
 pub mod admin;
 pub mod errors;
 pub mod ops;
+pub mod registry;
 pub mod roles;
 pub mod station;
 pub mod studies;

@@ -21,6 +21,9 @@ const EVERYONE: &[Role] = &[Technician, Doctor, Manager, Admin];
 /// Those who work the sending: technicians, their manager, and the admin fixing a station.
 const SENDING: &[Role] = &[Technician, Manager, Admin];
 const ADMIN: &[Role] = &[Admin];
+/// Those who register patients and order exams at the front desk: the same people who work the
+/// sending. Doctors read reports; they do not register.
+const REGISTRATION: &[Role] = &[Technician, Manager, Admin];
 
 pub fn access(op: Op) -> Access {
     use Access::{Public, Roles};
@@ -35,5 +38,8 @@ pub fn access(op: Op) -> Access {
         Op::QuarantineList => Roles(SENDING),
         Op::UsersList | Op::UserCreate | Op::UserUpdate | Op::AuditList => Roles(ADMIN),
         Op::SettingsGet => Roles(&[Manager, Admin]),
+        Op::PatientSearch | Op::PatientAdd | Op::PatientUpdate => Roles(REGISTRATION),
+        Op::OrderAdd | Op::OrdersList | Op::OrderCancel => Roles(REGISTRATION),
+        Op::StudiesUnassigned | Op::StudyAssign => Roles(REGISTRATION),
     }
 }

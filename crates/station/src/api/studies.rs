@@ -183,7 +183,7 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudySummary> {
 }
 
 /// `YYYY-MM-DD` or `YYYYMMDD` to the DICOM DA form the index holds.
-fn dicom_date(field: &str, value: &str) -> Result<String, ApiError> {
+pub(crate) fn dicom_date(field: &str, value: &str) -> Result<String, ApiError> {
     let digits: String = value.chars().filter(|c| *c != '-').collect();
     if digits.len() != 8 || !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(ApiError::invalid(format!(

@@ -144,6 +144,126 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/order_add": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Order an exam for a registered patient (served to devices on the worklist).
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["order_add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/order_cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a scheduled or in-progress order.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["order_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders_list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Orders by scheduled date (today by default) and state, with their patients. Audited.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["orders_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient_add": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a patient; birth date and sex come from the ID card number when not typed.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["patient_add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient_search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find registered patients by name, pinyin initials, ID card number, phone or clinic ID. Audited.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["patient_search"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient_update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct a registered patient; studies already matched to them are corrected and sent again.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["patient_update"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/quarantine_list": {
         parameters: {
             query?: never;
@@ -218,6 +338,46 @@ export interface paths {
          * @description Roles: technician, doctor, manager, admin.
          */
         post: operations["studies_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies_unassigned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete studies matched to no order, waiting for a technician. Audited.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["studies_unassigned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/study_assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign a study to an order (existing, new for a patient, or made from the study) and queue it.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["study_assign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -561,6 +721,112 @@ export interface components {
             expires_at: number;
             user: components["schemas"]["UserInfo"];
         };
+        NewOrder: {
+            /**
+             * @description Generated when not given.
+             * @default null
+             */
+            accession: string | null;
+            /** @default  */
+            body_part: string;
+            /** @default  */
+            modality: string;
+            /** @default  */
+            note: string;
+            /**
+             * @description The registered patient's clinic patient ID.
+             * @default
+             */
+            patient: string;
+            /**
+             * @description "routine" (default) or "urgent".
+             * @default null
+             */
+            priority: string | null;
+            /** @default  */
+            procedure: string;
+            /** @default  */
+            referring: string;
+            /**
+             * @description YYYYMMDD; today when not given.
+             * @default null
+             */
+            scheduled_date: string | null;
+            /**
+             * @description HHMMSS; may be empty.
+             * @default null
+             */
+            scheduled_time: string | null;
+            /**
+             * @description The device's AE title that should perform it; empty: any device of the modality.
+             * @default
+             */
+            station_ae: string;
+        };
+        /** @description What a technician types; `None` or empty fields are not known. */
+        NewPatient: {
+            /**
+             * @description YYYYMMDD.
+             * @default null
+             */
+            birth_date: string | null;
+            /**
+             * @description Generated when not given.
+             * @default null
+             */
+            clinic_id: string | null;
+            /** @default null */
+            id_card: string | null;
+            /** @default  */
+            name: string;
+            /** @default null */
+            phone: string | null;
+            /** @default null */
+            pinyin: string | null;
+            /**
+             * @description "M", "F" or "O".
+             * @default null
+             */
+            sex: string | null;
+        };
+        Order: {
+            accession: string;
+            body_part: string;
+            /** Format: int64 */
+            id: number;
+            modality: string;
+            note: string;
+            /** Format: int64 */
+            patient_ref: number;
+            priority: string;
+            procedure: string;
+            referring: string;
+            scheduled_date: string;
+            scheduled_time: string;
+            sps_id: string;
+            state: string;
+            station_ae: string;
+            study_uid: string;
+        };
+        OrderList: {
+            items: components["schemas"]["OrderWithPatient"][];
+        };
+        OrderRef: {
+            accession: string;
+        };
+        /** @description An order with its patient, as the worklist and the CLI show it. */
+        OrderWithPatient: {
+            order: components["schemas"]["Order"];
+            patient: components["schemas"]["Patient"];
+        };
+        OrdersQuery: {
+            /** @description First scheduled date, `YYYYMMDD` or `YYYY-MM-DD`; today when absent. */
+            date_from?: string | null;
+            /** @description Last scheduled date (inclusive); `date_from` when absent. */
+            date_to?: string | null;
+            /** @description Any of scheduled, in_progress, completed, cancelled; empty: all. */
+            states?: string[];
+        };
         PageRequest: {
             /**
              * Format: int32
@@ -569,6 +835,41 @@ export interface components {
             limit?: number | null;
             /** Format: int32 */
             offset?: number;
+        };
+        Patient: {
+            birth_date: string;
+            clinic_id: string;
+            /** Format: int64 */
+            id: number;
+            id_card?: string | null;
+            initials: string;
+            name: string;
+            phone: string;
+            pinyin: string;
+            sex: string;
+        };
+        PatientList: {
+            items: components["schemas"]["Patient"][];
+        };
+        PatientSearch: {
+            /**
+             * Format: int32
+             * @description 20 when absent; at most 500.
+             */
+            limit?: number | null;
+            /** @description Part of the name, ID card number, phone or clinic patient ID, or the pinyin (initials). */
+            query?: string;
+        };
+        PatientUpdate: {
+            /** @description The patient to change, by clinic patient ID. */
+            clinic_id: string;
+            /** @description The patient's data as it should now be (all fields; the clinic ID stays). */
+            patient: components["schemas"]["NewPatient"];
+        };
+        PatientUpdated: {
+            patient: components["schemas"]["Patient"];
+            /** @description Studies already matched to this patient that are corrected and sent again. */
+            studies_corrected: number;
         };
         QuarantineItem: {
             /** Format: int64 */
@@ -678,10 +979,37 @@ export interface components {
             study_uid: string;
             urgent: boolean;
         };
+        StudyAssign: {
+            study_uid: string;
+            target: components["schemas"]["Target"];
+        };
+        StudyAssigned: {
+            /** @description The order the study now belongs to. */
+            order: components["schemas"]["Order"];
+            /** @description The study's state afterwards (an unassigned study is queued for sending). */
+            state: string;
+            study_uid: string;
+        };
         StudyDetail: {
             sends: components["schemas"]["SendInfo"][];
             series: components["schemas"]["SeriesInfo"][];
             study: components["schemas"]["StudySummary"];
+        };
+        /** @description What a study looks like for matching. */
+        StudyFacts: {
+            accession: string;
+            birth_date: string;
+            /** Format: int64 */
+            id: number;
+            modalities: string[];
+            /** Format: int64 */
+            order_ref?: number | null;
+            patient_id: string;
+            patient_name: string;
+            sex: string;
+            state: string;
+            study_date: string;
+            study_uid: string;
         };
         StudyPage: {
             items: components["schemas"]["StudySummary"][];
@@ -716,6 +1044,25 @@ export interface components {
             study_time: string;
             study_uid: string;
             urgent: boolean;
+        };
+        /** @description Where a technician puts a study. */
+        Target: {
+            /** @enum {string} */
+            kind: "order";
+            /** @description An existing order, by accession number. */
+            value: string;
+        } | {
+            /** @enum {string} */
+            kind: "new_order_for";
+            /** @description A new order for an existing registered patient (clinic patient ID). */
+            value: string;
+        } | {
+            /** @enum {string} */
+            kind: "from_study";
+        };
+        UnassignedList: {
+            /** @description Complete studies matched to no order, newest first. */
+            items: components["schemas"]["StudyFacts"][];
         };
         UrgentRequest: {
             study_uid: string;
@@ -1249,6 +1596,474 @@ export interface operations {
             };
         };
     };
+    order_add: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewOrder"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    order_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    orders_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrdersQuery"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_add: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPatient"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Patient"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_search: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatientSearch"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatientUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientUpdated"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     quarantine_list: {
         parameters: {
             query?: never;
@@ -1503,6 +2318,162 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyPage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    studies_unassigned: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnassignedList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    study_assign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyAssign"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyAssigned"];
                 };
             };
             /** @description Invalid request */

@@ -11,10 +11,18 @@ export interface Ops {
   login: { request: Schemas['LoginRequest']; response: Schemas['LoginResponse'] }
   logout: { request: Schemas['Empty']; response: Schemas['Empty'] }
   me: { request: Schemas['Empty']; response: Schemas['MeResponse'] }
+  order_add: { request: Schemas['NewOrder']; response: Schemas['Order'] }
+  order_cancel: { request: Schemas['OrderRef']; response: Schemas['Order'] }
+  orders_list: { request: Schemas['OrdersQuery']; response: Schemas['OrderList'] }
+  patient_add: { request: Schemas['NewPatient']; response: Schemas['Patient'] }
+  patient_search: { request: Schemas['PatientSearch']; response: Schemas['PatientList'] }
+  patient_update: { request: Schemas['PatientUpdate']; response: Schemas['PatientUpdated'] }
   quarantine_list: { request: Schemas['PageRequest']; response: Schemas['QuarantinePage'] }
   settings_get: { request: Schemas['Empty']; response: Schemas['Settings'] }
   status: { request: Schemas['Empty']; response: Schemas['StatusResponse'] }
   studies_list: { request: Schemas['StudiesQuery']; response: Schemas['StudyPage'] }
+  studies_unassigned: { request: Schemas['Empty']; response: Schemas['UnassignedList'] }
+  study_assign: { request: Schemas['StudyAssign']; response: Schemas['StudyAssigned'] }
   study_get: { request: Schemas['StudyRef']; response: Schemas['StudyDetail'] }
   study_hold: { request: Schemas['StudyRef']; response: Schemas['StudyActionResult'] }
   study_mark_urgent: { request: Schemas['UrgentRequest']; response: Schemas['StudyActionResult'] }

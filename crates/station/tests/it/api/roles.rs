@@ -34,6 +34,14 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("user_update", Some(&[A])),
     ("audit_list", Some(&[A])),
     ("settings_get", Some(&[M, A])),
+    ("patient_search", Some(&[T, M, A])),
+    ("patient_add", Some(&[T, M, A])),
+    ("patient_update", Some(&[T, M, A])),
+    ("order_add", Some(&[T, M, A])),
+    ("orders_list", Some(&[T, M, A])),
+    ("order_cancel", Some(&[T, M, A])),
+    ("studies_unassigned", Some(&[T, M, A])),
+    ("study_assign", Some(&[T, M, A])),
 ];
 
 #[test]
