@@ -7,7 +7,9 @@
 use serde_json::Value;
 use utoipa::openapi::{RefOr, Schema};
 
-use super::{account, admin, registry, run_handler, station, studies, ApiError, Ctx, Empty};
+use super::{
+    account, admin, dashboard, registry, reports, run_handler, station, studies, ApiError, Ctx, Empty,
+};
 
 /// One operation as the OpenAPI document describes it.
 pub struct OpSpec {
@@ -69,8 +71,8 @@ operations! {
         "The logged-in user, the session's end and the operations the role may call.";
     Status = "status": Empty => station::StatusResponse, station::status,
         "Station status for the header bar: studies per state, links, problems.";
-    Dashboard = "dashboard": Empty => station::Dashboard, station::dashboard,
-        "Counts per stage, backlog and link per destination, free disk, devices seen.";
+    Dashboard = "dashboard": dashboard::DashboardQuery => dashboard::Dashboard, dashboard::dashboard,
+        "Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports.";
     StudiesList = "studies_list": studies::StudiesQuery => studies::StudyPage, studies::list,
         "Search studies by name, patient ID, date, modality, state; paged. Audited.";
     StudyGet = "study_get": studies::StudyRef => studies::StudyDetail, studies::get,
@@ -113,4 +115,12 @@ operations! {
         "Complete studies matched to no order, waiting for a technician. Audited.";
     StudyAssign = "study_assign": registry::StudyAssign => registry::StudyAssigned, registry::study_assign,
         "Assign a study to an order (existing, new for a patient, or made from the study) and queue it.";
+    ReportsList = "reports_list": reports::ReportsQuery => reports::ReportList, reports::reports_list,
+        "Reports from the hub (all or the caller's unread), with the caller's unread count. Audited.";
+    ReportGet = "report_get": reports::ReportRef => reports::ReportDetail, reports::report_get,
+        "One report: text, versions, the study's PDFs, key images, turnaround. Audited.";
+    ReportAck = "report_ack": reports::ReportRef => reports::ReportAcked, reports::report_ack,
+        "The caller has read the report (the first acknowledgement is kept).";
+    WaveformGet = "waveform_get": reports::InstanceRef => crate::dicom::waveform::EcgWaveform, reports::waveform_get,
+        "An ECG instance's leads in microvolts, for the plot. Audited.";
 }

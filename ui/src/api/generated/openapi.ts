@@ -34,7 +34,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Counts per stage, backlog and link per destination, free disk, devices seen.
+         * Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports.
          * @description Roles: technician, doctor, manager, admin.
          */
         post: operations["dashboard"];
@@ -264,6 +264,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/preview/{sop_instance_uid}.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An instance's preview (PNG, at most 512 px a side): the converted export's thumbnail, else its first frame rendered. Audited.
+         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         */
+        get: operations["preview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/quarantine_list": {
         parameters: {
             query?: never;
@@ -278,6 +298,106 @@ export interface paths {
          * @description Roles: technician, manager, admin.
          */
         post: operations["quarantine_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A PDF report's document (application/pdf). Audited.
+         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         */
+        get: operations["report_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report/{id}/print": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A report's print view (self-contained HTML, A4) in the Accept-Language language. Audited.
+         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         */
+        get: operations["report_print"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report_ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The caller has read the report (the first acknowledgement is kept).
+         * @description Roles: doctor, manager, admin.
+         */
+        post: operations["report_ack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report_get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One report: text, versions, the study's PDFs, key images, turnaround. Audited.
+         * @description Roles: technician, doctor, manager, admin.
+         */
+        post: operations["report_get"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports_list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reports from the hub (all or the caller's unread), with the caller's unread count. Audited.
+         * @description Roles: technician, doctor, manager, admin.
+         */
+        post: operations["reports_list"];
         delete?: never;
         options?: never;
         head?: never;
@@ -544,6 +664,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/waveform_get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An ECG instance's leads in microvolts, for the plot. Audited.
+         * @description Roles: technician, doctor, manager, admin.
+         */
+        post: operations["waveform_get"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -603,6 +743,32 @@ export interface components {
              * @description Below this, new images are refused.
              */
             min_free_bytes: number;
+            overdue: components["schemas"]["OverdueStudy"][];
+            /**
+             * Format: int64
+             * @description Every overdue study (the list holds the 100 most overdue).
+             */
+            overdue_total: number;
+            /** Format: int32 */
+            period_days: number;
+            turnaround: components["schemas"]["TurnaroundStats"][];
+            /**
+             * Format: int64
+             * @description Current reports no one has acknowledged yet.
+             */
+            unacknowledged_reports: number;
+            /**
+             * Format: int64
+             * @description Current reports the caller has not acknowledged.
+             */
+            unread_reports: number;
+        };
+        DashboardQuery: {
+            /**
+             * Format: int32
+             * @description Turnaround over studies sent in the last this many days; 30 when absent, 1 to 366.
+             */
+            period_days?: number | null;
         };
         /** @description A device that sent over DICOM, by its calling AE title. */
         DeviceSeen: {
@@ -611,6 +777,15 @@ export interface components {
             instances: number;
             /** Format: int64 */
             last_contact: number;
+        };
+        /** @description One multiplex group, ready to plot. */
+        EcgWaveform: {
+            /** @description Multiplex Group Label, e.g. "RHYTHM". */
+            label: string;
+            leads: components["schemas"]["Lead"][];
+            /** Format: double */
+            sampling_hz: number;
+            sop_class_uid: string;
         };
         /** @description The request of operations that take nothing. */
         Empty: Record<string, never>;
@@ -653,6 +828,12 @@ export interface components {
             study_uid: string;
             /** @enum {string} */
             type: "study_overdue";
+        } | {
+            /** Format: int64 */
+            report_id: number;
+            /** @enum {string} */
+            type: "report_acknowledged";
+            user: string;
         };
         /** @description An instance the hub refused, with its reason. */
         InstanceFailure: {
@@ -675,6 +856,27 @@ export interface components {
             sop_instance_uid: string;
             source: string;
             source_kind: string;
+        };
+        InstanceRef: {
+            sop_instance_uid: string;
+        };
+        KeyImage: {
+            /**
+             * Format: int64
+             * @description The local instance, when the station holds it.
+             */
+            instance_id?: number | null;
+            /** @description Relative to the data directory. */
+            path?: string | null;
+            sop_instance_uid: string;
+        };
+        Lead: {
+            /** @description The Channel Source code value (SCPECG or MDC), empty when absent. */
+            code: string;
+            /** @description "I", "II", "aVR", "V1"… (Channel Label, else the source code's meaning). */
+            label: string;
+            /** @description Samples in microvolts. */
+            microvolts: number[];
         };
         /** @description One destination: where it is, whether the last exchange worked, what waits for it. */
         LinkInfo: {
@@ -827,6 +1029,20 @@ export interface components {
             /** @description Any of scheduled, in_progress, completed, cancelled; empty: all. */
             states?: string[];
         };
+        /** @description A study past its turnaround target without a final report. */
+        OverdueStudy: {
+            accession: string;
+            /** Format: int64 */
+            due_at: number;
+            /** @description A preliminary report came back; the final one is late. */
+            has_preliminary: boolean;
+            modalities: string[];
+            patient_id: string;
+            patient_name: string;
+            /** Format: int64 */
+            sent_at: number;
+            study_uid: string;
+        };
         PageRequest: {
             /**
              * Format: int32
@@ -884,6 +1100,97 @@ export interface components {
             items: components["schemas"]["QuarantineItem"][];
             /** Format: int64 */
             total: number;
+        };
+        ReportAcked: {
+            /** Format: int64 */
+            acknowledged_at?: number | null;
+            /** @description False when the caller had acknowledged it before (the first time is kept). */
+            first: boolean;
+            /** Format: int64 */
+            id: number;
+        };
+        ReportDetail: components["schemas"]["ReportView"] & {
+            /** @description Whether `GET /api/report/{id}/pdf` has a document for this report (it is a PDF). */
+            has_pdf: boolean;
+        };
+        ReportList: {
+            /** @description Newest first; `acknowledged_at` is the caller's acknowledgement. */
+            items: components["schemas"]["ReportSummary"][];
+            /**
+             * Format: int64
+             * @description Current reports the caller has not acknowledged (whatever the query).
+             */
+            unread: number;
+        };
+        ReportRef: {
+            /** Format: int64 */
+            id: number;
+        };
+        /** @description One report document in a list. */
+        ReportSummary: {
+            accession: string;
+            /**
+             * Format: int64
+             * @description When the asking user acknowledged it (`None`: unread, or no user asked).
+             */
+            acknowledged_at?: number | null;
+            content_at: string;
+            destination: string;
+            /** Format: int64 */
+            id: number;
+            is_current: boolean;
+            is_final: boolean;
+            /** @description "sr", "pdf" or "ko". */
+            kind: string;
+            modalities: string;
+            observer: string;
+            organization: string;
+            patient_birth_date: string;
+            patient_id: string;
+            patient_name: string;
+            patient_sex: string;
+            /** Format: int64 */
+            received_at: number;
+            /** @description "preliminary", "final", or "amended" (a final that replaced an earlier version). */
+            status: string;
+            study_date: string;
+            study_description: string;
+            study_uid: string;
+            title: string;
+            verified_at: string;
+        };
+        /** @description A report document with everything shown alongside it. */
+        ReportView: {
+            /** @description Who acknowledged this version, and when. */
+            acknowledgements: [
+                string,
+                number
+            ][];
+            completion: string;
+            /** @description Images the hub marked (Key Object Selection), resolved to local instances. */
+            key_images: components["schemas"]["KeyImage"][];
+            /** @description The study's PDF reports, newest first. */
+            pdfs: components["schemas"]["ReportSummary"][];
+            report: components["schemas"]["ReportSummary"];
+            /** @description The SR content as readable text (empty for a PDF). */
+            text: string;
+            turnaround?: null | components["schemas"]["Turnaround"];
+            verification: string;
+            /** @description Every version of this study's report of the same kind, newest first (this one included). */
+            versions: components["schemas"]["ReportSummary"][];
+        };
+        ReportsQuery: {
+            /** @description Superseded versions too. */
+            all_versions?: boolean;
+            /**
+             * Format: int32
+             * @description 200 when absent; at most 5000.
+             */
+            limit?: number | null;
+            /** @description Only this study's reports. */
+            study_uid?: string | null;
+            /** @description Only reports the caller has not acknowledged. */
+            unread_only?: boolean;
         };
         /** @enum {string} */
         Role: "technician" | "doctor" | "manager" | "admin";
@@ -1022,7 +1329,10 @@ export interface components {
         StudyRef: {
             study_uid: string;
         };
-        /** @description A study as lists show it. */
+        /**
+         * @description A study as lists show it. Patient and accession are as sent: the registered patient's once
+         *     the study is matched to an order.
+         */
         StudySummary: {
             accession: string;
             description: string;
@@ -1033,10 +1343,14 @@ export interface components {
             /** Format: int64 */
             last_received_at: number;
             modalities: string[];
+            /** @description The accession of the order the study is matched to; `null` while unmatched. */
+            order_accession?: string | null;
             patient_birth_date: string;
             patient_id: string;
             patient_name: string;
             patient_sex: string;
+            /** @description The name as the device sent it (differs from `patient_name` when the order corrected it). */
+            received_patient_name: string;
             state: string;
             /** Format: int64 */
             state_changed_at: number;
@@ -1059,6 +1373,48 @@ export interface components {
         } | {
             /** @enum {string} */
             kind: "from_study";
+        };
+        /** @description A study's turnaround: milliseconds from sending to the first and the final report. */
+        Turnaround: {
+            /** Format: int64 */
+            due_at: number;
+            /** Format: int64 */
+            final_report_ms?: number | null;
+            /** Format: int64 */
+            first_report_ms?: number | null;
+            overdue: boolean;
+            /** Format: int64 */
+            sent_at: number;
+        };
+        /**
+         * @description Report turnaround of one modality's studies sent in the period, in milliseconds from
+         *     delivery to the hub. Percentiles are `null` until a study has that report.
+         */
+        TurnaroundStats: {
+            /** Format: int64 */
+            final_report_p50_ms?: number | null;
+            /** Format: int64 */
+            final_report_p90_ms?: number | null;
+            /** Format: int64 */
+            first_report_p50_ms?: number | null;
+            /** Format: int64 */
+            first_report_p90_ms?: number | null;
+            modality: string;
+            /**
+             * Format: int64
+             * @description Of those, past their target without a final report.
+             */
+            overdue: number;
+            /**
+             * Format: int64
+             * @description Of those, with a final report.
+             */
+            reported: number;
+            /**
+             * Format: int64
+             * @description Studies delivered in the period.
+             */
+            sent: number;
         };
         UnassignedList: {
             /** @description Complete studies matched to no order, newest first. */
@@ -1202,7 +1558,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Empty"];
+                "application/json": components["schemas"]["DashboardQuery"];
             };
         };
         responses: {
@@ -2064,6 +2420,66 @@ export interface operations {
             };
         };
     };
+    preview: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                sop_instance_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description image/png */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Cannot be rendered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     quarantine_list: {
         parameters: {
             query?: never;
@@ -2084,6 +2500,360 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QuarantinePage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_pdf: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description application/pdf */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Cannot be rendered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_print: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/html */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Cannot be rendered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_ack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportAcked"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDetail"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reports_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportsQuery"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportList"];
                 };
             };
             /** @description Invalid request */
@@ -3098,6 +3868,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsersResponse"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    waveform_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstanceRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EcgWaveform"];
                 };
             };
             /** @description Invalid request */

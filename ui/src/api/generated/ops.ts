@@ -6,7 +6,7 @@ export type Schemas = components['schemas']
 /** Every operation: `POST /api/{op}` (or `api_call` in Tauri) with `request`, answering `response`. */
 export interface Ops {
   audit_list: { request: Schemas['AuditQuery']; response: Schemas['AuditPage'] }
-  dashboard: { request: Schemas['Empty']; response: Schemas['Dashboard'] }
+  dashboard: { request: Schemas['DashboardQuery']; response: Schemas['Dashboard'] }
   links_list: { request: Schemas['Empty']; response: Schemas['LinksResponse'] }
   login: { request: Schemas['LoginRequest']; response: Schemas['LoginResponse'] }
   logout: { request: Schemas['Empty']; response: Schemas['Empty'] }
@@ -18,6 +18,9 @@ export interface Ops {
   patient_search: { request: Schemas['PatientSearch']; response: Schemas['PatientList'] }
   patient_update: { request: Schemas['PatientUpdate']; response: Schemas['PatientUpdated'] }
   quarantine_list: { request: Schemas['PageRequest']; response: Schemas['QuarantinePage'] }
+  report_ack: { request: Schemas['ReportRef']; response: Schemas['ReportAcked'] }
+  report_get: { request: Schemas['ReportRef']; response: Schemas['ReportDetail'] }
+  reports_list: { request: Schemas['ReportsQuery']; response: Schemas['ReportList'] }
   settings_get: { request: Schemas['Empty']; response: Schemas['Settings'] }
   status: { request: Schemas['Empty']; response: Schemas['StatusResponse'] }
   studies_list: { request: Schemas['StudiesQuery']; response: Schemas['StudyPage'] }
@@ -31,6 +34,7 @@ export interface Ops {
   user_create: { request: Schemas['UserCreate']; response: Schemas['UserRecord'] }
   user_update: { request: Schemas['UserUpdate']; response: Schemas['UserRecord'] }
   users_list: { request: Schemas['Empty']; response: Schemas['UsersResponse'] }
+  waveform_get: { request: Schemas['InstanceRef']; response: Schemas['EcgWaveform'] }
 }
 
 export type OpName = keyof Ops
