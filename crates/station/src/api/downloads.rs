@@ -23,7 +23,11 @@ pub enum Download {
 }
 
 impl Download {
-    pub const ALL: [Download; 3] = [Download::Preview, Download::ReportPdf, Download::ReportPrint];
+    pub const ALL: [Download; 3] = [
+        Download::Preview,
+        Download::ReportPdf,
+        Download::ReportPrint,
+    ];
 
     /// The name refusals and the OpenAPI document use.
     pub fn name(self) -> &'static str {
@@ -104,7 +108,11 @@ impl Api {
                     Lang::En => print::Lang::En,
                 };
                 let html = print::print_html(&self.store.lock(), &self.config.reports, id, lang)?;
-                ("text/html; charset=utf-8", html.into_bytes(), format!("report #{id}"))
+                (
+                    "text/html; charset=utf-8",
+                    html.into_bytes(),
+                    format!("report #{id}"),
+                )
             }
         };
         let action = format!("{}.read", what.name());

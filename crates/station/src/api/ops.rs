@@ -8,7 +8,8 @@ use serde_json::Value;
 use utoipa::openapi::{RefOr, Schema};
 
 use super::{
-    account, admin, dashboard, registry, reports, run_handler, station, studies, ApiError, Ctx, Empty,
+    account, admin, dashboard, registry, reports, run_handler, station, studies, ApiError, Ctx,
+    Empty,
 };
 
 /// One operation as the OpenAPI document describes it.

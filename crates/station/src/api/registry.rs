@@ -131,7 +131,10 @@ impl From<RegistryError> for ApiError {
                 field, from_card, ..
             } => ApiError::new(
                 ErrorCode::Invalid,
-                format!("{}与身份证号不符（身份证号为 {from_card}）", field_zh(field)),
+                format!(
+                    "{}与身份证号不符（身份证号为 {from_card}）",
+                    field_zh(field)
+                ),
                 en,
             ),
             RegistryError::Invalid { field, ref reason } => ApiError::new(

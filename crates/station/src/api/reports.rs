@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, ErrorCode};
-use crate::events::Event;
 use crate::dicom::waveform::{self, EcgWaveform, WaveformError};
+use crate::events::Event;
 use crate::reports::view::{self, ReportError, ReportFilter, ReportSummary, ReportView};
 use crate::store::audit;
 
@@ -100,11 +100,9 @@ impl From<WaveformError> for ApiError {
                 format!("找不到影像 {sop}"),
                 e.to_string(),
             ),
-            WaveformError::NotWaveform(_) => ApiError::new(
-                ErrorCode::Invalid,
-                "该影像不是心电波形",
-                e.to_string(),
-            ),
+            WaveformError::NotWaveform(_) => {
+                ApiError::new(ErrorCode::Invalid, "该影像不是心电波形", e.to_string())
+            }
             WaveformError::Read(_) | WaveformError::Malformed(_) => {
                 tracing::warn!(error = %e, "waveform unreadable");
                 ApiError::new(
@@ -153,9 +151,7 @@ pub fn report_ack(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportAcked, ApiError
     let user = &ctx.session()?.user.username;
     let mut conn = ctx.api.store.lock();
     let first = view::acknowledge(&mut conn, req.id, user)?;
-    let acknowledged_at = view::get(&conn, req.id, Some(user))?
-        .report
-        .acknowledged_at;
+    let acknowledged_at = view::get(&conn, req.id, Some(user))?.report.acknowledged_at;
     drop(conn);
     if first {
         ctx.api.emit(Event::ReportAcknowledged {

@@ -157,7 +157,8 @@ pub(crate) const STUDY_FROM: &str = "FROM studies s JOIN patients p ON p.id = s.
      LEFT JOIN orders o ON o.id = s.order_ref LEFT JOIN reg_patients rp ON rp.id = o.patient_ref";
 
 /// Patient ID, name, sex, birth date and accession as sent: the registration's when matched.
-pub(crate) const SENT_PATIENT: &str = "COALESCE(rp.clinic_id, p.patient_id), COALESCE(rp.name, p.name),
+pub(crate) const SENT_PATIENT: &str =
+    "COALESCE(rp.clinic_id, p.patient_id), COALESCE(rp.name, p.name),
         COALESCE(NULLIF(rp.sex, ''), p.sex), COALESCE(NULLIF(rp.birth_date, ''), p.birth_date),
         COALESCE(o.accession, s.accession)";
 
@@ -271,7 +272,9 @@ pub fn list(ctx: &Ctx<'_>, q: StudiesQuery) -> Result<StudyPage, ApiError> {
             summary_select(),
             q.offset
         ))?;
-        let items = stmt.query_map(args, summary)?.collect::<Result<Vec<_>, _>>()?;
+        let items = stmt
+            .query_map(args, summary)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(StudyPage { total, items })
     })()
     .map_err(StoreError::from)?;

@@ -35,9 +35,15 @@ async fn serve(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(file.content_type),
             );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
             if what == Download::ReportPdf {
-                h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
+                h.insert(
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("inline"),
+                );
             }
             resp
         }

@@ -18,9 +18,9 @@ use utoipa::openapi::{
     Schema,
 };
 
+use crate::api::downloads::Download;
 use crate::api::errors::ErrorBody;
 use crate::api::ops::{collect, specs};
-use crate::api::downloads::Download;
 use crate::api::roles::{access, download_access, Access};
 use crate::events::Event;
 
@@ -120,7 +120,10 @@ fn build() -> OpenApi {
     paths = paths.path("/api/events", PathItem::new(HttpMethod::Get, events));
     for what in Download::ALL {
         let (path, summary) = download_path(what);
-        paths = paths.path(path, PathItem::new(HttpMethod::Get, download_op(what, summary)));
+        paths = paths.path(
+            path,
+            PathItem::new(HttpMethod::Get, download_op(what, summary)),
+        );
     }
     let mut components = ComponentsBuilder::new().security_scheme(
         "bearer",
@@ -183,11 +186,9 @@ fn download_op(what: Download, summary: &str) -> utoipa::openapi::path::Operatio
         Download::ReportPdf => ("id", "application/pdf"),
         Download::ReportPrint => ("id", "text/html"),
     };
-    let binary = ObjectBuilder::new()
-        .schema_type(Type::String)
-        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
-            utoipa::openapi::KnownFormat::Binary,
-        )));
+    let binary = ObjectBuilder::new().schema_type(Type::String).format(Some(
+        utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary),
+    ));
     OperationBuilder::new()
         .operation_id(Some(what.name()))
         .summary(Some(summary))
