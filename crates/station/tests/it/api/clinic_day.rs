@@ -304,3 +304,86 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
         );
     }
 }
+
+/// Rows and columns of a DICOM file.
+fn dimensions(path: &Path) -> (u32, u32) {
+    let obj = dicom_object::open_file(path).expect("demo file");
+    let get = |tag| {
+        obj.element(tag)
+            .ok()
+            .and_then(|e| e.to_int::<u32>().ok())
+            .unwrap_or(0)
+    };
+    (get(tags::COLUMNS), get(tags::ROWS))
+}
+
+#[test]
+fn every_image_of_a_day_previews_and_an_ecg_plots_from_the_api() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let day = demo_day(&scratch.join("day"), station::demo::Scale::Small, 11);
+    let paths: Vec<&Path> = day.iter().map(|f| f.path.as_path()).collect();
+    station.storescu("DR1", &paths).assert_success("storescu");
+    wait_for("the day received", WAIT_TIMEOUT, || {
+        (station.instance_count() == day.len() as i64).then_some(())
+    });
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let tech = client.user(&admin, "li.tech", "technician");
+
+    for f in &day {
+        let url = format!("/api/preview/{}.png?token={tech}", f.sop_instance_uid);
+        let (status, _, png) = client.get_bytes(&url);
+        let what = format!("{} {}", f.modality, f.path.display());
+        if f.modality == "ECG" {
+            assert_eq!(status, 404, "an ECG has no image: {what}");
+            continue;
+        }
+        assert_eq!(status, 200, "{what}: {}", String::from_utf8_lossy(&png));
+        let img = image::load_from_memory(&png).expect("PNG").to_luma8();
+        let (w, h) = dimensions(&f.path);
+        let scale = (512.0 / f64::from(w.max(h))).min(1.0);
+        let expected = (
+            (f64::from(w) * scale).round() as u32,
+            (f64::from(h) * scale).round() as u32,
+        );
+        assert_eq!((img.width(), img.height()), expected, "{what}");
+        let (lo, hi) = img
+            .pixels()
+            .fold((255, 0), |(lo, hi), p| (lo.min(p.0[0]), hi.max(p.0[0])));
+        assert!(
+            hi > lo + 64,
+            "{what}: an image, not a flat field ({lo}..{hi})"
+        );
+    }
+
+    let ecg = day.iter().find(|f| f.modality == "ECG").expect("an ECG");
+    let wave = client.ok(
+        &tech,
+        "waveform_get",
+        json!({ "sop_instance_uid": ecg.sop_instance_uid }),
+    );
+    assert_eq!(wave["sampling_hz"], 500.0);
+    let leads = wave["leads"].as_array().expect("leads");
+    let labels: Vec<&str> = leads.iter().filter_map(|l| l["label"].as_str()).collect();
+    assert_eq!(
+        labels,
+        ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    );
+    let peak = leads[1]["microvolts"]
+        .as_array()
+        .expect("samples")
+        .iter()
+        .filter_map(Value::as_f64)
+        .fold(0f64, f64::max);
+    assert!(
+        (300.0..3000.0).contains(&peak),
+        "lead II R wave of {peak} µV"
+    );
+    let r = client.call(
+        Some(&tech),
+        "waveform_get",
+        json!({ "sop_instance_uid": "1.2.3.4.5" }),
+    );
+    assert_eq!((r.status, r.code()), (404, "not_found"), "{r:?}");
+}
