@@ -262,8 +262,28 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     let still = client.ok(&doctor, "reports_list", json!({ "unread_only": true }));
     assert!(item(&still, "kind", "sr").is_none(), "{still}");
 
-    // The manager's dashboard: DX turnaround from the final report, unread counts.
+    // A day goes by (both targets pass): the study without a report is overdue.
+    let db = rusqlite::Connection::open(station.db_path()).expect("open db");
+    db.busy_timeout(Duration::from_secs(30))
+        .expect("busy timeout");
+    db.execute("UPDATE report_turnaround SET due_at = 0", [])
+        .expect("move the targets into the past");
+
+    // The manager's dashboard: DX turnaround from the final report, the overdue study by its
+    // registered patient, unread counts.
     let board = client.ok(&manager, "dashboard", json!({ "period_days": 7 }));
+    assert_eq!(board["overdue_total"], 1, "{board}");
+    let late = &board["overdue"][0];
+    assert_eq!(
+        (
+            &late["study_uid"],
+            &late["patient_name"],
+            &late["accession"]
+        ),
+        (&json!(stray), &json!("王^小明"), &json!(stray_accession)),
+        "{late}"
+    );
+    assert_eq!(late["has_preliminary"], false);
     let dx = board["turnaround"]
         .as_array()
         .expect("turnaround")
@@ -271,8 +291,8 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
         .find(|t| t["modality"] == "DX")
         .unwrap_or_else(|| panic!("DX turnaround: {board}"));
     assert_eq!(
-        (&dx["sent"], &dx["reported"]),
-        (&json!(2), &json!(1)),
+        (&dx["sent"], &dx["reported"], &dx["overdue"]),
+        (&json!(2), &json!(1), &json!(1)),
         "{dx}"
     );
     let p50 = dx["final_report_p50_ms"].as_i64().expect("a median");
@@ -295,6 +315,7 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
         ("li.tech", "patients.search"),
         ("li.tech", "study.assign"),
         ("dr.zhao", "report.acknowledge"),
+        ("zhang.mgr", "dashboard.overdue"),
     ] {
         assert!(
             trail
