@@ -30,6 +30,8 @@ pub enum Event {
     },
     /// A study passed its turnaround target without a report.
     StudyOverdue { study_uid: String },
+    /// A user acknowledged a report (their other windows update the unread count).
+    ReportAcknowledged { report_id: i64, user: String },
 }
 
 /// Cheap to clone; every clone sends on the same bus.

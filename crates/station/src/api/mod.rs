@@ -11,8 +11,12 @@
 
 pub mod account;
 pub mod admin;
+pub mod dashboard;
+pub mod downloads;
 pub mod errors;
 pub mod ops;
+pub mod registry;
+pub mod reports;
 pub mod roles;
 pub mod station;
 pub mod studies;
@@ -129,9 +133,15 @@ impl Api {
         Ok(self.auth.peek(token)?.is_some())
     }
 
-    fn run(&self, token: Option<&str>, op: Op, body: Value) -> Result<Value, ApiError> {
-        let session = match roles::access(op) {
-            Access::Public => None,
+    /// The caller's session if `access` lets them in (`name` is what a refusal audits).
+    fn authorize(
+        &self,
+        token: Option<&str>,
+        access: Access,
+        name: &str,
+    ) -> Result<Option<Session>, ApiError> {
+        match access {
+            Access::Public => Ok(None),
             Access::Roles(allowed) => {
                 let session = self.session(token)?;
                 if !allowed.contains(&session.user.role) {
@@ -139,14 +149,18 @@ impl Api {
                         &self.store.lock(),
                         &session.user.username,
                         "access.denied",
-                        op.name(),
+                        name,
                         session.user.role.as_str(),
                     )?;
                     return Err(ApiError::forbidden());
                 }
-                Some(session)
+                Ok(Some(session))
             }
-        };
+        }
+    }
+
+    fn run(&self, token: Option<&str>, op: Op, body: Value) -> Result<Value, ApiError> {
+        let session = self.authorize(token, roles::access(op), op.name())?;
         let ctx = Ctx {
             api: self,
             session: session.as_ref(),

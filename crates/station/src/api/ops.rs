@@ -7,7 +7,10 @@
 use serde_json::Value;
 use utoipa::openapi::{RefOr, Schema};
 
-use super::{account, admin, run_handler, station, studies, ApiError, Ctx, Empty};
+use super::{
+    account, admin, dashboard, registry, reports, run_handler, station, studies, ApiError, Ctx,
+    Empty,
+};
 
 /// One operation as the OpenAPI document describes it.
 pub struct OpSpec {
@@ -69,8 +72,8 @@ operations! {
         "The logged-in user, the session's end and the operations the role may call.";
     Status = "status": Empty => station::StatusResponse, station::status,
         "Station status for the header bar: studies per state, links, problems.";
-    Dashboard = "dashboard": Empty => station::Dashboard, station::dashboard,
-        "Counts per stage, backlog and link per destination, free disk, devices seen.";
+    Dashboard = "dashboard": dashboard::DashboardQuery => dashboard::Dashboard, dashboard::dashboard,
+        "Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports.";
     StudiesList = "studies_list": studies::StudiesQuery => studies::StudyPage, studies::list,
         "Search studies by name, patient ID, date, modality, state; paged. Audited.";
     StudyGet = "study_get": studies::StudyRef => studies::StudyDetail, studies::get,
@@ -97,4 +100,28 @@ operations! {
         "Browse the audit trail, newest first (admin).";
     SettingsGet = "settings_get": Empty => station::Settings, station::settings_get,
         "The station's configuration, without secrets.";
+    PatientSearch = "patient_search": registry::PatientSearch => registry::PatientList, registry::patient_search,
+        "Find registered patients by name, pinyin initials, ID card number, phone or clinic ID. Audited.";
+    PatientAdd = "patient_add": crate::registry::patients::NewPatient => crate::registry::patients::Patient, registry::patient_add,
+        "Register a patient; birth date and sex come from the ID card number when not typed.";
+    PatientUpdate = "patient_update": registry::PatientUpdate => registry::PatientUpdated, registry::patient_update,
+        "Correct a registered patient; studies already matched to them are corrected and sent again.";
+    OrderAdd = "order_add": crate::registry::orders::NewOrder => crate::registry::orders::Order, registry::order_add,
+        "Order an exam for a registered patient (served to devices on the worklist).";
+    OrdersList = "orders_list": registry::OrdersQuery => registry::OrderList, registry::orders_list,
+        "Orders by scheduled date (today by default) and state, with their patients. Audited.";
+    OrderCancel = "order_cancel": registry::OrderRef => crate::registry::orders::Order, registry::order_cancel,
+        "Cancel a scheduled or in-progress order.";
+    StudiesUnassigned = "studies_unassigned": Empty => registry::UnassignedList, registry::studies_unassigned,
+        "Complete studies matched to no order, waiting for a technician. Audited.";
+    StudyAssign = "study_assign": registry::StudyAssign => registry::StudyAssigned, registry::study_assign,
+        "Assign a study to an order (existing, new for a patient, or made from the study) and queue it.";
+    ReportsList = "reports_list": reports::ReportsQuery => reports::ReportList, reports::reports_list,
+        "Reports from the hub (all or the caller's unread), with the caller's unread count. Audited.";
+    ReportGet = "report_get": reports::ReportRef => reports::ReportDetail, reports::report_get,
+        "One report: text, versions, the study's PDFs, key images, turnaround. Audited.";
+    ReportAck = "report_ack": reports::ReportRef => reports::ReportAcked, reports::report_ack,
+        "The caller has read the report (the first acknowledgement is kept).";
+    WaveformGet = "waveform_get": reports::InstanceRef => crate::dicom::waveform::EcgWaveform, reports::waveform_get,
+        "An ECG instance's leads in microvolts, for the plot. Audited.";
 }

@@ -5,6 +5,7 @@
 //! Must never: grant an operation to "everyone logged in" by leaving a role list empty; list
 //! the roles.
 
+use super::downloads::Download;
 use super::Op;
 use crate::auth::Role::{self, Admin, Doctor, Manager, Technician};
 
@@ -21,6 +22,13 @@ const EVERYONE: &[Role] = &[Technician, Doctor, Manager, Admin];
 /// Those who work the sending: technicians, their manager, and the admin fixing a station.
 const SENDING: &[Role] = &[Technician, Manager, Admin];
 const ADMIN: &[Role] = &[Admin];
+/// Those who register patients and order exams at the front desk: the same people who work the
+/// sending. Doctors read reports; they do not register.
+/// Those who act on a report: the local doctor first, the manager and the admin covering.
+/// Technicians see reports (to tell the patient one is back) but acknowledging means a
+/// doctor has read it, so they may not.
+const ACKNOWLEDGING: &[Role] = &[Doctor, Manager, Admin];
+const REGISTRATION: &[Role] = &[Technician, Manager, Admin];
 
 pub fn access(op: Op) -> Access {
     use Access::{Public, Roles};
@@ -35,5 +43,19 @@ pub fn access(op: Op) -> Access {
         Op::QuarantineList => Roles(SENDING),
         Op::UsersList | Op::UserCreate | Op::UserUpdate | Op::AuditList => Roles(ADMIN),
         Op::SettingsGet => Roles(&[Manager, Admin]),
+        Op::PatientSearch | Op::PatientAdd | Op::PatientUpdate => Roles(REGISTRATION),
+        Op::OrderAdd | Op::OrdersList | Op::OrderCancel => Roles(REGISTRATION),
+        Op::StudiesUnassigned | Op::StudyAssign => Roles(REGISTRATION),
+        Op::ReportsList | Op::ReportGet => Roles(EVERYONE),
+        Op::ReportAck => Roles(ACKNOWLEDGING),
+        Op::WaveformGet => Roles(EVERYONE),
+    }
+}
+
+/// Who may fetch the files the API serves (previews, report PDFs and print views): as for
+/// reading the study or report they belong to.
+pub fn download_access(what: Download) -> Access {
+    match what {
+        Download::Preview | Download::ReportPdf | Download::ReportPrint => Access::Roles(EVERYONE),
     }
 }

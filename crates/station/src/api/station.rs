@@ -1,4 +1,4 @@
-//! Station-wide views: status bar, dashboard, links, quarantine, settings.
+//! Station-wide views: status bar, links, quarantine, settings (the dashboard: `dashboard.rs`).
 //!
 //! Must never: return a secret from the configuration (hub passwords, tokens, the initial admin
 //! password).
@@ -42,25 +42,6 @@ pub struct LinksResponse {
     pub links: Vec<LinkInfo>,
 }
 
-/// A device that sent over DICOM, by its calling AE title.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct DeviceSeen {
-    pub calling_ae: String,
-    pub last_contact: i64,
-    pub instances: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Dashboard {
-    pub counts: StatusCounts,
-    pub destinations: Vec<LinkInfo>,
-    /// Free space on the data disk; `null` if it cannot be read.
-    pub free_disk_bytes: Option<u64>,
-    /// Below this, new images are refused.
-    pub min_free_bytes: u64,
-    pub devices: Vec<DeviceSeen>,
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageRequest {
@@ -99,7 +80,7 @@ pub struct Settings {
     pub config: serde_json::Value,
 }
 
-fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, ApiError> {
+pub(crate) fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, ApiError> {
     let mut out = Vec::new();
     for d in &ctx.api.config.destinations {
         let mut info = LinkInfo {
@@ -156,33 +137,6 @@ pub fn status(ctx: &Ctx<'_>, _: Empty) -> Result<StatusResponse, ApiError> {
         counts: store::status_counts(&conn)?,
         links_online: links.iter().filter(|l| l.online == Some(true)).count(),
         links_total: links.len(),
-    })
-}
-
-pub fn dashboard(ctx: &Ctx<'_>, _: Empty) -> Result<Dashboard, ApiError> {
-    let conn = ctx.api.store.lock();
-    let mut stmt = conn
-        .prepare(
-            "SELECT source, MAX(received_at), COUNT(*) FROM instances WHERE source_kind = 'dicom'
-             GROUP BY source ORDER BY MAX(received_at) DESC",
-        )
-        .map_err(store::StoreError::from)?;
-    let devices = stmt
-        .query_map([], |r| {
-            Ok(DeviceSeen {
-                calling_ae: r.get(0)?,
-                last_contact: r.get(1)?,
-                instances: r.get(2)?,
-            })
-        })
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .map_err(store::StoreError::from)?;
-    Ok(Dashboard {
-        counts: store::status_counts(&conn)?,
-        destinations: links(ctx, &conn)?,
-        free_disk_bytes: fs4::available_space(&ctx.api.config.data_dir).ok(),
-        min_free_bytes: ctx.api.config.storage.min_free_mb * 1024 * 1024,
-        devices,
     })
 }
 

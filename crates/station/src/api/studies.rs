@@ -41,12 +41,17 @@ pub struct StudiesQuery {
     pub limit: Option<u32>,
 }
 
-/// A study as lists show it.
+/// A study as lists show it. Patient and accession are as sent: the registered patient's once
+/// the study is matched to an order.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct StudySummary {
     pub study_uid: String,
     pub patient_id: String,
     pub patient_name: String,
+    /// The name as the device sent it (differs from `patient_name` when the order corrected it).
+    pub received_patient_name: String,
+    /// The accession of the order the study is matched to; `null` while unmatched.
+    pub order_accession: Option<String>,
     pub patient_sex: String,
     pub patient_birth_date: String,
     pub accession: String,
@@ -146,12 +151,28 @@ pub struct StudyDetail {
     pub sends: Vec<SendInfo>,
 }
 
-const SUMMARY_SELECT: &str = "SELECT s.study_uid, p.patient_id, p.name, p.sex, p.birth_date, s.accession,
+/// A study with its patient as received (`p`) and, once matched, its order (`o`) and the
+/// registered patient (`rp`) whose data is what is sent (`registry::correction`).
+pub(crate) const STUDY_FROM: &str = "FROM studies s JOIN patients p ON p.id = s.patient_ref
+     LEFT JOIN orders o ON o.id = s.order_ref LEFT JOIN reg_patients rp ON rp.id = o.patient_ref";
+
+/// Patient ID, name, sex, birth date and accession as sent: the registration's when matched.
+pub(crate) const SENT_PATIENT: &str =
+    "COALESCE(rp.clinic_id, p.patient_id), COALESCE(rp.name, p.name),
+        COALESCE(NULLIF(rp.sex, ''), p.sex), COALESCE(NULLIF(rp.birth_date, ''), p.birth_date),
+        COALESCE(o.accession, s.accession)";
+
+fn summary_select() -> String {
+    format!(
+        "SELECT s.study_uid, {SENT_PATIENT},
         s.study_date, s.study_time, s.description,
         (SELECT group_concat(DISTINCT se.modality) FROM series se WHERE se.study_ref = s.id),
         (SELECT COUNT(*) FROM instances i JOIN series se ON se.id = i.series_ref WHERE se.study_ref = s.id),
-        s.state, s.priority, s.first_received_at, s.last_received_at, s.state_changed_at
-     FROM studies s JOIN patients p ON p.id = s.patient_ref";
+        s.state, s.priority, s.first_received_at, s.last_received_at, s.state_changed_at,
+        p.name, o.accession
+     {STUDY_FROM}"
+    )
+}
 
 fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudySummary> {
     let modalities: Option<String> = r.get(9)?;
@@ -179,11 +200,13 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudySummary> {
         first_received_at: r.get(13)?,
         last_received_at: r.get(14)?,
         state_changed_at: r.get(15)?,
+        received_patient_name: r.get(16)?,
+        order_accession: r.get(17)?,
     })
 }
 
 /// `YYYY-MM-DD` or `YYYYMMDD` to the DICOM DA form the index holds.
-fn dicom_date(field: &str, value: &str) -> Result<String, ApiError> {
+pub(crate) fn dicom_date(field: &str, value: &str) -> Result<String, ApiError> {
     let digits: String = value.chars().filter(|c| *c != '-').collect();
     if digits.len() != 8 || !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(ApiError::invalid(format!(
@@ -218,8 +241,10 @@ pub fn list(ctx: &Ctx<'_>, q: StudiesQuery) -> Result<StudyPage, ApiError> {
             format!("%{}%", escaped.replace('^', ""))
         });
     let filter = "WHERE (?1 IS NULL OR REPLACE(p.name, '^', '') LIKE ?1 ESCAPE '\\'
-                         OR p.patient_id LIKE ?1 ESCAPE '\\' OR s.accession LIKE ?1 ESCAPE '\\')
-          AND (?2 IS NULL OR p.patient_id = ?2)
+                         OR REPLACE(rp.name, '^', '') LIKE ?1 ESCAPE '\\' OR rp.clinic_id LIKE ?1 ESCAPE '\\'
+                         OR p.patient_id LIKE ?1 ESCAPE '\\' OR s.accession LIKE ?1 ESCAPE '\\'
+                         OR o.accession LIKE ?1 ESCAPE '\\')
+          AND (?2 IS NULL OR COALESCE(rp.clinic_id, p.patient_id) = ?2)
           AND (?3 IS NULL OR s.study_date >= ?3)
           AND (?4 IS NULL OR s.study_date <= ?4)
           AND (?5 IS NULL OR EXISTS (SELECT 1 FROM series se WHERE se.study_ref = s.id AND se.modality = ?5))
@@ -238,15 +263,18 @@ pub fn list(ctx: &Ctx<'_>, q: StudiesQuery) -> Result<StudyPage, ApiError> {
     let conn = ctx.api.store.lock();
     let page = (|| -> rusqlite::Result<StudyPage> {
         let total = conn.query_row(
-            &format!("SELECT COUNT(*) FROM studies s JOIN patients p ON p.id = s.patient_ref {filter}"),
+            &format!("SELECT COUNT(*) {STUDY_FROM} {filter}"),
             args,
             |r| r.get(0),
         )?;
         let mut stmt = conn.prepare(&format!(
-            "{SUMMARY_SELECT} {filter} ORDER BY s.last_received_at DESC, s.id DESC LIMIT {limit} OFFSET {}",
+            "{} {filter} ORDER BY s.last_received_at DESC, s.id DESC LIMIT {limit} OFFSET {}",
+            summary_select(),
             q.offset
         ))?;
-        let items = stmt.query_map(args, summary)?.collect::<Result<Vec<_>, _>>()?;
+        let items = stmt
+            .query_map(args, summary)?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(StudyPage { total, items })
     })()
     .map_err(StoreError::from)?;
@@ -257,7 +285,7 @@ pub fn list(ctx: &Ctx<'_>, q: StudiesQuery) -> Result<StudyPage, ApiError> {
 
 fn find_summary(conn: &Connection, study_uid: &str) -> Result<StudySummary, ApiError> {
     conn.query_row(
-        &format!("{SUMMARY_SELECT} WHERE s.study_uid = ?1"),
+        &format!("{} WHERE s.study_uid = ?1", summary_select()),
         [study_uid],
         summary,
     )

@@ -5,6 +5,7 @@ pub mod charset;
 pub mod dimse;
 pub mod header;
 pub mod listener;
+pub mod preview;
 pub mod sop_classes;
 pub mod waveform;
 pub mod worklist;

@@ -35,6 +35,8 @@ pub const LEADS: [(&str, &str, &str); 12] = [
 
 #[derive(Debug, thiserror::Error)]
 pub enum WaveformError {
+    #[error("no instance {0}")]
+    NotFound(String),
     #[error("cannot read the object: {0}")]
     Read(String),
     #[error("not a waveform: {0}")]
@@ -44,7 +46,7 @@ pub enum WaveformError {
 }
 
 /// One multiplex group, ready to plot.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct EcgWaveform {
     pub sop_class_uid: String,
     pub sampling_hz: f64,
@@ -53,7 +55,7 @@ pub struct EcgWaveform {
     pub leads: Vec<Lead>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Lead {
     /// "I", "II", "aVR", "V1"… (Channel Label, else the source code's meaning).
     pub label: String,
@@ -81,7 +83,7 @@ pub fn for_instance(
     // The first copy received; later ones with other bytes are kept for review only.
     let first = found
         .first()
-        .ok_or_else(|| WaveformError::Read(format!("no instance {sop_instance_uid}")))?;
+        .ok_or_else(|| WaveformError::NotFound(sop_instance_uid.to_owned()))?;
     read(&data_dir.join(&first.path))
 }
 

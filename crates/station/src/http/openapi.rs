@@ -18,9 +18,10 @@ use utoipa::openapi::{
     Schema,
 };
 
+use crate::api::downloads::Download;
 use crate::api::errors::ErrorBody;
 use crate::api::ops::{collect, specs};
-use crate::api::roles::{access, Access};
+use crate::api::roles::{access, download_access, Access};
 use crate::events::Event;
 
 fn json(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
@@ -108,13 +109,7 @@ fn build() -> OpenApi {
              reload what it shows. The stream ends when the session does.",
         ))
         .tag("api")
-        .parameter(
-            ParameterBuilder::new()
-                .name("token")
-                .parameter_in(ParameterIn::Query)
-                .required(Required::True)
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
-        )
+        .parameter(string_param("token", ParameterIn::Query))
         .response(
             "200",
             ResponseBuilder::new()
@@ -123,6 +118,13 @@ fn build() -> OpenApi {
         )
         .response("401", error_response("Not logged in or session expired"));
     paths = paths.path("/api/events", PathItem::new(HttpMethod::Get, events));
+    for what in Download::ALL {
+        let (path, summary) = download_path(what);
+        paths = paths.path(
+            path,
+            PathItem::new(HttpMethod::Get, download_op(what, summary)),
+        );
+    }
     let mut components = ComponentsBuilder::new().security_scheme(
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
@@ -145,6 +147,67 @@ fn build() -> OpenApi {
         )
         .paths(paths.build())
         .components(Some(components.build()))
+        .build()
+}
+
+fn string_param(name: &str, place: ParameterIn) -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .required(Required::True)
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+}
+
+/// The URL and summary of a file route.
+fn download_path(what: Download) -> (&'static str, &'static str) {
+    match what {
+        Download::Preview => (
+            "/api/preview/{sop_instance_uid}.png",
+            "An instance's preview (PNG, at most 512 px a side): the converted export's thumbnail, else its first frame rendered. Audited.",
+        ),
+        Download::ReportPdf => (
+            "/api/report/{id}/pdf",
+            "A PDF report's document (application/pdf). Audited.",
+        ),
+        Download::ReportPrint => (
+            "/api/report/{id}/print",
+            "A report's print view (self-contained HTML, A4) in the Accept-Language language. Audited.",
+        ),
+    }
+}
+
+fn download_op(what: Download, summary: &str) -> utoipa::openapi::path::Operation {
+    let roles = match download_access(what) {
+        Access::Public => "anyone".to_owned(),
+        Access::Roles(r) => r.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+    };
+    let (key, media) = match what {
+        Download::Preview => ("sop_instance_uid", "image/png"),
+        Download::ReportPdf => ("id", "application/pdf"),
+        Download::ReportPrint => ("id", "text/html"),
+    };
+    let binary = ObjectBuilder::new().schema_type(Type::String).format(Some(
+        utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary),
+    ));
+    OperationBuilder::new()
+        .operation_id(Some(what.name()))
+        .summary(Some(summary))
+        .description(Some(format!(
+            "Roles: {roles}. The session token as `?token=` (or a bearer header)."
+        )))
+        .tag("api")
+        .parameter(string_param(key, ParameterIn::Path))
+        .parameter(string_param("token", ParameterIn::Query))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description(media)
+                .content(media, json(binary)),
+        )
+        .response("401", error_response("Not logged in or session expired"))
+        .response("403", error_response("The caller's role may not do this"))
+        .response("404", error_response("Not found"))
+        .response("409", error_response("Cannot be rendered"))
         .build()
 }
 

@@ -12,13 +12,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::{openapi, sse, static_ui, AppState};
+use super::{downloads, openapi, sse, static_ui, AppState};
 use crate::api::{ApiError, Lang};
 
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/events", get(sse::events))
+        .route("/api/preview/{file}", get(downloads::preview))
+        .route("/api/report/{id}/pdf", get(downloads::report_pdf))
+        .route("/api/report/{id}/print", get(downloads::report_print))
         .route("/api/{op}", post(call))
         .fallback(static_ui::serve)
         .with_state(state)
@@ -45,7 +48,7 @@ pub(crate) fn error_response(err: &ApiError, lang: Lang) -> Response {
     resp
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme

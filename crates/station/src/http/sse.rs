@@ -26,7 +26,7 @@ const RECHECK: Duration = Duration::from_secs(10);
 
 #[derive(Deserialize)]
 pub(crate) struct TokenQuery {
-    token: Option<String>,
+    pub(crate) token: Option<String>,
 }
 
 pub(crate) async fn events(

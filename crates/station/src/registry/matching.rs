@@ -16,7 +16,7 @@ use super::RegistryError;
 use crate::store::{self, audit, now_ms, Route, StoreError};
 
 /// What a study looks like for matching.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudyFacts {
     pub id: i64,
     pub study_uid: String,
@@ -190,7 +190,7 @@ pub fn unassigned(conn: &Connection) -> Result<Vec<StudyFacts>, RegistryError> {
 }
 
 /// Where a technician puts a study.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum Target {
     /// An existing order, by accession number.

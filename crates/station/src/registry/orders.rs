@@ -13,7 +13,8 @@ use crate::store::{audit, now_ms};
 /// The modalities clinic devices are ordered for.
 pub const MODALITIES: [&str; 4] = ["DX", "CR", "US", "ECG"];
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct NewOrder {
     /// The registered patient's clinic patient ID.
     pub patient: String,
@@ -34,7 +35,7 @@ pub struct NewOrder {
     pub accession: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Order {
     pub id: i64,
     pub patient_ref: i64,
@@ -246,7 +247,7 @@ pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Order>, RegistryError>
 }
 
 /// An order with its patient, as the worklist and the CLI show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderWithPatient {
     pub order: Order,
     pub patient: patients::Patient,

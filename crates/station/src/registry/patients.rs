@@ -13,7 +13,8 @@ use super::{idcard, invalid, is_unique_violation, RegistryError};
 use crate::store::{audit, now_ms};
 
 /// What a technician types; `None` or empty fields are not known.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct NewPatient {
     pub name: String,
     pub pinyin: Option<String>,
@@ -27,7 +28,7 @@ pub struct NewPatient {
     pub clinic_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Patient {
     pub id: i64,
     pub clinic_id: String,

@@ -277,7 +277,7 @@ pub fn flag_overdue(conn: &Connection) -> Result<Vec<String>, StoreError> {
 }
 
 /// A study's turnaround: milliseconds from sending to the first and the final report.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Turnaround {
     pub sent_at: i64,
     pub due_at: i64,

@@ -35,7 +35,7 @@ impl From<rusqlite::Error> for ReportError {
 }
 
 /// One report document in a list.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ReportSummary {
     pub id: i64,
     pub study_uid: String,
@@ -65,7 +65,7 @@ pub struct ReportSummary {
 }
 
 /// A report document with everything shown alongside it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportView {
     pub report: ReportSummary,
     /// The SR content as readable text (empty for a PDF).
@@ -83,7 +83,7 @@ pub struct ReportView {
     pub acknowledgements: Vec<(String, i64)>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct KeyImage {
     pub sop_instance_uid: String,
     /// The local instance, when the station holds it.

@@ -12,7 +12,7 @@ use crate::harness::*;
 use crate::orthanc::Orthanc;
 use documents::*;
 
-mod documents;
+pub mod documents;
 mod events;
 
 fn reader(station: &Station) -> rusqlite::Connection {

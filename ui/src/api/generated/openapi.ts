@@ -34,7 +34,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Counts per stage, backlog and link per destination, free disk, devices seen.
+         * Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports.
          * @description Roles: technician, doctor, manager, admin.
          */
         post: operations["dashboard"];
@@ -144,6 +144,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/order_add": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Order an exam for a registered patient (served to devices on the worklist).
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["order_add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/order_cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a scheduled or in-progress order.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["order_cancel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orders_list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Orders by scheduled date (today by default) and state, with their patients. Audited.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["orders_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient_add": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register a patient; birth date and sex come from the ID card number when not typed.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["patient_add"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient_search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find registered patients by name, pinyin initials, ID card number, phone or clinic ID. Audited.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["patient_search"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/patient_update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct a registered patient; studies already matched to them are corrected and sent again.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["patient_update"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/preview/{sop_instance_uid}.png": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An instance's preview (PNG, at most 512 px a side): the converted export's thumbnail, else its first frame rendered. Audited.
+         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         */
+        get: operations["preview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/quarantine_list": {
         parameters: {
             query?: never;
@@ -158,6 +298,106 @@ export interface paths {
          * @description Roles: technician, manager, admin.
          */
         post: operations["quarantine_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report/{id}/pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A PDF report's document (application/pdf). Audited.
+         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         */
+        get: operations["report_pdf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report/{id}/print": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A report's print view (self-contained HTML, A4) in the Accept-Language language. Audited.
+         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         */
+        get: operations["report_print"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report_ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The caller has read the report (the first acknowledgement is kept).
+         * @description Roles: doctor, manager, admin.
+         */
+        post: operations["report_ack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/report_get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One report: text, versions, the study's PDFs, key images, turnaround. Audited.
+         * @description Roles: technician, doctor, manager, admin.
+         */
+        post: operations["report_get"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports_list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reports from the hub (all or the caller's unread), with the caller's unread count. Audited.
+         * @description Roles: technician, doctor, manager, admin.
+         */
+        post: operations["reports_list"];
         delete?: never;
         options?: never;
         head?: never;
@@ -218,6 +458,46 @@ export interface paths {
          * @description Roles: technician, doctor, manager, admin.
          */
         post: operations["studies_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies_unassigned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete studies matched to no order, waiting for a technician. Audited.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["studies_unassigned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/study_assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign a study to an order (existing, new for a patient, or made from the study) and queue it.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["study_assign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -384,6 +664,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/waveform_get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An ECG instance's leads in microvolts, for the plot. Audited.
+         * @description Roles: technician, doctor, manager, admin.
+         */
+        post: operations["waveform_get"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -443,6 +743,32 @@ export interface components {
              * @description Below this, new images are refused.
              */
             min_free_bytes: number;
+            overdue: components["schemas"]["OverdueStudy"][];
+            /**
+             * Format: int64
+             * @description Every overdue study (the list holds the 100 most overdue).
+             */
+            overdue_total: number;
+            /** Format: int32 */
+            period_days: number;
+            turnaround: components["schemas"]["TurnaroundStats"][];
+            /**
+             * Format: int64
+             * @description Current reports no one has acknowledged yet.
+             */
+            unacknowledged_reports: number;
+            /**
+             * Format: int64
+             * @description Current reports the caller has not acknowledged.
+             */
+            unread_reports: number;
+        };
+        DashboardQuery: {
+            /**
+             * Format: int32
+             * @description Turnaround over studies sent in the last this many days; 30 when absent, 1 to 366.
+             */
+            period_days?: number | null;
         };
         /** @description A device that sent over DICOM, by its calling AE title. */
         DeviceSeen: {
@@ -451,6 +777,15 @@ export interface components {
             instances: number;
             /** Format: int64 */
             last_contact: number;
+        };
+        /** @description One multiplex group, ready to plot. */
+        EcgWaveform: {
+            /** @description Multiplex Group Label, e.g. "RHYTHM". */
+            label: string;
+            leads: components["schemas"]["Lead"][];
+            /** Format: double */
+            sampling_hz: number;
+            sop_class_uid: string;
         };
         /** @description The request of operations that take nothing. */
         Empty: Record<string, never>;
@@ -493,6 +828,12 @@ export interface components {
             study_uid: string;
             /** @enum {string} */
             type: "study_overdue";
+        } | {
+            /** Format: int64 */
+            report_id: number;
+            /** @enum {string} */
+            type: "report_acknowledged";
+            user: string;
         };
         /** @description An instance the hub refused, with its reason. */
         InstanceFailure: {
@@ -515,6 +856,27 @@ export interface components {
             sop_instance_uid: string;
             source: string;
             source_kind: string;
+        };
+        InstanceRef: {
+            sop_instance_uid: string;
+        };
+        KeyImage: {
+            /**
+             * Format: int64
+             * @description The local instance, when the station holds it.
+             */
+            instance_id?: number | null;
+            /** @description Relative to the data directory. */
+            path?: string | null;
+            sop_instance_uid: string;
+        };
+        Lead: {
+            /** @description The Channel Source code value (SCPECG or MDC), empty when absent. */
+            code: string;
+            /** @description "I", "II", "aVR", "V1"… (Channel Label, else the source code's meaning). */
+            label: string;
+            /** @description Samples in microvolts. */
+            microvolts: number[];
         };
         /** @description One destination: where it is, whether the last exchange worked, what waits for it. */
         LinkInfo: {
@@ -561,6 +923,126 @@ export interface components {
             expires_at: number;
             user: components["schemas"]["UserInfo"];
         };
+        NewOrder: {
+            /**
+             * @description Generated when not given.
+             * @default null
+             */
+            accession: string | null;
+            /** @default  */
+            body_part: string;
+            /** @default  */
+            modality: string;
+            /** @default  */
+            note: string;
+            /**
+             * @description The registered patient's clinic patient ID.
+             * @default
+             */
+            patient: string;
+            /**
+             * @description "routine" (default) or "urgent".
+             * @default null
+             */
+            priority: string | null;
+            /** @default  */
+            procedure: string;
+            /** @default  */
+            referring: string;
+            /**
+             * @description YYYYMMDD; today when not given.
+             * @default null
+             */
+            scheduled_date: string | null;
+            /**
+             * @description HHMMSS; may be empty.
+             * @default null
+             */
+            scheduled_time: string | null;
+            /**
+             * @description The device's AE title that should perform it; empty: any device of the modality.
+             * @default
+             */
+            station_ae: string;
+        };
+        /** @description What a technician types; `None` or empty fields are not known. */
+        NewPatient: {
+            /**
+             * @description YYYYMMDD.
+             * @default null
+             */
+            birth_date: string | null;
+            /**
+             * @description Generated when not given.
+             * @default null
+             */
+            clinic_id: string | null;
+            /** @default null */
+            id_card: string | null;
+            /** @default  */
+            name: string;
+            /** @default null */
+            phone: string | null;
+            /** @default null */
+            pinyin: string | null;
+            /**
+             * @description "M", "F" or "O".
+             * @default null
+             */
+            sex: string | null;
+        };
+        Order: {
+            accession: string;
+            body_part: string;
+            /** Format: int64 */
+            id: number;
+            modality: string;
+            note: string;
+            /** Format: int64 */
+            patient_ref: number;
+            priority: string;
+            procedure: string;
+            referring: string;
+            scheduled_date: string;
+            scheduled_time: string;
+            sps_id: string;
+            state: string;
+            station_ae: string;
+            study_uid: string;
+        };
+        OrderList: {
+            items: components["schemas"]["OrderWithPatient"][];
+        };
+        OrderRef: {
+            accession: string;
+        };
+        /** @description An order with its patient, as the worklist and the CLI show it. */
+        OrderWithPatient: {
+            order: components["schemas"]["Order"];
+            patient: components["schemas"]["Patient"];
+        };
+        OrdersQuery: {
+            /** @description First scheduled date, `YYYYMMDD` or `YYYY-MM-DD`; today when absent. */
+            date_from?: string | null;
+            /** @description Last scheduled date (inclusive); `date_from` when absent. */
+            date_to?: string | null;
+            /** @description Any of scheduled, in_progress, completed, cancelled; empty: all. */
+            states?: string[];
+        };
+        /** @description A study past its turnaround target without a final report. */
+        OverdueStudy: {
+            accession: string;
+            /** Format: int64 */
+            due_at: number;
+            /** @description A preliminary report came back; the final one is late. */
+            has_preliminary: boolean;
+            modalities: string[];
+            patient_id: string;
+            patient_name: string;
+            /** Format: int64 */
+            sent_at: number;
+            study_uid: string;
+        };
         PageRequest: {
             /**
              * Format: int32
@@ -569,6 +1051,41 @@ export interface components {
             limit?: number | null;
             /** Format: int32 */
             offset?: number;
+        };
+        Patient: {
+            birth_date: string;
+            clinic_id: string;
+            /** Format: int64 */
+            id: number;
+            id_card?: string | null;
+            initials: string;
+            name: string;
+            phone: string;
+            pinyin: string;
+            sex: string;
+        };
+        PatientList: {
+            items: components["schemas"]["Patient"][];
+        };
+        PatientSearch: {
+            /**
+             * Format: int32
+             * @description 20 when absent; at most 500.
+             */
+            limit?: number | null;
+            /** @description Part of the name, ID card number, phone or clinic patient ID, or the pinyin (initials). */
+            query?: string;
+        };
+        PatientUpdate: {
+            /** @description The patient to change, by clinic patient ID. */
+            clinic_id: string;
+            /** @description The patient's data as it should now be (all fields; the clinic ID stays). */
+            patient: components["schemas"]["NewPatient"];
+        };
+        PatientUpdated: {
+            patient: components["schemas"]["Patient"];
+            /** @description Studies already matched to this patient that are corrected and sent again. */
+            studies_corrected: number;
         };
         QuarantineItem: {
             /** Format: int64 */
@@ -583,6 +1100,97 @@ export interface components {
             items: components["schemas"]["QuarantineItem"][];
             /** Format: int64 */
             total: number;
+        };
+        ReportAcked: {
+            /** Format: int64 */
+            acknowledged_at?: number | null;
+            /** @description False when the caller had acknowledged it before (the first time is kept). */
+            first: boolean;
+            /** Format: int64 */
+            id: number;
+        };
+        ReportDetail: components["schemas"]["ReportView"] & {
+            /** @description Whether `GET /api/report/{id}/pdf` has a document for this report (it is a PDF). */
+            has_pdf: boolean;
+        };
+        ReportList: {
+            /** @description Newest first; `acknowledged_at` is the caller's acknowledgement. */
+            items: components["schemas"]["ReportSummary"][];
+            /**
+             * Format: int64
+             * @description Current reports the caller has not acknowledged (whatever the query).
+             */
+            unread: number;
+        };
+        ReportRef: {
+            /** Format: int64 */
+            id: number;
+        };
+        /** @description One report document in a list. */
+        ReportSummary: {
+            accession: string;
+            /**
+             * Format: int64
+             * @description When the asking user acknowledged it (`None`: unread, or no user asked).
+             */
+            acknowledged_at?: number | null;
+            content_at: string;
+            destination: string;
+            /** Format: int64 */
+            id: number;
+            is_current: boolean;
+            is_final: boolean;
+            /** @description "sr", "pdf" or "ko". */
+            kind: string;
+            modalities: string;
+            observer: string;
+            organization: string;
+            patient_birth_date: string;
+            patient_id: string;
+            patient_name: string;
+            patient_sex: string;
+            /** Format: int64 */
+            received_at: number;
+            /** @description "preliminary", "final", or "amended" (a final that replaced an earlier version). */
+            status: string;
+            study_date: string;
+            study_description: string;
+            study_uid: string;
+            title: string;
+            verified_at: string;
+        };
+        /** @description A report document with everything shown alongside it. */
+        ReportView: {
+            /** @description Who acknowledged this version, and when. */
+            acknowledgements: [
+                string,
+                number
+            ][];
+            completion: string;
+            /** @description Images the hub marked (Key Object Selection), resolved to local instances. */
+            key_images: components["schemas"]["KeyImage"][];
+            /** @description The study's PDF reports, newest first. */
+            pdfs: components["schemas"]["ReportSummary"][];
+            report: components["schemas"]["ReportSummary"];
+            /** @description The SR content as readable text (empty for a PDF). */
+            text: string;
+            turnaround?: null | components["schemas"]["Turnaround"];
+            verification: string;
+            /** @description Every version of this study's report of the same kind, newest first (this one included). */
+            versions: components["schemas"]["ReportSummary"][];
+        };
+        ReportsQuery: {
+            /** @description Superseded versions too. */
+            all_versions?: boolean;
+            /**
+             * Format: int32
+             * @description 200 when absent; at most 5000.
+             */
+            limit?: number | null;
+            /** @description Only this study's reports. */
+            study_uid?: string | null;
+            /** @description Only reports the caller has not acknowledged. */
+            unread_only?: boolean;
         };
         /** @enum {string} */
         Role: "technician" | "doctor" | "manager" | "admin";
@@ -678,10 +1286,37 @@ export interface components {
             study_uid: string;
             urgent: boolean;
         };
+        StudyAssign: {
+            study_uid: string;
+            target: components["schemas"]["Target"];
+        };
+        StudyAssigned: {
+            /** @description The order the study now belongs to. */
+            order: components["schemas"]["Order"];
+            /** @description The study's state afterwards (an unassigned study is queued for sending). */
+            state: string;
+            study_uid: string;
+        };
         StudyDetail: {
             sends: components["schemas"]["SendInfo"][];
             series: components["schemas"]["SeriesInfo"][];
             study: components["schemas"]["StudySummary"];
+        };
+        /** @description What a study looks like for matching. */
+        StudyFacts: {
+            accession: string;
+            birth_date: string;
+            /** Format: int64 */
+            id: number;
+            modalities: string[];
+            /** Format: int64 */
+            order_ref?: number | null;
+            patient_id: string;
+            patient_name: string;
+            sex: string;
+            state: string;
+            study_date: string;
+            study_uid: string;
         };
         StudyPage: {
             items: components["schemas"]["StudySummary"][];
@@ -694,7 +1329,10 @@ export interface components {
         StudyRef: {
             study_uid: string;
         };
-        /** @description A study as lists show it. */
+        /**
+         * @description A study as lists show it. Patient and accession are as sent: the registered patient's once
+         *     the study is matched to an order.
+         */
         StudySummary: {
             accession: string;
             description: string;
@@ -705,10 +1343,14 @@ export interface components {
             /** Format: int64 */
             last_received_at: number;
             modalities: string[];
+            /** @description The accession of the order the study is matched to; `null` while unmatched. */
+            order_accession?: string | null;
             patient_birth_date: string;
             patient_id: string;
             patient_name: string;
             patient_sex: string;
+            /** @description The name as the device sent it (differs from `patient_name` when the order corrected it). */
+            received_patient_name: string;
             state: string;
             /** Format: int64 */
             state_changed_at: number;
@@ -716,6 +1358,67 @@ export interface components {
             study_time: string;
             study_uid: string;
             urgent: boolean;
+        };
+        /** @description Where a technician puts a study. */
+        Target: {
+            /** @enum {string} */
+            kind: "order";
+            /** @description An existing order, by accession number. */
+            value: string;
+        } | {
+            /** @enum {string} */
+            kind: "new_order_for";
+            /** @description A new order for an existing registered patient (clinic patient ID). */
+            value: string;
+        } | {
+            /** @enum {string} */
+            kind: "from_study";
+        };
+        /** @description A study's turnaround: milliseconds from sending to the first and the final report. */
+        Turnaround: {
+            /** Format: int64 */
+            due_at: number;
+            /** Format: int64 */
+            final_report_ms?: number | null;
+            /** Format: int64 */
+            first_report_ms?: number | null;
+            overdue: boolean;
+            /** Format: int64 */
+            sent_at: number;
+        };
+        /**
+         * @description Report turnaround of one modality's studies sent in the period, in milliseconds from
+         *     delivery to the hub. Percentiles are `null` until a study has that report.
+         */
+        TurnaroundStats: {
+            /** Format: int64 */
+            final_report_p50_ms?: number | null;
+            /** Format: int64 */
+            final_report_p90_ms?: number | null;
+            /** Format: int64 */
+            first_report_p50_ms?: number | null;
+            /** Format: int64 */
+            first_report_p90_ms?: number | null;
+            modality: string;
+            /**
+             * Format: int64
+             * @description Of those, past their target without a final report.
+             */
+            overdue: number;
+            /**
+             * Format: int64
+             * @description Of those, with a final report.
+             */
+            reported: number;
+            /**
+             * Format: int64
+             * @description Studies delivered in the period.
+             */
+            sent: number;
+        };
+        UnassignedList: {
+            /** @description Complete studies matched to no order, newest first. */
+            items: components["schemas"]["StudyFacts"][];
         };
         UrgentRequest: {
             study_uid: string;
@@ -855,7 +1558,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Empty"];
+                "application/json": components["schemas"]["DashboardQuery"];
             };
         };
         responses: {
@@ -1249,6 +1952,534 @@ export interface operations {
             };
         };
     };
+    order_add: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewOrder"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    order_cancel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrderRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Order"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    orders_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrdersQuery"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_add: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPatient"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Patient"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_search: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatientSearch"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    patient_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatientUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientUpdated"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    preview: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                sop_instance_uid: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description image/png */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Cannot be rendered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     quarantine_list: {
         parameters: {
             query?: never;
@@ -1269,6 +2500,360 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QuarantinePage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_pdf: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description application/pdf */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Cannot be rendered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_print: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/html */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Cannot be rendered */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_ack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportAcked"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    report_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDetail"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reports_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportsQuery"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportList"];
                 };
             };
             /** @description Invalid request */
@@ -1503,6 +3088,162 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyPage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    studies_unassigned: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnassignedList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    study_assign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyAssign"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyAssigned"];
                 };
             };
             /** @description Invalid request */
@@ -2127,6 +3868,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UsersResponse"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    waveform_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstanceRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EcgWaveform"];
                 };
             };
             /** @description Invalid request */

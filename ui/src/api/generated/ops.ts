@@ -6,15 +6,26 @@ export type Schemas = components['schemas']
 /** Every operation: `POST /api/{op}` (or `api_call` in Tauri) with `request`, answering `response`. */
 export interface Ops {
   audit_list: { request: Schemas['AuditQuery']; response: Schemas['AuditPage'] }
-  dashboard: { request: Schemas['Empty']; response: Schemas['Dashboard'] }
+  dashboard: { request: Schemas['DashboardQuery']; response: Schemas['Dashboard'] }
   links_list: { request: Schemas['Empty']; response: Schemas['LinksResponse'] }
   login: { request: Schemas['LoginRequest']; response: Schemas['LoginResponse'] }
   logout: { request: Schemas['Empty']; response: Schemas['Empty'] }
   me: { request: Schemas['Empty']; response: Schemas['MeResponse'] }
+  order_add: { request: Schemas['NewOrder']; response: Schemas['Order'] }
+  order_cancel: { request: Schemas['OrderRef']; response: Schemas['Order'] }
+  orders_list: { request: Schemas['OrdersQuery']; response: Schemas['OrderList'] }
+  patient_add: { request: Schemas['NewPatient']; response: Schemas['Patient'] }
+  patient_search: { request: Schemas['PatientSearch']; response: Schemas['PatientList'] }
+  patient_update: { request: Schemas['PatientUpdate']; response: Schemas['PatientUpdated'] }
   quarantine_list: { request: Schemas['PageRequest']; response: Schemas['QuarantinePage'] }
+  report_ack: { request: Schemas['ReportRef']; response: Schemas['ReportAcked'] }
+  report_get: { request: Schemas['ReportRef']; response: Schemas['ReportDetail'] }
+  reports_list: { request: Schemas['ReportsQuery']; response: Schemas['ReportList'] }
   settings_get: { request: Schemas['Empty']; response: Schemas['Settings'] }
   status: { request: Schemas['Empty']; response: Schemas['StatusResponse'] }
   studies_list: { request: Schemas['StudiesQuery']; response: Schemas['StudyPage'] }
+  studies_unassigned: { request: Schemas['Empty']; response: Schemas['UnassignedList'] }
+  study_assign: { request: Schemas['StudyAssign']; response: Schemas['StudyAssigned'] }
   study_get: { request: Schemas['StudyRef']; response: Schemas['StudyDetail'] }
   study_hold: { request: Schemas['StudyRef']; response: Schemas['StudyActionResult'] }
   study_mark_urgent: { request: Schemas['UrgentRequest']; response: Schemas['StudyActionResult'] }
@@ -23,6 +34,7 @@ export interface Ops {
   user_create: { request: Schemas['UserCreate']; response: Schemas['UserRecord'] }
   user_update: { request: Schemas['UserUpdate']; response: Schemas['UserRecord'] }
   users_list: { request: Schemas['Empty']; response: Schemas['UsersResponse'] }
+  waveform_get: { request: Schemas['InstanceRef']; response: Schemas['EcgWaveform'] }
 }
 
 export type OpName = keyof Ops

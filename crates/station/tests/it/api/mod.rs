@@ -2,6 +2,7 @@
 //! sessions, audit of reads, study actions and the live event stream.
 
 mod auth;
+mod clinic_day;
 mod roles;
 mod shutdown;
 mod studies;
@@ -130,16 +131,29 @@ impl Client {
     }
 
     pub fn get(&self, path: &str) -> (u16, String) {
+        let (status, _, body) = self.get_bytes(path);
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// `GET path`: status, `Content-Type` and the body's bytes.
+    pub fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
         self.rt.block_on(async {
             let resp = self
                 .http
                 .get(format!("{}{path}", self.base))
-                .timeout(Duration::from_secs(30))
+                .timeout(Duration::from_secs(60))
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("GET {path}: {e}"));
             let status = resp.status().as_u16();
-            (status, resp.text().await.expect("body"))
+            let content_type = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let body = resp.bytes().await.expect("body").to_vec();
+            (status, content_type, body)
         })
     }
 

@@ -34,6 +34,27 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("user_update", Some(&[A])),
     ("audit_list", Some(&[A])),
     ("settings_get", Some(&[M, A])),
+    ("patient_search", Some(&[T, M, A])),
+    ("patient_add", Some(&[T, M, A])),
+    ("patient_update", Some(&[T, M, A])),
+    ("order_add", Some(&[T, M, A])),
+    ("orders_list", Some(&[T, M, A])),
+    ("order_cancel", Some(&[T, M, A])),
+    ("studies_unassigned", Some(&[T, M, A])),
+    ("study_assign", Some(&[T, M, A])),
+    ("reports_list", Some(ALL)),
+    ("report_get", Some(ALL)),
+    // Acknowledging says a doctor read it: not technicians.
+    ("report_ack", Some(&[D, M, A])),
+    ("waveform_get", Some(ALL)),
+];
+
+/// File routes (`GET`, token in the query) → roles allowed. Nothing exists behind these keys, so
+/// an allowed caller gets 404 and a refused one 403.
+const FILES: &[(&str, &[&str])] = &[
+    ("/api/preview/1.2.3.png", ALL),
+    ("/api/report/1/pdf", ALL),
+    ("/api/report/1/print", ALL),
 ];
 
 #[test]
@@ -110,6 +131,16 @@ fn every_operation_refuses_every_role_not_allowed_to_call_it() {
                 let after = client.call(Some(&token), "me", json!({}));
                 assert_eq!(after.status, 401, "a logged-out session is over: {after:?}");
             }
+        }
+    }
+
+    for (path, allowed) in FILES {
+        let (status, body) = client.get(path);
+        assert_eq!(status, 401, "{path} without a token: {body}");
+        for (role, _, _, token) in &users {
+            let (status, body) = client.get(&format!("{path}?token={token}"));
+            let expected = if allowed.contains(role) { 404 } else { 403 };
+            assert_eq!(status, expected, "{role} fetching {path}: {body}");
         }
     }
 

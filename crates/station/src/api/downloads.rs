@@ -1,0 +1,125 @@
+//! What the API serves as files rather than JSON: an instance's preview PNG, a report's PDF and
+//! its print view. Browsers fetch them by URL (`<img src>`, a new tab), so the HTTP adapter
+//! takes the token from the query; the role check is the dispatcher's ([`Api::authorize`] with
+//! `roles::download_access`), and each is audited as a read.
+//!
+//! Must never: serve a file without the role check and the audit entry, or hold the store's lock
+//! while rendering a preview.
+
+use super::{roles, Api, ApiError, ErrorCode, Lang};
+use crate::dicom::preview::{self, PreviewError};
+use crate::reports::{print, view};
+use crate::store::audit;
+
+/// A kind of file the API serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Download {
+    /// `GET /api/preview/{sop_instance_uid}.png`
+    Preview,
+    /// `GET /api/report/{id}/pdf`
+    ReportPdf,
+    /// `GET /api/report/{id}/print`
+    ReportPrint,
+}
+
+impl Download {
+    pub const ALL: [Download; 3] = [
+        Download::Preview,
+        Download::ReportPdf,
+        Download::ReportPrint,
+    ];
+
+    /// The name refusals and the OpenAPI document use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Download::Preview => "preview",
+            Download::ReportPdf => "report_pdf",
+            Download::ReportPrint => "report_print",
+        }
+    }
+}
+
+/// A file to send: its bytes and media type.
+#[derive(Debug, Clone)]
+pub struct Binary {
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
+impl From<PreviewError> for ApiError {
+    fn from(e: PreviewError) -> Self {
+        match e {
+            PreviewError::NotFound(ref sop) => ApiError::new(
+                ErrorCode::NotFound,
+                format!("找不到影像 {sop}"),
+                e.to_string(),
+            ),
+            PreviewError::NoImage(_) => {
+                ApiError::new(ErrorCode::NotFound, "该影像没有可预览的图像", e.to_string())
+            }
+            PreviewError::Render { .. } => {
+                tracing::warn!(error = %e, "preview failed");
+                ApiError::new(
+                    ErrorCode::Conflict,
+                    "该影像无法生成预览（压缩格式或像素数据不受支持）",
+                    e.to_string(),
+                )
+            }
+            PreviewError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn report_id(key: &str) -> Result<i64, ApiError> {
+    key.parse()
+        .map_err(|_| ApiError::invalid(format!("{key:?} is not a report number")))
+}
+
+impl Api {
+    /// The file `what` names by `key` (a SOP Instance UID or a report number), for the caller
+    /// holding `token`; the print view in `lang`.
+    pub fn download(
+        &self,
+        token: Option<&str>,
+        what: Download,
+        key: &str,
+        lang: Lang,
+    ) -> Result<Binary, ApiError> {
+        let session = self
+            .authorize(token, roles::download_access(what), what.name())?
+            .ok_or_else(ApiError::unauthenticated)?;
+        let actor = session.user.username.as_str();
+        let data_dir = &self.config.data_dir;
+        let (content_type, bytes, subject) = match what {
+            Download::Preview => (
+                "image/png",
+                preview::png(&self.store, data_dir, key)?,
+                key.to_owned(),
+            ),
+            Download::ReportPdf => {
+                let id = report_id(key)?;
+                let bytes = view::pdf(&self.store.lock(), data_dir, id)?;
+                ("application/pdf", bytes, format!("report #{id}"))
+            }
+            Download::ReportPrint => {
+                let id = report_id(key)?;
+                let lang = match lang {
+                    Lang::Zh => print::Lang::Zh,
+                    Lang::En => print::Lang::En,
+                };
+                let html = print::print_html(&self.store.lock(), &self.config.reports, id, lang)?;
+                (
+                    "text/html; charset=utf-8",
+                    html.into_bytes(),
+                    format!("report #{id}"),
+                )
+            }
+        };
+        let action = format!("{}.read", what.name());
+        audit::record(&self.store.lock(), actor, &action, &subject, "")?;
+        Ok(Binary {
+            content_type,
+            bytes,
+        })
+    }
+}

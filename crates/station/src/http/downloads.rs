@@ -1,0 +1,88 @@
+//! `GET` routes for files: `/api/preview/{sop_instance_uid}.png`, `/api/report/{id}/pdf` and
+//! `/api/report/{id}/print`, each `?token=` (an `<img>` or a new tab cannot send headers; a
+//! bearer header works too). Thin: `Api::download` checks the role and audits.
+//!
+//! Must never: read a file or the store on an async worker, or let a shared PC cache patient
+//! images (`no-store`).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use super::routes::{bearer, error_response, lang};
+use super::sse::TokenQuery;
+use super::AppState;
+use crate::api::downloads::Download;
+use crate::api::ApiError;
+
+async fn serve(
+    state: AppState,
+    headers: HeaderMap,
+    token: Option<String>,
+    what: Download,
+    key: String,
+) -> Response {
+    let lang = lang(&headers);
+    let token = token.or_else(|| bearer(&headers));
+    let api = state.api.clone();
+    let result =
+        tokio::task::spawn_blocking(move || api.download(token.as_deref(), what, &key, lang)).await;
+    match result {
+        Ok(Ok(file)) => {
+            let mut resp = file.bytes.into_response();
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(file.content_type),
+            );
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
+            if what == Download::ReportPdf {
+                h.insert(
+                    header::CONTENT_DISPOSITION,
+                    HeaderValue::from_static("inline"),
+                );
+            }
+            resp
+        }
+        Ok(Err(err)) => error_response(&err, lang),
+        Err(e) => {
+            tracing::error!(error = %e, "download panicked");
+            error_response(&ApiError::internal(), lang)
+        }
+    }
+}
+
+pub(crate) async fn preview(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(sop) = file.strip_suffix(".png") else {
+        let err = ApiError::invalid("a preview's URL ends in .png");
+        return error_response(&err, lang(&headers));
+    };
+    let sop = sop.to_owned();
+    serve(state, headers, q.token, Download::Preview, sop).await
+}
+
+pub(crate) async fn report_pdf(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    serve(state, headers, q.token, Download::ReportPdf, id).await
+}
+
+pub(crate) async fn report_print(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    serve(state, headers, q.token, Download::ReportPrint, id).await
+}
