@@ -1,0 +1,177 @@
+// The one transport module: every engine operation goes through `Backend.call`, live events
+// through `Backend.subscribe`. Two implementations of the same interface (API-CONTRACT.md):
+// the web one (fetch + EventSource, for LAN browsers) and the Tauri one (IPC, in the desktop
+// window). Views never know which one they talk to.
+
+/** An engine event (crates/station/src/events.rs), e.g. `{type:"study_changed", ...}`. */
+export interface EngineEvent {
+  type: string
+  [key: string]: unknown
+}
+
+export type ErrorCode =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'throttled'
+  | 'internal'
+  | 'network'
+
+/** The engine's error answer, or `network` when the engine could not be reached at all. */
+export class ApiError extends Error {
+  constructor(
+    public code: ErrorCode,
+    message: string,
+    public status = 0,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+export interface Backend {
+  readonly kind: 'web' | 'tauri'
+  /** Runs one operation (`login` included) and returns its JSON answer, or throws ApiError. */
+  call<T = unknown>(op: string, body?: object): Promise<T>
+  /** Live engine events until the returned function is called. */
+  subscribe(onEvent: (e: EngineEvent) => void): () => void
+  /** URL of an engine-rendered preview image, for an `<img src>`. */
+  previewUrl(sopInstanceUid: string): string
+  setToken(token: string | null): void
+  setLanguage(lang: string): void
+}
+
+function toApiError(status: number, payload: unknown): ApiError {
+  const err = (payload as { error?: { code?: string; message?: string } } | null)?.error
+  if (err?.code) return new ApiError(err.code as ErrorCode, err.message ?? err.code, status)
+  return new ApiError(status >= 500 ? 'internal' : 'invalid', `HTTP ${status}`, status)
+}
+
+export class WebBackend implements Backend {
+  readonly kind = 'web' as const
+  private token: string | null = null
+  private lang = 'zh-CN'
+
+  constructor(
+    private base = '',
+    private fetchFn: typeof fetch = (...a) => fetch(...a),
+  ) {}
+
+  setToken(token: string | null) {
+    this.token = token
+  }
+
+  setLanguage(lang: string) {
+    this.lang = lang
+  }
+
+  async call<T>(op: string, body: object = {}): Promise<T> {
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'Accept-Language': this.lang,
+    }
+    if (this.token) headers.Authorization = `Bearer ${this.token}`
+    let res: Response
+    try {
+      res = await this.fetchFn(`${this.base}/api/${op}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      })
+    } catch (e) {
+      throw new ApiError('network', String(e))
+    }
+    const payload = await res.json().catch(() => null)
+    if (!res.ok) throw toApiError(res.status, payload)
+    return payload as T
+  }
+
+  subscribe(onEvent: (e: EngineEvent) => void): () => void {
+    if (!this.token || typeof EventSource === 'undefined') return () => {}
+    const source = new EventSource(
+      `${this.base}/api/events?token=${encodeURIComponent(this.token)}`,
+    )
+    source.onmessage = (m) => {
+      try {
+        onEvent(JSON.parse(m.data) as EngineEvent)
+      } catch {
+        // A keep-alive or a malformed line: nothing to show.
+      }
+    }
+    return () => source.close()
+  }
+
+  previewUrl(uid: string): string {
+    return `${this.base}/api/preview/${encodeURIComponent(uid)}.png?token=${encodeURIComponent(this.token ?? '')}`
+  }
+}
+
+type Invoke = (cmd: string, args: Record<string, unknown>) => Promise<unknown>
+type Listen = (
+  event: string,
+  handler: (e: { payload: unknown }) => void,
+) => Promise<() => void>
+
+export class TauriBackend implements Backend {
+  readonly kind = 'tauri' as const
+  private token: string | null = null
+
+  constructor(
+    private invoke: Invoke,
+    private listen: Listen,
+    /** The engine's HTTP address, for `<img>` previews (IPC cannot serve an image URL). */
+    private httpBase = '',
+  ) {}
+
+  setToken(token: string | null) {
+    this.token = token
+  }
+
+  setLanguage() {
+    // The engine answers in the language of the `lang` the dispatcher gets from the session.
+  }
+
+  async call<T>(op: string, body: object = {}): Promise<T> {
+    try {
+      return (await this.invoke('api_call', { op, body, token: this.token })) as T
+    } catch (e) {
+      const err = (e as { code?: string; message?: string } | null) ?? {}
+      if (err.code) throw new ApiError(err.code as ErrorCode, err.message ?? err.code)
+      if ((e as { error?: unknown })?.error) throw toApiError(0, e)
+      throw new ApiError('internal', String(e))
+    }
+  }
+
+  subscribe(onEvent: (e: EngineEvent) => void): () => void {
+    let stop: (() => void) | null = null
+    let stopped = false
+    this.listen('station-event', (e) => onEvent(e.payload as EngineEvent)).then((un) => {
+      if (stopped) un()
+      else stop = un
+    })
+    return () => {
+      stopped = true
+      stop?.()
+    }
+  }
+
+  previewUrl(uid: string): string {
+    return `${this.httpBase}/api/preview/${encodeURIComponent(uid)}.png?token=${encodeURIComponent(this.token ?? '')}`
+  }
+}
+
+/** The desktop window has `__TAURI_INTERNALS__`; any browser on the LAN does not. */
+export function isTauri(win: object): boolean {
+  return '__TAURI_INTERNALS__' in win
+}
+
+export async function createBackend(win: object = window): Promise<Backend> {
+  if (isTauri(win)) {
+    const core = await import('@tauri-apps/api/core')
+    const event = await import('@tauri-apps/api/event')
+    return new TauriBackend(core.invoke as Invoke, event.listen as unknown as Listen)
+  }
+  return new WebBackend()
+}

@@ -1,0 +1,83 @@
+// The logged-in user and the backend they talk through, shared by every screen. The token is
+// kept in sessionStorage so a page reload keeps the login but closing the tab ends it.
+import { reactive } from 'vue'
+import { ApiError, type Backend } from './api/backend'
+
+export interface User {
+  username: string
+  display_name: string
+  role: string
+}
+
+interface LoginAnswer {
+  token: string
+  expires_at?: number | string
+  user: User
+}
+
+const KEY = 'station.session'
+
+export const session = reactive({
+  user: null as User | null,
+  token: null as string | null,
+})
+
+let backend: Backend | null = null
+
+export function useBackend(): Backend {
+  if (!backend) throw new Error('backend not set')
+  return backend
+}
+
+export function setBackend(b: Backend) {
+  backend = b
+}
+
+/** Restores a login kept in this tab, checking with `me` that the engine still knows it. */
+export async function restore(storage: Storage | null = globalThis.sessionStorage ?? null) {
+  const saved = storage?.getItem(KEY)
+  if (!saved || !backend) return
+  try {
+    const { token } = JSON.parse(saved) as { token: string }
+    backend.setToken(token)
+    const me = await backend.call<{ user?: User } & Partial<User>>('me')
+    session.user = me.user ?? (me as User)
+    session.token = token
+  } catch {
+    storage?.removeItem(KEY)
+    backend.setToken(null)
+  }
+}
+
+export async function login(username: string, password: string) {
+  const b = useBackend()
+  const ans = await b.call<LoginAnswer>('login', { username, password })
+  b.setToken(ans.token)
+  session.token = ans.token
+  session.user = ans.user
+  globalThis.sessionStorage?.setItem(KEY, JSON.stringify({ token: ans.token }))
+  return ans.user
+}
+
+export async function logout() {
+  const b = useBackend()
+  try {
+    await b.call('logout')
+  } catch {
+    // Logging out of a session the engine already forgot is still logging out.
+  }
+  b.setToken(null)
+  session.token = null
+  session.user = null
+  globalThis.sessionStorage?.removeItem(KEY)
+}
+
+/** The message to show for a failed call, in the user's language. */
+export function errorText(e: unknown, t: (k: string, p?: Record<string, unknown>) => string) {
+  if (e instanceof ApiError) {
+    if (e.code === 'invalid' || e.code === 'internal')
+      return t(`error.${e.code}`, { message: e.message })
+    return t(`error.${e.code}`)
+  }
+  return t('error.internal', { message: String(e) })
+}
