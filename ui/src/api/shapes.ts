@@ -141,3 +141,16 @@ export function bytesText(n: number | undefined): string {
   const gb = n / 1024 ** 3
   return gb >= 1 ? `${gb.toFixed(1)} GB` : `${(n / 1024 ** 2).toFixed(0)} MB`
 }
+
+/**
+ * A DICOM person name (PS3.5 6.2.1) as people write it: the ideographic group when there is
+ * one ("Wang^Xiaoming=王^小明" → "王小明"), Chinese components joined without spaces, others
+ * with spaces ("Zhang^San" → "Zhang San").
+ */
+export function personName(pn: string | undefined): string {
+  if (!pn) return ''
+  const groups = pn.split('=')
+  const group = groups.find((g, i) => i > 0 && /[\u3400-\u9fff]/.test(g)) ?? groups[0]
+  const parts = group.split('^').map((p) => p.trim()).filter(Boolean)
+  return parts.join(/[\u3400-\u9fff]/.test(group) ? '' : ' ')
+}

@@ -1,0 +1,159 @@
+// The web UI in a real browser against a real station: logins per role, role limits enforced
+// by the engine, a study sent by a DICOM device showing up live, screenshots for the README.
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Station, waitFor } from './station.mjs'
+import { launch, loginPage } from './browser.mjs'
+
+const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
+const NAV = {
+  technician: ['today', 'register', 'studies'],
+  doctor: ['reports', 'studies'],
+  manager: ['dashboard', 'today', 'register', 'studies', 'reports'],
+  admin: ['dashboard', 'today', 'register', 'studies', 'reports', 'settings'],
+}
+
+let station
+let browser
+let users
+
+before(async () => {
+  station = await Station.start()
+  users = await station.createRoleUsers()
+  browser = await launch()
+  mkdirSync(SHOTS, { recursive: true })
+})
+
+after(async () => {
+  await browser?.close()
+  await station?.stopAndClean()
+})
+
+async function shot(page, name) {
+  // Charts and fonts settle after the data arrives.
+  await page.waitForLoadState('networkidle').catch(() => {})
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false })
+}
+
+describe('web UI against a real station', () => {
+  it('each role logs in and sees its own screens, landing on the first', async () => {
+    for (const role of Object.keys(NAV)) {
+      const page = await loginPage(browser, station, users[role])
+      try {
+        const nav = await page.locator('[data-nav]').evaluateAll((els) => els.map((e) => e.getAttribute('data-nav')))
+        assert.deepEqual(nav, NAV[role], `navigation of ${role}`)
+        await waitFor(`${role} lands on ${NAV[role][0]}`, 10_000, () => page.url().endsWith(`#/${NAV[role][0]}`))
+        const who = await page.locator('[data-test="user"]').innerText()
+        assert.ok(who.includes(role === 'admin' ? 'admin' : users[role].display_name), `${role} shown as ${who}`)
+      } finally {
+        await page.context().close()
+      }
+    }
+  })
+
+  it('a wrong password is refused with a message in Chinese', async () => {
+    const context = await browser.newContext({ locale: 'zh-CN' })
+    const page = await context.newPage()
+    try {
+      await page.goto(`${station.url}/`)
+      await page.locator('input[name="username"]').fill('admin')
+      await page.locator('input[name="password"]').fill('not-the-password')
+      await page.locator('[data-test="login-submit"]').click()
+      const msg = await page.locator('[data-test="login-error"]').innerText({ timeout: 20_000 })
+      assert.match(msg, /密码/)
+      assert.equal(await page.locator('[data-test="user"]').count(), 0)
+    } finally {
+      await context.close()
+    }
+  })
+
+  it('a technician cannot open settings, and the engine refuses admin operations with 403', async () => {
+    const page = await loginPage(browser, station, users.technician)
+    try {
+      await page.goto(`${station.url}/#/settings`)
+      await page.locator('[data-test="forbidden"]').waitFor({ timeout: 10_000 })
+      assert.equal(await page.locator('[data-test="users"]').count(), 0, 'no user table shown')
+    } finally {
+      await page.context().close()
+    }
+    const token = await station.login(users.technician.username, users.technician.password)
+    for (const op of ['users_list', 'user_create', 'audit_list']) {
+      const { status, json } = await station.call(op, { username: 'x', password: 'yyyyyyyy', role: 'admin' }, token)
+      assert.equal(status, 403, `${op} as technician`)
+      assert.equal(json?.error?.code, 'forbidden', `${op} error code`)
+    }
+    const { status } = await station.call('users_list', {}, null)
+    assert.equal(status, 401, 'no token at all is unauthenticated')
+  })
+
+  it('a study sent by storescu appears in the open list by itself, and its state changes live', async () => {
+    const page = await loginPage(browser, station, users.technician)
+    try {
+      await page.locator('[data-nav="studies"]').click()
+      await page.locator('.load-empty').waitFor({ timeout: 15_000 })
+      // A marker that a page reload would wipe: the row must arrive without one.
+      await page.evaluate(() => (window.__noReload = true))
+      const day = station.demoDay()
+      station.storescu([join(day, 'P20260001')])
+      const row = page.locator('.study-table tr', { hasText: '王小明' })
+      await row.waitFor({ timeout: 30_000 })
+      assert.equal(await page.evaluate(() => window.__noReload), true, 'the list updated without a reload')
+      assert.ok((await row.innerText()).includes('P20260001'))
+      // The quiet period (2 s) completes the study: the chip leaves 接收中 without a reload.
+      await waitFor('the state chip to leave 接收中', 30_000, async () => {
+        const chip = await row.locator('.state-chip').innerText()
+        return chip !== '接收中' && ['已完成', '待发送', '未分配', '发送中', '失败'].includes(chip)
+      })
+      assert.equal(await page.evaluate(() => window.__noReload), true)
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('main screens render with data (screenshots for the README)', async () => {
+    const day = station.demoDay()
+    station.storescu([day])
+    const login = await browser.newContext({ viewport: { width: 1366, height: 820 }, locale: 'zh-CN' })
+    const lp = await login.newPage()
+    await lp.goto(`${station.url}/`)
+    await lp.locator('input[name="username"]').waitFor()
+    await shot(lp, 'login')
+    await login.close()
+
+    const tech = await loginPage(browser, station, users.technician)
+    await waitFor('five patients today', 30_000, async () => (await tech.locator('.study-table tbody tr').count()) >= 5)
+    await shot(tech, 'today')
+    await tech.context().close()
+
+    const admin = await loginPage(browser, station, users.admin)
+    try {
+      await admin.locator('[data-nav="studies"]').click()
+      await admin.locator('.study-table', { hasText: '王小明' }).waitFor({ timeout: 20_000 })
+      await shot(admin, 'studies')
+      await admin.locator('.study-table tr', { hasText: '王小明' }).first().click()
+      await admin.locator('[data-test="study-patient"]').waitFor({ timeout: 20_000 })
+      assert.match(await admin.locator('[data-test="study-patient"]').innerText(), /王小明/)
+      await shot(admin, 'study')
+      await admin.locator('[data-nav="dashboard"]').click()
+      await admin.locator('.echart canvas').first().waitFor({ timeout: 20_000 })
+      await shot(admin, 'dashboard')
+      await admin.locator('[data-nav="settings"]').click()
+      await admin.locator('[data-test="destinations"]').waitFor({ timeout: 20_000 })
+      await shot(admin, 'settings')
+      await admin.getByRole('tab', { name: '用户' }).click()
+      await admin.locator('[data-test="users"]', { hasText: 'e2e-technician' }).waitFor({ timeout: 20_000 })
+      await shot(admin, 'settings-users')
+      // English is one switch away and sticks to the page.
+      await admin.locator('[data-test="locale"]').click()
+      await admin.getByRole('option', { name: 'English' }).click()
+      await admin.locator('[data-nav="studies"]', { hasText: 'Studies' }).waitFor({ timeout: 10_000 })
+      await admin.locator('[data-nav="dashboard"]').click()
+      await admin.locator('.echart canvas').first().waitFor({ timeout: 20_000 })
+      await shot(admin, 'dashboard-en')
+    } finally {
+      await admin.context().close()
+    }
+  })
+})
