@@ -50,7 +50,7 @@ describe('WebBackend', () => {
 
   it("turns the engine's error answer into an ApiError with its code", async () => {
     const b = new WebBackend('', answering(403, { error: { code: 'forbidden', message: '无权限' } }) as unknown as typeof fetch)
-    const err = await b.call('users_list').catch((e) => e)
+    const err = (await b.call('users_list').catch((e) => e)) as ApiError
     expect(err).toBeInstanceOf(ApiError)
     expect(err.code).toBe('forbidden')
     expect(err.status).toBe(403)

@@ -145,6 +145,7 @@ export default {
   },
   settings: {
     title: 'Settings',
+    config: 'Configuration',
     readOnly: 'These come from the configuration file and are read-only here. Restart the station after changing it.',
     dicom: 'DICOM receiving',
     aeTitle: 'Station AE title',

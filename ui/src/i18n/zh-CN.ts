@@ -145,6 +145,7 @@ export default {
   },
   settings: {
     title: '系统设置',
+    config: '站点配置',
     readOnly: '以下设置来自配置文件，此处只读。修改后需重启采集站。',
     dicom: 'DICOM 接收',
     aeTitle: '本站 AE 名称',
