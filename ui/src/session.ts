@@ -20,7 +20,19 @@ const KEY = 'station.session'
 export const session = reactive({
   user: null as User | null,
   token: null as string | null,
+  /** Operations this user's role may call (from `me`); hides buttons that would be refused. */
+  allowedOps: [] as string[],
 })
+
+interface MeAnswer {
+  user: User
+  allowed_ops?: string[]
+}
+
+/** Whether the engine lets this user call `op` (it checks again on every call). */
+export function can(op: string): boolean {
+  return session.allowedOps.includes(op)
+}
 
 let backend: Backend | null = null
 
@@ -40,8 +52,9 @@ export async function restore(storage: Storage | null = globalThis.sessionStorag
   try {
     const { token } = JSON.parse(saved) as { token: string }
     backend.setToken(token)
-    const me = await backend.call<{ user?: User } & Partial<User>>('me')
-    session.user = me.user ?? (me as User)
+    const me = await backend.call<MeAnswer>('me')
+    session.user = me.user
+    session.allowedOps = me.allowed_ops ?? []
     session.token = token
   } catch {
     storage?.removeItem(KEY)
@@ -56,6 +69,11 @@ export async function login(username: string, password: string) {
   session.token = ans.token
   session.user = ans.user
   globalThis.sessionStorage?.setItem(KEY, JSON.stringify({ token: ans.token }))
+  try {
+    session.allowedOps = (await b.call<MeAnswer>('me')).allowed_ops ?? []
+  } catch {
+    session.allowedOps = []
+  }
   return ans.user
 }
 
@@ -69,6 +87,7 @@ export async function logout() {
   b.setToken(null)
   session.token = null
   session.user = null
+  session.allowedOps = []
   globalThis.sessionStorage?.removeItem(KEY)
 }
 

@@ -7,21 +7,32 @@ export interface StudyRow {
   study_uid: string
   patient_name: string
   patient_id: string
+  patient_sex?: string
+  patient_birth_date?: string
   study_date: string
   study_time?: string
   accession?: string
   description?: string
   modalities?: string[]
   state: string
-  priority?: number
   urgent?: boolean
   instances?: number
+  first_received_at?: number
   last_received_at?: number
+  state_changed_at?: number
 }
 
+/** studies_list: one page of the matching studies and how many match in all. */
 export interface StudiesList {
-  studies: StudyRow[]
-  total?: number
+  total: number
+  items: StudyRow[]
+}
+
+export interface InstanceRow {
+  sop_instance_uid: string
+  instance_number?: number | null
+  charset_repaired?: string | null
+  review_reason?: string | null
 }
 
 export interface SeriesRow {
@@ -29,16 +40,18 @@ export interface SeriesRow {
   modality: string
   number?: number | null
   description?: string
-  instances?: number | Array<{ sop_instance_uid: string }>
-  sop_instance_uids?: string[]
+  instances: InstanceRow[]
 }
 
 export interface SendRow {
   destination: string
   state: string
   attempts?: number
+  /** Instances to send, confirmed by the hub, refused by it. */
+  instances?: number
   stored?: number
-  total?: number
+  failed?: number
+  failures?: Array<{ sop_instance_uid: string; error: string; attempts: number }>
   last_error?: string | null
   updated_at?: number
   next_attempt_at?: number | null
@@ -46,47 +59,53 @@ export interface SendRow {
 
 export interface StudyDetail {
   study: StudyRow
-  series?: SeriesRow[]
-  sends?: SendRow[]
+  series: SeriesRow[]
+  sends: SendRow[]
 }
 
-export interface DestinationStatus {
-  name?: string
-  destination?: string
-  online: boolean
+export interface LinkRow {
+  destination: string
+  url?: string
+  /** null until the station has talked to it once. */
+  online: boolean | null
   backlog?: number
+  failed?: number
+  held?: number
   last_success_at?: number | null
   last_error?: string | null
   last_error_at?: number | null
 }
 
 export interface DeviceSeen {
-  source: string
+  calling_ae: string
   instances?: number
-  last_seen_at?: number
+  last_contact?: number
 }
 
 export interface Dashboard {
-  by_state?: Record<string, number>
-  destinations?: DestinationStatus[]
-  free_disk_bytes?: number
+  counts: { studies_by_state: Record<string, number>; quarantined?: number; instances?: number }
+  destinations: LinkRow[]
+  free_disk_bytes?: number | null
   min_free_bytes?: number
-  devices?: DeviceSeen[]
+  devices: DeviceSeen[]
   overdue?: number
-  turnaround_hours?: number[]
 }
 
+/** settings_get: the configuration as TOML-shaped JSON, secrets masked. */
 export interface Settings {
-  dicom?: { ae_title?: string; port?: number; allowed_callers?: string[] }
-  destinations?: Array<{ name: string; url: string; modalities?: string[] }>
-  watch?: Array<{ path: string }>
+  config: {
+    dicom?: { ae_title?: string; port?: number; allowed_callers?: string[] }
+    destinations?: Array<{ name: string; url: string; modalities?: string[] }>
+    watch?: Array<{ path: string }>
+  }
 }
 
 export interface UserRow {
   username: string
   display_name?: string
   role: string
-  disabled?: boolean
+  active?: boolean
+  last_login_at?: number | null
 }
 
 export interface AuditRow {
@@ -110,17 +129,6 @@ export interface ReportRow {
   findings?: string
   impression?: string
   author?: string
-}
-
-/** The UIDs of a series' instances, whichever way the engine lists them. */
-export function instanceUids(s: SeriesRow): string[] {
-  if (s.sop_instance_uids) return s.sop_instance_uids
-  if (Array.isArray(s.instances)) return s.instances.map((i) => i.sop_instance_uid)
-  return []
-}
-
-export function instanceCount(s: SeriesRow): number {
-  return Array.isArray(s.instances) ? s.instances.length : (s.instances ?? 0)
 }
 
 /** "20261130" → "2026-11-30"; anything else as it is. */
