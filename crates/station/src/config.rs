@@ -32,6 +32,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub dicom: DicomConfig,
     pub http: HttpConfig,
+    pub auth: AuthConfig,
     pub storage: StorageConfig,
     pub studies: StudiesConfig,
     #[serde(default)]
@@ -111,6 +112,21 @@ pub struct DicomConfig {
 pub struct HttpConfig {
     pub port: u16,
     pub bind: String,
+}
+
+/// Logins and sessions for the UI and the LAN HTTP API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// A session ends after this long without use.
+    pub session_ttl_secs: u64,
+    /// Wrong passwords in a row before a username is locked out for `lockout_secs`.
+    pub max_failed_logins: u32,
+    pub lockout_secs: u64,
+    /// Password for the `admin` account created at first run; when absent (and the environment
+    /// variable `STATION_ADMIN_PASSWORD` is unset) a random one is printed once to the log.
+    #[serde(default)]
+    pub initial_admin_password: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -245,6 +261,11 @@ impl Config {
         if self.studies.quiet_period_secs == 0 {
             return Err(ConfigError::Invalid(
                 "studies.quiet_period_secs must be at least 1".into(),
+            ));
+        }
+        if self.auth.session_ttl_secs == 0 || self.auth.max_failed_logins == 0 {
+            return Err(ConfigError::Invalid(
+                "auth.session_ttl_secs and auth.max_failed_logins must be at least 1".into(),
             ));
         }
         let mut names = std::collections::HashSet::new();

@@ -13,7 +13,7 @@ use tokio::sync::broadcast;
 /// Enough events for a burst of arrivals while a slow browser tab catches up.
 const CAPACITY: usize = 1024;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// An instance was committed to the store.

@@ -5,10 +5,13 @@
 //! enqueues. This crate has no GUI dependency; the desktop shell and the `station` binary are thin
 //! layers over it.
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod dicom;
 pub mod events;
+pub mod http;
 pub mod ingest;
 pub mod lifecycle;
 pub mod serve;

@@ -1,5 +1,5 @@
-//! The `station` command: `serve`, `import`, `status` and `demo`. The only place that uses
-//! `anyhow`; everything it calls returns typed errors.
+//! The `station` command: `serve`, `import`, `status`, `sync`, `user`, `openapi` and `demo`.
+//! The only place that uses `anyhow`; everything it calls returns typed errors.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,6 +55,13 @@ enum Command {
         #[command(subcommand)]
         action: SyncAction,
     },
+    /// People who may log in to the UI and the HTTP API.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Print the HTTP API's OpenAPI document (JSON), from which the UI's types are generated.
+    Openapi,
     /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
     /// character sets) to try the station without devices.
     Demo {
@@ -94,6 +101,36 @@ enum SyncAction {
         #[command(flatten)]
         config: ConfigArgs,
         study_uid: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create a user. Without --password a random one is generated and printed once.
+    Add {
+        #[command(flatten)]
+        config: ConfigArgs,
+        username: String,
+        /// technician, doctor, manager or admin.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        display_name: String,
+        #[arg(long, env = "STATION_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Set a user's password (ends their sessions); random and printed when not given.
+    Passwd {
+        #[command(flatten)]
+        config: ConfigArgs,
+        username: String,
+        #[arg(long, env = "STATION_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List users with role, state and last login.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
     },
 }
 
@@ -176,6 +213,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Action::Retry,
             ),
         },
+        Command::User { action } => user(action),
+        Command::Openapi => {
+            println!("{}", station::http::document().to_pretty_json()?);
+            Ok(())
+        }
         Command::Demo { out, small, seed } => {
             let scale = if small {
                 station::demo::Scale::Small
@@ -403,5 +445,83 @@ fn sync_act(config: &Config, study_uid: &str, action: Action) -> anyhow::Result<
         bail!("study {study_uid} has no destination that is {needs}; see `station sync status`");
     }
     println!("study {study_uid} {verb} for {changed} destination(s)");
+    Ok(())
+}
+
+/// `station user ...`: the same rules and audit trail as the API's user administration.
+fn user(action: UserAction) -> anyhow::Result<()> {
+    use station::auth::{password, users, Role};
+    use station::store::audit;
+    let open = |config: &ConfigArgs| -> anyhow::Result<Store> {
+        let config = config.load(Overrides::default())?;
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        Ok(Store::open(&config.db_path())?)
+    };
+    let chosen = |given: Option<String>| match given {
+        Some(p) => (p, false),
+        None => (password::generate(), true),
+    };
+    match action {
+        UserAction::Add {
+            config,
+            username,
+            role,
+            display_name,
+            password,
+        } => {
+            let role = Role::parse(&role).with_context(|| {
+                format!("unknown role {role:?}: technician, doctor, manager or admin")
+            })?;
+            let store = open(&config)?;
+            let (pw, generated) = chosen(password);
+            let hash = users::hash_new_password(&pw)?;
+            let conn = store.lock();
+            let user = users::create(&conn, &username, &display_name, role, &hash)?;
+            audit::record(
+                &conn,
+                "cli",
+                "user.create",
+                &user.username,
+                &format!("role {}", role.as_str()),
+            )?;
+            println!("created {} ({})", user.username, role.as_str());
+            if generated {
+                println!("password: {pw}");
+            }
+        }
+        UserAction::Passwd {
+            config,
+            username,
+            password,
+        } => {
+            let store = open(&config)?;
+            let (pw, generated) = chosen(password);
+            let hash = users::hash_new_password(&pw)?;
+            let conn = store.lock();
+            let change = users::UserChange::default();
+            let user = users::update(&conn, &username, &change, Some(&hash))?;
+            audit::record(&conn, "cli", "user.update", &user.username, "password")?;
+            println!(
+                "password of {} changed; their sessions ended",
+                user.username
+            );
+            if generated {
+                println!("password: {pw}");
+            }
+        }
+        UserAction::List { config } => {
+            let store = open(&config)?;
+            for u in users::list(&store.lock())? {
+                println!(
+                    "{:<20} {:<10} {:<8} {}",
+                    u.username,
+                    u.role.as_str(),
+                    if u.active { "active" } else { "disabled" },
+                    u.display_name
+                );
+            }
+        }
+    }
     Ok(())
 }

@@ -36,11 +36,18 @@ pub enum ServeError {
     Listener(#[from] ListenerError),
     #[error(transparent)]
     Upstream(#[from] crate::upstream::UpstreamError),
+    #[error("users: {0}")]
+    Users(#[from] crate::auth::users::UserError),
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
 }
 
 /// A running station. Dropping it does not stop it; call [`Station::shutdown`].
 pub struct Station {
     pub dicom_addr: SocketAddr,
+    pub http_addr: SocketAddr,
+    /// The one engine API, for the desktop shell's adapter (the HTTP server uses it too).
+    pub api: Arc<crate::api::Api>,
     /// The engine's store and event bus, for the API layers (HTTP, Tauri) built on a station.
     pub store: Arc<Store>,
     pub events: Events,
@@ -77,6 +84,12 @@ impl Station {
         let events = Events::new();
 
         let shutdown = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::new();
+        // The API is up before devices can connect, so "listening" means usable in every way.
+        let api = Arc::new(crate::api::Api::new(config, store.clone(), events.clone())?);
+        let (http_addr, http_thread) =
+            crate::http::spawn(&config.http, api.clone(), shutdown.clone())?;
+        threads.push(http_thread);
         let listener = Listener::bind(&config.dicom, ingest.clone())?;
         let dicom_addr = listener
             .local_addr()
@@ -90,7 +103,6 @@ impl Station {
             data_dir = %data_dir.display(),
             "DICOM listener ready"
         );
-        let mut threads = Vec::new();
         let stop = shutdown.clone();
         threads.push(std::thread::spawn(move || listener.run(stop)));
         threads.extend(watch::spawn_watchers(
@@ -123,6 +135,8 @@ impl Station {
         }));
         Ok(Station {
             dicom_addr,
+            http_addr,
+            api,
             store,
             events,
             shutdown,

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::{now_ms, StoreError};
 
 /// One entry as an admin browses it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: i64,

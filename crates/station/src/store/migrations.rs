@@ -136,4 +136,28 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_log_subject ON audit_log(subject, at);
     CREATE INDEX audit_log_actor ON audit_log(actor, at);
     "#,
+    // 4: people who log in (technician, doctor, manager, admin) and their sessions. Only the
+    // SHA-256 of a session token is stored, so a copied database opens no session.
+    r#"
+    CREATE TABLE users (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name  TEXT NOT NULL DEFAULT '',
+        role          TEXT NOT NULL CHECK (role IN ('technician','doctor','manager','admin')),
+        password_hash TEXT NOT NULL,           -- argon2id PHC string
+        active        INTEGER NOT NULL DEFAULT 1,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        last_login_at INTEGER
+    );
+
+    CREATE TABLE sessions (
+        token_sha256  TEXT PRIMARY KEY,
+        user_ref      INTEGER NOT NULL REFERENCES users(id),
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_ref);
+    CREATE INDEX sessions_expires ON sessions(expires_at);
+    "#,
 ];

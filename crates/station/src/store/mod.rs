@@ -114,7 +114,7 @@ pub struct InstanceRow {
 }
 
 /// What `station status` prints.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, Default, utoipa::ToSchema)]
 pub struct StatusCounts {
     pub studies_by_state: BTreeMap<String, i64>,
     pub instances: i64,

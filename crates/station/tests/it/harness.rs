@@ -23,6 +23,8 @@ pub const STATION_BIN: &str = env!("CARGO_BIN_EXE_station");
 pub const STORESCU: &str = "/usr/bin/storescu";
 pub const ECHOSCU: &str = "/usr/bin/echoscu";
 pub const AE_TITLE: &str = "STATION";
+/// The first-run `admin` password of every test station (`STATION_ADMIN_PASSWORD`).
+pub const ADMIN_PASSWORD: &str = "admin-test-pw";
 
 /// Generous bounds: a debug build on a busy 2-core CI machine.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -110,6 +112,8 @@ pub struct Options {
     /// One hour when not set, so studies stay `receiving` unless a test wants them sent.
     pub quiet_period_secs: Option<u64>,
     pub destinations: Vec<Dest>,
+    /// Appended to the configuration as is, e.g. "[auth]\nsession_ttl_secs = 2\n".
+    pub extra_toml: String,
 }
 
 /// A `[[destinations]]` entry; retries are capped at 2 s so tests see recovery quickly.
@@ -222,6 +226,7 @@ impl Station {
                 w.rescan_secs
             ));
         }
+        text.push_str(&options.extra_toml);
         std::fs::write(&config, text).expect("writing the station config");
         let mut station = Station {
             root: root.to_owned(),
@@ -245,6 +250,7 @@ impl Station {
             .arg("--config")
             .arg(&self.config)
             .env("RUST_LOG", "info")
+            .env("STATION_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env_remove("RUST_LOG_STYLE")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("cloning the log handle"))

@@ -1,0 +1,101 @@
+//! Logging in and out, and who the caller is.
+//!
+//! Must never: say whether it was the username or the password that was wrong.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Api, ApiError, Ctx, Empty, ErrorCode};
+use crate::auth::{LoginError, Role};
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// A user as the UI shows them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct UserInfo {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>` (or `?token=` for the event stream).
+    pub token: String,
+    /// Unix milliseconds; each use of the session pushes it back.
+    pub expires_at: i64,
+    pub user: UserInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MeResponse {
+    pub user: UserInfo,
+    pub expires_at: i64,
+    /// Operations this user's role may call.
+    pub allowed_ops: Vec<String>,
+}
+
+fn user_info(user: &crate::auth::users::UserRecord) -> UserInfo {
+    UserInfo {
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        role: user.role,
+    }
+}
+
+pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError> {
+    match ctx.api.auth.login(&req.username, &req.password) {
+        Ok((token, session)) => Ok(LoginResponse {
+            token,
+            expires_at: session.expires_at,
+            user: user_info(&session.user),
+        }),
+        Err(LoginError::BadCredentials) => Err(ApiError::new(
+            ErrorCode::Unauthenticated,
+            "用户名或密码错误",
+            "wrong username or password",
+        )),
+        Err(LoginError::Throttled(wait)) => {
+            let secs = wait.as_secs().max(1);
+            let mut e = ApiError::new(
+                ErrorCode::Throttled,
+                format!("登录失败次数过多，请 {secs} 秒后再试"),
+                format!("too many failed logins: try again in {secs} s"),
+            );
+            e.retry_after_secs = Some(secs);
+            Err(e)
+        }
+        Err(LoginError::Store(e)) => Err(e.into()),
+    }
+}
+
+pub fn logout(ctx: &Ctx<'_>, _: Empty) -> Result<Empty, ApiError> {
+    let session = ctx.session()?;
+    if let Some(token) = ctx.token {
+        ctx.api.auth.logout(token)?;
+    }
+    crate::store::audit::record(
+        &ctx.api.store.lock(),
+        &session.user.username,
+        "logout",
+        &session.user.username,
+        "",
+    )?;
+    Ok(Empty {})
+}
+
+pub fn me(ctx: &Ctx<'_>, _: Empty) -> Result<MeResponse, ApiError> {
+    let session = ctx.session()?;
+    Ok(MeResponse {
+        user: user_info(&session.user),
+        expires_at: session.expires_at,
+        allowed_ops: Api::allowed_ops(session.user.role)
+            .into_iter()
+            .map(String::from)
+            .collect(),
+    })
+}

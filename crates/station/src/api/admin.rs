@@ -1,0 +1,148 @@
+//! User administration and the audit trail, for admins.
+//!
+//! Must never: put a password or its hash in an audit entry or a response.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, Ctx, Empty};
+use crate::auth::users::{self, UserChange, UserRecord};
+use crate::auth::Role;
+use crate::store::audit::{self, AuditEntry, AuditFilter};
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct UsersResponse {
+    pub users: Vec<UserRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+/// Absent fields stay as they are.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub role: Option<Role>,
+    /// A new password ends the user's sessions.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// `false` disables the account and ends its sessions.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// e.g. `study.` for every study action, `login` for logins and failures.
+    #[serde(default)]
+    pub action_prefix: Option<String>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Unix milliseconds, inclusive.
+    #[serde(default)]
+    pub since: Option<i64>,
+    /// Unix milliseconds, exclusive.
+    #[serde(default)]
+    pub until: Option<i64>,
+    /// Entries older than this id: pass the last id of a page to get the next one.
+    #[serde(default)]
+    pub before_id: Option<i64>,
+    /// 100 when absent; at most 1000.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditPage {
+    /// Newest first.
+    pub entries: Vec<AuditEntry>,
+}
+
+pub fn users_list(ctx: &Ctx<'_>, _: Empty) -> Result<UsersResponse, ApiError> {
+    Ok(UsersResponse {
+        users: users::list(&ctx.api.store.lock())?,
+    })
+}
+
+pub fn user_create(ctx: &Ctx<'_>, req: UserCreate) -> Result<UserRecord, ApiError> {
+    // Hash before taking the store lock: argon2 is slow on purpose.
+    let hash = users::hash_new_password(&req.password)?;
+    let mut conn = ctx.api.store.lock();
+    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
+    let user = users::create(&tx, &req.username, &req.display_name, req.role, &hash)?;
+    audit::record(
+        &tx,
+        ctx.actor(),
+        "user.create",
+        &user.username,
+        &format!("role {}", user.role.as_str()),
+    )?;
+    tx.commit().map_err(crate::store::StoreError::from)?;
+    Ok(user)
+}
+
+pub fn user_update(ctx: &Ctx<'_>, req: UserUpdate) -> Result<UserRecord, ApiError> {
+    let hash = req
+        .password
+        .as_deref()
+        .map(users::hash_new_password)
+        .transpose()?;
+    let change = UserChange {
+        display_name: req.display_name.clone(),
+        role: req.role,
+        active: req.active,
+    };
+    let mut changed = Vec::new();
+    if let Some(n) = &req.display_name {
+        changed.push(format!("display_name={n}"));
+    }
+    if let Some(r) = req.role {
+        changed.push(format!("role={}", r.as_str()));
+    }
+    if hash.is_some() {
+        changed.push("password".to_owned());
+    }
+    if let Some(a) = req.active {
+        changed.push(format!("active={a}"));
+    }
+    let mut conn = ctx.api.store.lock();
+    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
+    let user = users::update(&tx, &req.username, &change, hash.as_deref())?;
+    audit::record(
+        &tx,
+        ctx.actor(),
+        "user.update",
+        &user.username,
+        &changed.join(", "),
+    )?;
+    tx.commit().map_err(crate::store::StoreError::from)?;
+    Ok(user)
+}
+
+pub fn audit_list(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {
+    let filter = AuditFilter {
+        actor: q.actor,
+        action_prefix: q.action_prefix,
+        subject: q.subject,
+        since: q.since,
+        until: q.until,
+        before_id: q.before_id,
+        limit: q.limit.unwrap_or(100),
+    };
+    Ok(AuditPage {
+        entries: audit::list(&ctx.api.store.lock(), &filter)?,
+    })
+}

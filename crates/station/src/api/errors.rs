@@ -1,0 +1,240 @@
+//! API errors: a machine code for the client, and a message a person reads, in Chinese
+//! (default) or English.
+//!
+//! Must never: put internal details (SQL, paths) in a message shown to a caller; those go to
+//! the log.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+
+use crate::auth::users::UserError;
+use crate::store::StoreError;
+
+/// The language of messages, from `Accept-Language` (HTTP) or the window's setting (Tauri).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The first language in an `Accept-Language` header: English if it is `en*`, else Chinese.
+    pub fn from_accept_language(header: Option<&str>) -> Lang {
+        let mut best: Option<(f32, &str)> = None;
+        for part in header.unwrap_or("").split(',') {
+            let mut bits = part.trim().split(';');
+            let tag = bits.next().unwrap_or("").trim();
+            let q = bits
+                .find_map(|b| b.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if !tag.is_empty() && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, tag));
+            }
+        }
+        match best {
+            Some((_, tag)) if tag.to_ascii_lowercase().starts_with("en") => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+}
+
+/// The `code` of an error body; each maps to one HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Invalid,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    Conflict,
+    Throttled,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::Invalid => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Conflict => 409,
+            ErrorCode::Throttled => 429,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// An error from any operation. Serialized (for Tauri) as
+/// `{"code", "message" (Chinese), "message_en"}`; HTTP picks one language via [`ApiError::body`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    #[serde(rename = "message")]
+    pub zh: Cow<'static, str>,
+    #[serde(rename = "message_en")]
+    pub en: Cow<'static, str>,
+    /// Seconds to wait before trying again (throttled only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+/// The JSON body of every error response: `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.code, self.en)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl ApiError {
+    pub fn new(
+        code: ErrorCode,
+        zh: impl Into<Cow<'static, str>>,
+        en: impl Into<Cow<'static, str>>,
+    ) -> ApiError {
+        ApiError {
+            code,
+            zh: zh.into(),
+            en: en.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Zh => &self.zh,
+            Lang::En => &self.en,
+        }
+    }
+
+    pub fn body(&self, lang: Lang) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message(lang).to_owned(),
+            },
+        }
+    }
+
+    pub fn invalid(detail: impl std::fmt::Display) -> ApiError {
+        ApiError::new(
+            ErrorCode::Invalid,
+            format!("请求无效：{detail}"),
+            format!("invalid request: {detail}"),
+        )
+    }
+
+    pub fn unauthenticated() -> ApiError {
+        ApiError::new(
+            ErrorCode::Unauthenticated,
+            "未登录或登录已过期，请重新登录",
+            "not logged in, or the session has expired: please log in again",
+        )
+    }
+
+    pub fn forbidden() -> ApiError {
+        ApiError::new(
+            ErrorCode::Forbidden,
+            "您的角色无权执行此操作",
+            "your role may not do this",
+        )
+    }
+
+    pub fn unknown_op(op: &str) -> ApiError {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("没有名为 {op} 的操作"),
+            format!("there is no operation named {op}"),
+        )
+    }
+
+    pub fn study_not_found(study_uid: &str) -> ApiError {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("找不到检查 {study_uid}"),
+            format!("no study {study_uid}"),
+        )
+    }
+
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            ErrorCode::Internal,
+            "工作站内部错误，详情见日志",
+            "internal error in the station; see its log",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "API operation failed in the store");
+        ApiError::internal()
+    }
+}
+
+impl From<UserError> for ApiError {
+    fn from(e: UserError) -> Self {
+        match e {
+            UserError::BadUsername => ApiError::new(
+                ErrorCode::Invalid,
+                "用户名须为 1 到 64 个字母、数字、'.'、'_' 或 '-'",
+                e.to_string(),
+            ),
+            UserError::WeakPassword => ApiError::new(
+                ErrorCode::Invalid,
+                format!("密码至少需要 {} 个字符", crate::auth::password::MIN_LENGTH),
+                e.to_string(),
+            ),
+            UserError::Exists(ref u) => ApiError::new(
+                ErrorCode::Conflict,
+                format!("用户 {u} 已存在"),
+                e.to_string(),
+            ),
+            UserError::NotFound(ref u) => {
+                ApiError::new(ErrorCode::NotFound, format!("没有用户 {u}"), e.to_string())
+            }
+            UserError::LastAdmin => ApiError::new(
+                ErrorCode::Conflict,
+                "不能停用或降级最后一个有效的管理员",
+                e.to_string(),
+            ),
+            UserError::Store(s) => s.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_english_only_when_preferred() {
+        assert_eq!(Lang::from_accept_language(None), Lang::Zh);
+        assert_eq!(Lang::from_accept_language(Some("en-US,en;q=0.9")), Lang::En);
+        assert_eq!(
+            Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")),
+            Lang::Zh
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("zh;q=0.5, en;q=0.9")),
+            Lang::En
+        );
+        assert_eq!(Lang::from_accept_language(Some("fr")), Lang::Zh);
+    }
+}

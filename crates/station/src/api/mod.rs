@@ -1,0 +1,187 @@
+//! The one engine API: every operation the UI (or a clinic's HIS) can do is one typed request
+//! and response, run by one dispatcher that checks the caller's role in one place
+//! ([`roles::access`]). The HTTP server (`http/`) and the Tauri shell are thin adapters over
+//! [`Api::call`].
+//!
+//! Adding an operation: a line in `ops.rs`, a handler function (taking `&Ctx` and the request),
+//! and an entry in `roles.rs`.
+//!
+//! Must never: let a handler run before the role check, or read patient data without writing
+//! an audit entry (`store::audit`).
+
+pub mod account;
+pub mod admin;
+pub mod errors;
+pub mod ops;
+pub mod roles;
+pub mod station;
+pub mod studies;
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::auth::{Auth, Role, Session};
+use crate::config::Config;
+use crate::events::{Event, Events};
+use crate::store::Store;
+pub use errors::{ApiError, ErrorCode, Lang};
+pub use ops::Op;
+use roles::Access;
+
+/// The engine as the API sees it. One per station; share it behind an `Arc`.
+pub struct Api {
+    pub(crate) store: Arc<Store>,
+    pub(crate) events: Events,
+    pub(crate) config: Arc<Config>,
+    pub(crate) auth: Auth,
+}
+
+/// The request of operations that take nothing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Empty {}
+
+/// What a handler gets: the engine, who is calling (absent only for public operations such as
+/// `login`) and the caller's token.
+pub struct Ctx<'a> {
+    pub api: &'a Api,
+    pub session: Option<&'a Session>,
+    pub token: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    /// The logged-in caller; the dispatcher guarantees one for every non-public operation.
+    pub fn session(&self) -> Result<&Session, ApiError> {
+        self.session.ok_or_else(ApiError::unauthenticated)
+    }
+
+    /// The name the audit trail records for this caller.
+    pub fn actor(&self) -> &str {
+        self.session
+            .map_or("anonymous", |s| s.user.username.as_str())
+    }
+}
+
+impl Api {
+    /// Builds the API over a station's store and event bus, creating the first-run admin if
+    /// there are no users (its generated password, if any, is logged once).
+    pub fn new(
+        config: &Config,
+        store: Arc<Store>,
+        events: Events,
+    ) -> Result<Api, crate::auth::users::UserError> {
+        let auth = Auth::new(store.clone(), config.auth.clone());
+        if let Some(pw) = auth.ensure_admin()? {
+            // Printed, not only logged: the person installing the station must see it once.
+            eprintln!("首次运行：已创建管理员账号 admin，初始密码 / first run: created user admin with password: {pw}");
+            tracing::warn!(
+                "first run: created user `admin`; its password was printed once on the console"
+            );
+        }
+        Ok(Api {
+            store,
+            events,
+            config: Arc::new(config.clone()),
+            auth,
+        })
+    }
+
+    pub fn events(&self) -> &Events {
+        &self.events
+    }
+
+    /// Runs operation `op` (snake_case name) with a JSON request for the caller holding
+    /// `token`. The one entry point of both adapters.
+    pub fn call(&self, token: Option<&str>, op: &str, body: Value) -> Result<Value, ApiError> {
+        let op = Op::from_name(op).ok_or_else(|| ApiError::unknown_op(op))?;
+        self.run(token, op, body)
+    }
+
+    /// As [`Api::call`], typed: `api.call_typed::<_, StudyPage>(token, Op::StudiesList, &query)`.
+    pub fn call_typed<Q: Serialize, R: DeserializeOwned>(
+        &self,
+        token: Option<&str>,
+        op: Op,
+        request: &Q,
+    ) -> Result<R, ApiError> {
+        let body = serde_json::to_value(request).map_err(ApiError::invalid)?;
+        let out = self.run(token, op, body)?;
+        serde_json::from_value(out).map_err(|e| {
+            tracing::error!(op = op.name(), error = %e, "response does not match its type");
+            ApiError::internal()
+        })
+    }
+
+    /// The live session for a token, for adapter routes outside the dispatcher (event stream,
+    /// previews).
+    pub fn session(&self, token: Option<&str>) -> Result<Session, ApiError> {
+        let token = token.ok_or_else(ApiError::unauthenticated)?;
+        self.auth
+            .session(token)?
+            .ok_or_else(ApiError::unauthenticated)
+    }
+
+    fn run(&self, token: Option<&str>, op: Op, body: Value) -> Result<Value, ApiError> {
+        let session = match roles::access(op) {
+            Access::Public => None,
+            Access::Roles(allowed) => {
+                let session = self.session(token)?;
+                if !allowed.contains(&session.user.role) {
+                    crate::store::audit::record(
+                        &self.store.lock(),
+                        &session.user.username,
+                        "access.denied",
+                        op.name(),
+                        session.user.role.as_str(),
+                    )?;
+                    return Err(ApiError::forbidden());
+                }
+                Some(session)
+            }
+        };
+        let ctx = Ctx {
+            api: self,
+            session: session.as_ref(),
+            token,
+        };
+        ops::dispatch(op, &ctx, body)
+    }
+
+    /// Operations `role` may call, for the UI to show only what works.
+    pub fn allowed_ops(role: Role) -> Vec<&'static str> {
+        Op::ALL
+            .iter()
+            .filter(|op| match roles::access(**op) {
+                Access::Public => false,
+                Access::Roles(r) => r.contains(&role),
+            })
+            .map(|op| op.name())
+            .collect()
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        self.events.send(event);
+    }
+}
+
+/// Parses a request body (`null` counts as `{}`), runs the handler and serializes its answer.
+pub(crate) fn run_handler<Q: DeserializeOwned, R: Serialize>(
+    ctx: &Ctx<'_>,
+    body: Value,
+    handler: fn(&Ctx<'_>, Q) -> Result<R, ApiError>,
+) -> Result<Value, ApiError> {
+    let body = if body.is_null() {
+        Value::Object(Default::default())
+    } else {
+        body
+    };
+    let request: Q = serde_json::from_value(body).map_err(ApiError::invalid)?;
+    let response = handler(ctx, request)?;
+    serde_json::to_value(response).map_err(|e| {
+        tracing::error!(error = %e, "cannot serialize a response");
+        ApiError::internal()
+    })
+}

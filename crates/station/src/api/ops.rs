@@ -1,0 +1,100 @@
+//! The list of operations: name, request type, response type, handler, and a one-line summary
+//! for the OpenAPI document. One macro turns it into the `Op` enum, the dispatcher's `match`
+//! and the schema list, so none of them can drift from the others.
+//!
+//! Must never: call a handler without going through `Api::run` (which checks the role first).
+
+use serde_json::Value;
+use utoipa::openapi::{RefOr, Schema};
+
+use super::{account, admin, run_handler, station, studies, ApiError, Ctx, Empty};
+
+/// One operation as the OpenAPI document describes it.
+pub struct OpSpec {
+    pub op: Op,
+    pub summary: &'static str,
+    pub request: String,
+    pub response: String,
+    /// Adds the request and response schemas (and those they use) to a list.
+    pub schemas: fn(&mut Vec<(String, RefOr<Schema>)>),
+}
+
+pub(crate) fn collect<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) {
+    out.push((T::name().into_owned(), T::schema()));
+    T::schemas(out);
+}
+
+macro_rules! operations {
+    ($( $variant:ident = $name:literal : $req:ty => $resp:ty, $handler:path, $summary:literal; )*) => {
+        /// Every operation, by its wire name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Op { $($variant),* }
+
+        impl Op {
+            pub const ALL: &'static [Op] = &[$(Op::$variant),*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(Op::$variant => $name),* }
+            }
+
+            pub fn from_name(name: &str) -> Option<Op> {
+                match name { $($name => Some(Op::$variant),)* _ => None }
+            }
+        }
+
+        pub(crate) fn dispatch(op: Op, ctx: &Ctx<'_>, body: Value) -> Result<Value, ApiError> {
+            match op { $(Op::$variant => run_handler::<$req, $resp>(ctx, body, $handler)),* }
+        }
+
+        /// Every operation with its types, for the OpenAPI document.
+        pub fn specs() -> Vec<OpSpec> {
+            use utoipa::ToSchema;
+            vec![$(OpSpec {
+                op: Op::$variant,
+                summary: $summary,
+                request: <$req>::name().into_owned(),
+                response: <$resp>::name().into_owned(),
+                schemas: |out| { collect::<$req>(out); collect::<$resp>(out); },
+            }),*]
+        }
+    };
+}
+
+operations! {
+    Login = "login": account::LoginRequest => account::LoginResponse, account::login,
+        "Log in with username and password; returns a bearer token.";
+    Logout = "logout": Empty => Empty, account::logout,
+        "End the caller's session.";
+    Me = "me": Empty => account::MeResponse, account::me,
+        "The logged-in user, the session's end and the operations the role may call.";
+    Status = "status": Empty => station::StatusResponse, station::status,
+        "Station status for the header bar: studies per state, links, problems.";
+    Dashboard = "dashboard": Empty => station::Dashboard, station::dashboard,
+        "Counts per stage, backlog and link per destination, free disk, devices seen.";
+    StudiesList = "studies_list": studies::StudiesQuery => studies::StudyPage, studies::list,
+        "Search studies by name, patient ID, date, modality, state; paged. Audited.";
+    StudyGet = "study_get": studies::StudyRef => studies::StudyDetail, studies::get,
+        "One study: series, instances, per-destination send history with the hub's errors. Audited.";
+    StudyHold = "study_hold": studies::StudyRef => studies::StudyActionResult, studies::hold,
+        "Pause sending a study to every destination.";
+    StudyRelease = "study_release": studies::StudyRef => studies::StudyActionResult, studies::release,
+        "Resume sending a held study.";
+    StudyRetry = "study_retry": studies::StudyRef => studies::StudyActionResult, studies::retry,
+        "Send a failed study again (refused instances included).";
+    StudyMarkUrgent = "study_mark_urgent": studies::UrgentRequest => studies::StudyActionResult, studies::mark_urgent,
+        "Mark a study urgent (sent first) or normal.";
+    QuarantineList = "quarantine_list": station::PageRequest => station::QuarantinePage, station::quarantine_list,
+        "Files refused at arrival, with the reason. Audited.";
+    LinksList = "links_list": Empty => station::LinksResponse, station::links_list,
+        "Each destination: link state, last success, last error, backlog.";
+    UsersList = "users_list": Empty => admin::UsersResponse, admin::users_list,
+        "All users (admin).";
+    UserCreate = "user_create": admin::UserCreate => crate::auth::users::UserRecord, admin::user_create,
+        "Create a user (admin).";
+    UserUpdate = "user_update": admin::UserUpdate => crate::auth::users::UserRecord, admin::user_update,
+        "Change a user's name, role, password or active flag (admin).";
+    AuditList = "audit_list": admin::AuditQuery => admin::AuditPage, admin::audit_list,
+        "Browse the audit trail, newest first (admin).";
+    SettingsGet = "settings_get": Empty => station::Settings, station::settings_get,
+        "The station's configuration, without secrets.";
+}

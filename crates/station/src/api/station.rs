@@ -1,0 +1,237 @@
+//! Station-wide views: status bar, dashboard, links, quarantine, settings.
+//!
+//! Must never: return a secret from the configuration (hub passwords, tokens, the initial admin
+//! password).
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, Ctx, Empty};
+use crate::store::{self, audit, StatusCounts};
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StatusResponse {
+    pub ae_title: String,
+    pub version: String,
+    /// Unix milliseconds on the station's clock.
+    pub now: i64,
+    pub counts: StatusCounts,
+    pub links_online: usize,
+    pub links_total: usize,
+}
+
+/// One destination: where it is, whether the last exchange worked, what waits for it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LinkInfo {
+    pub destination: String,
+    pub url: String,
+    /// `null` until the station has talked to it once.
+    pub online: Option<bool>,
+    pub last_success_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
+    /// Studies queued or being sent.
+    pub backlog: i64,
+    pub failed: i64,
+    pub held: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LinksResponse {
+    pub links: Vec<LinkInfo>,
+}
+
+/// A device that sent over DICOM, by its calling AE title.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DeviceSeen {
+    pub calling_ae: String,
+    pub last_contact: i64,
+    pub instances: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Dashboard {
+    pub counts: StatusCounts,
+    pub destinations: Vec<LinkInfo>,
+    /// Free space on the data disk; `null` if it cannot be read.
+    pub free_disk_bytes: Option<u64>,
+    /// Below this, new images are refused.
+    pub min_free_bytes: u64,
+    pub devices: Vec<DeviceSeen>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageRequest {
+    #[serde(default)]
+    pub offset: u32,
+    /// 50 when absent; at most 500.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+impl PageRequest {
+    pub fn limit(&self) -> u32 {
+        self.limit.unwrap_or(50).clamp(1, 500)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QuarantineItem {
+    pub id: i64,
+    pub source: String,
+    pub stored_path: String,
+    pub reason: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QuarantinePage {
+    pub total: i64,
+    pub items: Vec<QuarantineItem>,
+}
+
+/// The configuration as TOML-shaped JSON, secrets replaced by `"***"`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Settings {
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+}
+
+fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, ApiError> {
+    let mut out = Vec::new();
+    for d in &ctx.api.config.destinations {
+        let link: Option<(bool, Option<i64>, Option<String>, Option<i64>)> = conn
+            .query_row(
+                "SELECT online, last_success_at, last_error, last_error_at FROM links WHERE destination = ?1",
+                [&d.name],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(store::StoreError::from)?;
+        let count = |states: &str| -> Result<i64, ApiError> {
+            Ok(conn
+                .query_row(
+                    &format!(
+                        "SELECT COUNT(*) FROM send_queue WHERE destination = ?1 AND state IN ({states})"
+                    ),
+                    params![d.name],
+                    |r| r.get(0),
+                )
+                .map_err(store::StoreError::from)?)
+        };
+        let (online, last_success_at, last_error, last_error_at) = match link {
+            Some((on, s, e, ea)) => (Some(on), s, e, ea),
+            None => (None, None, None, None),
+        };
+        out.push(LinkInfo {
+            destination: d.name.clone(),
+            url: d.url.clone(),
+            online,
+            last_success_at,
+            last_error,
+            last_error_at,
+            backlog: count("'queued','sending'")?,
+            failed: count("'failed'")?,
+            held: count("'held'")?,
+        });
+    }
+    Ok(out)
+}
+
+pub fn status(ctx: &Ctx<'_>, _: Empty) -> Result<StatusResponse, ApiError> {
+    let conn = ctx.api.store.lock();
+    let links = links(ctx, &conn)?;
+    Ok(StatusResponse {
+        ae_title: ctx.api.config.dicom.ae_title.clone(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        now: store::now_ms(),
+        counts: store::status_counts(&conn)?,
+        links_online: links.iter().filter(|l| l.online == Some(true)).count(),
+        links_total: links.len(),
+    })
+}
+
+pub fn dashboard(ctx: &Ctx<'_>, _: Empty) -> Result<Dashboard, ApiError> {
+    let conn = ctx.api.store.lock();
+    let mut stmt = conn
+        .prepare(
+            "SELECT source, MAX(received_at), COUNT(*) FROM instances WHERE source_kind = 'dicom'
+             GROUP BY source ORDER BY MAX(received_at) DESC",
+        )
+        .map_err(store::StoreError::from)?;
+    let devices = stmt
+        .query_map([], |r| {
+            Ok(DeviceSeen {
+                calling_ae: r.get(0)?,
+                last_contact: r.get(1)?,
+                instances: r.get(2)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(store::StoreError::from)?;
+    Ok(Dashboard {
+        counts: store::status_counts(&conn)?,
+        destinations: links(ctx, &conn)?,
+        free_disk_bytes: fs4::available_space(&ctx.api.config.data_dir).ok(),
+        min_free_bytes: ctx.api.config.storage.min_free_mb * 1024 * 1024,
+        devices,
+    })
+}
+
+pub fn links_list(ctx: &Ctx<'_>, _: Empty) -> Result<LinksResponse, ApiError> {
+    let conn = ctx.api.store.lock();
+    Ok(LinksResponse {
+        links: links(ctx, &conn)?,
+    })
+}
+
+pub fn quarantine_list(ctx: &Ctx<'_>, req: PageRequest) -> Result<QuarantinePage, ApiError> {
+    let conn = ctx.api.store.lock();
+    let page = || -> rusqlite::Result<QuarantinePage> {
+        let total = conn.query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare(
+            "SELECT id, source, stored_path, reason, created_at FROM quarantine
+             ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+        )?;
+        let items = stmt
+            .query_map(params![req.limit(), req.offset], |r| {
+                Ok(QuarantineItem {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    stored_path: r.get(2)?,
+                    reason: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(QuarantinePage { total, items })
+    };
+    let page = page().map_err(store::StoreError::from)?;
+    // Quarantined files are patient data that did not make it into the index.
+    audit::record(
+        &conn,
+        ctx.actor(),
+        "quarantine.list",
+        "",
+        &format!("{} items", page.items.len()),
+    )?;
+    Ok(page)
+}
+
+pub fn settings_get(ctx: &Ctx<'_>, _: Empty) -> Result<Settings, ApiError> {
+    let mut config = (*ctx.api.config).clone();
+    let hide = |s: &mut Option<String>| {
+        if s.is_some() {
+            *s = Some("***".into());
+        }
+    };
+    hide(&mut config.auth.initial_admin_password);
+    for d in &mut config.destinations {
+        hide(&mut d.password);
+        hide(&mut d.bearer_token);
+    }
+    Ok(Settings {
+        config: serde_json::to_value(&config).map_err(|_| ApiError::internal())?,
+    })
+}

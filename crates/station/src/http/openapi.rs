@@ -1,0 +1,145 @@
+//! The OpenAPI 3 document (`GET /api/openapi.json`, `station openapi`), built from the
+//! operation list and the Rust types, so it cannot drift from what the dispatcher accepts.
+//! The UI's TypeScript types are generated from it (`scripts/gen-api-types.sh`).
+//!
+//! Must never: describe an operation by hand; add it to `api/ops.rs` instead.
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ComponentsBuilder, ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required,
+    Schema,
+};
+
+use crate::api::errors::ErrorBody;
+use crate::api::ops::{collect, specs};
+use crate::api::roles::{access, Access};
+use crate::events::Event;
+
+fn json(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
+    ContentBuilder::new().schema(Some(schema)).build()
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json(Ref::from_schema_name("ErrorBody")))
+        .build()
+}
+
+/// The document, built once.
+pub fn document() -> &'static OpenApi {
+    static DOC: OnceLock<OpenApi> = OnceLock::new();
+    DOC.get_or_init(build)
+}
+
+pub(crate) fn document_json() -> String {
+    static JSON: OnceLock<String> = OnceLock::new();
+    JSON.get_or_init(|| document().to_pretty_json().unwrap_or_else(|_| "{}".into()))
+        .clone()
+}
+
+fn build() -> OpenApi {
+    let mut schemas: Vec<(String, RefOr<Schema>)> = Vec::new();
+    collect::<ErrorBody>(&mut schemas);
+    let mut paths = PathsBuilder::new();
+    for spec in specs() {
+        (spec.schemas)(&mut schemas);
+        let name = spec.op.name();
+        let roles = match access(spec.op) {
+            Access::Public => "anyone (no session)".to_owned(),
+            Access::Roles(r) => r.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+        };
+        let mut op = OperationBuilder::new()
+            .operation_id(Some(name))
+            .summary(Some(spec.summary))
+            .description(Some(format!("Roles: {roles}.")))
+            .tag("api")
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .content(
+                        "application/json",
+                        json(Ref::from_schema_name(&spec.request)),
+                    )
+                    .required(Some(Required::True))
+                    .build(),
+            ))
+            .response(
+                "200",
+                ResponseBuilder::new().description("Success").content(
+                    "application/json",
+                    json(Ref::from_schema_name(&spec.response)),
+                ),
+            )
+            .response("400", error_response("Invalid request"))
+            .response("500", error_response("Internal error"));
+        op = match access(spec.op) {
+            Access::Public => op
+                .response("401", error_response("Wrong username or password"))
+                .response(
+                    "429",
+                    error_response("Too many failed logins (see Retry-After)"),
+                ),
+            Access::Roles(_) => op
+                .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
+                .response("401", error_response("Not logged in or session expired"))
+                .response("403", error_response("The caller's role may not do this"))
+                .response("404", error_response("Not found"))
+                .response("409", error_response("Conflicts with the current state")),
+        };
+        paths = paths.path(format!("/api/{name}"), PathItem::new(HttpMethod::Post, op));
+    }
+    // The event stream: its data lines are `Event`s.
+    collect::<Event>(&mut schemas);
+    let events = OperationBuilder::new()
+        .operation_id(Some("events"))
+        .summary(Some(
+            "Engine events as server-sent events; each data line is one Event (JSON).",
+        ))
+        .tag("api")
+        .parameter(
+            ParameterBuilder::new()
+                .name("token")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::True)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        )
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("text/event-stream of Event")
+                .content("text/event-stream", json(Ref::from_schema_name("Event"))),
+        )
+        .response("401", error_response("Not logged in or session expired"));
+    paths = paths.path("/api/events", PathItem::new(HttpMethod::Get, events));
+    let mut components = ComponentsBuilder::new().security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    for (name, schema) in schemas {
+        components = components.schema(name, schema);
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Clinic Imaging Station API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Every operation is POST /api/{op} with a JSON body and \
+                     `Authorization: Bearer <token>` from `login`. Errors are \
+                     {\"error\":{\"code\",\"message\"}}, the message in the Accept-Language \
+                     language (zh-CN default, en).",
+                ))
+                .build(),
+        )
+        .paths(paths.build())
+        .components(Some(components.build()))
+        .build()
+}

@@ -1,0 +1,90 @@
+//! URL to handler: `POST /api/{op}` for every operation, the event stream, the OpenAPI
+//! document, and the UI for everything else.
+//!
+//! Must never: decide who may do what (the dispatcher does), or run store work on an async
+//! worker.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::Value;
+
+use super::{openapi, sse, static_ui, AppState};
+use crate::api::{ApiError, Lang};
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/events", get(sse::events))
+        .route("/api/{op}", post(call))
+        .fallback(static_ui::serve)
+        .with_state(state)
+}
+
+pub(crate) fn lang(headers: &HeaderMap) -> Lang {
+    Lang::from_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// The JSON error body with its status (and `Retry-After` when throttled).
+pub(crate) fn error_response(err: &ApiError, lang: Lang) -> Response {
+    let status =
+        StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut resp = (status, Json(err.body(lang))).into_response();
+    if let Some(secs) = err.retry_after_secs {
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+async fn call(
+    State(state): State<AppState>,
+    Path(op): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let lang = lang(&headers);
+    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => return error_response(&ApiError::invalid(format!("JSON: {e}")), lang),
+        }
+    };
+    let token = bearer(&headers);
+    let api = state.api.clone();
+    let result = tokio::task::spawn_blocking(move || api.call(token.as_deref(), &op, body)).await;
+    match result {
+        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Err(err)) => error_response(&err, lang),
+        Err(e) => {
+            tracing::error!(error = %e, "API call panicked");
+            error_response(&ApiError::internal(), lang)
+        }
+    }
+}
+
+async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        openapi::document_json(),
+    )
+        .into_response()
+}
