@@ -1,120 +1,27 @@
-// What the screens read from the engine's answers. Only the fields the UI shows, all optional
-// where the engine may leave them out. The engine's own types are generated into
-// ./generated/ by the api part; these views of them stay narrow so a field added there
-// changes nothing here.
+// What the screens read from the engine's answers. The engine's own types are generated into
+// ./generated/ from its OpenAPI document (scripts/gen-api-types.sh): the names here are those
+// types, never a second copy. Only the operations the engine does not have yet (reports,
+// issue 5) are described here, narrowly, until they land in the generated set.
+import type { Schemas } from './generated/ops'
 
-export interface StudyRow {
-  study_uid: string
-  patient_name: string
-  patient_id: string
-  patient_sex?: string
-  patient_birth_date?: string
-  study_date: string
-  study_time?: string
-  accession?: string
-  description?: string
-  modalities?: string[]
-  state: string
-  urgent?: boolean
-  instances?: number
-  first_received_at?: number
-  last_received_at?: number
-  state_changed_at?: number
-}
+export type StudyRow = Schemas['StudySummary']
+export type StudiesList = Schemas['StudyPage']
+export type InstanceRow = Schemas['InstanceInfo']
+export type SeriesRow = Schemas['SeriesInfo']
+export type SendRow = Schemas['SendInfo']
+export type StudyDetail = Schemas['StudyDetail']
+export type LinkRow = Schemas['LinkInfo']
+export type DeviceSeen = Schemas['DeviceSeen']
+/** The dashboard; `overdue` arrives with reports (issue 5). */
+export type Dashboard = Schemas['Dashboard'] & { overdue?: number }
+export type UserRow = Schemas['UserRecord']
+export type AuditRow = Schemas['AuditEntry']
 
-/** studies_list: one page of the matching studies and how many match in all. */
-export interface StudiesList {
-  total: number
-  items: StudyRow[]
-}
-
-export interface InstanceRow {
-  sop_instance_uid: string
-  instance_number?: number | null
-  charset_repaired?: string | null
-  review_reason?: string | null
-}
-
-export interface SeriesRow {
-  series_uid: string
-  modality: string
-  number?: number | null
-  description?: string
-  instances: InstanceRow[]
-}
-
-export interface SendRow {
-  destination: string
-  state: string
-  attempts?: number
-  /** Instances to send, confirmed by the hub, refused by it. */
-  instances?: number
-  stored?: number
-  failed?: number
-  failures?: Array<{ sop_instance_uid: string; error: string; attempts: number }>
-  last_error?: string | null
-  updated_at?: number
-  next_attempt_at?: number | null
-}
-
-export interface StudyDetail {
-  study: StudyRow
-  series: SeriesRow[]
-  sends: SendRow[]
-}
-
-export interface LinkRow {
-  destination: string
-  url?: string
-  /** null until the station has talked to it once. */
-  online: boolean | null
-  backlog?: number
-  failed?: number
-  held?: number
-  last_success_at?: number | null
-  last_error?: string | null
-  last_error_at?: number | null
-}
-
-export interface DeviceSeen {
-  calling_ae: string
-  instances?: number
-  last_contact?: number
-}
-
-export interface Dashboard {
-  counts: { studies_by_state: Record<string, number>; quarantined?: number; instances?: number }
-  destinations: LinkRow[]
-  free_disk_bytes?: number | null
-  min_free_bytes?: number
-  devices: DeviceSeen[]
-  overdue?: number
-}
-
-/** settings_get: the configuration as TOML-shaped JSON, secrets masked. */
-export interface Settings {
-  config: {
-    dicom?: { ae_title?: string; port?: number; allowed_callers?: string[] }
-    destinations?: Array<{ name: string; url: string; modalities?: string[] }>
-    watch?: Array<{ path: string }>
-  }
-}
-
-export interface UserRow {
-  username: string
-  display_name?: string
-  role: string
-  active?: boolean
-  last_login_at?: number | null
-}
-
-export interface AuditRow {
-  id: number
-  at: number
-  actor: string
-  action: string
-  subject?: string
-  detail?: string
+/** settings_get answers the configuration as TOML-shaped JSON (secrets masked): what we show. */
+export interface SettingsConfig {
+  dicom?: { ae_title?: string; port?: number; allowed_callers?: string[] }
+  destinations?: Array<{ name: string; url: string; modalities?: string[] }>
+  watch?: Array<{ path: string }>
 }
 
 export interface ReportRow {
