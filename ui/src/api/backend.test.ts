@@ -72,14 +72,16 @@ describe('WebBackend', () => {
 })
 
 describe('TauriBackend', () => {
-  it("maps the command's ApiError payload to an ApiError", async () => {
+  it("maps the command's error to an ApiError in the user's language", async () => {
     const b = new TauriBackend(
       async () => {
-        throw { code: 'not_found', message: 'no such operation' }
+        throw { code: 'not_found', message: '没有这个操作', message_en: 'no such operation' }
       },
       async () => () => {},
     )
-    await expect(b.call('reports_list')).rejects.toMatchObject({ code: 'not_found' })
+    await expect(b.call('reports_list')).rejects.toMatchObject({ code: 'not_found', message: '没有这个操作' })
+    b.setLanguage('en')
+    await expect(b.call('reports_list')).rejects.toMatchObject({ code: 'not_found', message: 'no such operation' })
   })
 
   it('subscribes to station-event and stops on unsubscribe', async () => {

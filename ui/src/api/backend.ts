@@ -117,6 +117,7 @@ type Listen = (
 export class TauriBackend implements Backend {
   readonly kind = 'tauri' as const
   private token: string | null = null
+  private lang = 'zh-CN'
 
   constructor(
     private invoke: Invoke,
@@ -129,16 +130,20 @@ export class TauriBackend implements Backend {
     this.token = token
   }
 
-  setLanguage() {
-    // The engine answers in the language of the `lang` the dispatcher gets from the session.
+  setLanguage(lang: string) {
+    this.lang = lang
   }
 
   async call<T>(op: string, body: object = {}): Promise<T> {
     try {
       return (await this.invoke('api_call', { op, body, token: this.token })) as T
     } catch (e) {
-      const err = (e as { code?: string; message?: string } | null) ?? {}
-      if (err.code) throw new ApiError(err.code as ErrorCode, err.message ?? err.code)
+      // The command's error carries both languages: {code, message (Chinese), message_en}.
+      const err = (e as { code?: string; message?: string; message_en?: string } | null) ?? {}
+      if (err.code) {
+        const text = (this.lang === 'en' ? err.message_en : err.message) ?? err.message ?? err.code
+        throw new ApiError(err.code as ErrorCode, text)
+      }
       if ((e as { error?: unknown })?.error) throw toApiError(0, e)
       throw new ApiError('internal', String(e))
     }
