@@ -142,7 +142,15 @@ pub fn audit_list(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {
         before_id: q.before_id,
         limit: q.limit.unwrap_or(100),
     };
-    Ok(AuditPage {
-        entries: audit::list(&ctx.api.store.lock(), &filter)?,
-    })
+    let conn = ctx.api.store.lock();
+    let entries = audit::list(&conn, &filter)?;
+    // The trail itself names patients' studies and searches: reading it is recorded too.
+    audit::record(
+        &conn,
+        ctx.actor(),
+        "audit.read",
+        "",
+        &format!("{} entries", entries.len()),
+    )?;
+    Ok(AuditPage { entries })
 }

@@ -162,9 +162,14 @@ impl Auth {
         }
     }
 
-    /// The live session for a bearer token.
+    /// The live session for a bearer token; its use extends it.
     pub fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
-        sessions::lookup(&self.store.lock(), token, self.ttl_ms())
+        sessions::lookup(&self.store.lock(), token, Some(self.ttl_ms()))
+    }
+
+    /// The live session for a bearer token, without extending it.
+    pub fn peek(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        sessions::lookup(&self.store.lock(), token, None)
     }
 
     pub fn logout(&self, token: &str) -> Result<bool, StoreError> {

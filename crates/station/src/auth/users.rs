@@ -37,7 +37,11 @@ pub(crate) struct Credentials {
 pub enum UserError {
     #[error("a username is 1 to 64 letters, digits, '.', '_' or '-'")]
     BadUsername,
-    #[error("a password has at least {} characters", password::MIN_LENGTH)]
+    #[error(
+        "a password has {} to {} characters",
+        password::MIN_LENGTH,
+        password::MAX_LENGTH
+    )]
     WeakPassword,
     #[error("user {0} already exists")]
     Exists(String),
@@ -72,7 +76,7 @@ fn valid_username(name: &str) -> bool {
 }
 
 fn check_password(pw: &str) -> Result<(), UserError> {
-    if pw.chars().count() < password::MIN_LENGTH {
+    if pw.chars().count() < password::MIN_LENGTH || pw.len() > password::MAX_LENGTH {
         return Err(UserError::WeakPassword);
     }
     Ok(())
