@@ -46,7 +46,9 @@ describe('web UI against a real station', () => {
         assert.deepEqual(nav, NAV[role], `navigation of ${role}`)
         await waitFor(`${role} lands on ${NAV[role][0]}`, 10_000, () => page.url().endsWith(`#/${NAV[role][0]}`))
         const who = await page.locator('[data-test="user"]').innerText()
-        assert.ok(who.includes(role === 'admin' ? 'admin' : users[role].display_name), `${role} shown as ${who}`)
+        const roleName = { technician: '技师', doctor: '医生', manager: '管理者', admin: '系统管理员' }[role]
+        assert.ok(who.includes(roleName), `${role} shown as ${who}`)
+        if (users[role].display_name) assert.ok(who.includes(users[role].display_name), `${role} shown as ${who}`)
       } finally {
         await page.context().close()
       }
@@ -97,7 +99,8 @@ describe('web UI against a real station', () => {
       await page.evaluate(() => (window.__noReload = true))
       const day = station.demoDay()
       station.storescu([join(day, 'P20260001')])
-      const row = page.locator('.study-table tr', { hasText: '王小明' })
+      // The patient's DX study (the demo day gives each patient a DX, a US and an ECG study).
+      const row = page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'DX' })
       await row.waitFor({ timeout: 30_000 })
       assert.equal(await page.evaluate(() => window.__noReload), true, 'the list updated without a reload')
       assert.ok((await row.innerText()).includes('P20260001'))
