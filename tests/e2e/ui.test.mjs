@@ -2,9 +2,10 @@
 // by the engine, a study sent by a DICOM device showing up live, screenshots for the README.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Station, waitFor } from './station.mjs'
+import { Orthanc, Station, freePort, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
@@ -18,9 +19,20 @@ const NAV = {
 let station
 let browser
 let users
+let hub
+let hubDir
 
 before(async () => {
-  station = await Station.start()
+  // Images and ultrasound go to a real hub; the ECG room's hub is down (nothing listens there).
+  hubDir = mkdtempSync(join(tmpdir(), 'station-e2e-hub-'))
+  hub = await Orthanc.start(hubDir)
+  const deadPort = await freePort()
+  station = await Station.start({
+    destinations: [
+      { name: 'radiology', url: hub.dicomweb, modalities: ['DX', 'US'] },
+      { name: 'ecg-room', url: `http://127.0.0.1:${deadPort}/dicom-web`, modalities: ['ECG'] },
+    ],
+  })
   users = await station.createRoleUsers()
   browser = await launch()
   mkdirSync(SHOTS, { recursive: true })
@@ -29,6 +41,8 @@ before(async () => {
 after(async () => {
   await browser?.close()
   await station?.stopAndClean()
+  hub?.stop()
+  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
 })
 
 async function shot(page, name) {
@@ -104,12 +118,31 @@ describe('web UI against a real station', () => {
       await row.waitFor({ timeout: 30_000 })
       assert.equal(await page.evaluate(() => window.__noReload), true, 'the list updated without a reload')
       assert.ok((await row.innerText()).includes('P20260001'))
-      // The quiet period (2 s) completes the study: the chip leaves 接收中 without a reload.
-      await waitFor('the state chip to leave 接收中', 30_000, async () => {
-        const chip = await row.locator('.state-chip').innerText()
-        return chip !== '接收中' && ['已完成', '待发送', '未分配', '发送中', '失败'].includes(chip)
-      })
+      // The quiet period (2 s) completes it, the sync worker sends it, the hub confirms it: the
+      // chip follows to 已送达 without a reload.
+      await waitFor('the state chip to reach 已送达', 90_000, async () => (await row.locator('.state-chip').innerText()) === '已送达')
       assert.equal(await page.evaluate(() => window.__noReload), true)
+      const token = await station.login(users.technician.username, users.technician.password)
+      const { json } = await station.call('studies_list', { text: '王小明', modality: 'DX' }, token)
+      assert.equal(json.items.length, 1)
+      assert.ok((await hub.studyUids()).includes(json.items[0].study_uid), 'the hub holds the study shown as delivered')
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it("a study for a hub that is down shows that hub's error, and the dashboard shows the link down", async () => {
+    const page = await loginPage(browser, station, users.manager)
+    try {
+      await page.locator('[data-nav="studies"]').click()
+      await page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
+      const send = page.locator('[data-test="sends"] tr', { hasText: 'ecg-room' })
+      await waitFor('the ECG room send row with an error', 60_000, async () => ((await send.count()) > 0 ? (await send.locator('.error-text').innerText()).trim() : ''))
+      assert.ok((await send.locator('.error-text').innerText()).trim().length > 0, 'the error is shown')
+      await page.locator('[data-nav="dashboard"]').click()
+      const link = page.locator('.el-table tr', { hasText: 'ecg-room' })
+      await waitFor('ecg-room shown offline', 30_000, async () => (await link.count()) > 0 && (await link.innerText()).includes('离线'))
+      assert.ok((await page.locator('.el-table tr', { hasText: 'radiology' }).innerText()).includes('在线'))
     } finally {
       await page.context().close()
     }
@@ -135,9 +168,11 @@ describe('web UI against a real station', () => {
       await admin.locator('[data-nav="studies"]').click()
       await admin.locator('.study-table', { hasText: '王小明' }).waitFor({ timeout: 20_000 })
       await shot(admin, 'studies')
-      await admin.locator('.study-table tr', { hasText: '王小明' }).first().click()
+      // The ECG study: its hub is down, so the page shows the send history with the hub's error.
+      await admin.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
       await admin.locator('[data-test="study-patient"]').waitFor({ timeout: 20_000 })
       assert.match(await admin.locator('[data-test="study-patient"]').innerText(), /王小明/)
+      await admin.locator('[data-test="sends"] .error-text', { hasText: /\S/ }).first().waitFor({ timeout: 30_000 })
       await shot(admin, 'study')
       await admin.locator('[data-nav="dashboard"]').click()
       await admin.locator('.echart canvas').first().waitFor({ timeout: 20_000 })

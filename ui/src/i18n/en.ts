@@ -111,6 +111,7 @@ export default {
     stored: 'Confirmed',
     lastError: 'Error from the hub',
     updated: 'Updated',
+    nextAttempt: 'Next try',
     noSends: 'Not queued yet. A study is queued by itself once no image arrived for the quiet period.',
     retry: 'Retry sending',
     hold: 'Hold',

@@ -111,6 +111,7 @@ export default {
     stored: '已确认',
     lastError: '中心返回的错误',
     updated: '更新时间',
+    nextAttempt: '下次重试',
     noSends: '尚未排队发送。检查在静默期结束后会自动排队。',
     retry: '重新发送',
     hold: '暂停发送',
