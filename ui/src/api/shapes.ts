@@ -69,3 +69,6 @@ export function personName(pn: string | undefined): string {
   const parts = group.split('^').map((p) => p.trim()).filter(Boolean)
   return parts.join(/[\u3400-\u9fff]/.test(group) ? '' : ' ')
 }
+
+export type QuarantinePage = Schemas['QuarantinePage']
+export type StatusAnswer = Schemas['StatusResponse']
