@@ -24,20 +24,63 @@ export interface SettingsConfig {
   watch?: Array<{ path: string }>
 }
 
+/** A report in a list (reports_list), as the reports part's `ReportSummary` has it. */
 export interface ReportRow {
   id: number
   study_uid: string
+  patient_id?: string
   patient_name?: string
+  study_description?: string
+  modalities?: string
+  /** "sr", "pdf" or "ko". */
+  kind?: string
+  title?: string
+  /** "preliminary", "final" or "amended". */
   status?: string
   is_final?: boolean
-  issued_at?: number
+  observer?: string
+  organization?: string
+  verified_at?: string
+  received_at?: number
   acknowledged_at?: number | null
-  text?: string
-  findings?: string
-  impression?: string
-  author?: string
 }
 
+/** One report with what is shown beside it (report_get). */
+export interface ReportDetail {
+  report: ReportRow
+  /** The SR content as readable text (empty for a PDF). */
+  text?: string
+  versions?: ReportRow[]
+  pdfs?: ReportRow[]
+}
+
+/** A list answer, whichever name the operation gives its rows. */
+export function rowsOf<T>(answer: unknown, ...keys: string[]): T[] {
+  if (Array.isArray(answer)) return answer as T[]
+  const o = (answer ?? {}) as Record<string, unknown>
+  for (const k of [...keys, 'items']) if (Array.isArray(o[k])) return o[k] as T[]
+  return []
+}
+
+/** An order as the registry lists it: flat, or `{order, patient}`. */
+export interface OrderRow {
+  accession: string
+  patient_name: string
+  modality: string
+  procedure: string
+  state: string
+}
+export function orderRow(x: Record<string, unknown>): OrderRow {
+  const o = (x.order ?? x) as Record<string, string | undefined>
+  const p = (x.patient ?? {}) as Record<string, string | undefined>
+  return {
+    accession: o.accession ?? '',
+    patient_name: personName(p.name ?? o.patient_name ?? ''),
+    modality: o.modality ?? '',
+    procedure: o.procedure ?? o.description ?? '',
+    state: o.state ?? '',
+  }
+}
 /** "20261130" → "2026-11-30"; anything else as it is. */
 export function dicomDate(d: string | undefined): string {
   return d && /^\d{8}$/.test(d) ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}` : (d ?? '')
