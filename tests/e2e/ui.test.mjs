@@ -148,6 +148,38 @@ describe('web UI against a real station', () => {
     }
   })
 
+  it('a technician holds and releases a study from its page; a doctor gets no such buttons', async () => {
+    const open = async (page) => {
+      await page.locator('[data-nav="studies"]').click()
+      await page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
+      await page.locator('[data-test="study-patient"]').waitFor({ timeout: 20_000 })
+    }
+    const tech = await loginPage(browser, station, users.technician)
+    try {
+      await open(tech)
+      const chip = tech.locator('.head .state-chip')
+      await tech.locator('[data-test="hold"]').click()
+      await waitFor('the chip to show 已暂停', 20_000, async () => (await chip.innerText()) === '已暂停')
+      await tech.locator('[data-test="release"]').click()
+      await waitFor('the chip to leave 已暂停', 20_000, async () => (await chip.innerText()) !== '已暂停')
+      const token = await station.login('admin', users.admin.password)
+      const { json } = await station.call('audit_list', { actor: users.technician.username }, token)
+      const actions = json.entries.map((e) => e.action)
+      assert.ok(actions.some((a) => /hold/.test(a)) && actions.some((a) => /release/.test(a)), `audited: ${actions}`)
+    } finally {
+      await tech.context().close()
+    }
+    const doctor = await loginPage(browser, station, users.doctor)
+    try {
+      await open(doctor)
+      // Marking urgent is every role's; sending controls are not the doctor's.
+      await doctor.locator('[data-test="urgent"]').waitFor({ timeout: 10_000 })
+      assert.equal(await doctor.locator('[data-test="hold"], [data-test="release"], [data-test="retry"]').count(), 0)
+    } finally {
+      await doctor.context().close()
+    }
+  })
+
   it('main screens render with data (screenshots for the README)', async () => {
     const day = station.demoDay()
     station.storescu([day])
