@@ -1,5 +1,7 @@
 // The web UI in a real browser against a real station: logins per role, role limits enforced
 // by the engine, a study sent by a DICOM device showing up live, screenshots for the README.
+// The tests share one station and run in order, like a clinic's morning: the live-list test
+// sends the first patient (王小明), the tests after it work on that patient's studies.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
