@@ -11,6 +11,7 @@
 //! that did not change since the last one it sent.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection};
 
 use crate::events::{Event, Events};
-use crate::store::{now_ms, Store, StoreError};
+use crate::store::{now_ms, open_reader, Store, StoreError};
 
 /// How often the store is looked at: the delay a person sees before a list moves.
 const INTERVAL: Duration = Duration::from_millis(500);
@@ -109,11 +110,23 @@ impl Feed {
     }
 }
 
-/// Runs the feed until `shutdown` is set.
-pub fn run(store: Arc<Store>, events: Events, shutdown: Arc<AtomicBool>) {
+/// Runs the feed until `shutdown` is set. It reads through its own read-only connection (the
+/// database is in WAL mode, so readers never wait for the writer), falling back to the shared
+/// one only if that cannot be opened.
+pub fn run(store: Arc<Store>, db_path: PathBuf, events: Events, shutdown: Arc<AtomicBool>) {
+    let reader = match open_reader(&db_path) {
+        Ok(conn) => Some(conn),
+        Err(e) => {
+            tracing::warn!(error = %e, "change feed: no reader connection; using the shared one");
+            None
+        }
+    };
     let mut feed = Feed::default();
     while !shutdown.load(Ordering::Relaxed) {
-        let polled = feed.poll(&store.lock(), now_ms());
+        let polled = match &reader {
+            Some(conn) => feed.poll(conn, now_ms()),
+            None => feed.poll(&store.lock(), now_ms()),
+        };
         match polled {
             Ok(list) => list.into_iter().for_each(|e| events.send(e)),
             Err(e) => tracing::warn!(error = %e, "change feed cannot read the store"),

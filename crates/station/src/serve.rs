@@ -129,10 +129,14 @@ impl Station {
             store.clone(),
             shutdown.clone(),
         )?);
-        let (feed_store, feed_events, stop_feed) =
-            (store.clone(), events.clone(), shutdown.clone());
+        let (feed_store, feed_db, feed_events, stop_feed) = (
+            store.clone(),
+            config.db_path(),
+            events.clone(),
+            shutdown.clone(),
+        );
         threads.push(std::thread::spawn(move || {
-            crate::changes::run(feed_store, feed_events, stop_feed)
+            crate::changes::run(feed_store, feed_db, feed_events, stop_feed)
         }));
         let ticker_store = store.clone();
         threads.push(std::thread::spawn(move || {
