@@ -22,6 +22,7 @@ describe('backend selection', () => {
     expect(isTauri(window)).toBe(true)
     const b = await createBackend(window)
     expect(b.kind).toBe('tauri')
+    expect(b.previewUrl('1.2')).toBe('/api/preview/1.2.png?token=')
     b.setToken('tok')
     await expect(b.call('studies_list', { limit: 5 })).resolves.toEqual({ studies: [] })
     expect(seen).toEqual([{ cmd: 'api_call', args: { op: 'studies_list', body: { limit: 5 }, token: 'tok' } }])
@@ -62,6 +63,19 @@ describe('WebBackend', () => {
       throw new TypeError('Failed to fetch')
     }) as unknown as typeof fetch)
     await expect(b.call('me')).rejects.toMatchObject({ code: 'network' })
+  })
+
+  it('the desktop window reaches images over the HTTP address the shell gives it', async () => {
+    mockIPC(() => null)
+    const win = window as unknown as Record<string, unknown>
+    win.__STATION_HTTP__ = 'http://127.0.0.1:8080'
+    try {
+      const b = await createBackend(window)
+      b.setToken('tk')
+      expect(b.fileUrl('/api/report/7/print')).toBe('http://127.0.0.1:8080/api/report/7/print?token=tk')
+    } finally {
+      delete win.__STATION_HTTP__
+    }
   })
 
   it('preview URLs carry the token for <img>', () => {

@@ -19,6 +19,7 @@ function backendAnswering(answer: (op: string) => unknown): Backend {
     },
     subscribe: () => () => {},
     previewUrl: (uid) => `/p/${uid}`,
+    fileUrl: (path) => path,
     setToken: () => {},
     setLanguage: () => {},
   }
