@@ -106,6 +106,20 @@ describe('web UI against a real station', () => {
     assert.equal(status, 401, 'no token at all is unauthenticated')
   })
 
+  it('a session the engine ended sends the user back to the login page', async () => {
+    const page = await loginPage(browser, station, users.manager)
+    try {
+      const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('station.session')).token)
+      const { status } = await station.call('logout', {}, token)
+      assert.equal(status, 200)
+      await page.locator('[data-nav="studies"]').click()
+      await page.locator('[data-test="login-submit"]').waitFor({ timeout: 15_000 })
+      assert.match(page.url(), /#\/login\?next=/)
+    } finally {
+      await page.context().close()
+    }
+  })
+
   it('a study sent by storescu appears in the open list by itself, and its state changes live', async () => {
     const page = await loginPage(browser, station, users.technician)
     try {

@@ -78,13 +78,17 @@ export async function login(username: string, password: string) {
 }
 
 export async function logout() {
-  const b = useBackend()
   try {
-    await b.call('logout')
+    await useBackend().call('logout')
   } catch {
     // Logging out of a session the engine already forgot is still logging out.
   }
-  b.setToken(null)
+  forget()
+}
+
+/** Drops the login on this side (after logout, or when the engine says the session ended). */
+export function forget() {
+  backend?.setToken(null)
   session.token = null
   session.user = null
   session.allowedOps = []
