@@ -216,6 +216,14 @@ describe('web UI against a real station', () => {
       await admin.locator('[data-nav="studies"]').click()
       await admin.locator('.study-table', { hasText: '王小明' }).waitFor({ timeout: 20_000 })
       await shot(admin, 'studies')
+      // Searching by name narrows the list to that patient's three studies.
+      await admin.locator('input[data-test="study-search"]').fill('刘洋')
+      await admin.locator('input[data-test="study-search"]').press('Enter')
+      await waitFor('only 刘洋 listed', 20_000, async () => {
+        const names = await admin.locator('.study-table tbody [data-test="patient-name"]').allInnerTexts()
+        return names.length === 3 && names.every((n) => n === '刘洋')
+      })
+      await admin.getByRole('button', { name: '重置' }).click()
       // The ECG study: its hub is down, so the page shows the send history with the hub's error.
       await admin.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
       await admin.locator('[data-test="study-patient"]').waitFor({ timeout: 20_000 })

@@ -96,7 +96,6 @@ export default {
     allStates: 'All states',
     allModalities: 'All modalities',
     open: 'Open',
-    more: 'Load more',
   },
   study: {
     back: 'Back to list',

@@ -96,7 +96,6 @@ export default {
     allStates: '全部状态',
     allModalities: '全部类型',
     open: '查看',
-    more: '加载更多',
   },
   study: {
     back: '返回列表',
