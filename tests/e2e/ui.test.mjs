@@ -106,6 +106,33 @@ describe('web UI against a real station', () => {
     assert.equal(status, 401, 'no token at all is unauthenticated')
   })
 
+  it('an admin creates a user on the settings page, who can then log in', async () => {
+    const admin = await loginPage(browser, station, users.admin)
+    try {
+      await admin.locator('[data-nav="settings"]').click()
+      await admin.getByRole('tab', { name: '用户' }).click()
+      await admin.locator('[data-test="new-user"]').click()
+      await admin.locator('input[name="new-username"]').fill('zhou')
+      await admin.locator('input[name="new-display-name"]').fill('周技师')
+      await admin.locator('input[name="new-password"]').fill('short')
+      await admin.locator('[data-test="create-user"]').click()
+      // Checked before anything is sent, in Chinese, next to the field.
+      await admin.locator('.el-form-item__error', { hasText: '密码至少 8 位' }).waitFor({ timeout: 10_000 })
+      await admin.locator('input[name="new-password"]').fill('zhou-password-1')
+      await admin.locator('[data-test="create-user"]').click()
+      await admin.locator('[data-test="users"]', { hasText: '周技师' }).waitFor({ timeout: 15_000 })
+    } finally {
+      await admin.context().close()
+    }
+    const zhou = await loginPage(browser, station, { username: 'zhou', password: 'zhou-password-1' })
+    try {
+      const nav = await zhou.locator('[data-nav]').evaluateAll((els) => els.map((e) => e.getAttribute('data-nav')))
+      assert.deepEqual(nav, NAV.technician, 'a new user is a technician by default')
+    } finally {
+      await zhou.context().close()
+    }
+  })
+
   it('a session the engine ended sends the user back to the login page', async () => {
     const page = await loginPage(browser, station, users.manager)
     try {
