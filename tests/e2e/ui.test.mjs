@@ -4,7 +4,7 @@
 // sends the first patient (王小明), the tests after it work on that patient's studies.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Orthanc, Station, freePort, waitFor } from './station.mjs'
@@ -186,6 +186,20 @@ describe('web UI against a real station', () => {
       const link = page.locator('.el-table tr', { hasText: 'ecg-room' })
       await waitFor('ecg-room shown offline', 30_000, async () => (await link.count()) > 0 && (await link.innerText()).includes('离线'))
       assert.ok((await page.locator('.el-table tr', { hasText: 'radiology' }).innerText()).includes('在线'))
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('a file a device exported that is not DICOM is shown on Today with the reason', async () => {
+    const page = await loginPage(browser, station, users.technician)
+    try {
+      await page.locator('h2', { hasText: '今日检查' }).waitFor({ timeout: 10_000 })
+      writeFileSync(join(station.exportDir, 'broken.dcm'), 'this is not a DICOM file\n'.repeat(20))
+      const row = page.locator('[data-test="quarantine"] tr', { hasText: 'broken.dcm' })
+      await row.waitFor({ timeout: 30_000 })
+      const cells = await row.locator('td').allInnerTexts()
+      assert.ok(cells[2].trim().length > 0, `a reason is shown: ${cells}`)
     } finally {
       await page.context().close()
     }
