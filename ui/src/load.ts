@@ -1,5 +1,8 @@
 // Loading an engine answer into a screen: the data, whether it is loading, the error (as an
 // ApiError, so the screen can say what to do), and live reloads driven by engine events.
+//
+// Must never: show an older answer over a newer one (each reload supersedes the last), or
+// reload once per event in a burst.
 import { onMounted, onUnmounted, ref, shallowRef, type Ref } from 'vue'
 import { ApiError, type EngineEvent } from './api/backend'
 import { useRouter } from 'vue-router'

@@ -1,5 +1,7 @@
 // The logged-in user and the backend they talk through, shared by every screen. The token is
 // kept in sessionStorage so a page reload keeps the login but closing the tab ends it.
+//
+// Must never: keep a password, or keep a token in localStorage (it would outlive the tab).
 import { reactive } from 'vue'
 import { ApiError, type Backend } from './api/backend'
 

@@ -2,6 +2,9 @@
 // through `Backend.subscribe`. Two implementations of the same interface (API-CONTRACT.md):
 // the web one (fetch + EventSource, for LAN browsers) and the Tauri one (IPC, in the desktop
 // window). Views never know which one they talk to.
+//
+// Must never: decide what a user may do (the engine's role table does), or call the engine by
+// any other path than `api/{op}` / `api_call`.
 
 /** An engine event (crates/station/src/events.rs), e.g. `{type:"study_changed", ...}`. */
 export interface EngineEvent {
