@@ -65,6 +65,11 @@ export class WebBackend implements Backend {
   ) {}
 
   setToken(token: string | null) {
+    if (token !== this.token) {
+      // A stream opened with another session's token must not go on.
+      this.source?.close()
+      this.source = null
+    }
     this.token = token
   }
 
@@ -93,19 +98,36 @@ export class WebBackend implements Backend {
     return payload as T
   }
 
+  /**
+   * One event stream per tab, shared by every subscriber: browsers allow only six connections
+   * to a host, and each open stream holds one.
+   */
+  private source: EventSource | null = null
+  private listeners = new Set<(e: EngineEvent) => void>()
+
   subscribe(onEvent: (e: EngineEvent) => void): () => void {
     if (!this.token || typeof EventSource === 'undefined') return () => {}
-    const source = new EventSource(
-      `${this.base}/api/events?token=${encodeURIComponent(this.token)}`,
-    )
-    source.onmessage = (m) => {
-      try {
-        onEvent(JSON.parse(m.data) as EngineEvent)
-      } catch {
-        // A keep-alive or a malformed line: nothing to show.
+    this.listeners.add(onEvent)
+    if (!this.source) {
+      const source = new EventSource(`${this.base}/api/events?token=${encodeURIComponent(this.token)}`)
+      source.onmessage = (m) => {
+        let event: EngineEvent
+        try {
+          event = JSON.parse(m.data) as EngineEvent
+        } catch {
+          return // a keep-alive or a malformed line: nothing to show
+        }
+        this.listeners.forEach((l) => l(event))
+      }
+      this.source = source
+    }
+    return () => {
+      this.listeners.delete(onEvent)
+      if (this.listeners.size === 0) {
+        this.source?.close()
+        this.source = null
       }
     }
-    return () => source.close()
   }
 
   previewUrl(uid: string): string {
