@@ -291,4 +291,18 @@ describe('web UI against a real station', () => {
       await admin.context().close()
     }
   })
+
+  it('when the station stops, an open page says it is no longer live', async () => {
+    const page = await loginPage(browser, station, users.technician)
+    try {
+      await page.locator('[data-test="link-status"]').waitFor({ timeout: 15_000 })
+      // Last test: it stops the shared station.
+      station.stop()
+      const banner = page.locator('[data-test="disconnected"]')
+      await banner.waitFor({ timeout: 30_000 })
+      assert.match(await banner.innerText(), /连接已断开/)
+    } finally {
+      await page.context().close()
+    }
+  })
 })

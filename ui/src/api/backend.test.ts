@@ -82,6 +82,7 @@ describe('WebBackend', () => {
     const opened: FakeSource[] = []
     class FakeSource {
       onmessage: ((m: { data: string }) => void) | null = null
+      onerror: (() => void) | null = null
       closed = false
       constructor(public url: string) {
         opened.push(this)
@@ -105,6 +106,8 @@ describe('WebBackend', () => {
       opened[0].onmessage!({ data: 'not json' })
       expect(a).toEqual([{ type: 'study_changed', study_uid: '1', state: 'sending' }])
       expect(c).toEqual(a)
+      opened[0].onerror!()
+      expect(a[1]).toEqual({ type: 'connection', online: false })
       stopA()
       expect(opened[0].closed).toBe(false)
       stopC()

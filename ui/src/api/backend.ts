@@ -6,7 +6,11 @@
 // Must never: decide what a user may do (the engine's role table does), or call the engine by
 // any other path than `api/{op}` / `api_call`.
 
-/** An engine event (crates/station/src/events.rs), e.g. `{type:"study_changed", ...}`. */
+/**
+ * An engine event (crates/station/src/events.rs), e.g. `{type:"study_changed", ...}`, or the
+ * web backend's own `{type:"connection", online}` when its stream to the station drops or
+ * comes back (views reload on it, so nothing missed in between stays missed).
+ */
 export interface EngineEvent {
   type: string
   [key: string]: unknown
@@ -119,6 +123,10 @@ export class WebBackend implements Backend {
         }
         this.listeners.forEach((l) => l(event))
       }
+      const tell = (online: boolean) => this.listeners.forEach((l) => l({ type: 'connection', online }))
+      source.onopen = () => tell(true)
+      // EventSource reconnects by itself; until it has, the views are not live.
+      source.onerror = () => tell(false)
       this.source = source
     }
     return () => {

@@ -15,6 +15,7 @@ export default {
   status: {
     links: 'Centers online {online}/{total}',
     noHub: 'No center configured',
+    disconnected: 'Connection to the station lost; reconnecting…',
   },
   nav: {
     today: 'Today',

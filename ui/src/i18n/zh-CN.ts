@@ -15,6 +15,7 @@ export default {
   status: {
     links: '诊断中心在线 {online}/{total}',
     noHub: '未配置诊断中心',
+    disconnected: '与采集站的连接已断开，正在重新连接…',
   },
   nav: {
     today: '今日',
