@@ -3,8 +3,10 @@
 # missing (DCMTK's echoscu/storescu/dcmdump, Orthanc with its DICOMweb plugin as the test hub,
 # dicom3tools' dciodvfy, poppler's pdftoppm,
 # socat and openssl to put TLS in front of it,
-# a C compiler for the bundled SQLite, Rust through rustup), then runs the whole workspace's
-# test suite and exits non-zero if anything fails.
+# a C compiler for the bundled SQLite, Rust through rustup, Debian's Chromium and a Chinese font
+# for the browser tests), builds the web UI (ui/) so the engine embeds it, runs the UI's unit
+# tests (Vitest), the workspace's test suite, then the browser tests (Chromium driven by
+# playwright-core against a real `station serve`), and exits non-zero if anything fails.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -- --nocapture`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +33,9 @@ done
 [ -x /usr/bin/pdftoppm ] || need+=(poppler-utils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(build-essential)
+# Browser tests: Debian's Chromium (npm's browser downloads are not used) and a CJK font.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 if ! command -v cargo >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   command -v curl >/dev/null || need+=(curl)
   [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
@@ -54,9 +59,39 @@ if ! command -v cargo >/dev/null; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
+# The web UI needs Node 20.19+ (Vite 8); Debian 12's own nodejs is too old to build it.
+if ! command -v npm >/dev/null; then
+  echo "npm (Node 20.19 or newer) is needed to build and test the web UI (ui/): install it, then run this again." >&2
+  exit 1
+fi
+
 cargo --version
+node --version
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace "$@" 2>&1 | tee "$log"
-# One closing line for the whole run, summed over every test binary.
-awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+
+# The web UI is built before the engine so `station` embeds ui/dist; then its unit tests.
+(cd ui && npm ci --no-audit --no-fund && npm run build)
+(cd ui && npx vitest run) 2>&1 | tee -a "$log"
+
+cargo test --workspace "$@" 2>&1 | tee -a "$log"
+
+# Browser tests: Debian's Chromium against a real `station serve` (the binary cargo built).
+(cd tests/e2e && npm ci --no-audit --no-fund)
+cargo build -p station --bin station
+STATION_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/station" \
+  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
+
+# One closing line for the whole run, summed over every cargo test binary, Vitest and the
+# browser tests (colour codes stripped first).
+sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /^test result:/ { p += $4; f += $6; s += $8 }
+  /^ *Tests +[0-9]/ {
+    if (match($0, /[0-9]+ passed/)) p += substr($0, RSTART, RLENGTH) + 0
+    if (match($0, /[0-9]+ failed/)) f += substr($0, RSTART, RLENGTH) + 0
+    if (match($0, /[0-9]+ skipped/)) s += substr($0, RSTART, RLENGTH) + 0
+  }
+  /^ℹ pass [0-9]+$/ { p += $3 }
+  /^ℹ fail [0-9]+$/ { f += $3 }
+  /^ℹ skipped [0-9]+$/ { s += $3 }
+  END { printf "%d passed, %d failed, %d skipped\n", p, f, s }'

@@ -1,0 +1,228 @@
+// Starts a real `station serve` for the browser tests: free loopback ports, its own data
+// directory, the first admin's password set through the environment, logs kept for failures.
+import { spawn, execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const ROOT = resolve(import.meta.dirname, '../..')
+export const STORESCU = '/usr/bin/storescu'
+export const ADMIN_PASSWORD = 'e2e-admin-密码-1'
+
+export function stationBin() {
+  if (process.env.STATION_BIN) return process.env.STATION_BIN
+  const target = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target')
+  return join(target, 'debug', 'station')
+}
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer()
+    s.once('error', fail)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => ok(port))
+    })
+  })
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor(what, timeoutMs, check) {
+  const end = Date.now() + timeoutMs
+  let last
+  while (Date.now() < end) {
+    try {
+      const v = await check()
+      if (v) return v
+    } catch (e) {
+      last = e
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`)
+}
+
+/** A real upstream hub: Debian's Orthanc with its DICOMweb plugin, on a free loopback port. */
+export class Orthanc {
+  static async start(dir) {
+    const plugin = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so'
+    if (!existsSync(plugin)) throw new Error(`${plugin} missing (Debian package orthanc-dicomweb)`)
+    mkdirSync(dir, { recursive: true })
+    const httpPort = await freePort()
+    const config = join(dir, 'orthanc.json')
+    writeFileSync(
+      config,
+      JSON.stringify({
+        Name: 'hub',
+        StorageDirectory: join(dir, 'storage'),
+        IndexDirectory: join(dir, 'index'),
+        HttpPort: httpPort,
+        DicomPort: await freePort(),
+        DicomAet: 'HUB',
+        RemoteAccessAllowed: false,
+        AuthenticationEnabled: false,
+        Plugins: [plugin],
+        DicomWeb: { Enable: true, Root: '/dicom-web/' },
+      }),
+    )
+    const out = openSync(join(dir, 'orthanc.log'), 'a')
+    const child = spawn('/usr/sbin/Orthanc', [config], { stdio: ['ignore', out, out] })
+    const hub = new Orthanc(child, httpPort)
+    await waitFor('Orthanc to answer', 30_000, async () => {
+      if (child.exitCode !== null) throw new Error(`Orthanc exited ${child.exitCode}`)
+      return (await fetch(`${hub.url}/plugins`)).ok
+    })
+    return hub
+  }
+
+  constructor(child, httpPort) {
+    this.child = child
+    this.url = `http://127.0.0.1:${httpPort}`
+    this.dicomweb = `${this.url}/dicom-web`
+  }
+
+  /** Study Instance UIDs the hub holds, by QIDO-RS. */
+  async studyUids() {
+    const r = await fetch(`${this.dicomweb}/studies`, { headers: { Accept: 'application/dicom+json' } })
+    if (r.status === 204) return []
+    const list = await r.json()
+    return list.map((s) => s['0020000D']?.Value?.[0])
+  }
+
+  stop() {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM')
+  }
+}
+
+export class Station {
+  /**
+   * `destinations`: [{name, url, modalities}] for the station's `[[destinations]]`. The station
+   * also watches `station.exportDir`, as for a device that only exports files.
+   */
+  static async start({ destinations = [] } = {}) {
+    const bin = stationBin()
+    if (!existsSync(bin)) throw new Error(`no station binary at ${bin}: run cargo build -p station first`)
+    const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
+    const [dicomPort, httpPort] = [await freePort(), await freePort()]
+    const config = join(dir, 'station.toml')
+    const exportDir = join(dir, 'export')
+    mkdirSync(exportDir)
+    writeFileSync(
+      config,
+      [
+        `data_dir = ${JSON.stringify(join(dir, 'data'))}`,
+        '[dicom]',
+        'ae_title = "STATION"',
+        `port = ${dicomPort}`,
+        'bind = "127.0.0.1"',
+        '[http]',
+        `port = ${httpPort}`,
+        'bind = "127.0.0.1"',
+        '[storage]',
+        'min_free_mb = 1',
+        '[studies]',
+        // Short, so a sent study moves on from "receiving" while the test watches.
+        'quiet_period_secs = 2',
+        '[[watch]]',
+        `path = ${JSON.stringify(exportDir)}`,
+        'settle_ms = 300',
+        'rescan_secs = 2',
+        ...destinations.flatMap((d) => [
+          '[[destinations]]',
+          `name = ${JSON.stringify(d.name)}`,
+          `url = ${JSON.stringify(d.url)}`,
+          `modalities = ${JSON.stringify(d.modalities ?? [])}`,
+          'retry_max_secs = 5',
+        ]),
+        '',
+      ].join('\n'),
+    )
+    const log = join(dir, 'station.log')
+    const out = openSync(log, 'a')
+    const child = spawn(bin, ['serve', '--config', config], {
+      env: { ...process.env, STATION_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+      stdio: ['ignore', out, out],
+    })
+    const st = new Station(dir, child, dicomPort, httpPort, log)
+    await waitFor('station HTTP to answer', 60_000, async () => {
+      if (child.exitCode !== null) throw new Error(`station exited ${child.exitCode}:\n${st.logs()}`)
+      const r = await fetch(`${st.url}/api/openapi.json`)
+      return r.ok
+    }).catch((e) => {
+      st.stop()
+      throw new Error(`${e.message}\n${st.logs()}`)
+    })
+    return st
+  }
+
+  constructor(dir, child, dicomPort, httpPort, log) {
+    Object.assign(this, { dir, child, dicomPort, httpPort, logFile: log })
+    this.exportDir = join(dir, 'export')
+    this.url = `http://127.0.0.1:${httpPort}`
+  }
+
+  logs() {
+    try {
+      return readFileSync(this.logFile, 'utf8').slice(-4000)
+    } catch {
+      return ''
+    }
+  }
+
+  /** One API operation over HTTP, as any LAN client would call it. */
+  async call(op, body = {}, token = null) {
+    const headers = { 'Content-Type': 'application/json' }
+    if (token) headers.Authorization = `Bearer ${token}`
+    const r = await fetch(`${this.url}/api/${op}`, { method: 'POST', headers, body: JSON.stringify(body) })
+    const json = await r.json().catch(() => null)
+    return { status: r.status, json }
+  }
+
+  async login(username, password) {
+    const { status, json } = await this.call('login', { username, password })
+    if (status !== 200) throw new Error(`login ${username}: HTTP ${status} ${JSON.stringify(json)}`)
+    return json.token
+  }
+
+  /** Creates a user of each role through the admin API; returns {role: {username, password}}. */
+  async createRoleUsers() {
+    const admin = await this.login('admin', ADMIN_PASSWORD)
+    const users = { admin: { username: 'admin', password: ADMIN_PASSWORD } }
+    const names = { technician: '李技师', doctor: '赵医生', manager: '钱主任' }
+    for (const role of ['technician', 'doctor', 'manager']) {
+      const u = { username: `e2e-${role}`, password: `pw-${role}-12345`, display_name: names[role], role }
+      const { status, json } = await this.call('user_create', u, admin)
+      if (status !== 200) throw new Error(`user_create ${role}: HTTP ${status} ${JSON.stringify(json)}`)
+      users[role] = u
+    }
+    return users
+  }
+
+  /** Sends DICOM files or folders with DCMTK's storescu, as a device would. */
+  storescu(paths) {
+    return execFileSync(STORESCU, ['-aet', 'DR1', '-aec', 'STATION', '+sd', '+r', '127.0.0.1', String(this.dicomPort), ...paths], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+  }
+
+  /** A synthetic clinic day (Chinese names, DX/US/ECG) from the station's own generator. */
+  demoDay() {
+    const out = join(this.dir, 'demo')
+    execFileSync(stationBin(), ['demo', '--small', '--out', out], { timeout: 60_000 })
+    return out
+  }
+
+  stop() {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM')
+  }
+
+  async stopAndClean() {
+    this.stop()
+    await waitFor('station to exit', 20_000, () => this.child.exitCode !== null || this.child.signalCode !== null).catch(() =>
+      this.child.kill('SIGKILL'),
+    )
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+}

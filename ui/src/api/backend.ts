@@ -1,0 +1,227 @@
+// The one transport module: every engine operation goes through `Backend.call`, live events
+// through `Backend.subscribe`. Two implementations of the same interface (API-CONTRACT.md):
+// the web one (fetch + EventSource, for LAN browsers) and the Tauri one (IPC, in the desktop
+// window). Views never know which one they talk to.
+//
+// Must never: decide what a user may do (the engine's role table does), or call the engine by
+// any other path than `api/{op}` / `api_call`.
+
+/**
+ * An engine event (crates/station/src/events.rs), e.g. `{type:"study_changed", ...}`, or the
+ * web backend's own `{type:"connection", online}` when its stream to the station drops or
+ * comes back (views reload on it, so nothing missed in between stays missed).
+ */
+export interface EngineEvent {
+  type: string
+  [key: string]: unknown
+}
+
+export type ErrorCode =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'throttled'
+  | 'internal'
+  | 'network'
+
+/** The engine's error answer, or `network` when the engine could not be reached at all. */
+export class ApiError extends Error {
+  constructor(
+    public code: ErrorCode,
+    message: string,
+    public status = 0,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+export interface Backend {
+  readonly kind: 'web' | 'tauri'
+  /** Runs one operation (`login` included) and returns its JSON answer, or throws ApiError. */
+  call<T = unknown>(op: string, body?: object): Promise<T>
+  /** Live engine events until the returned function is called. */
+  subscribe(onEvent: (e: EngineEvent) => void): () => void
+  /** URL of an engine-rendered preview image, for an `<img src>`. */
+  previewUrl(sopInstanceUid: string): string
+  /** URL of one of the engine's binary answers (`/api/...`), carrying the token, for a link. */
+  fileUrl(path: string): string
+  setToken(token: string | null): void
+  setLanguage(lang: string): void
+}
+
+function toApiError(status: number, payload: unknown): ApiError {
+  const err = (payload as { error?: { code?: string; message?: string } } | null)?.error
+  if (err?.code) return new ApiError(err.code as ErrorCode, err.message ?? err.code, status)
+  return new ApiError(status >= 500 ? 'internal' : 'invalid', `HTTP ${status}`, status)
+}
+
+export class WebBackend implements Backend {
+  readonly kind = 'web' as const
+  private token: string | null = null
+  private lang = 'zh-CN'
+
+  constructor(
+    private base = '',
+    private fetchFn: typeof fetch = (...a) => fetch(...a),
+  ) {}
+
+  setToken(token: string | null) {
+    if (token !== this.token) {
+      // A stream opened with another session's token must not go on.
+      this.source?.close()
+      this.source = null
+    }
+    this.token = token
+  }
+
+  setLanguage(lang: string) {
+    this.lang = lang
+  }
+
+  async call<T>(op: string, body: object = {}): Promise<T> {
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/json',
+      'Accept-Language': this.lang,
+    }
+    if (this.token) headers.Authorization = `Bearer ${this.token}`
+    let res: Response
+    try {
+      res = await this.fetchFn(`${this.base}/api/${op}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+      })
+    } catch (e) {
+      throw new ApiError('network', String(e))
+    }
+    const payload = await res.json().catch(() => null)
+    if (!res.ok) throw toApiError(res.status, payload)
+    return payload as T
+  }
+
+  /**
+   * One event stream per tab, shared by every subscriber: browsers allow only six connections
+   * to a host, and each open stream holds one.
+   */
+  private source: EventSource | null = null
+  private listeners = new Set<(e: EngineEvent) => void>()
+
+  subscribe(onEvent: (e: EngineEvent) => void): () => void {
+    if (!this.token || typeof EventSource === 'undefined') return () => {}
+    this.listeners.add(onEvent)
+    if (!this.source) {
+      const source = new EventSource(`${this.base}/api/events?token=${encodeURIComponent(this.token)}`)
+      source.onmessage = (m) => {
+        let event: EngineEvent
+        try {
+          event = JSON.parse(m.data) as EngineEvent
+        } catch {
+          return // a keep-alive or a malformed line: nothing to show
+        }
+        this.listeners.forEach((l) => l(event))
+      }
+      const tell = (online: boolean) => this.listeners.forEach((l) => l({ type: 'connection', online }))
+      source.onopen = () => tell(true)
+      // EventSource reconnects by itself; until it has, the views are not live.
+      source.onerror = () => tell(false)
+      this.source = source
+    }
+    return () => {
+      this.listeners.delete(onEvent)
+      if (this.listeners.size === 0) {
+        this.source?.close()
+        this.source = null
+      }
+    }
+  }
+
+  previewUrl(uid: string): string {
+    return this.fileUrl(`/api/preview/${encodeURIComponent(uid)}.png`)
+  }
+
+  fileUrl(path: string): string {
+    return `${this.base}${path}?token=${encodeURIComponent(this.token ?? '')}`
+  }
+}
+
+type Invoke = (cmd: string, args: Record<string, unknown>) => Promise<unknown>
+type Listen = (
+  event: string,
+  handler: (e: { payload: unknown }) => void,
+) => Promise<() => void>
+
+export class TauriBackend implements Backend {
+  readonly kind = 'tauri' as const
+  private token: string | null = null
+  private lang = 'zh-CN'
+
+  constructor(
+    private invoke: Invoke,
+    private listen: Listen,
+    /** The engine's HTTP address for images and print views (IPC cannot serve a URL). */
+    private httpBase = '',
+  ) {}
+
+  setToken(token: string | null) {
+    this.token = token
+  }
+
+  setLanguage(lang: string) {
+    this.lang = lang
+  }
+
+  async call<T>(op: string, body: object = {}): Promise<T> {
+    try {
+      return (await this.invoke('api_call', { op, body, token: this.token })) as T
+    } catch (e) {
+      // The command's error carries both languages: {code, message (Chinese), message_en}.
+      const err = (e as { code?: string; message?: string; message_en?: string } | null) ?? {}
+      if (err.code) {
+        const text = (this.lang === 'en' ? err.message_en : err.message) ?? err.message ?? err.code
+        throw new ApiError(err.code as ErrorCode, text)
+      }
+      if ((e as { error?: unknown })?.error) throw toApiError(0, e)
+      throw new ApiError('internal', String(e))
+    }
+  }
+
+  subscribe(onEvent: (e: EngineEvent) => void): () => void {
+    let stop: (() => void) | null = null
+    let stopped = false
+    this.listen('station-event', (e) => onEvent(e.payload as EngineEvent)).then((un) => {
+      if (stopped) un()
+      else stop = un
+    })
+    return () => {
+      stopped = true
+      stop?.()
+    }
+  }
+
+  previewUrl(uid: string): string {
+    return this.fileUrl(`/api/preview/${encodeURIComponent(uid)}.png`)
+  }
+
+  fileUrl(path: string): string {
+    return `${this.httpBase}${path}?token=${encodeURIComponent(this.token ?? '')}`
+  }
+}
+
+/** The desktop window has `__TAURI_INTERNALS__`; any browser on the LAN does not. */
+export function isTauri(win: object): boolean {
+  return '__TAURI_INTERNALS__' in win
+}
+
+export async function createBackend(win: object = window): Promise<Backend> {
+  if (isTauri(win)) {
+    const core = await import('@tauri-apps/api/core')
+    const event = await import('@tauri-apps/api/event')
+    // The desktop shell may tell the window where the engine's HTTP server is.
+    const http = (win as { __STATION_HTTP__?: unknown }).__STATION_HTTP__
+    return new TauriBackend(core.invoke as Invoke, event.listen as unknown as Listen, typeof http === 'string' ? http : '')
+  }
+  return new WebBackend()
+}

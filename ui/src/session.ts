@@ -1,0 +1,108 @@
+// The logged-in user and the backend they talk through, shared by every screen. The token is
+// kept in sessionStorage so a page reload keeps the login but closing the tab ends it.
+//
+// Must never: keep a password, or keep a token in localStorage (it would outlive the tab).
+import { reactive } from 'vue'
+import { ApiError, type Backend } from './api/backend'
+
+export interface User {
+  username: string
+  display_name: string
+  role: string
+}
+
+interface LoginAnswer {
+  token: string
+  expires_at?: number | string
+  user: User
+}
+
+const KEY = 'station.session'
+
+export const session = reactive({
+  user: null as User | null,
+  token: null as string | null,
+  /** Operations this user's role may call (from `me`); hides buttons that would be refused. */
+  allowedOps: [] as string[],
+})
+
+interface MeAnswer {
+  user: User
+  allowed_ops?: string[]
+}
+
+/** Whether the engine lets this user call `op` (it checks again on every call). */
+export function can(op: string): boolean {
+  return session.allowedOps.includes(op)
+}
+
+let backend: Backend | null = null
+
+export function useBackend(): Backend {
+  if (!backend) throw new Error('backend not set')
+  return backend
+}
+
+export function setBackend(b: Backend) {
+  backend = b
+}
+
+/** Restores a login kept in this tab, checking with `me` that the engine still knows it. */
+export async function restore(storage: Storage | null = globalThis.sessionStorage ?? null) {
+  const saved = storage?.getItem(KEY)
+  if (!saved || !backend) return
+  try {
+    const { token } = JSON.parse(saved) as { token: string }
+    backend.setToken(token)
+    const me = await backend.call<MeAnswer>('me')
+    session.user = me.user
+    session.allowedOps = me.allowed_ops ?? []
+    session.token = token
+  } catch {
+    storage?.removeItem(KEY)
+    backend.setToken(null)
+  }
+}
+
+export async function login(username: string, password: string) {
+  const b = useBackend()
+  const ans = await b.call<LoginAnswer>('login', { username, password })
+  b.setToken(ans.token)
+  session.token = ans.token
+  session.user = ans.user
+  globalThis.sessionStorage?.setItem(KEY, JSON.stringify({ token: ans.token }))
+  try {
+    session.allowedOps = (await b.call<MeAnswer>('me')).allowed_ops ?? []
+  } catch {
+    session.allowedOps = []
+  }
+  return ans.user
+}
+
+export async function logout() {
+  try {
+    await useBackend().call('logout')
+  } catch {
+    // Logging out of a session the engine already forgot is still logging out.
+  }
+  forget()
+}
+
+/** Drops the login on this side (after logout, or when the engine says the session ended). */
+export function forget() {
+  backend?.setToken(null)
+  session.token = null
+  session.user = null
+  session.allowedOps = []
+  globalThis.sessionStorage?.removeItem(KEY)
+}
+
+/** The message to show for a failed call, in the user's language. */
+export function errorText(e: unknown, t: (k: string, p?: Record<string, unknown>) => string) {
+  if (e instanceof ApiError) {
+    if (e.code === 'invalid' || e.code === 'internal')
+      return t(`error.${e.code}`, { message: e.message })
+    return t(`error.${e.code}`)
+  }
+  return t('error.internal', { message: String(e) })
+}
