@@ -5,7 +5,7 @@
 //! Must never: mark a study delivered for a destination unless every instance in it was
 //! reported stored and the hub confirmed holding them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -140,16 +140,24 @@ pub fn record_instance(
     Ok(())
 }
 
-/// SOP Instance UIDs reported stored for this queue row: what verification expects the hub to hold.
-pub fn stored_sops(conn: &Connection, queue_id: i64) -> Result<BTreeSet<String>, StoreError> {
+/// SOP Instance UIDs reported stored for this queue row, by Series Instance UID: what
+/// verification expects the hub to hold, series by series.
+pub fn stored_by_series(
+    conn: &Connection,
+    queue_id: i64,
+) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT i.sop_instance_uid FROM send_instances si JOIN instances i ON i.id = si.instance_ref
+        "SELECT se.series_uid, i.sop_instance_uid FROM send_instances si
+         JOIN instances i ON i.id = si.instance_ref JOIN series se ON se.id = i.series_ref
          WHERE si.queue_ref = ?1 AND si.state = 'stored'",
     )?;
-    let sops = stmt
-        .query_map([queue_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(sops)
+    let mut by_series: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let rows = stmt.query_map([queue_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    for row in rows {
+        let (series, sop): (String, String) = row?;
+        by_series.entry(series).or_default().insert(sop);
+    }
+    Ok(by_series)
 }
 
 pub fn failed_count(conn: &Connection, queue_id: i64) -> Result<i64, StoreError> {

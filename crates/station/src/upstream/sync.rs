@@ -216,9 +216,18 @@ impl Worker {
                 .into());
             }
             // PS3.18: a stored response is not the end; the hub must list what we sent.
-            let expected = queue::stored_sops(&self.store.lock(), claim.queue_id)?;
-            let held = rt.block_on(self.hub.study_instances(&claim.study_uid))?;
-            let missing: BTreeSet<String> = expected.difference(&held).cloned().collect();
+            // Per series: an instance the hub files under another series is not delivered.
+            let expected = queue::stored_by_series(&self.store.lock(), claim.queue_id)?;
+            let held = rt.block_on(self.hub.study_instances_by_series(&claim.study_uid))?;
+            let missing: BTreeSet<String> = expected
+                .iter()
+                .flat_map(|(series, sops)| {
+                    let there = held.get(series);
+                    sops.iter()
+                        .filter(move |sop| !there.is_some_and(|h| h.contains(*sop)))
+                })
+                .cloned()
+                .collect();
             if missing.is_empty() {
                 return Ok(());
             }
