@@ -186,7 +186,8 @@ pub fn mark_missing(
 
 /// Every instance stored and confirmed: delivered for this destination, and the study is
 /// delivered once it is for all of its destinations. Instances made pending meanwhile (a
-/// correction while sending) keep the row due instead.
+/// correction while sending) keep the row due instead. A study that already has its report
+/// stays `reported` when a late instance is delivered.
 pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
     let now = now_ms();
     conn.execute(
@@ -196,7 +197,7 @@ pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError
     )?;
     conn.execute(
         "UPDATE studies SET state = 'delivered', state_changed_at = ?2
-         WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1)
+         WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1) AND state <> 'reported'
            AND NOT EXISTS (SELECT 1 FROM send_queue q2 WHERE q2.study_ref = studies.id AND q2.state <> 'delivered')",
         params![queue_id, now],
     )?;
