@@ -59,7 +59,7 @@ quiet_period_secs = 1
 name = "hub"
 url = "http://127.0.0.1:$OHTTP/dicom-web"
 T
-  "$STATION" serve --config "$WORK/s.toml" --data-dir "$d" --dicom-port "$port" 2>"$WORK/station.log" &
+  "$STATION" serve --config "$WORK/s.toml" --data-dir "$d" --dicom-port "$port" --http-port "$(free_port)" 2>"$WORK/station.log" &
   spid=$!; PIDS+=("$spid")
   for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   t0=$(now); send4 "$port"

@@ -73,6 +73,12 @@ trap 'rm -f "$log"' EXIT
 # The desktop shell (src-tauri) needs WebKit to build: scripts/test-desktop.sh tests it.
 cargo test --workspace --exclude station-desktop "$@" 2>&1 | tee -a "$log"
 
+# Browser tests: Debian's Chromium against a real `station serve` (the binary cargo built).
+(cd tests/e2e && npm ci --no-audit --no-fund)
+cargo build -p station --bin station
+STATION_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/station" \
+  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
+
 # One closing line for the whole run, summed over every cargo test binary, Vitest and the
 # browser tests (colour codes stripped first).
 sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '

@@ -1,7 +1,7 @@
 // Starts a real `station serve` for the browser tests: free loopback ports, its own data
 // directory, the first admin's password set through the environment, logs kept for failures.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -43,8 +43,63 @@ export async function waitFor(what, timeoutMs, check) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`)
 }
 
+/** A real upstream hub: Debian's Orthanc with its DICOMweb plugin, on a free loopback port. */
+export class Orthanc {
+  static async start(dir) {
+    const plugin = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so'
+    if (!existsSync(plugin)) throw new Error(`${plugin} missing (Debian package orthanc-dicomweb)`)
+    mkdirSync(dir, { recursive: true })
+    const httpPort = await freePort()
+    const config = join(dir, 'orthanc.json')
+    writeFileSync(
+      config,
+      JSON.stringify({
+        Name: 'hub',
+        StorageDirectory: join(dir, 'storage'),
+        IndexDirectory: join(dir, 'index'),
+        HttpPort: httpPort,
+        DicomPort: await freePort(),
+        DicomAet: 'HUB',
+        RemoteAccessAllowed: false,
+        AuthenticationEnabled: false,
+        Plugins: [plugin],
+        DicomWeb: { Enable: true, Root: '/dicom-web/' },
+      }),
+    )
+    const out = openSync(join(dir, 'orthanc.log'), 'a')
+    const child = spawn('/usr/sbin/Orthanc', [config], { stdio: ['ignore', out, out] })
+    const hub = new Orthanc(child, httpPort)
+    await waitFor('Orthanc to answer', 30_000, async () => {
+      if (child.exitCode !== null) throw new Error(`Orthanc exited ${child.exitCode}`)
+      return (await fetch(`${hub.url}/plugins`)).ok
+    })
+    return hub
+  }
+
+  constructor(child, httpPort) {
+    this.child = child
+    this.url = `http://127.0.0.1:${httpPort}`
+    this.dicomweb = `${this.url}/dicom-web`
+  }
+
+  /** Study Instance UIDs the hub holds, by QIDO-RS. */
+  async studyUids() {
+    const r = await fetch(`${this.dicomweb}/studies`, { headers: { Accept: 'application/dicom+json' } })
+    if (r.status === 204) return []
+    const list = await r.json()
+    return list.map((s) => s['0020000D']?.Value?.[0])
+  }
+
+  stop() {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM')
+  }
+}
+
 export class Station {
-  static async start() {
+  /**
+   * `destinations`: [{name, url, modalities}] for the station's `[[destinations]]`.
+   */
+  static async start({ destinations = [] } = {}) {
     const bin = stationBin()
     if (!existsSync(bin)) throw new Error(`no station binary at ${bin}: run cargo build -p station first`)
     const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
@@ -66,11 +121,18 @@ export class Station {
         '[studies]',
         // Short, so a sent study moves on from "receiving" while the test watches.
         'quiet_period_secs = 2',
+        ...destinations.flatMap((d) => [
+          '[[destinations]]',
+          `name = ${JSON.stringify(d.name)}`,
+          `url = ${JSON.stringify(d.url)}`,
+          `modalities = ${JSON.stringify(d.modalities ?? [])}`,
+          'retry_max_secs = 5',
+        ]),
         '',
       ].join('\n'),
     )
     const log = join(dir, 'station.log')
-    const out = (await import('node:fs')).openSync(log, 'a')
+    const out = openSync(log, 'a')
     const child = spawn(bin, ['serve', '--config', config], {
       env: { ...process.env, STATION_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: process.env.RUST_LOG ?? 'info' },
       stdio: ['ignore', out, out],

@@ -1,10 +1,13 @@
 // The web UI in a real browser against a real station: logins per role, role limits enforced
 // by the engine, a study sent by a DICOM device showing up live, screenshots for the README.
+// The tests share one station and run in order, like a clinic's morning: the live-list test
+// sends the first patient (王小明), the tests after it work on that patient's studies.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Station, waitFor } from './station.mjs'
+import { Orthanc, Station, freePort, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
@@ -18,9 +21,20 @@ const NAV = {
 let station
 let browser
 let users
+let hub
+let hubDir
 
 before(async () => {
-  station = await Station.start()
+  // Images and ultrasound go to a real hub; the ECG room's hub is down (nothing listens there).
+  hubDir = mkdtempSync(join(tmpdir(), 'station-e2e-hub-'))
+  hub = await Orthanc.start(hubDir)
+  const deadPort = await freePort()
+  station = await Station.start({
+    destinations: [
+      { name: 'radiology', url: hub.dicomweb, modalities: ['DX', 'US'] },
+      { name: 'ecg-room', url: `http://127.0.0.1:${deadPort}/dicom-web`, modalities: ['ECG'] },
+    ],
+  })
   users = await station.createRoleUsers()
   browser = await launch()
   mkdirSync(SHOTS, { recursive: true })
@@ -29,6 +43,8 @@ before(async () => {
 after(async () => {
   await browser?.close()
   await station?.stopAndClean()
+  hub?.stop()
+  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
 })
 
 async function shot(page, name) {
@@ -46,7 +62,9 @@ describe('web UI against a real station', () => {
         assert.deepEqual(nav, NAV[role], `navigation of ${role}`)
         await waitFor(`${role} lands on ${NAV[role][0]}`, 10_000, () => page.url().endsWith(`#/${NAV[role][0]}`))
         const who = await page.locator('[data-test="user"]').innerText()
-        assert.ok(who.includes(role === 'admin' ? 'admin' : users[role].display_name), `${role} shown as ${who}`)
+        const roleName = { technician: '技师', doctor: '医生', manager: '管理者', admin: '系统管理员' }[role]
+        assert.ok(who.includes(roleName), `${role} shown as ${who}`)
+        if (users[role].display_name) assert.ok(who.includes(users[role].display_name), `${role} shown as ${who}`)
       } finally {
         await page.context().close()
       }
@@ -97,18 +115,70 @@ describe('web UI against a real station', () => {
       await page.evaluate(() => (window.__noReload = true))
       const day = station.demoDay()
       station.storescu([join(day, 'P20260001')])
-      const row = page.locator('.study-table tr', { hasText: '王小明' })
+      // The patient's DX study (the demo day gives each patient a DX, a US and an ECG study).
+      const row = page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'DX' })
       await row.waitFor({ timeout: 30_000 })
       assert.equal(await page.evaluate(() => window.__noReload), true, 'the list updated without a reload')
       assert.ok((await row.innerText()).includes('P20260001'))
-      // The quiet period (2 s) completes the study: the chip leaves 接收中 without a reload.
-      await waitFor('the state chip to leave 接收中', 30_000, async () => {
-        const chip = await row.locator('.state-chip').innerText()
-        return chip !== '接收中' && ['已完成', '待发送', '未分配', '发送中', '失败'].includes(chip)
-      })
+      // The quiet period (2 s) completes it, the sync worker sends it, the hub confirms it: the
+      // chip follows to 已送达 without a reload.
+      await waitFor('the state chip to reach 已送达', 90_000, async () => (await row.locator('.state-chip').innerText()) === '已送达')
       assert.equal(await page.evaluate(() => window.__noReload), true)
+      const token = await station.login(users.technician.username, users.technician.password)
+      const { json } = await station.call('studies_list', { text: '王小明', modality: 'DX' }, token)
+      assert.equal(json.items.length, 1)
+      assert.ok((await hub.studyUids()).includes(json.items[0].study_uid), 'the hub holds the study shown as delivered')
     } finally {
       await page.context().close()
+    }
+  })
+
+  it("a study for a hub that is down shows that hub's error, and the dashboard shows the link down", async () => {
+    const page = await loginPage(browser, station, users.manager)
+    try {
+      await page.locator('[data-nav="studies"]').click()
+      await page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
+      const send = page.locator('[data-test="sends"] tr', { hasText: 'ecg-room' })
+      await waitFor('the ECG room send row with an error', 60_000, async () => ((await send.count()) > 0 ? (await send.locator('.error-text').innerText()).trim() : ''))
+      assert.ok((await send.locator('.error-text').innerText()).trim().length > 0, 'the error is shown')
+      await page.locator('[data-nav="dashboard"]').click()
+      const link = page.locator('.el-table tr', { hasText: 'ecg-room' })
+      await waitFor('ecg-room shown offline', 30_000, async () => (await link.count()) > 0 && (await link.innerText()).includes('离线'))
+      assert.ok((await page.locator('.el-table tr', { hasText: 'radiology' }).innerText()).includes('在线'))
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('a technician holds and releases a study from its page; a doctor gets no such buttons', async () => {
+    const open = async (page) => {
+      await page.locator('[data-nav="studies"]').click()
+      await page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
+      await page.locator('[data-test="study-patient"]').waitFor({ timeout: 20_000 })
+    }
+    const tech = await loginPage(browser, station, users.technician)
+    try {
+      await open(tech)
+      const chip = tech.locator('.head .state-chip')
+      await tech.locator('[data-test="hold"]').click()
+      await waitFor('the chip to show 已暂停', 20_000, async () => (await chip.innerText()) === '已暂停')
+      await tech.locator('[data-test="release"]').click()
+      await waitFor('the chip to leave 已暂停', 20_000, async () => (await chip.innerText()) !== '已暂停')
+      const token = await station.login('admin', users.admin.password)
+      const { json } = await station.call('audit_list', { actor: users.technician.username }, token)
+      const actions = json.entries.map((e) => e.action)
+      assert.ok(actions.some((a) => /hold/.test(a)) && actions.some((a) => /release/.test(a)), `audited: ${actions}`)
+    } finally {
+      await tech.context().close()
+    }
+    const doctor = await loginPage(browser, station, users.doctor)
+    try {
+      await open(doctor)
+      // Marking urgent is every role's; sending controls are not the doctor's.
+      await doctor.locator('[data-test="urgent"]').waitFor({ timeout: 10_000 })
+      assert.equal(await doctor.locator('[data-test="hold"], [data-test="release"], [data-test="retry"]').count(), 0)
+    } finally {
+      await doctor.context().close()
     }
   })
 
@@ -132,9 +202,11 @@ describe('web UI against a real station', () => {
       await admin.locator('[data-nav="studies"]').click()
       await admin.locator('.study-table', { hasText: '王小明' }).waitFor({ timeout: 20_000 })
       await shot(admin, 'studies')
-      await admin.locator('.study-table tr', { hasText: '王小明' }).first().click()
+      // The ECG study: its hub is down, so the page shows the send history with the hub's error.
+      await admin.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
       await admin.locator('[data-test="study-patient"]').waitFor({ timeout: 20_000 })
       assert.match(await admin.locator('[data-test="study-patient"]').innerText(), /王小明/)
+      await admin.locator('[data-test="sends"] .error-text', { hasText: /\S/ }).first().waitFor({ timeout: 30_000 })
       await shot(admin, 'study')
       await admin.locator('[data-nav="dashboard"]').click()
       await admin.locator('.echart canvas').first().waitFor({ timeout: 20_000 })

@@ -12,6 +12,10 @@ use station::ingest::{quarantine, Ingest, IngestError, Outcome};
 use station::store::queue::Action;
 use station::store::{self, Source, Store};
 
+// The `station user` subcommands, beside this file (the binary's own module, not the library's).
+#[path = "cli/user.rs"]
+mod user_cli;
+
 #[derive(Parser)]
 #[command(
     name = "station",
@@ -58,7 +62,7 @@ enum Command {
     /// People who may log in to the UI and the HTTP API.
     User {
         #[command(subcommand)]
-        action: UserAction,
+        action: user_cli::UserAction,
     },
     /// Print the HTTP API's OpenAPI document (JSON), from which the UI's types are generated.
     Openapi,
@@ -104,38 +108,8 @@ enum SyncAction {
     },
 }
 
-#[derive(Subcommand)]
-enum UserAction {
-    /// Create a user. Without --password a random one is generated and printed once.
-    Add {
-        #[command(flatten)]
-        config: ConfigArgs,
-        username: String,
-        /// technician, doctor, manager or admin.
-        #[arg(long)]
-        role: String,
-        #[arg(long, default_value = "")]
-        display_name: String,
-        #[arg(long, env = "STATION_USER_PASSWORD", hide_env_values = true)]
-        password: Option<String>,
-    },
-    /// Set a user's password (ends their sessions); random and printed when not given.
-    Passwd {
-        #[command(flatten)]
-        config: ConfigArgs,
-        username: String,
-        #[arg(long, env = "STATION_USER_PASSWORD", hide_env_values = true)]
-        password: Option<String>,
-    },
-    /// List users with role, state and last login.
-    List {
-        #[command(flatten)]
-        config: ConfigArgs,
-    },
-}
-
 #[derive(Args)]
-struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// TOML configuration file; embedded defaults apply to anything it leaves out.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -144,7 +118,7 @@ struct ConfigArgs {
 }
 
 impl ConfigArgs {
-    fn load(&self, mut overrides: Overrides) -> anyhow::Result<Config> {
+    pub(crate) fn load(&self, mut overrides: Overrides) -> anyhow::Result<Config> {
         overrides.data_dir = self.data_dir.clone();
         Ok(Config::load(self.config.as_deref(), &overrides)?)
     }
@@ -213,7 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Action::Retry,
             ),
         },
-        Command::User { action } => user(action),
+        Command::User { action } => user_cli::run(action),
         Command::Openapi => {
             println!("{}", station::http::document().to_pretty_json()?);
             Ok(())
@@ -445,83 +419,5 @@ fn sync_act(config: &Config, study_uid: &str, action: Action) -> anyhow::Result<
         bail!("study {study_uid} has no destination that is {needs}; see `station sync status`");
     }
     println!("study {study_uid} {verb} for {changed} destination(s)");
-    Ok(())
-}
-
-/// `station user ...`: the same rules and audit trail as the API's user administration.
-fn user(action: UserAction) -> anyhow::Result<()> {
-    use station::auth::{password, users, Role};
-    use station::store::audit;
-    let open = |config: &ConfigArgs| -> anyhow::Result<Store> {
-        let config = config.load(Overrides::default())?;
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
-        Ok(Store::open(&config.db_path())?)
-    };
-    let chosen = |given: Option<String>| match given {
-        Some(p) => (p, false),
-        None => (password::generate(), true),
-    };
-    match action {
-        UserAction::Add {
-            config,
-            username,
-            role,
-            display_name,
-            password,
-        } => {
-            let role = Role::parse(&role).with_context(|| {
-                format!("unknown role {role:?}: technician, doctor, manager or admin")
-            })?;
-            let store = open(&config)?;
-            let (pw, generated) = chosen(password);
-            let hash = users::hash_new_password(&pw)?;
-            let conn = store.lock();
-            let user = users::create(&conn, &username, &display_name, role, &hash)?;
-            audit::record(
-                &conn,
-                "cli",
-                "user.create",
-                &user.username,
-                &format!("role {}", role.as_str()),
-            )?;
-            println!("created {} ({})", user.username, role.as_str());
-            if generated {
-                println!("password: {pw}");
-            }
-        }
-        UserAction::Passwd {
-            config,
-            username,
-            password,
-        } => {
-            let store = open(&config)?;
-            let (pw, generated) = chosen(password);
-            let hash = users::hash_new_password(&pw)?;
-            let conn = store.lock();
-            let change = users::UserChange::default();
-            let user = users::update(&conn, &username, &change, Some(&hash))?;
-            audit::record(&conn, "cli", "user.update", &user.username, "password")?;
-            println!(
-                "password of {} changed; their sessions ended",
-                user.username
-            );
-            if generated {
-                println!("password: {pw}");
-            }
-        }
-        UserAction::List { config } => {
-            let store = open(&config)?;
-            for u in users::list(&store.lock())? {
-                println!(
-                    "{:<20} {:<10} {:<8} {}",
-                    u.username,
-                    u.role.as_str(),
-                    if u.active { "active" } else { "disabled" },
-                    u.display_name
-                );
-            }
-        }
-    }
     Ok(())
 }

@@ -129,6 +129,15 @@ impl Station {
             store.clone(),
             shutdown.clone(),
         )?);
+        let (feed_store, feed_db, feed_events, stop_feed) = (
+            store.clone(),
+            config.db_path(),
+            events.clone(),
+            shutdown.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            crate::changes::run(feed_store, feed_db, feed_events, stop_feed)
+        }));
         let ticker_store = store.clone();
         threads.push(std::thread::spawn(move || {
             crate::lifecycle::run_ticker(ticker_store, quiet, routes, stop)

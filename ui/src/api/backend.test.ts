@@ -22,6 +22,7 @@ describe('backend selection', () => {
     expect(isTauri(window)).toBe(true)
     const b = await createBackend(window)
     expect(b.kind).toBe('tauri')
+    expect(b.previewUrl('1.2')).toBe('/api/preview/1.2.png?token=')
     b.setToken('tok')
     await expect(b.call('studies_list', { limit: 5 })).resolves.toEqual({ studies: [] })
     expect(seen).toEqual([{ cmd: 'api_call', args: { op: 'studies_list', body: { limit: 5 }, token: 'tok' } }])
@@ -64,6 +65,19 @@ describe('WebBackend', () => {
     await expect(b.call('me')).rejects.toMatchObject({ code: 'network' })
   })
 
+  it('the desktop window reaches images over the HTTP address the shell gives it', async () => {
+    mockIPC(() => null)
+    const win = window as unknown as Record<string, unknown>
+    win.__STATION_HTTP__ = 'http://127.0.0.1:8080'
+    try {
+      const b = await createBackend(window)
+      b.setToken('tk')
+      expect(b.fileUrl('/api/report/7/print')).toBe('http://127.0.0.1:8080/api/report/7/print?token=tk')
+    } finally {
+      delete win.__STATION_HTTP__
+    }
+  })
+
   it('preview URLs carry the token for <img>', () => {
     const b = new WebBackend('')
     b.setToken('t k')
@@ -72,14 +86,16 @@ describe('WebBackend', () => {
 })
 
 describe('TauriBackend', () => {
-  it("maps the command's ApiError payload to an ApiError", async () => {
+  it("maps the command's error to an ApiError in the user's language", async () => {
     const b = new TauriBackend(
       async () => {
-        throw { code: 'not_found', message: 'no such operation' }
+        throw { code: 'not_found', message: '没有这个操作', message_en: 'no such operation' }
       },
       async () => () => {},
     )
-    await expect(b.call('reports_list')).rejects.toMatchObject({ code: 'not_found' })
+    await expect(b.call('reports_list')).rejects.toMatchObject({ code: 'not_found', message: '没有这个操作' })
+    b.setLanguage('en')
+    await expect(b.call('reports_list')).rejects.toMatchObject({ code: 'not_found', message: 'no such operation' })
   })
 
   it('subscribes to station-event and stops on unsubscribe', async () => {

@@ -39,6 +39,8 @@ export interface Backend {
   subscribe(onEvent: (e: EngineEvent) => void): () => void
   /** URL of an engine-rendered preview image, for an `<img src>`. */
   previewUrl(sopInstanceUid: string): string
+  /** URL of one of the engine's binary answers (`/api/...`), carrying the token, for a link. */
+  fileUrl(path: string): string
   setToken(token: string | null): void
   setLanguage(lang: string): void
 }
@@ -104,7 +106,11 @@ export class WebBackend implements Backend {
   }
 
   previewUrl(uid: string): string {
-    return `${this.base}/api/preview/${encodeURIComponent(uid)}.png?token=${encodeURIComponent(this.token ?? '')}`
+    return this.fileUrl(`/api/preview/${encodeURIComponent(uid)}.png`)
+  }
+
+  fileUrl(path: string): string {
+    return `${this.base}${path}?token=${encodeURIComponent(this.token ?? '')}`
   }
 }
 
@@ -117,11 +123,12 @@ type Listen = (
 export class TauriBackend implements Backend {
   readonly kind = 'tauri' as const
   private token: string | null = null
+  private lang = 'zh-CN'
 
   constructor(
     private invoke: Invoke,
     private listen: Listen,
-    /** The engine's HTTP address, for `<img>` previews (IPC cannot serve an image URL). */
+    /** The engine's HTTP address for images and print views (IPC cannot serve a URL). */
     private httpBase = '',
   ) {}
 
@@ -129,16 +136,20 @@ export class TauriBackend implements Backend {
     this.token = token
   }
 
-  setLanguage() {
-    // The engine answers in the language of the `lang` the dispatcher gets from the session.
+  setLanguage(lang: string) {
+    this.lang = lang
   }
 
   async call<T>(op: string, body: object = {}): Promise<T> {
     try {
       return (await this.invoke('api_call', { op, body, token: this.token })) as T
     } catch (e) {
-      const err = (e as { code?: string; message?: string } | null) ?? {}
-      if (err.code) throw new ApiError(err.code as ErrorCode, err.message ?? err.code)
+      // The command's error carries both languages: {code, message (Chinese), message_en}.
+      const err = (e as { code?: string; message?: string; message_en?: string } | null) ?? {}
+      if (err.code) {
+        const text = (this.lang === 'en' ? err.message_en : err.message) ?? err.message ?? err.code
+        throw new ApiError(err.code as ErrorCode, text)
+      }
       if ((e as { error?: unknown })?.error) throw toApiError(0, e)
       throw new ApiError('internal', String(e))
     }
@@ -158,7 +169,11 @@ export class TauriBackend implements Backend {
   }
 
   previewUrl(uid: string): string {
-    return `${this.httpBase}/api/preview/${encodeURIComponent(uid)}.png?token=${encodeURIComponent(this.token ?? '')}`
+    return this.fileUrl(`/api/preview/${encodeURIComponent(uid)}.png`)
+  }
+
+  fileUrl(path: string): string {
+    return `${this.httpBase}${path}?token=${encodeURIComponent(this.token ?? '')}`
   }
 }
 
@@ -171,7 +186,9 @@ export async function createBackend(win: object = window): Promise<Backend> {
   if (isTauri(win)) {
     const core = await import('@tauri-apps/api/core')
     const event = await import('@tauri-apps/api/event')
-    return new TauriBackend(core.invoke as Invoke, event.listen as unknown as Listen)
+    // The desktop shell may tell the window where the engine's HTTP server is.
+    const http = (win as { __STATION_HTTP__?: unknown }).__STATION_HTTP__
+    return new TauriBackend(core.invoke as Invoke, event.listen as unknown as Listen, typeof http === 'string' ? http : '')
   }
   return new WebBackend()
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { dicomDate, personName } from './shapes'
+import { dicomDate, orderRow, personName, rowsOf } from './shapes'
 
 describe('display formats', () => {
   it('shows DICOM person names as people write them', () => {
@@ -12,5 +12,19 @@ describe('display formats', () => {
   it('shows DICOM dates with dashes', () => {
     expect(dicomDate('20261130')).toBe('2026-11-30')
     expect(dicomDate('')).toBe('')
+  })
+})
+
+describe('list answers', () => {
+  it('reads rows under the name the operation gives them', () => {
+    expect(rowsOf<number>({ reports: [1, 2] }, 'reports')).toEqual([1, 2])
+    expect(rowsOf<number>({ items: [3] }, 'reports')).toEqual([3])
+    expect(rowsOf<number>([4])).toEqual([4])
+    expect(rowsOf<number>(null, 'orders')).toEqual([])
+  })
+  it('reads an order flat or with its patient', () => {
+    const nested = orderRow({ order: { accession: 'A1', modality: 'DX', procedure: '胸片', state: 'scheduled' }, patient: { name: '王^小明' } })
+    expect(nested).toEqual({ accession: 'A1', patient_name: '王小明', modality: 'DX', procedure: '胸片', state: 'scheduled' })
+    expect(orderRow({ accession: 'A2', patient_name: '李^娜', modality: 'US' }).patient_name).toBe('李娜')
   })
 })

@@ -1,136 +1,86 @@
-// What the screens read from the engine's answers. Only the fields the UI shows, all optional
-// where the engine may leave them out. The engine's own types are generated into
-// ./generated/ by the api part; these views of them stay narrow so a field added there
-// changes nothing here.
+// What the screens read from the engine's answers. The engine's own types are generated into
+// ./generated/ from its OpenAPI document (scripts/gen-api-types.sh): the names here are those
+// types, never a second copy. Only the operations the engine does not have yet (reports,
+// issue 5) are described here, narrowly, until they land in the generated set.
+import type { Schemas } from './generated/ops'
 
-export interface StudyRow {
-  study_uid: string
-  patient_name: string
-  patient_id: string
-  patient_sex?: string
-  patient_birth_date?: string
-  study_date: string
-  study_time?: string
-  accession?: string
-  description?: string
-  modalities?: string[]
-  state: string
-  urgent?: boolean
-  instances?: number
-  first_received_at?: number
-  last_received_at?: number
-  state_changed_at?: number
+export type StudyRow = Schemas['StudySummary']
+export type StudiesList = Schemas['StudyPage']
+export type InstanceRow = Schemas['InstanceInfo']
+export type SeriesRow = Schemas['SeriesInfo']
+export type SendRow = Schemas['SendInfo']
+export type StudyDetail = Schemas['StudyDetail']
+export type LinkRow = Schemas['LinkInfo']
+export type DeviceSeen = Schemas['DeviceSeen']
+/** The dashboard; `overdue` arrives with reports (issue 5). */
+export type Dashboard = Schemas['Dashboard'] & { overdue?: number }
+export type UserRow = Schemas['UserRecord']
+export type AuditRow = Schemas['AuditEntry']
+
+/** settings_get answers the configuration as TOML-shaped JSON (secrets masked): what we show. */
+export interface SettingsConfig {
+  dicom?: { ae_title?: string; port?: number; allowed_callers?: string[] }
+  destinations?: Array<{ name: string; url: string; modalities?: string[] }>
+  watch?: Array<{ path: string }>
 }
 
-/** studies_list: one page of the matching studies and how many match in all. */
-export interface StudiesList {
-  total: number
-  items: StudyRow[]
-}
-
-export interface InstanceRow {
-  sop_instance_uid: string
-  instance_number?: number | null
-  charset_repaired?: string | null
-  review_reason?: string | null
-}
-
-export interface SeriesRow {
-  series_uid: string
-  modality: string
-  number?: number | null
-  description?: string
-  instances: InstanceRow[]
-}
-
-export interface SendRow {
-  destination: string
-  state: string
-  attempts?: number
-  /** Instances to send, confirmed by the hub, refused by it. */
-  instances?: number
-  stored?: number
-  failed?: number
-  failures?: Array<{ sop_instance_uid: string; error: string; attempts: number }>
-  last_error?: string | null
-  updated_at?: number
-  next_attempt_at?: number | null
-}
-
-export interface StudyDetail {
-  study: StudyRow
-  series: SeriesRow[]
-  sends: SendRow[]
-}
-
-export interface LinkRow {
-  destination: string
-  url?: string
-  /** null until the station has talked to it once. */
-  online: boolean | null
-  backlog?: number
-  failed?: number
-  held?: number
-  last_success_at?: number | null
-  last_error?: string | null
-  last_error_at?: number | null
-}
-
-export interface DeviceSeen {
-  calling_ae: string
-  instances?: number
-  last_contact?: number
-}
-
-export interface Dashboard {
-  counts: { studies_by_state: Record<string, number>; quarantined?: number; instances?: number }
-  destinations: LinkRow[]
-  free_disk_bytes?: number | null
-  min_free_bytes?: number
-  devices: DeviceSeen[]
-  overdue?: number
-}
-
-/** settings_get: the configuration as TOML-shaped JSON, secrets masked. */
-export interface Settings {
-  config: {
-    dicom?: { ae_title?: string; port?: number; allowed_callers?: string[] }
-    destinations?: Array<{ name: string; url: string; modalities?: string[] }>
-    watch?: Array<{ path: string }>
-  }
-}
-
-export interface UserRow {
-  username: string
-  display_name?: string
-  role: string
-  active?: boolean
-  last_login_at?: number | null
-}
-
-export interface AuditRow {
-  id: number
-  at: number
-  actor: string
-  action: string
-  subject?: string
-  detail?: string
-}
-
+/** A report in a list (reports_list), as the reports part's `ReportSummary` has it. */
 export interface ReportRow {
   id: number
   study_uid: string
+  patient_id?: string
   patient_name?: string
+  study_description?: string
+  modalities?: string
+  /** "sr", "pdf" or "ko". */
+  kind?: string
+  title?: string
+  /** "preliminary", "final" or "amended". */
   status?: string
   is_final?: boolean
-  issued_at?: number
+  observer?: string
+  organization?: string
+  verified_at?: string
+  received_at?: number
   acknowledged_at?: number | null
-  text?: string
-  findings?: string
-  impression?: string
-  author?: string
 }
 
+/** One report with what is shown beside it (report_get). */
+export interface ReportDetail {
+  report: ReportRow
+  /** The SR content as readable text (empty for a PDF). */
+  text?: string
+  versions?: ReportRow[]
+  pdfs?: ReportRow[]
+}
+
+/** A list answer, whichever name the operation gives its rows. */
+export function rowsOf<T>(answer: unknown, ...keys: string[]): T[] {
+  if (Array.isArray(answer)) return answer as T[]
+  const o = (answer ?? {}) as Record<string, unknown>
+  for (const k of [...keys, 'items']) if (Array.isArray(o[k])) return o[k] as T[]
+  return []
+}
+
+/** An order as the registry lists it: flat, or `{order, patient}`. */
+export interface OrderRow {
+  accession: string
+  patient_name: string
+  modality: string
+  procedure: string
+  state: string
+}
+export function orderRow(x: Record<string, unknown>): OrderRow {
+  const o = (x.order ?? x) as Record<string, string | undefined>
+  const p = (x.patient ?? {}) as Record<string, string | undefined>
+  return {
+    accession: o.accession ?? '',
+    patient_name: personName(p.name ?? o.patient_name ?? ''),
+    modality: o.modality ?? '',
+    procedure: o.procedure ?? o.description ?? '',
+    state: o.state ?? '',
+  }
+}
 /** "20261130" → "2026-11-30"; anything else as it is. */
 export function dicomDate(d: string | undefined): string {
   return d && /^\d{8}$/.test(d) ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}` : (d ?? '')
@@ -162,3 +112,6 @@ export function personName(pn: string | undefined): string {
   const parts = group.split('^').map((p) => p.trim()).filter(Boolean)
   return parts.join(/[\u3400-\u9fff]/.test(group) ? '' : ' ')
 }
+
+export type QuarantinePage = Schemas['QuarantinePage']
+export type StatusAnswer = Schemas['StatusResponse']

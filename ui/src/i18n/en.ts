@@ -19,6 +19,10 @@ export default {
     live: 'Live',
     offlineLive: 'Live updates stopped: reload the page',
   },
+  status: {
+    links: 'Centers online {online}/{total}',
+    noHub: 'No center configured',
+  },
   nav: {
     today: 'Today',
     register: 'Register',
@@ -78,6 +82,10 @@ export default {
     empty: 'No studies yet today. They appear here by themselves as devices send images.',
     orders: 'Registered today',
     ordersEmpty: 'Nobody registered yet today. Use Register to book an exam.',
+    quarantine: 'Files that could not be received',
+    quarantineHint: 'These files were set aside and not sent. Check the device export settings, or tell your administrator the reason.',
+    reason: 'Reason',
+    file: 'File',
     count: '{n} studies today',
   },
   studies: {
@@ -111,6 +119,7 @@ export default {
     stored: 'Confirmed',
     lastError: 'Error from the hub',
     updated: 'Updated',
+    nextAttempt: 'Next try',
     noSends: 'Not queued yet. A study is queued by itself once no image arrived for the quiet period.',
     retry: 'Retry sending',
     hold: 'Hold',

@@ -19,6 +19,10 @@ export default {
     live: '实时更新中',
     offlineLive: '实时更新已断开，请刷新页面',
   },
+  status: {
+    links: '诊断中心在线 {online}/{total}',
+    noHub: '未配置诊断中心',
+  },
   nav: {
     today: '今日',
     register: '登记',
@@ -78,6 +82,10 @@ export default {
     empty: '今天还没有收到检查。设备发送图像后会自动出现在这里，无需刷新。',
     orders: '今日登记',
     ordersEmpty: '今天还没有登记。点“登记”为患者登记检查。',
+    quarantine: '无法接收的文件',
+    quarantineHint: '这些文件已隔离，未发送。请检查设备导出设置，或把原因告诉管理员。',
+    reason: '原因',
+    file: '文件',
     count: '今天共 {n} 个检查',
   },
   studies: {
@@ -111,6 +119,7 @@ export default {
     stored: '已确认',
     lastError: '中心返回的错误',
     updated: '更新时间',
+    nextAttempt: '下次重试',
     noSends: '尚未排队发送。检查在静默期结束后会自动排队。',
     retry: '重新发送',
     hold: '暂停发送',

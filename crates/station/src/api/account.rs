@@ -48,6 +48,10 @@ fn user_info(user: &crate::auth::users::UserRecord) -> UserInfo {
 }
 
 pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError> {
+    // Hashing a megabyte-long "password" is work for nothing: refuse it before argon2.
+    if req.username.len() > 64 || req.password.len() > crate::auth::password::MAX_LENGTH {
+        return Err(ApiError::invalid("username or password too long"));
+    }
     match ctx.api.auth.login(&req.username, &req.password) {
         Ok((token, session)) => Ok(LoginResponse {
             token,
@@ -60,7 +64,7 @@ pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError
             "wrong username or password",
         )),
         Err(LoginError::Throttled(wait)) => {
-            let secs = wait.as_secs().max(1);
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
             let mut e = ApiError::new(
                 ErrorCode::Throttled,
                 format!("登录失败次数过多，请 {secs} 秒后再试"),

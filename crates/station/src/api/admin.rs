@@ -78,58 +78,29 @@ pub fn users_list(ctx: &Ctx<'_>, _: Empty) -> Result<UsersResponse, ApiError> {
 }
 
 pub fn user_create(ctx: &Ctx<'_>, req: UserCreate) -> Result<UserRecord, ApiError> {
-    // Hash before taking the store lock: argon2 is slow on purpose.
-    let hash = users::hash_new_password(&req.password)?;
-    let mut conn = ctx.api.store.lock();
-    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
-    let user = users::create(&tx, &req.username, &req.display_name, req.role, &hash)?;
-    audit::record(
-        &tx,
+    Ok(users::add(
+        &ctx.api.store,
         ctx.actor(),
-        "user.create",
-        &user.username,
-        &format!("role {}", user.role.as_str()),
-    )?;
-    tx.commit().map_err(crate::store::StoreError::from)?;
-    Ok(user)
+        &req.username,
+        &req.display_name,
+        req.role,
+        &req.password,
+    )?)
 }
 
 pub fn user_update(ctx: &Ctx<'_>, req: UserUpdate) -> Result<UserRecord, ApiError> {
-    let hash = req
-        .password
-        .as_deref()
-        .map(users::hash_new_password)
-        .transpose()?;
     let change = UserChange {
-        display_name: req.display_name.clone(),
+        display_name: req.display_name,
         role: req.role,
+        password: req.password,
         active: req.active,
     };
-    let mut changed = Vec::new();
-    if let Some(n) = &req.display_name {
-        changed.push(format!("display_name={n}"));
-    }
-    if let Some(r) = req.role {
-        changed.push(format!("role={}", r.as_str()));
-    }
-    if hash.is_some() {
-        changed.push("password".to_owned());
-    }
-    if let Some(a) = req.active {
-        changed.push(format!("active={a}"));
-    }
-    let mut conn = ctx.api.store.lock();
-    let tx = conn.transaction().map_err(crate::store::StoreError::from)?;
-    let user = users::update(&tx, &req.username, &change, hash.as_deref())?;
-    audit::record(
-        &tx,
+    Ok(users::change(
+        &ctx.api.store,
         ctx.actor(),
-        "user.update",
-        &user.username,
-        &changed.join(", "),
-    )?;
-    tx.commit().map_err(crate::store::StoreError::from)?;
-    Ok(user)
+        &req.username,
+        &change,
+    )?)
 }
 
 pub fn audit_list(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {
@@ -142,7 +113,15 @@ pub fn audit_list(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {
         before_id: q.before_id,
         limit: q.limit.unwrap_or(100),
     };
-    Ok(AuditPage {
-        entries: audit::list(&ctx.api.store.lock(), &filter)?,
-    })
+    let conn = ctx.api.store.lock();
+    let entries = audit::list(&conn, &filter)?;
+    // The trail itself names patients' studies and searches: reading it is recorded too.
+    audit::record(
+        &conn,
+        ctx.actor(),
+        "audit.read",
+        "",
+        &format!("{} entries", entries.len()),
+    )?;
+    Ok(AuditPage { entries })
 }

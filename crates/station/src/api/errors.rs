@@ -198,7 +198,11 @@ impl From<UserError> for ApiError {
             ),
             UserError::WeakPassword => ApiError::new(
                 ErrorCode::Invalid,
-                format!("密码至少需要 {} 个字符", crate::auth::password::MIN_LENGTH),
+                format!(
+                    "密码须为 {} 到 {} 个字符",
+                    crate::auth::password::MIN_LENGTH,
+                    crate::auth::password::MAX_LENGTH
+                ),
                 e.to_string(),
             ),
             UserError::Exists(ref u) => ApiError::new(

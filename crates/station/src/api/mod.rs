@@ -124,6 +124,11 @@ impl Api {
             .ok_or_else(ApiError::unauthenticated)
     }
 
+    /// Whether `token` is a live session, without extending it (for open event streams).
+    pub fn session_alive(&self, token: &str) -> Result<bool, ApiError> {
+        Ok(self.auth.peek(token)?.is_some())
+    }
+
     fn run(&self, token: Option<&str>, op: Op, body: Value) -> Result<Value, ApiError> {
         let session = match roles::access(op) {
             Access::Public => None,
@@ -185,3 +190,6 @@ pub(crate) fn run_handler<Q: DeserializeOwned, R: Serialize>(
         ApiError::internal()
     })
 }
+
+#[cfg(test)]
+mod tests;

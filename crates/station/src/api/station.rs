@@ -101,14 +101,31 @@ pub struct Settings {
 fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, ApiError> {
     let mut out = Vec::new();
     for d in &ctx.api.config.destinations {
-        let link: Option<(bool, Option<i64>, Option<String>, Option<i64>)> = conn
-            .query_row(
-                "SELECT online, last_success_at, last_error, last_error_at FROM links WHERE destination = ?1",
-                [&d.name],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(store::StoreError::from)?;
+        let mut info = LinkInfo {
+            destination: d.name.clone(),
+            url: d.url.clone(),
+            online: None,
+            last_success_at: None,
+            last_error: None,
+            last_error_at: None,
+            backlog: 0,
+            failed: 0,
+            held: 0,
+        };
+        let row = |r: &rusqlite::Row<'_>| {
+            info.online = Some(r.get(0)?);
+            info.last_success_at = r.get(1)?;
+            info.last_error = r.get(2)?;
+            info.last_error_at = r.get(3)?;
+            Ok(())
+        };
+        conn.query_row(
+            "SELECT online, last_success_at, last_error, last_error_at FROM links WHERE destination = ?1",
+            [&d.name],
+            row,
+        )
+        .optional()
+        .map_err(store::StoreError::from)?;
         let count = |states: &str| -> Result<i64, ApiError> {
             Ok(conn
                 .query_row(
@@ -120,21 +137,10 @@ fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, ApiError> {
                 )
                 .map_err(store::StoreError::from)?)
         };
-        let (online, last_success_at, last_error, last_error_at) = match link {
-            Some((on, s, e, ea)) => (Some(on), s, e, ea),
-            None => (None, None, None, None),
-        };
-        out.push(LinkInfo {
-            destination: d.name.clone(),
-            url: d.url.clone(),
-            online,
-            last_success_at,
-            last_error,
-            last_error_at,
-            backlog: count("'queued','sending'")?,
-            failed: count("'failed'")?,
-            held: count("'held'")?,
-        });
+        info.backlog = count("'queued','sending'")?;
+        info.failed = count("'failed'")?;
+        info.held = count("'held'")?;
+        out.push(info);
     }
     Ok(out)
 }

@@ -407,18 +407,7 @@ fn act(ctx: &Ctx<'_>, study_uid: &str, action: Action) -> Result<StudyActionResu
         &format!("{changed} destinations"),
     )?;
     tx.commit().map_err(StoreError::from)?;
-    let study = find_summary(&conn, study_uid)?;
-    drop(conn);
-    ctx.api.emit(Event::StudyChanged {
-        study_uid: study_uid.to_owned(),
-        state: study.state.clone(),
-    });
-    Ok(StudyActionResult {
-        study_uid: study.study_uid,
-        changed,
-        state: study.state,
-        urgent: study.urgent,
-    })
+    announce(ctx, conn, study_uid, changed)
 }
 
 pub fn hold(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyActionResult, ApiError> {
@@ -459,10 +448,21 @@ pub fn mark_urgent(ctx: &Ctx<'_>, req: UrgentRequest) -> Result<StudyActionResul
     };
     audit::record(&tx, ctx.actor(), action, &req.study_uid, "")?;
     tx.commit().map_err(StoreError::from)?;
-    let study = find_summary(&conn, &req.study_uid)?;
+    announce(ctx, conn, &req.study_uid, changed)
+}
+
+/// After a committed change: tells live views (without holding the store) and answers with
+/// the study's new state.
+fn announce(
+    ctx: &Ctx<'_>,
+    conn: std::sync::MutexGuard<'_, Connection>,
+    study_uid: &str,
+    changed: usize,
+) -> Result<StudyActionResult, ApiError> {
+    let study = find_summary(&conn, study_uid)?;
     drop(conn);
     ctx.api.emit(Event::StudyChanged {
-        study_uid: req.study_uid.clone(),
+        study_uid: study_uid.to_owned(),
         state: study.state.clone(),
     });
     Ok(StudyActionResult {

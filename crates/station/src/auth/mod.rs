@@ -90,11 +90,12 @@ impl Auth {
         (self.config.session_ttl_secs as i64).saturating_mul(1000)
     }
 
-    /// Creates the `admin` account if there are no users at all. Its password comes from the
-    /// config, else `STATION_ADMIN_PASSWORD`, else is generated and returned so the caller can
-    /// show it once.
+    /// Creates the `admin` account when there is no active admin (first run, or users added
+    /// with `station user add` before the first start). Its password comes from the config,
+    /// else `STATION_ADMIN_PASSWORD`, else is generated and returned so the caller can show it
+    /// once.
     pub fn ensure_admin(&self) -> Result<Option<String>, users::UserError> {
-        if users::count(&self.store.lock())? > 0 {
+        if users::active_admins(&self.store.lock())? > 0 {
             return Ok(None);
         }
         let given = self
@@ -107,8 +108,16 @@ impl Auth {
         let pw = given.unwrap_or_else(password::generate);
         let hash = users::hash_new_password(&pw)?;
         let conn = self.store.lock();
-        // Another process may have created users meanwhile; first writer wins.
-        if users::count(&conn)? > 0 {
+        // Another process may have created one meanwhile; first writer wins.
+        if users::active_admins(&conn)? > 0 {
+            return Ok(None);
+        }
+        if users::find(&conn, "admin")?.is_some() {
+            // Someone took the name for another role; do not guess which account to promote.
+            tracing::warn!(
+                "no active admin, and the name `admin` is taken: create one with \
+                 `station user add NAME --role admin`"
+            );
             return Ok(None);
         }
         users::create(&conn, "admin", "Administrator", Role::Admin, &hash)?;
@@ -162,9 +171,14 @@ impl Auth {
         }
     }
 
-    /// The live session for a bearer token.
+    /// The live session for a bearer token; its use extends it.
     pub fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
-        sessions::lookup(&self.store.lock(), token, self.ttl_ms())
+        sessions::lookup(&self.store.lock(), token, Some(self.ttl_ms()))
+    }
+
+    /// The live session for a bearer token, without extending it.
+    pub fn peek(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        sessions::lookup(&self.store.lock(), token, None)
     }
 
     pub fn logout(&self, token: &str) -> Result<bool, StoreError> {
@@ -204,5 +218,45 @@ impl Auth {
             return true;
         }
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_auth(dir: &std::path::Path, pw: Option<&str>) -> Auth {
+        let store = Arc::new(Store::open(&dir.join("s.db")).expect("store"));
+        let mut config = crate::config::Config::defaults().auth;
+        config.initial_admin_password = pw.map(String::from);
+        Auth::new(store, config)
+    }
+
+    #[test]
+    fn an_admin_is_made_when_there_is_none_even_if_other_users_came_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let auth = new_auth(dir.path(), Some("admin-secret-1"));
+        let hash = users::hash_new_password("tech-secret-1").expect("hash");
+        users::create(&auth.store.lock(), "li", "", Role::Technician, &hash).expect("tech");
+        assert_eq!(
+            auth.ensure_admin().expect("ensure"),
+            None,
+            "password was given"
+        );
+        assert_eq!(auth.ensure_admin().expect("again"), None);
+        assert_eq!(users::active_admins(&auth.store.lock()).expect("count"), 1);
+        let (_, session) = auth
+            .login("admin", "admin-secret-1")
+            .expect("admin logs in");
+        assert_eq!(session.user.role, Role::Admin);
+
+        // Without a configured password one is generated and handed back to be shown once.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let auth = new_auth(dir.path(), None);
+        if std::env::var_os("STATION_ADMIN_PASSWORD").is_none() {
+            let pw = auth.ensure_admin().expect("ensure").expect("generated");
+            auth.login("admin", &pw)
+                .expect("the printed password works");
+        }
     }
 }

@@ -8,6 +8,8 @@ use rand::RngCore;
 
 /// Shortest password a person may set.
 pub const MIN_LENGTH: usize = 8;
+/// Longest password accepted (bytes), so nobody makes the station hash megabytes.
+pub const MAX_LENGTH: usize = 1024;
 
 /// Hashes `password` for storage.
 pub fn hash(password: &str) -> String {

@@ -36,9 +36,14 @@ pub fn start(conn: &Connection, user_id: i64, ttl_ms: i64) -> Result<(String, i6
     Ok((token, now + ttl_ms))
 }
 
-/// The session for `token` if it is live, extended to `ttl_ms` from now once half of it is used
-/// (so a busy session does not write on every request).
-pub fn lookup(conn: &Connection, token: &str, ttl_ms: i64) -> Result<Option<Session>, StoreError> {
+/// The session for `token` if it is live. With `extend_to` (the TTL), a use extends it to that
+/// long from now once half of it is gone (so a busy session does not write on every request);
+/// without, it is only looked at (an open event stream is no sign of a person at work).
+pub fn lookup(
+    conn: &Connection,
+    token: &str,
+    extend_to: Option<i64>,
+) -> Result<Option<Session>, StoreError> {
     let now = now_ms();
     let key = digest(token);
     let found: Option<(String, i64)> = conn
@@ -52,7 +57,7 @@ pub fn lookup(conn: &Connection, token: &str, ttl_ms: i64) -> Result<Option<Sess
     let Some((username, mut expires_at)) = found else {
         return Ok(None);
     };
-    if expires_at - now < ttl_ms / 2 {
+    if let Some(ttl_ms) = extend_to.filter(|ttl| expires_at - now < ttl / 2) {
         expires_at = now + ttl_ms;
         conn.execute(
             "UPDATE sessions SET expires_at = ?2 WHERE token_sha256 = ?1",

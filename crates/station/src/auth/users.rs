@@ -10,7 +10,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::{password, Role};
-use crate::store::{now_ms, StoreError};
+use crate::store::{audit, now_ms, Store, StoreError};
 
 /// A user as administrators see it (never with the hash).
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -37,7 +37,11 @@ pub(crate) struct Credentials {
 pub enum UserError {
     #[error("a username is 1 to 64 letters, digits, '.', '_' or '-'")]
     BadUsername,
-    #[error("a password has at least {} characters", password::MIN_LENGTH)]
+    #[error(
+        "a password has {} to {} characters",
+        password::MIN_LENGTH,
+        password::MAX_LENGTH
+    )]
     WeakPassword,
     #[error("user {0} already exists")]
     Exists(String),
@@ -60,7 +64,76 @@ impl From<rusqlite::Error> for UserError {
 pub struct UserChange {
     pub display_name: Option<String>,
     pub role: Option<Role>,
+    /// A new password (checked and hashed here); it ends the user's sessions.
+    pub password: Option<String>,
     pub active: Option<bool>,
+}
+
+impl UserChange {
+    /// For the audit trail: what changed, never the password itself.
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = &self.display_name {
+            parts.push(format!("display_name={n}"));
+        }
+        if let Some(r) = self.role {
+            parts.push(format!("role={}", r.as_str()));
+        }
+        if self.password.is_some() {
+            parts.push("password".to_owned());
+        }
+        if let Some(a) = self.active {
+            parts.push(format!("active={a}"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// Creates a user with its audit entry, in one transaction: the API's `user_create` and
+/// `station user add`. The password is hashed before the store is locked.
+pub fn add(
+    store: &Store,
+    actor: &str,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    password: &str,
+) -> Result<UserRecord, UserError> {
+    let hash = hash_new_password(password)?;
+    let mut conn = store.lock();
+    let tx = conn.transaction()?;
+    let user = create(&tx, username, display_name, role, &hash)?;
+    let detail = format!("role {}", role.as_str());
+    audit::record(&tx, actor, "user.create", &user.username, &detail)?;
+    tx.commit()?;
+    Ok(user)
+}
+
+/// Applies `change` with its audit entry, in one transaction: the API's `user_update` and
+/// `station user passwd`.
+pub fn change(
+    store: &Store,
+    actor: &str,
+    username: &str,
+    change: &UserChange,
+) -> Result<UserRecord, UserError> {
+    let hash = change
+        .password
+        .as_deref()
+        .map(hash_new_password)
+        .transpose()?;
+    let mut conn = store.lock();
+    let tx = conn.transaction()?;
+    let user = update(&tx, username, change, hash.as_deref())?;
+    audit::record(
+        &tx,
+        actor,
+        "user.update",
+        &user.username,
+        &change.describe(),
+    )?;
+    tx.commit()?;
+    Ok(user)
 }
 
 fn valid_username(name: &str) -> bool {
@@ -72,7 +145,7 @@ fn valid_username(name: &str) -> bool {
 }
 
 fn check_password(pw: &str) -> Result<(), UserError> {
-    if pw.chars().count() < password::MIN_LENGTH {
+    if pw.chars().count() < password::MIN_LENGTH || pw.len() > password::MAX_LENGTH {
         return Err(UserError::WeakPassword);
     }
     Ok(())
@@ -118,13 +191,18 @@ pub fn list(conn: &Connection) -> Result<Vec<UserRecord>, StoreError> {
     Ok(rows)
 }
 
-pub fn count(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))?)
+/// Active admins: there must always be one to manage the others.
+pub fn active_admins(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1",
+        [],
+        |r| r.get(0),
+    )?)
 }
 
 /// Creates a user. `password_hash` is computed by the caller outside any store lock
 /// (argon2 is slow on purpose).
-pub fn create(
+pub(crate) fn create(
     conn: &Connection,
     username: &str,
     display_name: &str,
@@ -154,9 +232,9 @@ pub fn hash_new_password(pw: &str) -> Result<String, UserError> {
     Ok(password::hash(pw))
 }
 
-/// Applies `change` (with a password already hashed by [`hash_new_password`]). A password change
-/// or deactivation ends the user's sessions.
-pub fn update(
+/// Applies `change` (with its password already hashed by [`hash_new_password`]). A password
+/// change or deactivation ends the user's sessions.
+fn update(
     conn: &Connection,
     username: &str,
     change: &UserChange,
@@ -166,15 +244,8 @@ pub fn update(
     let loses_admin = current.record.role == Role::Admin
         && current.record.active
         && (change.role.is_some_and(|r| r != Role::Admin) || change.active == Some(false));
-    if loses_admin {
-        let admins: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1",
-            [],
-            |r| r.get(0),
-        )?;
-        if admins <= 1 {
-            return Err(UserError::LastAdmin);
-        }
+    if loses_admin && active_admins(conn)? <= 1 {
+        return Err(UserError::LastAdmin);
     }
     let now = now_ms();
     conn.execute(

@@ -103,6 +103,10 @@ fn build() -> OpenApi {
         .summary(Some(
             "Engine events as server-sent events; each data line is one Event (JSON).",
         ))
+        .description(Some(
+            "A client that fell behind gets `{\"type\":\"lagged\",\"missed\":n}` and should \
+             reload what it shows. The stream ends when the session does.",
+        ))
         .tag("api")
         .parameter(
             ParameterBuilder::new()
@@ -142,4 +146,27 @@ fn build() -> OpenApi {
         .paths(paths.build())
         .components(Some(components.build()))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The UI's generated types come from the committed document: it must be this build's.
+    #[test]
+    fn committed_ui_types_match_the_api() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../ui/src/api/generated/openapi.json"
+        );
+        let committed: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(path).expect("ui/src/api/generated/openapi.json"),
+        )
+        .expect("committed OpenAPI JSON");
+        let current = serde_json::to_value(super::document()).expect("document JSON");
+        assert!(
+            committed == current,
+            "the API changed: run scripts/gen-api-types.sh and commit ui/src/api/generated/"
+        );
+        let ops = current["paths"].as_object().expect("paths");
+        assert!(ops.contains_key("/api/login") && ops.contains_key("/api/events"));
+    }
 }

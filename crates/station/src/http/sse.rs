@@ -4,7 +4,7 @@
 //! A client that falls behind gets `{"type":"lagged","missed":n}` and should reload what it
 //! shows. The token is in the query because browsers' `EventSource` cannot send headers.
 //!
-//! Must never: outlive the station (the stream ends when it stops).
+//! Must never: outlive the station or its session (the stream ends when either does).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -19,6 +19,10 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::routes::{error_response, lang};
 use super::AppState;
+use crate::api::ApiError;
+
+/// How often an open stream checks that its session is still live.
+const RECHECK: Duration = Duration::from_secs(10);
 
 #[derive(Deserialize)]
 pub(crate) struct TokenQuery {
@@ -30,22 +34,42 @@ pub(crate) async fn events(
     Query(q): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Response {
+    let token = q.token.unwrap_or_default();
+    let lang = lang(&headers);
     let api = state.api.clone();
-    let checked = tokio::task::spawn_blocking(move || api.session(q.token.as_deref())).await;
-    match checked {
+    let first = token.clone();
+    match tokio::task::spawn_blocking(move || api.session(Some(&first))).await {
         Ok(Ok(_)) => {}
-        Ok(Err(e)) => return error_response(&e, lang(&headers)),
-        Err(_) => return error_response(&crate::api::ApiError::internal(), lang(&headers)),
+        Ok(Err(e)) => return error_response(&e, lang),
+        Err(_) => return error_response(&ApiError::internal(), lang),
     }
     let rx = state.api.events().subscribe();
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        let data = match rx.recv().await {
-            Ok(event) => serde_json::to_string(&event).ok()?,
-            Err(RecvError::Lagged(n)) => format!(r#"{{"type":"lagged","missed":{n}}}"#),
-            Err(RecvError::Closed) => return None,
-        };
-        Some((Ok::<_, Infallible>(SseEvent::default().data(data)), rx))
-    });
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.reset();
+    let stream = futures_util::stream::unfold(
+        (rx, recheck, state.clone(), token),
+        |(mut rx, mut recheck, state, token)| async move {
+            let data = loop {
+                tokio::select! {
+                    received = rx.recv() => break match received {
+                        Ok(event) => serde_json::to_string(&event).ok()?,
+                        Err(RecvError::Lagged(n)) => format!(r#"{{"type":"lagged","missed":{n}}}"#),
+                        Err(RecvError::Closed) => return None,
+                    },
+                    // A session that ended (logout, expiry, disabled user) ends its stream.
+                    _ = recheck.tick() => {
+                        if !alive(&state, &token).await {
+                            return None;
+                        }
+                    }
+                }
+            };
+            Some((
+                Ok::<_, Infallible>(SseEvent::default().data(data)),
+                (rx, recheck, state, token),
+            ))
+        },
+    );
     let mut stopping = state.stopping.clone();
     let stream = stream.take_until(async move {
         let _ = stopping.wait_for(|s| *s).await;
@@ -53,4 +77,14 @@ pub(crate) async fn events(
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+/// Whether `token` is still a live session (on a blocking thread: it reads the store).
+async fn alive(state: &AppState, token: &str) -> bool {
+    let api = state.api.clone();
+    let token = token.to_owned();
+    matches!(
+        tokio::task::spawn_blocking(move || api.session_alive(&token)).await,
+        Ok(Ok(true))
+    )
 }

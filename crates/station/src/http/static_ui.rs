@@ -3,18 +3,18 @@
 //!
 //! Must never: answer an `/api/` path with the UI (a wrong API URL must be a JSON 404).
 
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use crate::api::ApiError;
 
 #[derive(rust_embed::Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../../ui/dist"]
+#[folder = "../../ui/dist"]
 #[allow_missing = true]
 struct UiDist;
 
-pub(crate) async fn serve(uri: Uri) -> Response {
+pub(crate) async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if path == "api" || path.starts_with("api/") {
         let err = ApiError::new(
@@ -22,7 +22,11 @@ pub(crate) async fn serve(uri: Uri) -> Response {
             "没有这个接口",
             "no such API path",
         );
-        return (StatusCode::NOT_FOUND, Json(err.body(crate::api::Lang::En))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(err.body(super::routes::lang(&headers))),
+        )
+            .into_response();
     }
     let (file, name) = match UiDist::get(path).filter(|_| !path.is_empty()) {
         Some(f) => (f, path),

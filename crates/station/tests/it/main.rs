@@ -5,6 +5,7 @@
 mod harness;
 mod orthanc;
 
+mod api;
 mod chaosproxy;
 mod charset;
 mod cli;

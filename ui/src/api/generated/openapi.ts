@@ -51,7 +51,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Engine events as server-sent events; each data line is one Event (JSON). */
+        /**
+         * Engine events as server-sent events; each data line is one Event (JSON).
+         * @description A client that fell behind gets `{"type":"lagged","missed":n}` and should reload what it shows. The stream ends when the session does.
+         */
         get: operations["events"];
         put?: never;
         post?: never;

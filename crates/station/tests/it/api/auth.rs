@@ -1,0 +1,242 @@
+//! Logins: lockout after repeated wrong passwords, sessions that end after a time without use,
+//! a password change ending the user's sessions.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{audit, Client};
+use crate::harness::*;
+
+fn now_ms() -> i64 {
+    station::store::now_ms()
+}
+
+#[test]
+fn repeated_wrong_passwords_lock_the_username_even_for_the_right_one() {
+    let scratch = Scratch::new();
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            extra_toml: "[auth]\nmax_failed_logins = 5\nlockout_secs = 3\n".into(),
+            ..Options::default()
+        },
+    );
+    let client = Client::new(&station);
+    let admin = client.admin();
+    client.user(&admin, "li.tech", "technician");
+    let login = |user: &str, pw: &str| {
+        client.call(None, "login", json!({ "username": user, "password": pw }))
+    };
+
+    for i in 0..5 {
+        let r = login("li.tech", "wrong-password");
+        assert_eq!(
+            (r.status, r.code()),
+            (401, "unauthenticated"),
+            "attempt {i}: {r:?}"
+        );
+        assert_eq!(r.message(), "用户名或密码错误");
+    }
+    let r = login("li.tech", "li.tech-pw-1");
+    assert_eq!((r.status, r.code()), (429, "throttled"), "locked: {r:?}");
+    let wait: u64 = r
+        .retry_after
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=3).contains(&wait), "Retry-After {wait}");
+
+    // An unknown username locks the same way: no telling which usernames exist.
+    for _ in 0..5 {
+        assert_eq!(login("nobody", "x-wrong-pw").status, 401);
+    }
+    assert_eq!(login("nobody", "x-wrong-pw").status, 429);
+    // Other users are not affected.
+    client.login("admin", ADMIN_PASSWORD);
+
+    // The lockout ends.
+    let token = poll(
+        "the lockout to end",
+        Duration::from_secs(30),
+        Duration::from_millis(250),
+        || {
+            let r = login("li.tech", "li.tech-pw-1");
+            (r.status == 200).then(|| r.body["token"].as_str().unwrap_or("").to_owned())
+        },
+    );
+    assert_eq!(
+        client.ok(&token, "me", json!({}))["user"]["role"],
+        "technician"
+    );
+
+    let entries = audit(
+        &client,
+        &admin,
+        json!({ "subject": "li.tech", "action_prefix": "login" }),
+    );
+    let count = |a: &str| entries.iter().filter(|e| e["action"] == a).count();
+    assert_eq!(count("login.failed"), 5, "{entries:?}");
+    assert!(count("login.throttled") >= 1, "{entries:?}");
+    assert_eq!(
+        count("login"),
+        2,
+        "first login by the test helper, then after the lockout"
+    );
+}
+
+#[test]
+fn a_session_ends_after_its_time_without_use_and_use_extends_it() {
+    let scratch = Scratch::new();
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            extra_toml: "[auth]\nsession_ttl_secs = 6\n".into(),
+            ..Options::default()
+        },
+    );
+    let client = Client::new(&station);
+    let r = client.call(
+        None,
+        "login",
+        json!({ "username": "admin", "password": ADMIN_PASSWORD }),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    let token = r.body["token"].as_str().expect("token").to_owned();
+    let first_end = r.body["expires_at"].as_i64().expect("expires_at");
+    assert!(first_end > now_ms() && first_end <= now_ms() + 6_000);
+
+    // Past half of its time, a use pushes the end back.
+    wait_for(
+        "half the session time to pass",
+        Duration::from_secs(20),
+        || (first_end - now_ms() < 2_500).then_some(()),
+    );
+    let me = client.ok(&token, "me", json!({}));
+    let extended = me["expires_at"].as_i64().expect("expires_at");
+    assert!(extended > first_end, "{extended} > {first_end}");
+
+    // Unused until its end: over.
+    wait_for("the session's end", Duration::from_secs(20), || {
+        (now_ms() > extended + 50).then_some(())
+    });
+    let r = client.call(Some(&token), "me", json!({}));
+    assert_eq!((r.status, r.code()), (401, "unauthenticated"), "{r:?}");
+    let (status, _) = client.get(&format!("/api/events?token={token}"));
+    assert_eq!(status, 401, "the event stream checks the session too");
+}
+
+#[test]
+fn a_new_password_or_a_disabled_account_ends_sessions_and_the_last_admin_stays() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let doctor = client.user(&admin, "dr.wang", "doctor");
+    let mut events = client.events(&doctor);
+    client.ok(
+        &admin,
+        "user_update",
+        json!({ "username": "dr.wang", "password": "a-new-password" }),
+    );
+    assert_eq!(client.call(Some(&doctor), "me", json!({})).status, 401);
+    assert!(
+        client.stream_ends(&mut events, Duration::from_secs(40)),
+        "the ended session's event stream closes"
+    );
+    let r = client.call(
+        None,
+        "login",
+        json!({ "username": "dr.wang", "password": "dr.wang-pw-1" }),
+    );
+    assert_eq!(r.status, 401, "the old password no longer works");
+    let doctor = client.login("dr.wang", "a-new-password");
+    client.ok(
+        &admin,
+        "user_update",
+        json!({ "username": "dr.wang", "active": false }),
+    );
+    assert_eq!(client.call(Some(&doctor), "me", json!({})).status, 401);
+    let r = client.call(
+        None,
+        "login",
+        json!({ "username": "dr.wang", "password": "a-new-password" }),
+    );
+    assert_eq!(r.status, 401, "a disabled account cannot log in");
+
+    let r = client.call(
+        Some(&admin),
+        "user_update",
+        json!({ "username": "admin", "role": "doctor" }),
+    );
+    assert_eq!((r.status, r.code()), (409, "conflict"), "{r:?}");
+    let r = client.call(
+        Some(&admin),
+        "user_create",
+        json!({ "username": "short", "role": "doctor", "password": "1234" }),
+    );
+    assert_eq!((r.status, r.code()), (400, "invalid"), "{r:?}");
+    let users = client.ok(&admin, "users_list", json!({}));
+    let text = users.to_string();
+    assert!(
+        !text.contains("argon2"),
+        "no password hash leaves the station: {text}"
+    );
+}
+
+#[test]
+fn station_user_cli_manages_users_the_running_station_accepts() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let client = Client::new(&station);
+    let cli = |args: &[&str]| {
+        let run = run_tool(
+            std::process::Command::new(STATION_BIN)
+                .args(["user"])
+                .args(args)
+                .arg("--config")
+                .arg(&station.config)
+                .env_remove("STATION_USER_PASSWORD"),
+        );
+        run.assert_success(&format!("station user {args:?}"));
+        run.log
+    };
+    cli(&[
+        "add",
+        "zhang.mgr",
+        "--role",
+        "manager",
+        "--display-name",
+        "张经理",
+        "--password",
+        "manager-pw-1",
+    ]);
+    let token = client.login("zhang.mgr", "manager-pw-1");
+    let me = client.ok(&token, "me", json!({}));
+    assert_eq!(me["user"]["role"], "manager");
+    assert_eq!(me["user"]["display_name"], "张经理");
+    let list = cli(&["list"]);
+    assert!(
+        list.contains("zhang.mgr") && list.contains("manager"),
+        "{list}"
+    );
+
+    // A reset without --password prints a new random one; the old one and its session end.
+    let out = cli(&["passwd", "zhang.mgr"]);
+    let new_pw = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("the new password is printed")
+        .trim()
+        .to_owned();
+    assert_eq!(client.call(Some(&token), "me", json!({})).status, 401);
+    client.login("zhang.mgr", &new_pw);
+
+    let admin = client.admin();
+    let entries = audit(&client, &admin, json!({ "actor": "cli" }));
+    let actions: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["user.update", "user.create"], "{entries:?}");
+}

@@ -1,0 +1,156 @@
+//! Every operation refuses every role that may not call it, over real HTTP: the permission
+//! table written out here, independently of `api/roles.rs`, is the specification.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use super::Client;
+use crate::harness::*;
+
+const T: &str = "technician";
+const D: &str = "doctor";
+const M: &str = "manager";
+const A: &str = "admin";
+const ALL: &[&str] = &[T, D, M, A];
+
+/// Operation → roles allowed; `None` = public (no session needed).
+const TABLE: &[(&str, Option<&[&str]>)] = &[
+    ("login", None),
+    ("logout", Some(ALL)),
+    ("me", Some(ALL)),
+    ("status", Some(ALL)),
+    ("dashboard", Some(ALL)),
+    ("links_list", Some(ALL)),
+    ("studies_list", Some(ALL)),
+    ("study_get", Some(ALL)),
+    ("study_hold", Some(&[T, M, A])),
+    ("study_release", Some(&[T, M, A])),
+    ("study_retry", Some(&[T, M, A])),
+    ("study_mark_urgent", Some(ALL)),
+    ("quarantine_list", Some(&[T, M, A])),
+    ("users_list", Some(&[A])),
+    ("user_create", Some(&[A])),
+    ("user_update", Some(&[A])),
+    ("audit_list", Some(&[A])),
+    ("settings_get", Some(&[M, A])),
+];
+
+#[test]
+fn every_operation_refuses_every_role_not_allowed_to_call_it() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let client = Client::new(&station);
+
+    // The table covers exactly the operations the station documents.
+    let (status, doc) = client.get("/api/openapi.json");
+    assert_eq!(status, 200);
+    let doc: serde_json::Value = serde_json::from_str(&doc).expect("OpenAPI JSON");
+    let documented: BTreeSet<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .filter(|(_, item)| item.get("post").is_some())
+        .map(|(path, _)| path.trim_start_matches("/api/").to_owned())
+        .collect();
+    let tabled: BTreeSet<String> = TABLE.iter().map(|(op, _)| op.to_string()).collect();
+    assert_eq!(
+        documented, tabled,
+        "every operation needs a row in this table"
+    );
+
+    let admin = client.admin();
+    // (role, username, password, token)
+    let mut users = vec![(
+        A,
+        "admin".to_owned(),
+        ADMIN_PASSWORD.to_owned(),
+        admin.clone(),
+    )];
+    for role in [T, D, M] {
+        let name = format!("u-{role}");
+        let token = client.user(&admin, &name, role);
+        users.push((role, name.clone(), format!("{name}-pw-1"), token));
+    }
+
+    for (op, allowed) in TABLE {
+        let Some(allowed) = allowed else { continue };
+        // Nobody logged in: refused before anything else.
+        let r = client.call(None, op, json!({}));
+        assert_eq!(
+            (r.status, r.code()),
+            (401, "unauthenticated"),
+            "{op} without a session: {r:?}"
+        );
+        for (role, name, password, token) in &users {
+            // logout ends the session it is called with: a fresh one, so the table goes on.
+            let token = if *op == "logout" {
+                client.login(name, password)
+            } else {
+                token.clone()
+            };
+            let r = client.call(Some(&token), op, json!({}));
+            if allowed.contains(role) {
+                assert!(
+                    ![401, 403].contains(&r.status),
+                    "{role} may call {op} but was refused: {r:?}"
+                );
+            } else {
+                assert_eq!(
+                    (r.status, r.code()),
+                    (403, "forbidden"),
+                    "{role} calling {op}: {r:?}"
+                );
+                assert!(
+                    r.message().contains("角色"),
+                    "Chinese message by default: {r:?}"
+                );
+            }
+            if *op == "logout" {
+                let after = client.call(Some(&token), "me", json!({}));
+                assert_eq!(after.status, 401, "a logged-out session is over: {after:?}");
+            }
+        }
+    }
+
+    // In English when asked.
+    let doctor = &users[2].3;
+    let r = client.call_lang(Some(doctor), "users_list", json!({}), "en-US,en;q=0.9");
+    assert_eq!(r.status, 403);
+    assert_eq!(r.message(), "your role may not do this");
+
+    // A wrong operation name or API path is a JSON 404, never the UI's page.
+    let r = client.call(Some(&admin), "study_delete", json!({}));
+    assert_eq!((r.status, r.code()), (404, "not_found"), "{r:?}");
+    let (status, body) = client.get("/api/no/such/path");
+    assert_eq!(status, 404);
+    assert!(body.contains("not_found"), "{body}");
+
+    // Any other path is the web UI's page (its own router takes it from there), or says that
+    // this build has no UI.
+    let (root_status, root) = client.get("/");
+    let (deep_status, deep) = client.get("/studies/1.2.3");
+    assert_eq!(
+        (deep_status, &deep),
+        (root_status, &root),
+        "SPA paths get index.html"
+    );
+    if root_status == 200 {
+        assert!(
+            root.contains("<html") || root.contains("<!doctype"),
+            "{root}"
+        );
+    } else {
+        assert_eq!(root_status, 404);
+        assert!(root.contains("ui/dist"), "{root}");
+    }
+
+    // Refusals are in the audit trail.
+    let denied = super::audit(&client, &admin, json!({ "action_prefix": "access.denied" }));
+    assert!(
+        denied
+            .iter()
+            .any(|e| e["actor"] == "u-doctor" && e["subject"] == "users_list"),
+        "{denied:?}"
+    );
+}
