@@ -13,6 +13,7 @@ mod engine;
 mod instance;
 mod text;
 mod tray;
+mod window;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,7 @@ use tauri_plugin_notification::NotificationExt;
 
 pub use engine::Engine;
 use text::Lang;
+pub use window::show_main_window;
 
 /// The same options as `station serve`.
 #[derive(Parser)]
@@ -98,6 +100,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         .invoke_handler(tauri::generate_handler![bridge::api_call])
         .setup(move |app| {
             let handle = app.handle();
+            window::create_main(handle)?;
             bridge::spawn_event_forwarder(handle, lang);
             let db = handle.state::<Engine>().db.clone();
             match tray::Tray::build(handle, lang, db, destinations) {
@@ -135,15 +138,6 @@ fn run(args: Args) -> anyhow::Result<()> {
         _ => {}
     });
     Ok(())
-}
-
-/// Shows, restores and focuses the main window (tray menu, tray click, a second start).
-pub fn show_main_window(app: &AppHandle) {
-    if let Some(window) = app.get_webview_window("main") {
-        let _ = window.show();
-        let _ = window.unminimize();
-        let _ = window.set_focus();
-    }
 }
 
 /// Stops the engine, then the app.

@@ -1,11 +1,11 @@
 // The real desktop window under Xvfb: tauri-driver starts the built app (WebKitWebDriver
 // underneath) with its own data directory and ports; a device sends studies with DCMTK's
 // storescu; a person logs in through the window (a wrong password first, then the right one)
-// and sees the studies with their Chinese names.
+// and sees the studies with their Chinese names, a new one arriving live without a reload.
 // Run by scripts/test-desktop.sh, which builds the UI and the app and starts Xvfb.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -32,7 +32,7 @@ function listening(port) {
 }
 
 describe('desktop window', () => {
-  let dir, driver, session, dicomPort, day
+  let dir, driver, session, dicomPort, httpPort, day
   const logFile = () => join(dir, 'tauri-driver.log')
   const logs = () => (existsSync(logFile()) ? readFileSync(logFile(), 'utf8').slice(-6000) : '')
 
@@ -59,7 +59,8 @@ describe('desktop window', () => {
     dir = mkdtempSync(join(tmpdir(), 'station-desktop-'))
     day = join(dir, 'demo')
     execFileSync(stationBin(), ['demo', '--small', '--out', day], { timeout: 60_000 })
-    const [driverPort, nativePort, httpPort] = [await freePort(), await freePort(), await freePort()]
+    const [driverPort, nativePort] = [await freePort(), await freePort()]
+    httpPort = await freePort()
     dicomPort = await freePort()
     const out = openSync(logFile(), 'a')
     // The app inherits this environment through tauri-driver and WebKitWebDriver.
@@ -82,7 +83,7 @@ describe('desktop window', () => {
     })
     // The engine runs inside the app: its DICOM port opens with the window.
     await waitFor('the app to listen for DICOM', 60_000, () => listening(dicomPort))
-    for (const patient of ['P20260001', 'P20260002', 'P20260003', 'P20260004', 'P20260005']) storescu(patient)
+    for (const patient of ['P20260002', 'P20260003', 'P20260004', 'P20260005']) storescu(patient)
   })
 
   after(async () => {
@@ -91,7 +92,7 @@ describe('desktop window', () => {
     if (dir && !process.env.KEEP_DESKTOP_TEST_DIR) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('logs in through the window and shows the studies storescu sent, with Chinese names', async () => {
+  it('logs in through the window and shows the studies storescu sent, with Chinese names, live', async () => {
     try {
       const user = await element('the login form', 'input[name="username"]')
       const password = (await session.findAll('input[name="password"]'))[0]
@@ -110,11 +111,33 @@ describe('desktop window', () => {
       await element('李秀英 in the study list', '[data-test="patient-name"]', (t) => t.includes('李秀英'))
       await element('张伟 in the study list', '[data-test="patient-name"]', (t) => t.includes('张伟'))
 
+      // A study arriving now appears by itself: engine event → `station-event` → the list.
+      await session.execute('window.__noReload = true')
+      storescu('P20260001')
+      await element('王小明 arriving live', '[data-test="patient-name"]', (t) => t.includes('王小明'), 60_000)
+      assert.equal(await session.execute('return window.__noReload === true'), true, 'the list updated without a reload')
+
+      // Where previews and print views come from: the engine's own HTTP server.
+      assert.equal(await session.execute('return window.__STATION_HTTP__'), `http://127.0.0.1:${httpPort}`)
+
       mkdirSync(dirname(SCREENSHOT), { recursive: true })
       writeFileSync(SCREENSHOT, await session.screenshot())
     } catch (e) {
       if (session) writeFileSync(join(tmpdir(), 'station-desktop-failure.png'), await session.screenshot().catch(() => Buffer.alloc(0)))
       throw new Error(`${e.message}\n--- app and driver log ---\n${logs()}`)
     }
+  })
+
+  it('a second start on the same data directory shows the running window and exits', async () => {
+    // Other ports, so only the data directory's lock can stop a second engine.
+    const second = spawnSync(APP, ['--data-dir', join(dir, 'data'), '--dicom-port', String(await freePort()), '--http-port', String(await freePort())], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, LANG: 'C.UTF-8', NO_COLOR: '1' },
+    })
+    assert.equal(second.status, 0, `second start: exit ${second.status}, signal ${second.signal}\n${second.stderr}`)
+    assert.match(second.stderr, /already running; its window is shown/)
+    // The first app is still the one serving the window.
+    await element('the study list after the second start', '[data-test="patient-name"]', (t) => t.includes('王小明'), 10_000)
   })
 })
