@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, 
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { ADMIN_PASSWORD, STORESCU, freePort, stationBin, waitFor } from '../e2e/station.mjs'
+import { ADMIN_PASSWORD, STORESCU, Station, freePort, stationBin, waitFor } from '../e2e/station.mjs'
 import { Session } from './webdriver.mjs'
 
 const ROOT = resolve(import.meta.dirname, '../..')
@@ -139,5 +139,22 @@ describe('desktop window', () => {
     assert.match(second.stderr, /already running; its window is shown/)
     // The first app is still the one serving the window.
     await element('the study list after the second start', '[data-test="patient-name"]', (t) => t.includes('王小明'), 10_000)
+  })
+
+  it('started on the data directory of a headless station serve, it says so and starts no engine', async () => {
+    const headless = await Station.start()
+    try {
+      const app = spawnSync(APP, ['--data-dir', join(headless.dir, 'data'), '--dicom-port', String(await freePort()), '--http-port', String(await freePort())], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: { ...process.env, LANG: 'C.UTF-8', NO_COLOR: '1' },
+      })
+      assert.equal(app.status, 1, `exit ${app.status}, signal ${app.signal}\n${app.stderr}`)
+      assert.match(app.stderr, /station serve/)
+      // The headless station is untouched and still answers.
+      assert.equal((await fetch(`${headless.url}/api/openapi.json`)).status, 200)
+    } finally {
+      headless.stop()
+    }
   })
 })
