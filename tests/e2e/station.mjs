@@ -97,7 +97,8 @@ export class Orthanc {
 
 export class Station {
   /**
-   * `destinations`: [{name, url, modalities}] for the station's `[[destinations]]`.
+   * `destinations`: [{name, url, modalities}] for the station's `[[destinations]]`. The station
+   * also watches `station.exportDir`, as for a device that only exports files.
    */
   static async start({ destinations = [] } = {}) {
     const bin = stationBin()
@@ -105,6 +106,8 @@ export class Station {
     const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
     const [dicomPort, httpPort] = [await freePort(), await freePort()]
     const config = join(dir, 'station.toml')
+    const exportDir = join(dir, 'export')
+    mkdirSync(exportDir)
     writeFileSync(
       config,
       [
@@ -121,6 +124,10 @@ export class Station {
         '[studies]',
         // Short, so a sent study moves on from "receiving" while the test watches.
         'quiet_period_secs = 2',
+        '[[watch]]',
+        `path = ${JSON.stringify(exportDir)}`,
+        'settle_ms = 300',
+        'rescan_secs = 2',
         ...destinations.flatMap((d) => [
           '[[destinations]]',
           `name = ${JSON.stringify(d.name)}`,
@@ -151,6 +158,7 @@ export class Station {
 
   constructor(dir, child, dicomPort, httpPort, log) {
     Object.assign(this, { dir, child, dicomPort, httpPort, logFile: log })
+    this.exportDir = join(dir, 'export')
     this.url = `http://127.0.0.1:${httpPort}`
   }
 

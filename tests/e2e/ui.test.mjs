@@ -4,7 +4,7 @@
 // sends the first patient (王小明), the tests after it work on that patient's studies.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Orthanc, Station, freePort, waitFor } from './station.mjs'
@@ -106,6 +106,47 @@ describe('web UI against a real station', () => {
     assert.equal(status, 401, 'no token at all is unauthenticated')
   })
 
+  it('an admin creates a user on the settings page, who can then log in', async () => {
+    const admin = await loginPage(browser, station, users.admin)
+    try {
+      await admin.locator('[data-nav="settings"]').click()
+      await admin.getByRole('tab', { name: '用户' }).click()
+      await admin.locator('[data-test="new-user"]').click()
+      await admin.locator('input[name="new-username"]').fill('zhou')
+      await admin.locator('input[name="new-display-name"]').fill('周技师')
+      await admin.locator('input[name="new-password"]').fill('short')
+      await admin.locator('[data-test="create-user"]').click()
+      // Checked before anything is sent, in Chinese, next to the field.
+      await admin.locator('.el-form-item__error', { hasText: '密码至少 8 位' }).waitFor({ timeout: 10_000 })
+      await admin.locator('input[name="new-password"]').fill('zhou-password-1')
+      await admin.locator('[data-test="create-user"]').click()
+      await admin.locator('[data-test="users"]', { hasText: '周技师' }).waitFor({ timeout: 15_000 })
+    } finally {
+      await admin.context().close()
+    }
+    const zhou = await loginPage(browser, station, { username: 'zhou', password: 'zhou-password-1' })
+    try {
+      const nav = await zhou.locator('[data-nav]').evaluateAll((els) => els.map((e) => e.getAttribute('data-nav')))
+      assert.deepEqual(nav, NAV.technician, 'a new user is a technician by default')
+    } finally {
+      await zhou.context().close()
+    }
+  })
+
+  it('a session the engine ended sends the user back to the login page', async () => {
+    const page = await loginPage(browser, station, users.manager)
+    try {
+      const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('station.session')).token)
+      const { status } = await station.call('logout', {}, token)
+      assert.equal(status, 200)
+      await page.locator('[data-nav="studies"]').click()
+      await page.locator('[data-test="login-submit"]').waitFor({ timeout: 15_000 })
+      assert.match(page.url(), /#\/login\?next=/)
+    } finally {
+      await page.context().close()
+    }
+  })
+
   it('a study sent by storescu appears in the open list by itself, and its state changes live', async () => {
     const page = await loginPage(browser, station, users.technician)
     try {
@@ -145,6 +186,20 @@ describe('web UI against a real station', () => {
       const link = page.locator('.el-table tr', { hasText: 'ecg-room' })
       await waitFor('ecg-room shown offline', 30_000, async () => (await link.count()) > 0 && (await link.innerText()).includes('离线'))
       assert.ok((await page.locator('.el-table tr', { hasText: 'radiology' }).innerText()).includes('在线'))
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('a file a device exported that is not DICOM is shown on Today with the reason', async () => {
+    const page = await loginPage(browser, station, users.technician)
+    try {
+      await page.locator('h2', { hasText: '今日检查' }).waitFor({ timeout: 10_000 })
+      writeFileSync(join(station.exportDir, 'broken.dcm'), 'this is not a DICOM file\n'.repeat(20))
+      const row = page.locator('[data-test="quarantine"] tr', { hasText: 'broken.dcm' })
+      await row.waitFor({ timeout: 30_000 })
+      const cells = await row.locator('td').allInnerTexts()
+      assert.ok(cells[2].trim().length > 0, `a reason is shown: ${cells}`)
     } finally {
       await page.context().close()
     }
@@ -202,6 +257,14 @@ describe('web UI against a real station', () => {
       await admin.locator('[data-nav="studies"]').click()
       await admin.locator('.study-table', { hasText: '王小明' }).waitFor({ timeout: 20_000 })
       await shot(admin, 'studies')
+      // Searching by name narrows the list to that patient's three studies.
+      await admin.locator('input[data-test="study-search"]').fill('刘洋')
+      await admin.locator('input[data-test="study-search"]').press('Enter')
+      await waitFor('only 刘洋 listed', 20_000, async () => {
+        const names = await admin.locator('.study-table tbody [data-test="patient-name"]').allInnerTexts()
+        return names.length === 3 && names.every((n) => n === '刘洋')
+      })
+      await admin.getByRole('button', { name: '重置' }).click()
       // The ECG study: its hub is down, so the page shows the send history with the hub's error.
       await admin.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
       await admin.locator('[data-test="study-patient"]').waitFor({ timeout: 20_000 })
@@ -226,6 +289,20 @@ describe('web UI against a real station', () => {
       await shot(admin, 'dashboard-en')
     } finally {
       await admin.context().close()
+    }
+  })
+
+  it('when the station stops, an open page says it is no longer live', async () => {
+    const page = await loginPage(browser, station, users.technician)
+    try {
+      await page.locator('[data-test="link-status"]').waitFor({ timeout: 15_000 })
+      // Last test: it stops the shared station.
+      station.stop()
+      const banner = page.locator('[data-test="disconnected"]')
+      await banner.waitFor({ timeout: 30_000 })
+      assert.match(await banner.innerText(), /连接已断开/)
+    } finally {
+      await page.context().close()
     }
   })
 })

@@ -1,8 +1,12 @@
 // Loading an engine answer into a screen: the data, whether it is loading, the error (as an
 // ApiError, so the screen can say what to do), and live reloads driven by engine events.
+//
+// Must never: show an older answer over a newer one (each reload supersedes the last), or
+// reload once per event in a burst.
 import { onMounted, onUnmounted, ref, shallowRef, type Ref } from 'vue'
 import { ApiError, type EngineEvent } from './api/backend'
-import { useBackend } from './session'
+import { useRouter } from 'vue-router'
+import { forget, useBackend } from './session'
 
 export interface Loaded<T> {
   data: Ref<T | null>
@@ -22,6 +26,8 @@ export function useLoad<T>(load: () => Promise<T>, immediate = true): Loaded<T> 
   const loading = ref(false)
   const error = shallowRef<unknown>(null)
   const missing = ref(false)
+  // Absent in unit tests that mount a screen without a router.
+  const router = useRouter()
   let seq = 0
   async function reload() {
     const mine = ++seq
@@ -36,6 +42,12 @@ export function useLoad<T>(load: () => Promise<T>, immediate = true): Loaded<T> 
       if (mine !== seq) return
       error.value = e
       missing.value = isMissingOp(e)
+      // The session ended (expired, or the user was disabled): back to the login page, and
+      // back here after logging in again.
+      if (e instanceof ApiError && e.code === 'unauthenticated' && router) {
+        forget()
+        router.push({ name: 'login', query: { next: router.currentRoute.value.fullPath } })
+      }
     } finally {
       if (mine === seq) loading.value = false
     }

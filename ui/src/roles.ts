@@ -1,5 +1,7 @@
 // Who sees which screen: the navigation and route guard read this one table. The engine checks
 // every operation's role again; this only keeps people away from screens they cannot use.
+//
+// Must never: be the only check (hiding a screen is not a permission).
 
 export type Role = 'technician' | 'doctor' | 'manager' | 'admin'
 export const ROLES: Role[] = ['technician', 'doctor', 'manager', 'admin']

@@ -1,5 +1,7 @@
 // The logged-in user and the backend they talk through, shared by every screen. The token is
 // kept in sessionStorage so a page reload keeps the login but closing the tab ends it.
+//
+// Must never: keep a password, or keep a token in localStorage (it would outlive the tab).
 import { reactive } from 'vue'
 import { ApiError, type Backend } from './api/backend'
 
@@ -78,13 +80,17 @@ export async function login(username: string, password: string) {
 }
 
 export async function logout() {
-  const b = useBackend()
   try {
-    await b.call('logout')
+    await useBackend().call('logout')
   } catch {
     // Logging out of a session the engine already forgot is still logging out.
   }
-  b.setToken(null)
+  forget()
+}
+
+/** Drops the login on this side (after logout, or when the engine says the session ended). */
+export function forget() {
+  backend?.setToken(null)
   session.token = null
   session.user = null
   session.allowedOps = []

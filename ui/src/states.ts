@@ -1,6 +1,8 @@
 // How a study's state looks: one label key and one colour per state of the engine's lifecycle
 // (receiving → complete → (unassigned →) ready → sending → delivered → reported; failed, held).
 // An unknown state from a newer engine is shown as itself, never hidden.
+//
+// Must never: show a state the engine did not report (no guessing "delivered" from a send).
 
 export type TagType = 'primary' | 'success' | 'info' | 'warning' | 'danger'
 

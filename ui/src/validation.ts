@@ -1,5 +1,7 @@
 // Form checks done before a request is sent, so a technician sees what to fix next to the field.
 // The engine validates again; these return i18n keys (null = fine), never translated text.
+//
+// Must never: refuse what the engine would accept for a reason the user cannot see.
 
 /** GB 11643 resident ID: 17 digits + check digit (0-9 or X), ISO 7064 MOD 11-2. */
 export function checkIdCard(id: string): string | null {

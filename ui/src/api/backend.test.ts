@@ -78,6 +78,45 @@ describe('WebBackend', () => {
     }
   })
 
+  it('shares one event stream among all subscribers and closes it after the last', () => {
+    const opened: FakeSource[] = []
+    class FakeSource {
+      onmessage: ((m: { data: string }) => void) | null = null
+      onerror: (() => void) | null = null
+      closed = false
+      constructor(public url: string) {
+        opened.push(this)
+      }
+      close() {
+        this.closed = true
+      }
+    }
+    const g = globalThis as unknown as Record<string, unknown>
+    const saved = g.EventSource
+    g.EventSource = FakeSource
+    try {
+      const b = new WebBackend('')
+      b.setToken('tk')
+      const a: unknown[] = []
+      const c: unknown[] = []
+      const stopA = b.subscribe((e) => a.push(e))
+      const stopC = b.subscribe((e) => c.push(e))
+      expect(opened.map((s) => s.url)).toEqual(['/api/events?token=tk'])
+      opened[0].onmessage!({ data: '{"type":"study_changed","study_uid":"1","state":"sending"}' })
+      opened[0].onmessage!({ data: 'not json' })
+      expect(a).toEqual([{ type: 'study_changed', study_uid: '1', state: 'sending' }])
+      expect(c).toEqual(a)
+      opened[0].onerror!()
+      expect(a[1]).toEqual({ type: 'connection', online: false })
+      stopA()
+      expect(opened[0].closed).toBe(false)
+      stopC()
+      expect(opened[0].closed).toBe(true)
+    } finally {
+      g.EventSource = saved
+    }
+  })
+
   it('preview URLs carry the token for <img>', () => {
     const b = new WebBackend('')
     b.setToken('t k')

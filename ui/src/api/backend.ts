@@ -2,8 +2,15 @@
 // through `Backend.subscribe`. Two implementations of the same interface (API-CONTRACT.md):
 // the web one (fetch + EventSource, for LAN browsers) and the Tauri one (IPC, in the desktop
 // window). Views never know which one they talk to.
+//
+// Must never: decide what a user may do (the engine's role table does), or call the engine by
+// any other path than `api/{op}` / `api_call`.
 
-/** An engine event (crates/station/src/events.rs), e.g. `{type:"study_changed", ...}`. */
+/**
+ * An engine event (crates/station/src/events.rs), e.g. `{type:"study_changed", ...}`, or the
+ * web backend's own `{type:"connection", online}` when its stream to the station drops or
+ * comes back (views reload on it, so nothing missed in between stays missed).
+ */
 export interface EngineEvent {
   type: string
   [key: string]: unknown
@@ -62,6 +69,11 @@ export class WebBackend implements Backend {
   ) {}
 
   setToken(token: string | null) {
+    if (token !== this.token) {
+      // A stream opened with another session's token must not go on.
+      this.source?.close()
+      this.source = null
+    }
     this.token = token
   }
 
@@ -90,19 +102,40 @@ export class WebBackend implements Backend {
     return payload as T
   }
 
+  /**
+   * One event stream per tab, shared by every subscriber: browsers allow only six connections
+   * to a host, and each open stream holds one.
+   */
+  private source: EventSource | null = null
+  private listeners = new Set<(e: EngineEvent) => void>()
+
   subscribe(onEvent: (e: EngineEvent) => void): () => void {
     if (!this.token || typeof EventSource === 'undefined') return () => {}
-    const source = new EventSource(
-      `${this.base}/api/events?token=${encodeURIComponent(this.token)}`,
-    )
-    source.onmessage = (m) => {
-      try {
-        onEvent(JSON.parse(m.data) as EngineEvent)
-      } catch {
-        // A keep-alive or a malformed line: nothing to show.
+    this.listeners.add(onEvent)
+    if (!this.source) {
+      const source = new EventSource(`${this.base}/api/events?token=${encodeURIComponent(this.token)}`)
+      source.onmessage = (m) => {
+        let event: EngineEvent
+        try {
+          event = JSON.parse(m.data) as EngineEvent
+        } catch {
+          return // a keep-alive or a malformed line: nothing to show
+        }
+        this.listeners.forEach((l) => l(event))
+      }
+      const tell = (online: boolean) => this.listeners.forEach((l) => l({ type: 'connection', online }))
+      source.onopen = () => tell(true)
+      // EventSource reconnects by itself; until it has, the views are not live.
+      source.onerror = () => tell(false)
+      this.source = source
+    }
+    return () => {
+      this.listeners.delete(onEvent)
+      if (this.listeners.size === 0) {
+        this.source?.close()
+        this.source = null
       }
     }
-    return () => source.close()
   }
 
   previewUrl(uid: string): string {

@@ -41,3 +41,27 @@ describe('translations', () => {
     expect(savedLocale({ getItem: () => 'fr' })).toBe('zh-CN')
   })
 })
+
+describe('keys used by the screens', () => {
+  it('every literal t("...") key in the source exists', async () => {
+    const fs = await import('node:fs')
+    const path = await import('node:path')
+    const root = path.resolve(__dirname, '..')
+    const files: string[] = []
+    const walk = (d: string) => {
+      for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+        const p = path.join(d, e.name)
+        if (e.isDirectory()) walk(p)
+        else if (/\.(vue|ts)$/.test(e.name) && !/\.test\.ts$/.test(e.name)) files.push(p)
+      }
+    }
+    walk(root)
+    const used = new Set<string>()
+    for (const f of files) {
+      for (const m of fs.readFileSync(f, 'utf8').matchAll(/\bt\('([a-zA-Z]+\.[a-zA-Z.]+)'/g)) used.add(m[1])
+    }
+    expect(used.size).toBeGreaterThan(50)
+    const missing = [...used].filter((k) => leaf(zh, k) === undefined || leaf(en, k) === undefined)
+    expect(missing).toEqual([])
+  })
+})
