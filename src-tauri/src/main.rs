@@ -15,7 +15,7 @@ mod text;
 mod tray;
 mod window;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -53,12 +53,6 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     match run(Args::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -79,6 +73,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             http_port: args.http_port,
         },
     )?;
+    init_logging(&config.data_dir);
     let engine = match Engine::start(&config) {
         Ok(engine) => engine,
         Err(ServeError::AlreadyRunning(dir)) => {
@@ -90,6 +85,11 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e).context("starting the engine"),
     };
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        http = %engine.http_addr,
+        "desktop app started"
+    );
     let destinations = config.destinations.len();
     let data_dir = config.data_dir.clone();
     let told_still_receiving = AtomicBool::new(false);
@@ -138,6 +138,35 @@ fn run(args: Args) -> anyhow::Result<()> {
         _ => {}
     });
     Ok(())
+}
+
+/// Logs to stderr and to `<data dir>/logs/desktop.<date>.log` (14 days kept). Written
+/// directly, not through a background writer: the event loop ends the process without
+/// returning, so nothing would flush its last lines.
+fn init_logging(data_dir: &Path) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = data_dir.join("logs");
+    let file = std::fs::create_dir_all(&logs).ok().and_then(|()| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("desktop")
+            .filename_suffix("log")
+            .max_log_files(14)
+            .build(&logs)
+            .ok()
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(file.map(|f| {
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(f)
+        }))
+        .init();
 }
 
 /// Stops the engine, then the app.

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -119,6 +119,11 @@ describe('desktop window', () => {
 
       // Where previews and print views come from: the engine's own HTTP server.
       assert.equal(await session.execute('return window.__STATION_HTTP__'), `http://127.0.0.1:${httpPort}`)
+
+      // Started from a launcher there is no console: the log is in the data directory.
+      const logs = join(dir, 'data', 'logs')
+      const logText = readdirSync(logs).filter((f) => /^desktop\..*log$/.test(f)).map((f) => readFileSync(join(logs, f), 'utf8')).join('')
+      assert.match(logText, /desktop app started/)
 
       mkdirSync(dirname(SCREENSHOT), { recursive: true })
       writeFileSync(SCREENSHOT, await session.screenshot())
