@@ -1,0 +1,55 @@
+//! The engine running inside the desktop app: the same `Station` as `station serve`, started
+//! with the same configuration, and the API dispatcher the window's `api_call` goes through.
+//!
+//! Must never: keep receiving after `shutdown` returns, or answer an operation without the
+//! engine's dispatcher.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use station::api::{Api, ApiError};
+use station::config::Config;
+use station::events::Events;
+use station::serve::{ServeError, Station};
+
+pub struct Engine {
+    pub events: Events,
+    /// The database, for the tray's and notifications' read-only queries.
+    pub db: PathBuf,
+    /// Where the engine's LAN HTTP server listens (browsers on the clinic LAN, previews).
+    pub http_addr: SocketAddr,
+    api: Arc<Api>,
+    station: Mutex<Option<Station>>,
+}
+
+impl Engine {
+    pub fn start(config: &Config) -> Result<Engine, ServeError> {
+        let station = Station::start(config)?;
+        Ok(Engine {
+            events: station.events.clone(),
+            db: config.db_path(),
+            http_addr: station.http_addr,
+            api: station.api.clone(),
+            station: Mutex::new(Some(station)),
+        })
+    }
+
+    /// One API operation for the window, through the same dispatcher (and role check) as HTTP.
+    pub fn call(&self, token: Option<&str>, op: &str, body: Value) -> Result<Value, ApiError> {
+        self.api.call(token, op, body)
+    }
+
+    /// Stops receiving and waits for the engine's threads. Later calls do nothing.
+    pub fn shutdown(&self) {
+        let station = match self.station.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(station) = station {
+            tracing::info!("stopping the engine");
+            station.shutdown();
+        }
+    }
+}
