@@ -6,7 +6,8 @@
 # a C compiler for the bundled SQLite, Rust through rustup, Debian's Chromium and a Chinese font
 # for the browser tests), builds the web UI (ui/) so the engine embeds it, runs the UI's unit
 # tests (Vitest), the workspace's test suite, then the browser tests (Chromium driven by
-# playwright-core against a real `station serve`), and exits non-zero if anything fails.
+# playwright-core against a real `station serve`) and the desktop window's test
+# (scripts/test-desktop.sh), and exits non-zero if anything fails.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -- --nocapture`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,10 @@ cargo test --workspace --exclude station-desktop "$@" 2>&1 | tee -a "$log"
 cargo build -p station --bin station
 STATION_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/station" \
   node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
+
+# The desktop window (Tauri under Xvfb, driven by tauri-driver): its own script installs the
+# WebKit libraries, WebKitWebDriver, Xvfb and tauri-driver when missing.
+UI_BUILT=1 scripts/test-desktop.sh 2>&1 | tee -a "$log"
 
 # One closing line for the whole run, summed over every cargo test binary, Vitest and the
 # browser tests (colour codes stripped first).
