@@ -71,7 +71,7 @@ port = $(free_port)
 name = "hub"
 url = "http://127.0.0.1:$LINK/dicom-web"
 poll_reports = false
-batch_mb = ${BENCH_BATCH_MB:-50}
+${BENCH_BATCH_MB:+batch_mb = $BENCH_BATCH_MB}
 T
   "$STATION" serve --config "$WORK/s.toml" --data-dir "$d" --dicom-port "$port" 2>"$WORK/station-$round.log" &
   spid=$!; PIDS+=("$spid")
