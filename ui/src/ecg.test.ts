@@ -22,6 +22,15 @@ describe('ECG on the standard grid', () => {
     expect(sheet.panels[3].x).toBe(750)
     expect(sheet.panels[3].path.startsWith('M750.0 ')).toBe(true)
   })
+  it('shows a short recording from its start in every column, still at 25 mm/s', () => {
+    const hz = 500
+    const leads = LABELS.map((label) => ({ label, microvolts: new Array(hz).fill(0) }))
+    const sheet = ecgSheet(leads, hz, 4)
+    // 1 s per column: 4 columns of 25 mm = 100 mm = 400 px.
+    expect(sheet.width).toBe(400)
+    expect(sheet.panels[1].x).toBe(100)
+    expect(sheet.panels).toHaveLength(13)
+  })
   it('falls back to one row per lead when the leads are not the standard twelve', () => {
     const sheet = ecgSheet([{ label: 'II', microvolts: [0, 0, 0, 0] }], 2, 4)
     expect(sheet.panels).toHaveLength(1)

@@ -1,5 +1,5 @@
 // A resting ECG drawn the way it is printed: paper speed 25 mm/s, gain 10 mm/mV, 1 mm minor and
-// 5 mm major grid; the twelve leads in the usual 3 × 4 layout (2.5 s each) with lead II as a
+// 5 mm major grid; the twelve leads in the usual 3 × 4 layout (2.5 s each, or what a shorter recording has) with lead II as a
 // full-length rhythm strip below. A recording without the twelve standard labels gets one row
 // per lead instead. Pure geometry, so the scaling is unit-tested.
 //
@@ -63,21 +63,27 @@ export function ecgSheet(leads: EcgLead[], hz: number, pxPerMm = 4): EcgSheet {
   const seconds = hz > 0 ? samples / hz : 0
   const rowPx = ROW_MM * pxPerMm
   const panels: EcgPanel[] = []
-  if (standard && seconds >= 10) {
-    // 3 × 4 at 2.5 s per column, each column showing its own 2.5 s of the recording.
-    const colSamples = Math.round(2.5 * hz)
+  if (standard && seconds > 0) {
+    // 3 × 4, 2.5 s per column: from a 10 s recording each column shows its own 2.5 s; a shorter
+    // one is shown from its start in every column.
+    const colSeconds = Math.min(2.5, seconds)
+    const colSamples = Math.round(colSeconds * hz)
+    const ownWindow = seconds >= 10
     LAYOUT.forEach((row, r) =>
       row.forEach((label, c) => {
         const lead = byLabel.get(label.toUpperCase())!
-        const x = c * 2.5 * MM_PER_S * pxPerMm
+        const x = c * colSeconds * MM_PER_S * pxPerMm
         const base = r * rowPx + rowPx / 2
-        panels.push({ label, x, y: r * rowPx, path: tracePath(lead.microvolts, hz, c * colSamples, (c + 1) * colSamples, x, base, pxPerMm) })
+        const from = ownWindow ? c * colSamples : 0
+        panels.push({ label, x, y: r * rowPx, path: tracePath(lead.microvolts, hz, from, from + colSamples, x, base, pxPerMm) })
       }),
     )
     const ii = byLabel.get('II')!
+    const stripSeconds = Math.min(10, seconds)
     const base = 3 * rowPx + rowPx / 2
-    panels.push({ label: 'II', x: 0, y: 3 * rowPx, path: tracePath(ii.microvolts, hz, 0, Math.round(10 * hz), 0, base, pxPerMm) })
-    return { width: 10 * MM_PER_S * pxPerMm, height: 4 * rowPx, pxPerMm, panels }
+    panels.push({ label: 'II', x: 0, y: 3 * rowPx, path: tracePath(ii.microvolts, hz, 0, Math.round(stripSeconds * hz), 0, base, pxPerMm) })
+    const width = Math.max(4 * colSeconds, stripSeconds) * MM_PER_S * pxPerMm
+    return { width, height: 4 * rowPx, pxPerMm, panels }
   }
   leads.forEach((lead, r) => {
     const base = r * rowPx + rowPx / 2

@@ -266,7 +266,7 @@ export default {
     required: 'Required.',
     tooLong: 'Too long: at most 64 characters.',
     nameChars: 'A name cannot contain ^ \\ or =.',
-    idCardFormat: 'An ID card number has 18 characters; the last may be a digit or X.',
+    idCardFormat: 'An ID card number has 18 characters (the last may be a digit or X), or 15 digits for an old card.',
     idCardChecksum: 'The ID card check digit does not match: check each digit.',
     idCardBirth: 'The birth date in the ID card number is not valid.',
     phone: 'Enter an 11-digit mobile number or a landline with area code.',

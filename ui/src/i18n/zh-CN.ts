@@ -266,7 +266,7 @@ export default {
     required: '此项必填。',
     tooLong: '太长了，最多 64 个字。',
     nameChars: '姓名不能包含 ^ \\ = 符号。',
-    idCardFormat: '身份证号应为 18 位，最后一位可以是数字或 X。',
+    idCardFormat: '身份证号应为 18 位（最后一位可以是数字或 X），或 15 位旧号码。',
     idCardChecksum: '身份证号校验位不对，请逐位核对。',
     idCardBirth: '身份证号中的出生日期无效。',
     phone: '请输入 11 位手机号或带区号的座机号。',
