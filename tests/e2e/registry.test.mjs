@@ -214,6 +214,7 @@ describe('registry, assignment and reports in the browser', () => {
       assert.match(await overdue.innerText(), new RegExp(NAME))
       assert.equal(await manager.locator('[data-test="overdue"] tr', { hasText: clinic.dxAccession }).count(), 0)
       assert.match(await manager.locator('[data-test="turnaround"]').innerText(), /DX/)
+      await overdue.scrollIntoViewIfNeeded()
       await shot(manager, 'dashboard-turnaround')
     } finally {
       await manager.context().close()
