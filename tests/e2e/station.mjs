@@ -90,6 +90,12 @@ export class Orthanc {
     return list.map((s) => s['0020000D']?.Value?.[0])
   }
 
+  /** Stores a DICOM file at the hub through its REST API, as the hub's own reporting would. */
+  async store(path) {
+    const r = await fetch(`${this.url}/instances`, { method: 'POST', body: readFileSync(path) })
+    if (!r.ok) throw new Error(`Orthanc refused ${path}: HTTP ${r.status} ${await r.text()}`)
+  }
+
   stop() {
     if (this.child.exitCode === null) this.child.kill('SIGTERM')
   }
@@ -98,9 +104,10 @@ export class Orthanc {
 export class Station {
   /**
    * `destinations`: [{name, url, modalities}] for the station's `[[destinations]]`. The station
-   * also watches `station.exportDir`, as for a device that only exports files.
+   * also watches `station.exportDir`, as for a device that only exports files. `holdUnmatched`
+   * keeps studies matching no order for a person; `extraToml` is appended (e.g. `[reports]`).
    */
-  static async start({ destinations = [] } = {}) {
+  static async start({ destinations = [], holdUnmatched = false, extraToml = '' } = {}) {
     const bin = stationBin()
     if (!existsSync(bin)) throw new Error(`no station binary at ${bin}: run cargo build -p station first`)
     const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
@@ -124,6 +131,7 @@ export class Station {
         '[studies]',
         // Short, so a sent study moves on from "receiving" while the test watches.
         'quiet_period_secs = 2',
+        `hold_unmatched = ${holdUnmatched}`,
         '[[watch]]',
         `path = ${JSON.stringify(exportDir)}`,
         'settle_ms = 300',
@@ -135,6 +143,7 @@ export class Station {
           `modalities = ${JSON.stringify(d.modalities ?? [])}`,
           'retry_max_secs = 5',
         ]),
+        extraToml,
         '',
       ].join('\n'),
     )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { checkIdCard, checkPassword, checkPatientName, checkPhone, checkUsername, idCardFacts } from './validation'
+import { parseIdCard, checkIdCard, checkPassword, checkPatientName, checkPhone, checkUsername, idCardFacts } from './validation'
 import zh from './i18n/zh-CN'
 
 describe('ID card number (GB 11643)', () => {
@@ -16,6 +16,10 @@ describe('ID card number (GB 11643)', () => {
     const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     const sum = [...body].reduce((a, c, i) => a + Number(c) * w[i], 0)
     expect(checkIdCard(body + '10X98765432'[sum % 11])).toBe('validation.idCardBirth')
+  })
+  it('upgrades a legacy 15-digit card to 18 as the engine does (born 19xx)', () => {
+    expect(parseIdCard('110105491231002')).toEqual({ number: '11010519491231002X', birthDate: '19491231', sex: 'F' })
+    expect(checkIdCard('11010549123100A')).toBe('validation.idCardFormat')
   })
   it('is optional', () => {
     expect(checkIdCard('')).toBeNull()

@@ -3,40 +3,53 @@
 //
 // Must never: refuse what the engine would accept for a reason the user cannot see.
 
-/** GB 11643 resident ID: 17 digits + check digit (0-9 or X), ISO 7064 MOD 11-2. */
-export function checkIdCard(id: string): string | null {
+/**
+ * GB 11643 resident ID, as the engine reads it (registry/idcard.rs): 17 digits + check
+ * character (0-9 or X, ISO 7064 MOD 11-2), or a legacy 15-digit card (born 19xx) upgraded to 18.
+ */
+export function parseIdCard(id: string): { number: string; birthDate: string; sex: 'M' | 'F' } | string {
   const v = id.trim().toUpperCase()
-  if (v === '') return null
-  if (!/^\d{17}[\dX]$/.test(v)) return 'validation.idCardFormat'
+  let number: string
+  if (v.length === 18) {
+    if (!/^\d{17}[\dX]$/.test(v)) return 'validation.idCardFormat'
+    if (checkChar(v.slice(0, 17)) !== v[17]) return 'validation.idCardChecksum'
+    number = v
+  } else if (v.length === 15) {
+    if (!/^\d{15}$/.test(v)) return 'validation.idCardFormat'
+    const body = `${v.slice(0, 6)}19${v.slice(6)}`
+    number = body + checkChar(body)
+  } else return 'validation.idCardFormat'
+  const birthDate = number.slice(6, 14)
+  if (!isDate(birthDate)) return 'validation.idCardBirth'
+  return { number, birthDate, sex: Number(number[16]) % 2 === 1 ? 'M' : 'F' }
+}
+
+function checkChar(first17: string): string {
   const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-  const codes = '10X98765432'
   let sum = 0
-  for (let i = 0; i < 17; i++) sum += Number(v[i]) * weights[i]
-  if (codes[sum % 11] !== v[17]) return 'validation.idCardChecksum'
-  const birth = v.slice(6, 14)
-  if (!isDate(birth)) return 'validation.idCardBirth'
-  return null
+  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * weights[i]
+  return '10X98765432'[sum % 11]
+}
+
+export function checkIdCard(id: string): string | null {
+  if (id.trim() === '') return null
+  const r = parseIdCard(id)
+  return typeof r === 'string' ? r : null
 }
 
 /** The birth date (YYYYMMDD) and sex ('M'/'F') an ID card number encodes. */
 export function idCardFacts(id: string): { birthDate: string; sex: 'M' | 'F' } | null {
-  if (checkIdCard(id) !== null || id.trim() === '') return null
-  const v = id.trim()
-  return { birthDate: v.slice(6, 14), sex: Number(v[16]) % 2 === 1 ? 'M' : 'F' }
+  const r = parseIdCard(id)
+  return typeof r === 'string' ? null : { birthDate: r.birthDate, sex: r.sex }
 }
 
+/** A real calendar date YYYYMMDD in 1880..2099, the engine's range. */
 function isDate(yyyymmdd: string): boolean {
   const y = Number(yyyymmdd.slice(0, 4))
   const m = Number(yyyymmdd.slice(4, 6))
   const d = Number(yyyymmdd.slice(6, 8))
   const date = new Date(Date.UTC(y, m - 1, d))
-  return (
-    y >= 1900 &&
-    date.getUTCFullYear() === y &&
-    date.getUTCMonth() === m - 1 &&
-    date.getUTCDate() === d &&
-    date.getTime() <= Date.now()
-  )
+  return y >= 1880 && y <= 2099 && date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d
 }
 
 export function checkPatientName(name: string): string | null {

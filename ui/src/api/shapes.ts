@@ -1,7 +1,6 @@
 // What the screens read from the engine's answers. The engine's own types are generated into
 // ./generated/ from its OpenAPI document (scripts/gen-api-types.sh): the names here are those
-// types, never a second copy. Only the operations the engine does not have yet (reports,
-// issue 5) are described here, narrowly, until they land in the generated set.
+// types, never a second copy.
 import type { Schemas } from './generated/ops'
 
 export type StudyRow = Schemas['StudySummary']
@@ -12,8 +11,7 @@ export type SendRow = Schemas['SendInfo']
 export type StudyDetail = Schemas['StudyDetail']
 export type LinkRow = Schemas['LinkInfo']
 export type DeviceSeen = Schemas['DeviceSeen']
-/** The dashboard; `overdue` arrives with reports (issue 5). */
-export type Dashboard = Schemas['Dashboard'] & { overdue?: number }
+export type Dashboard = Schemas['Dashboard']
 export type UserRow = Schemas['UserRecord']
 export type AuditRow = Schemas['AuditEntry']
 
@@ -24,35 +22,8 @@ export interface SettingsConfig {
   watch?: Array<{ path: string }>
 }
 
-/** A report in a list (reports_list), as the reports part's `ReportSummary` has it. */
-export interface ReportRow {
-  id: number
-  study_uid: string
-  patient_id?: string
-  patient_name?: string
-  study_description?: string
-  modalities?: string
-  /** "sr", "pdf" or "ko". */
-  kind?: string
-  title?: string
-  /** "preliminary", "final" or "amended". */
-  status?: string
-  is_final?: boolean
-  observer?: string
-  organization?: string
-  verified_at?: string
-  received_at?: number
-  acknowledged_at?: number | null
-}
-
-/** One report with what is shown beside it (report_get). */
-export interface ReportDetail {
-  report: ReportRow
-  /** The SR content as readable text (empty for a PDF). */
-  text?: string
-  versions?: ReportRow[]
-  pdfs?: ReportRow[]
-}
+export type ReportRow = Schemas['ReportSummary']
+export type ReportDetail = Schemas['ReportDetail']
 
 /** A list answer, whichever name the operation gives its rows. */
 export function rowsOf<T>(answer: unknown, ...keys: string[]): T[] {

@@ -104,8 +104,12 @@ pub struct ReportFilter {
     pub limit: u32,
 }
 
+/// The patient and accession as sent (the registered patient's once the study matched an order,
+/// as `api::studies` lists studies): the doctor must see the name the technician registered.
 const SUMMARY_SELECT: &str = "
-    SELECT r.id, s.study_uid, p.patient_id, p.name, p.sex, p.birth_date, s.accession, s.study_date,
+    SELECT r.id, s.study_uid, COALESCE(rp.clinic_id, p.patient_id), COALESCE(rp.name, p.name),
+           COALESCE(NULLIF(rp.sex, ''), p.sex), COALESCE(NULLIF(rp.birth_date, ''), p.birth_date),
+           COALESCE(o.accession, s.accession), s.study_date,
            s.description,
            (SELECT group_concat(DISTINCT se.modality) FROM series se JOIN instances i ON i.series_ref = se.id
              WHERE se.study_ref = s.id AND i.source_kind <> 'report'),
@@ -117,7 +121,8 @@ const SUMMARY_SELECT: &str = "
            r.is_final, r.is_current, r.observer, r.organization, r.verified_at, r.content_at,
            r.received_at, r.destination,
            (SELECT a.at FROM report_acks a WHERE a.report_ref = r.id AND a.user = ?1)
-    FROM reports r JOIN studies s ON s.id = r.study_ref JOIN patients p ON p.id = s.patient_ref";
+    FROM reports r JOIN studies s ON s.id = r.study_ref JOIN patients p ON p.id = s.patient_ref
+         LEFT JOIN orders o ON o.id = s.order_ref LEFT JOIN reg_patients rp ON rp.id = o.patient_ref";
 
 fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReportSummary> {
     Ok(ReportSummary {
