@@ -11,7 +11,8 @@ use std::time::Duration;
 use crate::registry::RegistryError;
 use crate::store::{self, Store};
 
-/// Checks for quiet studies about every second until `shutdown` is set.
+/// Checks for quiet studies four times a second until `shutdown` is set: a study is queued
+/// within a quarter second of its quiet period ending (one indexed query per check).
 pub fn run_ticker(
     store: Arc<Store>,
     quiet_period: Duration,
@@ -21,14 +22,8 @@ pub fn run_ticker(
 ) {
     let quiet_ms = quiet_period.as_millis() as i64;
     let tick = Duration::from_millis(250);
-    let mut since_check = Duration::ZERO;
     while !shutdown.load(Ordering::Relaxed) {
         std::thread::sleep(tick);
-        since_check += tick;
-        if since_check < Duration::from_secs(1) {
-            continue;
-        }
-        since_check = Duration::ZERO;
         // Matching decides whether a completing study is queued now or waits for a person.
         let decide = |tx: &rusqlite::Transaction<'_>, id| {
             match crate::registry::matching::on_complete(tx, id, hold_unmatched) {
