@@ -33,14 +33,8 @@ fn deliver(scratch: &Scratch, hub_url: String, studies: &[&str]) -> Station {
     let station = Station::start(
         scratch.path(),
         &Options {
-            quiet_period_secs: Some(1),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: hub_url,
-                modalities: vec![],
-            }],
             extra_toml: FAST_POLLING.into(),
-            ..Options::default()
+            ..Options::sending_to(hub_url)
         },
     );
     let dir = scratch.join("device");

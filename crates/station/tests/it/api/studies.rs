@@ -16,15 +16,7 @@ fn a_clinic_day_is_searchable_readable_and_held_with_every_read_audited() {
     // Nothing listens on the hub's port: studies queue and wait, and the link shows offline.
     let station = Station::start(
         scratch.path(),
-        &Options {
-            quiet_period_secs: Some(1),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: format!("http://127.0.0.1:{}/dicom-web", free_port()),
-                modalities: vec![],
-            }],
-            ..Options::default()
-        },
+        &Options::sending_to(format!("http://127.0.0.1:{}/dicom-web", free_port())),
     );
     let day = demo_day(&scratch.join("day"), Scale::Small, 7);
     let paths: Vec<&std::path::Path> = day.iter().map(|f| f.path.as_path()).collect();
