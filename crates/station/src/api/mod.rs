@@ -69,6 +69,19 @@ impl Ctx<'_> {
     }
 }
 
+/// In the data directory: the first-run admin's generated password, for a desktop install
+/// with no console. Only the station's own user can read it.
+pub const INITIAL_ADMIN_PASSWORD_FILE: &str = "admin-initial-password.txt";
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
 impl Api {
     /// Builds the API over a station's store and event bus, creating the first-run admin if
     /// there are no users (its generated password, if any, is logged once).
@@ -79,8 +92,19 @@ impl Api {
     ) -> Result<Api, crate::auth::users::UserError> {
         let auth = Auth::new(store.clone(), config.auth.clone());
         if let Some(pw) = auth.ensure_admin()? {
-            // Printed, not only logged: the person installing the station must see it once.
+            // Printed, not only logged, for the person installing the station; and written to a
+            // file only the station's user can read, because the desktop app started from a
+            // launcher has no console to print to.
+            let file = config.data_dir.join(INITIAL_ADMIN_PASSWORD_FILE);
+            let saved = write_private(&file, &format!("{pw}\n"));
             eprintln!("首次运行：已创建管理员账号 admin，初始密码 / first run: created user admin with password: {pw}");
+            match saved {
+                Ok(()) => eprintln!(
+                    "（也已写入 / also written to {}; 登录并修改密码后请删除 / delete it once you have logged in）",
+                    file.display()
+                ),
+                Err(e) => tracing::warn!(file = %file.display(), error = %e, "cannot write the first-run password file"),
+            }
             tracing::warn!(
                 "first run: created user `admin`; its password was printed once on the console"
             );

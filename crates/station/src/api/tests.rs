@@ -71,3 +71,34 @@ fn settings_come_without_secrets_and_typed_calls_share_the_dispatcher() {
     assert_eq!(err.code, ErrorCode::Invalid);
     assert!(err.message(Lang::En).contains("study"), "{err}");
 }
+
+/// A first run with no admin password configured: the generated one is also in a file only the
+/// station's user can read (a desktop install has no console), and it logs in.
+#[test]
+fn a_generated_first_admin_password_is_left_in_a_private_file_that_logs_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::defaults();
+    config.data_dir = dir.path().to_owned();
+    config.auth.initial_admin_password = None;
+    let store = Arc::new(Store::open(&dir.path().join("s.db")).expect("store"));
+    let api = Api::new(&config, store, Events::new()).expect("api");
+    let file = dir.path().join(INITIAL_ADMIN_PASSWORD_FILE);
+    let password = std::fs::read_to_string(&file).expect("password file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "only the station's user reads it");
+    }
+    let login: LoginResponse = api
+        .call_typed(
+            None,
+            Op::Login,
+            &LoginRequest {
+                username: "admin".into(),
+                password: password.trim().into(),
+            },
+        )
+        .expect("the admin logs in with the password from the file");
+    assert_eq!(login.user.role, Role::Admin);
+}
