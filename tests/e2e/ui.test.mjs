@@ -151,7 +151,7 @@ describe('web UI against a real station', () => {
     const page = await loginPage(browser, station, users.technician)
     try {
       await page.locator('[data-nav="studies"]').click()
-      await page.locator('.load-empty').waitFor({ timeout: 15_000 })
+      await page.locator('[data-test="studies-page"] .load-empty', { hasText: '还没有任何检查' }).waitFor({ timeout: 15_000 })
       // A marker that a page reload would wipe: the row must arrive without one.
       await page.evaluate(() => (window.__noReload = true))
       const day = station.demoDay()
