@@ -71,3 +71,16 @@ export function restudy(files, dir, { accession, patientName, patientId }) {
   })
   return { studyUid, files: out }
 }
+
+/**
+ * The hub's PDF report for the study of the DICOM file `from`, wrapped as an Encapsulated PDF
+ * by DCMTK's pdf2dcm (patient and study copied from `from`), titled `title`.
+ */
+export function encapsulatedPdf(pdf, path, { from, title }) {
+  execFileSync(
+    '/usr/bin/pdf2dcm',
+    ['-q', '+st', from, '+t', title, '-k', '(0008,0005)=ISO_IR 192', pdf, path],
+    { timeout: 30_000 },
+  )
+  return path
+}
