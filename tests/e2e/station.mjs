@@ -43,9 +43,12 @@ export async function waitFor(what, timeoutMs, check) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`)
 }
 
-/** A real upstream hub: Debian's Orthanc with its DICOMweb plugin, on a free loopback port. */
+/**
+ * A real upstream hub: Debian's Orthanc with its DICOMweb plugin, on a free loopback port.
+ * `overwrite`: an instance sent again replaces the one held (a hub taking corrections must).
+ */
 export class Orthanc {
-  static async start(dir) {
+  static async start(dir, { overwrite = false } = {}) {
     const plugin = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so'
     if (!existsSync(plugin)) throw new Error(`${plugin} missing (Debian package orthanc-dicomweb)`)
     mkdirSync(dir, { recursive: true })
@@ -62,6 +65,7 @@ export class Orthanc {
         DicomAet: 'HUB',
         RemoteAccessAllowed: false,
         AuthenticationEnabled: false,
+        OverwriteInstances: overwrite,
         Plugins: [plugin],
         DicomWeb: { Enable: true, Root: '/dicom-web/' },
       }),
@@ -88,6 +92,12 @@ export class Orthanc {
     if (r.status === 204) return []
     const list = await r.json()
     return list.map((s) => s['0020000D']?.Value?.[0])
+  }
+
+  /** Simplified tags of every instance the hub holds (as stored, not the index's summary). */
+  async instanceTags() {
+    const ids = await (await fetch(`${this.url}/instances`)).json()
+    return Promise.all(ids.map(async (id) => (await fetch(`${this.url}/instances/${id}/simplified-tags`)).json()))
   }
 
   /** Stores a DICOM file at the hub through its REST API, as the hub's own reporting would. */
