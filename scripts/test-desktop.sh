@@ -3,7 +3,10 @@
 # build libraries, WebKitWebDriver, Xvfb, a session bus and tauri-driver when missing, builds the
 # web UI and the desktop app (debug, serving the built UI: `custom-protocol`), runs the shell's
 # unit tests, then drives the real window under Xvfb (tests/desktop/) and saves its screenshot
-# to docs/screenshots/desktop.png.
+# to docs/screenshots/desktop.png. On the test's session bus a stand-in notification server and
+# tray host (tests/desktop/desktop_bus.py: python3-dbus, python3-gi) answer the app, dbus-monitor
+# (dbus-bin) records its notifications and gdbus (libglib2.0-bin) reads its tray menu; a real
+# Orthanc is its hub.
 # UI_BUILT=1 skips the UI build (scripts/test.sh has just built it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,7 +18,8 @@ fi
 
 need=()
 for pkg in libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libssl-dev \
-  build-essential pkg-config webkit2gtk-driver xvfb xauth dbus-daemon dcmtk; do
+  build-essential pkg-config webkit2gtk-driver xvfb xauth dbus-daemon dcmtk \
+  dbus-bin libglib2.0-bin python3-dbus python3-gi orthanc orthanc-dicomweb; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

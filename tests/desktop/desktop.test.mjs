@@ -1,8 +1,11 @@
 // The real desktop window under Xvfb: tauri-driver starts the built app (WebKitWebDriver
-// underneath) with its own data directory and ports; a device sends studies with DCMTK's
-// storescu; a person logs in through the window (a wrong password first, then the right one)
-// and sees the studies with their Chinese names, a new one arriving live without a reload.
-// Run by scripts/test-desktop.sh, which builds the UI and the app and starts Xvfb.
+// underneath) with its own data directory and ports, sending to a real hub (Orthanc) for images
+// and to an ECG room whose link is down; a device sends studies with DCMTK's storescu; a person
+// logs in through the window (a wrong password first, then the right one) and sees the studies
+// with their Chinese names, a new one arriving live without a reload. On the session bus (see
+// bus.mjs): the tray icon's menu says the link and backlog state, a report from the hub raises
+// an OS notification in Chinese, and closing the window leaves the app receiving.
+// Run by scripts/test-desktop.sh, which builds the UI and the app and starts Xvfb and the bus.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
@@ -10,8 +13,11 @@ import { mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, wr
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { ADMIN_PASSWORD, STORESCU, Station, freePort, stationBin, waitFor } from '../e2e/station.mjs'
+import { ADMIN_PASSWORD, Orthanc, STORESCU, Station, freePort, stationBin, waitFor } from '../e2e/station.mjs'
+import { finalSr, restudy } from '../e2e/documents.mjs'
 import { Session } from './webdriver.mjs'
+import { Bus } from './bus.mjs'
+import { appConfig, appPids } from './app.mjs'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target')
@@ -32,7 +38,7 @@ function listening(port) {
 }
 
 describe('desktop window', () => {
-  let dir, driver, session, dicomPort, httpPort, day
+  let dir, driver, session, dicomPort, httpPort, day, bus, hub
   const logFile = () => join(dir, 'tauri-driver.log')
   const logs = () => (existsSync(logFile()) ? readFileSync(logFile(), 'utf8').slice(-6000) : '')
 
@@ -59,9 +65,14 @@ describe('desktop window', () => {
     dir = mkdtempSync(join(tmpdir(), 'station-desktop-'))
     day = join(dir, 'demo')
     execFileSync(stationBin(), ['demo', '--small', '--out', day], { timeout: 60_000 })
+    // The desktop's notification server and tray host are there before the app starts; the
+    // hub binds its ports before the app's are picked, so no two pick the same one.
+    bus = await Bus.start(dir)
+    hub = await Orthanc.start(join(dir, 'hub'))
     const [driverPort, nativePort] = [await freePort(), await freePort()]
     httpPort = await freePort()
     dicomPort = await freePort()
+    const config = appConfig(dir, { hub: hub.dicomweb, deadPort: await freePort() })
     const out = openSync(logFile(), 'a')
     // The app inherits this environment through tauri-driver and WebKitWebDriver.
     driver = spawn(TAURI_DRIVER, ['--port', String(driverPort), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'], {
@@ -76,7 +87,7 @@ describe('desktop window', () => {
     session = await Session.create(url, {
       'tauri:options': {
         application: APP,
-        args: ['--data-dir', join(dir, 'data'), '--dicom-port', String(dicomPort), '--http-port', String(httpPort)],
+        args: ['--config', config, '--data-dir', join(dir, 'data'), '--dicom-port', String(dicomPort), '--http-port', String(httpPort)],
       },
     }).catch((e) => {
       throw new Error(`${e.message}\n${logs()}`)
@@ -89,6 +100,10 @@ describe('desktop window', () => {
   after(async () => {
     if (session) await session.delete().catch(() => {})
     if (driver && driver.exitCode === null) driver.kill('SIGTERM')
+    // A window closed to the tray outlives its WebDriver session: end this test's app by its pid.
+    if (dir) for (const pid of appPids(APP, join(dir, 'data'))) process.kill(pid, 'SIGTERM')
+    bus?.stop()
+    hub?.stop()
     if (dir && !process.env.KEEP_DESKTOP_TEST_DIR) rmSync(dir, { recursive: true, force: true })
   })
 
@@ -161,5 +176,75 @@ describe('desktop window', () => {
     } finally {
       headless.stop()
     }
+  })
+
+  /** The engine's own answer over its HTTP API, as a LAN browser would ask. */
+  async function api(op, body = {}) {
+    const station = new Station(dir, null, dicomPort, httpPort, null)
+    const { status, json } = await station.call(op, body, await station.login('admin', ADMIN_PASSWORD))
+    assert.equal(status, 200, `${op}: ${JSON.stringify(json)}`)
+    return json
+  }
+
+  it("the tray icon's menu says the link and backlog state the engine reports", async () => {
+    // The ECG room is down, so each patient's ECG study waits: the line must say how many.
+    let labels, expected
+    await waitFor('the tray line to match the engine', 90_000, async () => {
+      const { links } = await api('links_list')
+      const waiting = links.reduce((n, l) => n + l.backlog + l.failed + l.held, 0)
+      const online = links.filter((l) => l.online).length
+      const link = online === 2 ? '在线' : online === 0 ? '离线' : `部分在线 ${online}/2`
+      expected = `${link} · 待发送 ${waiting}`
+      labels = bus.trayLabels()
+      return waiting > 0 && labels?.includes(expected)
+    }).catch((e) => {
+      throw new Error(`${e.message}\nexpected ${expected}, tray menu ${JSON.stringify(labels)}\n${bus.log()}`)
+    })
+    assert.ok(labels.includes('显示窗口') && labels.some((l) => l.startsWith('退出')), `the menu's actions: ${labels}`)
+  })
+
+  it('a report from the hub raises an OS notification in Chinese, naming the patient', async () => {
+    // 李秀英's device writes GB18030; the notification names her as written.
+    const sent = restudy([join(day, 'P20260002', 'DX_PA.dcm')], join(dir, 'report-study'), { accession: 'DESK-RPT-1' })
+    execFileSync(STORESCU, ['-aet', 'DR1', '-aec', 'STATION', '127.0.0.1', String(dicomPort), ...sent.files], { timeout: 60_000 })
+    await waitFor('the study at the hub', 120_000, async () => (await hub.studyUids()).includes(sent.studyUid))
+    await hub.store(
+      finalSr(join(dir, 'report.dcm'), {
+        studyUid: sent.studyUid,
+        patientId: 'P20260002',
+        patientName: '李^秀英',
+        findings: '双肺纹理清晰。',
+        conclusion: '心肺未见异常。',
+        doctor: '孙^主任',
+      }),
+    )
+    const expected = { summary: '报告已返回', body: '李秀英 的检查报告已到，请查看。' }
+    const seen = await waitFor('a Notify call for the report', 90_000, () =>
+      bus.notifyCalls().find((n) => n.summary === expected.summary && n.body === expected.body),
+    ).catch((e) => {
+      throw new Error(`${e.message}\nNotify calls: ${JSON.stringify(bus.notifyCalls())}\n${bus.log()}\n${logs()}`)
+    })
+    assert.ok(seen)
+    // Answered by the notification server, not only sent.
+    assert.ok(bus.received().some((n) => n.summary === expected.summary && n.body === expected.body), JSON.stringify(bus.received()))
+  })
+
+  it('closing the window leaves the app receiving: a study sent afterwards is in the engine', async () => {
+    const before = appPids(APP, join(dir, 'data'))
+    assert.equal(before.length, 1, `one app process: ${before}`)
+    // Closed as the title bar's × does (WM_DELETE_WINDOW). WebDriver's Close Window cannot
+    // stand in: WebKitWebDriver ends the session with the last window and kills the app.
+    const closed = spawnSync('/usr/bin/python3', [join(import.meta.dirname, 'close_window.py'), String(before[0])], { encoding: 'utf8', timeout: 30_000 })
+    assert.equal(closed.status, 0, `close_window.py: ${closed.stdout}${closed.stderr}`)
+    await waitFor('the "still receiving" notification', 30_000, () =>
+      bus.notifyCalls().find((n) => n.body?.startsWith('窗口已关闭，仍在接收和发送影像')),
+    )
+    const sent = restudy([join(day, 'P20260004', 'DX_PA.dcm')], join(dir, 'after-close'), { accession: 'DESK-CLOSED-1' })
+    execFileSync(STORESCU, ['-aet', 'DR1', '-aec', 'STATION', '127.0.0.1', String(dicomPort), ...sent.files], { timeout: 60_000 })
+    const found = await waitFor('the study in the engine', 60_000, async () =>
+      (await api('studies_list', { text: 'DESK-CLOSED-1' })).items.find((s) => s.study_uid === sent.studyUid),
+    )
+    assert.equal(found.accession, 'DESK-CLOSED-1')
+    assert.deepEqual(appPids(APP, join(dir, 'data')), before, 'the same app process, still running')
   })
 })

@@ -56,14 +56,19 @@ export function finalSr(path, { studyUid, patientId, patientName, findings, conc
 /**
  * Copies a device's files into `dir` as one new study with `changes` ({accession, patientName,
  * patientId}), the way a technician's typing at the device would differ from the registration.
+ * Series and instances get new UIDs too, so the copy is new even where the original was sent.
  */
 export function restudy(files, dir, { accession, patientName, patientId }) {
   mkdirSync(dir, { recursive: true })
   const studyUid = uid()
+  const series = new Map()
   const out = files.map((f) => {
     const copy = join(dir, basename(f))
     copyFileSync(f, copy)
-    const edits = [`(0020,000d)=${studyUid}`, `(0008,0050)=${accession ?? ''}`]
+    const dumped = execFileSync('/usr/bin/dcmdump', ['+P', '0020,000e', f], { encoding: 'utf8', timeout: 30_000 })
+    const original = /\[([^\]]*)\]/.exec(dumped)?.[1] ?? f
+    if (!series.has(original)) series.set(original, uid())
+    const edits = [`(0020,000d)=${studyUid}`, `(0020,000e)=${series.get(original)}`, `(0008,0018)=${uid()}`, `(0008,0050)=${accession ?? ''}`]
     if (patientName) edits.push(`(0010,0010)=${patientName}`)
     if (patientId) edits.push(`(0010,0020)=${patientId}`)
     execFileSync('/usr/bin/dcmodify', ['-nb', '-gin', ...edits.flatMap((e) => ['-m', e]), copy], { timeout: 30_000 })
