@@ -15,14 +15,14 @@ mod text;
 mod tray;
 mod window;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use station::config::{Config, Overrides};
+use station::options::ServeArgs;
 use station::serve::ServeError;
 use tauri::{AppHandle, Manager, RunEvent, WindowEvent};
 use tauri_plugin_notification::NotificationExt;
@@ -31,7 +31,7 @@ pub use engine::Engine;
 use text::Lang;
 pub use window::show_main_window;
 
-/// The same options as `station serve`.
+/// The same options as `station serve` (one definition in the engine).
 #[derive(Parser)]
 #[command(
     name = "station-desktop",
@@ -39,17 +39,8 @@ pub use window::show_main_window;
     about = "Clinic Imaging Station (基层影像采集站), desktop"
 )]
 struct Args {
-    /// TOML configuration file; embedded defaults apply to anything it leaves out.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    #[arg(long)]
-    ae_title: Option<String>,
-    #[arg(long)]
-    dicom_port: Option<u16>,
-    #[arg(long)]
-    http_port: Option<u16>,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 fn main() -> ExitCode {
@@ -64,15 +55,7 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> anyhow::Result<()> {
     let lang = Lang::from_env();
-    let config = Config::load(
-        args.config.as_deref(),
-        &Overrides {
-            data_dir: args.data_dir,
-            ae_title: args.ae_title,
-            dicom_port: args.dicom_port,
-            http_port: args.http_port,
-        },
-    )?;
+    let config = args.serve.load()?;
     init_logging(&config.data_dir);
     let engine = match Engine::start(&config) {
         Ok(engine) => engine,

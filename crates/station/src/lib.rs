@@ -16,6 +16,7 @@ pub mod events;
 pub mod http;
 pub mod ingest;
 pub mod lifecycle;
+pub mod options;
 pub mod registry;
 pub mod reports;
 pub mod serve;

@@ -10,9 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use station::config::{Config, Overrides};
 use station::ingest::{quarantine, Ingest, IngestError, Outcome};
+pub(crate) use station::options::ConfigArgs;
+use station::options::ServeArgs;
 use station::store::queue::Action;
 use station::store::{self, Source, Store};
 
@@ -38,13 +40,7 @@ enum Command {
     /// Run the station headless: DICOM listener, watched folders, study lifecycle.
     Serve {
         #[command(flatten)]
-        config: ConfigArgs,
-        #[arg(long)]
-        ae_title: Option<String>,
-        #[arg(long)]
-        dicom_port: Option<u16>,
-        #[arg(long)]
-        http_port: Option<u16>,
+        options: ServeArgs,
     },
     /// Import DICOM files and folders (recursively) through the same path as the listener.
     Import {
@@ -141,22 +137,6 @@ enum SyncAction {
     },
 }
 
-#[derive(Args)]
-pub(crate) struct ConfigArgs {
-    /// TOML configuration file; embedded defaults apply to anything it leaves out.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-}
-
-impl ConfigArgs {
-    pub(crate) fn load(&self, mut overrides: Overrides) -> anyhow::Result<Config> {
-        overrides.data_dir = self.data_dir.clone();
-        Ok(Config::load(self.config.as_deref(), &overrides)?)
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server logs each association and instance; one-shot commands print their own summary
@@ -184,20 +164,7 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve {
-            config,
-            ae_title,
-            dicom_port,
-            http_port,
-        } => {
-            let config = config.load(Overrides {
-                ae_title,
-                dicom_port,
-                http_port,
-                ..Default::default()
-            })?;
-            serve(&config)
-        }
+        Command::Serve { options } => serve(&options.load()?),
         Command::Import { config, paths } => import(&config.load(Overrides::default())?, &paths),
         Command::Status { config, json } => status(&config.load(Overrides::default())?, json),
         Command::Sync { action } => match action {
