@@ -92,16 +92,14 @@ async fn notification_text(app: &AppHandle, lang: Lang, event: &Event) -> Option
     })
 }
 
-/// The study's patient name as a person writes it, for the notification's text.
+/// The study's patient name as a person writes it, for the notification's text: the registered
+/// patient's once the study is matched (as the screens show it), else the name the device sent.
 fn patient_of(db: &std::path::Path, study_uid: &str) -> Option<String> {
     let conn = station::store::open_reader(db).ok()?;
-    let name: String = conn
-        .query_row(
-            "SELECT p.name FROM studies s JOIN patients p ON p.id = s.patient_ref
-             WHERE s.study_uid = ?1",
-            [study_uid],
-            |r| r.get(0),
-        )
-        .ok()?;
+    let sql = format!(
+        "SELECT COALESCE(rp.name, p.name) {} WHERE s.study_uid = ?1",
+        station::api::studies::STUDY_FROM
+    );
+    let name: String = conn.query_row(&sql, [study_uid], |r| r.get(0)).ok()?;
     Some(display_name(&name))
 }

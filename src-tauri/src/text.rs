@@ -131,14 +131,20 @@ pub enum LinkState {
     },
 }
 
-/// A DICOM person name (`王^小明`, `Wang^Xiaoming`) as a person writes it.
+/// A DICOM person name (PS3.5 6.2.1: `王^小明`, `Wang^Xiaoming=王^小明`) as a person writes it,
+/// and as the web UI shows it: the ideographic group when there is one, Chinese components
+/// joined without spaces.
 pub fn display_name(dicom_name: &str) -> String {
-    let alphabetic = dicom_name.split('=').next().unwrap_or_default();
-    let parts: Vec<&str> = alphabetic.split('^').filter(|p| !p.is_empty()).collect();
-    let cjk = parts
-        .iter()
-        .any(|p| p.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
-    parts.join(if cjk { "" } else { " " })
+    let is_cjk = |s: &str| s.chars().any(|c| ('\u{3400}'..='\u{9fff}').contains(&c));
+    let mut groups = dicom_name.split('=');
+    let first = groups.next().unwrap_or_default();
+    let group = groups.find(|g| is_cjk(g)).unwrap_or(first);
+    let parts: Vec<&str> = group
+        .split('^')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.join(if is_cjk(group) { "" } else { " " })
 }
 
 #[cfg(test)]
@@ -167,7 +173,8 @@ mod tests {
     #[test]
     fn person_names_read_naturally() {
         assert_eq!(display_name("王^小明"), "王小明");
-        assert_eq!(display_name("Wang^Xiaoming=王^小明"), "Wang Xiaoming");
+        assert_eq!(display_name("Wang^Xiaoming=王^小明"), "王小明");
+        assert_eq!(display_name("Zhang^San"), "Zhang San");
         assert_eq!(display_name(""), "");
     }
 }

@@ -152,8 +152,9 @@ pub struct StudyDetail {
 }
 
 /// A study with its patient as received (`p`) and, once matched, its order (`o`) and the
-/// registered patient (`rp`) whose data is what is sent (`registry::correction`).
-pub(crate) const STUDY_FROM: &str = "FROM studies s JOIN patients p ON p.id = s.patient_ref
+/// registered patient (`rp`) whose data is what is sent (`registry::correction`). Public for
+/// the desktop shell's notifications, which name the patient as the screens do.
+pub const STUDY_FROM: &str = "FROM studies s JOIN patients p ON p.id = s.patient_ref
      LEFT JOIN orders o ON o.id = s.order_ref LEFT JOIN reg_patients rp ON rp.id = o.patient_ref";
 
 /// Patient ID, name, sex, birth date and accession as sent: the registration's when matched.
