@@ -1,11 +1,14 @@
 //! The main window: the built web UI (`tauri://localhost`), told where the engine's HTTP server
-//! is (`window.__STATION_HTTP__`) for what IPC cannot carry (preview images, print views).
+//! is (`window.__STATION_HTTP__`) for what IPC cannot carry (preview images, print views). A
+//! report's print view and PDF, which the UI opens in a new tab, open in a window of their own.
 //!
-//! Must never: give the page a way around the API's login (no token or session is injected).
+//! Must never: give the page a way around the API's login (no token or session is injected), or
+//! open a window on anything but the engine's report files.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder};
+use tauri::webview::NewWindowResponse;
+use tauri::{AppHandle, Manager, Url, WebviewUrl, WebviewWindowBuilder};
 
 use crate::text::Lang;
 use crate::Engine;
@@ -16,7 +19,7 @@ pub fn create_main(app: &AppHandle) -> tauri::Result<()> {
     let http = http_base(app.state::<Engine>().http_addr);
     let script = format!(
         "window.__STATION_HTTP__ = {};",
-        serde_json::Value::String(http)
+        serde_json::Value::String(http.clone())
     );
     WebviewWindowBuilder::new(app, MAIN, WebviewUrl::default())
         // Both names: the window list is read before anyone picks a language.
@@ -24,6 +27,14 @@ pub fn create_main(app: &AppHandle) -> tauri::Result<()> {
         .inner_size(1280.0, 800.0)
         .min_inner_size(960.0, 600.0)
         .initialization_script(&script)
+        .on_new_window(move |url, _| {
+            if is_report_file(&http, &url) {
+                NewWindowResponse::Allow
+            } else {
+                tracing::warn!(%url, "desktop: refused to open a window");
+                NewWindowResponse::Deny
+            }
+        })
         .build()?;
     Ok(())
 }
@@ -36,6 +47,12 @@ fn http_base(addr: SocketAddr) -> String {
         ip => ip,
     };
     format!("http://{}", SocketAddr::new(ip, addr.port()))
+}
+
+/// A report's print view or PDF on the engine's own HTTP server (`/api/report/{id}/...`).
+fn is_report_file(http_base: &str, url: &Url) -> bool {
+    let origin = url.origin().ascii_serialization();
+    origin == http_base && url.path().starts_with("/api/report/")
 }
 
 /// Shows, restores and focuses the main window (tray menu, tray click, a second start).
@@ -61,5 +78,31 @@ mod tests {
             http_base("192.168.1.5:81".parse().expect("addr")),
             "http://192.168.1.5:81"
         );
+    }
+
+    #[test]
+    fn only_the_engines_report_files_open_a_window() {
+        let base = "http://127.0.0.1:8080";
+        let url = |u: &str| Url::parse(u).expect("url");
+        assert!(is_report_file(
+            base,
+            &url("http://127.0.0.1:8080/api/report/7/print?token=abc")
+        ));
+        assert!(is_report_file(
+            base,
+            &url("http://127.0.0.1:8080/api/report/7/pdf")
+        ));
+        assert!(!is_report_file(
+            base,
+            &url("http://127.0.0.1:8081/api/report/7/pdf")
+        ));
+        assert!(!is_report_file(
+            base,
+            &url("http://127.0.0.1:8080/api/login")
+        ));
+        assert!(!is_report_file(
+            base,
+            &url("https://example.com/api/report/7/pdf")
+        ));
     }
 }

@@ -229,6 +229,27 @@ describe('desktop window', () => {
     assert.ok(bus.received().some((n) => n.summary === expected.summary && n.body === expected.body), JSON.stringify(bus.received()))
   })
 
+  it("a report's print view opens in a window of its own, with the report in Chinese", async () => {
+    await (await element('the reports navigation', '[data-nav="reports"]')).click()
+    // Clicked once the list has settled (a live reload may still cover it for a moment).
+    await waitFor('the report of 李秀英 clicked', 30_000, async () => {
+      await (await element('the report of 李秀英', '[data-test="report-patient"]', (t) => t.includes('李秀英'))).click()
+      return true
+    })
+    await element('the report text', '[data-test="report-text"]', (t) => t.includes('双肺纹理清晰'))
+    const main = (await session.windows())[0]
+    await (await element('the print button', '[data-test="print"]')).click()
+    const print = await waitFor('a second window', 30_000, async () => (await session.windows()).find((h) => h !== main))
+    await session.switchTo(print)
+    try {
+      const body = await element('the print view', 'body', (t) => t.includes('双肺纹理清晰'))
+      const text = await body.text()
+      assert.ok(text.includes('李秀英') && text.includes('心肺未见异常。') && text.includes('正式报告'), text)
+    } finally {
+      await session.switchTo(main)
+    }
+  })
+
   it('closing the window leaves the app receiving: a study sent afterwards is in the engine', async () => {
     const before = appPids(APP, join(dir, 'data'))
     assert.equal(before.length, 1, `one app process: ${before}`)

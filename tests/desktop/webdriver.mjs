@@ -32,6 +32,16 @@ export class Session {
     return this.cmd('POST', '/execute/sync', { script, args })
   }
 
+  /** The handles of the session's windows (W3C "Get Window Handles"). */
+  windows() {
+    return this.cmd('GET', '/window/handles')
+  }
+
+  /** Makes `handle` the window later commands act on. */
+  switchTo(handle) {
+    return this.cmd('POST', '/window', { handle })
+  }
+
   /** The window's content as PNG bytes. */
   async screenshot() {
     return Buffer.from(await this.cmd('GET', '/screenshot'), 'base64')
