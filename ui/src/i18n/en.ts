@@ -270,6 +270,7 @@ export default {
     minutesBad: 'At least 1 minute',
     writesNone: 'Choose at least one export format',
     ok: 'OK',
+    removed: 'Removed',
   },
   assign: {
     title: 'Assign study',

@@ -270,6 +270,7 @@ export default {
     minutesBad: '时限至少 1 分钟',
     writesNone: '至少选择一种导出格式',
     ok: '确定',
+    removed: '已移除',
   },
   assign: {
     title: '归档检查',

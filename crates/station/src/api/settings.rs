@@ -113,13 +113,19 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
         )
     })?;
     let changed = changed_sections(&current, &next);
+    let conn = ctx.api.store.lock();
+    if changed.iter().any(|c| c == "targets") {
+        // Studies already waiting for a report get the new targets too (the overdue list).
+        crate::reports::store::retarget(&conn, &next.reports)?;
+    }
     audit::record(
-        &ctx.api.store.lock(),
+        &conn,
         ctx.actor(),
         "settings.update",
         &file.display().to_string(),
         &describe(&next, &changed),
     )?;
+    drop(conn);
     let applied = settings_of(&next)?;
     ctx.api.config.set(next);
     Ok(SettingsApplied {
