@@ -58,7 +58,23 @@ pub struct SettingsApplied {
 /// One save at a time: two admins saving at once must not interleave file writes.
 static SAVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn settings_of(config: &Config) -> Result<Settings, ApiError> {
+impl SettingsUpdate {
+    /// The update that changes nothing: `config`'s editable sections as the Settings page
+    /// shows them (secrets as `***`).
+    pub fn unchanged(config: &Config) -> SettingsUpdate {
+        let config = redacted(config);
+        SettingsUpdate {
+            allowed_callers: config.dicom.allowed_callers,
+            quiet_period_secs: config.studies.quiet_period_secs,
+            hold_unmatched: config.studies.hold_unmatched,
+            watch: config.watch,
+            destinations: config.destinations,
+            targets: config.reports.targets,
+        }
+    }
+}
+
+fn redacted(config: &Config) -> Config {
     let mut config = config.clone();
     if config.auth.initial_admin_password.is_some() {
         config.auth.initial_admin_password = Some(HIDDEN.into());
@@ -75,9 +91,13 @@ fn settings_of(config: &Config) -> Result<Settings, ApiError> {
             o.client_secret = hidden();
         }
     }
+    config
+}
+
+fn settings_of(config: &Config) -> Result<Settings, ApiError> {
     Ok(Settings {
         file: config.settings_file().display().to_string(),
-        config: serde_json::to_value(&config).map_err(|_| ApiError::internal())?,
+        config: serde_json::to_value(redacted(config)).map_err(|_| ApiError::internal())?,
     })
 }
 

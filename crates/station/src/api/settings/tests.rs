@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use super::SettingsUpdate;
 use crate::api::account::{LoginRequest, LoginResponse};
 use crate::api::{Api, ErrorCode, Lang, Op};
 use crate::config::{Config, Overrides};
@@ -25,6 +26,11 @@ fn api_with_file(dir: &std::path::Path) -> (Api, String, std::path::PathBuf) {
     std::fs::create_dir_all(&config.data_dir).expect("data dir");
     let store = Arc::new(Store::open(&config.db_path()).expect("store"));
     let api = Api::new(&config, store, Events::new()).expect("api");
+    let token = admin_token(&api);
+    (api, token, file)
+}
+
+fn admin_token(api: &Api) -> String {
     let login: LoginResponse = api
         .call_typed(
             None,
@@ -35,30 +41,19 @@ fn api_with_file(dir: &std::path::Path) -> (Api, String, std::path::PathBuf) {
             },
         )
         .expect("login");
-    (api, login.token, file)
+    login.token
 }
 
 /// The update the Settings page would send back unchanged.
-fn as_shown(api: &Api, token: &str) -> Value {
-    let shown = api
-        .call(Some(token), "settings_get", json!({}))
-        .expect("get");
-    let c = &shown["config"];
-    json!({
-        "allowed_callers": c["dicom"]["allowed_callers"],
-        "quiet_period_secs": c["studies"]["quiet_period_secs"],
-        "hold_unmatched": c["studies"]["hold_unmatched"],
-        "watch": c["watch"],
-        "destinations": c["destinations"],
-        "targets": c["reports"]["targets"],
-    })
+fn as_shown(api: &Api) -> Value {
+    serde_json::to_value(SettingsUpdate::unchanged(&api.config())).expect("json")
 }
 
 #[test]
 fn a_saved_change_keeps_untyped_secrets_is_applied_and_audited_without_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (api, token, file) = api_with_file(dir.path());
-    let mut update = as_shown(&api, &token);
+    let mut update = as_shown(&api);
     assert_eq!(update["destinations"][0]["password"], "***");
     update["allowed_callers"] = json!(["DR1", "US2"]);
     update["destinations"][0]["url"] = json!("http://hub2.example:8042/dicom-web");
@@ -105,7 +100,7 @@ fn a_bad_url_is_refused_naming_the_field_and_the_file_is_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (api, token, file) = api_with_file(dir.path());
     let before = std::fs::read_to_string(&file).expect("file");
-    let mut update = as_shown(&api, &token);
+    let mut update = as_shown(&api);
     update["destinations"][0]["url"] = json!("hub.example/dicom-web");
     let err = api
         .call(Some(&token), "settings_update", update)
@@ -120,13 +115,13 @@ fn a_bad_url_is_refused_naming_the_field_and_the_file_is_untouched() {
         "http://hub.example/dicom-web"
     );
 
-    let mut update = as_shown(&api, &token);
+    let mut update = as_shown(&api);
     update["destinations"][0]["name"] = json!("hub-renamed");
     let err = api
         .call(Some(&token), "settings_update", update)
         .expect_err("a renamed destination's *** has nothing to keep");
     assert_eq!(err.field.as_deref(), Some("destinations[0].password"));
-    let mut update = as_shown(&api, &token);
+    let mut update = as_shown(&api);
     update["targets"] = json!([{ "modality": "DX", "priority": "soon", "minutes": 5 }]);
     let err = api
         .call(Some(&token), "settings_update", update)
@@ -148,19 +143,10 @@ fn on_embedded_defaults_settings_go_to_the_data_directory_and_are_read_at_next_s
     std::fs::create_dir_all(&data_dir).expect("data dir");
     let store = Arc::new(Store::open(&config.db_path()).expect("store"));
     let api = Api::new(&config, store, Events::new()).expect("api");
-    let login: LoginResponse = api
-        .call_typed(
-            None,
-            Op::Login,
-            &LoginRequest {
-                username: "admin".into(),
-                password: "admin-pw-1234".into(),
-            },
-        )
-        .expect("login");
-    let mut update = as_shown(&api, &login.token);
+    let token = admin_token(&api);
+    let mut update = as_shown(&api);
     update["allowed_callers"] = json!(["ECG1"]);
-    api.call(Some(&login.token), "settings_update", update)
+    api.call(Some(&token), "settings_update", update)
         .expect("saved");
     assert!(data_dir.join("station.toml").is_file());
     let next_start = Config::load(None, &overrides).expect("next start");
