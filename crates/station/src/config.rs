@@ -10,7 +10,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod destination;
+mod editor;
+mod live;
 pub use destination::{Destination, OAuth2Config, RateWindow, Secret};
+pub use editor::write_editable;
+pub use live::Live;
+
+/// Where a station started on embedded defaults keeps the settings an admin saves, inside its
+/// data directory; read at the next start when no `--config` is given.
+pub const SAVED_SETTINGS_FILE: &str = "station.toml";
 
 /// The defaults every station starts from; a config file overrides any part of it.
 pub const DEFAULT_TOML: &str = include_str!("config/default.toml");
@@ -47,6 +55,10 @@ pub struct Config {
     pub reports: ReportsConfig,
     #[serde(default)]
     pub station: StationConfig,
+    /// The file this configuration was read from (absent: embedded defaults only); settings an
+    /// admin saves are written back to it.
+    #[serde(skip)]
+    pub file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -71,7 +83,7 @@ pub struct ReportsConfig {
     pub targets: Vec<TurnaroundTarget>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TurnaroundTarget {
     /// A modality (DX, US, ECG...) or "*" for any.
@@ -149,9 +161,10 @@ pub struct StudiesConfig {
     pub hold_unmatched: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WatchFolder {
+    #[schema(value_type = String)]
     pub path: PathBuf,
     /// A file is taken once its size and mtime have not changed for this long.
     #[serde(default = "default_settle_ms")]
@@ -166,7 +179,7 @@ pub struct WatchFolder {
 }
 
 /// What a device that only exports files is, and what it writes.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceProfile {
     /// DICOM modality of the device: "ECG", "US", "DX"…
@@ -211,8 +224,21 @@ impl Config {
         }
     }
 
-    /// Defaults, then `file` if given, then `overrides`; validated.
+    /// Defaults, then `file` if given, then `overrides`; validated. Without a file, the settings
+    /// an admin saved into the data directory ([`SAVED_SETTINGS_FILE`]) are the file.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let saved;
+        let file = match file {
+            Some(f) => Some(f),
+            None => {
+                let data_dir = match &overrides.data_dir {
+                    Some(d) => d.clone(),
+                    None => Config::defaults().data_dir,
+                };
+                saved = data_dir.join(SAVED_SETTINGS_FILE);
+                saved.is_file().then_some(saved.as_path())
+            }
+        };
         let mut merged: toml::Table =
             toml::from_str(DEFAULT_TOML).map_err(|e| ConfigError::Parse {
                 path: "<embedded defaults>".into(),
@@ -250,11 +276,21 @@ impl Config {
         if let Some(p) = overrides.http_port {
             config.http.port = p;
         }
+        config.file = file.map(Path::to_owned);
         config.validate()?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Where settings saved from the UI go: the file the station was started with, else
+    /// [`SAVED_SETTINGS_FILE`] in the data directory.
+    pub fn settings_file(&self) -> PathBuf {
+        self.file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(SAVED_SETTINGS_FILE))
+    }
+
+    /// The checks a config file gets at load, for a configuration edited in memory.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let ae = &self.dicom.ae_title;
         if ae.trim().is_empty()
             || ae.len() > 16
@@ -267,11 +303,7 @@ impl Config {
             )));
         }
         for caller in &self.dicom.allowed_callers {
-            if caller.trim().is_empty() || caller.len() > 16 {
-                return Err(ConfigError::Invalid(format!(
-                    "dicom.allowed_callers: {caller:?} is not a valid AE title (1 to 16 characters)"
-                )));
-            }
+            validate_caller(caller)?;
         }
         if self.dicom.max_pdu_length < 4096 {
             return Err(ConfigError::Invalid(format!(
@@ -319,30 +351,11 @@ impl Config {
                 "reports: urgent_poll_secs, recent_poll_secs, idle_poll_secs and batch_studies must be at least 1".into(),
             ));
         }
-        if let Some(t) = r
-            .targets
-            .iter()
-            .find(|t| !matches!(t.priority.as_str(), "urgent" | "routine" | "*") || t.minutes == 0)
-        {
-            return Err(ConfigError::Invalid(format!(
-                "reports.targets {t:?}: priority is \"urgent\", \"routine\" or \"*\", minutes at least 1"
-            )));
+        for t in &r.targets {
+            t.validate()?;
         }
         for w in &self.watch {
-            if w.path.as_os_str().is_empty() {
-                return Err(ConfigError::Invalid("watch.path must not be empty".into()));
-            }
-            if w.rescan_secs == 0 {
-                return Err(ConfigError::Invalid(format!(
-                    "watch.rescan_secs for {}: must be at least 1",
-                    w.path.display()
-                )));
-            }
-            if let Some(device) = &w.device {
-                crate::convert::profile::validate(device).map_err(|e| {
-                    ConfigError::Invalid(format!("watch.device for {}: {e}", w.path.display()))
-                })?;
-            }
+            w.validate()?;
         }
         if let Some(root) = &self.station.uid_root {
             crate::convert::uid::validate_root(root)
@@ -353,6 +366,47 @@ impl Config {
 
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("station.db")
+    }
+}
+
+/// One entry of `dicom.allowed_callers`.
+pub fn validate_caller(caller: &str) -> Result<(), ConfigError> {
+    if caller.trim().is_empty() || caller.len() > 16 {
+        return Err(ConfigError::Invalid(format!(
+            "dicom.allowed_callers: {caller:?} is not a valid AE title (1 to 16 characters)"
+        )));
+    }
+    Ok(())
+}
+
+impl TurnaroundTarget {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.priority.as_str(), "urgent" | "routine" | "*") || self.minutes == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "reports.targets {self:?}: priority is \"urgent\", \"routine\" or \"*\", minutes at least 1"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl WatchFolder {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(ConfigError::Invalid("watch.path must not be empty".into()));
+        }
+        if self.rescan_secs == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "watch.rescan_secs for {}: must be at least 1",
+                self.path.display()
+            )));
+        }
+        if let Some(device) = &self.device {
+            crate::convert::profile::validate(device).map_err(|e| {
+                ConfigError::Invalid(format!("watch.device for {}: {e}", self.path.display()))
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -369,118 +423,4 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load_str(text: &str) -> Result<Config, ConfigError> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("station.toml");
-        std::fs::write(&path, text).expect("write");
-        Config::load(Some(&path), &Overrides::default())
-    }
-
-    #[test]
-    fn defaults_are_valid_and_usable() {
-        let c = Config::load(None, &Overrides::default()).expect("defaults load");
-        assert_eq!(c.dicom.ae_title, "STATION");
-        assert_eq!(c.dicom.port, 11112);
-        assert!(c.dicom.allowed_callers.is_empty());
-        assert!(c.dicom.max_pdu_length >= 65536);
-    }
-
-    #[test]
-    fn file_overrides_part_and_keeps_the_rest() {
-        let c = load_str("[dicom]\nae_title = \"CLINIC1\"\n").expect("load");
-        assert_eq!(c.dicom.ae_title, "CLINIC1");
-        assert_eq!(c.dicom.port, 11112);
-    }
-
-    #[test]
-    fn unknown_key_is_named() {
-        let err = load_str("[dicom]\nae_titel = \"X\"\n").expect_err("must fail");
-        assert!(err.to_string().contains("ae_titel"), "{err}");
-    }
-
-    #[test]
-    fn bad_value_is_named() {
-        let err = load_str("[dicom]\nport = \"eleven\"\n").expect_err("must fail");
-        assert!(err.to_string().contains("port"), "{err}");
-        let err =
-            load_str("[dicom]\nae_title = \"THIS_AE_TITLE_IS_TOO_LONG\"\n").expect_err("must fail");
-        assert!(err.to_string().contains("ae_title"), "{err}");
-    }
-
-    #[test]
-    fn device_profiles_and_uid_root_are_checked_and_named() {
-        let c = load_str(
-            "[station]\nuid_root = \"1.2.156.1\"\n[[watch]]\npath = \"/srv/ecg\"\n\
-             device = { modality = \"ECG\", writes = [\"pdf\", \"aecg\"] }\n",
-        )
-        .expect("load");
-        let device = c.watch[0].device.as_ref().expect("profile");
-        assert_eq!(
-            (device.modality.as_str(), device.exam_gap_secs),
-            ("ECG", 300)
-        );
-        assert_eq!(c.station.uid_root.as_deref(), Some("1.2.156.1"));
-        let err = load_str(
-            "[[watch]]\npath = \"/srv/ecg\"\ndevice = { modality = \"ECG\", writes = [\"tiff\"] }\n",
-        )
-        .expect_err("tiff is not converted");
-        assert!(
-            err.to_string().contains("watch.device") && err.to_string().contains("tiff"),
-            "{err}"
-        );
-        let err = load_str("[station]\nuid_root = \"1.02.3\"\n").expect_err("leading zero");
-        assert!(err.to_string().contains("uid_root"), "{err}");
-    }
-
-    #[test]
-    fn command_line_wins_over_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("station.toml");
-        std::fs::write(&path, "[dicom]\nport = 104\n").expect("write");
-        let o = Overrides {
-            dicom_port: Some(4242),
-            ae_title: Some("CLI".into()),
-            ..Default::default()
-        };
-        let c = Config::load(Some(&path), &o).expect("load");
-        assert_eq!(c.dicom.port, 4242);
-        assert_eq!(c.dicom.ae_title, "CLI");
-    }
-
-    #[test]
-    fn report_targets_replace_the_defaults_and_bad_ones_are_named() {
-        let c = load_str(
-            "[reports]\nclinic_name = \"某某镇卫生院\"\n\
-             [[reports.targets]]\nmodality = \"ECG\"\npriority = \"*\"\nminutes = 15\n",
-        )
-        .expect("load");
-        assert_eq!(c.reports.clinic_name, "某某镇卫生院");
-        assert_eq!(
-            c.reports.targets.len(),
-            1,
-            "a file's targets replace the defaults"
-        );
-        assert_eq!(
-            c.reports.urgent_poll_secs, 30,
-            "other keys keep their defaults"
-        );
-        let c = load_str(
-            "[[destinations]]\nname = \"hub\"\nurl = \"http://h/dicom-web\"\n\
-             [[destinations]]\nname = \"archive\"\nurl = \"http://a/dicom-web\"\npoll_reports = false\n",
-        )
-        .expect("load");
-        let polled: Vec<bool> = c.destinations.iter().map(|d| d.poll_reports).collect();
-        assert_eq!(
-            polled,
-            [true, false],
-            "reports are looked for unless turned off"
-        );
-        let err =
-            load_str("[[reports.targets]]\nmodality = \"*\"\npriority = \"soon\"\nminutes = 5\n")
-                .expect_err("must fail");
-        assert!(err.to_string().contains("reports.targets"), "{err}");
-    }
-}
+mod tests;

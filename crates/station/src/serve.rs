@@ -1,5 +1,6 @@
 //! `station serve`: opens the store, recovers from any crash, then runs the DICOM listener, the
-//! watched folders, the sync workers, the report pollers and the lifecycle ticker until shutdown.
+//! watched folders, the sync workers, the report pollers and the lifecycle ticker until shutdown;
+//! the settings an admin changes while it runs are followed without a restart (`groups`).
 //!
 //! Must never: start receiving before crash recovery has finished, or run twice on one data
 //! directory (a lock file guards it; the OS releases it if the process dies).
@@ -9,14 +10,15 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use fs4::fs_std::FileExt;
 
 use crate::config::Config;
 use crate::dicom::listener::{Listener, ListenerError};
 use crate::events::Events;
-use crate::ingest::{watch, Ingest, IngestError};
+use crate::ingest::{Ingest, IngestError};
+
+mod groups;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -103,31 +105,22 @@ impl Station {
             data_dir = %data_dir.display(),
             "DICOM listener ready"
         );
+        let live = api.live_config();
+        let listener = listener.follow(live.clone());
         let stop = shutdown.clone();
         threads.push(std::thread::spawn(move || listener.run(stop)));
-        threads.extend(watch::spawn_watchers(
-            ingest.clone(),
-            &config.watch,
-            config.station.uid_root.as_deref(),
-            shutdown.clone(),
-        ));
-        let (stop, quiet) = (
-            shutdown.clone(),
-            Duration::from_secs(config.studies.quiet_period_secs),
-        );
-        let routes = crate::store::routes(config);
-        let hold_unmatched = config.studies.hold_unmatched;
-        threads.extend(crate::upstream::sync::spawn_workers(
-            config,
-            store.clone(),
-            shutdown.clone(),
-        )?);
-        threads.extend(crate::reports::poller::spawn_pollers(
-            config,
-            ingest.clone(),
-            events.clone(),
-            shutdown.clone(),
-        )?);
+        // Sending and watching restart when an admin changes their settings (see `groups`).
+        let parts = groups::Parts {
+            store: store.clone(),
+            ingest: ingest.clone(),
+            events: events.clone(),
+        };
+        let sending = groups::start_sending(config, &parts)?;
+        let watching = groups::start_watching(config, &parts);
+        let stop = shutdown.clone();
+        threads.push(std::thread::spawn(move || {
+            groups::supervise(live, parts, sending, watching, stop)
+        }));
         let (feed_store, feed_db, feed_events, stop_feed) = (
             store.clone(),
             config.db_path(),
@@ -136,10 +129,6 @@ impl Station {
         );
         threads.push(std::thread::spawn(move || {
             crate::changes::run(feed_store, feed_db, feed_events, stop_feed)
-        }));
-        let ticker_store = store.clone();
-        threads.push(std::thread::spawn(move || {
-            crate::lifecycle::run_ticker(ticker_store, quiet, routes, hold_unmatched, stop)
         }));
         Ok(Station {
             dicom_addr,

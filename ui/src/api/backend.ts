@@ -32,6 +32,8 @@ export class ApiError extends Error {
     public code: ErrorCode,
     message: string,
     public status = 0,
+    /** The request field at fault (`destinations[0].url`), when the engine names one. */
+    public field?: string,
   ) {
     super(message)
     this.name = 'ApiError'
@@ -53,8 +55,8 @@ export interface Backend {
 }
 
 function toApiError(status: number, payload: unknown): ApiError {
-  const err = (payload as { error?: { code?: string; message?: string } } | null)?.error
-  if (err?.code) return new ApiError(err.code as ErrorCode, err.message ?? err.code, status)
+  const err = (payload as { error?: { code?: string; message?: string; field?: string } } | null)?.error
+  if (err?.code) return new ApiError(err.code as ErrorCode, err.message ?? err.code, status, err.field)
   return new ApiError(status >= 500 ? 'internal' : 'invalid', `HTTP ${status}`, status)
 }
 
@@ -178,10 +180,10 @@ export class TauriBackend implements Backend {
       return (await this.invoke('api_call', { op, body, token: this.token })) as T
     } catch (e) {
       // The command's error carries both languages: {code, message (Chinese), message_en}.
-      const err = (e as { code?: string; message?: string; message_en?: string } | null) ?? {}
+      const err = (e as { code?: string; message?: string; message_en?: string; field?: string } | null) ?? {}
       if (err.code) {
         const text = (this.lang === 'en' ? err.message_en : err.message) ?? err.message ?? err.code
-        throw new ApiError(err.code as ErrorCode, text)
+        throw new ApiError(err.code as ErrorCode, text, 0, err.field)
       }
       if ((e as { error?: unknown })?.error) throw toApiError(0, e)
       throw new ApiError('internal', String(e))

@@ -15,13 +15,6 @@ export type Dashboard = Schemas['Dashboard']
 export type UserRow = Schemas['UserRecord']
 export type AuditRow = Schemas['AuditEntry']
 
-/** settings_get answers the configuration as TOML-shaped JSON (secrets masked): what we show. */
-export interface SettingsConfig {
-  dicom?: { ae_title?: string; port?: number; allowed_callers?: string[] }
-  destinations?: Array<{ name: string; url: string; modalities?: string[] }>
-  watch?: Array<{ path: string }>
-}
-
 export type ReportRow = Schemas['ReportSummary']
 export type ReportDetail = Schemas['ReportDetail']
 

@@ -233,8 +233,8 @@ pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError
     Ok(Dashboard {
         counts: store::status_counts(&conn)?,
         destinations: station::links(ctx, &conn)?,
-        free_disk_bytes: fs4::available_space(&ctx.api.config.data_dir).ok(),
-        min_free_bytes: ctx.api.config.storage.min_free_mb * 1024 * 1024,
+        free_disk_bytes: fs4::available_space(&ctx.api.config().data_dir).ok(),
+        min_free_bytes: ctx.api.config().storage.min_free_mb * 1024 * 1024,
         devices,
         period_days,
         turnaround,

@@ -89,7 +89,7 @@ impl Api {
             .authorize(token, roles::download_access(what), what.name())?
             .ok_or_else(ApiError::unauthenticated)?;
         let actor = session.user.username.as_str();
-        let data_dir = &self.config.data_dir;
+        let data_dir = &self.config().data_dir;
         let (content_type, bytes, subject) = match what {
             Download::Preview => (
                 "image/png",
@@ -107,7 +107,7 @@ impl Api {
                     Lang::Zh => print::Lang::Zh,
                     Lang::En => print::Lang::En,
                 };
-                let html = print::print_html(&self.store.lock(), &self.config.reports, id, lang)?;
+                let html = print::print_html(&self.store.lock(), &self.config().reports, id, lang)?;
                 (
                     "text/html; charset=utf-8",
                     html.into_bytes(),

@@ -80,6 +80,9 @@ pub struct ApiError {
     /// Seconds to wait before trying again (throttled only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// The request field at fault, e.g. `destinations[0].url`, for a form to mark.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// The JSON body of every error response: `{"error": {"code", "message"}}`.
@@ -92,6 +95,9 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: ErrorCode,
     pub message: String,
+    /// The request field at fault, e.g. `destinations[0].url`, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -113,7 +119,14 @@ impl ApiError {
             zh: zh.into(),
             en: en.into(),
             retry_after_secs: None,
+            field: None,
         }
+    }
+
+    /// The same error, naming the request field at fault.
+    pub fn at(mut self, field: impl Into<String>) -> ApiError {
+        self.field = Some(field.into());
+        self
     }
 
     pub fn message(&self, lang: Lang) -> &str {
@@ -128,6 +141,7 @@ impl ApiError {
             error: ErrorDetail {
                 code: self.code,
                 message: self.message(lang).to_owned(),
+                field: self.field.clone(),
             },
         }
     }

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod registry;
 pub mod reports;
 pub mod roles;
+pub mod settings;
 pub mod station;
 pub mod studies;
 
@@ -39,7 +40,8 @@ use roles::Access;
 pub struct Api {
     pub(crate) store: Arc<Store>,
     pub(crate) events: Events,
-    pub(crate) config: Arc<Config>,
+    /// The configuration in force; the Settings page may change parts of it while running.
+    pub(crate) config: crate::config::Live,
     pub(crate) auth: Auth,
 }
 
@@ -112,13 +114,23 @@ impl Api {
         Ok(Api {
             store,
             events,
-            config: Arc::new(config.clone()),
+            config: crate::config::Live::new(config.clone()),
             auth,
         })
     }
 
     pub fn events(&self) -> &Events {
         &self.events
+    }
+
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.get()
+    }
+
+    /// The live configuration, for the parts of a station that follow the admin's changes.
+    pub fn live_config(&self) -> crate::config::Live {
+        self.config.clone()
     }
 
     /// Runs operation `op` (snake_case name) with a JSON request for the caller holding

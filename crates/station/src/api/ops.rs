@@ -8,8 +8,8 @@ use serde_json::Value;
 use utoipa::openapi::{RefOr, Schema};
 
 use super::{
-    account, admin, dashboard, registry, reports, run_handler, station, studies, ApiError, Ctx,
-    Empty,
+    account, admin, dashboard, registry, reports, run_handler, settings, station, studies,
+    ApiError, Ctx, Empty,
 };
 
 /// One operation as the OpenAPI document describes it.
@@ -98,8 +98,10 @@ operations! {
         "Change a user's name, role, password or active flag (admin).";
     AuditList = "audit_list": admin::AuditQuery => admin::AuditPage, admin::audit_list,
         "Browse the audit trail, newest first (admin).";
-    SettingsGet = "settings_get": Empty => station::Settings, station::settings_get,
+    SettingsGet = "settings_get": Empty => settings::Settings, settings::settings_get,
         "The station's configuration, without secrets.";
+    SettingsUpdate = "settings_update": settings::SettingsUpdate => settings::SettingsApplied, settings::settings_update,
+        "Change allowed callers, quiet period, watched folders, destinations, turnaround targets (admin); saved to the config file and applied without a restart.";
     PatientSearch = "patient_search": registry::PatientSearch => registry::PatientList, registry::patient_search,
         "Find registered patients by name, pinyin initials, ID card number, phone or clinic ID. Audited.";
     PatientAdd = "patient_add": crate::registry::patients::NewPatient => crate::registry::patients::Patient, registry::patient_add,

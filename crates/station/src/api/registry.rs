@@ -232,7 +232,7 @@ pub fn studies_unassigned(ctx: &Ctx<'_>, _: Empty) -> Result<UnassignedList, Api
 }
 
 pub fn study_assign(ctx: &Ctx<'_>, req: StudyAssign) -> Result<StudyAssigned, ApiError> {
-    let routes = store::routes(&ctx.api.config);
+    let routes = store::routes(&ctx.api.config());
     let mut conn = ctx.api.store.lock();
     let order = matching::assign(&mut conn, ctx.actor(), &req.study_uid, &req.target, &routes)?;
     let state: String = conn

@@ -168,7 +168,7 @@ pub fn report_ack(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportAcked, ApiError
 
 pub fn waveform_get(ctx: &Ctx<'_>, req: InstanceRef) -> Result<EcgWaveform, ApiError> {
     let conn = ctx.api.store.lock();
-    let wave = waveform::for_instance(&conn, &ctx.api.config.data_dir, &req.sop_instance_uid)?;
+    let wave = waveform::for_instance(&conn, &ctx.api.config().data_dir, &req.sop_instance_uid)?;
     audit::record(
         &conn,
         ctx.actor(),

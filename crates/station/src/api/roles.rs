@@ -43,6 +43,7 @@ pub fn access(op: Op) -> Access {
         Op::QuarantineList => Roles(SENDING),
         Op::UsersList | Op::UserCreate | Op::UserUpdate | Op::AuditList => Roles(ADMIN),
         Op::SettingsGet => Roles(&[Manager, Admin]),
+        Op::SettingsUpdate => Roles(ADMIN),
         Op::PatientSearch | Op::PatientAdd | Op::PatientUpdate => Roles(REGISTRATION),
         Op::OrderAdd | Op::OrdersList | Op::OrderCancel => Roles(REGISTRATION),
         Op::StudiesUnassigned | Op::StudyAssign => Roles(REGISTRATION),

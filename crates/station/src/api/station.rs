@@ -1,4 +1,5 @@
-//! Station-wide views: status bar, links, quarantine, settings (the dashboard: `dashboard.rs`).
+//! Station-wide views: status bar, links, quarantine (the dashboard: `dashboard.rs`, settings:
+//! `settings.rs`).
 //!
 //! Must never: return a secret from the configuration (hub passwords, tokens, the initial admin
 //! password).
@@ -7,7 +8,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, Empty};
-use crate::config::Secret;
 use crate::store::{self, audit, StatusCounts};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -33,6 +33,8 @@ pub struct LinkInfo {
     pub last_error_at: Option<i64>,
     /// Studies queued or being sent.
     pub backlog: i64,
+    /// No longer configured (an admin removed it): what was queued for it stays, unsent.
+    pub removed: bool,
     pub failed: i64,
     pub held: i64,
 }
@@ -73,19 +75,35 @@ pub struct QuarantinePage {
     pub items: Vec<QuarantineItem>,
 }
 
-/// The configuration as TOML-shaped JSON, secrets replaced by `"***"`.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Settings {
-    #[schema(value_type = Object)]
-    pub config: serde_json::Value,
-}
-
 pub(crate) fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, ApiError> {
+    let config = ctx.api.config();
+    let mut destinations: Vec<(String, String, bool)> = config
+        .destinations
+        .iter()
+        .map(|d| (d.name.clone(), d.url.clone(), false))
+        .collect();
+    // A destination an admin removed keeps its history; its unsent studies are still shown.
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT DISTINCT destination FROM send_queue WHERE state IN ('queued','sending','failed','held')
+             ORDER BY destination",
+        )
+        .map_err(store::StoreError::from)?;
+    let queued: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(store::StoreError::from)?;
+    for name in queued {
+        if !destinations.iter().any(|(n, _, _)| *n == name) {
+            destinations.push((name, String::new(), true));
+        }
+    }
     let mut out = Vec::new();
-    for d in &ctx.api.config.destinations {
+    for (name, url, removed) in destinations {
         let mut info = LinkInfo {
-            destination: d.name.clone(),
-            url: d.url.clone(),
+            destination: name.clone(),
+            url,
+            removed,
             online: None,
             last_success_at: None,
             last_error: None,
@@ -103,7 +121,7 @@ pub(crate) fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, A
         };
         conn.query_row(
             "SELECT online, last_success_at, last_error, last_error_at FROM links WHERE destination = ?1",
-            [&d.name],
+            [&name],
             row,
         )
         .optional()
@@ -114,7 +132,7 @@ pub(crate) fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, A
                     &format!(
                         "SELECT COUNT(*) FROM send_queue WHERE destination = ?1 AND state IN ({states})"
                     ),
-                    params![d.name],
+                    params![name],
                     |r| r.get(0),
                 )
                 .map_err(store::StoreError::from)?)
@@ -131,12 +149,15 @@ pub fn status(ctx: &Ctx<'_>, _: Empty) -> Result<StatusResponse, ApiError> {
     let conn = ctx.api.store.lock();
     let links = links(ctx, &conn)?;
     Ok(StatusResponse {
-        ae_title: ctx.api.config.dicom.ae_title.clone(),
+        ae_title: ctx.api.config().dicom.ae_title.clone(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         now: store::now_ms(),
         counts: store::status_counts(&conn)?,
-        links_online: links.iter().filter(|l| l.online == Some(true)).count(),
-        links_total: links.len(),
+        links_online: links
+            .iter()
+            .filter(|l| !l.removed && l.online == Some(true))
+            .count(),
+        links_total: links.iter().filter(|l| !l.removed).count(),
     })
 }
 
@@ -178,27 +199,4 @@ pub fn quarantine_list(ctx: &Ctx<'_>, req: PageRequest) -> Result<QuarantinePage
         &format!("{} items", page.items.len()),
     )?;
     Ok(page)
-}
-
-// Secrets leave the engine as "***": an admin sees that one is set, never its value.
-pub fn settings_get(ctx: &Ctx<'_>, _: Empty) -> Result<Settings, ApiError> {
-    let mut config = (*ctx.api.config).clone();
-    if config.auth.initial_admin_password.is_some() {
-        config.auth.initial_admin_password = Some("***".into());
-    }
-    let hidden = || Secret("***".into());
-    for d in &mut config.destinations {
-        if d.password.is_some() {
-            d.password = Some(hidden());
-        }
-        if d.bearer_token.is_some() {
-            d.bearer_token = Some(hidden());
-        }
-        if let Some(o) = &mut d.oauth2 {
-            o.client_secret = hidden();
-        }
-    }
-    Ok(Settings {
-        config: serde_json::to_value(&config).map_err(|_| ApiError::internal())?,
-    })
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::ConfigError;
 use crate::upstream::ratelimit::{kbit_to_bytes, parse_clock, Schedule, Window};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
     /// Short name shown in the UI and used in the queue, e.g. "hub".
@@ -49,9 +49,11 @@ pub struct Destination {
     pub oauth2: Option<OAuth2Config>,
     /// PEM file of extra CA certificates trusted for this hub (besides the system's).
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub ca_file: Option<PathBuf>,
     /// PEM file with the station's client certificate and key, for hubs that require mutual TLS.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub client_identity_file: Option<PathBuf>,
     /// Slowest upload still considered alive, in kbit/s: a request of N bytes may take
     /// `timeout_secs` plus N at this rate. Absent: `timeout_secs` alone.
@@ -72,7 +74,7 @@ pub struct Destination {
 }
 
 /// OAuth 2.0 client credentials grant (RFC 6749 §4.4).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Config {
     pub token_url: String,
@@ -84,7 +86,7 @@ pub struct OAuth2Config {
 
 /// A password, token or client secret from the config: written as a plain string in the file,
 /// shown as `***` by Debug so a logged config never carries it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct Secret(pub String);
 
@@ -94,7 +96,7 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateWindow {
     /// "HH:MM", local time; a window whose `from` is after its `to` runs past midnight.
@@ -107,7 +109,7 @@ pub struct RateWindow {
 
 impl Destination {
     /// Checks what serde cannot: the name is checked for uniqueness by the caller.
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
             return Err(ConfigError::Invalid(format!(
                 "destinations.url for {:?} = {:?}: must start with http:// or https://",

@@ -43,6 +43,8 @@ pub struct Listener {
     socket: TcpListener,
     config: DicomConfig,
     ingest: Arc<Ingest>,
+    /// When set, each association takes the allowed callers in force when it arrives.
+    live: Option<crate::config::Live>,
 }
 
 impl Listener {
@@ -54,7 +56,14 @@ impl Listener {
             socket,
             config: config.clone(),
             ingest,
+            live: None,
         })
+    }
+
+    /// Follows the admin's changes to the allowed callers without a restart.
+    pub fn follow(mut self, live: crate::config::Live) -> Listener {
+        self.live = Some(live);
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -92,7 +101,14 @@ impl Listener {
                 continue;
             }
             active.fetch_add(1, Ordering::SeqCst);
-            let (config, ingest, active) = (config.clone(), self.ingest.clone(), active.clone());
+            let config = match &self.live {
+                Some(live) => Arc::new(DicomConfig {
+                    allowed_callers: live.get().dicom.allowed_callers.clone(),
+                    ..(*config).clone()
+                }),
+                None => config.clone(),
+            };
+            let (ingest, active) = (self.ingest.clone(), active.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("assoc-{peer}"))
                 .spawn(move || {

@@ -77,6 +77,36 @@ fn enroll(conn: &Connection, destination: &str, policy: &ReportsConfig) -> Resul
     Ok(())
 }
 
+/// Moves the due time of every study still waiting for its final report to what `policy` says
+/// (an admin changed the turnaround targets), so the overdue list follows at once. A study
+/// already flagged overdue keeps its flag: it is never flagged twice.
+pub fn retarget(conn: &Connection, policy: &ReportsConfig) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.study_ref, t.sent_at, t.due_at, s.priority,
+                (SELECT group_concat(se.modality, '\\') FROM series se WHERE se.study_ref = s.id)
+         FROM report_turnaround t JOIN studies s ON s.id = t.study_ref
+         WHERE t.final_report_at IS NULL",
+    )?;
+    let waiting: Vec<(i64, i64, i64, i64, Option<String>)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut moved = 0;
+    for (study_ref, sent_at, due_at, priority, modalities) in waiting {
+        let modalities: Vec<&str> = modalities.as_deref().unwrap_or("").split('\\').collect();
+        let due = sent_at + target_minutes(policy, &modalities, priority > 0) * 60_000;
+        if due != due_at {
+            conn.execute(
+                "UPDATE report_turnaround SET due_at = ?2 WHERE study_ref = ?1",
+                params![study_ref, due],
+            )?;
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
 /// The first target matching the study's modality and priority; a day when none does.
 pub fn target_minutes(policy: &ReportsConfig, modalities: &[&str], urgent: bool) -> i64 {
     let priority = if urgent { "urgent" } else { "routine" };

@@ -424,6 +424,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings_update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change allowed callers, quiet period, watched folders, destinations, turnaround targets (admin); saved to the config file and applied without a restart.
+         * @description Roles: admin.
+         */
+        post: operations["settings_update"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/status": {
         parameters: {
             query?: never;
@@ -770,6 +790,72 @@ export interface components {
              */
             period_days?: number | null;
         };
+        Destination: {
+            /** @description Instances per STOW-RS request. */
+            batch_instances?: number;
+            /**
+             * Format: int64
+             * @description Megabytes per STOW-RS request (an instance larger than this goes alone).
+             */
+            batch_mb?: number;
+            bearer_token?: null | components["schemas"]["Secret"];
+            /** @description PEM file of extra CA certificates trusted for this hub (besides the system's). */
+            ca_file?: string | null;
+            /** @description Routing: only studies sent by one of these devices (calling AE titles). */
+            calling_aes?: string[];
+            /** @description PEM file with the station's client certificate and key, for hubs that require mutual TLS. */
+            client_identity_file?: string | null;
+            /**
+             * Format: int64
+             * @description Slowest upload still considered alive, in kbit/s: a request of N bytes may take
+             *     `timeout_secs` plus N at this rate. Absent: `timeout_secs` alone.
+             */
+            min_upload_kbit?: number | null;
+            /** @description Routing: only studies with one of these modalities go here; empty sends everything. */
+            modalities?: string[];
+            /** @description Short name shown in the UI and used in the queue, e.g. "hub". */
+            name: string;
+            oauth2?: null | components["schemas"]["OAuth2Config"];
+            /** @description STOW-RS requests in flight at once to this hub. */
+            parallel_requests?: number;
+            password?: null | components["schemas"]["Secret"];
+            /** @description Look for reports at this hub (off for an archive-only cloud that never reports). */
+            poll_reports?: boolean;
+            /**
+             * Format: int64
+             * @description Upload limit in kbit/s outside the windows below; absent: unlimited.
+             */
+            rate_limit_kbit?: number | null;
+            /** @description Times of day with their own upload limit, e.g. 1000 kbit/s from 08:00 to 18:00. */
+            rate_windows?: components["schemas"]["RateWindow"][];
+            /**
+             * Format: int64
+             * @description Longest wait between retries while the hub is unreachable.
+             */
+            retry_max_secs?: number;
+            /** @description Routing: only studies holding one of these SOP classes (e.g. 12-lead ECG). */
+            sop_classes?: string[];
+            /** Format: int64 */
+            timeout_secs?: number;
+            /** @description DICOMweb root, e.g. "http://hub:8042/dicom-web". */
+            url: string;
+            username?: string | null;
+        };
+        /** @description What a device that only exports files is, and what it writes. */
+        DeviceProfile: {
+            /**
+             * Format: int64
+             * @description Image files written less than this far apart (in the same subfolder, for the same
+             *     patient) belong to one exam: one series.
+             */
+            exam_gap_secs?: number;
+            /** @description DICOM modality of the device: "ECG", "US", "DX"… */
+            modality: string;
+            /** @description Shown in the objects as Manufacturer's Model Name, e.g. "ECG-1250". */
+            name?: string;
+            /** @description What it writes: any of "pdf", "jpeg", "png", "bmp", "aecg" (HL7 aECG XML). */
+            writes: string[];
+        };
         /** @description A device that sent over DICOM, by its calling AE title. */
         DeviceSeen: {
             calling_ae: string;
@@ -800,6 +886,8 @@ export interface components {
         ErrorCode: "invalid" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "throttled" | "internal";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
+            /** @description The request field at fault, e.g. `destinations[0].url`, when one is. */
+            field?: string | null;
             message: string;
         };
         Event: {
@@ -897,6 +985,8 @@ export interface components {
             last_success_at?: number | null;
             /** @description `null` until the station has talked to it once. */
             online?: boolean | null;
+            /** @description No longer configured (an admin removed it): what was queued for it stays, unsent. */
+            removed: boolean;
             url: string;
         };
         LinksResponse: {
@@ -990,6 +1080,13 @@ export interface components {
              * @default null
              */
             sex: string | null;
+        };
+        /** @description OAuth 2.0 client credentials grant (RFC 6749 §4.4). */
+        OAuth2Config: {
+            client_id: string;
+            client_secret: components["schemas"]["Secret"];
+            scope?: string | null;
+            token_url: string;
         };
         Order: {
             accession: string;
@@ -1101,6 +1198,16 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        RateWindow: {
+            /** @description "HH:MM", local time; a window whose `from` is after its `to` runs past midnight. */
+            from: string;
+            /**
+             * Format: int64
+             * @description kbit/s inside the window; absent: unlimited.
+             */
+            kbit?: number | null;
+            to: string;
+        };
         ReportAcked: {
             /** Format: int64 */
             acknowledged_at?: number | null;
@@ -1194,6 +1301,11 @@ export interface components {
         };
         /** @enum {string} */
         Role: "technician" | "doctor" | "manager" | "admin";
+        /**
+         * @description A password, token or client secret from the config: written as a plain string in the file,
+         *     shown as `***` by Debug so a logged config never carries it.
+         */
+        Secret: string;
         /** @description The study's sending to one destination. */
         SendInfo: {
             /** Format: int64 */
@@ -1228,6 +1340,35 @@ export interface components {
         /** @description The configuration as TOML-shaped JSON, secrets replaced by `"***"`. */
         Settings: {
             config: Record<string, never>;
+            /** @description The file saved settings are written to. */
+            file: string;
+        };
+        /** @description A saved change: the settings now in force, and which sections changed. */
+        SettingsApplied: {
+            /** @description Sections that changed: `allowed_callers`, `studies`, `watch`, `destinations`, `targets`. */
+            changed: string[];
+            settings: components["schemas"]["Settings"];
+        };
+        /** @description The sections an admin edits; each replaces the one in force. */
+        SettingsUpdate: {
+            /** @description `dicom.allowed_callers`: calling AE titles allowed to send; empty accepts any. */
+            allowed_callers: string[];
+            /**
+             * @description `[[destinations]]`; a secret sent as `***` keeps the value of the destination of the
+             *     same name.
+             */
+            destinations: components["schemas"]["Destination"][];
+            /** @description `studies.hold_unmatched`. */
+            hold_unmatched: boolean;
+            /**
+             * Format: int64
+             * @description `studies.quiet_period_secs`.
+             */
+            quiet_period_secs: number;
+            /** @description `reports.targets`: turnaround targets, the first match applies. */
+            targets: components["schemas"]["TurnaroundTarget"][];
+            /** @description `[[watch]]`: folders of devices that export files. */
+            watch: components["schemas"]["WatchFolder"][];
         };
         /** @description What `station status` prints. */
         StatusCounts: {
@@ -1416,6 +1557,17 @@ export interface components {
              */
             sent: number;
         };
+        TurnaroundTarget: {
+            /**
+             * Format: int64
+             * @description Minutes from sending to the final report.
+             */
+            minutes: number;
+            /** @description A modality (DX, US, ECG...) or "*" for any. */
+            modality: string;
+            /** @description "urgent", "routine" or "*". */
+            priority: string;
+        };
         UnassignedList: {
             /** @description Complete studies matched to no order, newest first. */
             items: components["schemas"]["StudyFacts"][];
@@ -1461,6 +1613,20 @@ export interface components {
         };
         UsersResponse: {
             users: components["schemas"]["UserRecord"][];
+        };
+        WatchFolder: {
+            device?: null | components["schemas"]["DeviceProfile"];
+            path: string;
+            /**
+             * Format: int64
+             * @description Full rescan period, for network shares and missed events.
+             */
+            rescan_secs?: number;
+            /**
+             * Format: int64
+             * @description A file is taken once its size and mtime have not changed for this long.
+             */
+            settle_ms?: number;
         };
     };
     responses: never;
@@ -2932,6 +3098,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Settings"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    settings_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsApplied"];
                 };
             };
             /** @description Invalid request */

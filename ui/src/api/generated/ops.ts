@@ -22,6 +22,7 @@ export interface Ops {
   report_get: { request: Schemas['ReportRef']; response: Schemas['ReportDetail'] }
   reports_list: { request: Schemas['ReportsQuery']; response: Schemas['ReportList'] }
   settings_get: { request: Schemas['Empty']; response: Schemas['Settings'] }
+  settings_update: { request: Schemas['SettingsUpdate']; response: Schemas['SettingsApplied'] }
   status: { request: Schemas['Empty']; response: Schemas['StatusResponse'] }
   studies_list: { request: Schemas['StudiesQuery']; response: Schemas['StudyPage'] }
   studies_unassigned: { request: Schemas['Empty']; response: Schemas['UnassignedList'] }

@@ -196,6 +196,25 @@ fn a_study_past_its_target_is_flagged_once_and_a_final_report_stops_the_clock() 
     let t = turnaround(&conn, "1.2.3").expect("t").expect("row");
     assert!(t.overdue && t.first_report_ms.is_none());
     assert_eq!(t.due_at - t.sent_at, 1440 * 60_000);
+    // An admin gives DX three days: the waiting study's due time follows; its flag stays.
+    let mut longer = policy.clone();
+    longer.targets.insert(
+        0,
+        crate::config::TurnaroundTarget {
+            modality: "DX".into(),
+            priority: "*".into(),
+            minutes: 3 * 1440,
+        },
+    );
+    assert_eq!(retarget(&conn, &longer).expect("retarget"), 1);
+    let t = turnaround(&conn, "1.2.3").expect("t").expect("row");
+    assert_eq!(t.due_at - t.sent_at, 3 * 1440 * 60_000);
+    assert!(
+        flag_overdue(&conn).expect("again").is_empty(),
+        "never twice"
+    );
+    assert_eq!(retarget(&conn, &longer).expect("again"), 0);
+    retarget(&conn, &policy).expect("back");
     // Looked at now: not due again before the idle period (older than `recent_hours`).
     mark_polled(&conn, &[due[0].queue_id], &policy).expect("polled");
     assert!(due_studies(&conn, "hub", &policy, 10)

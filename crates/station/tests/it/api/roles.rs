@@ -34,6 +34,7 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("user_update", Some(&[A])),
     ("audit_list", Some(&[A])),
     ("settings_get", Some(&[M, A])),
+    ("settings_update", Some(&[A])),
     ("patient_search", Some(&[T, M, A])),
     ("patient_add", Some(&[T, M, A])),
     ("patient_update", Some(&[T, M, A])),

@@ -1,0 +1,346 @@
+//! Settings (admin): the configuration as the Settings page shows it, and the sections an admin
+//! may change there (allowed callers, studies' quiet period and hold, watched folders with their
+//! device profile, destinations, turnaround targets). A change is checked by the same validation
+//! a config file gets, written back into the station's config file, recorded in the audit
+//! trail, and followed by the running station without a restart (`serve::groups`).
+//!
+//! Must never: return a secret (hub passwords, tokens, the initial admin password: they leave
+//! as `***`, and `***` coming back means "unchanged"), write a secret to the audit trail, or
+//! apply a change it could not write to the file (the next start would silently undo it).
+
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, Ctx, Empty, ErrorCode};
+use crate::config::{
+    self, Config, ConfigError, Destination, Secret, TurnaroundTarget, WatchFolder,
+};
+use crate::store::audit;
+
+/// What the UI shows in place of a secret, and sends back to keep it.
+pub const HIDDEN: &str = "***";
+
+/// The configuration as TOML-shaped JSON, secrets replaced by `"***"`.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Settings {
+    #[schema(value_type = Object)]
+    pub config: serde_json::Value,
+    /// The file saved settings are written to.
+    pub file: String,
+}
+
+/// The sections an admin edits; each replaces the one in force.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    /// `dicom.allowed_callers`: calling AE titles allowed to send; empty accepts any.
+    pub allowed_callers: Vec<String>,
+    /// `studies.quiet_period_secs`.
+    pub quiet_period_secs: u64,
+    /// `studies.hold_unmatched`.
+    pub hold_unmatched: bool,
+    /// `[[watch]]`: folders of devices that export files.
+    pub watch: Vec<WatchFolder>,
+    /// `[[destinations]]`; a secret sent as `***` keeps the value of the destination of the
+    /// same name.
+    pub destinations: Vec<Destination>,
+    /// `reports.targets`: turnaround targets, the first match applies.
+    pub targets: Vec<TurnaroundTarget>,
+}
+
+/// A saved change: the settings now in force, and which sections changed.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SettingsApplied {
+    pub settings: Settings,
+    /// Sections that changed: `allowed_callers`, `studies`, `watch`, `destinations`, `targets`.
+    pub changed: Vec<String>,
+}
+
+/// One save at a time: two admins saving at once must not interleave file writes.
+static SAVING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl SettingsUpdate {
+    /// The update that changes nothing: `config`'s editable sections as the Settings page
+    /// shows them (secrets as `***`).
+    pub fn unchanged(config: &Config) -> SettingsUpdate {
+        let config = redacted(config);
+        SettingsUpdate {
+            allowed_callers: config.dicom.allowed_callers,
+            quiet_period_secs: config.studies.quiet_period_secs,
+            hold_unmatched: config.studies.hold_unmatched,
+            watch: config.watch,
+            destinations: config.destinations,
+            targets: config.reports.targets,
+        }
+    }
+}
+
+fn redacted(config: &Config) -> Config {
+    let mut config = config.clone();
+    if config.auth.initial_admin_password.is_some() {
+        config.auth.initial_admin_password = Some(HIDDEN.into());
+    }
+    let hidden = || Secret(HIDDEN.into());
+    for d in &mut config.destinations {
+        if d.password.is_some() {
+            d.password = Some(hidden());
+        }
+        if d.bearer_token.is_some() {
+            d.bearer_token = Some(hidden());
+        }
+        if let Some(o) = &mut d.oauth2 {
+            o.client_secret = hidden();
+        }
+    }
+    config
+}
+
+fn settings_of(config: &Config) -> Result<Settings, ApiError> {
+    Ok(Settings {
+        file: config.settings_file().display().to_string(),
+        config: serde_json::to_value(redacted(config)).map_err(|_| ApiError::internal())?,
+    })
+}
+
+pub fn settings_get(ctx: &Ctx<'_>, _: Empty) -> Result<Settings, ApiError> {
+    settings_of(&ctx.api.config())
+}
+
+pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApplied, ApiError> {
+    let _saving = SAVING.lock().unwrap_or_else(|p| p.into_inner());
+    let current = ctx.api.config();
+    let mut next = (*current).clone();
+    next.dicom.allowed_callers = req
+        .allowed_callers
+        .iter()
+        .map(|c| c.trim().to_owned())
+        .collect();
+    next.studies.quiet_period_secs = req.quiet_period_secs;
+    next.studies.hold_unmatched = req.hold_unmatched;
+    next.watch = req.watch;
+    next.reports.targets = req.targets;
+    next.destinations = req.destinations;
+    for (i, d) in next.destinations.iter_mut().enumerate() {
+        keep_secrets(i, d, current.destinations.iter().find(|o| o.name == d.name))?;
+    }
+    check(&next)?;
+    let file = next.settings_file();
+    config::write_editable(&file, &next).map_err(|e| {
+        tracing::error!(file = %file.display(), error = %e, "cannot save settings");
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("无法保存设置到 {}：{e}", file.display()),
+            format!("cannot save the settings to {}: {e}", file.display()),
+        )
+    })?;
+    let changed = changed_sections(&current, &next);
+    let conn = ctx.api.store.lock();
+    if changed.iter().any(|c| c == "targets") {
+        // Studies already waiting for a report get the new targets too (the overdue list).
+        crate::reports::store::retarget(&conn, &next.reports)?;
+    }
+    audit::record(
+        &conn,
+        ctx.actor(),
+        "settings.update",
+        &file.display().to_string(),
+        &describe(&next, &changed),
+    )?;
+    drop(conn);
+    let applied = settings_of(&next)?;
+    ctx.api.config.set(next);
+    Ok(SettingsApplied {
+        settings: applied,
+        changed,
+    })
+}
+
+/// Replaces each `***` by the secret the destination of the same name has now.
+fn keep_secrets(i: usize, d: &mut Destination, old: Option<&Destination>) -> Result<(), ApiError> {
+    let retype = |field: &str| {
+        ApiError::new(
+            ErrorCode::Invalid,
+            format!(
+                "目的地 {}：请重新输入{field}（改名后原密码不再沿用）",
+                d.name
+            ),
+            format!(
+                "destination {}: type the {field} again (a renamed destination does not keep it)",
+                d.name
+            ),
+        )
+        .at(format!("destinations[{i}].{field}"))
+    };
+    let hidden = |s: &Option<Secret>| s.as_ref().is_some_and(|s| s.0 == HIDDEN);
+    if hidden(&d.password) {
+        d.password = Some(
+            old.and_then(|o| o.password.clone())
+                .ok_or_else(|| retype("password"))?,
+        );
+    }
+    if hidden(&d.bearer_token) {
+        d.bearer_token = Some(
+            old.and_then(|o| o.bearer_token.clone())
+                .ok_or_else(|| retype("bearer_token"))?,
+        );
+    }
+    if let Some(o) = &mut d.oauth2 {
+        if o.client_secret.0 == HIDDEN {
+            o.client_secret = old
+                .and_then(|old| old.oauth2.as_ref())
+                .map(|old| old.client_secret.clone())
+                .ok_or_else(|| retype("oauth2.client_secret"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The checks a config file gets, each mapped to the request field it is about, then the hub
+/// settings a sync worker would build (CA and client certificate files readable).
+fn check(next: &Config) -> Result<(), ApiError> {
+    for (i, c) in next.dicom.allowed_callers.iter().enumerate() {
+        config::validate_caller(c).map_err(|e| {
+            invalid(
+                e,
+                format!("allowed_callers[{i}]"),
+                "AE 名称须为 1 到 16 个字符",
+            )
+        })?;
+    }
+    if next.studies.quiet_period_secs == 0 {
+        return Err(ApiError::new(
+            ErrorCode::Invalid,
+            "静默期至少为 1 秒",
+            "studies.quiet_period_secs must be at least 1",
+        )
+        .at("quiet_period_secs"));
+    }
+    for (i, w) in next.watch.iter().enumerate() {
+        w.validate().map_err(|e| {
+            let (field, zh) = match e.to_string() {
+                m if m.contains("watch.device") => ("device", "设备类型无效"),
+                m if m.contains("rescan_secs") => ("rescan_secs", "重新扫描间隔至少为 1 秒"),
+                _ => ("path", "请填写文件夹路径"),
+            };
+            invalid(e, format!("watch[{i}].{field}"), zh)
+        })?;
+    }
+    let mut names = std::collections::HashSet::new();
+    for (i, d) in next.destinations.iter().enumerate() {
+        if d.name.trim().is_empty() || !names.insert(d.name.as_str()) {
+            return Err(ApiError::new(
+                ErrorCode::Invalid,
+                format!("目的地名称 {:?} 不能为空，也不能重复", d.name),
+                format!(
+                    "destinations.name {:?}: each destination needs a unique, non-empty name",
+                    d.name
+                ),
+            )
+            .at(format!("destinations[{i}].name")));
+        }
+        d.validate().map_err(|e| {
+            let (field, zh) = match e.to_string() {
+                m if m.contains("destinations.url") => ("url", "地址须以 http:// 或 https:// 开头"),
+                m if m.contains("parallel_requests") => {
+                    ("parallel_requests", "并行请求数须为 1 到 16")
+                }
+                m if m.contains("rate_windows") => ("rate_windows", "限速时段须写作 HH:MM"),
+                _ => ("timeout_secs", "批量、超时与重试间隔须至少为 1"),
+            };
+            invalid(e, format!("destinations[{i}].{field}"), zh)
+        })?;
+        crate::upstream::Hub::for_destination(d).map_err(|e| {
+            ApiError::new(
+                ErrorCode::Invalid,
+                format!("目的地 {} 的连接设置无效：{e}", d.name),
+                format!("destination {}: {e}", d.name),
+            )
+            .at(format!("destinations[{i}]"))
+        })?;
+    }
+    for (i, t) in next.reports.targets.iter().enumerate() {
+        t.validate().map_err(|e| {
+            invalid(
+                e,
+                format!("targets[{i}]"),
+                "优先级须为 urgent、routine 或 *，时限至少 1 分钟",
+            )
+        })?;
+    }
+    // Anything else the whole-file validation finds (there should be nothing left).
+    next.validate()
+        .map_err(|e| invalid(e, String::new(), "设置无效"))
+}
+
+fn invalid(e: ConfigError, field: String, zh: &str) -> ApiError {
+    let en = match e {
+        ConfigError::Invalid(m) => m,
+        other => other.to_string(),
+    };
+    let err = ApiError::new(ErrorCode::Invalid, format!("{zh}（{en}）"), en);
+    if field.is_empty() {
+        err
+    } else {
+        err.at(field)
+    }
+}
+
+fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
+    [
+        (
+            "allowed_callers",
+            old.dicom.allowed_callers != new.dicom.allowed_callers,
+        ),
+        (
+            "studies",
+            old.studies.quiet_period_secs != new.studies.quiet_period_secs
+                || old.studies.hold_unmatched != new.studies.hold_unmatched,
+        ),
+        ("watch", old.watch != new.watch),
+        ("destinations", old.destinations != new.destinations),
+        ("targets", old.reports.targets != new.reports.targets),
+    ]
+    .into_iter()
+    .filter(|(_, changed)| *changed)
+    .map(|(name, _)| name.to_owned())
+    .collect()
+}
+
+/// The audit entry: what changed, with names and addresses but never a secret.
+fn describe(next: &Config, changed: &[String]) -> String {
+    let mut parts = vec![format!("changed: {}", changed.join(", "))];
+    for section in changed {
+        parts.push(match section.as_str() {
+            "allowed_callers" => format!("allowed_callers = {:?}", next.dicom.allowed_callers),
+            "studies" => format!(
+                "quiet_period_secs = {}, hold_unmatched = {}",
+                next.studies.quiet_period_secs, next.studies.hold_unmatched
+            ),
+            "watch" => format!(
+                "watch = {:?}",
+                next.watch
+                    .iter()
+                    .map(|w| w.path.display().to_string())
+                    .collect::<Vec<_>>()
+            ),
+            "destinations" => format!(
+                "destinations = {:?}",
+                next.destinations
+                    .iter()
+                    .map(|d| format!("{} {}", d.name, d.url))
+                    .collect::<Vec<_>>()
+            ),
+            _ => format!(
+                "targets = {:?}",
+                next.reports
+                    .targets
+                    .iter()
+                    .map(|t| format!("{}/{} {} min", t.modality, t.priority, t.minutes))
+                    .collect::<Vec<_>>()
+            ),
+        });
+    }
+    parts.join("; ")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+use super::*;
+
+fn load_str(text: &str) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("station.toml");
+    std::fs::write(&path, text).expect("write");
+    Config::load(Some(&path), &Overrides::default())
+}
+
+#[test]
+fn defaults_are_valid_and_usable() {
+    let c = Config::load(None, &Overrides::default()).expect("defaults load");
+    assert_eq!(c.dicom.ae_title, "STATION");
+    assert_eq!(c.dicom.port, 11112);
+    assert!(c.dicom.allowed_callers.is_empty());
+    assert!(c.dicom.max_pdu_length >= 65536);
+}
+
+#[test]
+fn file_overrides_part_and_keeps_the_rest() {
+    let c = load_str("[dicom]\nae_title = \"CLINIC1\"\n").expect("load");
+    assert_eq!(c.dicom.ae_title, "CLINIC1");
+    assert_eq!(c.dicom.port, 11112);
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let err = load_str("[dicom]\nae_titel = \"X\"\n").expect_err("must fail");
+    assert!(err.to_string().contains("ae_titel"), "{err}");
+}
+
+#[test]
+fn bad_value_is_named() {
+    let err = load_str("[dicom]\nport = \"eleven\"\n").expect_err("must fail");
+    assert!(err.to_string().contains("port"), "{err}");
+    let err =
+        load_str("[dicom]\nae_title = \"THIS_AE_TITLE_IS_TOO_LONG\"\n").expect_err("must fail");
+    assert!(err.to_string().contains("ae_title"), "{err}");
+}
+
+#[test]
+fn device_profiles_and_uid_root_are_checked_and_named() {
+    let c = load_str(
+        "[station]\nuid_root = \"1.2.156.1\"\n[[watch]]\npath = \"/srv/ecg\"\n\
+         device = { modality = \"ECG\", writes = [\"pdf\", \"aecg\"] }\n",
+    )
+    .expect("load");
+    let device = c.watch[0].device.as_ref().expect("profile");
+    assert_eq!(
+        (device.modality.as_str(), device.exam_gap_secs),
+        ("ECG", 300)
+    );
+    assert_eq!(c.station.uid_root.as_deref(), Some("1.2.156.1"));
+    let err = load_str(
+        "[[watch]]\npath = \"/srv/ecg\"\ndevice = { modality = \"ECG\", writes = [\"tiff\"] }\n",
+    )
+    .expect_err("tiff is not converted");
+    assert!(
+        err.to_string().contains("watch.device") && err.to_string().contains("tiff"),
+        "{err}"
+    );
+    let err = load_str("[station]\nuid_root = \"1.02.3\"\n").expect_err("leading zero");
+    assert!(err.to_string().contains("uid_root"), "{err}");
+}
+
+#[test]
+fn command_line_wins_over_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("station.toml");
+    std::fs::write(&path, "[dicom]\nport = 104\n").expect("write");
+    let o = Overrides {
+        dicom_port: Some(4242),
+        ae_title: Some("CLI".into()),
+        ..Default::default()
+    };
+    let c = Config::load(Some(&path), &o).expect("load");
+    assert_eq!(c.dicom.port, 4242);
+    assert_eq!(c.dicom.ae_title, "CLI");
+}
+
+#[test]
+fn report_targets_replace_the_defaults_and_bad_ones_are_named() {
+    let c = load_str(
+        "[reports]\nclinic_name = \"某某镇卫生院\"\n\
+         [[reports.targets]]\nmodality = \"ECG\"\npriority = \"*\"\nminutes = 15\n",
+    )
+    .expect("load");
+    assert_eq!(c.reports.clinic_name, "某某镇卫生院");
+    assert_eq!(
+        c.reports.targets.len(),
+        1,
+        "a file's targets replace the defaults"
+    );
+    assert_eq!(
+        c.reports.urgent_poll_secs, 30,
+        "other keys keep their defaults"
+    );
+    let c = load_str(
+        "[[destinations]]\nname = \"hub\"\nurl = \"http://h/dicom-web\"\n\
+         [[destinations]]\nname = \"archive\"\nurl = \"http://a/dicom-web\"\npoll_reports = false\n",
+    )
+    .expect("load");
+    let polled: Vec<bool> = c.destinations.iter().map(|d| d.poll_reports).collect();
+    assert_eq!(
+        polled,
+        [true, false],
+        "reports are looked for unless turned off"
+    );
+    let err = load_str("[[reports.targets]]\nmodality = \"*\"\npriority = \"soon\"\nminutes = 5\n")
+        .expect_err("must fail");
+    assert!(err.to_string().contains("reports.targets"), "{err}");
+}

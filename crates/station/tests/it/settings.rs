@@ -1,0 +1,176 @@
+//! Settings an admin changes on a running station, over the real HTTP API: a new destination
+//! URL takes the next study to another Orthanc, an added AE title lets a refused device in, a
+//! removed destination's unsent study stays queued and shown, and a bad value is refused with
+//! the field named and the config file untouched.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use station::demo::{DemoFile, Scale};
+
+use crate::api::Client;
+use crate::harness::*;
+use crate::orthanc::Orthanc;
+use crate::sync::queue;
+
+/// The update the Settings page sends: the editable sections as shown, secrets as `***`.
+fn as_shown(client: &Client, token: &str) -> Value {
+    let shown = client.ok(token, "settings_get", json!({}));
+    let c = &shown["config"];
+    json!({
+        "allowed_callers": c["dicom"]["allowed_callers"],
+        "quiet_period_secs": c["studies"]["quiet_period_secs"],
+        "hold_unmatched": c["studies"]["hold_unmatched"],
+        "watch": c["watch"],
+        "destinations": c["destinations"],
+        "targets": c["reports"]["targets"],
+    })
+}
+
+/// The demo day's files, study by study.
+fn studies(day: &[DemoFile]) -> Vec<Vec<&Path>> {
+    let mut by_study: BTreeMap<&str, Vec<&Path>> = BTreeMap::new();
+    for f in day {
+        by_study.entry(&f.study_uid).or_default().push(&f.path);
+    }
+    by_study.into_values().collect()
+}
+
+fn send(station: &Station, files: &[&Path]) {
+    station.storescu("DR1", files).assert_success("storescu");
+}
+
+/// How many of `files` (by SOP Instance UID) `hub` holds.
+fn held(hub: &Orthanc, day: &[DemoFile], files: &[&Path]) -> usize {
+    let at_hub = hub.instances();
+    day.iter()
+        .filter(|f| files.contains(&f.path.as_path()) && at_hub.contains_key(&f.sop_instance_uid))
+        .count()
+}
+
+#[test]
+fn a_new_destination_url_takes_the_next_study_and_a_removed_destination_keeps_its_queue() {
+    let scratch = Scratch::new();
+    let first = Orthanc::start(&scratch.join("first"));
+    let second = Orthanc::start(&scratch.join("second"));
+    let station = Station::start(scratch.path(), &Options::sending_to(first.dicomweb_url()));
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let day = demo_day(&scratch.join("day"), Scale::Small, 61);
+    let studies = studies(&day);
+
+    send(&station, &studies[0]);
+    wait_for("study 1 at the first hub", Duration::from_secs(90), || {
+        (held(&first, &day, &studies[0]) == studies[0].len()).then_some(())
+    });
+
+    // The hub moved: the admin types its new address; no restart.
+    let mut update = as_shown(&client, &admin);
+    update["destinations"][0]["url"] = json!(second.dicomweb_url());
+    let applied = client.ok(&admin, "settings_update", update);
+    assert_eq!(applied["changed"], json!(["destinations"]));
+    send(&station, &studies[1]);
+    wait_for("study 2 at the second hub", Duration::from_secs(90), || {
+        (held(&second, &day, &studies[1]) == studies[1].len()).then_some(())
+    });
+    assert_eq!(
+        held(&first, &day, &studies[1]),
+        0,
+        "nothing more to the old address"
+    );
+    let file = std::fs::read_to_string(&station.config).expect("config file");
+    assert!(file.contains(&second.dicomweb_url()), "saved:\n{file}");
+
+    // A hub that is down, then removed: its study stays queued, unsent, and is still shown.
+    let mut update = as_shown(&client, &admin);
+    update["destinations"][0]["url"] = json!(format!("http://127.0.0.1:{}/dicom-web", free_port()));
+    client.ok(&admin, "settings_update", update);
+    send(&station, &studies[2]);
+    wait_for(
+        "study 3 queued for the hub",
+        Duration::from_secs(60),
+        || {
+            let rows = queue(&station);
+            (rows.len() == 3 && rows.iter().any(|r| r.state == "queued" && r.attempts > 0))
+                .then_some(())
+        },
+    );
+    let mut update = as_shown(&client, &admin);
+    update["destinations"] = json!([]);
+    client.ok(&admin, "settings_update", update);
+    let links = client.ok(&admin, "links_list", json!({}));
+    let hub = &links["links"][0];
+    assert_eq!(
+        (&hub["destination"], &hub["removed"], &hub["backlog"]),
+        (&json!("hub"), &json!(true), &json!(1)),
+        "{links}"
+    );
+    let delivered = queue(&station)
+        .iter()
+        .filter(|r| r.state == "delivered")
+        .count();
+    assert_eq!(
+        delivered, 2,
+        "the queued study is kept, not dropped or sent"
+    );
+    assert_eq!(held(&second, &day, &studies[2]), 0);
+}
+
+#[test]
+fn an_added_ae_title_lets_a_refused_device_in_and_bad_values_are_refused_by_field() {
+    let scratch = Scratch::new();
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            allowed_callers: vec!["DR1".into()],
+            ..Options::default()
+        },
+    );
+    let client = Client::new(&station);
+    let admin = client.admin();
+    assert!(
+        !station.echoscu("US2").status.success(),
+        "US2 is not allowed yet"
+    );
+
+    let mut update = as_shown(&client, &admin);
+    update["allowed_callers"] = json!(["DR1", "US2"]);
+    let applied = client.ok(&admin, "settings_update", update);
+    assert_eq!(applied["changed"], json!(["allowed_callers"]));
+    station
+        .echoscu("US2")
+        .assert_success("echoscu as US2 once allowed");
+    let day = demo_day(&scratch.join("day"), Scale::Small, 62);
+    let one = studies(&day).swap_remove(0);
+    station
+        .storescu("US2", &one)
+        .assert_success("storescu as US2");
+    wait_for("US2's images indexed", Duration::from_secs(30), || {
+        (station.instance_count() == one.len() as i64).then_some(())
+    });
+
+    // A bad URL: refused, the field named in the caller's language, nothing written.
+    let before = std::fs::read_to_string(&station.config).expect("config file");
+    let mut update = as_shown(&client, &admin);
+    update["destinations"] = json!([{ "name": "hub", "url": "hub.example/dicom-web" }]);
+    for (lang, words) in [("zh-CN", "地址"), ("en", "destinations.url")] {
+        let r = client.call_lang(Some(&admin), "settings_update", update.clone(), lang);
+        assert_eq!((r.status, r.code()), (400, "invalid"), "{r:?}");
+        assert_eq!(r.body["error"]["field"], "destinations[0].url", "{r:?}");
+        assert!(r.message().contains(words), "{lang}: {r:?}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&station.config).expect("file"),
+        before
+    );
+
+    let technician = client.user(&admin, "tech1", "technician");
+    let r = client.call(
+        Some(&technician),
+        "settings_update",
+        as_shown(&client, &admin),
+    );
+    assert_eq!((r.status, r.code()), (403, "forbidden"), "{r:?}");
+}

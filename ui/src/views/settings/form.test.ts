@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest'
+import { reactive } from 'vue'
+import {
+  HIDDEN,
+  checkAeTitle,
+  checkDraft,
+  checkTarget,
+  checkWatch,
+  fieldPlace,
+  fromDraft,
+  toDraft,
+  toForm,
+  toUpdate,
+  type Destination,
+} from './form'
+
+const hub: Destination = {
+  name: 'hub',
+  url: 'http://hub:8042/dicom-web',
+  username: 'clinic01',
+  password: HIDDEN,
+  timeout_secs: 300,
+  batch_mb: 8,
+  rate_windows: [{ from: '08:00', to: '18:00', kbit: 1000 }],
+  modalities: ['DX'],
+}
+
+describe('settings form', () => {
+  it('round-trips the shown configuration into the update, keeping what the forms do not show', () => {
+    const form = toForm({
+      dicom: { ae_title: 'STATION', allowed_callers: ['DR1'] },
+      studies: { quiet_period_secs: 60, hold_unmatched: true },
+      destinations: [hub],
+      reports: { targets: [{ modality: '*', priority: 'urgent', minutes: 30 }] },
+    })
+    const update = toUpdate(form)
+    expect(update).toEqual({
+      allowed_callers: ['DR1'],
+      quiet_period_secs: 60,
+      hold_unmatched: true,
+      destinations: [hub],
+      watch: [],
+      targets: [{ modality: '*', priority: 'urgent', minutes: 30 }],
+    })
+    form.destinations[0].url = 'changed'
+    expect(hub.url).toBe('http://hub:8042/dicom-web')
+    // The page keeps the shown configuration in a ref: its reactive proxy copies too.
+    expect(toForm(reactive({ destinations: [hub] })).destinations).toEqual([hub])
+  })
+
+  it('an untouched secret goes back as *** and a typed one as typed', () => {
+    const draft = toDraft(hub)
+    expect(draft.auth).toBe('basic')
+    expect(draft.password).toBe('')
+    expect(fromDraft(draft).password).toBe(HIDDEN)
+    draft.password = 'new-secret'
+    draft.url = ' http://hub2:8042/dicom-web '
+    const d = fromDraft(draft)
+    expect(d.password).toBe('new-secret')
+    expect(d.url).toBe('http://hub2:8042/dicom-web')
+    expect(d.rate_windows).toEqual(hub.rate_windows)
+    expect(d.timeout_secs).toBe(300)
+  })
+
+  it('changing the authentication drops the other kinds and asks for the new secret', () => {
+    const draft = toDraft(hub)
+    draft.auth = 'bearer'
+    expect(checkDraft(draft, [])).toEqual([['bearerToken', 'validation.required']])
+    draft.bearerToken = 'tok'
+    const d = fromDraft(draft)
+    expect([d.username, d.password, d.bearer_token, d.oauth2]).toEqual([null, null, 'tok', null])
+    draft.auth = 'none'
+    expect(authless(fromDraft(draft))).toBe(true)
+  })
+
+  it('checks names, URLs and parallel requests before sending', () => {
+    const draft = toDraft()
+    draft.name = 'hub'
+    draft.url = 'hub.example/dicom-web'
+    draft.parallelRequests = 0
+    expect(checkDraft(draft, ['hub']).map(([f]) => f)).toEqual(['name', 'url', 'parallelRequests'])
+    draft.name = 'ecg'
+    draft.url = 'https://ecg.example/dicom-web'
+    draft.parallelRequests = 4
+    expect(checkDraft(draft, ['hub'])).toEqual([])
+    expect(fromDraft(draft).modalities).toEqual([])
+  })
+
+  it('checks AE titles, targets and watched folders as the engine does', () => {
+    expect(checkAeTitle('US2')).toBeNull()
+    expect(checkAeTitle(' ')).toBe('validation.required')
+    expect(checkAeTitle('THIS_AE_TITLE_IS_TOO_LONG')).toBe('settingsEdit.aeTitle')
+    expect(checkAeTitle('超声')).toBe('settingsEdit.aeTitle')
+    expect(checkAeTitle('DR1', ['DR1'])).toBe('settingsEdit.aeTaken')
+    expect(checkTarget({ modality: 'ECG', priority: '*', minutes: 15 })).toBeNull()
+    expect(checkTarget({ modality: 'ECG', priority: 'soon', minutes: 15 })).toBe('settingsEdit.priorityBad')
+    expect(checkTarget({ modality: 'ECG', priority: 'urgent', minutes: 0 })).toBe('settingsEdit.minutesBad')
+    expect(checkWatch({ path: '' })).toBe('validation.required')
+    expect(checkWatch({ path: '/srv/ecg', device: { modality: 'ECG', writes: [] } })).toBe('settingsEdit.writesNone')
+  })
+
+  it('reads the engine field of an error as a place on the page', () => {
+    expect(fieldPlace('destinations[2].url')).toEqual({ section: 'destinations', index: 2, key: 'url' })
+    expect(fieldPlace('destinations[0].oauth2.client_secret')).toEqual({
+      section: 'destinations',
+      index: 0,
+      key: 'oauth2.client_secret',
+    })
+    expect(fieldPlace('quiet_period_secs')).toEqual({ section: 'quiet_period_secs', index: null, key: '' })
+    expect(fieldPlace(undefined)).toBeNull()
+  })
+})
+
+function authless(d: Destination) {
+  return !d.username && !d.password && !d.bearer_token && !d.oauth2
+}
