@@ -196,6 +196,11 @@ impl Hub {
             .timeout(options.timeout)
             .connect_timeout(options.connect_timeout.min(options.timeout))
             .tcp_keepalive(Duration::from_secs(30))
+            // Hubs close idle keep-alive connections (Orthanc after 1 s). A request sent on one
+            // just as it closes fails with no answer, and the link looked down when it was
+            // not: so a connection idle for half a second is not reused. Back-to-back batches
+            // still share one.
+            .pool_idle_timeout(Duration::from_millis(500))
             .user_agent(concat!("clinic-station/", env!("CARGO_PKG_VERSION")));
         if let Some(path) = &options.extra_ca_file {
             let certs = reqwest::Certificate::from_pem_bundle(&read_pem(path)?)

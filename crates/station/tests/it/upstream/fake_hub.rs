@@ -13,6 +13,11 @@ pub enum Reply {
     Json(&'static str, Vec<String>, String),
     /// Read the request, then say nothing for this long before closing.
     Stall(Duration),
+    /// Answer 200 with this JSON body and keep the connection open (HTTP keep-alive); the next
+    /// request on it is read and the connection closed unanswered, as a hub does whose
+    /// keep-alive timeout runs out just as that request arrives. The next script entry
+    /// answers on a new connection.
+    KeepAlive(String),
 }
 
 /// One request as received: the request line, headers (names lower-cased), decoded body.
@@ -71,6 +76,16 @@ impl FakeHub {
                         let _ = stream.write_all(body.as_bytes());
                     }
                     Reply::Stall(pause) => std::thread::sleep(pause),
+                    Reply::KeepAlive(body) => {
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/dicom+json\r\n\
+                             Content-Length: {}\r\n\r\n",
+                            body.len()
+                        );
+                        let _ = stream.write_all(head.as_bytes());
+                        let _ = stream.write_all(body.as_bytes());
+                        let _ = read_request(&mut BufReader::new(stream));
+                    }
                 }
             }
         });

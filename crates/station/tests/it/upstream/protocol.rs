@@ -171,6 +171,27 @@ fn a_hub_that_never_answers_times_out_as_transient() {
 }
 
 #[test]
+fn a_keep_alive_connection_the_hub_closed_while_idle_is_not_a_link_failure() {
+    // Orthanc closes an idle keep-alive connection after 1 s; the report poller asks about
+    // once a second. Sending on the closed connection failed one look in two and showed the
+    // link offline while it was fine. The scripted hub closes the reused connection on the
+    // second request, as that race does; the second look must still get its answer.
+    let fake = FakeHub::start(vec![
+        Reply::KeepAlive("[]".into()),
+        Reply::Json("200 OK", vec![], "[]".into()),
+    ]);
+    let hub = Hub::new(&fake.url(), Auth::None, Duration::from_secs(10)).expect("hub");
+    let rt = runtime();
+    let study = "1.2.826.0.1.3680043.10.1.1";
+    rt.block_on(hub.study_instances(study)).expect("first look");
+    // The gap between two looks, which is what the scenario is about (not a wait for a state).
+    std::thread::sleep(Duration::from_millis(1000));
+    rt.block_on(hub.study_instances(study))
+        .expect("a look after an idle second is answered");
+    assert_eq!(fake.requests().len(), 2, "each look reached the hub once");
+}
+
+#[test]
 fn a_missing_local_file_fails_before_anything_is_sent() {
     let fake = FakeHub::start(vec![Reply::Json("200 OK", vec![], "{}".into())]);
     let missing = StowInstance {
