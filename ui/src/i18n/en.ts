@@ -325,6 +325,7 @@ export default {
     findings: 'Findings',
     impression: 'Impression',
     author: 'Reported by',
+    authorNotGiven: 'not stated in the report (for a PDF, see the signature in the file)',
     issued: 'Issued',
     unread: 'Unread',
     all: 'All',

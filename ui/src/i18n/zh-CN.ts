@@ -325,6 +325,7 @@ export default {
     findings: '所见',
     impression: '诊断意见',
     author: '报告医生',
+    authorNotGiven: '报告中未注明（PDF 报告请看文件内的签名）',
     issued: '报告时间',
     unread: '未读',
     all: '全部',
