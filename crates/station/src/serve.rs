@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use fs4::fs_std::FileExt;
 
@@ -111,12 +110,10 @@ impl Station {
             config.station.uid_root.as_deref(),
             shutdown.clone(),
         ));
-        let (stop, quiet) = (
+        let (stop, policy) = (
             shutdown.clone(),
-            Duration::from_secs(config.studies.quiet_period_secs),
+            crate::lifecycle::Policy::from_config(config),
         );
-        let routes = crate::store::routes(config);
-        let hold_unmatched = config.studies.hold_unmatched;
         threads.extend(crate::upstream::sync::spawn_workers(
             config,
             store.clone(),
@@ -139,7 +136,7 @@ impl Station {
         }));
         let ticker_store = store.clone();
         threads.push(std::thread::spawn(move || {
-            crate::lifecycle::run_ticker(ticker_store, quiet, routes, hold_unmatched, stop)
+            crate::lifecycle::run_ticker(ticker_store, policy, stop)
         }));
         Ok(Station {
             dicom_addr,
