@@ -39,14 +39,21 @@ impl Policy {
     }
 }
 
-/// Checks for new and quiet studies four times a second until `shutdown` is set: a study is
-/// queued within a quarter second of its first instance (when it may go early) or of its quiet
-/// period ending (a couple of indexed queries per check).
+/// The longest the ticker sleeps: how soon `shutdown` and changes made by another process are
+/// seen.
+const MAX_TICK: Duration = Duration::from_millis(250);
+
+/// Looks for new and quiet studies until `shutdown` is set: when an instance arrives (the
+/// store's doorbell), when the next study's quiet period ends, and at least four times a
+/// second (a few indexed queries each). A study that may go early is queued as its first
+/// instance is committed; a quiet one is completed as its quiet period ends.
 pub fn run_ticker(store: Arc<Store>, policy: Policy, shutdown: Arc<AtomicBool>) {
     let quiet_ms = policy.quiet_period.as_millis() as i64;
-    let tick = Duration::from_millis(250);
+    let (mut seen, mut next) = (store.doorbell.rings(), Duration::ZERO);
     while !shutdown.load(Ordering::Relaxed) {
-        std::thread::sleep(tick);
+        // At once when rung since the last look (an instance arrived).
+        store.doorbell.wait(seen, next);
+        seen = store.doorbell.rings();
         // Matching decides whether a completing study is queued now or waits for a person.
         let decide = |tx: &rusqlite::Transaction<'_>, id| {
             let queue_now = match matching::on_complete(tx, id, policy.hold_unmatched) {
@@ -64,19 +71,47 @@ pub fn run_ticker(store: Arc<Store>, policy: Policy, shutdown: Arc<AtomicBool>) 
         if let Err(e) = matching::mark_started(&conn) {
             tracing::warn!(error = %e, "cannot mark orders in progress");
         }
+        let mut queued = 0;
         if policy.send_while_receiving {
             match send_early(&mut conn, &policy.routes, policy.hold_unmatched) {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(studies = n, "studies sent while they arrive"),
+                Ok(n) => {
+                    tracing::info!(studies = n, "studies sent while they arrive");
+                    queued += n;
+                }
                 Err(e) => tracing::error!(error = %e, "cannot queue arriving studies"),
             }
         }
         match store::complete_quiet_studies_with(&mut conn, quiet_ms, &policy.routes, decide) {
             Ok(0) => {}
-            Ok(n) => tracing::info!(studies = n, "studies complete after the quiet period"),
+            Ok(n) => {
+                tracing::info!(studies = n, "studies complete after the quiet period");
+                queued += n;
+            }
             Err(e) => tracing::error!(error = %e, "cannot update study states"),
         }
+        next = match next_quiet(&conn, quiet_ms) {
+            Ok(Some(at)) => Duration::from_millis((at - store::now_ms()).clamp(5, 250) as u64),
+            Ok(None) => MAX_TICK,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read study states");
+                MAX_TICK
+            }
+        };
+        drop(conn);
+        if queued > 0 {
+            // Workers wake (and so does this loop, for one more look that finds nothing).
+            store.doorbell.ring();
+        }
     }
+}
+
+/// When the next study still receiving becomes quiet (Unix ms), if any.
+fn next_quiet(conn: &Connection, quiet_ms: i64) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT MIN(last_received_at) FROM studies WHERE state = 'receiving'")?
+        .query_row([], |r| r.get::<_, Option<i64>>(0))?
+        .map(|t| t + quiet_ms))
 }
 
 /// Decides once for each study still arriving whether it is sent as it arrives

@@ -136,6 +136,8 @@ pub struct StatusCounts {
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Rung when queue work may have become due; idle sync workers and the lifecycle wait on it.
+    pub doorbell: queue::Doorbell,
 }
 
 impl Store {
@@ -145,6 +147,7 @@ impl Store {
         migrate(&mut conn, path)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            doorbell: queue::Doorbell::default(),
         })
     }
 

@@ -35,11 +35,13 @@ use crate::store::{now_ms, Store, StoreError};
 const PROBE_EVERY: Duration = Duration::from_secs(3);
 /// Verification rounds per claim before the study goes back to the queue with backoff.
 const VERIFY_ROUNDS: usize = 3;
-/// How long a worker waits at most for a study still arriving to fill a batch.
+/// How long a worker waits at most for a study still arriving to fill a batch, and how long
+/// without a new instance of it ends the wait early.
 const FILL_WAIT: Duration = Duration::from_millis(200);
-const FILL_STEP: Duration = Duration::from_millis(25);
-/// How often an idle worker looks for due work.
-const IDLE_POLL: Duration = Duration::from_millis(100);
+const FILL_SETTLE: Duration = Duration::from_millis(50);
+/// How often an idle worker looks for due work when the doorbell does not ring (backoffs
+/// running out, changes made by another process such as `station sync release`).
+const IDLE_POLL: Duration = Duration::from_millis(250);
 
 /// Starts `parallel_requests` worker threads per configured destination. Each claims its own
 /// study, so the link stays busy while one worker waits on verification; a semaphore shared by
@@ -117,6 +119,7 @@ impl Worker {
         let mut online = true;
         let mut last_probe = Instant::now();
         while !self.shutdown.load(Ordering::Relaxed) {
+            let rings = self.store.doorbell.rings();
             let claim = queue::claim_next(&self.store.lock(), &self.dest.name);
             match claim {
                 Ok(Some(claim)) => online = self.send(rt, &claim),
@@ -125,7 +128,7 @@ impl Worker {
                         last_probe = Instant::now();
                         online = self.probe(rt);
                     }
-                    std::thread::sleep(IDLE_POLL);
+                    self.store.doorbell.wait(rings, IDLE_POLL);
                 }
                 Err(e) => {
                     tracing::error!(destination = %self.dest.name, error = %e, "cannot read the send queue");
@@ -211,11 +214,14 @@ impl Worker {
         self.send_pending(rt, claim, &pending)
     }
 
-    /// The pending instances of a study still arriving, after waiting (at most [`FILL_WAIT`])
-    /// for them to fill a batch while instances keep coming.
+    /// The pending instances of a study still arriving, after waiting for them to fill a batch
+    /// while its instances keep coming (at most [`FILL_WAIT`], and [`FILL_SETTLE`] after the
+    /// last new one).
     fn fill_batch(&self, queue_id: i64) -> Result<Vec<queue::PendingInstance>, StoreError> {
         let started = Instant::now();
+        let (mut seen, mut grew_at) = (0, started);
         loop {
+            let rings = self.store.doorbell.rings();
             let (pending, receiving) = {
                 let conn = self.store.lock();
                 (
@@ -223,17 +229,19 @@ impl Worker {
                     queue::study_receiving(&conn, queue_id)?,
                 )
             };
+            if pending.len() > seen {
+                (seen, grew_at) = (pending.len(), Instant::now());
+            }
             let bytes: u64 = pending.iter().map(|p| p.size.max(0) as u64).sum();
             let full = pending.len() >= self.dest.batch_instances
                 || bytes >= self.dest.batch_mb * 1024 * 1024;
-            if full
-                || !receiving
-                || started.elapsed() >= FILL_WAIT
-                || self.shutdown.load(Ordering::Relaxed)
-            {
+            let wait = FILL_WAIT
+                .saturating_sub(started.elapsed())
+                .min(FILL_SETTLE.saturating_sub(grew_at.elapsed()));
+            if full || !receiving || wait.is_zero() || self.shutdown.load(Ordering::Relaxed) {
                 return Ok(pending);
             }
-            std::thread::sleep(FILL_STEP);
+            self.store.doorbell.wait(rings, wait);
         }
     }
 
