@@ -162,7 +162,8 @@ pub fn study_receiving(conn: &Connection, queue_id: i64) -> Result<bool, StoreEr
 }
 
 /// Adds the study's instances that arrived since to the queue row and returns the ones not
-/// yet stored at the hub.
+/// yet stored at the hub that are ready to go: when the study has corrections, only those
+/// whose corrected copy is up to date (`registry::correction::prepare` makes the others).
 pub fn pending_instances(
     conn: &Connection,
     queue_id: i64,
@@ -172,8 +173,10 @@ pub fn pending_instances(
         // A corrected copy (registry::correction), when the study has one, is what is sent.
         "SELECT i.id, i.sop_instance_uid, COALESCE(i.send_path, i.path), COALESCE(i.send_size, i.size)
          FROM send_instances si
-         JOIN instances i ON i.id = si.instance_ref
-         WHERE si.queue_ref = ?1 AND si.state = 'pending' ORDER BY i.id",
+         JOIN instances i ON i.id = si.instance_ref JOIN series se ON se.id = i.series_ref
+         WHERE si.queue_ref = ?1 AND si.state = 'pending'
+           AND i.send_correction IS (SELECT MAX(id) FROM study_corrections WHERE study_ref = se.study_ref)
+         ORDER BY i.id",
     )?;
     let rows = stmt
         .query_map([queue_id], |r| {
@@ -257,22 +260,25 @@ pub fn mark_missing(
 /// already has its report stays `reported` when a late instance is delivered.
 pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
     let now = now_ms();
-    enroll(conn, queue_id)?;
-    let delivered = conn.execute(
+    // One transaction: a reader never sees the row delivered and its study not.
+    let tx = conn.unchecked_transaction()?;
+    enroll(&tx, queue_id)?;
+    let delivered = tx.execute(
         "UPDATE send_queue SET state = 'delivered', last_error = NULL, next_attempt_at = NULL, updated_at = ?2
          WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM send_instances WHERE queue_ref = ?1 AND state = 'pending')",
         params![queue_id, now],
     )?;
     if delivered == 0 {
-        return release(conn, queue_id);
+        release(&tx, queue_id)?;
+    } else {
+        tx.execute(
+            "UPDATE studies SET state = 'delivered', state_changed_at = ?2
+             WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1) AND state <> 'reported'
+               AND NOT EXISTS (SELECT 1 FROM send_queue q2 WHERE q2.study_ref = studies.id AND q2.state <> 'delivered')",
+            params![queue_id, now],
+        )?;
     }
-    conn.execute(
-        "UPDATE studies SET state = 'delivered', state_changed_at = ?2
-         WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1) AND state <> 'reported'
-           AND NOT EXISTS (SELECT 1 FROM send_queue q2 WHERE q2.study_ref = studies.id AND q2.state <> 'delivered')",
-        params![queue_id, now],
-    )?;
-    Ok(())
+    Ok(tx.commit()?)
 }
 
 /// The worker is done with the row for now, nothing failed: due again when it has work (at

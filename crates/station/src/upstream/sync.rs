@@ -209,15 +209,15 @@ impl Worker {
     /// A study still arriving: one round of what has arrived (refusals are recorded and shown
     /// once the study is complete). No verification: more may come.
     fn send_arrived(&self, rt: &tokio::runtime::Runtime, claim: &Claim) -> Result<(), Failure> {
+        self.fill_batch(claim.queue_id)?;
         correction::prepare(&self.store, &self.data_dir, claim.queue_id)?;
-        let pending = self.fill_batch(claim.queue_id)?;
+        let pending = queue::pending_instances(&self.store.lock(), claim.queue_id)?;
         self.send_pending(rt, claim, &pending)
     }
 
-    /// The pending instances of a study still arriving, after waiting for them to fill a batch
-    /// while its instances keep coming (at most [`FILL_WAIT`], and [`FILL_SETTLE`] after the
-    /// last new one).
-    fn fill_batch(&self, queue_id: i64) -> Result<Vec<queue::PendingInstance>, StoreError> {
+    /// Waits for the pending instances of a study still arriving to fill a batch while its
+    /// instances keep coming (at most [`FILL_WAIT`], and [`FILL_SETTLE`] after the last new one).
+    fn fill_batch(&self, queue_id: i64) -> Result<(), StoreError> {
         let started = Instant::now();
         let (mut seen, mut grew_at) = (0, started);
         loop {
@@ -239,7 +239,7 @@ impl Worker {
                 .saturating_sub(started.elapsed())
                 .min(FILL_SETTLE.saturating_sub(grew_at.elapsed()));
             if full || !receiving || wait.is_zero() || self.shutdown.load(Ordering::Relaxed) {
-                return Ok(pending);
+                return Ok(());
             }
             self.store.doorbell.wait(rings, wait);
         }

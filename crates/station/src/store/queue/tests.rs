@@ -123,3 +123,41 @@ fn a_hold_while_arriving_keeps_receiving_and_shows_once_complete() {
     on_study_complete(&conn, 1).expect("complete");
     assert_eq!(study(&conn), "held");
 }
+
+#[test]
+fn an_instance_of_a_corrected_study_waits_for_its_corrected_copy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    let mut conn = store.lock();
+    let id = receive(&mut conn, "1.2.3.4.1");
+    let routes = [Route {
+        destination: "hub".into(),
+        ..Default::default()
+    }];
+    queue_study(&conn, 1, &routes).expect("queue");
+    let q: i64 = conn
+        .query_row("SELECT id FROM send_queue", [], |r| r.get(0))
+        .expect("row");
+    conn.execute(
+        "INSERT INTO study_corrections (study_ref, at, actor, reason, attributes)
+         VALUES (1, 0, 'li', 'CORRECT', '{\"PatientName\":\"王^大明\"}')",
+        [],
+    )
+    .expect("correction");
+    assert!(
+        pending_instances(&conn, q).expect("pending").is_empty(),
+        "the received file is not sent for a corrected study"
+    );
+    conn.execute(
+        "UPDATE instances SET send_path = 'derived/x.dcm', send_size = 11,
+                send_correction = (SELECT MAX(id) FROM study_corrections) WHERE id = ?1",
+        [id],
+    )
+    .expect("copy made");
+    let pending = pending_instances(&conn, q).expect("pending");
+    assert_eq!(pending.len(), 1);
+    assert_eq!(
+        (pending[0].path.as_str(), pending[0].size),
+        ("derived/x.dcm", 11)
+    );
+}
