@@ -394,7 +394,8 @@ pub fn study_state(conn: &Connection, study_uid: &str) -> Result<Option<String>,
 mod tests {
     use super::*;
 
-    fn header(sop: &str) -> Header {
+    /// A DX instance `sop` of study 1.2.3, series 1.2.3.4, as a device sends it.
+    pub(super) fn header(sop: &str) -> Header {
         Header {
             transfer_syntax: "1.2.840.10008.1.2.1".into(),
             sop_class_uid: "1.2.840.10008.5.1.4.1.1.1.1".into(),

@@ -157,8 +157,13 @@ fn a_study_with_an_order_accession_reaches_orthanc_with_the_registered_patient()
             "index keeps the received name"
         );
     }
+    assert_an_order_completed(&station);
+}
+
+/// `station order list` shows an order of the demo day completed.
+pub fn assert_an_order_completed(station: &Station) {
     let orders = station_cli(
-        &station,
+        station,
         &[
             "order",
             "list",

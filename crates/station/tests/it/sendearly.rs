@@ -9,7 +9,7 @@ use std::time::Duration;
 use station::demo::{DemoFile, Scale};
 
 use crate::harness::*;
-use crate::matching::{dx_study, hub_tags};
+use crate::matching::{assert_an_order_completed, dx_study, hub_tags};
 use crate::orthanc::Orthanc;
 use crate::sync::{queue, wait_delivered};
 use crate::worklist::register;
@@ -134,21 +134,8 @@ fn a_study_needing_no_correction_is_at_the_hub_before_it_completes_and_delivered
         vec![1; 5],
         "each instance sent once"
     );
-    let orders = crate::worklist::station_cli(
-        &station,
-        &[
-            "order",
-            "list",
-            "--from",
-            station::demo::STUDY_DATE,
-            "--json",
-        ],
-    );
-    assert!(
-        orders.log.contains("\"state\": \"completed\""),
-        "the order is completed with the study: {}",
-        orders.log
-    );
+    // The order is completed with the study.
+    assert_an_order_completed(&station);
 }
 
 /// With `hold_unmatched`: a study whose order corrects the patient's data, and a study that

@@ -1,20 +1,10 @@
 use super::*;
-use crate::dicom::header::Header;
+use crate::store::tests::header;
 use crate::store::{insert_instance, queue_study, NewInstance, Route, Source, Store};
 
 /// Indexes instance `sop` of study 1.2.3 as a device sent it; returns its id.
 fn receive(conn: &mut Connection, sop: &str) -> i64 {
-    let h = Header {
-        transfer_syntax: "1.2.840.10008.1.2.1".into(),
-        sop_class_uid: "1.2.840.10008.5.1.4.1.1.1.1".into(),
-        sop_instance_uid: sop.into(),
-        study_uid: "1.2.3".into(),
-        series_uid: "1.2.3.4".into(),
-        modality: "DX".into(),
-        patient_id: "P1".into(),
-        patient_name: "王^小明".into(),
-        ..Default::default()
-    };
+    let h = header(sop);
     let tx = conn.transaction().expect("tx");
     let id = insert_instance(
         &tx,
@@ -32,6 +22,22 @@ fn receive(conn: &mut Connection, sop: &str) -> i64 {
     .expect("insert");
     tx.commit().expect("commit");
     id
+}
+
+/// A store holding study 1.2.3 (one instance, #1, still receiving) queued for "hub".
+fn store_with_a_queued_study() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    {
+        let mut conn = store.lock();
+        receive(&mut conn, "1.2.3.4.1");
+        let routes = [Route {
+            destination: "hub".into(),
+            ..Default::default()
+        }];
+        queue_study(&conn, 1, &routes).expect("queue while receiving");
+    }
+    (dir, store)
 }
 
 /// Claims the row and records every pending instance stored; returns their SOP UIDs.
@@ -52,15 +58,8 @@ fn row_state(conn: &Connection) -> String {
 
 #[test]
 fn a_study_sent_while_arriving_is_due_only_with_new_instances_and_delivered_only_complete() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    let (_dir, store) = store_with_a_queued_study();
     let mut conn = store.lock();
-    receive(&mut conn, "1.2.3.4.1");
-    let routes = [Route {
-        destination: "hub".into(),
-        ..Default::default()
-    }];
-    queue_study(&conn, 1, &routes).expect("queue while receiving");
 
     let (q, sent) = send_all(&conn).expect("due: one instance not sent");
     assert_eq!(sent, ["1.2.3.4.1"]);
@@ -101,15 +100,8 @@ fn a_study_sent_while_arriving_is_due_only_with_new_instances_and_delivered_only
 
 #[test]
 fn a_hold_while_arriving_keeps_receiving_and_shows_once_complete() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("s.db")).expect("open");
-    let mut conn = store.lock();
-    receive(&mut conn, "1.2.3.4.1");
-    let routes = [Route {
-        destination: "hub".into(),
-        ..Default::default()
-    }];
-    queue_study(&conn, 1, &routes).expect("queue while receiving");
+    let (_dir, store) = store_with_a_queued_study();
+    let conn = store.lock();
     assert_eq!(act(&conn, "1.2.3", Action::Hold).expect("hold"), 1);
     assert_eq!(row_state(&conn), "held");
     let study = |conn: &Connection| -> String {
@@ -126,15 +118,9 @@ fn a_hold_while_arriving_keeps_receiving_and_shows_once_complete() {
 
 #[test]
 fn an_instance_of_a_corrected_study_waits_for_its_corrected_copy() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(&dir.path().join("s.db")).expect("open");
-    let mut conn = store.lock();
-    let id = receive(&mut conn, "1.2.3.4.1");
-    let routes = [Route {
-        destination: "hub".into(),
-        ..Default::default()
-    }];
-    queue_study(&conn, 1, &routes).expect("queue");
+    let (_dir, store) = store_with_a_queued_study();
+    let conn = store.lock();
+    let id = 1;
     let q: i64 = conn
         .query_row("SELECT id FROM send_queue", [], |r| r.get(0))
         .expect("row");
