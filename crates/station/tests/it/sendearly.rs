@@ -241,3 +241,48 @@ fn with_the_switch_off_nothing_goes_before_completion() {
     );
     assert_eq!(hub.instances().len(), 5);
 }
+
+/// kill -9 after part of a study was sent while it arrived, then restart and the rest of the
+/// study: it completes, is delivered, and the hub holds each instance once.
+#[test]
+fn kill_9_while_a_study_is_sent_as_it_arrives_then_the_rest_ends_with_each_instance_once() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start_overwriting(&scratch.join("hub"));
+    let mut station = station_with(&scratch, &hub, 8, false);
+    let day = demo_day(&scratch.join("day"), Scale::Small, 64);
+    let study: Vec<&DemoFile> = day
+        .iter()
+        .filter(|f| f.modality == "US" && f.charset == "GB18030")
+        .collect();
+    assert_eq!(study.len(), 5, "4 images and a cine");
+    send(&station, &study[..2]);
+    // Killed once the station has recorded the first part stored (not between the hub's
+    // answer and the record, where a resend is expected and the hub ignores it).
+    wait_for("the first part at the hub", WAIT_TIMEOUT, || {
+        let held = hub.instances();
+        let recorded = queue(&station).first().map(|r| r.stored) == Some(2);
+        (recorded
+            && study[..2]
+                .iter()
+                .all(|f| held.contains_key(&f.sop_instance_uid)))
+        .then_some(())
+    });
+    assert_eq!(
+        study_state(&station, &study[0].study_uid).as_deref(),
+        Some("receiving")
+    );
+    station.kill9();
+    station.restart();
+    send(&station, &study[2..]);
+    let rows = wait_delivered(&station, 1);
+    assert_eq!((rows[0].stored, rows[0].instances), (5, 5), "{rows:?}");
+    let held = hub.instances();
+    assert_eq!(held.len(), 5);
+    assert!(study.iter().all(|f| held.contains_key(&f.sop_instance_uid)));
+    assert_eq!(hub.new_instance_events(), 5, "each instance stored once");
+    assert_eq!(
+        send_attempts(&station),
+        vec![1; 5],
+        "each instance sent once"
+    );
+}
