@@ -159,6 +159,14 @@ pub struct StudiesConfig {
     /// not sent until a person assigns it to a patient and order.
     #[serde(default)]
     pub hold_unmatched: bool,
+    /// When true, a study whose order asks for no correction (or that matches none, unless
+    /// held) is sent as its instances arrive; it is still delivered only once complete.
+    #[serde(default = "default_send_while_receiving")]
+    pub send_while_receiving: bool,
+}
+
+fn default_send_while_receiving() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -206,6 +206,8 @@ impl Ingest {
             }
         };
         drop(conn);
+        // A study sent while it arrives has new work; a new study is looked at.
+        self.store.doorbell.ring();
         tracing::info!(
             id = instance_id,
             sop_class = %header.sop_class_uid,

@@ -111,6 +111,16 @@ pub fn current_values(conn: &Connection, study_id: i64) -> Result<Values, StoreE
     Ok(values)
 }
 
+/// The attributes of `wanted` that differ from `current` (what is sent now): what a correction
+/// to `wanted` would change. Empty: nothing to correct.
+pub fn changes(current: &Values, wanted: &Values) -> Values {
+    wanted
+        .iter()
+        .filter(|(k, v)| ATTRIBUTES.iter().any(|(kw, _, _)| kw == k) && current.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// Records the attributes of `wanted` that differ from what is sent now, audited as
 /// `study.correct` with old and new values; returns the new correction's id (None: nothing
 /// changes). The caller re-queues the study if it was already queued or sent.
@@ -122,11 +132,7 @@ pub fn record(
     wanted: &Values,
 ) -> Result<Option<i64>, StoreError> {
     let current = current_values(conn, study_id)?;
-    let changed: Values = wanted
-        .iter()
-        .filter(|(k, v)| ATTRIBUTES.iter().any(|(kw, _, _)| kw == k) && current.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let changed = changes(&current, wanted);
     if changed.is_empty() {
         return Ok(None);
     }

@@ -4,6 +4,9 @@
 //! A study that matches nothing is listed as unassigned; with `hold_unmatched` it waits
 //! (state `unassigned`) until a technician assigns it ([`assign`]).
 //!
+//! The same matching runs once while a study is still arriving ([`on_arrival`]), to decide
+//! whether its instances may be sent as they come: only when nothing about them would change.
+//!
 //! Must never: match a study to a cancelled order, or guess between several candidate orders.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -88,9 +91,11 @@ pub fn find_order(conn: &Connection, s: &StudyFacts) -> Result<Option<Order>, Re
     if let Some(id) = by_uid {
         return orders::by_id(conn, id);
     }
+    // An order another study is already linked to (still arriving) is not a candidate.
     let mut stmt = conn.prepare(
         "SELECT o.id, o.modality FROM orders o JOIN reg_patients p ON p.id = o.patient_ref
-         WHERE p.clinic_id = ?1 AND o.scheduled_date = ?2 AND o.state IN ('scheduled', 'in_progress')",
+         WHERE p.clinic_id = ?1 AND o.scheduled_date = ?2 AND o.state IN ('scheduled', 'in_progress')
+           AND NOT EXISTS (SELECT 1 FROM studies s WHERE s.order_ref = o.id)",
     )?;
     let candidates: Vec<i64> = stmt
         .query_map(params![s.patient_id.trim(), s.study_date], |r| {
@@ -123,46 +128,104 @@ fn order_values(order: &Order, patient: &Patient) -> Values {
     .collect()
 }
 
-/// Links the study to the order, takes its patient data and priority; the order is completed.
+fn order_patient(conn: &Connection, order: &Order) -> Result<Patient, RegistryError> {
+    patients::by_id(conn, order.patient_ref)?
+        .ok_or_else(|| RegistryError::State(format!("order {} has no patient", order.accession)))
+}
+
+/// Links the study to the order, takes its patient data and priority; the order moves to
+/// `order_state` (completed, or in progress while the study still arrives). Returns the
+/// correction recorded, if the order changed anything.
 fn link(
     tx: &Connection,
     actor: &str,
     reason: &str,
     study: &StudyFacts,
     order: &Order,
-) -> Result<(), RegistryError> {
-    let patient = patients::by_id(tx, order.patient_ref)?
-        .ok_or_else(|| RegistryError::State(format!("order {} has no patient", order.accession)))?;
+    order_state: &str,
+) -> Result<Option<i64>, RegistryError> {
+    let patient = order_patient(tx, order)?;
     tx.execute(
         "UPDATE studies SET order_ref = ?2, priority = MAX(priority, ?3) WHERE id = ?1",
         params![study.id, order.id, i64::from(order.priority == "urgent")],
     )?;
-    orders::set_state(tx, order.id, "completed")?;
-    correction::record(tx, study.id, actor, reason, &order_values(order, &patient))?;
-    Ok(())
+    orders::set_state(tx, order.id, order_state)?;
+    Ok(correction::record(
+        tx,
+        study.id,
+        actor,
+        reason,
+        &order_values(order, &patient),
+    )?)
 }
 
-/// Called as a study completes, in the lifecycle's transaction: matches it if it can. Returns
-/// whether to queue it now (false: held as `unassigned` for a person).
-pub fn on_complete(
+/// Matching found the study's order: linked, audited as `study.match`.
+fn matched(
+    tx: &Connection,
+    study: &StudyFacts,
+    order: &Order,
+    order_state: &str,
+) -> Result<Option<i64>, RegistryError> {
+    let correction = link(tx, "system", "COERCE", study, order, order_state)?;
+    audit::record(
+        tx,
+        "system",
+        "study.match",
+        &study.study_uid,
+        &serde_json::json!({ "accession": order.accession }).to_string(),
+    )?;
+    Ok(correction)
+}
+
+/// Called once while a study is still arriving (`[studies] send_while_receiving`): whether its
+/// instances may be sent as they come. Yes when it matches an order that changes nothing of
+/// what the device sent (it is linked now, the order in progress until the study completes),
+/// or when it matches nothing and `hold_unmatched` is off. No when its order needs a
+/// correction or it would be held: it then waits for completion ([`on_complete`]).
+pub fn on_arrival(
     tx: &Transaction<'_>,
     study_id: i64,
     hold_unmatched: bool,
 ) -> Result<bool, RegistryError> {
     let study = study_facts(tx, study_id)?;
     if study.order_ref.is_some() {
+        return Ok(correction::list(tx, study_id)?.is_empty());
+    }
+    match find_order(tx, &study)? {
+        Some(order) => {
+            let wanted = order_values(&order, &order_patient(tx, &order)?);
+            let current = correction::current_values(tx, study_id)?;
+            if !correction::changes(&current, &wanted).is_empty() {
+                return Ok(false);
+            }
+            matched(tx, &study, &order, "in_progress")?;
+            Ok(true)
+        }
+        None => Ok(!hold_unmatched),
+    }
+}
+
+/// Called as a study completes, in the lifecycle's transaction: matches it if it can. Returns
+/// whether to queue it now (false: held as `unassigned` for a person). A study sent while it
+/// arrived and matched only now with a correction is sent again, corrected.
+pub fn on_complete(
+    tx: &Transaction<'_>,
+    study_id: i64,
+    hold_unmatched: bool,
+) -> Result<bool, RegistryError> {
+    let study = study_facts(tx, study_id)?;
+    if let Some(order_id) = study.order_ref {
+        // Linked while arriving: the order is done now.
+        if let Some(order) = orders::by_id(tx, order_id)?.filter(|o| o.state == "in_progress") {
+            orders::set_state(tx, order.id, "completed")?;
+        }
         return Ok(true);
     }
     match find_order(tx, &study)? {
         Some(order) => {
-            link(tx, "system", "COERCE", &study, &order)?;
-            audit::record(
-                tx,
-                "system",
-                "study.match",
-                &study.study_uid,
-                &serde_json::json!({ "accession": order.accession }).to_string(),
-            )?;
+            if matched(tx, &study, &order, "completed")?.is_some() {
+                correction::requeue(tx, study_id)?;
+            }
             Ok(true)
         }
         None if hold_unmatched => {
@@ -282,7 +345,7 @@ pub fn assign(
         [study_id],
         |r| r.get(0),
     )?;
-    link(&tx, actor, "COERCE", &study, &order)?;
+    link(&tx, actor, "COERCE", &study, &order, "completed")?;
     audit::record(
         &tx,
         actor,

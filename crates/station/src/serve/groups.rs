@@ -55,12 +55,10 @@ pub(super) fn start_sending(config: &Config, parts: &Parts) -> Result<Group, Ser
         parts.events.clone(),
         stop.clone(),
     )?);
-    let quiet = Duration::from_secs(config.studies.quiet_period_secs);
-    let routes = crate::store::routes(config);
-    let hold_unmatched = config.studies.hold_unmatched;
     let (store, ticker_stop) = (parts.store.clone(), stop.clone());
+    let policy = crate::lifecycle::Policy::from_config(config);
     threads.push(std::thread::spawn(move || {
-        crate::lifecycle::run_ticker(store, quiet, routes, hold_unmatched, ticker_stop)
+        crate::lifecycle::run_ticker(store, policy, ticker_stop)
     }));
     Ok(Group { stop, threads })
 }
@@ -83,6 +81,7 @@ fn sending_changed(old: &Config, new: &Config) -> bool {
         || old.reports.targets != new.reports.targets
         || old.studies.quiet_period_secs != new.studies.quiet_period_secs
         || old.studies.hold_unmatched != new.studies.hold_unmatched
+        || old.studies.send_while_receiving != new.studies.send_while_receiving
 }
 
 /// Runs until `shutdown`: restarts the groups whose settings change in `live`, then stops both.

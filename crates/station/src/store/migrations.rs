@@ -310,4 +310,9 @@ pub const MIGRATIONS: &[&str] = &[
         created_at    INTEGER NOT NULL
     );
     "#,
+    // 8: whether a study still arriving is sent as its instances come (issue 3): NULL not
+    // decided yet, 1 sent while arriving (matching changes nothing), 0 waits for completion.
+    r#"
+    ALTER TABLE studies ADD COLUMN send_early INTEGER;
+    "#,
 ];

@@ -136,6 +136,8 @@ pub struct StatusCounts {
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Rung when queue work may have become due; idle sync workers and the lifecycle wait on it.
+    pub doorbell: queue::Doorbell,
 }
 
 impl Store {
@@ -145,6 +147,7 @@ impl Store {
         migrate(&mut conn, path)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            doorbell: queue::Doorbell::default(),
         })
     }
 
@@ -391,7 +394,8 @@ pub fn study_state(conn: &Connection, study_uid: &str) -> Result<Option<String>,
 mod tests {
     use super::*;
 
-    fn header(sop: &str) -> Header {
+    /// A DX instance `sop` of study 1.2.3, series 1.2.3.4, as a device sends it.
+    pub(super) fn header(sop: &str) -> Header {
         Header {
             transfer_syntax: "1.2.840.10008.1.2.1".into(),
             sop_class_uid: "1.2.840.10008.5.1.4.1.1.1.1".into(),

@@ -2,15 +2,52 @@
 //! (`send_instances`), and each destination's link state (`links`). The sync workers are its
 //! only consumers; everything a person sees about sending is read from these rows.
 //!
-//! Must never: mark a study delivered for a destination unless every instance in it was
-//! reported stored and the hub confirmed holding them.
+//! A study may be queued while it is still arriving (`[studies] send_while_receiving`): its
+//! row is then due only while it has instances not yet sent, and is verified and delivered
+//! only once the study is complete.
+//!
+//! Must never: mark a study delivered for a destination unless it is complete, every instance
+//! in it was reported stored and the hub confirmed holding them.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::{now_ms, StoreError};
+
+/// Wakes the threads that wait for queue work (sync workers, the lifecycle) as soon as some may
+/// be due: an instance committed, a study queued or completed. In-process only: waiters also
+/// wake after a timeout, for changes made by another process and for backoffs running out.
+#[derive(Debug, Default)]
+pub struct Doorbell {
+    rings: Mutex<u64>,
+    rung: Condvar,
+}
+
+impl Doorbell {
+    pub fn ring(&self) {
+        let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
+        *rings = rings.wrapping_add(1);
+        self.rung.notify_all();
+    }
+
+    /// The count to pass to [`Doorbell::wait`]: read it before looking for work.
+    pub fn rings(&self) -> u64 {
+        *self.rings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Returns once rung since `seen` was read, or after `timeout`.
+    pub fn wait(&self, seen: u64, timeout: Duration) {
+        let rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = self
+            .rung
+            .wait_timeout_while(rings, timeout, |n| *n == seen)
+            .map_err(|p| p.into_inner());
+    }
+}
 
 /// A study claimed for sending to one destination.
 #[derive(Debug, Clone)]
@@ -53,16 +90,30 @@ pub fn requeue_interrupted(conn: &Connection) -> Result<usize, StoreError> {
     )?)
 }
 
+/// The instances of a queue row's study that are sent: not waiting for a person's review, and
+/// not reports that came from a hub. `{q}` is the queue row's id expression.
+const SENT_INSTANCES: &str = "SELECT i.id FROM series se JOIN instances i ON i.series_ref = se.id
+     WHERE se.study_ref = (SELECT study_ref FROM send_queue WHERE id = {q})
+       AND i.review_reason IS NULL AND i.source_kind <> 'report'";
+
 /// The next study due for `destination`: urgent first, then oldest. Claiming marks it
-/// `sending`, so parallel workers of one destination each take a different study.
+/// `sending`, so parallel workers of one destination each take a different study. A study
+/// still arriving is due only while it has instances not yet sent (never just to verify it).
 pub fn claim_next(conn: &Connection, destination: &str) -> Result<Option<Claim>, StoreError> {
     let now = now_ms();
+    let unsent = SENT_INSTANCES.replace("{q}", "q.id");
     let claim = conn
         .query_row(
-            "SELECT q.id, s.study_uid, q.attempts FROM send_queue q JOIN studies s ON s.id = q.study_ref
-             WHERE q.destination = ?1 AND q.state = 'queued'
-               AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?2)
-             ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1",
+            &format!(
+                "SELECT q.id, s.study_uid, q.attempts FROM send_queue q JOIN studies s ON s.id = q.study_ref
+                 WHERE q.destination = ?1 AND q.state = 'queued'
+                   AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?2)
+                   AND (s.state <> 'receiving' OR EXISTS (
+                        SELECT 1 FROM ({unsent}) u LEFT JOIN send_instances si
+                          ON si.queue_ref = q.id AND si.instance_ref = u.id
+                        WHERE si.state IS NULL OR si.state = 'pending'))
+                 ORDER BY q.priority DESC, q.created_at, q.id LIMIT 1"
+            ),
             params![destination, now],
             |r| {
                 Ok(Claim {
@@ -87,26 +138,45 @@ pub fn claim_next(conn: &Connection, destination: &str) -> Result<Option<Claim>,
     Ok(claim)
 }
 
-/// Adds the study's instances (those not waiting for a person's review, and not reports that
-/// came from a hub) to the queue row and
-/// returns the ones not yet stored at the hub.
+/// Adds the study's instances that arrived since (see [`SENT_INSTANCES`]) to the queue row,
+/// as pending.
+fn enroll(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
+    let sent = SENT_INSTANCES.replace("{q}", "?1");
+    conn.execute(
+        &format!(
+            "INSERT OR IGNORE INTO send_instances (queue_ref, instance_ref, updated_at)
+             SELECT ?1, id, ?2 FROM ({sent})"
+        ),
+        params![queue_id, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// Whether the queue row's study is still arriving (not complete yet).
+pub fn study_receiving(conn: &Connection, queue_id: i64) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT s.state = 'receiving' FROM send_queue q JOIN studies s ON s.id = q.study_ref WHERE q.id = ?1",
+        [queue_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Adds the study's instances that arrived since to the queue row and returns the ones not
+/// yet stored at the hub that are ready to go: when the study has corrections, only those
+/// whose corrected copy is up to date (`registry::correction::prepare` makes the others).
 pub fn pending_instances(
     conn: &Connection,
     queue_id: i64,
 ) -> Result<Vec<PendingInstance>, StoreError> {
-    conn.execute(
-        "INSERT OR IGNORE INTO send_instances (queue_ref, instance_ref, updated_at)
-         SELECT q.id, i.id, ?2 FROM send_queue q
-         JOIN series se ON se.study_ref = q.study_ref JOIN instances i ON i.series_ref = se.id
-         WHERE q.id = ?1 AND i.review_reason IS NULL AND i.source_kind <> 'report'",
-        params![queue_id, now_ms()],
-    )?;
+    enroll(conn, queue_id)?;
     let mut stmt = conn.prepare(
         // A corrected copy (registry::correction), when the study has one, is what is sent.
         "SELECT i.id, i.sop_instance_uid, COALESCE(i.send_path, i.path), COALESCE(i.send_size, i.size)
          FROM send_instances si
-         JOIN instances i ON i.id = si.instance_ref
-         WHERE si.queue_ref = ?1 AND si.state = 'pending' ORDER BY i.id",
+         JOIN instances i ON i.id = si.instance_ref JOIN series se ON se.id = i.series_ref
+         WHERE si.queue_ref = ?1 AND si.state = 'pending'
+           AND i.send_correction IS (SELECT MAX(id) FROM study_corrections WHERE study_ref = se.study_ref)
+         ORDER BY i.id",
     )?;
     let rows = stmt
         .query_map([queue_id], |r| {
@@ -186,20 +256,52 @@ pub fn mark_missing(
 
 /// Every instance stored and confirmed: delivered for this destination, and the study is
 /// delivered once it is for all of its destinations. Instances made pending meanwhile (a
-/// correction while sending) keep the row due instead. A study that already has its report
-/// stays `reported` when a late instance is delivered.
+/// correction while sending) or arrived meanwhile keep the row due instead. A study that
+/// already has its report stays `reported` when a late instance is delivered.
 pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
     let now = now_ms();
-    conn.execute(
+    // One transaction: a reader never sees the row delivered and its study not.
+    let tx = conn.unchecked_transaction()?;
+    enroll(&tx, queue_id)?;
+    let delivered = tx.execute(
         "UPDATE send_queue SET state = 'delivered', last_error = NULL, next_attempt_at = NULL, updated_at = ?2
          WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM send_instances WHERE queue_ref = ?1 AND state = 'pending')",
         params![queue_id, now],
     )?;
+    if delivered == 0 {
+        release(&tx, queue_id)?;
+    } else {
+        tx.execute(
+            "UPDATE studies SET state = 'delivered', state_changed_at = ?2
+             WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1) AND state <> 'reported'
+               AND NOT EXISTS (SELECT 1 FROM send_queue q2 WHERE q2.study_ref = studies.id AND q2.state <> 'delivered')",
+            params![queue_id, now],
+        )?;
+    }
+    Ok(tx.commit()?)
+}
+
+/// The worker is done with the row for now, nothing failed: due again when it has work (at
+/// once, or for a study still arriving, when more instances come or it completes). A row a
+/// person held meanwhile stays held.
+pub fn release(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
     conn.execute(
-        "UPDATE studies SET state = 'delivered', state_changed_at = ?2
-         WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1) AND state <> 'reported'
-           AND NOT EXISTS (SELECT 1 FROM send_queue q2 WHERE q2.study_ref = studies.id AND q2.state <> 'delivered')",
-        params![queue_id, now],
+        "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
+         WHERE id = ?1 AND state = 'sending'",
+        params![queue_id, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// As a study completes: what a person did to its rows while it arrived (a hold), or a hub's
+/// refusal, now shows on the study.
+pub fn on_study_complete(conn: &Connection, study_id: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE studies SET state = CASE
+             WHEN EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1 AND state = 'held') THEN 'held'
+             ELSE 'failed' END, state_changed_at = ?2
+         WHERE id = ?1 AND EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1 AND state IN ('held', 'failed'))",
+        params![study_id, now_ms()],
     )?;
     Ok(())
 }
@@ -220,7 +322,8 @@ pub fn mark_retry(
     Ok(())
 }
 
-/// A failure retrying cannot fix: a person must look; the study shows as failed with the reason.
+/// A failure retrying cannot fix: a person must look; the study shows as failed with the reason
+/// (once complete: a study still arriving keeps receiving, see [`on_study_complete`]).
 pub fn mark_failed(conn: &Connection, queue_id: i64, error: &str) -> Result<(), StoreError> {
     let now = now_ms();
     conn.execute(
@@ -228,7 +331,8 @@ pub fn mark_failed(conn: &Connection, queue_id: i64, error: &str) -> Result<(), 
         params![queue_id, error, now],
     )?;
     conn.execute(
-        "UPDATE studies SET state = 'failed', state_changed_at = ?2 WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1)",
+        "UPDATE studies SET state = 'failed', state_changed_at = ?2
+         WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1) AND state <> 'receiving'",
         params![queue_id, now],
     )?;
     Ok(())
@@ -325,6 +429,7 @@ pub enum Action {
 }
 
 /// Applies `action` to every destination's row of the study; returns how many rows changed.
+/// A study still arriving keeps receiving (its rows change); it completes as usual.
 pub fn act(conn: &Connection, study_uid: &str, action: Action) -> Result<usize, StoreError> {
     let now = now_ms();
     let (from, to, study_state) = match action {
@@ -349,9 +454,12 @@ pub fn act(conn: &Connection, study_uid: &str, action: Action) -> Result<usize, 
     )?;
     if changed > 0 {
         conn.execute(
-            "UPDATE studies SET state = ?2, state_changed_at = ?3 WHERE study_uid = ?1",
+            "UPDATE studies SET state = ?2, state_changed_at = ?3 WHERE study_uid = ?1 AND state <> 'receiving'",
             params![study_uid, study_state, now],
         )?;
     }
     Ok(changed)
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,8 +4,13 @@
 //! delivered. Each thread drives its own single-threaded tokio runtime, so database work never
 //! runs on an async executor.
 //!
-//! Must never: mark a study delivered before the hub confirmed every instance, give up on a
-//! transient failure, or retry faster than the backoff (the hub may be struggling).
+//! A study still arriving (sent while receiving) gets one round of what has arrived, after a
+//! short bounded wait for a batch to fill, and goes back to the queue: it is due again when
+//! more instances come, and is verified only once complete.
+//!
+//! Must never: mark a study delivered before it is complete and the hub confirmed every
+//! instance, hold a claim on a study waiting for instances, give up on a transient failure, or
+//! retry faster than the backoff (the hub may be struggling).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -30,6 +35,13 @@ use crate::store::{now_ms, Store, StoreError};
 const PROBE_EVERY: Duration = Duration::from_secs(3);
 /// Verification rounds per claim before the study goes back to the queue with backoff.
 const VERIFY_ROUNDS: usize = 3;
+/// How long a worker waits at most for a study still arriving to fill a batch, and how long
+/// without a new instance of it ends the wait early.
+const FILL_WAIT: Duration = Duration::from_millis(200);
+const FILL_SETTLE: Duration = Duration::from_millis(50);
+/// How often an idle worker looks for due work when the doorbell does not ring (backoffs
+/// running out, changes made by another process such as `station sync release`).
+const IDLE_POLL: Duration = Duration::from_millis(250);
 
 /// Starts `parallel_requests` worker threads per configured destination. Each claims its own
 /// study, so the link stays busy while one worker waits on verification; a semaphore shared by
@@ -107,6 +119,7 @@ impl Worker {
         let mut online = true;
         let mut last_probe = Instant::now();
         while !self.shutdown.load(Ordering::Relaxed) {
+            let rings = self.store.doorbell.rings();
             let claim = queue::claim_next(&self.store.lock(), &self.dest.name);
             match claim {
                 Ok(Some(claim)) => online = self.send(rt, &claim),
@@ -115,7 +128,7 @@ impl Worker {
                         last_probe = Instant::now();
                         online = self.probe(rt);
                     }
-                    std::thread::sleep(Duration::from_millis(250));
+                    self.store.doorbell.wait(rings, IDLE_POLL);
                 }
                 Err(e) => {
                     tracing::error!(destination = %self.dest.name, error = %e, "cannot read the send queue");
@@ -144,12 +157,22 @@ impl Worker {
 
     /// Sends one claimed study; returns whether the link worked.
     fn send(&self, rt: &tokio::runtime::Runtime, claim: &Claim) -> bool {
-        let outcome = self.deliver(rt, claim);
+        let receiving = queue::study_receiving(&self.store.lock(), claim.queue_id);
+        let outcome = match receiving {
+            Ok(true) => self.send_arrived(rt, claim).map(|()| false),
+            Ok(false) => self.deliver(rt, claim).map(|()| true),
+            Err(e) => Err(e.into()),
+        };
         let conn = self.store.lock();
         let recorded = match &outcome {
-            Ok(()) => {
-                tracing::info!(destination = %self.dest.name, study = %claim.study_uid, "study delivered and verified");
+            Ok(true) => {
+                tracing::info!(destination = %self.dest.name, study = %claim.study_uid, "study verified");
                 queue::mark_delivered(&conn, claim.queue_id)
+                    .and_then(|()| queue::set_link(&conn, &self.dest.name, Ok(())))
+            }
+            Ok(false) => {
+                tracing::debug!(destination = %self.dest.name, study = %claim.study_uid, "sent what has arrived");
+                queue::release(&conn, claim.queue_id)
                     .and_then(|()| queue::set_link(&conn, &self.dest.name, Ok(())))
             }
             Err(Failure::Upstream(e)) if e.is_transient() => {
@@ -183,28 +206,77 @@ impl Worker {
         !matches!(&outcome, Err(Failure::Upstream(e)) if e.is_transient())
     }
 
+    /// A study still arriving: one round of what has arrived (refusals are recorded and shown
+    /// once the study is complete). No verification: more may come.
+    fn send_arrived(&self, rt: &tokio::runtime::Runtime, claim: &Claim) -> Result<(), Failure> {
+        self.fill_batch(claim.queue_id)?;
+        correction::prepare(&self.store, &self.data_dir, claim.queue_id)?;
+        let pending = queue::pending_instances(&self.store.lock(), claim.queue_id)?;
+        self.send_pending(rt, claim, &pending)
+    }
+
+    /// Waits for the pending instances of a study still arriving to fill a batch while its
+    /// instances keep coming (at most [`FILL_WAIT`], and [`FILL_SETTLE`] after the last new one).
+    fn fill_batch(&self, queue_id: i64) -> Result<(), StoreError> {
+        let started = Instant::now();
+        let (mut seen, mut grew_at) = (0, started);
+        loop {
+            let rings = self.store.doorbell.rings();
+            let (pending, receiving) = {
+                let conn = self.store.lock();
+                (
+                    queue::pending_instances(&conn, queue_id)?,
+                    queue::study_receiving(&conn, queue_id)?,
+                )
+            };
+            if pending.len() > seen {
+                (seen, grew_at) = (pending.len(), Instant::now());
+            }
+            let bytes: u64 = pending.iter().map(|p| p.size.max(0) as u64).sum();
+            let full = pending.len() >= self.dest.batch_instances
+                || bytes >= self.dest.batch_mb * 1024 * 1024;
+            let wait = FILL_WAIT
+                .saturating_sub(started.elapsed())
+                .min(FILL_SETTLE.saturating_sub(grew_at.elapsed()));
+            if full || !receiving || wait.is_zero() || self.shutdown.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            self.store.doorbell.wait(rings, wait);
+        }
+    }
+
+    /// Sends `pending` in batches. Instances a many-instance request left unexplained (not
+    /// named in the answer, or refused as a whole) go again one by one, so one bad file cannot
+    /// hold back the rest and its own refusal is shown against it.
+    fn send_pending(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        claim: &Claim,
+        pending: &[queue::PendingInstance],
+    ) -> Result<(), Failure> {
+        let groups = batches(
+            pending,
+            self.dest.batch_instances,
+            self.dest.batch_mb * 1024 * 1024,
+        );
+        let alone = self.send_batches(rt, claim, groups)?;
+        let singles = alone.into_iter().map(std::slice::from_ref).collect();
+        let unconfirmed = self.send_batches(rt, claim, singles)?.len();
+        if unconfirmed > 0 {
+            return Err(UpstreamError::Transient {
+                message: format!("hub answered without confirming {unconfirmed} instance(s)"),
+                retry_after: None,
+            }
+            .into());
+        }
+        Ok(())
+    }
+
     fn deliver(&self, rt: &tokio::runtime::Runtime, claim: &Claim) -> Result<(), Failure> {
         for _ in 0..VERIFY_ROUNDS {
             correction::prepare(&self.store, &self.data_dir, claim.queue_id)?;
             let pending = queue::pending_instances(&self.store.lock(), claim.queue_id)?;
-            let groups = batches(
-                &pending,
-                self.dest.batch_instances,
-                self.dest.batch_mb * 1024 * 1024,
-            );
-            // Instances a many-instance request left unexplained (not named in the answer, or
-            // refused as a whole) go again one by one, so one bad file cannot hold back the
-            // rest and its own refusal is shown against it.
-            let alone = self.send_batches(rt, claim, groups)?;
-            let singles = alone.into_iter().map(std::slice::from_ref).collect();
-            let unconfirmed = self.send_batches(rt, claim, singles)?.len();
-            if unconfirmed > 0 {
-                return Err(UpstreamError::Transient {
-                    message: format!("hub answered without confirming {unconfirmed} instance(s)"),
-                    retry_after: None,
-                }
-                .into());
-            }
+            self.send_pending(rt, claim, &pending)?;
             let failed = queue::failed_count(&self.store.lock(), claim.queue_id)?;
             if failed > 0 {
                 return Err(UpstreamError::Permanent {

@@ -115,6 +115,8 @@ pub struct Options {
     pub quiet_period_secs: Option<u64>,
     /// `[studies] hold_unmatched`: complete studies that match no order wait for a person.
     pub hold_unmatched: bool,
+    /// `[studies] send_while_receiving`; unset: the station's default (on).
+    pub send_while_receiving: Option<bool>,
     pub destinations: Vec<Dest>,
     /// `poll_reports` for every destination; unset: the station's default (on). Tests that count
     /// connections through a proxy turn it off, so report lookups do not take their faults.
@@ -235,6 +237,9 @@ impl Station {
             options.quiet_period_secs.unwrap_or(3600),
             options.hold_unmatched,
         );
+        if let Some(early) = options.send_while_receiving {
+            text.push_str(&format!("send_while_receiving = {early}\n"));
+        }
         if let Some(root) = &options.uid_root {
             text.push_str(&format!("\n[station]\nuid_root = {}\n", toml_str(root)));
         }

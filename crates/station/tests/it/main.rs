@@ -19,6 +19,7 @@ mod receive;
 mod refusal;
 mod reports;
 mod selftest;
+mod sendearly;
 mod settings;
 mod sync;
 mod upstream;

@@ -16,7 +16,7 @@ use crate::sync::{queue, wait_delivered};
 use crate::worklist::station_cli;
 
 /// Simplified tags of every instance at the hub.
-fn hub_tags(hub: &Orthanc) -> Vec<Value> {
+pub fn hub_tags(hub: &Orthanc) -> Vec<Value> {
     let ids = hub.get("/instances").expect("GET /instances");
     ids.as_array()
         .expect("instance list")
@@ -32,7 +32,7 @@ fn hub_tags(hub: &Orthanc) -> Vec<Value> {
 }
 
 /// The DX study (two views) of the demo patient whose device writes `charset`, copied to `dir`.
-fn dx_study(day: &[DemoFile], charset: &str, dir: &Path) -> (Vec<PathBuf>, DemoFile) {
+pub fn dx_study(day: &[DemoFile], charset: &str, dir: &Path) -> (Vec<PathBuf>, DemoFile) {
     std::fs::create_dir_all(dir).expect("dir");
     let files: Vec<&DemoFile> = day
         .iter()
@@ -157,8 +157,13 @@ fn a_study_with_an_order_accession_reaches_orthanc_with_the_registered_patient()
             "index keeps the received name"
         );
     }
+    assert_an_order_completed(&station);
+}
+
+/// `station order list` shows an order of the demo day completed.
+pub fn assert_an_order_completed(station: &Station) {
     let orders = station_cli(
-        &station,
+        station,
         &[
             "order",
             "list",

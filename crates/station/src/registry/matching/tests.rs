@@ -196,3 +196,108 @@ fn cr_and_dx_orders_are_interchangeable() {
     assert!(same_modality("us", "US"));
     assert!(!same_modality("DX", "US"));
 }
+
+fn study_id(conn: &Connection, study: &str) -> i64 {
+    conn.query_row(
+        "SELECT id FROM studies WHERE study_uid = ?1",
+        [study],
+        |r| r.get(0),
+    )
+    .expect("study id")
+}
+
+fn arriving(conn: &mut Connection, study: &str, hold: bool) -> bool {
+    let id = study_id(conn, study);
+    let tx = conn.transaction().expect("tx");
+    let early = on_arrival(&tx, id, hold).expect("on_arrival");
+    tx.commit().expect("commit");
+    early
+}
+
+#[test]
+fn an_arriving_study_goes_early_only_when_matching_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    let mut conn = store.lock();
+    // Registered exactly as the device writes it (no birth date or sex: the device's stay).
+    for (name, clinic_id) in [("WRONG^NAME", "P9"), ("王^小明", "P1")] {
+        patients::add(
+            &mut conn,
+            "li",
+            &NewPatient {
+                name: name.into(),
+                clinic_id: Some(clinic_id.into()),
+                ..Default::default()
+            },
+        )
+        .expect("patient");
+    }
+    order(&mut conn, "P9", "DX", "ACC9");
+    order(&mut conn, "P1", "DX", "ACC1");
+    receive(&mut conn, "2.1", "P9", "DX", "ACC9"); // its order changes nothing
+    receive(&mut conn, "2.2", "P1", "DX", "ACC1"); // its order has another name
+    receive(&mut conn, "2.3", "NOBODY", "ECG", ""); // no order
+
+    assert!(arriving(&mut conn, "2.1", true));
+    assert_eq!(
+        state_of(&conn, "orders", "accession", "ACC9"),
+        "in_progress"
+    );
+    let linked: Option<i64> = conn
+        .query_row(
+            "SELECT order_ref FROM studies WHERE study_uid = '2.1'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("order_ref");
+    assert!(linked.is_some(), "linked while arriving");
+    assert!(!arriving(&mut conn, "2.2", false), "a correction waits");
+    assert!(correction::list(&conn, study_id(&conn, "2.2"))
+        .expect("corrections")
+        .is_empty());
+    assert_eq!(state_of(&conn, "orders", "accession", "ACC1"), "scheduled");
+    assert!(!arriving(&mut conn, "2.3", true), "hold_unmatched holds it");
+    assert!(arriving(&mut conn, "2.3", false));
+
+    // The unmatched one was sent while arriving; an order for it is registered before it
+    // completes, so completion matches it with a correction and it is sent again.
+    let routes = [Route {
+        destination: "hub".into(),
+        ..Default::default()
+    }];
+    store::queue_study(&conn, study_id(&conn, "2.3"), &routes).expect("queue");
+    conn.execute(
+        "INSERT INTO send_instances (queue_ref, instance_ref, state, updated_at)
+         SELECT q.id, i.id, 'stored', 0 FROM send_queue q, instances i WHERE i.sop_instance_uid = '2.3.1'",
+        [],
+    )
+    .expect("sent");
+    patients::add(
+        &mut conn,
+        "li",
+        &NewPatient {
+            name: "李^四".into(),
+            clinic_id: Some("NOBODY".into()),
+            ..Default::default()
+        },
+    )
+    .expect("patient");
+    order(&mut conn, "NOBODY", "ECG", "ACC3");
+    complete_all(&mut conn, false, &routes);
+
+    for accession in ["ACC9", "ACC1", "ACC3"] {
+        assert_eq!(
+            state_of(&conn, "orders", "accession", accession),
+            "completed"
+        );
+    }
+    let sent = correction::current_values(&conn, study_id(&conn, "2.2")).expect("values");
+    assert_eq!(sent["PatientName"], "王^小明", "corrected at completion");
+    assert!(correction::list(&conn, study_id(&conn, "2.1"))
+        .expect("corrections")
+        .is_empty());
+    let resend: String = conn
+        .query_row("SELECT state FROM send_instances", [], |r| r.get(0))
+        .expect("send state");
+    assert_eq!(resend, "pending", "the early copy is sent again, corrected");
+}
