@@ -114,6 +114,7 @@ describe('settings page', () => {
           allowed_callers: [],
           quiet_period_secs: 2,
           hold_unmatched: false,
+          send_while_receiving: true,
           watch: [],
           destinations: [
             { name: 'a', url: 'http://a/dicom-web' },

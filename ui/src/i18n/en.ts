@@ -215,6 +215,7 @@ export default {
     quietPeriod: 'Quiet period (seconds)',
     quietPeriodHint: 'A study with no new image for this long is complete and is sent.',
     holdUnmatched: 'Hold studies that match no order until a technician assigns them',
+    sendWhileReceiving: 'Send images while a study is still arriving (when nothing in it needs correcting)',
     addDestination: 'Add diagnostic center',
     editDestination: 'Edit diagnostic center',
     noDestinations: 'No diagnostic center: studies are not sent.',

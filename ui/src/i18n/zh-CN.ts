@@ -215,6 +215,7 @@ export default {
     quietPeriod: '静默期（秒）',
     quietPeriodHint: '超过这段时间没有新图像，检查即视为完成并发送。',
     holdUnmatched: '未匹配检查申请的检查暂不发送，等待技师归档',
+    sendWhileReceiving: '边接收边发送（检查无需更正时，不等整个检查收完）',
     addDestination: '添加诊断中心',
     editDestination: '编辑诊断中心',
     noDestinations: '未配置诊断中心：检查不会发送。',

@@ -38,6 +38,8 @@ pub struct SettingsUpdate {
     pub quiet_period_secs: u64,
     /// `studies.hold_unmatched`.
     pub hold_unmatched: bool,
+    /// `studies.send_while_receiving`.
+    pub send_while_receiving: bool,
     /// `[[watch]]`: folders of devices that export files.
     pub watch: Vec<WatchFolder>,
     /// `[[destinations]]`; a secret sent as `***` keeps the value of the destination of the
@@ -67,6 +69,7 @@ impl SettingsUpdate {
             allowed_callers: config.dicom.allowed_callers,
             quiet_period_secs: config.studies.quiet_period_secs,
             hold_unmatched: config.studies.hold_unmatched,
+            send_while_receiving: config.studies.send_while_receiving,
             watch: config.watch,
             destinations: config.destinations,
             targets: config.reports.targets,
@@ -116,6 +119,7 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
         .collect();
     next.studies.quiet_period_secs = req.quiet_period_secs;
     next.studies.hold_unmatched = req.hold_unmatched;
+    next.studies.send_while_receiving = req.send_while_receiving;
     next.watch = req.watch;
     next.reports.targets = req.targets;
     next.destinations = req.destinations;
@@ -293,7 +297,8 @@ fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
         (
             "studies",
             old.studies.quiet_period_secs != new.studies.quiet_period_secs
-                || old.studies.hold_unmatched != new.studies.hold_unmatched,
+                || old.studies.hold_unmatched != new.studies.hold_unmatched
+                || old.studies.send_while_receiving != new.studies.send_while_receiving,
         ),
         ("watch", old.watch != new.watch),
         ("destinations", old.destinations != new.destinations),
@@ -312,8 +317,10 @@ fn describe(next: &Config, changed: &[String]) -> String {
         parts.push(match section.as_str() {
             "allowed_callers" => format!("allowed_callers = {:?}", next.dicom.allowed_callers),
             "studies" => format!(
-                "quiet_period_secs = {}, hold_unmatched = {}",
-                next.studies.quiet_period_secs, next.studies.hold_unmatched
+                "quiet_period_secs = {}, hold_unmatched = {}, send_while_receiving = {}",
+                next.studies.quiet_period_secs,
+                next.studies.hold_unmatched,
+                next.studies.send_while_receiving
             ),
             "watch" => format!(
                 "watch = {:?}",

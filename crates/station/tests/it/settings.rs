@@ -23,6 +23,7 @@ fn as_shown(client: &Client, token: &str) -> Value {
         "allowed_callers": c["dicom"]["allowed_callers"],
         "quiet_period_secs": c["studies"]["quiet_period_secs"],
         "hold_unmatched": c["studies"]["hold_unmatched"],
+        "send_while_receiving": c["studies"]["send_while_receiving"],
         "watch": c["watch"],
         "destinations": c["destinations"],
         "targets": c["reports"]["targets"],

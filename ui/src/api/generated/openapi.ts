@@ -1365,6 +1365,8 @@ export interface components {
              * @description `studies.quiet_period_secs`.
              */
             quiet_period_secs: number;
+            /** @description `studies.send_while_receiving`. */
+            send_while_receiving: boolean;
             /** @description `reports.targets`: turnaround targets, the first match applies. */
             targets: components["schemas"]["TurnaroundTarget"][];
             /** @description `[[watch]]`: folders of devices that export files. */

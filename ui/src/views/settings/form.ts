@@ -24,7 +24,7 @@ export const PRIORITIES = ['*', 'urgent', 'routine'] as const
 /** The configuration as settings_get answers it (TOML-shaped JSON). */
 export interface ShownConfig {
   dicom?: { ae_title?: string; port?: number; allowed_callers?: string[] }
-  studies?: { quiet_period_secs?: number; hold_unmatched?: boolean }
+  studies?: { quiet_period_secs?: number; hold_unmatched?: boolean; send_while_receiving?: boolean }
   watch?: WatchFolder[]
   destinations?: Destination[]
   reports?: { targets?: Target[] }
@@ -35,6 +35,7 @@ export interface SettingsForm {
   allowedCallers: string[]
   quietPeriodSecs: number
   holdUnmatched: boolean
+  sendWhileReceiving: boolean
   destinations: Destination[]
   watch: WatchFolder[]
   targets: Target[]
@@ -50,6 +51,7 @@ export function toForm(c: ShownConfig): SettingsForm {
     allowedCallers: [...(c.dicom?.allowed_callers ?? [])],
     quietPeriodSecs: c.studies?.quiet_period_secs ?? 120,
     holdUnmatched: c.studies?.hold_unmatched ?? false,
+    sendWhileReceiving: c.studies?.send_while_receiving ?? true,
     destinations: copy(c.destinations ?? []),
     watch: copy(c.watch ?? []),
     targets: copy(c.reports?.targets ?? []),
@@ -61,6 +63,7 @@ export function toUpdate(f: SettingsForm): SettingsUpdate {
     allowed_callers: f.allowedCallers,
     quiet_period_secs: f.quietPeriodSecs,
     hold_unmatched: f.holdUnmatched,
+    send_while_receiving: f.sendWhileReceiving,
     destinations: f.destinations,
     watch: f.watch,
     targets: f.targets,

@@ -146,10 +146,12 @@ fn on_embedded_defaults_settings_go_to_the_data_directory_and_are_read_at_next_s
     let token = admin_token(&api);
     let mut update = as_shown(&api);
     update["allowed_callers"] = json!(["ECG1"]);
+    update["send_while_receiving"] = json!(false);
     api.call(Some(&token), "settings_update", update)
         .expect("saved");
     assert!(data_dir.join("station.toml").is_file());
     let next_start = Config::load(None, &overrides).expect("next start");
     assert_eq!(next_start.dicom.allowed_callers, ["ECG1"]);
+    assert!(!next_start.studies.send_while_receiving);
     assert_eq!(next_start.file, Some(data_dir.join("station.toml")));
 }
