@@ -13,7 +13,7 @@ use station::demo::{DemoFile, Scale};
 use crate::api::Client;
 use crate::harness::*;
 use crate::orthanc::Orthanc;
-use crate::sync::queue;
+use crate::sync::{queue, wait_delivered};
 
 /// The update the Settings page sends: the editable sections as shown, secrets as `***`.
 fn as_shown(client: &Client, token: &str) -> Value {
@@ -66,6 +66,8 @@ fn a_new_destination_url_takes_the_next_study_and_a_removed_destination_keeps_it
     wait_for("study 1 at the first hub", Duration::from_secs(90), || {
         (held(&first, &day, &studies[0]) == studies[0].len()).then_some(())
     });
+    // Images go while a study arrives; it is delivered (verified) only once complete.
+    wait_delivered(&station, 1);
 
     // The hub moved: the admin types its new address; no restart.
     let mut update = as_shown(&client, &admin);
@@ -81,6 +83,7 @@ fn a_new_destination_url_takes_the_next_study_and_a_removed_destination_keeps_it
         0,
         "nothing more to the old address"
     );
+    wait_delivered(&station, 2);
     let file = std::fs::read_to_string(&station.config).expect("config file");
     assert!(file.contains(&second.dicomweb_url()), "saved:\n{file}");
 
