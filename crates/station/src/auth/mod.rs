@@ -235,4 +235,31 @@ mod tests {
                 .expect("the printed password works");
         }
     }
+
+    #[test]
+    fn the_desktop_window_logs_in_while_a_lan_computer_is_locked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let auth = new_auth(dir.path(), Some("admin-secret-1"));
+        auth.ensure_admin().expect("admin");
+        let stranger = Origin::network("192.168.1.66".parse().expect("ip"));
+        let limit = auth.config.max_failed_logins_per_address;
+        for i in 0..limit {
+            let user = format!("user{i}");
+            assert!(matches!(
+                auth.login(&user, "wrong-password", stranger),
+                Err(LoginError::BadCredentials)
+            ));
+        }
+        assert!(matches!(
+            auth.login("admin", "admin-secret-1", stranger),
+            Err(LoginError::Throttled {
+                scope: Scope::Origin,
+                ..
+            })
+        ));
+        let (_, session) = auth
+            .login("admin", "admin-secret-1", Origin::Desktop)
+            .expect("the desktop window is not that computer");
+        assert_eq!(session.user.username, "admin");
+    }
 }
