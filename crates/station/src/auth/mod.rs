@@ -140,14 +140,16 @@ impl Auth {
     ) -> Result<(String, Session), LoginError> {
         let key = username.trim().to_lowercase();
         if let Some((wait, scope)) = self.throttle.locked(&key, origin) {
+            // Refused before any password check, so a client can send these as fast as it
+            // likes: retries count on one entry (`audit::read`) instead of a row each. A locked
+            // computer's entry is the computer's, whatever usernames it types.
             let detail = where_from(origin, Some(scope));
-            audit::record(
-                &self.store.lock(),
-                username,
-                "login.throttled",
-                username,
-                &detail,
-            )?;
+            let (actor, subject) = match scope {
+                Scope::User => (username, username.to_owned()),
+                Scope::Origin => ("anonymous", origin.to_string()),
+            };
+            let conn = self.store.lock();
+            audit::read(&conn, actor, "login.throttled", &subject, &detail, &[])?;
             return Err(LoginError::Throttled { wait, scope });
         }
         let found = users::find(&self.store.lock(), username.trim())?;

@@ -55,7 +55,9 @@ pub fn record(
     Ok(conn.last_insert_rowid())
 }
 
-/// Records a read of patient data by `actor` that showed `patients` (patient IDs as shown).
+/// Records a read of patient data by `actor` that showed `patients` (patient IDs as shown), or
+/// another act a client repeats without a person deciding to each time (a refused login
+/// retried: no patients).
 /// The same actor's same read (`action`, `subject`, `detail`) within [`READ_GAP_MS`] of its
 /// last repeat, and within [`READ_SPAN_MS`] of its first, counts on that entry; patients it
 /// shows for the first time are added to the entry with the time. Returns the entry's id.
