@@ -100,7 +100,8 @@ fn a_wrong_password_storm_from_one_computer_locks_that_computer_not_the_staff_el
         },
     );
     let desk = Client::new(&station);
-    let stranger = Client::from_address(station.http_port, Some("127.0.0.2".parse().expect("ip")));
+    let stranger_ip = Some("127.0.0.2".parse().expect("ip"));
+    let stranger = Client::from_address(station.http_port, stranger_ip, &[]);
     let admin = desk.admin();
     desk.user(&admin, "li.tech", "technician");
     let login = |client: &Client, user: &str, pw: &str, lang: &str| {
@@ -160,6 +161,19 @@ fn a_wrong_password_storm_from_one_computer_locks_that_computer_not_the_staff_el
             r.retry_after.as_deref().unwrap_or("?")
         )
     );
+    // Claiming in a header to be another computer changes nothing: the peer address decides.
+    let forger = Client::from_address(
+        station.http_port,
+        stranger_ip,
+        &[
+            ("x-forwarded-for", "127.0.0.1"),
+            ("x-real-ip", "127.0.0.1"),
+            ("forwarded", "for=127.0.0.1"),
+        ],
+    );
+    let r = login(&forger, "admin", ADMIN_PASSWORD, "zh-CN");
+    assert_eq!((r.status, r.code()), (429, "throttled"), "{r:?}");
+
     // Hammering the locked computer's refusals (no password check, so they are cheap) does
     // not grow the audit trail a row at a time.
     for i in 0..30 {
@@ -190,7 +204,7 @@ fn a_wrong_password_storm_from_one_computer_locks_that_computer_not_the_staff_el
         .iter()
         .find(|e| e["action"] == "login.throttled" && e["subject"] == "127.0.0.2")
         .expect("the locked computer's entry");
-    assert_eq!(locked["repeats"], 31, "{locked}");
+    assert_eq!(locked["repeats"], 32, "{locked}");
     assert_eq!(from("login.failed", "127.0.0.1"), 0, "{entries:?}");
     assert!(from("login", "127.0.0.1") >= 4, "{entries:?}");
 }
