@@ -139,19 +139,22 @@ impl Auth {
         origin: Origin,
     ) -> Result<(String, Session), LoginError> {
         let key = username.trim().to_lowercase();
-        if let Some((wait, scope)) = self.throttle.locked(&key, origin) {
-            // Refused before any password check, so a client can send these as fast as it
-            // likes: retries count on one entry (`audit::read`) instead of a row each. A locked
-            // computer's entry is the computer's, whatever usernames it types.
-            let detail = where_from(origin, Some(scope));
-            let (actor, subject) = match scope {
-                Scope::User => (username, username.to_owned()),
-                Scope::Origin => ("anonymous", origin.to_string()),
-            };
-            let conn = self.store.lock();
-            audit::read(&conn, actor, "login.throttled", &subject, &detail, &[])?;
-            return Err(LoginError::Throttled { wait, scope });
-        }
+        let attempt = match self.throttle.begin(&key, origin) {
+            Ok(attempt) => attempt,
+            Err((wait, scope)) => {
+                // Refused before any password check, so a client can send these as fast as it
+                // likes: retries count on one entry (`audit::read`) instead of a row each. A
+                // locked computer's entry is the computer's, whatever usernames it types.
+                let detail = where_from(origin, Some(scope));
+                let (actor, subject) = match scope {
+                    Scope::User => (username, username.to_owned()),
+                    Scope::Origin => ("anonymous", origin.to_string()),
+                };
+                let conn = self.store.lock();
+                audit::read(&conn, actor, "login.throttled", &subject, &detail, &[])?;
+                return Err(LoginError::Throttled { wait, scope });
+            }
+        };
         let found = users::find(&self.store.lock(), username.trim())?;
         let ok = match &found {
             Some(c) if c.record.active => password::verify(pw, &c.password_hash),
@@ -163,7 +166,7 @@ impl Auth {
         let conn = self.store.lock();
         match found.filter(|_| ok) {
             Some(c) => {
-                self.throttle.succeeded(&key, origin);
+                self.throttle.succeeded(attempt);
                 let (token, expires_at) = sessions::start(&conn, c.id, self.ttl_ms())?;
                 users::touch_login(&conn, c.id)?;
                 let name = &c.record.username;
@@ -177,7 +180,7 @@ impl Auth {
                 ))
             }
             None => {
-                let detail = where_from(origin, self.throttle.failed(&key, origin));
+                let detail = where_from(origin, attempt.locks());
                 audit::record(&conn, username, "login.failed", username, &detail)?;
                 Err(LoginError::BadCredentials)
             }

@@ -107,53 +107,27 @@ impl Throttle {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// How long logins of `user` (lowercased) from `origin` are refused, and by which limit;
-    /// `None` when they may try.
-    pub fn locked(&self, user: &str, origin: Origin) -> Option<(Duration, Scope)> {
-        let now = Instant::now();
-        let mut state = self.state();
-        if let Some(wait) = state
-            .origins
-            .get(&origin)
-            .and_then(|r| remaining(r.locked_until, now))
-        {
-            return Some((wait, Scope::Origin));
-        }
-        let key = (user.to_owned(), origin);
-        let run = state.runs.get(&key)?;
-        if let Some(wait) = remaining(run.locked_until, now) {
-            return Some((wait, Scope::User));
-        }
-        if run.locked_until.is_some() {
-            // The lockout is over: a fresh run of attempts.
-            state.runs.remove(&key);
-        }
-        None
-    }
-
-    /// Counts a wrong password; returns the limit it reached, if any.
-    pub fn failed(&self, user: &str, origin: Origin) -> Option<Scope> {
+    /// Starts a login attempt of `user` (lowercased) from `origin`, or says how long such
+    /// attempts are refused and by which limit. The attempt counts as a failure from now on,
+    /// before its password is checked, so guesses sent in parallel cannot outrun the limits;
+    /// [`Throttle::succeeded`] takes it back.
+    pub fn begin(&self, user: &str, origin: Origin) -> Result<Attempt, (Duration, Scope)> {
         let now = Instant::now();
         let mut state = self.state();
         if state.runs.len() > MAX_ENTRIES || state.origins.len() > MAX_ENTRIES {
+            let window = self.lockout;
             state
                 .runs
                 .retain(|_, r| remaining(r.locked_until, now).is_some());
-            let window = self.lockout;
             state.origins.retain(|_, r| {
                 remaining(r.locked_until, now).is_some()
                     || r.failures.back().is_some_and(|t| now - *t < window)
             });
         }
-        let mut reached = None;
-        let run = state.runs.entry((user.to_owned(), origin)).or_default();
-        run.count += 1;
-        if run.count >= self.per_user {
-            run.locked_until = Some(now + self.lockout);
-            run.count = 0;
-            reached = Some(Scope::User);
-        }
         let recent = state.origins.entry(origin).or_default();
+        if let Some(wait) = remaining(recent.locked_until, now) {
+            return Err((wait, Scope::Origin));
+        }
         while recent
             .failures
             .front()
@@ -161,19 +135,61 @@ impl Throttle {
         {
             recent.failures.pop_front();
         }
+        let key = (user.to_owned(), origin);
+        let run = state.runs.entry(key.clone()).or_default();
+        if let Some(wait) = remaining(run.locked_until, now) {
+            return Err((wait, Scope::User));
+        }
+        if run.locked_until.is_some() {
+            // The lockout is over: a fresh run of attempts.
+            *run = Run::default();
+        }
+        let mut locks = None;
+        run.count += 1;
+        if run.count >= self.per_user {
+            run.locked_until = Some(now + self.lockout);
+            locks = Some(Scope::User);
+        }
+        let recent = state.origins.entry(origin).or_default();
         recent.failures.push_back(now);
         if recent.failures.len() >= self.per_origin as usize {
             recent.locked_until = Some(now + self.lockout);
-            recent.failures.clear();
-            reached = Some(Scope::Origin);
+            locks = Some(Scope::Origin);
         }
-        reached
+        Ok(Attempt {
+            user: key.0,
+            origin,
+            locks,
+        })
     }
 
-    /// A right password ends the username's run at that origin. The origin's recent failures
-    /// stay: one account known at a computer must not reset the count of guesses at others.
-    pub fn succeeded(&self, user: &str, origin: Origin) {
-        self.state().runs.remove(&(user.to_owned(), origin));
+    /// The attempt's password was right: it ends the username's run at that origin and is
+    /// taken back from the origin's count (with the lock it set, if any). The origin's other
+    /// failures stay: an account known at a computer must not wipe the count of guesses there.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut state = self.state();
+        state.runs.remove(&(attempt.user, attempt.origin));
+        if let Some(recent) = state.origins.get_mut(&attempt.origin) {
+            recent.failures.pop_back();
+            if attempt.locks == Some(Scope::Origin) {
+                recent.locked_until = None;
+            }
+        }
+    }
+}
+
+/// A login attempt in progress, counted as a failure unless [`Throttle::succeeded`].
+#[derive(Debug)]
+pub struct Attempt {
+    user: String,
+    origin: Origin,
+    locks: Option<Scope>,
+}
+
+impl Attempt {
+    /// The limit this attempt reaches if its password is wrong.
+    pub fn locks(&self) -> Option<Scope> {
+        self.locks
     }
 }
 
@@ -188,20 +204,30 @@ mod tests {
         Throttle::new(&config)
     }
 
+    /// A wrong password: the attempt simply stays counted.
+    fn fail(t: &Throttle, user: &str, origin: Origin) -> Option<Scope> {
+        t.begin(user, origin).expect("may try").locks()
+    }
+
+    fn refused(t: &Throttle, user: &str, origin: Origin) -> Option<Scope> {
+        t.begin(user, origin).err().map(|(_, scope)| scope)
+    }
+
     #[test]
     fn a_username_locked_at_one_origin_is_free_at_another() {
         let t = throttle(3, 100);
         let stranger = Origin::network("192.168.1.66".parse().expect("ip"));
         let colleague = Origin::network("192.168.1.20".parse().expect("ip"));
-        assert_eq!(t.failed("admin", stranger), None);
-        assert_eq!(t.failed("admin", stranger), None);
-        assert_eq!(t.failed("admin", stranger), Some(Scope::User));
-        assert!(matches!(
-            t.locked("admin", stranger),
-            Some((_, Scope::User))
-        ));
-        assert_eq!(t.locked("admin", colleague), None);
-        assert_eq!(t.locked("admin", Origin::Desktop), None);
+        assert_eq!(fail(&t, "admin", stranger), None);
+        assert_eq!(fail(&t, "admin", stranger), None);
+        assert_eq!(fail(&t, "admin", stranger), Some(Scope::User));
+        assert_eq!(refused(&t, "admin", stranger), Some(Scope::User));
+        let at_their_pc = t.begin("admin", colleague).expect("not locked there");
+        t.succeeded(at_their_pc);
+        t.succeeded(
+            t.begin("admin", Origin::Desktop)
+                .expect("nor in the window"),
+        );
     }
 
     #[test]
@@ -210,13 +236,38 @@ mod tests {
         let stranger = Origin::network("::ffff:10.0.0.9".parse().expect("ip"));
         assert_eq!(stranger.to_string(), "10.0.0.9", "one computer, one origin");
         for user in ["a", "b", "c"] {
-            assert_eq!(t.failed(user, stranger), None);
+            assert_eq!(fail(&t, user, stranger), None);
         }
-        assert_eq!(t.failed("d", stranger), Some(Scope::Origin));
-        assert!(matches!(t.locked("e", stranger), Some((_, Scope::Origin))));
-        assert_eq!(t.locked("e", Origin::Desktop), None);
-        // A success elsewhere does not unlock the stranger.
-        t.succeeded("e", Origin::Desktop);
-        assert!(t.locked("a", stranger).is_some());
+        assert_eq!(fail(&t, "d", stranger), Some(Scope::Origin));
+        assert_eq!(refused(&t, "e", stranger), Some(Scope::Origin));
+        assert_eq!(refused(&t, "e", Origin::Desktop), None);
+    }
+
+    #[test]
+    fn guesses_in_parallel_cannot_outrun_the_limit_and_a_right_password_is_taken_back() {
+        let t = throttle(3, 100);
+        let origin = Origin::Desktop;
+        // Three guesses in flight at once (their passwords not yet checked): the fourth waits.
+        let guesses: Vec<Attempt> = (0..3)
+            .map(|_| t.begin("admin", origin).expect("may try"))
+            .collect();
+        assert_eq!(refused(&t, "admin", origin), Some(Scope::User));
+        // The last of them had the right password: the run ends, the lock it set with it.
+        let mut guesses = guesses;
+        t.succeeded(guesses.pop().expect("an attempt"));
+        assert_eq!(fail(&t, "admin", origin), None, "a fresh run");
+
+        // A right password at the per-origin limit takes its own count back, not the others'.
+        let t = throttle(10, 3);
+        assert_eq!(fail(&t, "a", origin), None);
+        assert_eq!(fail(&t, "b", origin), None);
+        let right = t.begin("c", origin).expect("may try");
+        assert_eq!(right.locks(), Some(Scope::Origin));
+        t.succeeded(right);
+        assert_eq!(
+            fail(&t, "d", origin),
+            Some(Scope::Origin),
+            "two failures stayed"
+        );
     }
 }
