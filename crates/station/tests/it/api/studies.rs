@@ -217,12 +217,26 @@ fn a_list_refetched_by_a_live_screen_is_one_audit_entry_and_the_admin_finds_who_
     // Another search is another entry; so are opening a study (twice: one entry) and another
     // person opening it.
     client.ok(&tech, "studies_list", json!({ "modality": "ECG" }));
-    let study = &page["items"][0];
+    // A radiograph, so its thumbnail renders.
+    let study = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|s| s["modalities"] == json!(["DX"]))
+        .expect("a DX study");
     let uid = study["study_uid"].as_str().expect("uid");
     let patient = study["patient_id"].as_str().expect("patient id");
-    client.ok(&tech, "study_get", json!({ "study_uid": uid }));
+    let detail = client.ok(&tech, "study_get", json!({ "study_uid": uid }));
     client.ok(&tech, "study_get", json!({ "study_uid": uid }));
     client.ok(&doctor, "study_get", json!({ "study_uid": uid }));
+    // The study page refetched shows its thumbnails again (never cached): one read too.
+    let sop = detail["series"][0]["instances"][0]["sop_instance_uid"]
+        .as_str()
+        .expect("an instance");
+    for _ in 0..3 {
+        let (status, _, _) = client.get_bytes(&format!("/api/preview/{sop}.png?token={tech}"));
+        assert_eq!(status, 200);
+    }
 
     let lists = audit(
         &client,
@@ -250,6 +264,12 @@ fn a_list_refetched_by_a_live_screen_is_one_audit_entry_and_the_admin_finds_who_
     assert_eq!(by("li.tech").len(), 1, "{reads:?}");
     assert_eq!(by("li.tech")[0]["repeats"], 2);
     assert_eq!(by("dr.wang").len(), 1, "{reads:?}");
+    let previews = audit(&client, &admin, json!({ "action_prefix": "preview.read" }));
+    assert_eq!(previews.len(), 1, "{previews:?}");
+    assert_eq!(
+        (&previews[0]["subject"], &previews[0]["repeats"]),
+        (&json!(sop), &json!(3))
+    );
 
     // Who saw this patient's data, and when: the list that showed them and both opens.
     let seen = audit(&client, &admin, json!({ "patient_id": patient }));
