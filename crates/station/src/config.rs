@@ -134,8 +134,12 @@ pub struct HttpConfig {
 pub struct AuthConfig {
     /// A session ends after this long without use.
     pub session_ttl_secs: u64,
-    /// Wrong passwords in a row before a username is locked out for `lockout_secs`.
+    /// Wrong passwords in a row for a username from one computer before that username is
+    /// locked out at that computer for `lockout_secs` (elsewhere it can still log in).
     pub max_failed_logins: u32,
+    /// Failed logins (any usernames) from one computer within `lockout_secs` before every
+    /// login from it is refused for `lockout_secs`.
+    pub max_failed_logins_per_address: u32,
     pub lockout_secs: u64,
     /// Password for the `admin` account created at first run; when absent (and the environment
     /// variable `STATION_ADMIN_PASSWORD` is unset) a random one is printed once to the log.
@@ -334,9 +338,14 @@ impl Config {
                 "studies.quiet_period_secs must be at least 1".into(),
             ));
         }
-        if self.auth.session_ttl_secs == 0 || self.auth.max_failed_logins == 0 {
+        if self.auth.session_ttl_secs == 0
+            || self.auth.max_failed_logins == 0
+            || self.auth.max_failed_logins_per_address == 0
+        {
             return Err(ConfigError::Invalid(
-                "auth.session_ttl_secs and auth.max_failed_logins must be at least 1".into(),
+                "auth.session_ttl_secs, auth.max_failed_logins and \
+                 auth.max_failed_logins_per_address must be at least 1"
+                    .into(),
             ));
         }
         let mut names = std::collections::HashSet::new();

@@ -193,6 +193,8 @@ export default {
     detail: 'Detail',
     auditEmpty: 'No audit entries.',
     filterActor: 'Filter by who',
+    filterPatient: 'Patient ID (who saw them)',
+    repeats: ' ({n} times)',
   },
   settingsEdit: {
     separator: ', ',

@@ -193,6 +193,8 @@ export default {
     detail: '详情',
     auditEmpty: '没有审计记录。',
     filterActor: '按操作人筛选',
+    filterPatient: '按患者 ID 筛选（谁看过）',
+    repeats: '（{n} 次）',
   },
   settingsEdit: {
     separator: '、',

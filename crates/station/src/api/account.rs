@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Api, ApiError, Ctx, Empty, ErrorCode};
-use crate::auth::{LoginError, Role};
+use crate::auth::{LoginError, Role, Scope};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +52,7 @@ pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError
     if req.username.len() > 64 || req.password.len() > crate::auth::password::MAX_LENGTH {
         return Err(ApiError::invalid("username or password too long"));
     }
-    match ctx.api.auth.login(&req.username, &req.password) {
+    match ctx.api.auth.login(&req.username, &req.password, ctx.origin) {
         Ok((token, session)) => Ok(LoginResponse {
             token,
             expires_at: session.expires_at,
@@ -63,13 +63,26 @@ pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError
             "用户名或密码错误",
             "wrong username or password",
         )),
-        Err(LoginError::Throttled(wait)) => {
+        Err(LoginError::Throttled { wait, scope }) => {
             let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            let mut e = ApiError::new(
-                ErrorCode::Throttled,
-                format!("登录失败次数过多，请 {secs} 秒后再试"),
-                format!("too many failed logins: try again in {secs} s"),
-            );
+            // Said so the person knows it is this computer, and that another PC still works.
+            let mut e = match scope {
+                Scope::User => ApiError::new(
+                    ErrorCode::Throttled,
+                    format!(
+                        "该用户在这台电脑上登录失败次数过多，请 {secs} 秒后再试，或换一台电脑登录"
+                    ),
+                    format!(
+                        "too many failed logins for this user from this computer: try again in \
+                         {secs} s, or log in from another computer"
+                    ),
+                ),
+                Scope::Origin => ApiError::new(
+                    ErrorCode::Throttled,
+                    format!("这台电脑登录失败次数过多，请 {secs} 秒后再试"),
+                    format!("too many failed logins from this computer: try again in {secs} s"),
+                ),
+            };
             e.retry_after_secs = Some(secs);
             Err(e)
         }

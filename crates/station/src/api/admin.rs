@@ -51,7 +51,10 @@ pub struct AuditQuery {
     pub action_prefix: Option<String>,
     #[serde(default)]
     pub subject: Option<String>,
-    /// Unix milliseconds, inclusive.
+    /// Who saw or changed this patient: reads that showed the patient ID, and entries about it.
+    #[serde(default)]
+    pub patient_id: Option<String>,
+    /// Unix milliseconds, inclusive (a repeated read counts by its last time).
     #[serde(default)]
     pub since: Option<i64>,
     /// Unix milliseconds, exclusive.
@@ -108,6 +111,7 @@ pub fn audit_list(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {
         actor: q.actor,
         action_prefix: q.action_prefix,
         subject: q.subject,
+        patient_id: q.patient_id,
         since: q.since,
         until: q.until,
         before_id: q.before_id,

@@ -226,9 +226,16 @@ pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError
         figures().map_err(StoreError::from)?;
     let unread_reports = crate::reports::view::unread_count(&conn, &user)?;
     if !overdue.is_empty() {
-        // The overdue list names patients.
-        let detail = format!("{} overdue studies listed", overdue.len());
-        audit::record(&conn, &user, "dashboard.overdue", "", &detail)?;
+        // The overdue list names patients; coalesced, as the dashboard refetches on live events.
+        let patients: Vec<&str> = overdue.iter().map(|o| o.patient_id.as_str()).collect();
+        audit::read(
+            &conn,
+            &user,
+            "dashboard.overdue",
+            "",
+            "overdue list",
+            &patients,
+        )?;
     }
     Ok(Dashboard {
         counts: store::status_counts(&conn)?,

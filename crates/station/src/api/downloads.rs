@@ -116,7 +116,9 @@ impl Api {
             }
         };
         let action = format!("{}.read", what.name());
-        audit::record(&self.store.lock(), actor, &action, &subject, "")?;
+        // Coalesced: a study's page fetches its thumbnails again each time it refetches on a
+        // live event (they are never cached, `private, no-store`).
+        audit::read(&self.store.lock(), actor, &action, &subject, "", &[])?;
         Ok(Binary {
             content_type,
             bytes,

@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::{Auth, Role, Session};
+use crate::auth::{Auth, Origin, Role, Session};
 use crate::config::Config;
 use crate::events::{Event, Events};
 use crate::store::Store;
@@ -51,11 +51,12 @@ pub struct Api {
 pub struct Empty {}
 
 /// What a handler gets: the engine, who is calling (absent only for public operations such as
-/// `login`) and the caller's token.
+/// `login`), the caller's token and where the call came from.
 pub struct Ctx<'a> {
     pub api: &'a Api,
     pub session: Option<&'a Session>,
     pub token: Option<&'a str>,
+    pub origin: Origin,
 }
 
 impl Ctx<'_> {
@@ -134,10 +135,22 @@ impl Api {
     }
 
     /// Runs operation `op` (snake_case name) with a JSON request for the caller holding
-    /// `token`. The one entry point of both adapters.
+    /// `token`, in-process (the desktop window).
     pub fn call(&self, token: Option<&str>, op: &str, body: Value) -> Result<Value, ApiError> {
+        self.call_from(Origin::Desktop, token, op, body)
+    }
+
+    /// As [`Api::call`], for a caller at `origin`: the one entry point of both adapters (the
+    /// HTTP server passes the connection's peer address, which login throttling keys on).
+    pub fn call_from(
+        &self,
+        origin: Origin,
+        token: Option<&str>,
+        op: &str,
+        body: Value,
+    ) -> Result<Value, ApiError> {
         let op = Op::from_name(op).ok_or_else(|| ApiError::unknown_op(op))?;
-        self.run(token, op, body)
+        self.run(origin, token, op, body)
     }
 
     /// As [`Api::call`], typed: `api.call_typed::<_, StudyPage>(token, Op::StudiesList, &query)`.
@@ -148,7 +161,7 @@ impl Api {
         request: &Q,
     ) -> Result<R, ApiError> {
         let body = serde_json::to_value(request).map_err(ApiError::invalid)?;
-        let out = self.run(token, op, body)?;
+        let out = self.run(Origin::Desktop, token, op, body)?;
         serde_json::from_value(out).map_err(|e| {
             tracing::error!(op = op.name(), error = %e, "response does not match its type");
             ApiError::internal()
@@ -195,12 +208,19 @@ impl Api {
         }
     }
 
-    fn run(&self, token: Option<&str>, op: Op, body: Value) -> Result<Value, ApiError> {
+    fn run(
+        &self,
+        origin: Origin,
+        token: Option<&str>,
+        op: Op,
+        body: Value,
+    ) -> Result<Value, ApiError> {
         let session = self.authorize(token, roles::access(op), op.name())?;
         let ctx = Ctx {
             api: self,
             session: session.as_ref(),
             token,
+            origin,
         };
         ops::dispatch(op, &ctx, body)
     }

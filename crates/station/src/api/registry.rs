@@ -210,8 +210,10 @@ pub fn orders_list(ctx: &Ctx<'_>, req: OrdersQuery) -> Result<OrderList, ApiErro
     let states: Vec<&str> = req.states.iter().map(String::as_str).collect();
     let conn = ctx.api.store.lock();
     let items = orders::list(&conn, &from, &to, &states)?;
-    let detail = serde_json::json!({ "query": req, "returned": items.len() }).to_string();
-    audit::record(&conn, ctx.actor(), "orders.list", "", &detail)?;
+    // Coalesced: the Today page refetches on live events (`audit::read`).
+    let detail = serde_json::json!({ "query": req }).to_string();
+    let patients: Vec<&str> = items.iter().map(|o| o.patient.clinic_id.as_str()).collect();
+    audit::read(&conn, ctx.actor(), "orders.list", "", &detail, &patients)?;
     Ok(OrderList { items })
 }
 

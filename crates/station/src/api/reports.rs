@@ -129,8 +129,10 @@ pub fn reports_list(ctx: &Ctx<'_>, req: ReportsQuery) -> Result<ReportList, ApiE
         },
     )?;
     let unread = view::unread_count(&conn, &user)?;
-    let detail = serde_json::json!({ "query": req, "returned": items.len() }).to_string();
-    audit::record(&conn, &user, "reports.list", "", &detail)?;
+    // Coalesced: the Reports page refetches on live events (`audit::read`).
+    let detail = serde_json::json!({ "query": req }).to_string();
+    let patients: Vec<&str> = items.iter().map(|r| r.patient_id.as_str()).collect();
+    audit::read(&conn, &user, "reports.list", "", &detail, &patients)?;
     Ok(ReportList { unread, items })
 }
 
@@ -139,7 +141,15 @@ pub fn report_get(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportDetail, ApiErro
     let conn = ctx.api.store.lock();
     let view = view::get(&conn, req.id, Some(user))?;
     let detail = serde_json::json!({ "report_id": req.id }).to_string();
-    audit::record(&conn, user, "report.read", &view.report.study_uid, &detail)?;
+    let patient = [view.report.patient_id.as_str()];
+    audit::read(
+        &conn,
+        user,
+        "report.read",
+        &view.report.study_uid,
+        &detail,
+        &patient,
+    )?;
     Ok(ReportDetail {
         has_pdf: view.report.kind == "pdf",
         view,

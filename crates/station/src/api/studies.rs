@@ -1,8 +1,8 @@
 //! Studies: search, detail with send history, and what a person does to a study's sending
 //! (hold, release, retry, urgent).
 //!
-//! Must never: read a study without an audit entry, or change one without an audit entry in the
-//! same transaction.
+//! Must never: read a study without an audit entry (a read repeated by a live screen counts on
+//! one, `audit::read`), or change one without an audit entry in the same transaction.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -279,8 +279,11 @@ pub fn list(ctx: &Ctx<'_>, q: StudiesQuery) -> Result<StudyPage, ApiError> {
         Ok(StudyPage { total, items })
     })()
     .map_err(StoreError::from)?;
-    let detail = serde_json::json!({ "query": q, "returned": page.items.len() }).to_string();
-    audit::record(&conn, ctx.actor(), "studies.list", "", &detail)?;
+    // The query alone is the detail (not how many it returned, which changes as studies
+    // arrive), so a list refetched on live events is one entry, adding the patients it shows.
+    let detail = serde_json::json!({ "query": q }).to_string();
+    let patients: Vec<&str> = page.items.iter().map(|s| s.patient_id.as_str()).collect();
+    audit::read(&conn, ctx.actor(), "studies.list", "", &detail, &patients)?;
     Ok(page)
 }
 
@@ -300,7 +303,15 @@ pub fn get(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyDetail, ApiError> {
     let study = find_summary(&conn, &req.study_uid)?;
     let series = series_of(&conn, &req.study_uid).map_err(StoreError::from)?;
     let sends = sends_of(&conn, &req.study_uid).map_err(StoreError::from)?;
-    audit::record(&conn, ctx.actor(), "study.read", &req.study_uid, "")?;
+    let patient = [study.patient_id.as_str()];
+    audit::read(
+        &conn,
+        ctx.actor(),
+        "study.read",
+        &req.study_uid,
+        "",
+        &patient,
+    )?;
     Ok(StudyDetail {
         study,
         series,

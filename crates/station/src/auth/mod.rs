@@ -1,25 +1,29 @@
 //! Who is calling: users with roles, argon2 password checks, expiring sessions, failed-login
-//! throttling, and the admin account created at first run.
+//! throttling per username and computer (`throttle`), and the admin account created at first
+//! run.
 //!
 //! What each role may do is decided in one place, `api::roles`; this module only says who the
 //! caller is.
 //!
 //! Must never: hold the store lock while hashing (argon2 is slow on purpose), tell a caller
-//! whether a username exists, or let a locked-out username in even with the right password.
+//! whether a username exists, or let a locked-out username in from where it is locked, even
+//! with the right password.
 
 pub mod password;
 pub mod sessions;
+pub mod throttle;
 pub mod users;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::AuthConfig;
 use crate::store::{audit, Store, StoreError};
 pub use sessions::Session;
+use throttle::Throttle;
+pub use throttle::{Origin, Scope};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -56,33 +60,34 @@ impl Role {
 pub enum LoginError {
     #[error("wrong username or password")]
     BadCredentials,
-    #[error("too many failed logins; try again in {0:?}")]
-    Throttled(Duration),
+    #[error("too many failed logins; try again in {wait:?}")]
+    Throttled { wait: Duration, scope: Scope },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Recent failures of one username.
-#[derive(Debug, Default)]
-struct Failures {
-    count: u32,
-    locked_until: Option<Instant>,
+/// A login's audit detail: where it came from, and the lock it hit or set.
+fn where_from(origin: Origin, lock: Option<Scope>) -> String {
+    match lock {
+        None => format!("from {origin}"),
+        Some(Scope::User) => format!("from {origin}: username locked there"),
+        Some(Scope::Origin) => format!("from {origin}: address locked"),
+    }
 }
 
 /// Logins and sessions over the store. Cheap to share behind an `Arc`.
 pub struct Auth {
     store: Arc<Store>,
     config: AuthConfig,
-    /// In memory on purpose: a restart clears lockouts, which an attacker cannot trigger.
-    failures: Mutex<HashMap<String, Failures>>,
+    throttle: Throttle,
 }
 
 impl Auth {
     pub fn new(store: Arc<Store>, config: AuthConfig) -> Auth {
         Auth {
             store,
+            throttle: Throttle::new(&config),
             config,
-            failures: Mutex::new(HashMap::new()),
         }
     }
 
@@ -125,20 +130,31 @@ impl Auth {
         Ok(generated.then_some(pw))
     }
 
-    /// Checks a username and password; on success starts a session and returns its token.
-    /// Every outcome is audited.
-    pub fn login(&self, username: &str, pw: &str) -> Result<(String, Session), LoginError> {
+    /// Checks a username and password coming from `origin`; on success starts a session and
+    /// returns its token. Every outcome is audited with its origin.
+    pub fn login(
+        &self,
+        username: &str,
+        pw: &str,
+        origin: Origin,
+    ) -> Result<(String, Session), LoginError> {
         let key = username.trim().to_lowercase();
-        if let Some(wait) = self.locked_for(&key) {
-            audit::record(
-                &self.store.lock(),
-                username,
-                "login.throttled",
-                username,
-                "",
-            )?;
-            return Err(LoginError::Throttled(wait));
-        }
+        let attempt = match self.throttle.begin(&key, origin) {
+            Ok(attempt) => attempt,
+            Err((wait, scope)) => {
+                // Refused before any password check, so a client can send these as fast as it
+                // likes: retries count on one entry (`audit::read`) instead of a row each. A
+                // locked computer's entry is the computer's, whatever usernames it types.
+                let detail = where_from(origin, Some(scope));
+                let (actor, subject) = match scope {
+                    Scope::User => (username, username.to_owned()),
+                    Scope::Origin => ("anonymous", origin.to_string()),
+                };
+                let conn = self.store.lock();
+                audit::read(&conn, actor, "login.throttled", &subject, &detail, &[])?;
+                return Err(LoginError::Throttled { wait, scope });
+            }
+        };
         let found = users::find(&self.store.lock(), username.trim())?;
         let ok = match &found {
             Some(c) if c.record.active => password::verify(pw, &c.password_hash),
@@ -150,10 +166,11 @@ impl Auth {
         let conn = self.store.lock();
         match found.filter(|_| ok) {
             Some(c) => {
-                self.failures_lock().remove(&key);
+                self.throttle.succeeded(attempt);
                 let (token, expires_at) = sessions::start(&conn, c.id, self.ttl_ms())?;
                 users::touch_login(&conn, c.id)?;
-                audit::record(&conn, &c.record.username, "login", &c.record.username, "")?;
+                let name = &c.record.username;
+                audit::record(&conn, name, "login", name, &where_from(origin, None))?;
                 Ok((
                     token,
                     Session {
@@ -163,9 +180,8 @@ impl Auth {
                 ))
             }
             None => {
-                let locked = self.note_failure(&key);
-                let detail = if locked { "locked out" } else { "" };
-                audit::record(&conn, username, "login.failed", username, detail)?;
+                let detail = where_from(origin, attempt.locks());
+                audit::record(&conn, username, "login.failed", username, &detail)?;
                 Err(LoginError::BadCredentials)
             }
         }
@@ -183,41 +199,6 @@ impl Auth {
 
     pub fn logout(&self, token: &str) -> Result<bool, StoreError> {
         sessions::end(&self.store.lock(), token)
-    }
-
-    fn failures_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn locked_for(&self, key: &str) -> Option<Duration> {
-        let mut map = self.failures_lock();
-        let f = map.get_mut(key)?;
-        let until = f.locked_until?;
-        let now = Instant::now();
-        if until > now {
-            return Some(until - now);
-        }
-        // The lockout is over: a fresh run of attempts.
-        map.remove(key);
-        None
-    }
-
-    /// Counts a failure; returns whether it locked the username.
-    fn note_failure(&self, key: &str) -> bool {
-        let mut map = self.failures_lock();
-        // Bound the map: unknown usernames from a scan must not grow it without limit.
-        if map.len() > 10_000 {
-            let now = Instant::now();
-            map.retain(|_, f| f.locked_until.is_some_and(|u| u > now));
-        }
-        let f = map.entry(key.to_owned()).or_default();
-        f.count += 1;
-        if f.count >= self.config.max_failed_logins {
-            f.locked_until = Some(Instant::now() + Duration::from_secs(self.config.lockout_secs));
-            f.count = 0;
-            return true;
-        }
-        false
     }
 }
 
@@ -246,7 +227,7 @@ mod tests {
         assert_eq!(auth.ensure_admin().expect("again"), None);
         assert_eq!(users::active_admins(&auth.store.lock()).expect("count"), 1);
         let (_, session) = auth
-            .login("admin", "admin-secret-1")
+            .login("admin", "admin-secret-1", Origin::Desktop)
             .expect("admin logs in");
         assert_eq!(session.user.role, Role::Admin);
 
@@ -255,8 +236,35 @@ mod tests {
         let auth = new_auth(dir.path(), None);
         if std::env::var_os("STATION_ADMIN_PASSWORD").is_none() {
             let pw = auth.ensure_admin().expect("ensure").expect("generated");
-            auth.login("admin", &pw)
+            auth.login("admin", &pw, Origin::Desktop)
                 .expect("the printed password works");
         }
+    }
+
+    #[test]
+    fn the_desktop_window_logs_in_while_a_lan_computer_is_locked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let auth = new_auth(dir.path(), Some("admin-secret-1"));
+        auth.ensure_admin().expect("admin");
+        let stranger = Origin::network("192.168.1.66".parse().expect("ip"));
+        let limit = auth.config.max_failed_logins_per_address;
+        for i in 0..limit {
+            let user = format!("user{i}");
+            assert!(matches!(
+                auth.login(&user, "wrong-password", stranger),
+                Err(LoginError::BadCredentials)
+            ));
+        }
+        assert!(matches!(
+            auth.login("admin", "admin-secret-1", stranger),
+            Err(LoginError::Throttled {
+                scope: Scope::Origin,
+                ..
+            })
+        ));
+        let (_, session) = auth
+            .login("admin", "admin-secret-1", Origin::Desktop)
+            .expect("the desktop window is not that computer");
+        assert_eq!(session.user.username, "admin");
     }
 }

@@ -87,6 +87,8 @@ pub fn spawn(
                 let _ = stop_tx.send(true);
             });
             let mut stopped = stopping.clone();
+            // Each request knows its peer address (login throttling is per computer).
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let result = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
                     let _ = stopped.wait_for(|s| *s).await;

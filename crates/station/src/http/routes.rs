@@ -5,7 +5,9 @@
 //! worker.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,6 +16,7 @@ use serde_json::Value;
 
 use super::{downloads, openapi, sse, static_ui, AppState};
 use crate::api::{ApiError, Lang};
+use crate::auth::Origin;
 
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
@@ -58,6 +61,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
 
 async fn call(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(op): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -73,7 +77,11 @@ async fn call(
     };
     let token = bearer(&headers);
     let api = state.api.clone();
-    let result = tokio::task::spawn_blocking(move || api.call(token.as_deref(), &op, body)).await;
+    // The TCP peer, never a forwarding header: a client can write those.
+    let origin = Origin::network(peer.ip());
+    let result =
+        tokio::task::spawn_blocking(move || api.call_from(origin, token.as_deref(), &op, body))
+            .await;
     match result {
         Ok(Ok(value)) => Json(value).into_response(),
         Ok(Err(err)) => error_response(&err, lang),

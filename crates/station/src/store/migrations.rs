@@ -315,4 +315,19 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE studies ADD COLUMN send_early INTEGER;
     "#,
+    // 9: coalesced reads in the audit trail (issue 6): a live view refetching the same query
+    // is one entry counting its repeats, not one row per refetch; and each read names the
+    // patients whose data it showed, so "who saw this patient, and when" is one query.
+    r#"
+    ALTER TABLE audit_log ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE audit_log ADD COLUMN last_at INTEGER;   -- the last repeat; NULL when done once
+    CREATE INDEX audit_log_read ON audit_log(actor, action, subject, at);
+    CREATE TABLE audit_patients (
+        entry_ref  INTEGER NOT NULL REFERENCES audit_log(id),
+        patient_id TEXT NOT NULL,
+        at         INTEGER NOT NULL,   -- when the entry first showed this patient
+        PRIMARY KEY (entry_ref, patient_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX audit_patients_patient ON audit_patients(patient_id, at);
+    "#,
 ];

@@ -712,11 +712,24 @@ export interface components {
         AuditEntry: {
             action: string;
             actor: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Unix milliseconds; for a repeated read, the first time.
+             */
             at: number;
             detail: string;
             /** Format: int64 */
             id: number;
+            /**
+             * Format: int64
+             * @description The last time it was done (equals `at` when done once).
+             */
+            last_at: number;
+            /**
+             * Format: int64
+             * @description How many times this was done (a read refetched by a live screen counts here).
+             */
+            repeats: number;
             subject: string;
         };
         AuditPage: {
@@ -737,9 +750,11 @@ export interface components {
              * @description 100 when absent; at most 1000.
              */
             limit?: number | null;
+            /** @description Who saw or changed this patient: reads that showed the patient ID, and entries about it. */
+            patient_id?: string | null;
             /**
              * Format: int64
-             * @description Unix milliseconds, inclusive.
+             * @description Unix milliseconds, inclusive (a repeated read counts by its last time).
              */
             since?: number | null;
             subject?: string | null;

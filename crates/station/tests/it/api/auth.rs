@@ -1,5 +1,6 @@
-//! Logins: lockout after repeated wrong passwords, sessions that end after a time without use,
-//! a password change ending the user's sessions.
+//! Logins: lockout after repeated wrong passwords (per username and computer, and per
+//! computer), sessions that end after a time without use, a password change ending the user's
+//! sessions.
 
 use std::time::Duration;
 
@@ -52,7 +53,8 @@ fn repeated_wrong_passwords_lock_the_username_even_for_the_right_one() {
         assert_eq!(login("nobody", "x-wrong-pw").status, 401);
     }
     assert_eq!(login("nobody", "x-wrong-pw").status, 429);
-    // Other users are not affected.
+    // Other users are not affected, at the same computer either (10 failures there are under
+    // the per-address limit).
     client.login("admin", ADMIN_PASSWORD);
 
     // The lockout ends.
@@ -83,6 +85,128 @@ fn repeated_wrong_passwords_lock_the_username_even_for_the_right_one() {
         2,
         "first login by the test helper, then after the lockout"
     );
+}
+
+#[test]
+fn a_wrong_password_storm_from_one_computer_locks_that_computer_not_the_staff_elsewhere() {
+    let scratch = Scratch::new();
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            extra_toml: "[auth]\nmax_failed_logins = 3\nmax_failed_logins_per_address = 7\n\
+                         lockout_secs = 600\n"
+                .into(),
+            ..Options::default()
+        },
+    );
+    let desk = Client::new(&station);
+    let stranger_ip = Some("127.0.0.2".parse().expect("ip"));
+    let stranger = Client::from_address(station.http_port, stranger_ip, &[]);
+    let admin = desk.admin();
+    desk.user(&admin, "li.tech", "technician");
+    let login = |client: &Client, user: &str, pw: &str, lang: &str| {
+        client.call_lang(
+            None,
+            "login",
+            json!({ "username": user, "password": pw }),
+            lang,
+        )
+    };
+
+    // The stranger guesses li.tech's password until li.tech is locked at the stranger's PC.
+    for i in 0..3 {
+        let r = login(&stranger, "li.tech", &format!("guess-{i}"), "zh-CN");
+        assert_eq!(
+            (r.status, r.code()),
+            (401, "unauthenticated"),
+            "guess {i}: {r:?}"
+        );
+    }
+    let r = login(&stranger, "li.tech", "li.tech-pw-1", "zh-CN");
+    assert_eq!((r.status, r.code()), (429, "throttled"), "{r:?}");
+    assert!(
+        r.message().contains("这台电脑") && r.message().contains("换一台电脑"),
+        "says it is this computer and another one works: {}",
+        r.message()
+    );
+    let wait: u64 = r
+        .retry_after
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((500..=600).contains(&wait), "Retry-After {wait}");
+    // li.tech at their own PC is not locked out.
+    desk.login("li.tech", "li.tech-pw-1");
+
+    // Spraying other usernames from the same PC locks the PC itself (3 + 4 = 7 failures),
+    // even for an account whose password is right and that it never guessed at.
+    for user in ["admin", "zhang", "wang"] {
+        assert_eq!(
+            login(&stranger, user, "spray-pw-1", "zh-CN").status,
+            401,
+            "{user}"
+        );
+    }
+    let r = login(&stranger, "nobody", "spray-pw-1", "en");
+    assert_eq!(
+        r.status, 401,
+        "the 7th failure is still answered as a wrong password"
+    );
+    let r = login(&stranger, "admin", ADMIN_PASSWORD, "en");
+    assert_eq!((r.status, r.code()), (429, "throttled"), "{r:?}");
+    assert_eq!(
+        r.message(),
+        format!(
+            "too many failed logins from this computer: try again in {} s",
+            r.retry_after.as_deref().unwrap_or("?")
+        )
+    );
+    // Claiming in a header to be another computer changes nothing: the peer address decides.
+    let forger = Client::from_address(
+        station.http_port,
+        stranger_ip,
+        &[
+            ("x-forwarded-for", "127.0.0.1"),
+            ("x-real-ip", "127.0.0.1"),
+            ("forwarded", "for=127.0.0.1"),
+        ],
+    );
+    let r = login(&forger, "admin", ADMIN_PASSWORD, "zh-CN");
+    assert_eq!((r.status, r.code()), (429, "throttled"), "{r:?}");
+
+    // Hammering the locked computer's refusals (no password check, so they are cheap) does
+    // not grow the audit trail a row at a time.
+    for i in 0..30 {
+        let r = login(&stranger, &format!("user{i}"), "spray-pw-1", "zh-CN");
+        assert_eq!(r.status, 429, "{r:?}");
+    }
+    // Everyone at another computer still logs in, the admin included.
+    desk.login("admin", ADMIN_PASSWORD);
+    desk.login("li.tech", "li.tech-pw-1");
+
+    // The admin sees where the guesses came from.
+    let entries = audit(&desk, &admin, json!({ "action_prefix": "login" }));
+    let from = |action: &str, addr: &str| {
+        entries
+            .iter()
+            .filter(|e| e["action"] == action)
+            .filter(|e| {
+                e["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with(&format!("from {addr}"))
+            })
+            .count()
+    };
+    assert_eq!(from("login.failed", "127.0.0.2"), 7, "{entries:?}");
+    assert_eq!(from("login.throttled", "127.0.0.2"), 2, "{entries:?}");
+    let locked = entries
+        .iter()
+        .find(|e| e["action"] == "login.throttled" && e["subject"] == "127.0.0.2")
+        .expect("the locked computer's entry");
+    assert_eq!(locked["repeats"], 32, "{locked}");
+    assert_eq!(from("login.failed", "127.0.0.1"), 0, "{entries:?}");
+    assert!(from("login", "127.0.0.1") >= 4, "{entries:?}");
 }
 
 #[test]

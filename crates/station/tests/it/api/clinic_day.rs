@@ -324,6 +324,18 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
             "no {action} by {actor}"
         );
     }
+    // Polling the report list until both reports came is one read, however many polls it took.
+    let polls: Vec<_> = trail
+        .iter()
+        .filter(|e| e["actor"] == "dr.zhao" && e["action"] == "reports.list")
+        .filter(|e| {
+            e["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains(ordered.as_str())
+        })
+        .collect();
+    assert_eq!(polls.len(), 1, "{polls:?}");
 }
 
 /// Rows and columns of a DICOM file.

@@ -50,13 +50,32 @@ impl Client {
 
     /// A client of whatever station serves HTTP on this loopback port.
     pub fn on_port(port: u16) -> Client {
+        Client::from_address(port, None, &[])
+    }
+
+    /// A client at another computer: its connections leave from `local` (a loopback address
+    /// such as 127.0.0.2), so the station sees a different peer; every request carries
+    /// `headers` (e.g. a forged `X-Forwarded-For`).
+    pub fn from_address(
+        port: u16,
+        local: Option<std::net::IpAddr>,
+        headers: &[(&'static str, &'static str)],
+    ) -> Client {
+        let mut default_headers = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            default_headers.insert(*name, reqwest::header::HeaderValue::from_static(value));
+        }
         Client {
             base: format!("http://127.0.0.1:{port}"),
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("runtime"),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .local_address(local)
+                .default_headers(default_headers)
+                .build()
+                .expect("HTTP client"),
         }
     }
 

@@ -5,15 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_json::json;
-use station::demo::{Scale, STUDY_DATE};
+use station::demo::{DemoFile, Scale, STUDY_DATE};
 
 use super::{audit, Client};
 use crate::harness::*;
 
-#[test]
-fn a_clinic_day_is_searchable_readable_and_held_with_every_read_audited() {
-    let scratch = Scratch::new();
-    // Nothing listens on the hub's port: studies queue and wait, and the link shows offline.
+/// A station that received a small clinic day from DR1 by DCMTK, every study queued for a hub
+/// that never answers (nothing listens on its port: studies wait, the link shows offline).
+fn a_received_day(scratch: &Scratch) -> (Station, Vec<DemoFile>) {
     let station = Station::start(
         scratch.path(),
         &Options::sending_to(format!("http://127.0.0.1:{}/dicom-web", free_port())),
@@ -26,6 +25,14 @@ fn a_clinic_day_is_searchable_readable_and_held_with_every_read_audited() {
         let queued: i64 = station.status_counts().send_queue_by_state.values().sum();
         (queued == studies.len() as i64).then_some(())
     });
+    (station, day)
+}
+
+#[test]
+fn a_clinic_day_is_searchable_readable_and_held_with_every_read_audited() {
+    let scratch = Scratch::new();
+    let (station, day) = a_received_day(&scratch);
+    let studies: BTreeSet<&str> = day.iter().map(|f| f.study_uid.as_str()).collect();
 
     let client = Client::new(&station);
     let admin = client.admin();
@@ -188,4 +195,97 @@ fn a_clinic_day_is_searchable_readable_and_held_with_every_read_audited() {
     assert_eq!(dash["devices"][0]["instances"], day.len());
     assert!(dash["destinations"][0]["last_error"].is_string(), "{dash}");
     assert!(dash["free_disk_bytes"].as_u64().unwrap_or(0) > 0);
+}
+
+#[test]
+fn a_list_refetched_by_a_live_screen_is_one_audit_entry_and_the_admin_finds_who_saw_a_patient() {
+    let scratch = Scratch::new();
+    let (station, _day) = a_received_day(&scratch);
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let tech = client.user(&admin, "li.tech", "technician");
+    let doctor = client.user(&admin, "dr.wang", "doctor");
+
+    // The Studies tab, open all morning, refetching on every live event.
+    let today = json!({ "date_from": STUDY_DATE });
+    let page = client.ok(&tech, "studies_list", today.clone());
+    for _ in 1..12 {
+        // States move on meanwhile (the worker keeps trying the hub): the studies stay.
+        let again = client.ok(&tech, "studies_list", today.clone());
+        assert_eq!(again["total"], page["total"]);
+    }
+    // Another search is another entry; so are opening a study (twice: one entry) and another
+    // person opening it.
+    client.ok(&tech, "studies_list", json!({ "modality": "ECG" }));
+    // A radiograph, so its thumbnail renders.
+    let study = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|s| s["modalities"] == json!(["DX"]))
+        .expect("a DX study");
+    let uid = study["study_uid"].as_str().expect("uid");
+    let patient = study["patient_id"].as_str().expect("patient id");
+    let detail = client.ok(&tech, "study_get", json!({ "study_uid": uid }));
+    client.ok(&tech, "study_get", json!({ "study_uid": uid }));
+    client.ok(&doctor, "study_get", json!({ "study_uid": uid }));
+    // The study page refetched shows its thumbnails again (never cached): one read too.
+    let sop = detail["series"][0]["instances"][0]["sop_instance_uid"]
+        .as_str()
+        .expect("an instance");
+    for _ in 0..3 {
+        let (status, _, _) = client.get_bytes(&format!("/api/preview/{sop}.png?token={tech}"));
+        assert_eq!(status, 200);
+    }
+
+    let lists = audit(
+        &client,
+        &admin,
+        json!({ "actor": "li.tech", "action_prefix": "studies.list" }),
+    );
+    assert_eq!(
+        lists.len(),
+        2,
+        "12 refetches and one other search: {lists:?}"
+    );
+    let refetched = lists
+        .iter()
+        .find(|e| e["detail"].as_str().unwrap_or("").contains(STUDY_DATE))
+        .expect("the Studies tab's entry");
+    assert_eq!(refetched["repeats"], 12, "{refetched}");
+    assert!(refetched["last_at"].as_i64() >= refetched["at"].as_i64());
+    let reads = audit(&client, &admin, json!({ "action_prefix": "study.read" }));
+    let by = |actor: &str| {
+        reads
+            .iter()
+            .filter(|e| e["actor"] == actor)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by("li.tech").len(), 1, "{reads:?}");
+    assert_eq!(by("li.tech")[0]["repeats"], 2);
+    assert_eq!(by("dr.wang").len(), 1, "{reads:?}");
+    let previews = audit(&client, &admin, json!({ "action_prefix": "preview.read" }));
+    assert_eq!(previews.len(), 1, "{previews:?}");
+    assert_eq!(
+        (&previews[0]["subject"], &previews[0]["repeats"]),
+        (&json!(sop), &json!(3))
+    );
+
+    // Who saw this patient's data, and when: the list that showed them and both opens.
+    let seen = audit(&client, &admin, json!({ "patient_id": patient }));
+    let who: BTreeSet<(&str, &str)> = seen
+        .iter()
+        .filter_map(|e| Some((e["actor"].as_str()?, e["action"].as_str()?)))
+        .collect();
+    for expected in [
+        ("li.tech", "studies.list"),
+        ("li.tech", "study.read"),
+        ("dr.wang", "study.read"),
+    ] {
+        assert!(who.contains(&expected), "{expected:?} in {seen:?}");
+    }
+    assert!(
+        !who.contains(&("dr.wang", "studies.list")),
+        "the doctor never listed: {seen:?}"
+    );
 }
