@@ -102,6 +102,9 @@ export function errorText(e: unknown, t: (k: string, p?: Record<string, unknown>
   if (e instanceof ApiError) {
     if (e.code === 'invalid' || e.code === 'internal')
       return t(`error.${e.code}`, { message: e.message })
+    // The engine says, in the asked language, how long to wait and whether another computer
+    // would do: more use to a person locked out than a generic line.
+    if (e.code === 'throttled' && e.message) return e.message
     return t(`error.${e.code}`)
   }
   return t('error.internal', { message: String(e) })

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest'
+import { ApiError } from './api/backend'
+import { errorText } from './session'
+
+const t = (key: string, p?: Record<string, unknown>) => (p ? `${key}:${p.message}` : key)
+
+describe('error text', () => {
+  it("shows the engine's lockout message, which says how long and where", () => {
+    const locked = new ApiError('throttled', '这台电脑登录失败次数过多，请 60 秒后再试', 429)
+    expect(errorText(locked, t)).toBe('这台电脑登录失败次数过多，请 60 秒后再试')
+    expect(errorText(new ApiError('throttled', '', 429), t)).toBe('error.throttled')
+  })
+  it('uses the screen text for refusals and carries the detail of invalid requests', () => {
+    expect(errorText(new ApiError('forbidden', 'no', 403), t)).toBe('error.forbidden')
+    expect(errorText(new ApiError('invalid', 'bad date', 400), t)).toBe('error.invalid:bad date')
+  })
+})
