@@ -315,4 +315,11 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE studies ADD COLUMN send_early INTEGER;
     "#,
+    // 9: who owns a send (issue 3): each claim of a queue row takes the next number, and a
+    // correction requeuing the study marks the claim in flight superseded; a sync worker's
+    // writes count only while the row carries its claim's number, not superseded.
+    r#"
+    ALTER TABLE send_queue ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE send_queue ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
