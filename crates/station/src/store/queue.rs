@@ -310,13 +310,13 @@ pub fn release(conn: &Connection, claim: &Claim) -> Result<(), StoreError> {
 }
 
 /// As a study completes: what a person did to its rows while it arrived (a hold), or a hub's
-/// refusal, now shows on the study.
+/// refusal, now shows on the study (unless matching holds it as unassigned, which says more).
 pub fn on_study_complete(conn: &Connection, study_id: i64) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE studies SET state = CASE
              WHEN EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1 AND state = 'held') THEN 'held'
              ELSE 'failed' END, state_changed_at = ?2
-         WHERE id = ?1 AND EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1 AND state IN ('held', 'failed'))",
+         WHERE id = ?1 AND state <> 'unassigned' AND EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1 AND state IN ('held', 'failed'))",
         params![study_id, now_ms()],
     )?;
     Ok(())
