@@ -430,9 +430,9 @@ impl Worker {
     ) -> Result<bool, Failure> {
         let conn = self.store.lock();
         for p in group {
-            let outcome = match result.outcomes.get(&p.sop_instance_uid) {
-                Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => Ok(()),
-                Some(InstanceOutcome::Failed(code)) => Err(format!(
+            let refused = match result.outcomes.get(&p.sop_instance_uid) {
+                Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => None,
+                Some(InstanceOutcome::Failed(code)) => Some(format!(
                     "hub refused the instance: failure reason {code:#06x} ({})",
                     failure_reason_text(*code)
                 )),
@@ -441,7 +441,7 @@ impl Worker {
                     continue;
                 }
             };
-            let outcome = outcome.as_ref().map(|()| ()).map_err(String::as_str);
+            let outcome = refused.as_deref().map_or(Ok(()), Err);
             if !queue::record_instance(&conn, claim, p.instance_id, outcome)? {
                 return Ok(false);
             }
