@@ -322,4 +322,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE send_queue ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE send_queue ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 10: whether the worker that last claimed a queue row may still have a request of it in
+    // flight (issue 3): set by the claim, cleared only when that worker ends it, so a row held
+    // and released (or assigned) during a send is not claimed again until the send is answered.
+    r#"
+    ALTER TABLE send_queue ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

@@ -10,7 +10,9 @@
 //! correction requeuing the study during a send marks that claim `superseded`. A worker's
 //! writes count only while the row carries its claim's number, not superseded; a superseded
 //! send ends with the row due again (the corrected copies go next), a row a person held during
-//! a send stays held, and a claim a newer one replaced changes nothing.
+//! a send stays held, and a claim a newer one replaced changes nothing. A row is claimed only
+//! once the worker of its last claim ended it (`in_flight`), even if a person held and released
+//! it meanwhile: no two sends of one row are ever in flight together.
 //!
 //! Must never: mark a study delivered for a destination unless it is complete, every instance
 //! in it was reported stored and the hub confirmed holding them; let a superseded claim record
@@ -19,12 +21,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
 
 use super::{now_ms, StoreError};
 
 mod doorbell;
+mod view;
 pub use doorbell::Doorbell;
+pub use view::{queue_rows, refused_instances, QueueRow, RefusedInstance};
 
 /// A study claimed for sending to one destination.
 #[derive(Debug, Clone)]
@@ -46,23 +49,11 @@ pub struct PendingInstance {
     pub size: i64,
 }
 
-/// One row of `station sync status`.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueRow {
-    pub study_uid: String,
-    pub destination: String,
-    pub state: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub instances: i64,
-    pub stored: i64,
-    pub failed: i64,
-}
-
 /// Rows a previous run left `sending` (it crashed or was killed mid-send) are due again: the
 /// hub ignores what it already holds, and verification decides. Called once at start, before
 /// any worker claims, so a row another worker is sending is never claimed twice.
 pub fn requeue_interrupted(conn: &Connection) -> Result<usize, StoreError> {
+    conn.execute("UPDATE send_queue SET in_flight = 0 WHERE in_flight", [])?;
     Ok(conn.execute(
         "UPDATE send_queue SET state = 'queued', updated_at = ?1 WHERE state = 'sending'",
         [now_ms()],
@@ -85,7 +76,7 @@ pub fn claim_next(conn: &Connection, destination: &str) -> Result<Option<Claim>,
         .query_row(
             &format!(
                 "SELECT q.id, s.study_uid, q.attempts, q.claim + 1 FROM send_queue q JOIN studies s ON s.id = q.study_ref
-                 WHERE q.destination = ?1 AND q.state = 'queued'
+                 WHERE q.destination = ?1 AND q.state = 'queued' AND NOT q.in_flight
                    AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?2)
                    AND (s.state <> 'receiving' OR EXISTS (
                         SELECT 1 FROM ({unsent}) u LEFT JOIN send_instances si
@@ -106,7 +97,8 @@ pub fn claim_next(conn: &Connection, destination: &str) -> Result<Option<Claim>,
         .optional()?;
     if let Some(c) = &claim {
         conn.execute(
-            "UPDATE send_queue SET state = 'sending', claim = ?3, superseded = 0, updated_at = ?2 WHERE id = ?1",
+            "UPDATE send_queue SET state = 'sending', claim = ?3, superseded = 0, in_flight = 1, updated_at = ?2
+             WHERE id = ?1",
             params![c.queue_id, now, c.token],
         )?;
         conn.execute(
@@ -252,6 +244,16 @@ pub fn mark_missing(
     Ok(())
 }
 
+/// The worker of `claim` has nothing of it in flight any more: the row may be claimed again.
+/// Every ending below calls it first, whatever the row's state (a person may have held it).
+fn end_claim(conn: &Connection, claim: &Claim) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE send_queue SET in_flight = 0 WHERE id = ?1 AND claim = ?2 AND in_flight",
+        params![claim.queue_id, claim.token],
+    )?;
+    Ok(())
+}
+
 /// Ends a claim a correction superseded during its send: the row, which stayed `sending` so no
 /// other worker could take it while the uncorrected copies were in flight, is due at once (the
 /// corrected copies go next); what the stale worker learned is dropped. Returns whether the
@@ -274,6 +276,7 @@ pub fn mark_delivered(conn: &Connection, claim: &Claim) -> Result<(), StoreError
     let (queue_id, now) = (claim.queue_id, now_ms());
     // One transaction: a reader never sees the row delivered and its study not.
     let tx = conn.unchecked_transaction()?;
+    end_claim(&tx, claim)?;
     if end_superseded(&tx, claim)? {
         return Ok(tx.commit()?);
     }
@@ -301,6 +304,7 @@ pub fn mark_delivered(conn: &Connection, claim: &Claim) -> Result<(), StoreError
 /// again when it has work (at once, or for a study still arriving, when more instances come or
 /// it completes). A row a person held meanwhile stays held; one a newer claim took is left.
 pub fn release(conn: &Connection, claim: &Claim) -> Result<(), StoreError> {
+    end_claim(conn, claim)?;
     conn.execute(
         "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
          WHERE id = ?1 AND state = 'sending' AND claim = ?3",
@@ -330,6 +334,7 @@ pub fn mark_retry(
     error: &str,
     next_attempt_at: i64,
 ) -> Result<(), StoreError> {
+    end_claim(conn, claim)?;
     if end_superseded(conn, claim)? {
         return Ok(());
     }
@@ -346,6 +351,7 @@ pub fn mark_retry(
 /// person held during the send stays held (with what the hub stored counted); a superseded
 /// claim is due again at once instead (its failure may be about an uncorrected copy).
 pub fn mark_failed(conn: &Connection, claim: &Claim, error: &str) -> Result<(), StoreError> {
+    end_claim(conn, claim)?;
     if end_superseded(conn, claim)? {
         return Ok(());
     }
@@ -385,63 +391,6 @@ pub fn set_link(
         )?,
     };
     Ok(())
-}
-
-pub fn queue_rows(conn: &Connection) -> Result<Vec<QueueRow>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT s.study_uid, q.destination, q.state, q.attempts, q.last_error,
-                (SELECT COUNT(*) FROM send_instances si WHERE si.queue_ref = q.id),
-                (SELECT COUNT(*) FROM send_instances si WHERE si.queue_ref = q.id AND si.state = 'stored'),
-                (SELECT COUNT(*) FROM send_instances si WHERE si.queue_ref = q.id AND si.state = 'failed')
-         FROM send_queue q JOIN studies s ON s.id = q.study_ref ORDER BY q.id",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(QueueRow {
-                study_uid: r.get(0)?,
-                destination: r.get(1)?,
-                state: r.get(2)?,
-                attempts: r.get(3)?,
-                last_error: r.get(4)?,
-                instances: r.get(5)?,
-                stored: r.get(6)?,
-                failed: r.get(7)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
-/// An instance a hub refused, with the hub's reason: what a person looks at before retrying.
-#[derive(Debug, Clone, Serialize)]
-pub struct RefusedInstance {
-    pub study_uid: String,
-    pub destination: String,
-    pub sop_instance_uid: String,
-    pub reason: String,
-}
-
-/// Every refused instance, per study and destination.
-pub fn refused_instances(conn: &Connection) -> Result<Vec<RefusedInstance>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT s.study_uid, q.destination, i.sop_instance_uid, COALESCE(si.last_error, '')
-         FROM send_instances si
-         JOIN send_queue q ON q.id = si.queue_ref
-         JOIN studies s ON s.id = q.study_ref
-         JOIN instances i ON i.id = si.instance_ref
-         WHERE si.state = 'failed' ORDER BY q.id, i.instance_number, i.id",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(RefusedInstance {
-                study_uid: r.get(0)?,
-                destination: r.get(1)?,
-                sop_instance_uid: r.get(2)?,
-                reason: r.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
 }
 
 /// What a person did to a study's sending, from `station sync hold|release|retry` or the UI.

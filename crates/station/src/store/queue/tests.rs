@@ -319,3 +319,35 @@ fn a_hold_during_a_send_survives_its_outcome_and_keeps_what_the_hub_stored() {
         "what the hub stored is not sent again"
     );
 }
+
+/// Held during a send, corrected, released before the send is answered: the row is not
+/// claimed again until that (uncorrected) send ended, then the corrected copy goes.
+#[test]
+fn a_row_held_and_released_during_a_send_waits_for_that_send_to_end() {
+    let (_dir, store) = store_with_a_queued_study();
+    let conn = store.lock();
+    conn.execute("UPDATE studies SET state = 'complete'", [])
+        .expect("complete");
+    let first = claim_next(&conn, "hub").expect("claim").expect("due");
+    let in_flight = pending_instances(&conn, first.queue_id).expect("pending");
+    act(&conn, "1.2.3", Action::Hold).expect("hold");
+    correct(&conn);
+    act(&conn, "1.2.3", Action::Release).expect("release");
+    assert_eq!(row_state(&conn), "queued");
+    assert!(
+        claim_next(&conn, "hub").expect("claim").is_none(),
+        "the first send is still in flight"
+    );
+    assert!(!record_instance(&conn, &first, in_flight[0].instance_id, Ok(())).expect("record"));
+    mark_delivered(&conn, &first).expect("delivered");
+    assert_eq!(
+        row_state(&conn),
+        "queued",
+        "still due for the corrected copy"
+    );
+    let next = claim_next(&conn, "hub").expect("claim").expect("due now");
+    copies_made(&conn);
+    assert_eq!(record_all(&conn, &next), ["1.2.3.4.1"]);
+    mark_delivered(&conn, &next).expect("delivered");
+    assert_eq!(row_state(&conn), "delivered");
+}
