@@ -31,12 +31,12 @@ use tokio::sync::Semaphore;
 use super::retry::retry_delay;
 use super::stow::{InstanceOutcome, StowInstance};
 use super::{Hub, UpstreamError};
-
-mod requests;
 use crate::config::{Config, Destination};
 use crate::registry::correction::{self, CorrectionError};
 use crate::store::queue::{self, Claim};
 use crate::store::{now_ms, Store, StoreError};
+
+mod requests;
 use requests::{batches, failure_reason_text, refuses_content};
 
 /// How often an offline destination is probed, so work restarts within seconds of the link
