@@ -191,6 +191,15 @@ fn copies_made(conn: &Connection) {
     .expect("copies");
 }
 
+/// Study 1.2.3 completes and a worker claims it: returns the claim and what it sends.
+fn complete_and_claim(conn: &Connection) -> (Claim, Vec<PendingInstance>) {
+    conn.execute("UPDATE studies SET state = 'complete'", [])
+        .expect("complete");
+    let claim = claim_next(conn, "hub").expect("claim").expect("due");
+    let pending = pending_instances(conn, claim.queue_id).expect("pending");
+    (claim, pending)
+}
+
 /// Claim, then a correction, then the stale claim's answer: the row is not claimable while the
 /// uncorrected send is in flight, the stale answer records nothing and delivers nothing, and
 /// once it ended the row is due at once and the next claim sends the corrected copy.
@@ -198,10 +207,7 @@ fn copies_made(conn: &Connection) {
 fn a_correction_during_a_send_supersedes_the_claim_and_the_corrected_copy_goes_after() {
     let (_dir, store) = store_with_a_queued_study();
     let conn = store.lock();
-    conn.execute("UPDATE studies SET state = 'complete'", [])
-        .expect("complete");
-    let stale = claim_next(&conn, "hub").expect("claim").expect("due");
-    let in_flight = pending_instances(&conn, stale.queue_id).expect("pending");
+    let (stale, in_flight) = complete_and_claim(&conn);
     assert_eq!(
         in_flight[0].path, "instances/1.2.3.4.1.dcm",
         "the received file"
@@ -258,9 +264,7 @@ fn a_superseded_failure_or_retry_makes_the_row_due_not_failed() {
     for outcome in ["failed", "retry"] {
         let (_dir, store) = store_with_a_queued_study();
         let conn = store.lock();
-        conn.execute("UPDATE studies SET state = 'complete'", [])
-            .expect("complete");
-        let stale = claim_next(&conn, "hub").expect("claim").expect("due");
+        let (stale, _) = complete_and_claim(&conn);
         correct(&conn);
         match outcome {
             "failed" => mark_failed(&conn, &stale, "refused").expect("failed"),
@@ -290,10 +294,7 @@ fn a_hold_during_a_send_survives_its_outcome_and_keeps_what_the_hub_stored() {
     let (_dir, store) = store_with_a_queued_study();
     let mut conn = store.lock();
     receive(&mut conn, "1.2.3.4.2");
-    conn.execute("UPDATE studies SET state = 'complete'", [])
-        .expect("complete");
-    let claim = claim_next(&conn, "hub").expect("claim").expect("due");
-    let pending = pending_instances(&conn, claim.queue_id).expect("pending");
+    let (claim, pending) = complete_and_claim(&conn);
     assert_eq!(act(&conn, "1.2.3", Action::Hold).expect("hold"), 1);
     assert!(record_instance(&conn, &claim, pending[0].instance_id, Ok(())).expect("record"));
     assert!(record_instance(
@@ -326,10 +327,7 @@ fn a_hold_during_a_send_survives_its_outcome_and_keeps_what_the_hub_stored() {
 fn a_row_held_and_released_during_a_send_waits_for_that_send_to_end() {
     let (_dir, store) = store_with_a_queued_study();
     let conn = store.lock();
-    conn.execute("UPDATE studies SET state = 'complete'", [])
-        .expect("complete");
-    let first = claim_next(&conn, "hub").expect("claim").expect("due");
-    let in_flight = pending_instances(&conn, first.queue_id).expect("pending");
+    let (first, in_flight) = complete_and_claim(&conn);
     act(&conn, "1.2.3", Action::Hold).expect("hold");
     correct(&conn);
     act(&conn, "1.2.3", Action::Release).expect("release");
