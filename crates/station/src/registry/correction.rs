@@ -251,7 +251,9 @@ pub fn prepare(store: &Store, data_dir: &Path, queue_id: i64) -> Result<(), Corr
             .join(safe_name(&study_uid))
             .join(format!("{}.c{latest}.dcm", safe_name(&s.sop)));
         let dest = data_dir.join(&rel);
-        let tmp = dest.with_extension("tmp");
+        // One temporary file per queue row: each destination's worker prepares the same study
+        // and may write the same copy at the same time.
+        let tmp = dest.with_extension(format!("q{queue_id}.tmp"));
         let size = copy::write_copy(
             &data_dir.join(&s.path),
             &tmp,
