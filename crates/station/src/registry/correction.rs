@@ -162,7 +162,11 @@ pub fn record(
 }
 
 /// After a correction of a study already queued or sent: every destination sends every
-/// instance again (same SOP Instance UIDs, corrected copies).
+/// instance again (same SOP Instance UIDs, corrected copies). A send in flight (perhaps of
+/// uncorrected copies) is superseded and records nothing; its row stays `sending` until that
+/// send is answered, and is then due again (`store::queue`), so no second worker sends it
+/// meanwhile and no uncorrected copy lands after a corrected one. A row a person held stays
+/// held. Returns how many rows are due again now.
 pub fn requeue(conn: &Connection, study_id: i64) -> Result<usize, StoreError> {
     let now = now_ms();
     conn.execute(
@@ -170,9 +174,13 @@ pub fn requeue(conn: &Connection, study_id: i64) -> Result<usize, StoreError> {
          WHERE queue_ref IN (SELECT id FROM send_queue WHERE study_ref = ?1)",
         params![study_id, now],
     )?;
+    conn.execute(
+        "UPDATE send_queue SET superseded = 1, updated_at = ?2 WHERE study_ref = ?1",
+        params![study_id, now],
+    )?;
     let n = conn.execute(
         "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
-         WHERE study_ref = ?1 AND state IN ('delivered', 'failed', 'sending', 'queued')",
+         WHERE study_ref = ?1 AND state IN ('delivered', 'failed', 'queued')",
         params![study_id, now],
     )?;
     conn.execute(
@@ -243,7 +251,9 @@ pub fn prepare(store: &Store, data_dir: &Path, queue_id: i64) -> Result<(), Corr
             .join(safe_name(&study_uid))
             .join(format!("{}.c{latest}.dcm", safe_name(&s.sop)));
         let dest = data_dir.join(&rel);
-        let tmp = dest.with_extension("tmp");
+        // One temporary file per queue row: each destination's worker prepares the same study
+        // and may write the same copy at the same time.
+        let tmp = dest.with_extension(format!("q{queue_id}.tmp"));
         let size = copy::write_copy(
             &data_dir.join(&s.path),
             &tmp,

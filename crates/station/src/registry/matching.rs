@@ -6,6 +6,8 @@
 //!
 //! The same matching runs once while a study is still arriving ([`on_arrival`]), to decide
 //! whether its instances may be sent as they come: only when nothing about them would change.
+//! If the order it was linked to then is cancelled before the study completes, completion
+//! unlinks it (audited as `study.unlink`) and matches it as if it had never been linked.
 //!
 //! Must never: match a study to a cancelled order, or guess between several candidate orders.
 
@@ -208,35 +210,83 @@ pub fn on_arrival(
 /// Called as a study completes, in the lifecycle's transaction: matches it if it can. Returns
 /// whether to queue it now (false: held as `unassigned` for a person). A study sent while it
 /// arrived and matched only now with a correction is sent again, corrected.
+///
+/// A study linked while arriving to an order cancelled since is unlinked first and matched as
+/// if it had never been linked: another order, or unassigned, what is sent back to what the
+/// device sent; its rows (it was sent early) are held with it when `hold_unmatched` holds it.
 pub fn on_complete(
     tx: &Transaction<'_>,
     study_id: i64,
     hold_unmatched: bool,
 ) -> Result<bool, RegistryError> {
-    let study = study_facts(tx, study_id)?;
+    let mut study = study_facts(tx, study_id)?;
+    let mut unlinked = false;
     if let Some(order_id) = study.order_ref {
-        // Linked while arriving: the order is done now.
-        if let Some(order) = orders::by_id(tx, order_id)?.filter(|o| o.state == "in_progress") {
-            orders::set_state(tx, order.id, "completed")?;
+        match orders::by_id(tx, order_id)? {
+            Some(order) if order.state == "cancelled" => {
+                unlink(tx, &study, &order)?;
+                (study.order_ref, unlinked) = (None, true);
+            }
+            // Linked while arriving: the order is done now.
+            Some(order) => {
+                if order.state == "in_progress" {
+                    orders::set_state(tx, order.id, "completed")?;
+                }
+                return Ok(true);
+            }
+            None => return Ok(true),
         }
+    }
+    let order = find_order(tx, &study)?;
+    let corrected = match &order {
+        Some(order) => matched(tx, &study, order, "completed")?,
+        // What is sent goes back to what the device sent (a patient edit may have corrected it
+        // through the cancelled order).
+        None if unlinked => {
+            let received = correction::received_values(tx, study_id)?;
+            correction::record(tx, study_id, "system", "CORRECT", &received)?
+        }
+        None => None,
+    };
+    if corrected.is_some() {
+        correction::requeue(tx, study_id)?;
+    }
+    if order.is_some() || !hold_unmatched {
         return Ok(true);
     }
-    match find_order(tx, &study)? {
-        Some(order) => {
-            if matched(tx, &study, &order, "completed")?.is_some() {
-                correction::requeue(tx, study_id)?;
-            }
-            Ok(true)
-        }
-        None if hold_unmatched => {
-            tx.execute(
-                "UPDATE studies SET state = 'unassigned', state_changed_at = ?2 WHERE id = ?1",
-                params![study_id, now_ms()],
-            )?;
-            Ok(false)
-        }
-        None => Ok(true),
-    }
+    let now = now_ms();
+    tx.execute(
+        "UPDATE studies SET state = 'unassigned', state_changed_at = ?2 WHERE id = ?1",
+        params![study_id, now],
+    )?;
+    // Sent while arriving: nothing more goes until a person assigns it ([`assign`]).
+    tx.execute(
+        "UPDATE send_queue SET state = 'held', updated_at = ?2
+         WHERE study_ref = ?1 AND state IN ('queued', 'sending', 'failed')",
+        params![study_id, now],
+    )?;
+    Ok(false)
+}
+
+/// The order a study was linked to while it arrived was cancelled: the study is no longer its
+/// (audited as `study.unlink`), and is matched again as it completes.
+fn unlink(tx: &Connection, study: &StudyFacts, order: &Order) -> Result<(), RegistryError> {
+    tx.execute(
+        "UPDATE studies SET order_ref = NULL WHERE id = ?1",
+        [study.id],
+    )?;
+    audit::record(
+        tx,
+        "system",
+        "study.unlink",
+        &study.study_uid,
+        &serde_json::json!({
+            "accession": order.accession,
+            "reason": "order cancelled before the study completed",
+        })
+        .to_string(),
+    )?;
+    Ok(())
 }
 
 /// Complete studies not matched to any order (held or sent as received), newest first.
@@ -355,12 +405,20 @@ pub fn assign(
             .to_string(),
     )?;
     if study.state == "unassigned" {
+        let now = now_ms();
         tx.execute(
             "UPDATE studies SET state = 'complete', state_changed_at = ?2 WHERE id = ?1",
-            params![study_id, now_ms()],
+            params![study_id, now],
+        )?;
+        // Rows of a study sent while it arrived, held when it became unassigned (on_complete).
+        tx.execute(
+            "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
+             WHERE study_ref = ?1 AND state = 'held'",
+            params![study_id, now],
         )?;
         store::queue_study(&tx, study_id, routes)?;
-    } else if was_queued {
+    }
+    if was_queued {
         correction::requeue(&tx, study_id)?;
     }
     tx.commit()?;

@@ -330,4 +330,17 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX audit_patients_patient ON audit_patients(patient_id, at);
     "#,
+    // 10: who owns a send (issue 3): each claim of a queue row takes the next number, and a
+    // correction requeuing the study marks the claim in flight superseded; a sync worker's
+    // writes count only while the row carries its claim's number, not superseded.
+    r#"
+    ALTER TABLE send_queue ADD COLUMN claim INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE send_queue ADD COLUMN superseded INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 11: whether the worker that last claimed a queue row may still have a request of it in
+    // flight (issue 3): set by the claim, cleared only when that worker ends it, so a row held
+    // and released (or assigned) during a send is not claimed again until the send is answered.
+    r#"
+    ALTER TABLE send_queue ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

@@ -6,48 +6,28 @@
 //! row is then due only while it has instances not yet sent, and is verified and delivered
 //! only once the study is complete.
 //!
+//! A claim is owned: claiming a row gives it the next claim number (`send_queue.claim`), and a
+//! correction requeuing the study during a send marks that claim `superseded`. A worker's
+//! writes count only while the row carries its claim's number, not superseded; a superseded
+//! send ends with the row due again (the corrected copies go next), a row a person held during
+//! a send stays held, and a claim a newer one replaced changes nothing. A row is claimed only
+//! once the worker of its last claim ended it (`in_flight`), even if a person held and released
+//! it meanwhile: no two sends of one row are ever in flight together.
+//!
 //! Must never: mark a study delivered for a destination unless it is complete, every instance
-//! in it was reported stored and the hub confirmed holding them.
+//! in it was reported stored and the hub confirmed holding them; let a superseded claim record
+//! an outcome; or let a send's outcome undo a person's hold.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
 
 use super::{now_ms, StoreError};
 
-/// Wakes the threads that wait for queue work (sync workers, the lifecycle) as soon as some may
-/// be due: an instance committed, a study queued or completed. In-process only: waiters also
-/// wake after a timeout, for changes made by another process and for backoffs running out.
-#[derive(Debug, Default)]
-pub struct Doorbell {
-    rings: Mutex<u64>,
-    rung: Condvar,
-}
-
-impl Doorbell {
-    pub fn ring(&self) {
-        let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
-        *rings = rings.wrapping_add(1);
-        self.rung.notify_all();
-    }
-
-    /// The count to pass to [`Doorbell::wait`]: read it before looking for work.
-    pub fn rings(&self) -> u64 {
-        *self.rings.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Returns once rung since `seen` was read, or after `timeout`.
-    pub fn wait(&self, seen: u64, timeout: Duration) {
-        let rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
-        let _ = self
-            .rung
-            .wait_timeout_while(rings, timeout, |n| *n == seen)
-            .map_err(|p| p.into_inner());
-    }
-}
+mod doorbell;
+mod view;
+pub use doorbell::Doorbell;
+pub use view::{queue_rows, refused_instances, QueueRow, RefusedInstance};
 
 /// A study claimed for sending to one destination.
 #[derive(Debug, Clone)]
@@ -55,6 +35,8 @@ pub struct Claim {
     pub queue_id: i64,
     pub study_uid: String,
     pub attempts: i64,
+    /// The row's claim number when claimed: the worker's writes count only while it is current.
+    pub token: i64,
 }
 
 /// One instance still to send.
@@ -67,23 +49,11 @@ pub struct PendingInstance {
     pub size: i64,
 }
 
-/// One row of `station sync status`.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueueRow {
-    pub study_uid: String,
-    pub destination: String,
-    pub state: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub instances: i64,
-    pub stored: i64,
-    pub failed: i64,
-}
-
 /// Rows a previous run left `sending` (it crashed or was killed mid-send) are due again: the
 /// hub ignores what it already holds, and verification decides. Called once at start, before
 /// any worker claims, so a row another worker is sending is never claimed twice.
 pub fn requeue_interrupted(conn: &Connection) -> Result<usize, StoreError> {
+    conn.execute("UPDATE send_queue SET in_flight = 0 WHERE in_flight", [])?;
     Ok(conn.execute(
         "UPDATE send_queue SET state = 'queued', updated_at = ?1 WHERE state = 'sending'",
         [now_ms()],
@@ -105,8 +75,8 @@ pub fn claim_next(conn: &Connection, destination: &str) -> Result<Option<Claim>,
     let claim = conn
         .query_row(
             &format!(
-                "SELECT q.id, s.study_uid, q.attempts FROM send_queue q JOIN studies s ON s.id = q.study_ref
-                 WHERE q.destination = ?1 AND q.state = 'queued'
+                "SELECT q.id, s.study_uid, q.attempts, q.claim + 1 FROM send_queue q JOIN studies s ON s.id = q.study_ref
+                 WHERE q.destination = ?1 AND q.state = 'queued' AND NOT q.in_flight
                    AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?2)
                    AND (s.state <> 'receiving' OR EXISTS (
                         SELECT 1 FROM ({unsent}) u LEFT JOIN send_instances si
@@ -120,14 +90,16 @@ pub fn claim_next(conn: &Connection, destination: &str) -> Result<Option<Claim>,
                     queue_id: r.get(0)?,
                     study_uid: r.get(1)?,
                     attempts: r.get(2)?,
+                    token: r.get(3)?,
                 })
             },
         )
         .optional()?;
     if let Some(c) = &claim {
         conn.execute(
-            "UPDATE send_queue SET state = 'sending', updated_at = ?2 WHERE id = ?1",
-            params![c.queue_id, now],
+            "UPDATE send_queue SET state = 'sending', claim = ?3, superseded = 0, in_flight = 1, updated_at = ?2
+             WHERE id = ?1",
+            params![c.queue_id, now, c.token],
         )?;
         conn.execute(
             "UPDATE studies SET state = 'sending', state_changed_at = ?2
@@ -191,23 +163,39 @@ pub fn pending_instances(
     Ok(rows)
 }
 
+/// Whether `claim` still owns its row: no correction requeued the study and no other worker
+/// claimed it since.
+pub fn claim_current(conn: &Connection, claim: &Claim) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT claim = ?2 AND NOT superseded FROM send_queue WHERE id = ?1",
+            params![claim.queue_id, claim.token],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// Records what the hub said of one instance: `Ok` stored, `Err(reason)` refused for good.
+/// Returns false, recording nothing, when the claim was superseded (what was sent may be an
+/// uncorrected copy). A row a person held during the send still records it.
 pub fn record_instance(
     conn: &Connection,
-    queue_id: i64,
+    claim: &Claim,
     instance_id: i64,
     outcome: Result<(), &str>,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let (state, error) = match outcome {
         Ok(()) => ("stored", None),
         Err(reason) => ("failed", Some(reason)),
     };
-    conn.execute(
+    let n = conn.execute(
         "UPDATE send_instances SET state = ?3, last_error = ?4, attempts = attempts + 1, updated_at = ?5
-         WHERE queue_ref = ?1 AND instance_ref = ?2",
-        params![queue_id, instance_id, state, error, now_ms()],
+         WHERE queue_ref = ?1 AND instance_ref = ?2
+           AND EXISTS (SELECT 1 FROM send_queue WHERE id = ?1 AND claim = ?6 AND NOT superseded)",
+        params![claim.queue_id, instance_id, state, error, now_ms(), claim.token],
     )?;
-    Ok(())
+    Ok(n > 0)
 }
 
 /// SOP Instance UIDs reported stored for this queue row, by Series Instance UID: what
@@ -238,38 +226,69 @@ pub fn failed_count(conn: &Connection, queue_id: i64) -> Result<i64, StoreError>
     )?)
 }
 
-/// Verification found these missing at the hub: send them again.
+/// Verification found these missing at the hub: send them again (unless the claim was
+/// superseded: then they are pending already).
 pub fn mark_missing(
     conn: &Connection,
-    queue_id: i64,
+    claim: &Claim,
     missing: &BTreeSet<String>,
 ) -> Result<(), StoreError> {
     for sop in missing {
         conn.execute(
             "UPDATE send_instances SET state = 'pending', last_error = 'not found at the hub when verified', updated_at = ?3
-             WHERE queue_ref = ?1 AND instance_ref IN (SELECT id FROM instances WHERE sop_instance_uid = ?2)",
-            params![queue_id, sop, now_ms()],
+             WHERE queue_ref = ?1 AND instance_ref IN (SELECT id FROM instances WHERE sop_instance_uid = ?2)
+               AND EXISTS (SELECT 1 FROM send_queue WHERE id = ?1 AND claim = ?4 AND NOT superseded)",
+            params![claim.queue_id, sop, now_ms(), claim.token],
         )?;
     }
     Ok(())
 }
 
+/// The worker of `claim` has nothing of it in flight any more: the row may be claimed again.
+/// Every ending below calls it first, whatever the row's state (a person may have held it).
+fn end_claim(conn: &Connection, claim: &Claim) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE send_queue SET in_flight = 0 WHERE id = ?1 AND claim = ?2 AND in_flight",
+        params![claim.queue_id, claim.token],
+    )?;
+    Ok(())
+}
+
+/// Ends a claim a correction superseded during its send: the row, which stayed `sending` so no
+/// other worker could take it while the uncorrected copies were in flight, is due at once (the
+/// corrected copies go next); what the stale worker learned is dropped. Returns whether the
+/// claim no longer owns the row: superseded, or replaced by a newer claim (whose row it leaves
+/// alone, as it leaves a row a person held).
+fn end_superseded(conn: &Connection, claim: &Claim) -> Result<bool, StoreError> {
+    if claim_current(conn, claim)? {
+        return Ok(false);
+    }
+    release(conn, claim)?;
+    Ok(true)
+}
+
 /// Every instance stored and confirmed: delivered for this destination, and the study is
 /// delivered once it is for all of its destinations. Instances made pending meanwhile (a
 /// correction while sending) or arrived meanwhile keep the row due instead. A study that
-/// already has its report stays `reported` when a late instance is delivered.
-pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
-    let now = now_ms();
+/// already has its report stays `reported` when a late instance is delivered. A row held during
+/// the send stays held; a superseded claim delivers nothing.
+pub fn mark_delivered(conn: &Connection, claim: &Claim) -> Result<(), StoreError> {
+    let (queue_id, now) = (claim.queue_id, now_ms());
     // One transaction: a reader never sees the row delivered and its study not.
     let tx = conn.unchecked_transaction()?;
+    end_claim(&tx, claim)?;
+    if end_superseded(&tx, claim)? {
+        return Ok(tx.commit()?);
+    }
     enroll(&tx, queue_id)?;
     let delivered = tx.execute(
         "UPDATE send_queue SET state = 'delivered', last_error = NULL, next_attempt_at = NULL, updated_at = ?2
-         WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM send_instances WHERE queue_ref = ?1 AND state = 'pending')",
-        params![queue_id, now],
+         WHERE id = ?1 AND state = 'sending' AND claim = ?3
+           AND NOT EXISTS (SELECT 1 FROM send_instances WHERE queue_ref = ?1 AND state = 'pending')",
+        params![queue_id, now, claim.token],
     )?;
     if delivered == 0 {
-        release(&tx, queue_id)?;
+        release(&tx, claim)?;
     } else {
         tx.execute(
             "UPDATE studies SET state = 'delivered', state_changed_at = ?2
@@ -281,60 +300,74 @@ pub fn mark_delivered(conn: &Connection, queue_id: i64) -> Result<(), StoreError
     Ok(tx.commit()?)
 }
 
-/// The worker is done with the row for now, nothing failed: due again when it has work (at
-/// once, or for a study still arriving, when more instances come or it completes). A row a
-/// person held meanwhile stays held.
-pub fn release(conn: &Connection, queue_id: i64) -> Result<(), StoreError> {
+/// The worker is done with the row for now, nothing failed (or its claim was superseded): due
+/// again when it has work (at once, or for a study still arriving, when more instances come or
+/// it completes). A row a person held meanwhile stays held; one a newer claim took is left.
+pub fn release(conn: &Connection, claim: &Claim) -> Result<(), StoreError> {
+    end_claim(conn, claim)?;
     conn.execute(
         "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
-         WHERE id = ?1 AND state = 'sending'",
-        params![queue_id, now_ms()],
+         WHERE id = ?1 AND state = 'sending' AND claim = ?3",
+        params![claim.queue_id, now_ms(), claim.token],
     )?;
     Ok(())
 }
 
 /// As a study completes: what a person did to its rows while it arrived (a hold), or a hub's
-/// refusal, now shows on the study.
+/// refusal, now shows on the study (unless matching holds it as unassigned, which says more).
 pub fn on_study_complete(conn: &Connection, study_id: i64) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE studies SET state = CASE
              WHEN EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1 AND state = 'held') THEN 'held'
              ELSE 'failed' END, state_changed_at = ?2
-         WHERE id = ?1 AND EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1 AND state IN ('held', 'failed'))",
+         WHERE id = ?1 AND state <> 'unassigned' AND EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1 AND state IN ('held', 'failed'))",
         params![study_id, now_ms()],
     )?;
     Ok(())
 }
 
 /// A transient failure: try again at `next_attempt_at`, with the error visible meanwhile.
-/// A row a person held while it was being sent stays held.
+/// A row a person held while it was being sent stays held; a superseded claim is due at once.
 pub fn mark_retry(
     conn: &Connection,
-    queue_id: i64,
+    claim: &Claim,
     error: &str,
     next_attempt_at: i64,
 ) -> Result<(), StoreError> {
+    end_claim(conn, claim)?;
+    if end_superseded(conn, claim)? {
+        return Ok(());
+    }
     conn.execute(
         "UPDATE send_queue SET state = 'queued', attempts = attempts + 1, last_error = ?2,
-                next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'sending'",
-        params![queue_id, error, next_attempt_at, now_ms()],
+                next_attempt_at = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'sending' AND claim = ?5",
+        params![claim.queue_id, error, next_attempt_at, now_ms(), claim.token],
     )?;
     Ok(())
 }
 
 /// A failure retrying cannot fix: a person must look; the study shows as failed with the reason
-/// (once complete: a study still arriving keeps receiving, see [`on_study_complete`]).
-pub fn mark_failed(conn: &Connection, queue_id: i64, error: &str) -> Result<(), StoreError> {
+/// (once complete: a study still arriving keeps receiving, see [`on_study_complete`]). A row a
+/// person held during the send stays held (with what the hub stored counted); a superseded
+/// claim is due again at once instead (its failure may be about an uncorrected copy).
+pub fn mark_failed(conn: &Connection, claim: &Claim, error: &str) -> Result<(), StoreError> {
+    end_claim(conn, claim)?;
+    if end_superseded(conn, claim)? {
+        return Ok(());
+    }
     let now = now_ms();
-    conn.execute(
-        "UPDATE send_queue SET state = 'failed', attempts = attempts + 1, last_error = ?2, updated_at = ?3 WHERE id = ?1",
-        params![queue_id, error, now],
+    let failed = conn.execute(
+        "UPDATE send_queue SET state = 'failed', attempts = attempts + 1, last_error = ?2, updated_at = ?3
+         WHERE id = ?1 AND state = 'sending' AND claim = ?4",
+        params![claim.queue_id, error, now, claim.token],
     )?;
-    conn.execute(
-        "UPDATE studies SET state = 'failed', state_changed_at = ?2
-         WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1) AND state <> 'receiving'",
-        params![queue_id, now],
-    )?;
+    if failed > 0 {
+        conn.execute(
+            "UPDATE studies SET state = 'failed', state_changed_at = ?2
+             WHERE id = (SELECT study_ref FROM send_queue WHERE id = ?1) AND state <> 'receiving'",
+            params![claim.queue_id, now],
+        )?;
+    }
     Ok(())
 }
 
@@ -358,63 +391,6 @@ pub fn set_link(
         )?,
     };
     Ok(())
-}
-
-pub fn queue_rows(conn: &Connection) -> Result<Vec<QueueRow>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT s.study_uid, q.destination, q.state, q.attempts, q.last_error,
-                (SELECT COUNT(*) FROM send_instances si WHERE si.queue_ref = q.id),
-                (SELECT COUNT(*) FROM send_instances si WHERE si.queue_ref = q.id AND si.state = 'stored'),
-                (SELECT COUNT(*) FROM send_instances si WHERE si.queue_ref = q.id AND si.state = 'failed')
-         FROM send_queue q JOIN studies s ON s.id = q.study_ref ORDER BY q.id",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(QueueRow {
-                study_uid: r.get(0)?,
-                destination: r.get(1)?,
-                state: r.get(2)?,
-                attempts: r.get(3)?,
-                last_error: r.get(4)?,
-                instances: r.get(5)?,
-                stored: r.get(6)?,
-                failed: r.get(7)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
-/// An instance a hub refused, with the hub's reason: what a person looks at before retrying.
-#[derive(Debug, Clone, Serialize)]
-pub struct RefusedInstance {
-    pub study_uid: String,
-    pub destination: String,
-    pub sop_instance_uid: String,
-    pub reason: String,
-}
-
-/// Every refused instance, per study and destination.
-pub fn refused_instances(conn: &Connection) -> Result<Vec<RefusedInstance>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT s.study_uid, q.destination, i.sop_instance_uid, COALESCE(si.last_error, '')
-         FROM send_instances si
-         JOIN send_queue q ON q.id = si.queue_ref
-         JOIN studies s ON s.id = q.study_ref
-         JOIN instances i ON i.id = si.instance_ref
-         WHERE si.state = 'failed' ORDER BY q.id, i.instance_number, i.id",
-    )?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(RefusedInstance {
-                study_uid: r.get(0)?,
-                destination: r.get(1)?,
-                sop_instance_uid: r.get(2)?,
-                reason: r.get(3)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
 }
 
 /// What a person did to a study's sending, from `station sync hold|release|retry` or the UI.

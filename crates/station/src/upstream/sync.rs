@@ -8,10 +8,16 @@
 //! short bounded wait for a batch to fill, and goes back to the queue: it is due again when
 //! more instances come, and is verified only once complete.
 //!
+//! A claim ends only once every request of it that was started is answered: when one fails, or
+//! a correction supersedes the claim (`store::queue`), nothing new starts and the rest are
+//! awaited, so no uncorrected copy can reach the hub after the corrected one is sent.
+//!
 //! Must never: mark a study delivered before it is complete and the hub confirmed every
-//! instance, hold a claim on a study waiting for instances, give up on a transient failure, or
-//! retry faster than the backoff (the hub may be struggling).
+//! instance, hold a claim on a study waiting for instances, give up on a transient failure,
+//! retry faster than the backoff (the hub may be struggling), or end a claim with a request of
+//! it still in flight.
 
+use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +35,9 @@ use crate::config::{Config, Destination};
 use crate::registry::correction::{self, CorrectionError};
 use crate::store::queue::{self, Claim};
 use crate::store::{now_ms, Store, StoreError};
+
+mod requests;
+use requests::{batches, failure_reason_text, refuses_content};
 
 /// How often an offline destination is probed, so work restarts within seconds of the link
 /// coming back instead of waiting out a long backoff.
@@ -95,6 +104,8 @@ enum Failure {
     Store(StoreError),
     /// A corrected copy could not be written: a person must look.
     Correction(CorrectionError),
+    /// A correction requeued the study during the send: the claim records nothing more.
+    Superseded,
 }
 
 impl From<CorrectionError> for Failure {
@@ -167,13 +178,17 @@ impl Worker {
         let recorded = match &outcome {
             Ok(true) => {
                 tracing::info!(destination = %self.dest.name, study = %claim.study_uid, "study verified");
-                queue::mark_delivered(&conn, claim.queue_id)
+                queue::mark_delivered(&conn, claim)
                     .and_then(|()| queue::set_link(&conn, &self.dest.name, Ok(())))
             }
             Ok(false) => {
                 tracing::debug!(destination = %self.dest.name, study = %claim.study_uid, "sent what has arrived");
-                queue::release(&conn, claim.queue_id)
+                queue::release(&conn, claim)
                     .and_then(|()| queue::set_link(&conn, &self.dest.name, Ok(())))
+            }
+            Err(Failure::Superseded) => {
+                tracing::info!(destination = %self.dest.name, study = %claim.study_uid, "corrected during the send; the corrected copies go next");
+                queue::release(&conn, claim)
             }
             Err(Failure::Upstream(e)) if e.is_transient() => {
                 let attempt = claim.attempts + 1;
@@ -181,7 +196,7 @@ impl Worker {
                 tracing::warn!(destination = %self.dest.name, study = %claim.study_uid, attempt, retry_in_s = wait.as_secs_f32(), error = %e, "send failed; will retry");
                 queue::mark_retry(
                     &conn,
-                    claim.queue_id,
+                    claim,
                     &e.to_string(),
                     now_ms() + wait.as_millis() as i64,
                 )
@@ -189,15 +204,15 @@ impl Worker {
             }
             Err(Failure::Upstream(e)) => {
                 tracing::error!(destination = %self.dest.name, study = %claim.study_uid, error = %e, "hub refused the study; a person must look");
-                queue::mark_failed(&conn, claim.queue_id, &e.to_string())
+                queue::mark_failed(&conn, claim, &e.to_string())
             }
             Err(Failure::Correction(e)) => {
                 tracing::error!(destination = %self.dest.name, study = %claim.study_uid, error = %e, "cannot write the corrected copy; a person must look");
-                queue::mark_failed(&conn, claim.queue_id, &e.to_string())
+                queue::mark_failed(&conn, claim, &e.to_string())
             }
             Err(Failure::Store(e)) => {
                 tracing::error!(destination = %self.dest.name, study = %claim.study_uid, error = %e, "database error while sending");
-                queue::mark_retry(&conn, claim.queue_id, &e.to_string(), now_ms() + 5_000)
+                queue::mark_retry(&conn, claim, &e.to_string(), now_ms() + 5_000)
             }
         };
         if let Err(e) = recorded {
@@ -210,6 +225,7 @@ impl Worker {
     /// once the study is complete). No verification: more may come.
     fn send_arrived(&self, rt: &tokio::runtime::Runtime, claim: &Claim) -> Result<(), Failure> {
         self.fill_batch(claim.queue_id)?;
+        self.still_owned(claim)?;
         correction::prepare(&self.store, &self.data_dir, claim.queue_id)?;
         let pending = queue::pending_instances(&self.store.lock(), claim.queue_id)?;
         self.send_pending(rt, claim, &pending)
@@ -274,6 +290,7 @@ impl Worker {
 
     fn deliver(&self, rt: &tokio::runtime::Runtime, claim: &Claim) -> Result<(), Failure> {
         for _ in 0..VERIFY_ROUNDS {
+            self.still_owned(claim)?;
             correction::prepare(&self.store, &self.data_dir, claim.queue_id)?;
             let pending = queue::pending_instances(&self.store.lock(), claim.queue_id)?;
             self.send_pending(rt, claim, &pending)?;
@@ -304,7 +321,7 @@ impl Worker {
                 return Ok(());
             }
             tracing::warn!(destination = %self.dest.name, study = %claim.study_uid, missing = missing.len(), "hub does not list every instance; sending them again");
-            queue::mark_missing(&self.store.lock(), claim.queue_id, &missing)?;
+            queue::mark_missing(&self.store.lock(), claim, &missing)?;
         }
         Err(UpstreamError::Transient {
             message: "the hub still does not list every instance after sending them again".into(),
@@ -313,16 +330,27 @@ impl Worker {
         .into())
     }
 
+    /// Err(Superseded) once a correction requeued the study: nothing more of this claim counts.
+    fn still_owned(&self, claim: &Claim) -> Result<(), Failure> {
+        match queue::claim_current(&self.store.lock(), claim)? {
+            true => Ok(()),
+            false => Err(Failure::Superseded),
+        }
+    }
+
     /// Sends `groups` (each one STOW-RS request), up to `parallel_requests` at a time, and
     /// records each instance's outcome as its answer comes. Returns the instances the hub did
     /// not account for: unnamed in the answer, or in a many-instance request the hub refused as
     /// a whole. A single instance the hub refuses is recorded failed with the hub's reason.
+    /// After a failed request or a superseded claim no new request starts, and those in flight
+    /// are awaited before the failure is returned.
     fn send_batches<'a>(
         &self,
         rt: &tokio::runtime::Runtime,
         claim: &Claim,
         groups: Vec<&'a [queue::PendingInstance]>,
     ) -> Result<Vec<&'a queue::PendingInstance>, Failure> {
+        let stop = &Cell::new(false);
         let requests = groups.into_iter().map(|group| {
             let instances: Vec<StowInstance> = group
                 .iter()
@@ -334,121 +362,90 @@ impl Worker {
             async move {
                 // Closed only if dropped, which never happens while a worker runs.
                 let _permit = self.in_flight.acquire().await.ok();
-                (group, self.hub.stow(&instances).await)
+                if stop.get() {
+                    return (group, None);
+                }
+                (group, Some(self.hub.stow(&instances).await))
             }
         });
         let mut answers = stream::iter(requests).buffer_unordered(self.dest.parallel_requests);
         let mut unexplained = Vec::new();
+        let mut failure = None;
         // Each answer is recorded before the next is awaited; requests still in flight only
         // pause for that short database write.
         while let Some((group, answer)) = rt.block_on(answers.next()) {
-            let result = match answer {
-                Ok(result) => result,
+            let Some(answer) = answer else { continue };
+            let recorded = match answer {
+                Ok(result) => self.record_answer(claim, group, &result, &mut unexplained),
                 Err(UpstreamError::Permanent { status, message }) if refuses_content(status) => {
-                    if let [only] = group {
-                        let reason = format!("hub refused the instance: HTTP {status}: {message}");
-                        queue::record_instance(
-                            &self.store.lock(),
-                            claim.queue_id,
-                            only.instance_id,
-                            Err(&reason),
-                        )?;
-                    } else {
-                        unexplained.extend(group);
-                    }
+                    self.record_refusal(claim, group, status, &message, &mut unexplained)
+                }
+                Err(e) => Err(e.into()),
+            };
+            let stopped = match recorded {
+                Ok(true) => continue,
+                Ok(false) => Failure::Superseded,
+                Err(e) => e,
+            };
+            stop.set(true);
+            failure.get_or_insert(stopped);
+        }
+        match failure {
+            Some(failure) => Err(failure),
+            None => Ok(unexplained),
+        }
+    }
+
+    /// A many-instance request the hub refused as a whole goes again one by one; a single
+    /// instance is recorded refused. Ok(false): the claim was superseded.
+    fn record_refusal<'a>(
+        &self,
+        claim: &Claim,
+        group: &'a [queue::PendingInstance],
+        status: u16,
+        message: &str,
+        unexplained: &mut Vec<&'a queue::PendingInstance>,
+    ) -> Result<bool, Failure> {
+        let [only] = group else {
+            unexplained.extend(group);
+            return Ok(true);
+        };
+        let reason = format!("hub refused the instance: HTTP {status}: {message}");
+        Ok(queue::record_instance(
+            &self.store.lock(),
+            claim,
+            only.instance_id,
+            Err(&reason),
+        )?)
+    }
+
+    /// Records each instance's outcome from a STOW-RS answer. Ok(false): the claim was
+    /// superseded, nothing was recorded.
+    fn record_answer<'a>(
+        &self,
+        claim: &Claim,
+        group: &'a [queue::PendingInstance],
+        result: &super::stow::StowResult,
+        unexplained: &mut Vec<&'a queue::PendingInstance>,
+    ) -> Result<bool, Failure> {
+        let conn = self.store.lock();
+        for p in group {
+            let refused = match result.outcomes.get(&p.sop_instance_uid) {
+                Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => None,
+                Some(InstanceOutcome::Failed(code)) => Some(format!(
+                    "hub refused the instance: failure reason {code:#06x} ({})",
+                    failure_reason_text(*code)
+                )),
+                Some(InstanceOutcome::NotMentioned) | None => {
+                    unexplained.push(p);
                     continue;
                 }
-                Err(e) => return Err(e.into()),
             };
-            let conn = self.store.lock();
-            for p in group {
-                match result.outcomes.get(&p.sop_instance_uid) {
-                    Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => {
-                        queue::record_instance(&conn, claim.queue_id, p.instance_id, Ok(()))?
-                    }
-                    Some(InstanceOutcome::Failed(code)) => queue::record_instance(
-                        &conn,
-                        claim.queue_id,
-                        p.instance_id,
-                        Err(&format!(
-                            "hub refused the instance: failure reason {code:#06x} ({})",
-                            failure_reason_text(*code)
-                        )),
-                    )?,
-                    Some(InstanceOutcome::NotMentioned) | None => unexplained.push(p),
-                }
+            let outcome = refused.as_deref().map_or(Ok(()), Err);
+            if !queue::record_instance(&conn, claim, p.instance_id, outcome)? {
+                return Ok(false);
             }
         }
-        Ok(unexplained)
-    }
-}
-
-/// HTTP statuses that say something about the content sent (rather than about the link, the
-/// credentials or the URL): sending the instances one by one tells which one it is about.
-fn refuses_content(status: u16) -> bool {
-    matches!(status, 400 | 409 | 413 | 415 | 422)
-}
-
-/// Failure Reason (0008,1197) codes as PS3.18 Table 10.5.3-1 / PS3.4 B.2.3 name them.
-fn failure_reason_text(code: u16) -> &'static str {
-    match code {
-        0xA700..=0xA7FF => "out of resources",
-        0xA900..=0xA9FF => "data set does not match SOP class",
-        0xC000..=0xCFFF => "cannot understand",
-        0x0122 => "SOP class not supported",
-        0x0124 => "not authorized",
-        0x0110 => "processing failure",
-        0x0111 => "duplicate SOP instance",
-        0x0211 => "unrecognized operation",
-        0x0212 => "mistyped argument",
-        0x0213 => "resource limitation",
-        0xB000..=0xBFFF => "stored with a warning",
-        _ => "refused",
-    }
-}
-
-/// Splits pending instances into STOW-RS requests of at most `max_count` instances and
-/// `max_bytes` bytes; an instance larger than `max_bytes` goes alone.
-fn batches(
-    pending: &[queue::PendingInstance],
-    max_count: usize,
-    max_bytes: u64,
-) -> Vec<&[queue::PendingInstance]> {
-    let mut out = Vec::new();
-    let (mut start, mut bytes) = (0, 0u64);
-    for (i, p) in pending.iter().enumerate() {
-        let size = p.size.max(0) as u64;
-        if i > start && (i - start >= max_count || bytes + size > max_bytes) {
-            out.push(&pending[start..i]);
-            (start, bytes) = (i, 0);
-        }
-        bytes += size;
-    }
-    if start < pending.len() {
-        out.push(&pending[start..]);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::store::queue::PendingInstance;
-
-    #[test]
-    fn batches_respect_count_and_bytes() {
-        let p = |size| PendingInstance {
-            instance_id: 0,
-            sop_instance_uid: String::new(),
-            path: String::new(),
-            size,
-        };
-        let pending = [p(10), p(10), p(10), p(100), p(5), p(5), p(5)];
-        let sizes: Vec<usize> = super::batches(&pending, 2, 30)
-            .iter()
-            .map(|b| b.len())
-            .collect();
-        // 10+10 | 10 (100 would pass 30) | 100 alone | 5+5 (count) | 5
-        assert_eq!(sizes, vec![2, 1, 1, 2, 1]);
-        assert!(super::batches(&[], 10, 10).is_empty());
+        Ok(true)
     }
 }

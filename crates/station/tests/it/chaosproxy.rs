@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,6 +24,9 @@ pub struct ChaosProxy {
     pub port: u16,
     stop: Arc<AtomicBool>,
     pub faults_used: Arc<Mutex<Vec<Fault>>>,
+    /// Connections ended (both directions closed): a stalled request has reached the hub and
+    /// its answer the station.
+    pub finished: Arc<AtomicUsize>,
 }
 
 impl ChaosProxy {
@@ -33,7 +36,8 @@ impl ChaosProxy {
         listener.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
         let faults_used = Arc::new(Mutex::new(Vec::new()));
-        let (stop2, used) = (stop.clone(), faults_used.clone());
+        let finished = Arc::new(AtomicUsize::new(0));
+        let (stop2, used, ended) = (stop.clone(), faults_used.clone(), finished.clone());
         std::thread::spawn(move || {
             let mut plan = plan.into_iter();
             while !stop2.load(Ordering::Relaxed) {
@@ -44,7 +48,11 @@ impl ChaosProxy {
                         if let Some(f) = &fault {
                             used.lock().expect("lock").push(f.clone());
                         }
-                        std::thread::spawn(move || handle(client, upstream_port, fault));
+                        let ended = ended.clone();
+                        std::thread::spawn(move || {
+                            handle(client, upstream_port, fault);
+                            ended.fetch_add(1, Ordering::SeqCst);
+                        });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
@@ -54,6 +62,7 @@ impl ChaosProxy {
             port,
             stop,
             faults_used,
+            finished,
         }
     }
 }

@@ -15,6 +15,7 @@ mod durability;
 mod exports;
 mod folders;
 mod matching;
+mod queuerace;
 mod receive;
 mod refusal;
 mod reports;

@@ -301,3 +301,134 @@ fn an_arriving_study_goes_early_only_when_matching_changes_nothing() {
         .expect("send state");
     assert_eq!(resend, "pending", "the early copy is sent again, corrected");
 }
+
+/// Study 3.1 arrives exactly as patient P9's order ACC9 says: it is linked while arriving,
+/// queued and one instance sent; then ACC9 is cancelled. Returns the routes it was queued by.
+fn linked_early_then_cancelled(conn: &mut Connection) -> [Route; 1] {
+    patients::add(
+        conn,
+        "li",
+        &NewPatient {
+            name: "WRONG^NAME".into(),
+            clinic_id: Some("P9".into()),
+            ..Default::default()
+        },
+    )
+    .expect("patient");
+    order(conn, "P9", "DX", "ACC9");
+    receive(conn, "3.1", "P9", "DX", "ACC9");
+    assert!(arriving(conn, "3.1", false), "sent while arriving");
+    let routes = [Route {
+        destination: "hub".into(),
+        ..Default::default()
+    }];
+    store::queue_study(conn, study_id(conn, "3.1"), &routes).expect("queue");
+    conn.execute(
+        "INSERT INTO send_instances (queue_ref, instance_ref, state, updated_at)
+         SELECT q.id, i.id, 'stored', 0 FROM send_queue q, instances i",
+        [],
+    )
+    .expect("sent");
+    orders::cancel(conn, "li", "ACC9").expect("cancel");
+    routes
+}
+
+fn order_of(conn: &Connection, study: &str) -> Option<String> {
+    conn.query_row(
+        "SELECT o.accession FROM studies s LEFT JOIN orders o ON o.id = s.order_ref
+         WHERE s.study_uid = ?1",
+        [study],
+        |r| r.get(0),
+    )
+    .expect("order")
+}
+
+fn audited(conn: &Connection, action: &str) -> Vec<String> {
+    audit::list(
+        conn,
+        &audit::AuditFilter {
+            action_prefix: Some(action.into()),
+            limit: 100,
+            ..Default::default()
+        },
+    )
+    .expect("audit")
+    .into_iter()
+    .map(|e| e.detail)
+    .collect()
+}
+
+/// The cancelled order is let go at completion, and the study is matched again: here to a
+/// second order registered for the same patient, modality and day, whose accession number
+/// corrects what was sent early, so it is sent again.
+#[test]
+fn a_study_linked_early_to_an_order_cancelled_since_is_matched_again_at_completion() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    let mut conn = store.lock();
+    let routes = linked_early_then_cancelled(&mut conn);
+    order(&mut conn, "P9", "DX", "ACC10");
+    complete_all(&mut conn, true, &routes);
+
+    assert_eq!(order_of(&conn, "3.1").as_deref(), Some("ACC10"));
+    assert_eq!(state_of(&conn, "orders", "accession", "ACC9"), "cancelled");
+    assert_eq!(state_of(&conn, "orders", "accession", "ACC10"), "completed");
+    let sent = correction::current_values(&conn, study_id(&conn, "3.1")).expect("values");
+    assert_eq!(sent["AccessionNumber"], "ACC10");
+    let unlinked = audited(&conn, "study.unlink");
+    assert_eq!(unlinked.len(), 1, "{unlinked:?}");
+    assert!(unlinked[0].contains("ACC9") && unlinked[0].contains("cancelled"));
+    assert_eq!(audited(&conn, "study.match").len(), 2, "early, then again");
+    assert_eq!(state_of(&conn, "studies", "study_uid", "3.1"), "complete");
+    let resend: String = conn
+        .query_row("SELECT state FROM send_instances", [], |r| r.get(0))
+        .expect("send state");
+    assert_eq!(
+        resend, "pending",
+        "sent again with the new accession number"
+    );
+}
+
+/// No other order fits: with `hold_unmatched` the study becomes unassigned like any unmatched
+/// one, and nothing more of it goes until a technician assigns it.
+#[test]
+fn a_study_linked_early_to_an_order_cancelled_since_is_unassigned_when_nothing_else_fits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    let mut conn = store.lock();
+    let routes = linked_early_then_cancelled(&mut conn);
+    store::complete_quiet_studies_with(&mut conn, 0, &routes, |tx, id| {
+        let queue_now = on_complete(tx, id, true).expect("on_complete");
+        store::queue::on_study_complete(tx, id)?;
+        Ok(queue_now)
+    })
+    .expect("complete");
+
+    assert_eq!(order_of(&conn, "3.1"), None);
+    assert_eq!(state_of(&conn, "studies", "study_uid", "3.1"), "unassigned");
+    assert_eq!(state_of(&conn, "send_queue", "destination", "hub"), "held");
+    assert_eq!(audited(&conn, "study.unlink").len(), 1);
+    let waiting = unassigned(&conn).expect("unassigned");
+    assert_eq!(waiting.len(), 1);
+
+    let o = assign(
+        &mut conn,
+        "li",
+        "3.1",
+        &Target::NewOrderFor("P9".into()),
+        &routes,
+    )
+    .expect("assign");
+    assert_eq!(order_of(&conn, "3.1"), Some(o.accession));
+    assert_eq!(
+        state_of(&conn, "send_queue", "destination", "hub"),
+        "queued"
+    );
+    let resend: String = conn
+        .query_row("SELECT state FROM send_instances", [], |r| r.get(0))
+        .expect("send state");
+    assert_eq!(
+        resend, "pending",
+        "sent again, with the new order's accession"
+    );
+}

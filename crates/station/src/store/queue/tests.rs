@@ -40,15 +40,22 @@ fn store_with_a_queued_study() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-/// Claims the row and records every pending instance stored; returns their SOP UIDs.
-fn send_all(conn: &Connection) -> Option<(i64, Vec<String>)> {
+/// Claims the row and records every pending instance stored; returns the claim and their SOP
+/// UIDs.
+fn send_all(conn: &Connection) -> Option<(Claim, Vec<String>)> {
     let claim = claim_next(conn, "hub").expect("claim")?;
+    let sops = record_all(conn, &claim);
+    Some((claim, sops))
+}
+
+/// Records every pending instance of the claim's row stored (as the hub's answer to a send of
+/// them would); returns their SOP UIDs.
+fn record_all(conn: &Connection, claim: &Claim) -> Vec<String> {
     let pending = pending_instances(conn, claim.queue_id).expect("pending");
     for p in &pending {
-        record_instance(conn, claim.queue_id, p.instance_id, Ok(())).expect("record");
+        record_instance(conn, claim, p.instance_id, Ok(())).expect("record");
     }
-    let sops = pending.into_iter().map(|p| p.sop_instance_uid).collect();
-    Some((claim.queue_id, sops))
+    pending.into_iter().map(|p| p.sop_instance_uid).collect()
 }
 
 fn row_state(conn: &Connection) -> String {
@@ -63,16 +70,16 @@ fn a_study_sent_while_arriving_is_due_only_with_new_instances_and_delivered_only
 
     let (q, sent) = send_all(&conn).expect("due: one instance not sent");
     assert_eq!(sent, ["1.2.3.4.1"]);
-    assert!(study_receiving(&conn, q).expect("state"));
-    release(&conn, q).expect("release");
+    assert!(study_receiving(&conn, q.queue_id).expect("state"));
+    release(&conn, &q).expect("release");
     assert!(
         claim_next(&conn, "hub").expect("claim").is_none(),
         "everything that arrived is at the hub: not due while the study arrives"
     );
     receive(&mut conn, "1.2.3.4.2");
-    let (_, sent) = send_all(&conn).expect("due again: a new instance");
+    let (q, sent) = send_all(&conn).expect("due again: a new instance");
     assert_eq!(sent, ["1.2.3.4.2"]);
-    release(&conn, q).expect("release");
+    release(&conn, &q).expect("release");
     assert!(claim_next(&conn, "hub").expect("claim").is_none());
 
     // Complete: due, to be verified. An instance arriving after the claim keeps it due.
@@ -82,15 +89,15 @@ fn a_study_sent_while_arriving_is_due_only_with_new_instances_and_delivered_only
         .expect("claim")
         .expect("due to verify");
     receive(&mut conn, "1.2.3.4.3");
-    mark_delivered(&conn, claim.queue_id).expect("mark");
+    mark_delivered(&conn, &claim).expect("mark");
     assert_eq!(
         row_state(&conn),
         "queued",
         "the late instance is not delivered yet"
     );
-    let (_, sent) = send_all(&conn).expect("due: the late instance");
+    let (claim, sent) = send_all(&conn).expect("due: the late instance");
     assert_eq!(sent, ["1.2.3.4.3"]);
-    mark_delivered(&conn, claim.queue_id).expect("mark");
+    mark_delivered(&conn, &claim).expect("mark");
     assert_eq!(row_state(&conn), "delivered");
     let study: String = conn
         .query_row("SELECT state FROM studies", [], |r| r.get(0))
@@ -146,4 +153,199 @@ fn an_instance_of_a_corrected_study_waits_for_its_corrected_copy() {
         (pending[0].path.as_str(), pending[0].size),
         ("derived/x.dcm", 11)
     );
+}
+
+fn study_state(conn: &Connection) -> String {
+    conn.query_row("SELECT state FROM studies", [], |r| r.get(0))
+        .expect("study")
+}
+
+fn instance_states(conn: &Connection) -> Vec<String> {
+    conn.prepare("SELECT state FROM send_instances ORDER BY instance_ref")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// A technician corrects the patient's name of study 1.2.3 (what `registry::matching` does on
+/// a patient edit): a correction row, and the study queued again.
+fn correct(conn: &Connection) {
+    conn.execute(
+        "INSERT INTO study_corrections (study_ref, at, actor, reason, attributes)
+         VALUES (1, 0, 'li', 'CORRECT', '{\"PatientName\":\"王^大明\"}')",
+        [],
+    )
+    .expect("correction");
+    crate::registry::correction::requeue(conn, 1).expect("requeue");
+}
+
+/// The corrected copies are written (what `registry::correction::prepare` records).
+fn copies_made(conn: &Connection) {
+    conn.execute(
+        "UPDATE instances SET send_path = 'derived/' || sop_instance_uid || '.dcm',
+                send_correction = (SELECT MAX(id) FROM study_corrections)",
+        [],
+    )
+    .expect("copies");
+}
+
+/// Study 1.2.3 completes and a worker claims it: returns the claim and what it sends.
+fn complete_and_claim(conn: &Connection) -> (Claim, Vec<PendingInstance>) {
+    conn.execute("UPDATE studies SET state = 'complete'", [])
+        .expect("complete");
+    let claim = claim_next(conn, "hub").expect("claim").expect("due");
+    let pending = pending_instances(conn, claim.queue_id).expect("pending");
+    (claim, pending)
+}
+
+/// Claim, then a correction, then the stale claim's answer: the row is not claimable while the
+/// uncorrected send is in flight, the stale answer records nothing and delivers nothing, and
+/// once it ended the row is due at once and the next claim sends the corrected copy.
+#[test]
+fn a_correction_during_a_send_supersedes_the_claim_and_the_corrected_copy_goes_after() {
+    let (_dir, store) = store_with_a_queued_study();
+    let conn = store.lock();
+    let (stale, in_flight) = complete_and_claim(&conn);
+    assert_eq!(
+        in_flight[0].path, "instances/1.2.3.4.1.dcm",
+        "the received file"
+    );
+
+    correct(&conn);
+    assert_eq!(row_state(&conn), "sending", "still the stale worker's");
+    assert!(
+        claim_next(&conn, "hub").expect("claim").is_none(),
+        "no second worker while the uncorrected copy is in flight"
+    );
+    assert!(!claim_current(&conn, &stale).expect("current"));
+    // The hub answers the uncorrected send: nothing recorded, nothing delivered.
+    assert!(!record_instance(&conn, &stale, in_flight[0].instance_id, Ok(())).expect("record"));
+    assert_eq!(instance_states(&conn), ["pending"]);
+    mark_missing(&conn, &stale, &BTreeSet::new()).expect("missing");
+    mark_delivered(&conn, &stale).expect("delivered");
+    assert_eq!(
+        row_state(&conn),
+        "queued",
+        "due at once for the corrected copy"
+    );
+    assert_ne!(study_state(&conn), "delivered");
+
+    let next = claim_next(&conn, "hub").expect("claim").expect("due again");
+    assert!(next.token > stale.token);
+    assert!(
+        pending_instances(&conn, next.queue_id)
+            .expect("pending")
+            .is_empty(),
+        "not the received file again"
+    );
+    copies_made(&conn);
+    // The stale worker's other outcomes cannot end the new claim either.
+    mark_failed(&conn, &stale, "late failure").expect("failed");
+    mark_retry(&conn, &stale, "late retry", 0).expect("retry");
+    release(&conn, &stale).expect("release");
+    assert_eq!(row_state(&conn), "sending", "the new claim's");
+    let sent = record_all(&conn, &next);
+    assert_eq!(sent, ["1.2.3.4.1"]);
+    let path: String = conn
+        .query_row("SELECT send_path FROM instances", [], |r| r.get(0))
+        .expect("path");
+    assert_eq!(path, "derived/1.2.3.4.1.dcm");
+    mark_delivered(&conn, &next).expect("delivered");
+    assert_eq!(row_state(&conn), "delivered");
+    assert_eq!(study_state(&conn), "delivered");
+}
+
+/// Each stale outcome after a correction leaves the row due at once, without a failure or an
+/// attempt counted against it.
+#[test]
+fn a_superseded_failure_or_retry_makes_the_row_due_not_failed() {
+    for outcome in ["failed", "retry"] {
+        let (_dir, store) = store_with_a_queued_study();
+        let conn = store.lock();
+        let (stale, _) = complete_and_claim(&conn);
+        correct(&conn);
+        match outcome {
+            "failed" => mark_failed(&conn, &stale, "refused").expect("failed"),
+            _ => mark_retry(&conn, &stale, "timeout", i64::MAX).expect("retry"),
+        }
+        let (state, attempts, error, next): (String, i64, Option<String>, Option<i64>) = conn
+            .query_row(
+                "SELECT state, attempts, last_error, next_attempt_at FROM send_queue",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("row");
+        assert_eq!(
+            (state.as_str(), attempts, error, next),
+            ("queued", 0, None, None),
+            "after a stale {outcome}"
+        );
+        assert_ne!(study_state(&conn), "failed");
+    }
+}
+
+/// A person holds a study while it is sent: the instances the hub acknowledged count as
+/// stored, and neither a failure nor a delivery undoes the hold; once released it is
+/// verified and delivered without sending them again.
+#[test]
+fn a_hold_during_a_send_survives_its_outcome_and_keeps_what_the_hub_stored() {
+    let (_dir, store) = store_with_a_queued_study();
+    let mut conn = store.lock();
+    receive(&mut conn, "1.2.3.4.2");
+    let (claim, pending) = complete_and_claim(&conn);
+    assert_eq!(act(&conn, "1.2.3", Action::Hold).expect("hold"), 1);
+    assert!(record_instance(&conn, &claim, pending[0].instance_id, Ok(())).expect("record"));
+    assert!(record_instance(
+        &conn,
+        &claim,
+        pending[1].instance_id,
+        Err("hub refused the instance")
+    )
+    .expect("record"));
+    mark_failed(&conn, &claim, "1 instance(s) refused by the hub").expect("failed");
+    assert_eq!(row_state(&conn), "held", "the hold survives the failure");
+    assert_eq!(study_state(&conn), "held");
+    assert_eq!(instance_states(&conn), ["stored", "failed"]);
+    mark_delivered(&conn, &claim).expect("delivered");
+    assert_eq!(row_state(&conn), "held", "the hold survives a delivery");
+
+    assert_eq!(act(&conn, "1.2.3", Action::Release).expect("release"), 1);
+    let next = claim_next(&conn, "hub").expect("claim").expect("due");
+    assert!(
+        pending_instances(&conn, next.queue_id)
+            .expect("pending")
+            .is_empty(),
+        "what the hub stored is not sent again"
+    );
+}
+
+/// Held during a send, corrected, released before the send is answered: the row is not
+/// claimed again until that (uncorrected) send ended, then the corrected copy goes.
+#[test]
+fn a_row_held_and_released_during_a_send_waits_for_that_send_to_end() {
+    let (_dir, store) = store_with_a_queued_study();
+    let conn = store.lock();
+    let (first, in_flight) = complete_and_claim(&conn);
+    act(&conn, "1.2.3", Action::Hold).expect("hold");
+    correct(&conn);
+    act(&conn, "1.2.3", Action::Release).expect("release");
+    assert_eq!(row_state(&conn), "queued");
+    assert!(
+        claim_next(&conn, "hub").expect("claim").is_none(),
+        "the first send is still in flight"
+    );
+    assert!(!record_instance(&conn, &first, in_flight[0].instance_id, Ok(())).expect("record"));
+    mark_delivered(&conn, &first).expect("delivered");
+    assert_eq!(
+        row_state(&conn),
+        "queued",
+        "still due for the corrected copy"
+    );
+    let next = claim_next(&conn, "hub").expect("claim").expect("due now");
+    copies_made(&conn);
+    assert_eq!(record_all(&conn, &next), ["1.2.3.4.1"]);
+    mark_delivered(&conn, &next).expect("delivered");
+    assert_eq!(row_state(&conn), "delivered");
 }
