@@ -111,6 +111,30 @@ pub fn current_values(conn: &Connection, study_id: i64) -> Result<Values, StoreE
     Ok(values)
 }
 
+/// The Patient's Name and Patient ID a queue row's corrected copies carry, when a correction
+/// changed either: what the hub must show once they are delivered (a hub that keeps the first
+/// copy of an instance answers a re-send with success and still shows the old patient).
+/// None: no correction touched them.
+pub fn corrected_patient(
+    conn: &Connection,
+    queue_id: i64,
+) -> Result<Option<(String, String)>, StoreError> {
+    let study_id: i64 = conn.query_row(
+        "SELECT study_ref FROM send_queue WHERE id = ?1",
+        [queue_id],
+        |r| r.get(0),
+    )?;
+    let touched = list(conn, study_id)?.iter().any(|c| {
+        c.attributes.contains_key("PatientName") || c.attributes.contains_key("PatientID")
+    });
+    if !touched {
+        return Ok(None);
+    }
+    let values = current_values(conn, study_id)?;
+    let get = |k: &str| values.get(k).cloned().unwrap_or_default();
+    Ok(Some((get("PatientName"), get("PatientID"))))
+}
+
 /// The attributes of `wanted` that differ from `current` (what is sent now): what a correction
 /// to `wanted` would change. Empty: nothing to correct.
 pub fn changes(current: &Values, wanted: &Values) -> Values {

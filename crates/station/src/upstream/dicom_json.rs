@@ -25,6 +25,26 @@ pub fn string(object: &Value, tag: &str) -> Option<String> {
         .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
 }
 
+/// The first value of a person name attribute (PN) as DICOM text: the Alphabetic, Ideographic
+/// and Phonetic groups (PS3.18 F.2.2) joined with `=`, trailing empty groups dropped. A hub
+/// that answers a plain string is taken as it is. Absent or empty: "".
+pub fn person_name(object: &Value, tag: &str) -> String {
+    let Some(first) = object
+        .get(tag)
+        .and_then(|a| a.get("Value"))
+        .and_then(Value::as_array)
+        .and_then(|v| v.first())
+    else {
+        return String::new();
+    };
+    if let Some(text) = first.as_str() {
+        return text.to_string();
+    }
+    let group = |g: &str| first.get(g).and_then(Value::as_str).unwrap_or_default();
+    let joined = [group("Alphabetic"), group("Ideographic"), group("Phonetic")].join("=");
+    joined.trim_end_matches('=').to_string()
+}
+
 /// The first value of a numeric attribute (US).
 pub fn number(object: &Value, tag: &str) -> Option<u64> {
     let v = object.get(tag)?.get("Value")?.as_array()?.first()?;

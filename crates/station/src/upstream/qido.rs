@@ -22,6 +22,26 @@ const SOP_INSTANCE_UID: &str = "00080018";
 const SERIES_INSTANCE_UID: &str = "0020000E";
 const STUDY_INSTANCE_UID: &str = "0020000D";
 const SOP_CLASS_UID: &str = "00080016";
+/// Patient's Name (0010,0010) and Patient ID (0010,0020): whose study the hub shows.
+const PATIENT_NAME: &str = "00100010";
+const PATIENT_ID: &str = "00100020";
+/// Specific Character Set (0008,0005): what the hub squeezed the answer's text through.
+const SPECIFIC_CHARACTER_SET: &str = "00080005";
+
+/// One copy of an instance the hub lists for a study. A patient attribute the hub left out of
+/// its answer is `None` (unknown), an empty one `Some("")`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldInstance {
+    pub sop_instance_uid: String,
+    /// "" when the hub lists the instance without its series.
+    pub series_uid: String,
+    /// As DICOM text: component groups joined with `=` (see [`dicom_json::person_name`]).
+    pub patient_name: Option<String>,
+    pub patient_id: Option<String>,
+    /// The Specific Character Set the hub declares for the answer, values joined with `\\`
+    /// (Orthanc answers in its `DefaultEncoding`, dropping what Latin-1 cannot hold).
+    pub charset: Option<String>,
+}
 
 /// One instance a search found at the hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,18 +76,56 @@ impl Hub {
         Ok(self.instances(&path).await?.into_keys().collect())
     }
 
-    /// The hub's instances of `study_uid` grouped by Series Instance UID, to verify delivery
-    /// per series in one query. An instance the hub lists without its series is under "".
+    /// The hub's instances of `study_uid` grouped by Series Instance UID. An instance the hub
+    /// lists without its series is under "".
     pub async fn study_instances_by_series(
         &self,
         study_uid: &str,
     ) -> Result<BTreeMap<String, BTreeSet<String>>, UpstreamError> {
-        let path = format!("studies/{}/instances", checked_uid(study_uid)?);
         let mut by_series: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for (sop, series) in self.instances(&path).await? {
-            by_series.entry(series).or_default().insert(sop);
+        for held in self.study_holdings(study_uid).await? {
+            by_series
+                .entry(held.series_uid)
+                .or_default()
+                .insert(held.sop_instance_uid);
         }
         Ok(by_series)
+    }
+
+    /// Every copy of an instance the hub lists for `study_uid`, with its series and the patient
+    /// it is filed under, to verify delivery per series (and, after a correction, that the
+    /// hub shows the corrected patient) in one query. A hub holding one SOP Instance UID under
+    /// two patients (Orthanc files by Patient ID) lists it twice.
+    pub async fn study_holdings(
+        &self,
+        study_uid: &str,
+    ) -> Result<Vec<HeldInstance>, UpstreamError> {
+        let path = format!("studies/{}/instances", checked_uid(study_uid)?);
+        let query = format!(
+            "includefield={SERIES_INSTANCE_UID}&includefield={PATIENT_NAME}\
+             &includefield={PATIENT_ID}&includefield={SPECIFIC_CHARACTER_SET}"
+        );
+        let items = self.search_all(&path, &query).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| {
+                Some(HeldInstance {
+                    sop_instance_uid: dicom_json::string(item, SOP_INSTANCE_UID)?,
+                    series_uid: dicom_json::string(item, SERIES_INSTANCE_UID).unwrap_or_default(),
+                    patient_name: item
+                        .get(PATIENT_NAME)
+                        .map(|_| dicom_json::person_name(item, PATIENT_NAME)),
+                    patient_id: item
+                        .get(PATIENT_ID)
+                        .map(|_| dicom_json::string(item, PATIENT_ID).unwrap_or_default()),
+                    charset: item.get(SPECIFIC_CHARACTER_SET).map(|a| {
+                        let values = a.get("Value").and_then(Value::as_array);
+                        let text = values.into_iter().flatten().filter_map(Value::as_str);
+                        text.collect::<Vec<_>>().join("\\")
+                    }),
+                })
+            })
+            .collect())
     }
 
     /// Every instance an instance-level query lists, SOP Instance UID → Series Instance UID.
@@ -125,16 +183,26 @@ impl Hub {
         Ok(found)
     }
 
-    /// Every match of an instance-level search (`query` without paging), by SOP Instance UID,
-    /// page by page. Paging ends on an empty page, not on a short one: hubs may cap a page
-    /// below the `limit` asked for, and a listing cut short would look like missing instances.
+    /// Every match of an instance-level search (`query` without paging), by SOP Instance UID.
     async fn search(
         &self,
         path: &str,
         query: &str,
     ) -> Result<BTreeMap<String, Value>, UpstreamError> {
+        let items = self.search_all(path, query).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| Some((dicom_json::string(&item, SOP_INSTANCE_UID)?, item)))
+            .collect())
+    }
+
+    /// Every match of an instance-level search, page by page. Paging ends on an empty page,
+    /// not on a short one: hubs may cap a page below the `limit` asked for, and a listing cut
+    /// short would look like missing instances.
+    async fn search_all(&self, path: &str, query: &str) -> Result<Vec<Value>, UpstreamError> {
         let limit = self.options.qido_page_size;
-        let mut held = BTreeMap::new();
+        let mut held = Vec::new();
+        let mut seen = BTreeSet::new();
         let mut offset = 0usize;
         for _ in 0..MAX_PAGES {
             let url = format!(
@@ -151,8 +219,10 @@ impl Hub {
             };
             let before = held.len();
             for item in page.iter() {
-                if let Some(sop) = dicom_json::string(item, SOP_INSTANCE_UID) {
-                    held.insert(sop, item.clone());
+                if dicom_json::string(item, SOP_INSTANCE_UID).is_some()
+                    && seen.insert(item.to_string())
+                {
+                    held.push(item.clone());
                 }
             }
             if held.len() == before {

@@ -36,6 +36,7 @@ use crate::registry::correction::{self, CorrectionError};
 use crate::store::queue::{self, Claim};
 use crate::store::{now_ms, Store, StoreError};
 
+mod hubpatient;
 mod requests;
 use requests::{batches, failure_reason_text, refuses_content};
 
@@ -106,6 +107,8 @@ enum Failure {
     Correction(CorrectionError),
     /// A correction requeued the study during the send: the claim records nothing more.
     Superseded,
+    /// The hub lists every instance but not with the corrected patient: a person must look.
+    HubKept(String),
 }
 
 impl From<CorrectionError> for Failure {
@@ -205,6 +208,10 @@ impl Worker {
             Err(Failure::Upstream(e)) => {
                 tracing::error!(destination = %self.dest.name, study = %claim.study_uid, error = %e, "hub refused the study; a person must look");
                 queue::mark_failed(&conn, claim, &e.to_string())
+            }
+            Err(Failure::HubKept(reason)) => {
+                tracing::error!(destination = %self.dest.name, study = %claim.study_uid, reason, "hub does not show the corrected patient; a person must look");
+                queue::mark_failed(&conn, claim, reason)
             }
             Err(Failure::Correction(e)) => {
                 tracing::error!(destination = %self.dest.name, study = %claim.study_uid, error = %e, "cannot write the corrected copy; a person must look");
@@ -307,18 +314,26 @@ impl Worker {
             // PS3.18: a stored response is not the end; the hub must list what we sent.
             // Per series: an instance the hub files under another series is not delivered.
             let expected = queue::stored_by_series(&self.store.lock(), claim.queue_id)?;
-            let held = rt.block_on(self.hub.study_instances_by_series(&claim.study_uid))?;
+            let holdings = rt.block_on(self.hub.study_holdings(&claim.study_uid))?;
+            let mut held: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+            for h in &holdings {
+                let series = held.entry(h.series_uid.as_str()).or_default();
+                series.insert(h.sop_instance_uid.as_str());
+            }
             let missing: BTreeSet<String> = expected
                 .iter()
                 .flat_map(|(series, sops)| {
-                    let there = held.get(series);
+                    let there = held.get(series.as_str());
                     sops.iter()
-                        .filter(move |sop| !there.is_some_and(|h| h.contains(*sop)))
+                        .filter(move |sop| !there.is_some_and(|h| h.contains(sop.as_str())))
                 })
                 .cloned()
                 .collect();
             if missing.is_empty() {
-                return Ok(());
+                let corrected = correction::corrected_patient(&self.store.lock(), claim.queue_id)?;
+                let kept =
+                    corrected.and_then(|c| hubpatient::kept_earlier_copy(&c, &expected, &holdings));
+                return kept.map_or(Ok(()), |reason| Err(Failure::HubKept(reason)));
             }
             tracing::warn!(destination = %self.dest.name, study = %claim.study_uid, missing = missing.len(), "hub does not list every instance; sending them again");
             queue::mark_missing(&self.store.lock(), claim, &missing)?;

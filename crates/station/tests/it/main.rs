@@ -14,6 +14,7 @@ mod duplicates;
 mod durability;
 mod exports;
 mod folders;
+mod hubcheck;
 mod matching;
 mod queuerace;
 mod receive;

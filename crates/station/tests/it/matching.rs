@@ -51,7 +51,7 @@ pub fn dx_study(day: &[DemoFile], charset: &str, dir: &Path) -> (Vec<PathBuf>, D
 }
 
 /// A station completing studies after 1 s quiet and sending them to `hub`.
-fn station_for(scratch: &Scratch, hub: &Orthanc, hold_unmatched: bool) -> Station {
+pub fn station_for(scratch: &Scratch, hub: &Orthanc, hold_unmatched: bool) -> Station {
     Station::start(
         scratch.path(),
         &Options {
@@ -67,7 +67,7 @@ fn station_for(scratch: &Scratch, hub: &Orthanc, hold_unmatched: bool) -> Statio
     )
 }
 
-fn send(station: &Station, paths: &[PathBuf]) {
+pub fn send(station: &Station, paths: &[PathBuf]) {
     let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
     station.storescu("DR1", &refs).assert_success("storescu");
 }

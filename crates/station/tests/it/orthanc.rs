@@ -16,6 +16,14 @@ pub const DICOMWEB_PLUGIN: &str = "/usr/share/orthanc/plugins/libOrthancDicomWeb
 /// Orthanc answering `/system` with its plugins loaded; a debug-build CI machine is slow.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Orthanc settings a test may change from Orthanc's defaults.
+struct Settings {
+    /// `OverwriteInstances`: replace an instance sent again instead of keeping the first copy.
+    overwrite: bool,
+    /// `DefaultEncoding: Utf8` instead of Latin-1, in which QIDO-RS answers are written.
+    utf8: bool,
+}
+
 pub struct Orthanc {
     pub http_port: u16,
     /// `(user, password)` when HTTP authentication is on.
@@ -46,18 +54,40 @@ impl Orthanc {
     /// A hub that replaces an instance it already holds when it is sent again (Orthanc's
     /// `OverwriteInstances`), as a hub taking corrections must.
     pub fn start_overwriting(dir: &Path) -> Orthanc {
-        Orthanc::launch_with(dir, free_port(), None, true)
+        let settings = Settings {
+            overwrite: true,
+            utf8: false,
+        };
+        Orthanc::launch_with(dir, free_port(), None, settings)
+    }
+
+    /// A hub that keeps the first copy of an instance (Orthanc's default) and answers queries
+    /// in UTF-8 (`DefaultEncoding`; Orthanc's default Latin-1 drops Chinese names from QIDO-RS).
+    pub fn start_utf8_keeping_first(dir: &Path) -> Orthanc {
+        Orthanc::launch_with(
+            dir,
+            free_port(),
+            None,
+            Settings {
+                overwrite: false,
+                utf8: true,
+            },
+        )
     }
 
     fn launch(dir: &Path, http_port: u16, user: Option<(String, String)>) -> Orthanc {
-        Orthanc::launch_with(dir, http_port, user, false)
+        let settings = Settings {
+            overwrite: false,
+            utf8: false,
+        };
+        Orthanc::launch_with(dir, http_port, user, settings)
     }
 
     fn launch_with(
         dir: &Path,
         http_port: u16,
         user: Option<(String, String)>,
-        overwrite: bool,
+        settings: Settings,
     ) -> Orthanc {
         assert!(
             Path::new(DICOMWEB_PLUGIN).exists(),
@@ -73,10 +103,13 @@ impl Orthanc {
             "DicomAet": "HUB",
             "RemoteAccessAllowed": false,
             "AuthenticationEnabled": user.is_some(),
-            "OverwriteInstances": overwrite,
+            "OverwriteInstances": settings.overwrite,
             "Plugins": [DICOMWEB_PLUGIN],
             "DicomWeb": { "Enable": true, "Root": "/dicom-web/" }
         });
+        if settings.utf8 {
+            config["DefaultEncoding"] = serde_json::json!("Utf8");
+        }
         if let Some((name, password)) = &user {
             config["RegisteredUsers"] = serde_json::json!({ name: password });
         }
