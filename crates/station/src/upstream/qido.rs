@@ -25,7 +25,8 @@ const SOP_CLASS_UID: &str = "00080016";
 /// Patient's Name (0010,0010) and Patient ID (0010,0020): whose study the hub shows.
 const PATIENT_NAME: &str = "00100010";
 const PATIENT_ID: &str = "00100020";
-/// Specific Character Set (0008,0005): what the hub squeezed the answer's text through.
+/// Specific Character Set (0008,0005): what the hub squeezed the answer's text through
+/// (Orthanc sends it unasked).
 const SPECIFIC_CHARACTER_SET: &str = "00080005";
 
 /// One copy of an instance the hub lists for a study. A patient attribute the hub left out of
@@ -101,9 +102,11 @@ impl Hub {
         study_uid: &str,
     ) -> Result<Vec<HeldInstance>, UpstreamError> {
         let path = format!("studies/{}/instances", checked_uid(study_uid)?);
+        // Specific Character Set is read when the hub sends it, never asked for: Orthanc
+        // answers 400 to includefield=00080005 for a study in `\ISO 2022 IR 58`.
         let query = format!(
             "includefield={SERIES_INSTANCE_UID}&includefield={PATIENT_NAME}\
-             &includefield={PATIENT_ID}&includefield={SPECIFIC_CHARACTER_SET}"
+             &includefield={PATIENT_ID}"
         );
         let items = self.search_all(&path, &query).await?;
         Ok(items
