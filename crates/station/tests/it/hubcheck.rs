@@ -1,7 +1,8 @@
 //! A correction counts as delivered only when the hub shows the corrected patient. After a
 //! patient edit the station sends the same SOP Instance UIDs again; an Orthanc that keeps the
 //! first copy of an instance (its default) answers success and still shows the old name, so
-//! the study must read failed for that hub with a reason naming both names and the fix. The
+//! the study must read failed for that hub with a reason naming both names and the fix, until
+//! the hub is set to overwrite and the study retried. The
 //! other half (an overwriting Orthanc shows the corrected name and the study is delivered) is
 //! `matching::an_unmatched_study_waits_until_assigned_then_goes_with_corrected_tags`.
 

@@ -75,6 +75,18 @@ impl Orthanc {
         )
     }
 
+    /// The same hub (archive, port) started again set to overwrite instances and answer in
+    /// UTF-8: a hub whose operator fixed it after a correction failed.
+    pub fn restart_overwriting(self, dir: &Path) -> Orthanc {
+        let port = self.http_port;
+        drop(self);
+        let settings = Settings {
+            overwrite: true,
+            utf8: true,
+        };
+        Orthanc::launch_with(dir, port, None, settings)
+    }
+
     fn launch(dir: &Path, http_port: u16, user: Option<(String, String)>) -> Orthanc {
         let settings = Settings {
             overwrite: false,
