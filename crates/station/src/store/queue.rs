@@ -244,6 +244,18 @@ pub fn mark_missing(
     Ok(())
 }
 
+/// The hub lists every instance but not as sent (it kept an earlier copy): each goes again
+/// when the study is retried, with `reason` shown against it.
+pub fn mark_unconfirmed(conn: &Connection, claim: &Claim, reason: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE send_instances SET state = 'pending', last_error = ?2, updated_at = ?3
+         WHERE queue_ref = ?1 AND state = 'stored'
+           AND EXISTS (SELECT 1 FROM send_queue WHERE id = ?1 AND claim = ?4 AND NOT superseded)",
+        params![claim.queue_id, reason, now_ms(), claim.token],
+    )?;
+    Ok(())
+}
+
 /// The worker of `claim` has nothing of it in flight any more: the row may be claimed again.
 /// Every ending below calls it first, whatever the row's state (a person may have held it).
 fn end_claim(conn: &Connection, claim: &Claim) -> Result<(), StoreError> {

@@ -211,7 +211,8 @@ impl Worker {
             }
             Err(Failure::HubKept(reason)) => {
                 tracing::error!(destination = %self.dest.name, study = %claim.study_uid, reason, "hub does not show the corrected patient; a person must look");
-                queue::mark_failed(&conn, claim, reason)
+                queue::mark_unconfirmed(&conn, claim, reason)
+                    .and_then(|()| queue::mark_failed(&conn, claim, reason))
             }
             Err(Failure::Correction(e)) => {
                 tracing::error!(destination = %self.dest.name, study = %claim.study_uid, error = %e, "cannot write the corrected copy; a person must look");

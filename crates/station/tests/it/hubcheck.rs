@@ -2,8 +2,8 @@
 //! patient edit the station sends the same SOP Instance UIDs again; an Orthanc that keeps the
 //! first copy of an instance (its default) answers success and still shows the old name, so
 //! the study must read failed for that hub with a reason naming both names and the fix, until
-//! the hub is set to overwrite and the study retried. The
-//! other half (an overwriting Orthanc shows the corrected name and the study is delivered) is
+//! the hub is set to overwrite and the study retried. The other half (an overwriting Orthanc
+//! shows the corrected name and the study is delivered) is also
 //! `matching::an_unmatched_study_waits_until_assigned_then_goes_with_corrected_tags`.
 
 use std::time::Duration;
@@ -84,4 +84,11 @@ fn a_correction_a_hub_ignores_fails_the_study_with_the_reason() {
         Some(&1),
         "{counts:?}"
     );
+
+    // The hub's operator turns on overwriting; a retry sends the corrected copies again and
+    // the study is delivered once the hub shows the corrected name.
+    let hub = hub.restart_overwriting(&scratch.join("hub"));
+    station_cli(&station, &["sync", "retry", &demo.study_uid]);
+    wait_delivered(&station, 1);
+    assert_eq!(names(hub_tags(&hub)), ["李^四", "李^四"]);
 }
