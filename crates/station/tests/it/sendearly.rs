@@ -186,11 +186,13 @@ fn a_study_to_correct_or_to_hold_reaches_the_hub_only_after_completion() {
         "the corrected study delivered",
         Duration::from_secs(90),
         || {
+            // Snapshot first, state after (see the switch-off test): no race with completion.
+            let (queued, at_hub) = (queue(&station), hub.instances());
             let receiving =
                 study_state(&station, &corrected.study_uid).as_deref() == Some("receiving");
             if receiving {
-                assert!(queue(&station).is_empty(), "queued while receiving");
-                assert!(hub.instances().is_empty(), "at the hub while receiving");
+                assert!(queued.is_empty(), "queued while receiving");
+                assert!(at_hub.is_empty(), "at the hub while receiving");
             }
             (study_state(&station, &corrected.study_uid).as_deref() == Some("delivered"))
                 .then_some(())
@@ -233,9 +235,12 @@ fn with_the_switch_off_nothing_goes_before_completion() {
     let study_uid = study[0].study_uid.clone();
     send(&station, &study);
     wait_for("the study delivered", Duration::from_secs(90), || {
+        // Queue and hub first, state after: a study still receiving after both reads was
+        // receiving during them (it never goes back), so the check cannot race completion.
+        let (queued, at_hub) = (queue(&station), hub.instances());
         if study_state(&station, &study_uid).as_deref() == Some("receiving") {
-            assert!(queue(&station).is_empty(), "queued while receiving");
-            assert!(hub.instances().is_empty(), "at the hub while receiving");
+            assert!(queued.is_empty(), "queued while receiving");
+            assert!(at_hub.is_empty(), "at the hub while receiving");
         }
         (study_state(&station, &study_uid).as_deref() == Some("delivered")).then_some(())
     });
