@@ -96,10 +96,6 @@ async fn notification_text(app: &AppHandle, lang: Lang, event: &Event) -> Option
 /// patient's once the study is matched (as the screens show it), else the name the device sent.
 fn patient_of(db: &std::path::Path, study_uid: &str) -> Option<String> {
     let conn = station::store::open_reader(db).ok()?;
-    let sql = format!(
-        "SELECT COALESCE(rp.name, p.name) {} WHERE s.study_uid = ?1",
-        station::api::studies::STUDY_FROM
-    );
-    let name: String = conn.query_row(&sql, [study_uid], |r| r.get(0)).ok()?;
+    let name = station::store::studies::patient_name(&conn, study_uid).ok()??;
     Some(display_name(&name))
 }
