@@ -13,6 +13,8 @@
 //! Must never: count a path written in a comment or a string, or stop at the first problem it
 //! finds (every violation is listed, so one run shows all that is left to fix).
 
+#![warn(missing_docs)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io;
@@ -81,44 +83,63 @@ pub struct SourceFile {
     pub unit: String,
     /// The whole file is test code.
     pub test: bool,
+    /// Lines in the file.
     pub lines: usize,
+    /// Of those, lines of test code.
     pub test_lines: usize,
 }
 
 /// One place a unit names another.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Use {
+    /// The unit whose code names another.
     pub from: String,
+    /// The unit named.
     pub to: String,
+    /// Named from test code.
     pub test: bool,
+    /// Where, relative to the repository root.
     pub file: String,
+    /// The line, from 1.
     pub line: usize,
 }
 
 /// One SQL call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlCall {
+    /// The unit whose code runs it.
     pub unit: String,
+    /// Where, relative to the repository root.
     pub file: String,
+    /// The line, from 1.
     pub line: usize,
+    /// The rusqlite method called (`execute`, `query_row`...).
     pub method: String,
+    /// Called from test code.
     pub test: bool,
 }
 
 /// Everything read from the sources.
 #[derive(Debug, Default)]
 pub struct Graph {
+    /// Every source file read.
     pub files: Vec<SourceFile>,
+    /// Every place a unit names another, sorted.
     pub uses: Vec<Use>,
+    /// Every SQL call.
     pub sql: Vec<SqlCall>,
 }
 
 /// Size of one unit.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Size {
+    /// Source files.
     pub files: usize,
+    /// Lines in them.
     pub lines: usize,
+    /// Files that are test code throughout.
     pub test_files: usize,
+    /// Lines of test code.
     pub test_lines: usize,
 }
 
@@ -126,19 +147,31 @@ pub struct Size {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Violation {
     /// A module that is not in [`LAYERS`].
-    Undeclared { unit: String },
+    Undeclared {
+        /// The module.
+        unit: String,
+    },
     /// `from` uses `to`, which is in a higher layer.
     Upward {
+        /// The lower module.
         from: String,
+        /// The higher module it uses.
         to: String,
+        /// Where, as `file:line`.
         at: Vec<String>,
     },
     /// Modules of one layer that use each other round in a circle.
-    Cycle { units: Vec<String> },
+    Cycle {
+        /// The modules in order, the first repeated at the end.
+        units: Vec<String>,
+    },
     /// SQL run outside `store` (test code excepted: tests may look into the database).
     Sql {
+        /// The file.
         file: String,
+        /// The line, from 1.
         line: usize,
+        /// The rusqlite method called.
         method: String,
     },
 }

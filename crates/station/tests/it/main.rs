@@ -2,6 +2,9 @@
 //! (`/usr/bin/echoscu`, `/usr/bin/storescu`), loopback ports, a temporary data directory each.
 //! One test binary, so the station binary and the harness are built once.
 
+// Test code may unwrap (the workspace denies it in library and program code).
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 mod orthanc;
 
