@@ -15,7 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::text::{display_name, Lang};
 use crate::Engine;
 
-/// The Tauri event name the UI listens to (API-CONTRACT.md).
+/// The Tauri event name the UI listens to (ui/src/api/backend.ts).
 pub const EVENT: &str = "station-event";
 
 /// `api_call(op, body, token)`: one engine operation, `login` included. An error rejects with
