@@ -39,6 +39,8 @@ const SYSTEMD_STATE = ['/etc/systemd/system/multi-user.target.wants/clinic-stati
 const work = mkdtempSync(join(tmpdir(), 'station-package-'))
 let userExisted = false
 let service = null
+// Every service process this test started, so none outlives it (and the user can be deleted).
+const started = []
 let freshSchema = null
 
 function run(cmd, args, opts = {}) {
@@ -130,7 +132,9 @@ let starts = 0
 async function startService(ports) {
   const path = join(work, `journal-${++starts}.log`)
   const started = performance.now()
+  if (service?.running) await service.stop()
   service = new Service(UNIT, path)
+  started.push(service)
   await waitFor('the service to answer C-ECHO', 60_000, async () => {
     if (!service.running) throw new Error(`the service exited:\n${readFileSync(path, 'utf8')}`)
     return echo(ports.dicom)
@@ -162,12 +166,16 @@ async function login(httpPort, password) {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ username: 'admin', password }),
   })
-  assert.equal(r.status, 200, `login as admin: HTTP ${r.status} ${await r.text()}`)
-  return (await r.json()).token
+  const body = await r.text()
+  assert.equal(r.status, 200, `login as admin: HTTP ${r.status} ${body}`)
+  return JSON.parse(body).token
 }
 
-function cleanUp() {
-  if (service?.running) service.child.kill('SIGKILL')
+async function cleanUp() {
+  for (const s of started.filter((s) => s.running)) {
+    s.child.kill('SIGKILL')
+    await s.exited
+  }
   if (known()) run('dpkg', ['--purge', PKG])
   if (!userExisted && run('getent', ['passwd', USER]).status === 0) {
     run('userdel', [USER])
@@ -185,7 +193,7 @@ describe('Debian package', { concurrency: false }, () => {
     assert.ok(!known(), `${PKG} is installed here: this test would replace it and delete its data; remove it first`)
     for (const p of [DATA, LOGS, '/etc/clinic-station']) assert.ok(!existsSync(p), `${p} exists: this test would delete it`)
     userExisted = run('getent', ['passwd', USER]).status === 0
-    for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => (cleanUp(), process.exit(1)))
+    for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => cleanUp().finally(() => process.exit(1)))
   })
   after(cleanUp)
 
@@ -372,7 +380,9 @@ describe('Debian package', { concurrency: false }, () => {
       const hash = () => createHash('sha256').update(readFileSync(DB)).digest('hex')
       const was = hash()
       const refused = join(work, 'journal-newer.log')
+      if (service?.running) await service.stop()
       service = new Service(UNIT, refused)
+      started.push(service)
       const { code } = await Promise.race([service.exited, new Promise((_, no) => setTimeout(() => no(new Error('still running after 30 s')), 30_000))])
       service = null
       const message = readFileSync(refused, 'utf8')
