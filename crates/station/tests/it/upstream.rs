@@ -20,7 +20,6 @@ use station::upstream::stow::{InstanceOutcome, StowInstance, StowResult};
 use station::upstream::{Auth, Hub, HubOptions, UpstreamError};
 
 use crate::harness::*;
-use crate::orthanc::Orthanc;
 
 const PATIENT: &str = "王^小明";
 
@@ -365,7 +364,9 @@ fn a_wrong_base_path_is_permanent() {
 #[test]
 fn basic_auth_reaches_the_hub_and_a_wrong_password_is_permanent() {
     let scratch = Scratch::new();
-    let orthanc = Orthanc::start_with_user(&scratch.join("orthanc"), "clinic", "s3cret-pass");
+    let orthanc = Orthanc::builder()
+        .user("clinic", "s3cret-pass")
+        .start(&scratch.join("orthanc"));
     let (study, made) = make_study(&scratch.join("study"), 1, 2);
     let rt = runtime();
     let with = |password: &str| {

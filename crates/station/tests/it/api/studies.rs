@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use station::demo::{DemoFile, Scale, STUDY_DATE};
 
-use super::{audit, Client};
+use crate::harness::api::audit;
 use crate::harness::*;
 
 /// A station that received a small clinic day from DR1 by DCMTK, every study queued for a hub
