@@ -8,7 +8,8 @@
 //!   staging leftovers or unindexed files remain.
 //! - [`dcmtk`]: DCMTK's clients and tools, called by full path.
 //! - [`orthanc`]: a real Orthanc as the regional hub, set up with a builder.
-//! - [`chaos`]: a fault-injecting TCP proxy for bad links.
+//! - [`chaos`]: a fault-injecting TCP proxy for bad links; [`fake_hub`]: a scripted HTTP server
+//!   for what a real Orthanc will not do on demand (409, 429, stalls).
 //! - [`api`]: a blocking client of the station's HTTP API (login, operations, event stream).
 //! - [`dataset`]: comparing what was sent with what was stored.
 //! - [`fixtures`]: the demo clinic day, Chinese names in every character set devices use, and
@@ -27,6 +28,7 @@ pub mod config;
 pub mod data_dir;
 pub mod dataset;
 pub mod dcmtk;
+pub mod fake_hub;
 pub mod fixtures;
 mod in_process;
 pub mod orthanc;
