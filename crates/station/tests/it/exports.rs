@@ -160,7 +160,7 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
             "no ultrasound order: waits for assignment"
         );
     }
-    let conn = station::store::open_reader(&station.db_path()).expect("db");
+    let conn = station.reader();
     let order_study: String = conn
         .query_row(
             "SELECT study_uid FROM orders WHERE accession = 'ACC700'",
@@ -413,7 +413,7 @@ fn aecg_xml_becomes_a_12_lead_waveform_whose_samples_match_the_file() {
         assert_eq!(&stored, d, "lead {}", samples::AECG_LEADS[lead]);
     }
     // And as the ECG view reads it: microvolts per lead at the file's rate.
-    let conn = station::store::open_reader(&station.db_path()).expect("db");
+    let conn = station.reader();
     let w = station::dicom::waveform::for_instance(&conn, &station.data_dir, &row.sop_instance_uid)
         .expect("waveform");
     assert_eq!(w.sampling_hz, 500.0);

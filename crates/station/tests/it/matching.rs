@@ -165,7 +165,7 @@ fn an_unmatched_study_waits_until_assigned_then_goes_with_corrected_tags() {
         assert_eq!(item["ModifyingSystem"], "CLINIC IMAGING STATION");
     }
     assert_index_matches_files(&station.data_dir);
-    let conn = station::store::open_reader(&station.db_path()).expect("open db");
+    let conn = station.reader();
     let audit = station::store::audit::list(
         &conn,
         &station::store::audit::AuditFilter {

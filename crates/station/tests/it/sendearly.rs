@@ -24,13 +24,13 @@ fn station_with(scratch: &Scratch, hub: &Orthanc, quiet_secs: u64, hold: bool) -
 }
 
 fn study_state(station: &Station, study_uid: &str) -> Option<String> {
-    let conn = station::store::open_reader(&station.db_path()).expect("open db");
+    let conn = station.reader();
     station::store::study_state(&conn, study_uid).expect("study state")
 }
 
 /// Whether the station has decided if the study goes while it arrives (`Some(true)`: it does).
 fn sent_early(station: &Station, study_uid: &str) -> Option<bool> {
-    let conn = station::store::open_reader(&station.db_path()).expect("open db");
+    let conn = station.reader();
     conn.query_row(
         "SELECT send_early FROM studies WHERE study_uid = ?1",
         [study_uid],
@@ -43,7 +43,7 @@ fn sent_early(station: &Station, study_uid: &str) -> Option<bool> {
 /// How many times the hub answered for each instance (outcomes recorded per instance): a
 /// second answer means it was sent again.
 fn send_attempts(station: &Station) -> Vec<i64> {
-    let conn = station::store::open_reader(&station.db_path()).expect("open db");
+    let conn = station.reader();
     let mut stmt = conn
         .prepare("SELECT attempts FROM send_instances")
         .expect("prepare");

@@ -126,6 +126,16 @@ pub fn dcmdump_value(file: &Path, tag: &str) -> String {
     }
 }
 
+/// Converts `src` into the transfer syntax `option` selects (e.g. `+tb`, `+eb`), with the DCMTK
+/// converter `tool` (`dcmconv`, `dcmcjpeg`, `dcmcjpls`, `dcmcrle`), which must succeed.
+pub fn convert(tool: &str, option: &str, src: &Path, out: &Path) {
+    let mut cmd = Command::new(format!("/usr/bin/{tool}"));
+    if !option.is_empty() {
+        cmd.arg(option);
+    }
+    run_tool(cmd.arg(src).arg(out)).assert_success(&format!("{tool} {option}"));
+}
+
 /// `dcmodify -nb -m "(gggg,eeee)=value"` in place: a device that writes a value the tests need.
 pub fn dcmodify(file: &Path, assignment: &str) {
     run_tool(
