@@ -256,14 +256,12 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
 #[test]
 fn a_hub_that_is_down_delays_reports_but_loses_none() {
     let scratch = Scratch::new();
-    let hub_dir = scratch.join("hub");
-    let hub = Orthanc::start(&hub_dir);
-    let port = hub.http_port;
+    let hub = Orthanc::start(&scratch.join("hub"));
     let study = uid();
     let station = deliver(&scratch, hub.dicomweb_url(), &[&study]);
 
     // The hub goes down: the station's looks fail and the link shows it.
-    drop(hub);
+    let hub = hub.stop();
     wait_for("the link shown offline", Duration::from_secs(60), || {
         let online: i64 = station
             .reader()
@@ -278,7 +276,7 @@ fn a_hub_that_is_down_delays_reports_but_loses_none() {
     assert!(list(&station, Some(&study), true).is_empty());
 
     // Back, with the same archive, and the doctor files the report: it arrives.
-    let hub = Orthanc::builder().port(port).start(&hub_dir);
+    let hub = hub.start();
     let report = scratch.join("final.dcm");
     sr(
         &report,

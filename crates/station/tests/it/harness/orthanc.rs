@@ -149,12 +149,18 @@ impl Orthanc {
         self.settings.clone()
     }
 
+    /// Stops this hub (a hub that is down); [`StoppedOrthanc::start`] brings it back.
+    pub fn stop(self) -> StoppedOrthanc {
+        StoppedOrthanc {
+            dir: self.dir.clone(),
+            settings: self.settings().port(self.http_port),
+        }
+    }
+
     /// Stops this hub and starts it again on the same archive and HTTP port with `settings`
     /// (its port, if any, is ignored): e.g. a hub whose operator fixed a setting.
     pub fn restart(self, settings: OrthancBuilder) -> Orthanc {
-        let (dir, port) = (self.dir.clone(), self.http_port);
-        drop(self);
-        settings.port(port).start(&dir)
+        self.stop().start_with(settings)
     }
 
     fn wait_ready(&mut self) {
@@ -290,6 +296,29 @@ impl Orthanc {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// A hub that is down, with its archive and HTTP port kept for when it comes back.
+pub struct StoppedOrthanc {
+    dir: PathBuf,
+    settings: OrthancBuilder,
+}
+
+impl StoppedOrthanc {
+    /// Back, as it was.
+    pub fn start(self) -> Orthanc {
+        let settings = self.settings.clone();
+        self.start_with(settings)
+    }
+
+    /// Back with other settings, on the same archive and port.
+    pub fn start_with(self, settings: OrthancBuilder) -> Orthanc {
+        let port = self
+            .settings
+            .http_port
+            .expect("a stopped hub keeps its port");
+        settings.port(port).start(&self.dir)
     }
 }
 
