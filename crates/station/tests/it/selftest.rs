@@ -1,5 +1,6 @@
 //! Checks of the harness itself, so a passing suite means the checks can fail.
 
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
@@ -7,8 +8,9 @@ use dicom_core::VR;
 use dicom_dictionary_std::tags;
 use station::demo::Scale;
 
+use crate::harness::fixtures::{self, documents};
 use crate::harness::*;
-use crate::harness::{self, dcmtk, fixtures};
+use crate::harness::{self, dcmtk};
 
 #[test]
 fn dataset_comparison_catches_a_changed_element_and_ignores_length_encoding() {
@@ -155,4 +157,39 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_default()
+}
+
+/// What the Orthanc builder sets reaches the hub: no DICOMweb without its plugin, answers in
+/// UTF-8, and an instance sent again replaces the first copy.
+#[test]
+fn orthanc_builder_settings_reach_the_hub() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::builder()
+        .dicomweb(false)
+        .utf8(true)
+        .overwrite(true)
+        .start(&scratch.join("hub"));
+    let plugins = hub.get("/plugins").expect("GET /plugins");
+    assert!(!plugins.to_string().contains("dicom-web"), "{plugins}");
+    assert!(
+        hub.get_bytes("/dicom-web/studies").is_none(),
+        "no DICOMweb without its plugin"
+    );
+    let (_, encoding) = hub
+        .get_bytes("/tools/default-encoding")
+        .expect("GET /tools/default-encoding");
+    assert_eq!(String::from_utf8_lossy(&encoding).trim(), "Utf8");
+
+    let file = scratch.join("image.dcm");
+    let sop = documents::image(&file, &fixtures::uid());
+    hub.upload(&file);
+    let mut obj = dicom_object::open_file(&file).expect("the image");
+    obj.put_str(tags::PATIENT_NAME, VR::PN, "李^四");
+    obj.write_to_file(&file).expect("the image, renamed");
+    hub.upload(&file);
+    assert_eq!(
+        hub.instances(),
+        BTreeMap::from([(sop, "李^四".to_string())]),
+        "the second copy replaced the first"
+    );
 }

@@ -96,13 +96,6 @@ pub fn check_clean(data_dir: &Path) -> Result<(), String> {
     ))
 }
 
-/// Panics with [`check_clean`]'s message when the data directory is not clean.
-pub fn assert_clean(data_dir: &Path) {
-    if let Err(message) = check_clean(data_dir) {
-        panic!("{message}");
-    }
-}
-
 /// For a running station: waits (bounded) until the data directory is clean, since an object
 /// may be on its way from staging to the index; `Err` with what is left when it never is.
 /// Records the directory as checked.

@@ -20,8 +20,6 @@
 //! [`Scratch`] is checked for staging leftovers (`tmp/`) and files under `instances/` without an
 //! index row; finding any fails the test.
 
-#![allow(dead_code)]
-
 pub mod api;
 pub mod chaos;
 pub mod config;
@@ -120,7 +118,7 @@ pub fn wait_child(child: &mut Child, what: &str, timeout: Duration) -> ExitStatu
 ///
 /// When it is dropped at the end of a passing test, every data directory under it that no
 /// station handle checked already (e.g. one `station import` wrote) gets the end-of-test check
-/// of [`data_dir::assert_clean`].
+/// of [`data_dir::check_clean`].
 pub struct Scratch {
     dir: Option<tempfile::TempDir>,
 }
