@@ -24,9 +24,12 @@ describe('window/level presets', () => {
   })
   it('defaults to the image own window, else its range', () => {
     expect(presetVoi('default', { ...dx, fileVoi: { center: 2048, width: 4096 } })).toEqual({ center: 2048, width: 4096 })
-    expect(presetVoi('default', dx)).toEqual({ center: 2000, width: 2000 })
+    expect(voiToRange(presetVoi('default', dx))).toEqual({ lower: 1000, upper: 3000 })
   })
-  it('converts between window and VOI range', () => {
+  it('converts between window and VOI range by the linear function of PS3.3 C.11.2.1.2.1', () => {
+    // Window 4096 / level 2048 over 12 bits: 0 is black, 4095 white.
+    expect(voiToRange({ center: 2048, width: 4096 })).toEqual({ lower: 0, upper: 4095 })
+    expect(rangeToVoi({ lower: 0, upper: 4095 })).toEqual({ center: 2048, width: 4096 })
     expect(rangeToVoi(voiToRange({ center: 40, width: 400 }))).toEqual({ center: 40, width: 400 })
   })
 })

@@ -53,18 +53,21 @@ export function presetVoi(name: PresetName, f: ImageFacts): Voi {
   return fromRange(lo + a * span, lo + b * span)
 }
 
+/** The window whose linear VOI function maps `lo` to black and `hi` to white. */
 function fromRange(lo: number, hi: number): Voi {
-  const width = Math.max(1, hi - lo)
-  return { center: lo + width / 2, width }
+  return rangeToVoi({ lower: lo, upper: Math.max(lo, hi) })
 }
 
-/** The window as Cornerstone's VOI range [lower, upper] (PS3.3 C.11.2.1.2, linear). */
+/**
+ * The window as Cornerstone's VOI range [lower, upper]: the values the linear VOI LUT function
+ * (PS3.3 C.11.2.1.2.1) takes to the lowest and highest output.
+ */
 export function voiToRange(v: Voi): { lower: number; upper: number } {
-  return { lower: v.center - v.width / 2, upper: v.center + v.width / 2 }
+  return { lower: v.center - 0.5 - (v.width - 1) / 2, upper: v.center - 0.5 + (v.width - 1) / 2 }
 }
 
 export function rangeToVoi(r: { lower: number; upper: number }): Voi {
-  return { center: (r.lower + r.upper) / 2, width: r.upper - r.lower }
+  return { center: (r.lower + r.upper + 1) / 2, width: r.upper - r.lower + 1 }
 }
 
 /**

@@ -62,12 +62,13 @@ export function readWaveform(part10: Uint8Array): Waveform {
   if (!data) throw new WaveformError('no Waveform Data')
   const width = bits / 8
   const view = new DataView(group.byteArray.buffer, group.byteArray.byteOffset + data.dataOffset, data.length)
-  const decode: ((at: number) => number) | undefined = {
+  const decoders: Record<string, (at: number) => number> = {
     '16SS': (at: number) => view.getInt16(at, true),
     '16US': (at: number) => view.getUint16(at, true),
     '8SB': (at: number) => view.getInt8(at),
     '8UB': (at: number) => view.getUint8(at),
-  }[`${bits}${interpretation}`]
+  }
+  const decode = decoders[`${bits}${interpretation}`]
   if (!decode) throw new WaveformError(`${bits}-bit ${JSON.stringify(interpretation)} samples are not supported`)
   if (data.length < samples * channels * width) throw new WaveformError(`Waveform Data holds ${data.length} bytes, ${samples * channels * width} expected`)
   const leads = definitions.map((item, c) => {
