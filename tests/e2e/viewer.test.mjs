@@ -60,16 +60,21 @@ after(async () => {
 const MAIN = '[data-test="viewport-main"]'
 
 /** Logs in through the front door and opens the study's viewer from the study page, as a person would. */
-async function openViewer(role) {
-  const page = await loginPage(browser, front, users[role])
+async function openViewer(role, viewport) {
+  const page = await loginPage(browser, front, users[role], 'zh-CN', viewport)
   await page.goto(`${front.url}/#/studies/${studyUid}`)
   await page.locator('[data-test="open-viewer"]').click({ timeout: 20_000 })
   await waitRendered(page, MAIN)
   return page
 }
 
-function waitRendered(page, viewport) {
-  return page.locator(`${viewport}[data-rendered^="wadors:"]`).waitFor({ timeout: 30_000 })
+/** Waits until the viewport has drawn an image and its canvas shows it (a resize clears a canvas until the next frame). */
+async function waitRendered(page, viewport) {
+  await page.locator(`${viewport}[data-rendered^="wadors:"]`).waitFor({ timeout: 30_000 })
+  return waitFor(`${viewport} to show an image`, 10_000, async () => {
+    const p = await canvasPixels(page, viewport)
+    return p.mean > 10 && p
+  })
 }
 
 /** The canvas' pixels: a 16 × 16 grid of grey levels and the overall mean. */
@@ -88,36 +93,59 @@ function canvasPixels(page, viewport = MAIN) {
 }
 
 /**
- * Centres of the dark round marks on the image, in page coordinates, with the grey level around
- * them: a dark pixel counts when the pixels 12 px away on four sides are bright (so the black
- * margin around the image does not).
+ * Centres of the round marks on the image, in page coordinates, with the grey level in and
+ * around them: a pixel counts when it is dark (or, `bright`, light) and the pixels 12 px away on
+ * four sides are the opposite (so the black margin around the image does not).
  */
-function darkMarks(page) {
+function findMarks(page, { bright = false } = {}) {
+  return page.evaluate(
+    ({ sel, bright }) => {
+      const c = document.querySelector(`${sel} canvas`)
+      const { width, height } = c
+      const d = c.getContext('2d').getImageData(0, 0, width, height).data
+      const lum = (x, y) => (x < 0 || y < 0 || x >= width || y >= height ? 0 : d[(y * width + x) * 4])
+      const mark = bright ? (v) => v > 200 : (v) => v < 60
+      const field = bright ? (v) => v < 150 && v > 20 : (v) => v > 100
+      const pts = []
+      for (let y = 12; y < height - 12; y++)
+        for (let x = 12; x < width - 12; x++)
+          if (mark(lum(x, y)) && [lum(x - 12, y), lum(x + 12, y), lum(x, y - 12), lum(x, y + 12)].every(field)) pts.push([x, y])
+      if (!pts.length) return []
+      // Two marks: split along the axis they are spread over.
+      const spread = (i) => Math.max(...pts.map((p) => p[i])) - Math.min(...pts.map((p) => p[i]))
+      const axis = spread(0) >= spread(1) ? 0 : 1
+      const mid = (Math.min(...pts.map((p) => p[axis])) + Math.max(...pts.map((p) => p[axis]))) / 2
+      const rect = c.getBoundingClientRect()
+      return [pts.filter((p) => p[axis] < mid), pts.filter((p) => p[axis] >= mid)]
+        .filter((g) => g.length)
+        .map((g) => {
+          const cx = g.reduce((a, p) => a + p[0], 0) / g.length
+          const cy = g.reduce((a, p) => a + p[1], 0) / g.length
+          return {
+            x: rect.left + ((cx + 0.5) * rect.width) / width,
+            y: rect.top + ((cy + 0.5) * rect.height) / height,
+            inside: lum(Math.round(cx), Math.round(cy)),
+            around: lum(Math.round(cx), Math.round(cy) - 14),
+          }
+        })
+    },
+    { sel: MAIN, bright },
+  )
+}
+
+/** Mean grey of the top and bottom quarters of the canvas. */
+function topAndBottom(page) {
   return page.evaluate((sel) => {
     const c = document.querySelector(`${sel} canvas`)
     const { width, height } = c
     const d = c.getContext('2d').getImageData(0, 0, width, height).data
-    const lum = (x, y) => (x < 0 || y < 0 || x >= width || y >= height ? 0 : d[(y * width + x) * 4])
-    const pts = []
-    for (let y = 12; y < height - 12; y++)
-      for (let x = 12; x < width - 12; x++)
-        if (lum(x, y) < 60 && [lum(x - 12, y), lum(x + 12, y), lum(x, y - 12), lum(x, y + 12)].every((v) => v > 100)) pts.push([x, y])
-    if (!pts.length) return []
-    const xs = pts.map((p) => p[0])
-    const mid = (Math.min(...xs) + Math.max(...xs)) / 2
-    const rect = c.getBoundingClientRect()
-    return [pts.filter((p) => p[0] < mid), pts.filter((p) => p[0] >= mid)]
-      .filter((g) => g.length)
-      .map((g) => {
-        const cx = g.reduce((a, p) => a + p[0], 0) / g.length
-        const cy = g.reduce((a, p) => a + p[1], 0) / g.length
-        return {
-          x: rect.left + ((cx + 0.5) * rect.width) / width,
-          y: rect.top + ((cy + 0.5) * rect.height) / height,
-          inside: lum(Math.round(cx), Math.round(cy)),
-          around: lum(Math.round(cx), Math.round(cy) - 14),
-        }
-      })
+    const mean = (y0, y1) => {
+      let s = 0
+      let n = 0
+      for (let y = y0; y < y1; y++) for (let x = Math.floor(width / 4); x < (3 * width) / 4; x++, n++) s += d[(y * width + x) * 4]
+      return s / n
+    }
+    return { top: mean(Math.floor(height / 8), Math.floor(height / 4)), bottom: mean(Math.floor((3 * height) / 4), Math.floor((7 * height) / 8)) }
   }, MAIN)
 }
 
@@ -156,8 +184,10 @@ describe('image viewer', () => {
     const page = await openViewer('technician')
     try {
       assert.match(await page.locator(`${MAIN} ~ .corner [data-test="spacing"]`).innerText(), /像素间距 0\.125 × 0\.125 mm/)
-      const marks = await darkMarks(page)
-      assert.equal(marks.length, 2, `two dark marks found: ${JSON.stringify(marks)}`)
+      const marks = await waitFor('two dark marks', 10_000, async () => {
+        const m = await findMarks(page)
+        return m.length === 2 && m
+      })
       // The marks hold the highest stored value: in MONOCHROME1 that is black on a light field.
       for (const m of marks) assert.ok(m.inside < 40 && m.around > 120, `mark dark on light: ${JSON.stringify(m)}`)
 
@@ -196,9 +226,10 @@ describe('image viewer', () => {
       await drag(page, centre, { x: centre.x - 150, y: centre.y + 80 })
       const after = windowValues(await windowText(page))
       assert.notDeepEqual(after, before, 'the shown W/L values changed')
-      const pixelsAfter = await canvasPixels(page)
-      const changed = pixelsAfter.grid.filter((v, i) => Math.abs(v - pixelsBefore.grid[i]) > 8).length
-      assert.ok(changed > 40, `${changed} of 256 sampled pixels changed`)
+      await waitFor('most of the picture to change', 10_000, async () => {
+        const now = await canvasPixels(page)
+        return now.grid.filter((v, i) => Math.abs(v - pixelsBefore.grid[i]) > 8).length > 40
+      })
 
       // MONOCHROME1 stores dense structures low: the bone window sits in the lower values, lung in the upper.
       await page.locator('[data-preset="bone"]').click()
@@ -214,11 +245,61 @@ describe('image viewer', () => {
     }
   })
 
+  it('rotates, flips, inverts, shows 1:1 and fits again', async () => {
+    // Wide enough for the marks 800 image pixels apart to stay on the canvas at 1:1.
+    const page = await openViewer('doctor', { width: 1700, height: 900 })
+    const distance = (m) => Math.hypot(m[1].x - m[0].x, m[1].y - m[0].y)
+    // Each button redraws on the next frame: wait for the picture it should give.
+    const marksWhen = (what, ok, opts) => waitFor(what, 10_000, async () => {
+      const m = await findMarks(page, opts)
+      return m.length === 2 && ok(m) && m
+    })
+    const shadesWhen = (what, ok) => waitFor(what, 10_000, async () => {
+      const s = await topAndBottom(page)
+      return ok(s) && s
+    })
+    try {
+      const fitted = await marksWhen('two marks', () => true)
+      await page.locator('[data-test="one-to-one"]').click()
+      await marksWhen('1:1: the 800-pixel gap as 800 screen pixels', (m) => Math.abs(distance(m) - 800) <= 2)
+      await page.locator('[data-test="fit"]').click()
+      await marksWhen('fit: the whole image again', (m) => Math.abs(distance(m) - distance(fitted)) <= 2)
+
+      await page.locator('[data-test="rotate"]').click()
+      await marksWhen('rotated 90°: one mark above the other', (m) => Math.abs(m[0].x - m[1].x) < 3 && Math.abs(m[0].y - m[1].y) > 100)
+      for (let i = 0; i < 3; i++) await page.locator('[data-test="rotate"]').click()
+      await marksWhen('four quarter turns: side by side again', (m) => Math.abs(m[0].y - m[1].y) < 3 && Math.abs(distance(m) - distance(fitted)) <= 2)
+
+      // The background is stored lighter-in-value downwards, so MONOCHROME1 shows it light at the top.
+      await shadesWhen('light at the top', (s) => s.top > s.bottom + 20)
+      await page.locator('[data-test="flip-v"]').click()
+      await shadesWhen('flipped vertically: light at the bottom', (s) => s.bottom > s.top + 20)
+
+      await page.locator('[data-test="invert"]').click()
+      await marksWhen('inverted: light marks on a darker field', () => true, { bright: true })
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('says so when the image service does not hold the study', async () => {
+    const page = await loginPage(browser, front, users.doctor)
+    try {
+      await page.goto(`${front.url}/#/viewer/${uid()}`)
+      const error = page.locator('[data-test="viewer-error"]')
+      await error.waitFor({ timeout: 20_000 })
+      assert.match(await error.innerText(), /影像服务中没有这个检查/)
+    } finally {
+      await page.context().close()
+    }
+  })
+
   it('plays the cine at its recorded 25 frames a second', async (t) => {
     const page = await openViewer('doctor')
     try {
       await page.locator('[data-series="US"]').click()
       await page.locator(`${MAIN}[data-rendered*="/frames/1"]`).waitFor({ timeout: 30_000 })
+      await waitRendered(page, MAIN)
       const rate = await page.locator('[data-test="rate"]').innerText()
       assert.match(rate, /25 帧\/秒/)
       assert.match(rate, /按帧时间/)
@@ -235,8 +316,7 @@ describe('image viewer', () => {
       const fps = (((f1 - f0 + CINE.frames) % CINE.frames) * 1000) / (Date.now() - t0)
       assert.ok(fps > 12 && fps < 38, `about 25 frames/s, saw ${fps.toFixed(1)}`)
       t.diagnostic(`cine: ${fps.toFixed(1)} frames/s shown`)
-      const later = await canvasPixels(page)
-      assert.notDeepEqual(later.grid, first.grid, 'the picture moves')
+      await waitFor('the picture to move', 5_000, async () => JSON.stringify((await canvasPixels(page)).grid) !== JSON.stringify(first.grid))
       await page.locator('[data-test="play"]').click()
       const stopped = await frame()
       const paused = Date.now()
@@ -277,9 +357,8 @@ describe('image viewer', () => {
       await prior.first().waitFor({ timeout: 20_000 })
       assert.equal(await prior.count(), 1)
       assert.match(await prior.innerText(), /2026-10-01/)
+      // Drawn: its canvas shows the earlier image, not an empty black box.
       await waitRendered(page, '[data-test="viewport-compare"]')
-      const pixels = await canvasPixels(page, '[data-test="viewport-compare"]')
-      assert.ok(pixels.mean > 20, `the earlier image is drawn (mean grey ${pixels.mean.toFixed(0)})`)
     } finally {
       await page.context().close()
     }
