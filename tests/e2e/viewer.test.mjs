@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { Orthanc, Station, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 import { frontDoor } from './frontdoor.mjs'
@@ -58,6 +58,7 @@ after(async () => {
 })
 
 const MAIN = '[data-test="viewport-main"]'
+const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
 
 /** Logs in through the front door and opens the study's viewer from the study page, as a person would. */
 async function openViewer(role, viewport) {
@@ -210,6 +211,7 @@ describe('image viewer', () => {
       const degrees = Number(/([\d.]+)°/.exec(await angle.innerText({ timeout: 10_000 }))?.[1])
       assert.ok(Math.abs(degrees - 90) <= 1, `measured ${degrees}°`)
       t.diagnostic(`angle: ${degrees}°`)
+      await page.screenshot({ path: join(SHOTS, 'viewer.png') })
     } finally {
       await page.context().close()
     }
@@ -344,6 +346,7 @@ describe('image viewer', () => {
       await page.mouse.click(box.x + 50, y)
       await page.mouse.click(box.x + 150, y)
       assert.equal(await page.locator('[data-test="ecg-caliper"]').innerText(), '1000 ms · 60 次/分')
+      await page.screenshot({ path: join(SHOTS, 'viewer-ecg.png') })
     } finally {
       await page.context().close()
     }

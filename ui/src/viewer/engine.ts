@@ -56,6 +56,8 @@ export function startCornerstone(requestHeaders: Record<string, string>) {
   headers = { ...requestHeaders }
   if (started) return
   coreInit()
+  // Decoded images are kept for going back and forth; a clinic PC may have 4 GB in all.
+  cache.setMaxCacheSize(768 * 1024 * 1024)
   dicomImageLoader.init({
     // Two cores in a clinic PC: one decoder worker leaves the other for the page.
     maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))),
