@@ -1,0 +1,264 @@
+//! What the caller tells us about an image (the Image Pixel module, PS3.3 C.7.6.3, and how the
+//! native Pixel Data is laid out, PS3.5 8.1), checked against what each codec holds exactly
+//! (PS3.5 Tables 8.2.3-1 and 8.2.4-1), and what the dataset must then say.
+//!
+//! Must never: accept an image whose compressed form would need a different pixel value, a
+//! different sample count or a colour space the decoder cannot undo exactly.
+
+use crate::{Codec, NotCompressible};
+
+/// Which element carries the pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PixelElement {
+    /// (7FE0,0010) Pixel Data.
+    #[default]
+    PixelData,
+    /// (7FE0,0008) Float Pixel Data.
+    FloatPixelData,
+    /// (7FE0,0009) Double Float Pixel Data.
+    DoubleFloatPixelData,
+}
+
+/// The pixel description of one image, as read from its dataset. Values are the raw attribute
+/// values; the encoder decides what it can hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PixelDescriptor {
+    /// The transfer syntax the object is stored in (for deflated objects the caller inflates
+    /// and hands over the plain bytes).
+    pub transfer_syntax_uid: String,
+    pub element: PixelElement,
+    /// The Pixel Data element's VR as written (explicit VR syntaxes); `None` for implicit VR.
+    pub pixel_data_vr: Option<[u8; 2]>,
+    /// The Pixel Data element's value length (with its padding byte, if any).
+    pub pixel_data_length: u64,
+    /// (0028,0010)
+    pub rows: u16,
+    /// (0028,0011)
+    pub columns: u16,
+    /// (0028,0002)
+    pub samples_per_pixel: u16,
+    /// (0028,0100)
+    pub bits_allocated: u16,
+    /// (0028,0101)
+    pub bits_stored: u16,
+    /// (0028,0102)
+    pub high_bit: u16,
+    /// (0028,0103)
+    pub pixel_representation: u16,
+    /// (0028,0004), padding spaces allowed.
+    pub photometric_interpretation: String,
+    /// (0028,0006); absent for one sample per pixel.
+    pub planar_configuration: Option<u16>,
+    /// (0028,0008); `None` when absent (one frame).
+    pub number_of_frames: Option<u32>,
+}
+
+/// What the rest of the dataset must say once its Pixel Data is the encapsulated value.
+///
+/// Besides these: the dataset is written in Explicit VR Little Endian (every compressed transfer
+/// syntax is), Pixel Data becomes VR OB with undefined length ([`crate::ENCAPSULATED_PIXEL_DATA_HEADER`]),
+/// and Lossy Image Compression (0028,2110) and its companions stay as they are: the compression
+/// is lossless, so no new lossy history is made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetChanges {
+    /// (0002,0010) in the file meta group.
+    pub transfer_syntax_uid: &'static str,
+    /// New (0028,0004) when the codec changes the colour space: JPEG 2000's reversible colour
+    /// transform makes RGB into YBR_RCT (PS3.3 C.7.6.3.1.2).
+    pub photometric_interpretation: Option<&'static str>,
+    /// New (0028,0006) for colour images: compressed colour is always by pixel (0).
+    pub planar_configuration: Option<u16>,
+}
+
+/// How the native bytes of one frame are laid out, checked and ready for the codecs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub rows: usize,
+    pub columns: usize,
+    /// 1 or 3.
+    pub samples: usize,
+    /// 1 or 2 (Bits Allocated 8 or 16).
+    pub bytes_per_sample: usize,
+    pub bits_stored: u32,
+    pub signed: bool,
+    /// Planar Configuration 1: all of the first sample, then the second, then the third.
+    pub planar: bool,
+    /// 16-bit samples stored most significant byte first (Explicit VR Big Endian, OW).
+    pub big_endian: bool,
+    pub frames: u32,
+    /// JPEG 2000 only: code the three samples through the reversible colour transform.
+    pub colour_transform: bool,
+}
+
+impl Layout {
+    pub fn pixels(&self) -> usize {
+        self.rows * self.columns
+    }
+
+    pub fn samples_per_frame(&self) -> usize {
+        self.pixels() * self.samples
+    }
+
+    pub fn frame_len(&self) -> usize {
+        self.samples_per_frame() * self.bytes_per_sample
+    }
+
+    pub fn native_len(&self) -> u64 {
+        self.frame_len() as u64 * u64::from(self.frames)
+    }
+
+    /// The mask of the bits that hold a sample's value.
+    pub fn value_mask(&self) -> u16 {
+        (((1u32 << self.bits_stored) - 1) & 0xFFFF) as u16
+    }
+}
+
+const IMPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2";
+const EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1";
+const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1.99";
+const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
+
+/// Checks `d` against what `codec` holds exactly and works out the layout and dataset changes.
+pub(crate) fn plan(
+    d: &PixelDescriptor,
+    codec: Codec,
+) -> Result<(Layout, DatasetChanges), NotCompressible> {
+    let big_endian = match d.transfer_syntax_uid.trim_end_matches(['\0', ' ']) {
+        IMPLICIT_VR_LITTLE_ENDIAN
+        | EXPLICIT_VR_LITTLE_ENDIAN
+        | DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN => false,
+        EXPLICIT_VR_BIG_ENDIAN => true,
+        other => return Err(NotCompressible::NotNative(other.to_string())),
+    };
+    if d.element != PixelElement::PixelData {
+        return Err(NotCompressible::FloatPixels);
+    }
+    let bytes_per_sample = match d.bits_allocated {
+        8 => 1,
+        16 => 2,
+        other => return Err(NotCompressible::BitsAllocated(other)),
+    };
+    if big_endian {
+        // PS3.5 A.3: OW words are byte-swapped, OB bytes are not. 8-bit samples packed into
+        // OW words, or 16-bit samples in OB, are rare enough that guessing is not worth it.
+        let vr = d.pixel_data_vr.unwrap_or(*b"OW");
+        let expected: &[u8; 2] = if bytes_per_sample == 2 { b"OW" } else { b"OB" };
+        if &vr != expected {
+            return Err(NotCompressible::BigEndianLayout {
+                vr: String::from_utf8_lossy(&vr).into_owned(),
+                bits_allocated: d.bits_allocated,
+            });
+        }
+    }
+    // JPEG-LS codes 2–16 bits per sample (ISO 14495-1 P), JPEG 2000 1–38 (we stop at 16).
+    let min_bits = match codec {
+        Codec::JpegLsLossless => 2,
+        Codec::Jpeg2000Lossless => 1,
+    };
+    if d.bits_stored < min_bits || d.bits_stored > d.bits_allocated {
+        return Err(NotCompressible::BitsStored {
+            stored: d.bits_stored,
+            allocated: d.bits_allocated,
+            codec,
+        });
+    }
+    // DCMTK (and so Orthanc, the usual hub) decodes JPEG-LS of 8 bits or fewer only into Bits
+    // Allocated 8, and fails on fewer than 8: those rare layouts go as received.
+    let jpeg_ls_bits = if d.bits_allocated == 8 { 8..=8 } else { 9..=16 };
+    if codec == Codec::JpegLsLossless && !jpeg_ls_bits.contains(&d.bits_stored) {
+        return Err(NotCompressible::BitsStored {
+            stored: d.bits_stored,
+            allocated: d.bits_allocated,
+            codec,
+        });
+    }
+    // PS3.5 8.2: compressed pixel data has its High Bit at Bits Stored − 1.
+    if d.high_bit + 1 != d.bits_stored {
+        return Err(NotCompressible::HighBit {
+            high_bit: d.high_bit,
+            bits_stored: d.bits_stored,
+        });
+    }
+    let signed = match d.pixel_representation {
+        0 => false,
+        1 => true,
+        other => return Err(NotCompressible::PixelRepresentation(other)),
+    };
+
+    let photometric = d.photometric_interpretation.trim_end_matches(['\0', ' ']);
+    let unsupported = || NotCompressible::Photometric {
+        photometric: photometric.to_string(),
+        codec,
+    };
+    // (samples per pixel, the new Photometric Interpretation if the codec changes it)
+    let (samples, new_photometric) = match (photometric, codec) {
+        ("MONOCHROME1" | "MONOCHROME2", _) => (1, None),
+        ("PALETTE COLOR", _) => (1, None),
+        ("RGB", Codec::JpegLsLossless) => (3, None),
+        // Reversible colour transform on: the codestream holds YBR_RCT (PS3.5 8.2.4).
+        ("RGB", Codec::Jpeg2000Lossless) => (3, Some("YBR_RCT")),
+        // Table 8.2.3-1 pairs YBR_FULL with JPEG-LS (8 bits, no colour transform). JPEG 2000 is
+        // left alone: its colour transform must not be applied to YBR samples.
+        ("YBR_FULL", Codec::JpegLsLossless) => (3, None),
+        // YBR_FULL_422 and the other subsampled or lossy-only spaces, retired ones, and
+        // anything unknown.
+        _ => return Err(unsupported()),
+    };
+    if d.samples_per_pixel != samples {
+        return Err(NotCompressible::SamplesPerPixel {
+            samples: d.samples_per_pixel,
+            photometric: photometric.to_string(),
+        });
+    }
+    if signed && photometric != "MONOCHROME1" && photometric != "MONOCHROME2" {
+        return Err(NotCompressible::SignedColour(photometric.to_string()));
+    }
+    if photometric == "YBR_FULL" && d.bits_stored != 8 {
+        return Err(NotCompressible::BitsStored {
+            stored: d.bits_stored,
+            allocated: d.bits_allocated,
+            codec,
+        });
+    }
+    let planar = match (samples, d.planar_configuration) {
+        (1, _) | (_, None | Some(0)) => false,
+        (_, Some(1)) => true,
+        (_, Some(other)) => return Err(NotCompressible::PlanarConfiguration(other)),
+    };
+
+    let frames = d.number_of_frames.unwrap_or(1);
+    if d.rows == 0 || d.columns == 0 || frames == 0 {
+        return Err(NotCompressible::Empty {
+            rows: d.rows,
+            columns: d.columns,
+            frames,
+        });
+    }
+    let layout = Layout {
+        rows: usize::from(d.rows),
+        columns: usize::from(d.columns),
+        samples: usize::from(samples),
+        bytes_per_sample,
+        bits_stored: u32::from(d.bits_stored),
+        signed,
+        planar,
+        big_endian: big_endian && bytes_per_sample == 2,
+        frames,
+        colour_transform: new_photometric == Some("YBR_RCT"),
+    };
+    // The value is the frames back to back, plus one padding byte when that is odd (PS3.5 7.1).
+    let expected = layout.native_len();
+    let padded = expected + expected % 2;
+    if d.pixel_data_length != expected && d.pixel_data_length != padded {
+        return Err(NotCompressible::Length {
+            expected,
+            actual: d.pixel_data_length,
+        });
+    }
+    let changes = DatasetChanges {
+        transfer_syntax_uid: codec.transfer_syntax_uid(),
+        photometric_interpretation: new_photometric,
+        planar_configuration: (samples == 3).then_some(0),
+    };
+    Ok((layout, changes))
+}

@@ -1,0 +1,28 @@
+//! Lossless re-encoding of native (uncompressed) DICOM pixel data for the wire: JPEG-LS lossless
+//! (PS3.5 A.4.3, CharLS) or JPEG 2000 lossless (PS3.5 A.4.4, OpenJPEG), written as encapsulated
+//! Pixel Data (PS3.5 A.4: Basic Offset Table, one fragment per frame, Sequence Delimitation).
+//!
+//! The caller describes the image ([`PixelDescriptor`]), asks for a [`PixelEncoder`] (which refuses
+//! images the codec cannot hold exactly with a typed [`NotCompressible`] reason), hands it a reader
+//! positioned at the native Pixel Data value and a seekable writer, and applies the
+//! [`DatasetChanges`] to the rest of the dataset. Frames are read, encoded, decoded again and
+//! compared byte for byte with the original one at a time, so memory stays at a few frames
+//! whatever the size of the object.
+//!
+//! Must never: write a frame that does not decode to exactly the original bytes, hold more than
+//! one source frame at a time, touch any attribute itself, or depend on the `station` engine.
+
+mod codec;
+mod descriptor;
+mod encapsulation;
+mod encoder;
+mod error;
+mod frame;
+mod j2k;
+mod jpegls;
+
+pub use codec::Codec;
+pub use descriptor::{DatasetChanges, PixelDescriptor, PixelElement};
+pub use encapsulation::ENCAPSULATED_PIXEL_DATA_HEADER;
+pub use encoder::{Encoded, PixelEncoder};
+pub use error::{EncodeError, NotCompressible};
