@@ -1,14 +1,16 @@
-"""Checks compressed copies made by station-codec with decoders that share no code with it.
+"""Checks compressed copies made by station-codec with other DICOM readers and decoders.
 
 Reads a JSON list of cases; for each, the original (native) Part-10 file and the compressed one:
 - pydicom parses the compressed file: transfer syntax, Photometric Interpretation, Planar
   Configuration as expected; the encapsulated Pixel Data has a Basic Offset Table with one
   offset per frame, each pointing at that frame's (single) fragment.
-- pydicom decodes both files (pyjpegls for JPEG-LS, pylibjpeg-openjpeg for JPEG 2000, no colour
-  conversion) and the arrays must be equal: same shape, dtype and every value.
-- "dcmtk": a file DCMTK's dcmdjpls decompressed from the compressed one; it must decode to the
-  original's values too.
-- "grok": each JPEG 2000 frame is also decoded by Grok's grk_decompress, and must match.
+- pydicom decodes both files (its pyjpegls and pylibjpeg-openjpeg plug-ins, no colour
+  conversion) and the arrays must be equal: same shape, dtype and every value. These wrap CharLS
+  and OpenJPEG, the libraries we encode with: this checks the DICOM side as a reader sees it.
+- "dcmtk": a file DCMTK's dcmdjpls decompressed from the compressed one (DCMTK's own JPEG-LS
+  decoder and DICOM parser, as Orthanc uses them); it must decode to the original values too.
+- "grok": each JPEG 2000 frame is also decoded by Grok's grk_decompress (a separately maintained
+  JPEG 2000 codec), and must match.
 Prints "ok <name>" per passing case and "FAIL <name>: <why>" otherwise; exits 1 on any failure.
 """
 

@@ -1,6 +1,8 @@
-//! Running the decoders that share no code with ours: pydicom (with pyjpegls and
-//! pylibjpeg-openjpeg), DCMTK's dcmdjpls and Grok's grk_decompress, through
-//! tests/verify_pixels.py. scripts/test.sh installs them and sets STATION_TEST_PYTHON.
+//! Checking our output with other readers and decoders through tests/verify_pixels.py: pydicom
+//! (the DICOM side: attributes, offsets, fragments, and decoding through its CharLS and OpenJPEG
+//! plug-ins), DCMTK's dcmdjpls (its own JPEG-LS decoder, as Orthanc uses it) and Grok's
+//! grk_decompress (a separately maintained JPEG 2000 codec). hayro.rs adds a JPEG 2000 decoder
+//! with no OpenJPEG lineage at all. scripts/test.sh installs them and sets STATION_TEST_PYTHON.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -33,7 +35,7 @@ pub fn python() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("python3"))
 }
 
-/// DCMTK's JPEG-LS decoder (its own implementation, not CharLS 2): `encoded` to native.
+/// DCMTK's JPEG-LS decoder (its own, not CharLS 2): `encoded` to native.
 pub fn dcmdjpls(encoded: &Path, out: &Path) {
     let status = Command::new("/usr/bin/dcmdjpls")
         .arg(encoded)

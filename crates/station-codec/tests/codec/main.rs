@@ -1,6 +1,7 @@
 //! station-codec's tests: every supported layout round-trips and is confirmed by independent
 //! decoders, every unsupported one is refused with its reason, and encoders run concurrently.
 
+mod hayro;
 mod images;
 mod independent;
 mod part10;

@@ -135,13 +135,11 @@ fn header(
         // PS3.3 C.7.6.3.1.5: entries, first mapped value, bits per entry; 16-bit entries.
         let descriptor = [lut.len() as u16, 0, 16];
         let data: Vec<u8> = lut.iter().flat_map(|v| v.to_le_bytes()).collect();
-        for (desc_tag, data_tag) in [
-            (0x0028_1101, 0x0028_1201),
-            (0x0028_1102, 0x0028_1202),
-            (0x0028_1103, 0x0028_1203),
-        ] {
-            us(&mut out, desc_tag, &descriptor, big);
-            element(&mut out, data_tag, b"OW", &data, big);
+        for tag in [0x0028_1101, 0x0028_1102, 0x0028_1103] {
+            us(&mut out, tag, &descriptor, big);
+        }
+        for tag in [0x0028_1201, 0x0028_1202, 0x0028_1203] {
+            element(&mut out, tag, b"OW", &data, big);
         }
     }
     out
