@@ -83,7 +83,8 @@ pub(crate) struct Layout {
     pub signed: bool,
     /// Planar Configuration 1: all of the first sample, then the second, then the third.
     pub planar: bool,
-    /// 16-bit samples stored most significant byte first (Explicit VR Big Endian, OW).
+    /// The value is big-endian 16-bit words (Explicit VR Big Endian, OW): 16-bit samples most
+    /// significant byte first, 8-bit samples swapped in pairs. Frames then hold whole words.
     pub big_endian: bool,
     pub frames: u32,
     /// JPEG 2000 only: code the three samples through the reversible colour transform.
@@ -138,18 +139,19 @@ pub(crate) fn plan(
         16 => 2,
         other => return Err(NotCompressible::BitsAllocated(other)),
     };
-    if big_endian {
-        // PS3.5 A.3: OW words are byte-swapped, OB bytes are not. 8-bit samples packed into
-        // OW words, or 16-bit samples in OB, are rare enough that guessing is not worth it.
-        let vr = d.pixel_data_vr.unwrap_or(*b"OW");
-        let expected: &[u8; 2] = if bytes_per_sample == 2 { b"OW" } else { b"OB" };
-        if &vr != expected {
-            return Err(NotCompressible::BigEndianLayout {
-                vr: String::from_utf8_lossy(&vr).into_owned(),
-                bits_allocated: d.bits_allocated,
-            });
-        }
-    }
+    // PS3.5 7.3 and A.3: in Explicit VR Big Endian an OW value is big-endian 16-bit words (two
+    // 8-bit samples swapped in each), an OB value plain bytes. 16-bit samples in OB have no
+    // defined order.
+    let ambiguous = || NotCompressible::BigEndianLayout {
+        vr: String::from_utf8_lossy(&d.pixel_data_vr.unwrap_or(*b"  ")).into_owned(),
+        bits_allocated: d.bits_allocated,
+    };
+    let big_endian_words = match (big_endian, d.pixel_data_vr.as_ref(), bytes_per_sample) {
+        (false, _, _) => false,
+        (true, Some(b"OW"), _) => true,
+        (true, Some(b"OB"), 1) => false,
+        (true, _, _) => return Err(ambiguous()),
+    };
     // JPEG-LS codes 2–16 bits per sample (ISO 14495-1 P), JPEG 2000 1–38 (we stop at 16).
     let min_bits = match codec {
         Codec::JpegLsLossless => 2,
@@ -242,10 +244,15 @@ pub(crate) fn plan(
         bits_stored: u32::from(d.bits_stored),
         signed,
         planar,
-        big_endian: big_endian && bytes_per_sample == 2,
+        big_endian: big_endian_words,
         frames,
         colour_transform: new_photometric == Some("YBR_RCT"),
     };
+    // Swapped pairs of 8-bit samples would straddle frames (or the padding byte) when a frame
+    // has an odd number of samples.
+    if big_endian_words && bytes_per_sample == 1 && layout.frame_len() % 2 == 1 {
+        return Err(ambiguous());
+    }
     // The value is the frames back to back, plus one padding byte when that is odd (PS3.5 7.1).
     let expected = layout.native_len();
     let padded = expected + expected % 2;

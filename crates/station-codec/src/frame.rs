@@ -34,7 +34,8 @@ fn native_index(layout: &Layout, p: usize, s: usize) -> usize {
 
 fn read_sample(layout: &Layout, native: &[u8], index: usize) -> u16 {
     match (layout.bytes_per_sample, layout.big_endian) {
-        (1, _) => u16::from(native[index]),
+        (1, false) => u16::from(native[index]),
+        (1, true) => u16::from(native[index ^ 1]),
         (_, false) => u16::from_le_bytes([native[2 * index], native[2 * index + 1]]),
         (_, true) => u16::from_be_bytes([native[2 * index], native[2 * index + 1]]),
     }
@@ -42,7 +43,8 @@ fn read_sample(layout: &Layout, native: &[u8], index: usize) -> u16 {
 
 fn write_sample(layout: &Layout, native: &mut [u8], index: usize, raw: u16) {
     match (layout.bytes_per_sample, layout.big_endian) {
-        (1, _) => native[index] = raw as u8,
+        (1, false) => native[index] = raw as u8,
+        (1, true) => native[index ^ 1] = raw as u8,
         (_, false) => native[2 * index..2 * index + 2].copy_from_slice(&raw.to_le_bytes()),
         (_, true) => native[2 * index..2 * index + 2].copy_from_slice(&raw.to_be_bytes()),
     }

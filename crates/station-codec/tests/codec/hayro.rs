@@ -40,6 +40,8 @@ fn original(image: &Image, f: usize) -> Vec<Vec<i64>> {
                         p * samples + s
                     };
                     let raw = match (bytes, big) {
+                        // Big-endian OW words hold two 8-bit samples, swapped.
+                        (1, _) if big && d.pixel_data_vr == Some(*b"OW") => i64::from(frame[i ^ 1]),
                         (1, _) => i64::from(frame[i]),
                         (_, false) => {
                             i64::from(u16::from_le_bytes([frame[2 * i], frame[2 * i + 1]]))

@@ -108,7 +108,17 @@ impl Mono {
                 }
             }
         }
-        Image {
+        // Big-endian 8-bit pixels as devices write them: OW words, so each pair is swapped.
+        let swapped = self.big_endian && self.bits_allocated == 8;
+        if swapped {
+            assert!(
+                pixels.len() % 2 == 0,
+                "{}: give OW an even length",
+                self.name
+            );
+            pixels.chunks_exact_mut(2).for_each(|pair| pair.swap(0, 1));
+        }
+        let mut image = Image {
             name: self.name,
             descriptor: descriptor(
                 self.rows,
@@ -129,7 +139,11 @@ impl Mono {
             ),
             pixels,
             palette: None,
+        };
+        if swapped {
+            image.descriptor.pixel_data_vr = Some(*b"OW");
         }
+        image
     }
 }
 

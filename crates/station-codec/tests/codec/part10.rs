@@ -157,8 +157,8 @@ pub fn native(image: &Image) -> Vec<u8> {
         "1.2.826.0.1.3680043.10.1234.4",
         big,
     ));
-    let vr = if d.bits_allocated == 8 { b"OB" } else { b"OW" };
-    element(&mut out, 0x7FE0_0010, vr, &padded(&image.pixels, 0), big);
+    let vr = d.pixel_data_vr.expect("explicit VR");
+    element(&mut out, 0x7FE0_0010, &vr, &padded(&image.pixels, 0), big);
     out
 }
 

@@ -189,9 +189,19 @@ fn inconsistent_attributes_are_refused() {
 
 #[test]
 fn big_endian_bytes_in_an_ambiguous_layout_are_refused() {
+    // 16-bit samples in OB have no defined byte order.
     let mut image = Mono {
         big_endian: true,
-        ..Mono::new("BE 8-bit", 8, 8, 8, 8)
+        ..Mono::new("BE 16-bit OB", 8, 8, 16, 16)
+    }
+    .build();
+    image.descriptor.pixel_data_vr = Some(*b"OB");
+    assert_eq!(refused_by_both(&image).code(), "big-endian-layout");
+    // 8-bit samples swapped in OW words, an odd number per frame: pairs straddle the frames.
+    let mut image = Mono {
+        big_endian: true,
+        frames: Some(2),
+        ..Mono::new("BE 8-bit OW", 3, 3, 8, 8)
     }
     .build();
     image.descriptor.pixel_data_vr = Some(*b"OW");

@@ -44,6 +44,12 @@ fn common() -> Vec<Image> {
         }
         .build(),
         Mono {
+            big_endian: true,
+            frames: Some(2),
+            ..Mono::new("big-endian 8-bit in OW words", 60, 70, 8, 8)
+        }
+        .build(),
+        Mono {
             frames: Some(12),
             ..Mono::new("multi-frame 8-bit", 96, 128, 8, 8)
         }
