@@ -52,7 +52,7 @@ def timed(argv):
     return out, float(user) + float(system), float(wall), int(rss) / 1024
 
 
-def describe(ds, raw_len):
+def describe(ds, raw_len, vr=None):
     ts = ds.file_meta.TransferSyntaxUID
     fields = {
         "transfer_syntax_uid": ts,
@@ -63,7 +63,7 @@ def describe(ds, raw_len):
         "photometric_interpretation": ds.PhotometricInterpretation,
     }
     if not ts.is_implicit_VR:
-        fields["pixel_data_vr"] = ds["PixelData"].VR
+        fields["pixel_data_vr"] = vr or ds["PixelData"].VR
     if "PlanarConfiguration" in ds:
         fields["planar_configuration"] = ds.PlanarConfiguration
     if "NumberOfFrames" in ds:
@@ -158,7 +158,7 @@ def cine():
     """A ~300 MB RGB cine: the GE ultrasound frame, moving a little from frame to frame."""
     src = pydicom.dcmread(os.path.join(DATA, "US1_UNCR.dcm"))
     frame = src.pixel_array  # 480 x 640 x 3
-    frames = 330
+    frames = 342  # 300 MiB of pixels
     raw = os.path.join(WORK, "cine.raw")
     with open(raw, "wb") as f:
         for i in range(frames):
@@ -169,7 +169,7 @@ def cine():
     del header.PixelData
     header.NumberOfFrames = frames
     with open(desc, "w") as f:
-        f.write(describe(header, native))
+        f.write(describe(header, native, vr="OB"))
     # The same cine as a Part-10 file for DCMTK: header, then Pixel Data streamed in.
     part10 = os.path.join(WORK, "cine.dcm")
     header.save_as(part10, enforce_file_format=True)

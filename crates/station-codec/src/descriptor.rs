@@ -114,6 +114,11 @@ impl Layout {
     }
 }
 
+/// The largest frame we encode. Encoding holds a few copies of a frame (JPEG 2000: its samples
+/// as 32-bit integers, twice): 128 MiB covers mammography and large photographs while bounding
+/// what one worker can use.
+const MAX_FRAME_BYTES: usize = 128 << 20;
+
 const IMPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2";
 const EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1";
 const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1.99";
@@ -152,22 +157,15 @@ pub(crate) fn plan(
         (true, Some(b"OB"), 1) => false,
         (true, _, _) => return Err(ambiguous()),
     };
-    // JPEG-LS codes 2–16 bits per sample (ISO 14495-1 P), JPEG 2000 1–38 (we stop at 16).
-    let min_bits = match codec {
-        Codec::JpegLsLossless => 2,
-        Codec::Jpeg2000Lossless => 1,
+    // JPEG 2000 codes 1–38 bits per sample (we stop at 16). JPEG-LS codes 2–16, but DCMTK (and
+    // so Orthanc, the usual hub) decodes 8 bits or fewer only into Bits Allocated 8 and fails
+    // on fewer than 8: those rare layouts go as received.
+    let bits = match (codec, bytes_per_sample) {
+        (Codec::Jpeg2000Lossless, _) => 1..=d.bits_allocated,
+        (Codec::JpegLsLossless, 1) => 8..=8,
+        (Codec::JpegLsLossless, _) => 9..=16,
     };
-    if d.bits_stored < min_bits || d.bits_stored > d.bits_allocated {
-        return Err(NotCompressible::BitsStored {
-            stored: d.bits_stored,
-            allocated: d.bits_allocated,
-            codec,
-        });
-    }
-    // DCMTK (and so Orthanc, the usual hub) decodes JPEG-LS of 8 bits or fewer only into Bits
-    // Allocated 8, and fails on fewer than 8: those rare layouts go as received.
-    let jpeg_ls_bits = if d.bits_allocated == 8 { 8..=8 } else { 9..=16 };
-    if codec == Codec::JpegLsLossless && !jpeg_ls_bits.contains(&d.bits_stored) {
+    if !bits.contains(&d.bits_stored) {
         return Err(NotCompressible::BitsStored {
             stored: d.bits_stored,
             allocated: d.bits_allocated,
@@ -248,6 +246,11 @@ pub(crate) fn plan(
         frames,
         colour_transform: new_photometric == Some("YBR_RCT"),
     };
+    if layout.frame_len() > MAX_FRAME_BYTES {
+        return Err(NotCompressible::FrameTooLarge {
+            bytes: layout.frame_len() as u64,
+        });
+    }
     // Swapped pairs of 8-bit samples would straddle frames (or the padding byte) when a frame
     // has an odd number of samples.
     if big_endian_words && bytes_per_sample == 1 && layout.frame_len() % 2 == 1 {

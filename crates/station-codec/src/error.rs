@@ -38,6 +38,8 @@ pub enum NotCompressible {
         columns: u16,
         frames: u32,
     },
+    #[error("one frame is {bytes} bytes, more than the encoder takes in memory at once")]
+    FrameTooLarge { bytes: u64 },
     #[error("Pixel Data holds {actual} bytes where the image attributes call for {expected}")]
     Length { expected: u64, actual: u64 },
     #[error("big-endian Pixel Data with VR {vr} and Bits Allocated {bits_allocated} has an ambiguous byte order")]
@@ -83,6 +85,7 @@ impl NotCompressible {
             NotCompressible::SamplesPerPixel { .. } => "samples-per-pixel",
             NotCompressible::PlanarConfiguration(_) => "planar-configuration",
             NotCompressible::Empty { .. } => "empty",
+            NotCompressible::FrameTooLarge { .. } => "frame-too-large",
             NotCompressible::Length { .. } => "length",
             NotCompressible::BigEndianLayout { .. } => "big-endian-layout",
             NotCompressible::Truncated { .. } => "truncated",

@@ -172,6 +172,14 @@ fn inconsistent_attributes_are_refused() {
     let mut image = mono8();
     image.descriptor.number_of_frames = Some(0);
     assert_eq!(refused_by_both(&image).code(), "empty");
+    // 12000 × 12000 RGB is one 432 MB frame: more than an encoder may hold.
+    let mut image = colour("huge", "RGB", 8, 8, None, 8, false);
+    (image.descriptor.rows, image.descriptor.columns) = (12_000, 12_000);
+    image.descriptor.pixel_data_length = 12_000 * 12_000 * 3;
+    assert_eq!(
+        refused_by_both(&image),
+        NotCompressible::FrameTooLarge { bytes: 432_000_000 }
+    );
     // Pixel Data that is longer or shorter than Rows × Columns × … says.
     let mut image = mono8();
     image.descriptor.pixel_data_length += 2;
