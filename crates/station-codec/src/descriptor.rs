@@ -79,7 +79,10 @@ pub(crate) struct Layout {
     pub samples: usize,
     /// 1 or 2 (Bits Allocated 8 or 16).
     pub bytes_per_sample: usize,
-    pub bits_stored: u32,
+    /// The bits each sample is coded with: Bits Stored, or Bits Allocated when JPEG-LS codes
+    /// whole stored words (see `plan`).
+    pub precision: u32,
+    /// Samples are coded as signed values (JPEG 2000 only: JPEG-LS has no sign).
     pub signed: bool,
     /// Planar Configuration 1: all of the first sample, then the second, then the third.
     pub planar: bool,
@@ -110,7 +113,7 @@ impl Layout {
 
     /// The mask of the bits that hold a sample's value.
     pub fn value_mask(&self) -> u16 {
-        (((1u32 << self.bits_stored) - 1) & 0xFFFF) as u16
+        (((1u32 << self.precision) - 1) & 0xFFFF) as u16
     }
 }
 
@@ -157,15 +160,7 @@ pub(crate) fn plan(
         (true, Some(b"OB"), 1) => false,
         (true, _, _) => return Err(ambiguous()),
     };
-    // JPEG 2000 codes 1–38 bits per sample (we stop at 16). JPEG-LS codes 2–16, but DCMTK (and
-    // so Orthanc, the usual hub) decodes 8 bits or fewer only into Bits Allocated 8 and fails
-    // on fewer than 8: those rare layouts go as received.
-    let bits = match (codec, bytes_per_sample) {
-        (Codec::Jpeg2000Lossless, _) => 1..=d.bits_allocated,
-        (Codec::JpegLsLossless, 1) => 8..=8,
-        (Codec::JpegLsLossless, _) => 9..=16,
-    };
-    if !bits.contains(&d.bits_stored) {
+    if d.bits_stored == 0 || d.bits_stored > d.bits_allocated {
         return Err(NotCompressible::BitsStored {
             stored: d.bits_stored,
             allocated: d.bits_allocated,
@@ -234,12 +229,27 @@ pub(crate) fn plan(
             frames,
         });
     }
+    // JPEG-LS has no sign and its decoders differ in what they put above Bits Stored: pydicom
+    // sign-extends from Pixel Representation, DCMTK (and so Orthanc, the usual hub) writes
+    // zeros. Signed samples narrower than their container are therefore coded as whole stored
+    // words (P = Bits Allocated, as dcmcjpls does by default), which every decoder gives back
+    // byte for byte. So are the layouts DCMTK decodes no other way: 8 bits or fewer in 16, and
+    // fewer than 8 in 8.
+    let dcmtk_precision = if bytes_per_sample == 1 { 8..=8 } else { 9..=16 };
+    let whole_words = codec == Codec::JpegLsLossless
+        && ((signed && d.bits_stored < d.bits_allocated)
+            || !dcmtk_precision.contains(&d.bits_stored));
+    let (precision, signed) = if whole_words {
+        (d.bits_allocated, false)
+    } else {
+        (d.bits_stored, signed)
+    };
     let layout = Layout {
         rows: usize::from(d.rows),
         columns: usize::from(d.columns),
         samples: usize::from(samples),
         bytes_per_sample,
-        bits_stored: u32::from(d.bits_stored),
+        precision: u32::from(precision),
         signed,
         planar,
         big_endian: big_endian_words,

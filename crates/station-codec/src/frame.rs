@@ -1,6 +1,7 @@
 //! One frame between its native bytes (PS3.5 8.1: byte order, Planar Configuration, bits above
-//! High Bit) and the form both codecs start from: each sample's Bits Stored bit pattern, pixel by
-//! pixel (colour samples interleaved), in a `u16`.
+//! High Bit) and the form both codecs start from: each sample's bit pattern at the coded
+//! precision (Bits Stored, or all of Bits Allocated), pixel by pixel (colour samples
+//! interleaved), in a `u16`.
 //!
 //! Must never: change a sample value; a frame whose native bytes cannot be rebuilt exactly from
 //! its bit patterns is refused here rather than silently normalised.
@@ -10,7 +11,7 @@ use crate::descriptor::Layout;
 /// The native sample that bit pattern `pattern` is written as: sign-extended through Bits
 /// Allocated for signed data, as is for unsigned (PS3.5 8.1.1).
 fn expand(layout: &Layout, pattern: u16) -> u16 {
-    let sign_bit = 1u16 << (layout.bits_stored - 1);
+    let sign_bit = 1u16 << (layout.precision - 1);
     if layout.signed && pattern & sign_bit != 0 {
         let allocated_mask = if layout.bytes_per_sample == 1 {
             0x00FF
@@ -90,7 +91,7 @@ pub(crate) fn to_native(layout: &Layout, patterns: &[u16], native: &mut Vec<u8>)
 
 /// A signed sample's value from its bit pattern (two's complement in Bits Stored bits).
 pub(crate) fn signed_value(layout: &Layout, pattern: u16) -> i32 {
-    let shift = 32 - layout.bits_stored;
+    let shift = 32 - layout.precision;
     ((u32::from(pattern) << shift) as i32) >> shift
 }
 
@@ -104,7 +105,7 @@ mod tests {
             columns: 2,
             samples: if planar { 3 } else { 1 },
             bytes_per_sample: bytes,
-            bits_stored: bits,
+            precision: bits,
             signed,
             planar,
             big_endian,

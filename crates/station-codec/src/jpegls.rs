@@ -1,7 +1,7 @@
 //! One frame to and from a JPEG-LS lossless codestream (ISO 14495-1, PS3.5 A.4.3) with CharLS.
-//! Samples are coded as their Bits Stored bit pattern with P = Bits Stored: JPEG-LS has no sign,
-//! and decoders sign-extend signed data from Pixel Representation (PS3.5 8.2.3). Colour is coded
-//! sample-interleaved with no colour transform (PS3.5 Table 8.2.3-1 allows none).
+//! Samples are coded unsigned with P = the layout's precision: Bits Stored, or Bits Allocated
+//! for whole stored words (signed data narrower than its container; see `descriptor::plan`).
+//! Colour is coded sample-interleaved with no colour transform (PS3.5 Table 8.2.3-1 allows none).
 //!
 //! Must never: write a near-lossless (NEAR > 0) codestream.
 
@@ -13,14 +13,14 @@ fn frame_info(layout: &Layout) -> FrameInfo {
     FrameInfo {
         width: layout.columns as u32,
         height: layout.rows as u32,
-        bits_per_sample: layout.bits_stored as i32,
+        bits_per_sample: layout.precision as i32,
         component_count: layout.samples as i32,
     }
 }
 
 /// CharLS takes one byte per sample up to 8 bits, else a native-endian `u16`.
 fn one_byte_samples(layout: &Layout) -> bool {
-    layout.bits_stored <= 8
+    layout.precision <= 8
 }
 
 pub(crate) fn encode(layout: &Layout, patterns: &[u16]) -> Result<Vec<u8>, String> {

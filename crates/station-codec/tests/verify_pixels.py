@@ -8,7 +8,8 @@ Reads a JSON list of cases; for each, the original (native) Part-10 file and the
   conversion) and the arrays must be equal: same shape, dtype and every value. These wrap CharLS
   and OpenJPEG, the libraries we encode with: this checks the DICOM side as a reader sees it.
 - "dcmtk": a file DCMTK's dcmdjpls decompressed from the compressed one (DCMTK's own JPEG-LS
-  decoder and DICOM parser, as Orthanc uses them); it must decode to the original values too.
+  decoder and DICOM parser, as Orthanc uses them); it must decode to the original values too,
+  and its Pixel Data must be the original's byte for byte (little-endian originals).
 - "grok": each JPEG 2000 frame is also decoded by Grok's grk_decompress (a separately maintained
   JPEG 2000 codec), and must match.
 Prints "ok <name>" per passing case and "FAIL <name>: <why>" otherwise; exits 1 on any failure.
@@ -112,6 +113,15 @@ def main():
             same("pydicom", original, values(case["encoded"]))
             if case.get("dcmtk"):
                 same("dcmdjpls", original, values(case["dcmtk"]))
+                # What Orthanc hands out (its frames, its downloads) is DCMTK's decompressed
+                # Pixel Data itself: the bits above High Bit must come back too.
+                # (Compared by value only where the layouts differ: dcmdjpls writes little
+                # endian, by pixel.)
+                orig, back = pydicom.dcmread(case["original"]), pydicom.dcmread(case["dcmtk"])
+                same_layout = (orig.file_meta.TransferSyntaxUID.is_little_endian
+                               and orig.get("PlanarConfiguration", 0) == back.get("PlanarConfiguration", 0))
+                if same_layout and back.PixelData[:len(orig.PixelData)] != orig.PixelData:
+                    raise AssertionError("dcmdjpls: decompressed Pixel Data bytes differ from the original's")
             if case.get("grok"):
                 grok_frames(ds, fragments, original)
             print(f"ok {name}")

@@ -13,7 +13,7 @@ use openjpeg::{ComponentInfo, EncodeOptions};
 
 fn component_info(layout: &Layout) -> ComponentInfo {
     ComponentInfo {
-        precision: layout.bits_stored,
+        precision: layout.precision,
         signed: layout.signed,
     }
 }
@@ -70,11 +70,11 @@ pub(crate) fn decode(
     let expected = component_info(layout);
     let (low, high) = if layout.signed {
         (
-            -(1i32 << (layout.bits_stored - 1)),
-            (1i32 << (layout.bits_stored - 1)) - 1,
+            -(1i32 << (layout.precision - 1)),
+            (1i32 << (layout.precision - 1)) - 1,
         )
     } else {
-        (0, (1i32 << layout.bits_stored) - 1)
+        (0, (1i32 << layout.precision) - 1)
     };
     let mask = u32::from(layout.value_mask());
     patterns.clear();
