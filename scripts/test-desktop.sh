@@ -6,7 +6,8 @@
 # to docs/screenshots/desktop.png. On the test's session bus a stand-in notification server and
 # tray host (tests/desktop/desktop_bus.py: python3-dbus, python3-gi) answer the app, dbus-monitor
 # (dbus-bin) records its notifications and gdbus (libglib2.0-bin) reads its tray menu; a real
-# Orthanc is its hub.
+# Orthanc is its hub. The image viewer also runs in WebKitGTK's own MiniBrowser (the window's
+# engine; libwebkit2gtk-4.1-0) through WebKitWebDriver (tests/desktop/viewer.test.mjs).
 # UI_BUILT=1 skips the UI build (scripts/test.sh has just built it). With DESKTOP_BIN and
 # STATION_BIN set to release builds (scripts/test.sh, from scripts/package.sh) it tests those
 # and builds the shell's unit tests in release too, reusing that build's dependencies.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh Debian/Ubuntu machine. Installs what the tests need when it is
 # missing (DCMTK's echoscu/storescu/dcmdump, Orthanc with its DICOMweb plugin as the test hub,
-# dicom3tools' dciodvfy, poppler's pdftoppm,
+# dicom3tools' dciodvfy, poppler's pdftoppm, CMake and Grok for the codec crate,
 # socat and openssl to put TLS in front of it,
 # a C compiler for the bundled SQLite, Rust through rustup, Debian's Chromium and a Chinese font
 # for the browser tests), builds the web UI (ui/) so the engine embeds it, runs the UI's unit
@@ -37,6 +37,12 @@ done
 [ -x /usr/bin/pdftoppm ] || need+=(poppler-utils)
 command -v openssl >/dev/null || need+=(openssl)
 command -v cc >/dev/null || need+=(build-essential)
+# station-codec builds CharLS (C++) with CMake; its tests decode JPEG 2000 with Grok too, and
+# run pydicom in a virtual environment (set up below).
+command -v c++ >/dev/null || need+=(g++)
+command -v cmake >/dev/null || need+=(cmake)
+[ -x /usr/bin/grk_decompress ] || need+=(grokj2k-tools)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 # Browser tests: Debian's Chromium (npm's browser downloads are not used) and a CJK font.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
@@ -77,6 +83,16 @@ fi
 
 cargo --version
 node --version
+
+# The codec tests read our JPEG-LS and JPEG 2000 output with pydicom (with its pyjpegls and
+# pylibjpeg-openjpeg plug-ins) as well as DCMTK and Grok: from PyPI into a venv outside the clone.
+codec_venv="${STATION_TEST_VENV:-$HOME/.cache/station-test-venv}"
+if ! "$codec_venv/bin/python" -c 'import pydicom, jpeg_ls, openjpeg, pylibjpeg, numpy' 2>/dev/null; then
+  python3 -m venv "$codec_venv"
+  "$codec_venv/bin/pip" install -q --disable-pip-version-check pydicom==3.0.2 pylibjpeg==2.1.0 \
+    pylibjpeg-openjpeg==2.6.0 pyjpegls==1.5.1 numpy==2.4.6
+fi
+export STATION_TEST_PYTHON="$codec_venv/bin/python"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
