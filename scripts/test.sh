@@ -6,8 +6,11 @@
 # a C compiler for the bundled SQLite, Rust through rustup, Debian's Chromium and a Chinese font
 # for the browser tests), builds the web UI (ui/) so the engine embeds it, runs the UI's unit
 # tests (Vitest), the workspace's test suite, then the browser tests (Chromium driven by
-# playwright-core against a real `station serve`) and the desktop window's test
-# (scripts/test-desktop.sh), and exits non-zero if anything fails.
+# playwright-core against a real `station serve`), the desktop window's test
+# (scripts/test-desktop.sh) and the Debian package's test (tests/package/: installs, runs and
+# upgrades the package on this machine, then purges it; needs root), and exits non-zero if
+# anything fails. `station` and `station-desktop` are built once, in release, by
+# scripts/package.sh: the browser, desktop and package tests all run those binaries.
 # Extra arguments go to `cargo test` (e.g. `scripts/test.sh -- --nocapture`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +46,12 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 # Browser tests: Debian's Chromium (npm's browser downloads are not used) and a CJK font.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+# The package's test: lintian, systemd-analyze (its Documentation= man page is checked with man),
+# sqlite3 to read the installed station's schema.
+command -v lintian >/dev/null || need+=(lintian)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v man >/dev/null || need+=(man-db)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
 if ! command -v cargo >/dev/null && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   command -v curl >/dev/null || need+=(curl)
   [ -e /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
@@ -94,15 +103,26 @@ trap 'rm -f "$log"' EXIT
 # The desktop shell (src-tauri) needs WebKit to build: scripts/test-desktop.sh tests it.
 cargo test --workspace --exclude station-desktop "$@" 2>&1 | tee -a "$log"
 
-# Browser tests: Debian's Chromium against a real `station serve` (the binary cargo built).
+# The packages: the previous release's first (built once per commit, then cached outside the
+# clone; it builds in the same target dir), then this checkout's, whose one release build of
+# `station` and `station-desktop` every test below runs.
+target=${CARGO_TARGET_DIR:-$PWD/target}
+case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
+previous_deb=$(scripts/package.sh --previous)
+deb=$(UI_BUILT=1 scripts/package.sh)
+export STATION_BIN="$target/release/station"
+
+# Browser tests: Debian's Chromium against a real `station serve`.
 (cd tests/e2e && npm ci --no-audit --no-fund)
-cargo build -p station --bin station
-STATION_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/station" \
-  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
+node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
 
 # The desktop window (Tauri under Xvfb, driven by tauri-driver): its own script installs the
 # WebKit libraries, WebKitWebDriver, Xvfb and tauri-driver when missing.
-UI_BUILT=1 scripts/test-desktop.sh 2>&1 | tee -a "$log"
+UI_BUILT=1 DESKTOP_BIN="$target/release/station-desktop" scripts/test-desktop.sh 2>&1 | tee -a "$log"
+
+# The package installed, run as its service, upgraded, removed and purged on this machine.
+STATION_DEB="$deb" STATION_PREVIOUS_DEB="$previous_deb" \
+  node --test --test-concurrency=1 --test-reporter=spec tests/package/ 2>&1 | tee -a "$log"
 
 # One closing line for the whole run, summed over every cargo test binary, Vitest and the
 # browser tests (colour codes stripped first).
