@@ -5,7 +5,8 @@
 # socat and openssl to put TLS in front of it,
 # a C compiler for the bundled SQLite, Rust through rustup, Debian's Chromium and a Chinese font
 # for the browser tests), builds the web UI (ui/) so the engine embeds it, runs the UI's unit
-# tests (Vitest), the workspace's test suite, then the browser tests (Chromium driven by
+# tests (Vitest), checks formatting and clippy's lints, runs the workspace's test suite (the
+# layering test included), then the browser tests (Chromium driven by
 # playwright-core against a real `station serve`), the desktop window's test
 # (scripts/test-desktop.sh) and the Debian package's test (tests/package/: installs, runs and
 # upgrades the package on this machine, then purges it; needs root), and exits non-zero if
@@ -75,6 +76,16 @@ if ! command -v cargo >/dev/null; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
+# The style and lint gates need rustfmt and clippy (a minimal rustup profile has neither).
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  if command -v rustup >/dev/null; then
+    rustup component add rustfmt clippy
+  else
+    echo "cargo fmt and cargo clippy are needed: install rustfmt and clippy, then run this again." >&2
+    exit 1
+  fi
+fi
+
 # The web UI needs Node 20.19+ (Vite 8); Debian 12's own nodejs is too old to build it.
 if ! command -v npm >/dev/null; then
   echo "npm (Node 20.19 or newer) is needed to build and test the web UI (ui/): install it, then run this again." >&2
@@ -100,7 +111,14 @@ trap 'rm -f "$log"' EXIT
 (cd ui && npm ci --no-audit --no-fund && npm run build)
 (cd ui && npx vitest run) 2>&1 | tee -a "$log"
 
-# The desktop shell (src-tauri) needs WebKit to build: scripts/test-desktop.sh tests it.
+# Gates before the tests: formatting, and clippy with every warning an error (the workspace
+# lints in Cargo.toml: no unsafe code, no unwrap outside tests). The desktop shell (src-tauri)
+# needs WebKit to build: scripts/test-desktop.sh tests it.
+cargo fmt --all -- --check
+cargo clippy --workspace --exclude station-desktop --all-targets -- -D warnings
+
+# The layering test (crates/layers) runs with the rest: no module uses one above it, no SQL
+# outside `store` (scripts/modgraph.sh prints the graph).
 cargo test --workspace --exclude station-desktop "$@" 2>&1 | tee -a "$log"
 
 # The packages: the previous release's first (built once per commit, then cached outside the

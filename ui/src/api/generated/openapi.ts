@@ -911,7 +911,7 @@ export interface components {
             /** @enum {string} */
             type: "instance_received";
         } | {
-            state: string;
+            state: components["schemas"]["StudyState"];
             study_uid: string;
             /** @enum {string} */
             type: "study_changed";
@@ -1118,7 +1118,7 @@ export interface components {
             scheduled_date: string;
             scheduled_time: string;
             sps_id: string;
-            state: string;
+            state: components["schemas"]["OrderState"];
             station_ae: string;
             study_uid: string;
         };
@@ -1128,6 +1128,11 @@ export interface components {
         OrderRef: {
             accession: string;
         };
+        /**
+         * @description An order's Scheduled Procedure Step (`orders.state`, PS3.4 Annex K).
+         * @enum {string}
+         */
+        OrderState: "scheduled" | "in_progress" | "completed" | "cancelled";
         /** @description An order with its patient, as the worklist and the CLI show it. */
         OrderWithPatient: {
             order: components["schemas"]["Order"];
@@ -1139,7 +1144,7 @@ export interface components {
             /** @description Last scheduled date (inclusive); `date_from` when absent. */
             date_to?: string | null;
             /** @description Any of scheduled, in_progress, completed, cancelled; empty: all. */
-            states?: string[];
+            states?: components["schemas"]["OrderState"][];
         };
         /** @description A study past its turnaround target without a final report. */
         OverdueStudy: {
@@ -1164,6 +1169,7 @@ export interface components {
             /** Format: int32 */
             offset?: number;
         };
+        /** @description A registered patient. */
         Patient: {
             birth_date: string;
             clinic_id: string;
@@ -1314,7 +1320,10 @@ export interface components {
             /** @description Only reports the caller has not acknowledged. */
             unread_only?: boolean;
         };
-        /** @enum {string} */
+        /**
+         * @description What a user may do is decided in `api::roles`; the role is stored here.
+         * @enum {string}
+         */
         Role: "technician" | "doctor" | "manager" | "admin";
         /**
          * @description A password, token or client secret from the config: written as a plain string in the file,
@@ -1338,12 +1347,17 @@ export interface components {
             next_attempt_at?: number | null;
             /** Format: int64 */
             priority: number;
-            state: string;
+            state: components["schemas"]["SendState"];
             /** Format: int64 */
             stored: number;
             /** Format: int64 */
             updated_at: number;
         };
+        /**
+         * @description One study's sending to one destination (`send_queue.state`).
+         * @enum {string}
+         */
+        SendState: "queued" | "sending" | "delivered" | "failed" | "held";
         SeriesInfo: {
             description: string;
             instances: components["schemas"]["InstanceInfo"][];
@@ -1431,8 +1445,7 @@ export interface components {
             offset?: number;
             /** @description Exactly this patient ID. */
             patient_id?: string | null;
-            /** @description One of receiving, complete, unassigned, ready, sending, delivered, reported, failed, held. */
-            state?: string | null;
+            state?: null | components["schemas"]["StudyState"];
             /** @description Part of the patient's name (with or without the DICOM `^`), patient ID or accession. */
             text?: string | null;
             urgent_only?: boolean;
@@ -1440,7 +1453,7 @@ export interface components {
         StudyActionResult: {
             /** @description Destinations whose queue row changed. */
             changed: number;
-            state: string;
+            state: components["schemas"]["StudyState"];
             study_uid: string;
             urgent: boolean;
         };
@@ -1452,7 +1465,7 @@ export interface components {
             /** @description The order the study now belongs to. */
             order: components["schemas"]["Order"];
             /** @description The study's state afterwards (an unassigned study is queued for sending). */
-            state: string;
+            state: components["schemas"]["StudyState"];
             study_uid: string;
         };
         StudyDetail: {
@@ -1472,7 +1485,7 @@ export interface components {
             patient_id: string;
             patient_name: string;
             sex: string;
-            state: string;
+            state: components["schemas"]["StudyState"];
             study_date: string;
             study_uid: string;
         };
@@ -1487,6 +1500,13 @@ export interface components {
         StudyRef: {
             study_uid: string;
         };
+        /**
+         * @description Where a study is (`studies.state`): `receiving → complete → (unassigned →) ready →
+         *     sending → delivered → reported`, or `failed` (a person must look) or `held` (a person
+         *     paused it).
+         * @enum {string}
+         */
+        StudyState: "receiving" | "complete" | "unassigned" | "ready" | "sending" | "delivered" | "reported" | "failed" | "held";
         /**
          * @description A study as lists show it. Patient and accession are as sent: the registered patient's once
          *     the study is matched to an order.
@@ -1509,7 +1529,7 @@ export interface components {
             patient_sex: string;
             /** @description The name as the device sent it (differs from `patient_name` when the order corrected it). */
             received_patient_name: string;
-            state: string;
+            state: components["schemas"]["StudyState"];
             /** Format: int64 */
             state_changed_at: number;
             study_date: string;

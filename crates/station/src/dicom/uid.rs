@@ -35,7 +35,7 @@ pub struct Uids {
 }
 
 impl Uids {
-    /// `root` must have passed [`validate_root`] (the config checks it at load).
+    /// `root` must have passed [`validate_root`] (the configuration checks it at load).
     pub fn new(root: Option<&str>) -> Uids {
         Uids {
             root: root.map(|r| r.trim_end_matches('.').to_string()),

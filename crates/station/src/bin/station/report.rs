@@ -1,11 +1,14 @@
 //! `station report list|show|ack`: the reports that came back from the hubs, from a shell.
-//! Thin over `station::reports`; prints text (or JSON with `--json`).
+//! Thin over `station::reports` (and `station::actions::report` to acknowledge); prints text
+//! (or JSON with `--json`).
 
 use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Subcommand;
+use station::actions::{self, Actor};
 use station::config::Config;
+use station::events::Events;
 use station::reports::{self, Lang, ReportFilter};
 use station::store::{self, Store};
 
@@ -160,7 +163,9 @@ pub fn run(action: ReportAction) -> anyhow::Result<()> {
         ReportAction::Ack { config, id, user } => {
             let config = config.load(Default::default())?;
             let store = Store::open(&config.db_path())?;
-            let first = reports::acknowledge(&mut store.lock(), id, &user)?;
+            let events = Events::new();
+            let acked = actions::report::acknowledge(&Actor::new(&store, &events, &user), id)?;
+            let first = acked.first;
             println!(
                 "report #{id} {} by {user}",
                 if first {

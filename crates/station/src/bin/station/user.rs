@@ -1,12 +1,14 @@
 //! `station user add|passwd|list`: user administration from the command line, for the admin
-//! who installs the station. The same rules and audit trail as the API's `user_create` and
-//! `user_update` (`station::auth::users`), recorded as actor `cli`.
+//! who installs the station. The same operations as the API's `user_create` and `user_update`
+//! (`station::actions::user`), recorded as actor `cli`.
 //!
 //! Must never: print a password it did not generate.
 
 use anyhow::Context;
 use clap::Subcommand;
+use station::actions::{self, Actor};
 use station::config::Overrides;
+use station::events::Events;
 use station::store::Store;
 
 use super::ConfigArgs;
@@ -69,7 +71,9 @@ pub(crate) fn run(action: UserAction) -> anyhow::Result<()> {
                 format!("unknown role {role:?}: technician, doctor, manager or admin")
             })?;
             let (pw, generated) = chosen(password);
-            let user = users::add(&open(&config)?, "cli", &username, &display_name, role, &pw)?;
+            let (store, events) = (open(&config)?, Events::new());
+            let by = Actor::new(&store, &events, "cli");
+            let user = actions::user::create(&by, &username, &display_name, role, &pw)?;
             println!("created {} ({})", user.username, role.as_str());
             if generated {
                 println!("password: {pw}");
@@ -85,7 +89,9 @@ pub(crate) fn run(action: UserAction) -> anyhow::Result<()> {
                 password: Some(pw.clone()),
                 ..Default::default()
             };
-            let user = users::change(&open(&config)?, "cli", &username, &change)?;
+            let (store, events) = (open(&config)?, Events::new());
+            let user =
+                actions::user::update(&Actor::new(&store, &events, "cli"), &username, &change)?;
             println!(
                 "password of {} changed; their sessions ended",
                 user.username

@@ -24,8 +24,8 @@ use dicom_ul::pdu::{
 };
 use dicom_ul::{Pdu, ServerAssociation, ServerAssociationOptions};
 
-use super::dimse::{command_field, status, Command};
 use crate::config::DicomConfig;
+use crate::dicom::dimse::{command_field, status, Command};
 use crate::ingest::{Ingest, IngestError, Outcome, Staging};
 use crate::store::Source;
 
@@ -459,7 +459,7 @@ fn respond(
     status: u16,
     comment: Option<&str>,
 ) -> Result<(), String> {
-    let data = super::dimse::response(request, response_field, status, comment)
+    let data = crate::dicom::dimse::response(request, response_field, status, comment)
         .map_err(|e| e.to_string())?;
     assoc
         .send(&Pdu::PData {

@@ -22,9 +22,9 @@ use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry
 use dicom_ul::pdu::{PDataValue, PDataValueType};
 use dicom_ul::{Pdu, ServerAssociation};
 
-use super::dimse::{self, command_field, status, Command};
+use crate::dicom::dimse::{self, command_field, status, Command};
 use crate::registry::orders::{self, OrderWithPatient};
-use crate::store::Store;
+use crate::store::{OrderState, Store};
 
 /// Modality Worklist Information Model – FIND (PS3.4 K.6.1.2).
 pub const MODALITY_WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
@@ -188,7 +188,7 @@ fn full_response(o: &OrderWithPatient, charset: &str) -> InMemDicomObject {
         &mut sps,
         tags::SCHEDULED_PROCEDURE_STEP_STATUS,
         VR::CS,
-        if ord.state == "in_progress" {
+        if ord.state == OrderState::InProgress {
             "STARTED"
         } else {
             "SCHEDULED"
@@ -303,8 +303,13 @@ pub fn answer(
 ) -> Result<Vec<InMemDicomObject>, String> {
     let query = Query::parse(identifier);
     let (from, to) = query.date_bounds();
-    let candidates = orders::list(&store.lock(), &from, &to, &["scheduled", "in_progress"])
-        .map_err(|e| e.to_string())?;
+    let candidates = orders::list(
+        &store.lock(),
+        &from,
+        &to,
+        &[OrderState::Scheduled, OrderState::InProgress],
+    )
+    .map_err(|e| e.to_string())?;
     Ok(candidates
         .iter()
         .filter(|o| query.matches(o))

@@ -1,9 +1,12 @@
 //! The `station` command: `serve`, `import`, `status`, `sync`, `patient`, `order`, `worklist`,
 //! `study`, `report`, `user`, `openapi` and `demo`. The only place that uses `anyhow`; everything
-//! it calls returns typed errors.
+//! it calls returns typed errors. Every change it makes goes through the library's operation
+//! layer (`station::actions`), audited with the actor `cli` (or `--actor`), as the API's are.
 
-#[path = "cli/registry.rs"]
-mod registry_cli;
+mod registry;
+mod report;
+mod sync;
+mod user;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,14 +18,11 @@ use station::config::{Config, Overrides};
 use station::ingest::{quarantine, Ingest, IngestError, Outcome};
 pub(crate) use station::options::ConfigArgs;
 use station::options::ServeArgs;
-use station::store::queue::Action;
 use station::store::{self, Source, Store};
 
-#[path = "cli/report.rs"]
-mod report_cli;
-// The `station user` subcommands, beside this file (the binary's own module, not the library's).
-#[path = "cli/user.rs"]
-mod user_cli;
+use registry as registry_cli;
+use report as report_cli;
+use user as user_cli;
 
 #[derive(Parser)]
 #[command(
@@ -59,7 +59,7 @@ enum Command {
     /// The send queue: each study's state per destination, with the last error.
     Sync {
         #[command(subcommand)]
-        action: SyncAction,
+        action: sync::SyncAction,
     },
     /// Registered patients: add, edit, search.
     Patient {
@@ -108,35 +108,6 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum SyncAction {
-    /// Each study per destination: state, instances stored of total, attempts, last error.
-    Status {
-        #[command(flatten)]
-        config: ConfigArgs,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Pause sending a study (to every destination) until it is released.
-    Hold {
-        #[command(flatten)]
-        config: ConfigArgs,
-        study_uid: String,
-    },
-    /// Resume sending a held study.
-    Release {
-        #[command(flatten)]
-        config: ConfigArgs,
-        study_uid: String,
-    },
-    /// Send a failed study again, including instances the hub refused.
-    Retry {
-        #[command(flatten)]
-        config: ConfigArgs,
-        study_uid: String,
-    },
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server logs each association and instance; one-shot commands print their own summary
@@ -167,26 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { options } => serve(&options.load()?),
         Command::Import { config, paths } => import(&config.load(Overrides::default())?, &paths),
         Command::Status { config, json } => status(&config.load(Overrides::default())?, json),
-        Command::Sync { action } => match action {
-            SyncAction::Status { config, json } => {
-                sync_status(&config.load(Overrides::default())?, json)
-            }
-            SyncAction::Hold { config, study_uid } => sync_act(
-                &config.load(Overrides::default())?,
-                &study_uid,
-                Action::Hold,
-            ),
-            SyncAction::Release { config, study_uid } => sync_act(
-                &config.load(Overrides::default())?,
-                &study_uid,
-                Action::Release,
-            ),
-            SyncAction::Retry { config, study_uid } => sync_act(
-                &config.load(Overrides::default())?,
-                &study_uid,
-                Action::Retry,
-            ),
-        },
+        Command::Sync { action } => sync::run(action),
         Command::Patient { action } => registry_cli::patient(action),
         Command::Order { action } => registry_cli::order(action),
         Command::Worklist { config, json } => registry_cli::worklist(&config, json),
@@ -368,69 +320,5 @@ fn status(config: &Config, json: bool) -> anyhow::Result<()> {
             println!("  {state:<12} {n}");
         }
     }
-    Ok(())
-}
-
-fn sync_status(config: &Config, json: bool) -> anyhow::Result<()> {
-    let db = config.db_path();
-    if !db.exists() {
-        bail!("no station database at {}", db.display());
-    }
-    let conn = store::open_reader(&db)?;
-    let rows = store::queue::queue_rows(&conn)?;
-    let refused = store::queue::refused_instances(&conn)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
-    }
-    if rows.is_empty() {
-        println!("nothing queued (no destination configured, or no study complete yet)");
-    }
-    for r in &rows {
-        println!(
-            "{:<10} {:<10} {}/{} stored{}  attempts {}  {}{}",
-            r.destination,
-            r.state,
-            r.stored,
-            r.instances,
-            if r.failed > 0 {
-                format!(", {} refused", r.failed)
-            } else {
-                String::new()
-            },
-            r.attempts,
-            r.study_uid,
-            r.last_error
-                .as_deref()
-                .map(|e| format!("\n           last error: {e}"))
-                .unwrap_or_default()
-        );
-        for f in refused
-            .iter()
-            .filter(|f| f.study_uid == r.study_uid && f.destination == r.destination)
-        {
-            println!("           refused {}: {}", f.sop_instance_uid, f.reason);
-        }
-    }
-    Ok(())
-}
-
-fn sync_act(config: &Config, study_uid: &str, action: Action) -> anyhow::Result<()> {
-    let db = config.db_path();
-    if !db.exists() {
-        bail!("no station database at {}", db.display());
-    }
-    // A writer connection: the running station sees the change at its next claim.
-    let store = Store::open(&db)?;
-    let changed = store::queue::act(&store.lock(), study_uid, action)?;
-    let (verb, needs) = match action {
-        Action::Hold => ("held", "queued, sending or failed"),
-        Action::Release => ("released", "held"),
-        Action::Retry => ("queued for another try", "failed"),
-    };
-    if changed == 0 {
-        bail!("study {study_uid} has no destination that is {needs}; see `station sync status`");
-    }
-    println!("study {study_uid} {verb} for {changed} destination(s)");
     Ok(())
 }

@@ -1,14 +1,16 @@
 //! `station patient|order|worklist|study`: registration, orders and assigning studies from
-//! the command line, over the same library operations the API uses (`station::registry`).
-//! Changes are audited with the actor `cli` (or `--actor`).
+//! the command line, over the same operations the API uses (`station::actions`). Changes are
+//! audited with the actor `cli` (or `--actor`).
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
+use station::actions::{self, Actor};
 use station::config::{Config, Overrides};
+use station::events::Events;
 use station::registry::matching::{self, Target};
 use station::registry::orders::{self, NewOrder};
 use station::registry::patients::{self, NewPatient};
-use station::store::{self, Store};
+use station::store::{OrderState, Store};
 
 use super::ConfigArgs;
 
@@ -235,7 +237,8 @@ pub fn patient(action: PatientAction) -> anyhow::Result<()> {
                 clinic_id,
                 ..Default::default()
             });
-            let p = patients::add(&mut store.lock(), &actor, &new)?;
+            let events = Events::new();
+            let p = actions::patient::add(&Actor::new(&store, &events, &actor), &new)?;
             println!("{}", patient_line(&p));
         }
         PatientAction::Edit {
@@ -258,8 +261,9 @@ pub fn patient(action: PatientAction) -> anyhow::Result<()> {
                 phone: Some(now.phone),
                 clinic_id: None,
             });
-            let (p, studies) =
-                matching::update_patient(&mut store.lock(), &actor, &clinic_id, &new)?;
+            let events = Events::new();
+            let by = Actor::new(&store, &events, &actor);
+            let (p, studies) = actions::patient::update(&by, &clinic_id, &new)?;
             println!("{}", patient_line(&p));
             println!("{studies} sent or queued stud(ies) will be sent again, corrected");
         }
@@ -312,7 +316,8 @@ pub fn order(action: OrderAction) -> anyhow::Result<()> {
         } => {
             let (_, store) = open(&config)?;
             let new = NewOrder::from(*order);
-            let o = orders::add(&mut store.lock(), &actor, &new)?;
+            let events = Events::new();
+            let o = actions::order::add(&Actor::new(&store, &events, &actor), &new)?;
             println!(
                 "{}  {}  {}  {}",
                 o.accession, o.scheduled_date, o.modality, o.study_uid
@@ -340,7 +345,8 @@ pub fn order(action: OrderAction) -> anyhow::Result<()> {
             actor,
         } => {
             let (_, store) = open(&config)?;
-            let o = orders::cancel(&store.lock(), &actor, &accession)?;
+            let events = Events::new();
+            let o = actions::order::cancel(&Actor::new(&store, &events, &actor), &accession)?;
             println!("order {} cancelled", o.accession);
         }
     }
@@ -351,7 +357,12 @@ pub fn order(action: OrderAction) -> anyhow::Result<()> {
 pub fn worklist(config: &ConfigArgs, json: bool) -> anyhow::Result<()> {
     let (_, store) = open(config)?;
     let today = station::registry::today();
-    let list = orders::list(&store.lock(), &today, &today, &["scheduled", "in_progress"])?;
+    let list = orders::list(
+        &store.lock(),
+        &today,
+        &today,
+        &[OrderState::Scheduled, OrderState::InProgress],
+    )?;
     if json {
         return print(&list);
     }
@@ -398,9 +409,14 @@ pub fn study(action: StudyAction) -> anyhow::Result<()> {
                 _ => bail!("say where the study goes: --order ACCESSION, --patient CLINIC_ID or --from-study"),
             };
             let (config, store) = open(&config)?;
-            let routes = store::routes(&config);
-            let o = matching::assign(&mut store.lock(), &actor, &study_uid, &target, &routes)?;
-            println!("study {study_uid} assigned to order {}", o.accession);
+            let routes = station::lifecycle::routes(&config);
+            let events = Events::new();
+            let by = Actor::new(&store, &events, &actor);
+            let assigned = actions::study::assign(&by, &study_uid, &target, &routes)?;
+            println!(
+                "study {study_uid} assigned to order {}",
+                assigned.order.accession
+            );
         }
     }
     Ok(())

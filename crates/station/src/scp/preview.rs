@@ -1,5 +1,5 @@
 //! The preview of a stored instance as a small PNG (at most 512 pixels a side), for lists and
-//! the report's key images: the converted export's thumbnail when there is one, else the
+//! the report's key images, and the leads of a stored ECG for its plot ([`waveform`]). The PNG: the converted export's thumbnail when there is one, else the
 //! instance's pixel data rendered here (first frame, window/level from the file, else min–max
 //! for an image without one, MONOCHROME1 inverted). Rendered previews are kept under
 //! `<data_dir>/previews/` so a list of studies does not decode the same image twice.
@@ -13,6 +13,7 @@ use dicom_pixeldata::{ConvertOptions, PixelDecoder, VoiLutOption};
 use image::{DynamicImage, GrayImage, RgbImage};
 
 use crate::convert::thumbnail;
+use crate::dicom::waveform::{self, EcgWaveform, WaveformError};
 use crate::store::{self, Store};
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +69,21 @@ pub fn png(
         tracing::warn!(path = %cache.display(), error = %e, "cannot keep a rendered preview");
     }
     Ok(bytes)
+}
+
+/// The waveform of a stored instance, by SOP Instance UID (the `waveform_get` operation).
+pub fn waveform(
+    conn: &rusqlite::Connection,
+    data_dir: &Path,
+    sop_instance_uid: &str,
+) -> Result<EcgWaveform, WaveformError> {
+    let found = store::instances_with_sop(conn, sop_instance_uid)
+        .map_err(|e| WaveformError::Read(e.to_string()))?;
+    // The first copy received; later ones with other bytes are kept for review only.
+    let first = found
+        .first()
+        .ok_or_else(|| WaveformError::NotFound(sop_instance_uid.to_owned()))?;
+    waveform::read(&data_dir.join(&first.path))
 }
 
 fn write_atomically(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {

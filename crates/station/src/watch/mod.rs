@@ -21,10 +21,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 
-use super::quarantine::{quarantine_file, unique_dest};
-use super::{Ingest, IngestError, Outcome};
 use crate::config::WatchFolder;
 use crate::convert::Converter;
+use crate::ingest::quarantine::{quarantine_file, unique_dest};
+use crate::ingest::{Ingest, IngestError, Outcome};
 use crate::store::Source;
 
 const TICK: Duration = Duration::from_millis(200);
