@@ -328,9 +328,11 @@ describe('Debian package', { concurrency: false }, () => {
       assert.equal(mode(CONF) & 0o007, 0, 'still not world-readable')
       const { dir, files } = demo(1)
       send(dir, ports.dicom)
-      await waitFor('every instance stored and queued for the hub', 30_000, () => {
+      // Every study past its quiet period: a study still receiving is queued for the hub when it
+      // completes, which the upgraded station would then do, and the count below would move.
+      await waitFor('every instance stored, every study complete and queued for the hub', 30_000, () => {
         const s = status()
-        return s.instances === files.length && Object.values(s.send_queue_by_state).reduce((a, b) => a + b, 0) > 0
+        return s.instances === files.length && !s.studies_by_state.receiving && Object.values(s.send_queue_by_state).reduce((a, b) => a + b, 0) > 0
       })
       await stopService()
       before = {
