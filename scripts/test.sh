@@ -4,7 +4,8 @@
 # dicom3tools' dciodvfy, poppler's pdftoppm,
 # socat and openssl to put TLS in front of it,
 # a C compiler for the bundled SQLite, Rust through rustup, Debian's Chromium and a Chinese font
-# for the browser tests), builds the web UI (ui/) so the engine embeds it, runs the UI's unit
+# for the browser tests), lints the web UI (ui/: ESLint, no warning allowed), type-checks and
+# builds it (vue-tsc, then Vite) so the engine embeds it, runs the UI's unit
 # tests (Vitest), the workspace's test suite, then the browser tests (Chromium driven by
 # playwright-core against a real `station serve`) and the desktop window's test
 # (scripts/test-desktop.sh), and exits non-zero if anything fails.
@@ -71,8 +72,9 @@ node --version
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# The web UI is built before the engine so `station` embeds ui/dist; then its unit tests.
-(cd ui && npm ci --no-audit --no-fund && npm run build)
+# The web UI is linted, type-checked (vue-tsc, in its build) and built before the engine so
+# `station` embeds ui/dist; then its unit tests.
+(cd ui && npm ci --no-audit --no-fund && npm run lint && npm run build)
 (cd ui && npx vitest run) 2>&1 | tee -a "$log"
 
 # The desktop shell (src-tauri) needs WebKit to build: scripts/test-desktop.sh tests it.
