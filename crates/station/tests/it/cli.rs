@@ -5,6 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use station::demo::Scale;
 
+use crate::harness::config;
 use crate::harness::*;
 
 fn station_cmd(args: &[&std::ffi::OsStr]) -> Output {
@@ -48,20 +49,21 @@ fn text(out: &Output) -> (String, String) {
     )
 }
 
+/// A config file with `body` as written, which the engine's types cannot express (a misspelt
+/// key, a value of the wrong type).
 fn write_config(dir: &Path, body: &str) -> std::path::PathBuf {
     let path = dir.join("station.toml");
-    std::fs::write(
-        &path,
-        format!("data_dir = {}\n{body}", toml_path(&dir.join("data"))),
-    )
-    .unwrap();
+    let data_dir = toml::Value::String(dir.join("data").to_str().expect("UTF-8 path").into());
+    std::fs::write(&path, format!("data_dir = {data_dir}\n{body}")).unwrap();
     path
 }
 
 #[test]
 fn import_prints_a_summary_and_status_json_counts_what_came_in() {
     let scratch = Scratch::new();
-    let config = write_config(scratch.path(), "[storage]\nmin_free_mb = 0\n");
+    let data_dir = scratch.join("data");
+    let config = scratch.join("station.toml");
+    config::write(&Options::default().config(&data_dir, 0, 0), &config);
     let day = scratch.join("day");
     let files = demo_day(&day, Scale::Small, 8);
     let bad = scratch.join("usb-stick").join("not-dicom.dcm");
@@ -101,7 +103,6 @@ fn import_prints_a_summary_and_status_json_counts_what_came_in() {
     );
     assert!(bad.is_file(), "import leaves the user's file where it was");
 
-    let data_dir = scratch.join("data");
     let rows = assert_index_matches_files(&data_dir);
     assert_eq!(rows.len(), 40);
     let demo = by_sop(&files);

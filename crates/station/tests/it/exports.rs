@@ -11,23 +11,21 @@ use std::time::Duration;
 use dicom_dictionary_std::tags;
 use station::store::queue::queue_rows;
 
+use station::config::WatchFolder;
+
 use crate::harness::*;
-use crate::orthanc::Orthanc;
 use samples::drop_file;
 
 const DCIODVFY: &str = "/usr/bin/dciodvfy";
 const UID_ROOT: &str = "1.2.826.0.1.3680043.10.1234";
-const ECG_DEVICE: &str = r#"{ modality = "ECG", writes = ["pdf", "aecg"], name = "ECG-1250" }"#;
-const US_DEVICE: &str = r#"{ modality = "US", writes = ["jpeg", "png", "bmp"], name = "DC-30" }"#;
+/// The ECG cart's export folder: PDF reports and HL7 aECG.
+fn ecg_folder(path: &Path) -> WatchFolder {
+    watch_folder(path, Some(device("ECG", &["pdf", "aecg"], "ECG-1250")))
+}
 
-fn watch(path: &Path, device: &str) -> Watch {
-    std::fs::create_dir_all(path).expect("export folder");
-    Watch {
-        path: path.to_owned(),
-        settle_ms: 300,
-        rescan_secs: 1,
-        device: Some(device.to_string()),
-    }
+/// The ultrasound's export folder: JPEG, PNG and BMP images.
+fn us_folder(path: &Path) -> WatchFolder {
+    watch_folder(path, Some(device("US", &["jpeg", "png", "bmp"], "DC-30")))
 }
 
 /// A station watching one ECG cart's export folder (no hub).
@@ -36,7 +34,7 @@ fn ecg_station(scratch: &Scratch) -> (Station, PathBuf) {
     let station = Station::start(
         scratch.path(),
         &Options {
-            watch: vec![watch(&ecg, ECG_DEVICE)],
+            watch: vec![ecg_folder(&ecg)],
             ..Options::default()
         },
     );
@@ -101,20 +99,15 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
         scratch.path(),
         &Options {
             quiet_period_secs: Some(2),
-            watch: vec![watch(&ecg, ECG_DEVICE), watch(&us, US_DEVICE)],
+            watch: vec![ecg_folder(&ecg), us_folder(&us)],
             uid_root: Some(UID_ROOT.into()),
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: hub.dicomweb_url(),
-                modalities: vec![],
-            }],
-            ..Options::default()
+            ..Options::sending_to(hub.dicomweb_url())
         },
     );
 
     // The technician registered the patient and ordered an ECG; no ultrasound order exists.
     let today = station::registry::today();
-    crate::worklist::register(&station, "P700", "张^建华", "ECG", &today, "ACC700");
+    station.register("P700", "张^建华", "ECG", &today, "ACC700");
 
     let report = samples::pdf("Sinus rhythm 72 bpm", "20261129143005");
     drop_file(&ecg.join("ECG_20261129_1430.pdf"), &report);
@@ -167,7 +160,7 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
             "no ultrasound order: waits for assignment"
         );
     }
-    let conn = station::store::open_reader(&station.db_path()).expect("db");
+    let conn = station.reader();
     let order_study: String = conn
         .query_row(
             "SELECT study_uid FROM orders WHERE accession = 'ACC700'",
@@ -420,7 +413,7 @@ fn aecg_xml_becomes_a_12_lead_waveform_whose_samples_match_the_file() {
         assert_eq!(&stored, d, "lead {}", samples::AECG_LEADS[lead]);
     }
     // And as the ECG view reads it: microvolts per lead at the file's rate.
-    let conn = station::store::open_reader(&station.db_path()).expect("db");
+    let conn = station.reader();
     let w = station::dicom::waveform::for_instance(&conn, &station.data_dir, &row.sop_instance_uid)
         .expect("waveform");
     assert_eq!(w.sampling_hz, 500.0);
@@ -468,7 +461,7 @@ fn an_ultrasound_exam_cut_by_a_power_failure_stays_one_series() {
     let mut station = Station::start(
         scratch.path(),
         &Options {
-            watch: vec![watch(&us, US_DEVICE)],
+            watch: vec![us_folder(&us)],
             ..Options::default()
         },
     );

@@ -8,16 +8,10 @@ use crate::harness::*;
 fn malformed_file_in_a_watched_folder_is_quarantined_with_a_reason_and_later_files_still_come_in() {
     let scratch = Scratch::new();
     let drop = scratch.join("ecg-export");
-    std::fs::create_dir_all(&drop).unwrap();
     let mut station = Station::start(
         scratch.path(),
         &Options {
-            watch: vec![Watch {
-                path: drop.clone(),
-                settle_ms: 300,
-                rescan_secs: 1,
-                device: None,
-            }],
+            watch: vec![watch_folder(&drop, None)],
             ..Options::default()
         },
     );

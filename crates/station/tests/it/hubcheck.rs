@@ -11,19 +11,22 @@ use std::time::Duration;
 use station::demo::Scale;
 
 use crate::harness::*;
-use crate::matching::{dx_study, hub_tags, send, station_for};
-use crate::orthanc::Orthanc;
-use crate::sync::{queue, wait_delivered};
-use crate::worklist::station_cli;
 
 #[test]
 fn a_correction_a_hub_ignores_fails_the_study_with_the_reason() {
     let scratch = Scratch::new();
-    let hub = Orthanc::start_utf8_keeping_first(&scratch.join("hub"));
-    let station = station_for(&scratch, &hub, true);
+    // Keeps the first copy (Orthanc's default) and answers queries in UTF-8.
+    let hub = Orthanc::builder().utf8(true).start(&scratch.join("hub"));
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            hold_unmatched: true,
+            ..Options::sending_to(hub.dicomweb_url())
+        },
+    );
     let day = demo_day(&scratch.join("day"), Scale::Small, 43);
     let (paths, demo) = dx_study(&day, "GB18030", &scratch.join("send"));
-    send(&station, &paths);
+    station.send(&paths);
     wait_for("the study held as unassigned", WAIT_TIMEOUT, || {
         let counts = station.status_counts();
         (counts.studies_by_state.get("unassigned") == Some(&1)).then_some(())
@@ -38,7 +41,7 @@ fn a_correction_a_hub_ignores_fails_the_study_with_the_reason() {
         "--sex",
         "M",
     ];
-    station_cli(&station, &patient);
+    station.cli(&patient);
     let order = [
         "order",
         "add",
@@ -49,24 +52,24 @@ fn a_correction_a_hub_ignores_fails_the_study_with_the_reason() {
         "--accession",
         "ACC700",
     ];
-    station_cli(&station, &order);
+    station.cli(&order);
     let assign = ["study", "assign", &demo.study_uid, "--order", "ACC700"];
-    station_cli(&station, &assign);
+    station.cli(&assign);
     // The first copies the hub gets carry the assigned patient: delivered.
-    wait_delivered(&station, 1);
+    station.wait_delivered(1);
     let names = |tags: Vec<serde_json::Value>| -> Vec<String> {
         tags.iter()
             .map(|t| t["PatientName"].as_str().unwrap_or_default().to_string())
             .collect()
     };
-    assert_eq!(names(hub_tags(&hub)), ["王^小明", "王^小明"]);
+    assert_eq!(names(hub.tags()), ["王^小明", "王^小明"]);
 
-    station_cli(&station, &["patient", "edit", "P700", "--name", "李^四"]);
+    station.cli(&["patient", "edit", "P700", "--name", "李^四"]);
     let row = wait_for(
         "the corrected study failed for the hub",
         Duration::from_secs(90),
         || {
-            let rows = queue(&station);
+            let rows = station.queue();
             (rows.len() == 1 && rows[0].state == "failed").then(|| rows[0].clone())
         },
     );
@@ -77,7 +80,7 @@ fn a_correction_a_hub_ignores_fails_the_study_with_the_reason() {
         "{reason}"
     );
     // The station tells the truth: the hub still shows the first name.
-    assert_eq!(names(hub_tags(&hub)), ["王^小明", "王^小明"]);
+    assert_eq!(names(hub.tags()), ["王^小明", "王^小明"]);
     let counts = station.status_counts();
     assert_eq!(
         counts.studies_by_state.get("failed"),
@@ -87,8 +90,9 @@ fn a_correction_a_hub_ignores_fails_the_study_with_the_reason() {
 
     // The hub's operator turns on overwriting; a retry sends the corrected copies again and
     // the study is delivered once the hub shows the corrected name.
-    let hub = hub.restart_overwriting(&scratch.join("hub"));
-    station_cli(&station, &["sync", "retry", &demo.study_uid]);
-    wait_delivered(&station, 1);
-    assert_eq!(names(hub_tags(&hub)), ["李^四", "李^四"]);
+    let overwriting = hub.settings().overwrite(true);
+    let hub = hub.restart(overwriting);
+    station.cli(&["sync", "retry", &demo.study_uid]);
+    station.wait_delivered(1);
+    assert_eq!(names(hub.tags()), ["李^四", "李^四"]);
 }

@@ -1,15 +1,14 @@
 //! End-to-end tests of the receiving station: a real `station serve` process, real DCMTK clients
-//! (`/usr/bin/echoscu`, `/usr/bin/storescu`), loopback ports, a temporary data directory each.
-//! One test binary, so the station binary and the harness are built once.
+//! (`/usr/bin/echoscu`, `/usr/bin/storescu`), a real Orthanc as the hub, loopback ports, a
+//! temporary data directory each. One test binary, so the station binary and the harness
+//! ([`harness`], shared by every test module; test modules borrow nothing from each other) are
+//! built once.
 
 mod harness;
-mod orthanc;
 
 mod api;
-mod chaosproxy;
 mod charset;
 mod cli;
-mod dataset;
 mod duplicates;
 mod durability;
 mod exports;

@@ -8,12 +8,7 @@ use std::time::Duration;
 
 use station::demo::Scale;
 
-use crate::chaosproxy::{ChaosProxy, Fault};
 use crate::harness::*;
-use crate::matching::{dx_study, hub_tags};
-use crate::orthanc::Orthanc;
-use crate::sync::{queue, wait_delivered};
-use crate::worklist::{register, station_cli};
 
 /// The study matches its order without a correction and, once complete, goes in one upload
 /// that stalls 8 s on the link; the technician corrects the patient's name during it. The stalled upload (the received name) lands after the correction: the station must
@@ -21,7 +16,9 @@ use crate::worklist::{register, station_cli};
 #[test]
 fn a_patient_corrected_while_their_study_is_uploaded_ends_corrected_at_the_hub() {
     let scratch = Scratch::new();
-    let hub = Orthanc::start_overwriting(&scratch.join("hub"));
+    let hub = Orthanc::builder()
+        .overwrite(true)
+        .start(&scratch.join("hub"));
     let proxy = ChaosProxy::start(hub.http_port, vec![Fault::Stall(Duration::from_secs(8))]);
     let station = Station::start(
         scratch.path(),
@@ -35,8 +32,7 @@ fn a_patient_corrected_while_their_study_is_uploaded_ends_corrected_at_the_hub()
     let day = demo_day(&scratch.join("day"), Scale::Small, 71);
     let (paths, demo) = dx_study(&day, "ISO_IR 192", &scratch.join("send"));
     let header = station::dicom::header::read_part10(&demo.path).expect("header");
-    register(
-        &station,
+    station.register(
         &header.patient_id,
         &header.patient_name,
         "DX",
@@ -48,18 +44,15 @@ fn a_patient_corrected_while_their_study_is_uploaded_ends_corrected_at_the_hub()
 
     wait_for("the first upload stalled on the link", WAIT_TIMEOUT, || {
         let stalled = proxy.faults_used.lock().expect("lock").len() == 1;
-        (stalled && queue(&station).iter().any(|r| r.state == "sending")).then_some(())
+        (stalled && station.queue().iter().any(|r| r.state == "sending")).then_some(())
     });
-    station_cli(
-        &station,
-        &["patient", "edit", &header.patient_id, "--name", "周^正名"],
-    );
+    station.cli(&["patient", "edit", &header.patient_id, "--name", "周^正名"]);
     assert_eq!(
         proxy.finished.load(Ordering::SeqCst),
         0,
         "the correction was made while the upload was in flight"
     );
-    let rows = queue(&station);
+    let rows = station.queue();
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(
         rows[0].state, "sending",
@@ -74,9 +67,9 @@ fn a_patient_corrected_while_their_study_is_uploaded_ends_corrected_at_the_hub()
             (answered && wait_delivered_now(&station)).then_some(())
         },
     );
-    let rows = wait_delivered(&station, 1);
+    let rows = station.wait_delivered(1);
     assert_eq!((rows[0].stored, rows[0].instances), (2, 2), "{rows:?}");
-    let at_hub = hub_tags(&hub);
+    let at_hub = hub.tags();
     assert_eq!(at_hub.len(), 2, "the study, each instance once: {at_hub:?}");
     for tags in &at_hub {
         assert_eq!(tags["StudyInstanceUID"], demo.study_uid.as_str());
@@ -90,6 +83,6 @@ fn a_patient_corrected_while_their_study_is_uploaded_ends_corrected_at_the_hub()
 
 /// Whether the station's only queue row is delivered now.
 fn wait_delivered_now(station: &Station) -> bool {
-    let rows = queue(station);
+    let rows = station.queue();
     rows.len() == 1 && rows[0].state == "delivered"
 }

@@ -6,6 +6,7 @@ use std::process::Stdio;
 
 use station::demo::Scale;
 
+use crate::harness::dcmtk;
 use crate::harness::*;
 
 #[test]
@@ -132,16 +133,6 @@ fn four_clients_at_once_deliver_every_instance_exactly_once() {
     assert_eq!(status.instances_for_review, 0);
 }
 
-/// Converts `src` into the transfer syntax `option` selects, with the DCMTK tool `tool`.
-fn dcmtk_convert(tool: &str, option: &str, src: &Path, out: &Path) {
-    let mut cmd = std::process::Command::new(format!("/usr/bin/{tool}"));
-    if !option.is_empty() {
-        cmd.arg(option);
-    }
-    let run = run_tool(cmd.arg(src).arg(out));
-    run.assert_success(&format!("{tool} {option}"));
-}
-
 #[test]
 fn every_common_transfer_syntax_is_accepted_and_stored_as_sent() {
     let scratch = Scratch::new();
@@ -206,7 +197,7 @@ fn every_common_transfer_syntax_is_accepted_and_stored_as_sent() {
     let mut converted = Vec::new();
     for (i, (tool, option, src, ts, propose)) in conversions.iter().enumerate() {
         let dest = out.join(format!("{i}-{tool}.dcm"));
-        dcmtk_convert(tool, option, &src.path, &dest);
+        dcmtk::convert(tool, option, &src.path, &dest);
         assert_eq!(&read_part10(&dest).transfer_syntax, ts, "{tool} {option}");
         // The device proposes its file's transfer syntax first, as storescu does with -x…
         let run = run_tool(&mut station.storescu_command_with("DR1", &[propose], &[&dest]));

@@ -8,16 +8,11 @@ use std::time::Duration;
 use station::reports::{self, ReportFilter, ReportSummary};
 use station::store::queue::queue_rows;
 
+use crate::harness::config::fast_report_polling;
+use crate::harness::fixtures::documents::*;
 use crate::harness::*;
-use crate::orthanc::Orthanc;
-use documents::*;
 
-pub mod documents;
 mod events;
-
-fn reader(station: &Station) -> rusqlite::Connection {
-    station::store::open_reader(&station.db_path()).expect("open db")
-}
 
 fn list(station: &Station, study_uid: Option<&str>, all: bool) -> Vec<ReportSummary> {
     let filter = ReportFilter {
@@ -25,17 +20,14 @@ fn list(station: &Station, study_uid: Option<&str>, all: bool) -> Vec<ReportSumm
         all_versions: all,
         ..ReportFilter::default()
     };
-    reports::list(&reader(station), &filter).expect("list reports")
+    reports::list(&station.reader(), &filter).expect("list reports")
 }
 
 /// Starts a station sending to `hub_url` and delivers one tiny study per UID.
 fn deliver(scratch: &Scratch, hub_url: String, studies: &[&str]) -> Station {
     let station = Station::start(
         scratch.path(),
-        &Options {
-            extra_toml: FAST_POLLING.into(),
-            ..Options::sending_to(hub_url)
-        },
+        &Options::sending_to(hub_url).tweak(fast_report_polling),
     );
     let dir = scratch.join("device");
     std::fs::create_dir_all(&dir).expect("device dir");
@@ -44,7 +36,7 @@ fn deliver(scratch: &Scratch, hub_url: String, studies: &[&str]) -> Station {
     }
     station.storescu("DR1", &[&dir]).assert_success("storescu");
     wait_for("studies delivered", Duration::from_secs(90), || {
-        let rows = queue_rows(&reader(&station)).ok()?;
+        let rows = queue_rows(&station.reader()).ok()?;
         (rows.len() == studies.len() && rows.iter().all(|r| r.state == "delivered")).then_some(())
     });
     station
@@ -89,7 +81,7 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
         },
     );
     for f in [&docs.join("pre.dcm"), &pdf_file, &stranger_sr] {
-        post(hub.http_port, f);
+        hub.upload(f);
     }
 
     let found = wait_for(
@@ -108,7 +100,7 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
         sr_row.observer, "刘住院医",
         "the author of a preliminary report"
     );
-    let shown = reports::get(&reader(&station), sr_row.id, None).expect("get");
+    let shown = reports::get(&station.reader(), sr_row.id, None).expect("get");
     for expected in [
         "【检查所见】",
         "所见：右肺上叶见一小结节，边界清楚。",
@@ -131,10 +123,10 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
         .find(|r| r.kind == "pdf")
         .expect("a PDF report");
     assert_eq!(pdf_row.title, "影像诊断报告 PDF");
-    let fetched = reports::pdf(&reader(&station), &station.data_dir, pdf_row.id).expect("pdf");
+    let fetched = reports::pdf(&station.reader(), &station.data_dir, pdf_row.id).expect("pdf");
     assert_eq!(fetched, pdf_bytes, "the PDF reads back byte for byte");
     assert_eq!(
-        station::store::study_state(&reader(&station), &study)
+        station::store::study_state(&station.reader(), &study)
             .expect("state")
             .as_deref(),
         Some("reported")
@@ -168,14 +160,14 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
         raw.windows(gb.len()).any(|w| w == &gb[..]),
         "the test SR really is GB18030"
     );
-    post(hub.http_port, &final_file);
+    hub.upload(&final_file);
 
     let current = wait_for("the final report current", Duration::from_secs(60), || {
         list(&station, Some(&study), false)
             .into_iter()
             .find(|r| r.kind == "sr" && r.is_final)
     });
-    let shown = reports::get(&reader(&station), current.id, None).expect("get final");
+    let shown = reports::get(&station.reader(), current.id, None).expect("get final");
     assert_eq!(shown.report.observer, "张建华");
     assert_eq!(shown.report.organization, "区域影像诊断中心");
     assert!(
@@ -206,7 +198,7 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
     // Nothing attached to the other delivered study or to the stranger's; nothing sent back.
     assert!(list(&station, Some(&other), true).is_empty());
     assert!(station.instances().iter().all(|i| i.study_uid != stranger));
-    let queue = queue_rows(&reader(&station)).expect("queue");
+    let queue = queue_rows(&station.reader()).expect("queue");
     assert!(
         queue
             .iter()
@@ -234,12 +226,12 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
     let id = current.id.to_string();
     cli(&["list", "--user", "li", "--unread"]).assert_success("report list");
     assert_eq!(
-        reports::unread_count(&reader(&station), "li").expect("unread"),
+        reports::unread_count(&station.reader(), "li").expect("unread"),
         2
     );
     cli(&["ack", &id, "--user", "li"]).assert_success("report ack");
     assert_eq!(
-        reports::unread_count(&reader(&station), "li").expect("unread"),
+        reports::unread_count(&station.reader(), "li").expect("unread"),
         1
     );
     let page = scratch.join("print.html");
@@ -264,16 +256,15 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
 #[test]
 fn a_hub_that_is_down_delays_reports_but_loses_none() {
     let scratch = Scratch::new();
-    let hub_dir = scratch.join("hub");
-    let hub = Orthanc::start(&hub_dir);
-    let port = hub.http_port;
+    let hub = Orthanc::start(&scratch.join("hub"));
     let study = uid();
     let station = deliver(&scratch, hub.dicomweb_url(), &[&study]);
 
     // The hub goes down: the station's looks fail and the link shows it.
-    drop(hub);
+    let hub = hub.stop();
     wait_for("the link shown offline", Duration::from_secs(60), || {
-        let online: i64 = reader(&station)
+        let online: i64 = station
+            .reader()
             .query_row(
                 "SELECT online FROM links WHERE destination = 'hub'",
                 [],
@@ -285,7 +276,7 @@ fn a_hub_that_is_down_delays_reports_but_loses_none() {
     assert!(list(&station, Some(&study), true).is_empty());
 
     // Back, with the same archive, and the doctor files the report: it arrives.
-    let hub = Orthanc::start_on(&hub_dir, port);
+    let hub = hub.start();
     let report = scratch.join("final.dcm");
     sr(
         &report,
@@ -300,7 +291,7 @@ fn a_hub_that_is_down_delays_reports_but_loses_none() {
             content_time: "101500",
         },
     );
-    post(hub.http_port, &report);
+    hub.upload(&report);
     let row = wait_for(
         "the report after the outage",
         Duration::from_secs(90),
@@ -308,7 +299,7 @@ fn a_hub_that_is_down_delays_reports_but_loses_none() {
     );
     assert!(row.is_final);
     assert_eq!(row.observer, "李医生");
-    let shown = reports::get(&reader(&station), row.id, None).expect("get");
+    let shown = reports::get(&station.reader(), row.id, None).expect("get");
     assert!(
         shown.text.contains("结论：胸部正位片未见异常。"),
         "{}",
@@ -339,10 +330,10 @@ fn one_qido_query_finds_the_reports_of_a_batch_of_studies_and_nothing_else() {
                 content_time: "080000",
             },
         );
-        post(hub.http_port, &file);
+        hub.upload(&file);
         let img = scratch.join(format!("img{i}.dcm"));
         image(&img, study);
-        post(hub.http_port, &img);
+        hub.upload(&img);
         if i < 2 {
             expected.insert(sop);
         }

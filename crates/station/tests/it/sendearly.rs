@@ -8,11 +8,8 @@ use std::time::Duration;
 
 use station::demo::{DemoFile, Scale};
 
+use crate::harness::dcmtk;
 use crate::harness::*;
-use crate::matching::{assert_an_order_completed, dx_study, hub_tags};
-use crate::orthanc::Orthanc;
-use crate::sync::{queue, wait_delivered};
-use crate::worklist::register;
 
 fn station_with(scratch: &Scratch, hub: &Orthanc, quiet_secs: u64, hold: bool) -> Station {
     Station::start(
@@ -27,13 +24,13 @@ fn station_with(scratch: &Scratch, hub: &Orthanc, quiet_secs: u64, hold: bool) -
 }
 
 fn study_state(station: &Station, study_uid: &str) -> Option<String> {
-    let conn = station::store::open_reader(&station.db_path()).expect("open db");
+    let conn = station.reader();
     station::store::study_state(&conn, study_uid).expect("study state")
 }
 
 /// Whether the station has decided if the study goes while it arrives (`Some(true)`: it does).
 fn sent_early(station: &Station, study_uid: &str) -> Option<bool> {
-    let conn = station::store::open_reader(&station.db_path()).expect("open db");
+    let conn = station.reader();
     conn.query_row(
         "SELECT send_early FROM studies WHERE study_uid = ?1",
         [study_uid],
@@ -46,7 +43,7 @@ fn sent_early(station: &Station, study_uid: &str) -> Option<bool> {
 /// How many times the hub answered for each instance (outcomes recorded per instance): a
 /// second answer means it was sent again.
 fn send_attempts(station: &Station) -> Vec<i64> {
-    let conn = station::store::open_reader(&station.db_path()).expect("open db");
+    let conn = station.reader();
     let mut stmt = conn
         .prepare("SELECT attempts FROM send_instances")
         .expect("prepare");
@@ -70,7 +67,9 @@ fn send(station: &Station, files: &[&DemoFile]) {
 #[test]
 fn a_study_needing_no_correction_is_at_the_hub_before_it_completes_and_delivered_after() {
     let scratch = Scratch::new();
-    let hub = Orthanc::start_overwriting(&scratch.join("hub"));
+    let hub = Orthanc::builder()
+        .overwrite(true)
+        .start(&scratch.join("hub"));
     let station = station_with(&scratch, &hub, 30, false);
     let day = demo_day(&scratch.join("day"), Scale::Small, 61);
     let study: Vec<&DemoFile> = day
@@ -80,8 +79,7 @@ fn a_study_needing_no_correction_is_at_the_hub_before_it_completes_and_delivered
     assert_eq!(study.len(), 5, "4 images and a cine");
     let study_uid = study[0].study_uid.clone();
     let header = station::dicom::header::read_part10(&study[0].path).expect("header");
-    register(
-        &station,
+    station.register(
         &header.patient_id,
         &header.patient_name,
         "US",
@@ -102,7 +100,7 @@ fn a_study_needing_no_correction_is_at_the_hub_before_it_completes_and_delivered
             Some("receiving"),
             "at the hub before the study completes"
         );
-        let rows = queue(&station);
+        let rows = station.queue();
         assert_eq!(rows.len(), 1, "{rows:?}");
         assert_ne!(rows[0].state, "delivered", "not delivered while receiving");
     };
@@ -113,7 +111,7 @@ fn a_study_needing_no_correction_is_at_the_hub_before_it_completes_and_delivered
     at_hub_while_receiving(&study);
     assert_eq!(sent_early(&station, &study_uid), Some(true));
 
-    let rows = wait_delivered(&station, 1);
+    let rows = station.wait_delivered(1);
     assert_eq!((rows[0].stored, rows[0].instances), (5, 5), "{rows:?}");
     assert_eq!(
         study_state(&station, &study_uid).as_deref(),
@@ -140,7 +138,7 @@ fn a_study_needing_no_correction_is_at_the_hub_before_it_completes_and_delivered
         "each instance acknowledged once, never sent again"
     );
     // The order is completed with the study.
-    assert_an_order_completed(&station);
+    station.assert_an_order_completed();
 }
 
 /// With `hold_unmatched`: a study whose order corrects the patient's data, and a study that
@@ -149,25 +147,15 @@ fn a_study_needing_no_correction_is_at_the_hub_before_it_completes_and_delivered
 #[test]
 fn a_study_to_correct_or_to_hold_reaches_the_hub_only_after_completion() {
     let scratch = Scratch::new();
-    let hub = Orthanc::start_overwriting(&scratch.join("hub"));
+    let hub = Orthanc::builder()
+        .overwrite(true)
+        .start(&scratch.join("hub"));
     let station = station_with(&scratch, &hub, 6, true);
-    register(
-        &station,
-        "P700",
-        "孙^丽",
-        "DX",
-        station::demo::STUDY_DATE,
-        "ACC700",
-    );
+    station.register("P700", "孙^丽", "DX", station::demo::STUDY_DATE, "ACC700");
     let day = demo_day(&scratch.join("day"), Scale::Small, 62);
     let (to_correct, corrected) = dx_study(&day, "GB18030", &scratch.join("send"));
     for p in &to_correct {
-        run_tool(
-            std::process::Command::new("/usr/bin/dcmodify")
-                .args(["-nb", "-m", "(0008,0050)=ACC700"])
-                .arg(p),
-        )
-        .assert_success("dcmodify");
+        dcmtk::dcmodify(p, "(0008,0050)=ACC700");
     }
     let (unmatched, held) = dx_study(&day, "ISO_IR 192", &scratch.join("send-unmatched"));
     let both: Vec<PathBuf> = to_correct.iter().chain(&unmatched).cloned().collect();
@@ -187,7 +175,7 @@ fn a_study_to_correct_or_to_hold_reaches_the_hub_only_after_completion() {
         Duration::from_secs(90),
         || {
             // Snapshot first, state after (see the switch-off test): no race with completion.
-            let (queued, at_hub) = (queue(&station), hub.instances());
+            let (queued, at_hub) = (station.queue(), hub.instances());
             let receiving =
                 study_state(&station, &corrected.study_uid).as_deref() == Some("receiving");
             if receiving {
@@ -198,7 +186,7 @@ fn a_study_to_correct_or_to_hold_reaches_the_hub_only_after_completion() {
                 .then_some(())
         },
     );
-    let at_hub = hub_tags(&hub);
+    let at_hub = hub.tags();
     assert_eq!(at_hub.len(), 2, "the corrected study only: {at_hub:?}");
     for tags in &at_hub {
         assert_eq!(tags["StudyInstanceUID"], corrected.study_uid.as_str());
@@ -208,7 +196,7 @@ fn a_study_to_correct_or_to_hold_reaches_the_hub_only_after_completion() {
     wait_for("the unmatched study held", WAIT_TIMEOUT, || {
         (study_state(&station, &held.study_uid).as_deref() == Some("unassigned")).then_some(())
     });
-    assert_eq!(queue(&station).len(), 1, "{:?}", queue(&station));
+    assert_eq!(station.queue().len(), 1, "{:?}", station.queue());
     assert_eq!(hub.instances().len(), 2, "nothing of the held study sent");
 }
 
@@ -237,7 +225,7 @@ fn with_the_switch_off_nothing_goes_before_completion() {
     wait_for("the study delivered", Duration::from_secs(90), || {
         // Queue and hub first, state after: a study still receiving after both reads was
         // receiving during them (it never goes back), so the check cannot race completion.
-        let (queued, at_hub) = (queue(&station), hub.instances());
+        let (queued, at_hub) = (station.queue(), hub.instances());
         if study_state(&station, &study_uid).as_deref() == Some("receiving") {
             assert!(queued.is_empty(), "queued while receiving");
             assert!(at_hub.is_empty(), "at the hub while receiving");
@@ -257,7 +245,9 @@ fn with_the_switch_off_nothing_goes_before_completion() {
 #[test]
 fn kill_9_while_a_study_is_sent_as_it_arrives_then_the_rest_ends_with_each_instance_once() {
     let scratch = Scratch::new();
-    let hub = Orthanc::start_overwriting(&scratch.join("hub"));
+    let hub = Orthanc::builder()
+        .overwrite(true)
+        .start(&scratch.join("hub"));
     let mut station = station_with(&scratch, &hub, 8, false);
     let day = demo_day(&scratch.join("day"), Scale::Small, 64);
     let study: Vec<&DemoFile> = day
@@ -270,7 +260,7 @@ fn kill_9_while_a_study_is_sent_as_it_arrives_then_the_rest_ends_with_each_insta
     // answer and the record, where a resend is expected and the hub ignores it).
     wait_for("the first part at the hub", WAIT_TIMEOUT, || {
         let held = hub.instances();
-        let recorded = queue(&station).first().map(|r| r.stored) == Some(2);
+        let recorded = station.queue().first().map(|r| r.stored) == Some(2);
         (recorded
             && study[..2]
                 .iter()
@@ -284,7 +274,7 @@ fn kill_9_while_a_study_is_sent_as_it_arrives_then_the_rest_ends_with_each_insta
     station.kill9();
     station.restart();
     send(&station, &study[2..]);
-    let rows = wait_delivered(&station, 1);
+    let rows = station.wait_delivered(1);
     assert_eq!((rows[0].stored, rows[0].instances), (5, 5), "{rows:?}");
     let held = hub.instances();
     assert_eq!(held.len(), 5);

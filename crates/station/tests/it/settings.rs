@@ -10,10 +10,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use station::demo::{DemoFile, Scale};
 
-use crate::api::Client;
 use crate::harness::*;
-use crate::orthanc::Orthanc;
-use crate::sync::{queue, wait_delivered};
 
 /// The update the Settings page sends: the editable sections as shown, secrets as `***`.
 fn as_shown(client: &Client, token: &str) -> Value {
@@ -39,10 +36,6 @@ fn studies(day: &[DemoFile]) -> Vec<Vec<&Path>> {
     by_study.into_values().collect()
 }
 
-fn send(station: &Station, files: &[&Path]) {
-    station.storescu("DR1", files).assert_success("storescu");
-}
-
 /// How many of `files` (by SOP Instance UID) `hub` holds.
 fn held(hub: &Orthanc, day: &[DemoFile], files: &[&Path]) -> usize {
     let at_hub = hub.instances();
@@ -62,19 +55,19 @@ fn a_new_destination_url_takes_the_next_study_and_a_removed_destination_keeps_it
     let day = demo_day(&scratch.join("day"), Scale::Small, 61);
     let studies = studies(&day);
 
-    send(&station, &studies[0]);
+    station.send(&studies[0]);
     wait_for("study 1 at the first hub", Duration::from_secs(90), || {
         (held(&first, &day, &studies[0]) == studies[0].len()).then_some(())
     });
     // Images go while a study arrives; it is delivered (verified) only once complete.
-    wait_delivered(&station, 1);
+    station.wait_delivered(1);
 
     // The hub moved: the admin types its new address; no restart.
     let mut update = as_shown(&client, &admin);
     update["destinations"][0]["url"] = json!(second.dicomweb_url());
     let applied = client.ok(&admin, "settings_update", update);
     assert_eq!(applied["changed"], json!(["destinations"]));
-    send(&station, &studies[1]);
+    station.send(&studies[1]);
     wait_for("study 2 at the second hub", Duration::from_secs(90), || {
         (held(&second, &day, &studies[1]) == studies[1].len()).then_some(())
     });
@@ -83,7 +76,7 @@ fn a_new_destination_url_takes_the_next_study_and_a_removed_destination_keeps_it
         0,
         "nothing more to the old address"
     );
-    wait_delivered(&station, 2);
+    station.wait_delivered(2);
     let file = std::fs::read_to_string(&station.config).expect("config file");
     assert!(file.contains(&second.dicomweb_url()), "saved:\n{file}");
 
@@ -91,12 +84,12 @@ fn a_new_destination_url_takes_the_next_study_and_a_removed_destination_keeps_it
     let mut update = as_shown(&client, &admin);
     update["destinations"][0]["url"] = json!(format!("http://127.0.0.1:{}/dicom-web", free_port()));
     client.ok(&admin, "settings_update", update);
-    send(&station, &studies[2]);
+    station.send(&studies[2]);
     wait_for(
         "study 3 queued for the hub",
         Duration::from_secs(60),
         || {
-            let rows = queue(&station);
+            let rows = station.queue();
             (rows.len() == 3 && rows.iter().any(|r| r.state == "queued" && r.attempts > 0))
                 .then_some(())
         },
@@ -111,7 +104,8 @@ fn a_new_destination_url_takes_the_next_study_and_a_removed_destination_keeps_it
         (&json!("hub"), &json!(true), &json!(1)),
         "{links}"
     );
-    let delivered = queue(&station)
+    let delivered = station
+        .queue()
         .iter()
         .filter(|r| r.state == "delivered")
         .count();

@@ -4,29 +4,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use station::config::Destination;
 use station::demo::Scale;
-use station::store::queue::{queue_rows, QueueRow};
+use station::store::queue::QueueRow;
 
 use crate::harness::*;
-use crate::orthanc::Orthanc;
-
-pub fn queue(station: &Station) -> Vec<QueueRow> {
-    let conn = station::store::open_reader(&station.db_path()).expect("open db");
-    queue_rows(&conn).expect("queue rows")
-}
-
-/// Waits until `n` queue rows exist and all are delivered; returns them.
-pub fn wait_delivered(station: &Station, n: usize) -> Vec<QueueRow> {
-    wait_for("every study delivered", Duration::from_secs(90), || {
-        let rows = queue(station);
-        (rows.len() == n && rows.iter().all(|r| r.state == "delivered")).then_some(rows)
-    })
-}
 
 fn send_day(station: &Station, files: &[station::demo::DemoFile]) {
     let paths: Vec<&std::path::Path> = files.iter().map(|f| f.path.as_path()).collect();
-    let run = station.storescu("DR1", &paths);
-    assert!(run.status.success(), "storescu:\n{}", run.log);
+    station.send(&paths);
 }
 
 #[test]
@@ -37,7 +23,7 @@ fn a_clinic_day_from_dcmtk_reaches_orthanc_and_is_delivered_only_when_verified()
     let day = demo_day(&scratch.join("day"), Scale::Small, 21);
     send_day(&station, &day);
 
-    let rows = wait_delivered(&station, 15);
+    let rows = station.wait_delivered(15);
     for r in &rows {
         assert_eq!(r.stored, r.instances, "every instance confirmed: {r:?}");
         assert_eq!(r.failed, 0);
@@ -74,15 +60,13 @@ fn studies_are_routed_by_modality_to_two_hubs() {
         &Options {
             quiet_period_secs: Some(1),
             destinations: vec![
-                Dest {
-                    name: "radiology".into(),
-                    url: radiology.dicomweb_url(),
+                Destination {
                     modalities: vec!["DX".into(), "US".into()],
+                    ..destination("radiology", radiology.dicomweb_url())
                 },
-                Dest {
-                    name: "ecg".into(),
-                    url: ecg_room.dicomweb_url(),
+                Destination {
                     modalities: vec!["ECG".into()],
+                    ..destination("ecg", ecg_room.dicomweb_url())
                 },
             ],
             ..Options::default()
@@ -90,7 +74,7 @@ fn studies_are_routed_by_modality_to_two_hubs() {
     );
     let day = demo_day(&scratch.join("day"), Scale::Small, 22);
     send_day(&station, &day);
-    let rows = wait_delivered(&station, 15);
+    let rows = station.wait_delivered(15);
     let per_dest: BTreeMap<&str, i64> = rows.iter().fold(BTreeMap::new(), |mut m, r| {
         *m.entry(r.destination.as_str()).or_default() += r.instances;
         m
@@ -133,7 +117,8 @@ fn a_hub_down_for_a_while_gets_everything_once_it_is_back() {
 
     // While the hub is down the failure is visible and nothing is called delivered.
     let failing = wait_for("a visible retry", Duration::from_secs(60), || {
-        queue(&station)
+        station
+            .queue()
             .into_iter()
             .find(|r| r.attempts >= 2 && r.last_error.is_some())
     });
@@ -145,10 +130,12 @@ fn a_hub_down_for_a_while_gets_everything_once_it_is_back() {
             .contains("connect"),
         "{failing:?}"
     );
-    assert!(queue(&station).iter().all(|r| r.state != "delivered"));
+    assert!(station.queue().iter().all(|r| r.state != "delivered"));
 
-    let hub = Orthanc::start_on(&scratch.join("hub"), hub_port);
-    wait_delivered(&station, 15);
+    let hub = Orthanc::builder()
+        .port(hub_port)
+        .start(&scratch.join("hub"));
+    station.wait_delivered(15);
     assert_eq!(hub.instances().len(), 40, "every instance at the hub, once");
 }
 
@@ -157,8 +144,6 @@ fn a_hub_down_for_a_while_gets_everything_once_it_is_back() {
 /// is called delivered before the hub lists all of its instances.
 #[test]
 fn a_bad_link_loses_nothing_and_delivered_is_never_premature() {
-    use crate::chaosproxy::{ChaosProxy, Fault};
-
     let scratch = Scratch::new();
     let hub = Orthanc::start(&scratch.join("hub"));
     let proxy = ChaosProxy::start(
@@ -186,7 +171,7 @@ fn a_bad_link_loses_nothing_and_delivered_is_never_premature() {
 
     // Every time a study shows as delivered, the hub must already hold all of its instances.
     let rows = wait_for("every study delivered", Duration::from_secs(120), || {
-        let rows = queue(&station);
+        let rows = station.queue();
         let delivered: Vec<&QueueRow> = rows.iter().filter(|r| r.state == "delivered").collect();
         if !delivered.is_empty() {
             let held = hub.instances();
@@ -220,8 +205,6 @@ fn a_bad_link_loses_nothing_and_delivered_is_never_premature() {
 /// study is sent again and verified, and the hub ends with every instance exactly once.
 #[test]
 fn kill_9_mid_upload_then_restart_ends_with_every_instance_once() {
-    use crate::chaosproxy::{ChaosProxy, Fault};
-
     let scratch = Scratch::new();
     let hub = Orthanc::start(&scratch.join("hub"));
     // Every worker's first request stalls (one per parallel request), so the kill lands while
@@ -240,16 +223,16 @@ fn kill_9_mid_upload_then_restart_ends_with_every_instance_once() {
 
     wait_for("an upload in flight", Duration::from_secs(30), || {
         let stalled = proxy.faults_used.lock().expect("lock").len() == 2;
-        (stalled && queue(&station).iter().any(|r| r.state == "sending")).then_some(())
+        (stalled && station.queue().iter().any(|r| r.state == "sending")).then_some(())
     });
     station.kill9();
     assert!(
-        queue(&station).iter().all(|r| r.state != "delivered"),
+        station.queue().iter().all(|r| r.state != "delivered"),
         "nothing was delivered before the kill"
     );
     station.restart();
 
-    let rows = wait_delivered(&station, 15);
+    let rows = station.wait_delivered(15);
     assert_eq!(rows.iter().map(|r| r.stored).sum::<i64>(), 40);
     let held = hub.instances();
     assert_eq!(held.len(), 40, "every instance at the hub, once");
@@ -262,19 +245,10 @@ fn kill_9_mid_upload_then_restart_ends_with_every_instance_once() {
     }
 }
 
+/// `station <args>` on the station's configuration: whether it succeeded, and its output.
 fn station_cli(station: &Station, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(STATION_BIN)
-        .args(args)
-        .arg("--config")
-        .arg(&station.config)
-        .output()
-        .expect("running station");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    let run = station.run_cli(args);
+    (run.status.success(), run.log)
 }
 
 /// A technician holds one study while the hub is down; when the hub is back everything else
@@ -290,18 +264,20 @@ fn a_held_study_waits_until_released() {
     let day = demo_day(&scratch.join("day"), Scale::Small, 26);
     send_day(&station, &day);
     wait_for("all studies queued", Duration::from_secs(30), || {
-        (queue(&station).len() == 15).then_some(())
+        (station.queue().len() == 15).then_some(())
     });
     let held_study = day[0].study_uid.clone();
     let (ok, out) = station_cli(&station, &["sync", "hold", &held_study]);
     assert!(ok, "{out}");
 
-    let hub = Orthanc::start_on(&scratch.join("hub"), hub_port);
+    let hub = Orthanc::builder()
+        .port(hub_port)
+        .start(&scratch.join("hub"));
     let rows = wait_for(
         "all but the held study delivered",
         Duration::from_secs(90),
         || {
-            let rows = queue(&station);
+            let rows = station.queue();
             (rows.iter().filter(|r| r.state == "delivered").count() == 14).then_some(rows)
         },
     );
@@ -323,7 +299,7 @@ fn a_held_study_waits_until_released() {
 
     let (ok, out) = station_cli(&station, &["sync", "release", &held_study]);
     assert!(ok, "{out}");
-    wait_delivered(&station, 15);
+    station.wait_delivered(15);
     assert_eq!(hub.instances().len(), 40);
 }
 
@@ -340,7 +316,7 @@ fn a_refusing_hub_shows_its_reason_and_retry_requeues() {
     let day = demo_day(&scratch.join("day"), Scale::Small, 27);
     send_day(&station, &day);
     let rows = wait_for("every study failed", Duration::from_secs(60), || {
-        let rows = queue(&station);
+        let rows = station.queue();
         (rows.len() == 15 && rows.iter().all(|r| r.state == "failed")).then_some(rows)
     });
     assert!(
@@ -365,7 +341,8 @@ fn a_refusing_hub_shows_its_reason_and_retry_requeues() {
         "the retried study tried again",
         Duration::from_secs(30),
         || {
-            queue(&station)
+            station
+                .queue()
                 .into_iter()
                 .find(|r| &r.study_uid == study && r.state == "failed" && r.attempts >= 2)
         },
@@ -392,7 +369,7 @@ fn a_refused_instance_is_isolated_and_shown_with_the_hubs_reason() {
     station.storescu("DR1", &paths).assert_success("storescu");
     // Queued while the hub is still down, so the file can go bad before anything is sent.
     wait_for("the study queued", Duration::from_secs(30), || {
-        (queue(&station).len() == 1).then_some(())
+        (station.queue().len() == 1).then_some(())
     });
     let bad = station
         .instances()
@@ -403,9 +380,11 @@ fn a_refused_instance_is_isolated_and_shown_with_the_hubs_reason() {
     let size = std::fs::metadata(&bad_file).expect("stored file").len() as usize;
     std::fs::write(&bad_file, vec![b'x'; size]).expect("spoil the stored file");
 
-    let hub = Orthanc::start_on(&scratch.join("hub"), hub_port);
+    let hub = Orthanc::builder()
+        .port(hub_port)
+        .start(&scratch.join("hub"));
     let row = wait_for("the study failed", Duration::from_secs(90), || {
-        queue(&station).into_iter().find(|r| r.state == "failed")
+        station.queue().into_iter().find(|r| r.state == "failed")
     });
     assert_eq!(
         row.failed, 1,

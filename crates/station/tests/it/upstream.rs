@@ -1,28 +1,22 @@
 //! The DICOMweb client (`station::upstream`) against a real Orthanc with its DICOMweb plugin:
 //! STOW-RS outcomes per instance, QIDO-RS verification, authentication, TLS, and how failures
 //! are classified for retrying. What Orthanc will not do on demand (409, 429, stalls) comes
-//! from a scripted fake hub ([`fake_hub`], tests in [`protocol`]); TLS from a socat terminator in front of Orthanc
-//! ([`tls`]).
+//! from a scripted fake hub (the harness's `fake_hub`, tests in [`protocol`]); TLS from a socat
+//! terminator in front of Orthanc ([`tls`]).
 
-mod fake_hub;
 mod protocol;
 mod tls;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use dicom_core::{DataElement, PrimitiveValue, VR};
-use dicom_dictionary_std::tags;
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use station::upstream::oauth2::{ClientCredentials, TokenSource};
 use station::upstream::stow::{InstanceOutcome, StowInstance, StowResult};
 use station::upstream::{Auth, Hub, HubOptions, UpstreamError};
 
+use crate::harness::fixtures::study::{make_study, sops, stows};
+use crate::harness::fixtures::{uid, PATIENT};
 use crate::harness::*;
-use crate::orthanc::Orthanc;
-
-const PATIENT: &str = "王^小明";
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -30,91 +24,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-fn new_uid() -> String {
-    format!("2.25.{}", rand::random::<u128>())
-}
-
-/// One test instance on disk.
-#[derive(Debug, Clone)]
-struct Made {
-    path: PathBuf,
-    sop: String,
-    series: String,
-}
-
-impl Made {
-    fn stow(&self) -> StowInstance {
-        StowInstance {
-            path: self.path.clone(),
-            sop_instance_uid: self.sop.clone(),
-        }
-    }
-}
-
-/// Small PS3.10 Secondary Capture files (8×8, explicit VR LE, ISO_IR 192) of one study with
-/// `per_series` instances in each of `series` series, written with dicom-object.
-fn make_study(dir: &Path, series: usize, per_series: usize) -> (String, Vec<Made>) {
-    std::fs::create_dir_all(dir).expect("dir");
-    let study = new_uid();
-    let mut made = Vec::new();
-    for s in 0..series {
-        let series_uid = new_uid();
-        for i in 0..per_series {
-            let sop = new_uid();
-            let text = |tag, vr, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
-            let obj = InMemDicomObject::from_element_iter([
-                text(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"),
-                text(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.7"),
-                text(tags::SOP_INSTANCE_UID, VR::UI, &sop),
-                text(tags::STUDY_DATE, VR::DA, "20261128"),
-                text(tags::MODALITY, VR::CS, "OT"),
-                text(tags::PATIENT_NAME, VR::PN, PATIENT),
-                text(tags::PATIENT_ID, VR::LO, "P-UPSTREAM-1"),
-                text(tags::STUDY_INSTANCE_UID, VR::UI, &study),
-                text(tags::SERIES_INSTANCE_UID, VR::UI, &series_uid),
-                text(tags::SERIES_NUMBER, VR::IS, &(s + 1).to_string()),
-                text(tags::INSTANCE_NUMBER, VR::IS, &(i + 1).to_string()),
-                DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16)),
-                text(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
-                DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(8u16)),
-                DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(8u16)),
-                DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(8u16)),
-                DataElement::new(tags::BITS_STORED, VR::US, PrimitiveValue::from(8u16)),
-                DataElement::new(tags::HIGH_BIT, VR::US, PrimitiveValue::from(7u16)),
-                DataElement::new(
-                    tags::PIXEL_REPRESENTATION,
-                    VR::US,
-                    PrimitiveValue::from(0u16),
-                ),
-                DataElement::new(
-                    tags::PIXEL_DATA,
-                    VR::OB,
-                    PrimitiveValue::from(vec![i as u8; 64]),
-                ),
-            ]);
-            let path = dir.join(format!("s{s}-i{i}.dcm"));
-            obj.with_meta(FileMetaTableBuilder::new().transfer_syntax("1.2.840.10008.1.2.1"))
-                .expect("meta")
-                .write_to_file(&path)
-                .expect("write test instance");
-            made.push(Made {
-                path,
-                sop,
-                series: series_uid.clone(),
-            });
-        }
-    }
-    (study, made)
-}
-
-fn stows(made: &[Made]) -> Vec<StowInstance> {
-    made.iter().map(Made::stow).collect()
-}
-
-fn sops(made: &[Made]) -> BTreeSet<String> {
-    made.iter().map(|m| m.sop.clone()).collect()
 }
 
 fn hub(url: &str) -> Hub {
@@ -162,7 +71,7 @@ fn stow_stores_every_instance_with_its_chinese_name_and_qido_lists_exactly_them(
         assert_eq!(listed, sops(chunk));
     }
     // Orthanc answers 200 [] for a study it does not have.
-    let unknown = rt.block_on(hub.study_instances(&new_uid())).expect("qido");
+    let unknown = rt.block_on(hub.study_instances(&uid())).expect("qido");
     assert!(unknown.is_empty(), "{unknown:?}");
 }
 
@@ -256,7 +165,7 @@ fn a_part_that_is_not_dicom_is_rejected_and_the_good_parts_of_its_batch_still_co
     std::fs::write(&bogus, b"%PDF-1.4 this is not a DICOM file").expect("bogus");
     let bogus = StowInstance {
         path: bogus,
-        sop_instance_uid: new_uid(),
+        sop_instance_uid: uid(),
     };
     let hub = hub(&orthanc.dicomweb_url());
     let rt = runtime();
@@ -365,7 +274,9 @@ fn a_wrong_base_path_is_permanent() {
 #[test]
 fn basic_auth_reaches_the_hub_and_a_wrong_password_is_permanent() {
     let scratch = Scratch::new();
-    let orthanc = Orthanc::start_with_user(&scratch.join("orthanc"), "clinic", "s3cret-pass");
+    let orthanc = Orthanc::builder()
+        .user("clinic", "s3cret-pass")
+        .start(&scratch.join("orthanc"));
     let (study, made) = make_study(&scratch.join("study"), 1, 2);
     let rt = runtime();
     let with = |password: &str| {

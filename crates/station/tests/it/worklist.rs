@@ -5,64 +5,11 @@
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use dicom_dictionary_std::tags;
 
+use crate::harness::dcmtk;
 use crate::harness::*;
-
-pub const FINDSCU: &str = "/usr/bin/findscu";
-
-/// `station <args> --config <station's config>`, which must succeed.
-pub fn station_cli(station: &Station, args: &[&str]) -> ToolRun {
-    let (sub, rest) = args.split_at(args.len().min(2));
-    let run = run_tool(
-        Command::new(STATION_BIN)
-            .args(sub)
-            .arg("--config")
-            .arg(&station.config)
-            .args(rest),
-    );
-    run.assert_success(&format!("station {args:?}"));
-    run
-}
-
-/// Registers a patient and one order for them on `date`.
-pub fn register(
-    station: &Station,
-    clinic_id: &str,
-    name: &str,
-    modality: &str,
-    date: &str,
-    accession: &str,
-) {
-    let known = station_cli(station, &["patient", "search", clinic_id, "--json"])
-        .log
-        .contains(&format!("\"clinic_id\": \"{clinic_id}\""));
-    if !known {
-        station_cli(
-            station,
-            &["patient", "add", "--name", name, "--clinic-id", clinic_id],
-        );
-    }
-    station_cli(
-        station,
-        &[
-            "order",
-            "add",
-            "--patient",
-            clinic_id,
-            "--modality",
-            modality,
-            "--date",
-            date,
-            "--accession",
-            accession,
-            "--procedure",
-            "胸部正位",
-        ],
-    );
-}
 
 /// One worklist response as a device reads it.
 #[derive(Debug)]
@@ -79,16 +26,18 @@ struct Item {
 /// Runs `findscu -W -X` with the keys (each `-k` value as raw bytes) and reads the responses.
 fn query(station: &Station, dir: &Path, keys: &[OsString]) -> (ToolRun, Vec<Item>) {
     std::fs::create_dir_all(dir).expect("response dir");
-    let mut cmd = Command::new(FINDSCU);
-    cmd.args(["-v", "-W", "-X", "-to", "20", "-ta", "20", "-td", "20"])
-        .arg("-od")
-        .arg(dir)
-        .args(["-aet", "DR1", "-aec", AE_TITLE]);
-    for k in keys {
-        cmd.arg("-k").arg(k);
-    }
-    cmd.arg("127.0.0.1").arg(station.dicom_port.to_string());
-    let run = run_tool(&mut cmd);
+    let options = [
+        OsStr::new("-W"),
+        OsStr::new("-X"),
+        OsStr::new("-od"),
+        dir.as_os_str(),
+    ];
+    let run = run_tool(&mut dcmtk::findscu(
+        station.dicom_port,
+        "DR1",
+        &options,
+        keys,
+    ));
     run.assert_success("findscu");
     let mut files: Vec<PathBuf> = files_under(dir);
     files.sort();
@@ -149,11 +98,11 @@ const COMMON: [&str; 4] = [
 fn findscu_gets_registered_orders_with_their_chinese_names_in_the_asked_charset() {
     let scratch = Scratch::new();
     let station = Station::start(scratch.path(), &Options::default());
-    register(&station, "P100", "王^小明", "DX", "20261130", "ACC100");
-    register(&station, "P100", "王^小明", "US", "20261130", "ACC101");
-    register(&station, "P200", "张^伟", "DX", "20261201", "ACC200");
-    register(&station, "P300", "李^秀英", "ECG", "20261125", "ACC300");
-    station_cli(&station, &["order", "cancel", "ACC101"]);
+    station.register("P100", "王^小明", "DX", "20261130", "ACC100");
+    station.register("P100", "王^小明", "US", "20261130", "ACC101");
+    station.register("P200", "张^伟", "DX", "20261201", "ACC200");
+    station.register("P300", "李^秀英", "ECG", "20261125", "ACC300");
+    station.cli(&["order", "cancel", "ACC101"]);
 
     // By modality, in UTF-8: both DX orders, not the ECG, not the cancelled US.
     let mut k = keys(&["SpecificCharacterSet=ISO_IR 192"]);
@@ -260,21 +209,15 @@ fn a_cancelled_query_stops_sending_matches() {
             .expect("order");
         }
     }
-    let mut cmd = Command::new(FINDSCU);
-    cmd.args(["-v", "-W", "--cancel", "1", "-to", "20", "-ta", "20"])
-        .args(["-aet", "US1", "-aec", AE_TITLE])
-        .args([
-            "-k",
-            "PatientName",
-            "-k",
-            "AccessionNumber",
-            "-k",
-            "PatientID",
-        ])
-        .args(["-k", "StudyInstanceUID", "-k", "(0040,0100)[0].Modality"])
-        .arg("127.0.0.1")
-        .arg(station.dicom_port.to_string());
-    let run = run_tool(&mut cmd);
+    let options = [OsStr::new("-W"), OsStr::new("--cancel"), OsStr::new("1")];
+    let k = keys(&[
+        "PatientName",
+        "AccessionNumber",
+        "PatientID",
+        "StudyInstanceUID",
+        "(0040,0100)[0].Modality",
+    ]);
+    let run = run_tool(&mut dcmtk::findscu(station.dicom_port, "US1", &options, &k));
     run.assert_success("findscu --cancel 1");
     let pending = run.log.matches("(Pending)").count();
     assert!(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{audit, Client};
+use crate::harness::api::audit;
 use crate::harness::*;
 
 fn now_ms() -> i64 {
@@ -18,10 +18,10 @@ fn repeated_wrong_passwords_lock_the_username_even_for_the_right_one() {
     let scratch = Scratch::new();
     let station = Station::start(
         scratch.path(),
-        &Options {
-            extra_toml: "[auth]\nmax_failed_logins = 5\nlockout_secs = 3\n".into(),
-            ..Options::default()
-        },
+        &Options::default().tweak(|c| {
+            c.auth.max_failed_logins = 5;
+            c.auth.lockout_secs = 3;
+        }),
     );
     let client = Client::new(&station);
     let admin = client.admin();
@@ -92,12 +92,11 @@ fn a_wrong_password_storm_from_one_computer_locks_that_computer_not_the_staff_el
     let scratch = Scratch::new();
     let station = Station::start(
         scratch.path(),
-        &Options {
-            extra_toml: "[auth]\nmax_failed_logins = 3\nmax_failed_logins_per_address = 7\n\
-                         lockout_secs = 600\n"
-                .into(),
-            ..Options::default()
-        },
+        &Options::default().tweak(|c| {
+            c.auth.max_failed_logins = 3;
+            c.auth.max_failed_logins_per_address = 7;
+            c.auth.lockout_secs = 600;
+        }),
     );
     let desk = Client::new(&station);
     let stranger_ip = Some("127.0.0.2".parse().expect("ip"));
@@ -214,10 +213,7 @@ fn a_session_ends_after_its_time_without_use_and_use_extends_it() {
     let scratch = Scratch::new();
     let station = Station::start(
         scratch.path(),
-        &Options {
-            extra_toml: "[auth]\nsession_ttl_secs = 6\n".into(),
-            ..Options::default()
-        },
+        &Options::default().tweak(|c| c.auth.session_ttl_secs = 6),
     );
     let client = Client::new(&station);
     let r = client.call(

@@ -12,11 +12,10 @@ use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use serde_json::{json, Value};
 
-use super::{audit, Client};
+use crate::harness::api::audit;
+use crate::harness::config::fast_report_polling;
+use crate::harness::fixtures::documents::{self, Sr};
 use crate::harness::*;
-use crate::orthanc::Orthanc;
-use crate::reports::documents::{self, Sr, FAST_POLLING};
-use crate::sync::wait_delivered;
 
 const COLUMNS: u16 = 1024;
 const ROWS: u16 = 600;
@@ -67,16 +66,10 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     let station = Station::start(
         scratch.path(),
         &Options {
-            quiet_period_secs: Some(1),
             hold_unmatched: true,
-            destinations: vec![Dest {
-                name: "hub".into(),
-                url: hub.dicomweb_url(),
-                modalities: vec![],
-            }],
-            extra_toml: FAST_POLLING.into(),
-            ..Options::default()
-        },
+            ..Options::sending_to(hub.dicomweb_url())
+        }
+        .tweak(fast_report_polling),
     );
     let client = Client::new(&station);
     let admin = client.admin();
@@ -193,7 +186,7 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     );
 
     // Both studies reach the hub; its doctor files a final SR and a PDF in the ordered one.
-    wait_delivered(&station, 2);
+    station.wait_delivered(2);
     let docs = scratch.join("hub-docs");
     std::fs::create_dir_all(&docs).expect("docs dir");
     let sr_file = docs.join("sr.dcm");
@@ -212,7 +205,7 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     );
     let (pdf_file, pdf_bytes) = documents::pdf(&docs, &ordered_file);
     for f in [&sr_file, &pdf_file] {
-        documents::post(hub.http_port, f);
+        hub.upload(f);
     }
 
     let before = wait_for("both reports listed", Duration::from_secs(90), || {

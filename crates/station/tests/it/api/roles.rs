@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::Client;
+use crate::harness::api::audit;
 use crate::harness::*;
 
 const T: &str = "technician";
@@ -178,7 +178,7 @@ fn every_operation_refuses_every_role_not_allowed_to_call_it() {
     }
 
     // Refusals are in the audit trail.
-    let denied = super::audit(&client, &admin, json!({ "action_prefix": "access.denied" }));
+    let denied = audit(&client, &admin, json!({ "action_prefix": "access.denied" }));
     assert!(
         denied
             .iter()

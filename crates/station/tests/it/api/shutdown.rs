@@ -3,20 +3,13 @@
 
 use std::time::Duration;
 
-use super::Client;
 use crate::harness::*;
 
 #[test]
 fn an_open_event_stream_does_not_hold_up_shutdown() {
     let scratch = Scratch::new();
-    let mut config = station::config::Config::defaults();
-    config.data_dir = scratch.join("data");
-    config.dicom.bind = "127.0.0.1".into();
-    config.dicom.port = 0;
-    config.http.port = 0;
-    config.auth.initial_admin_password = Some(ADMIN_PASSWORD.into());
-    let running = station::serve::Station::start(&config).expect("station starts in-process");
-    let client = Client::on_port(running.http_addr.port());
+    let running = InProcess::start(scratch.path(), &Options::default());
+    let client = Client::on_port(running.http_port());
     let token = client.admin();
     let mut stream = client.events(&token);
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 use station::demo::{DemoFile, Scale, STUDY_DATE};
 
-use super::{audit, Client};
+use crate::harness::api::audit;
 use crate::harness::*;
 
 /// A station that received a small clinic day from DR1 by DCMTK, every study queued for a hub
@@ -161,7 +161,7 @@ fn a_clinic_day_is_searchable_readable_and_held_with_every_read_audited() {
         "study_mark_urgent",
         json!({ "study_uid": uid, "urgent": true }),
     );
-    let conn = station::store::open_reader(&station.db_path()).expect("db");
+    let conn = station.reader();
     let priority: i64 = conn
         .query_row(
             "SELECT q.priority FROM send_queue q JOIN studies s ON s.id = q.study_ref WHERE s.study_uid = ?1",

@@ -2,36 +2,25 @@
 //! sends `ReportArrived`, a study past its target sends `StudyOverdue`, and a Key Object
 //! Selection's images resolve to the instances the clinic's device sent.
 
-use std::process::Command;
 use std::time::Duration;
 
-use station::config::{Config, Overrides};
 use station::events::Event;
 use station::reports::{self, ReportFilter};
 use station::store::queue::queue_rows;
 
-use super::documents::*;
+use crate::harness::config::fast_report_polling;
+use crate::harness::dcmtk;
+use crate::harness::fixtures::documents::*;
 use crate::harness::*;
-use crate::orthanc::Orthanc;
 
 #[test]
 fn report_and_overdue_events_reach_the_bus_and_key_images_resolve_locally() {
     let scratch = Scratch::new();
     let hub = Orthanc::start(&scratch.join("hub"));
-    let config_file = scratch.join("station.toml");
-    std::fs::write(
-        &config_file,
-        format!(
-            "data_dir = {}\n[dicom]\nport = 0\nbind = \"127.0.0.1\"\n[storage]\nmin_free_mb = 0\n\
-             [studies]\nquiet_period_secs = 1\n{FAST_POLLING}\n[[destinations]]\nname = \"hub\"\n\
-             url = {}\nretry_max_secs = 2\ntimeout_secs = 30\n",
-            toml_path(&scratch.join("data")),
-            toml_str(hub.dicomweb_url()),
-        ),
-    )
-    .expect("config");
-    let config = Config::load(Some(&config_file), &Overrides::default()).expect("config loads");
-    let station = station::serve::Station::start(&config).expect("station starts");
+    let station = InProcess::start(
+        scratch.path(),
+        &Options::sending_to(hub.dicomweb_url()).tweak(fast_report_polling),
+    );
     let mut bus = station.events.subscribe();
 
     let (reported, waiting) = (uid(), uid());
@@ -39,21 +28,12 @@ fn report_and_overdue_events_reach_the_bus_and_key_images_resolve_locally() {
     std::fs::create_dir_all(&device).expect("device dir");
     let image_sop = image(&device.join("a.dcm"), &reported);
     image(&device.join("b.dcm"), &waiting);
-    run_tool(
-        Command::new(STORESCU)
-            .args([
-                "-R",
-                "+sd",
-                "+r",
-                "-aet",
-                "DR1",
-                "-aec",
-                AE_TITLE,
-                "127.0.0.1",
-            ])
-            .arg(station.dicom_addr.port().to_string())
-            .arg(&device),
-    )
+    run_tool(&mut dcmtk::storescu(
+        station.dicom_port(),
+        "DR1",
+        &[],
+        &[&device],
+    ))
     .assert_success("storescu");
     wait_for("both studies delivered", Duration::from_secs(90), || {
         let rows = queue_rows(&station.store.lock()).ok()?;
@@ -63,7 +43,7 @@ fn report_and_overdue_events_reach_the_bus_and_key_images_resolve_locally() {
     let docs = scratch.join("docs");
     std::fs::create_dir_all(&docs).expect("docs");
     key_objects(&docs.join("ko.dcm"), &reported, &[&image_sop, "2.25.42"]);
-    post(hub.http_port, &docs.join("ko.dcm"));
+    hub.upload(&docs.join("ko.dcm"));
     sr(
         &docs.join("final.dcm"),
         &reported,
@@ -77,7 +57,7 @@ fn report_and_overdue_events_reach_the_bus_and_key_images_resolve_locally() {
             content_time: "110000",
         },
     );
-    post(hub.http_port, &docs.join("final.dcm"));
+    hub.upload(&docs.join("final.dcm"));
 
     let mut seen = Vec::new();
     let mut wait_event = |what: &str, wanted: &dyn Fn(&Event) -> bool| {

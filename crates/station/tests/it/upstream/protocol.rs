@@ -3,8 +3,10 @@
 //! busy hubs with Retry-After, a hub that never answers, a missing local file, and that no
 //! credential leaks into Debug output or error messages.
 
-use super::fake_hub::{stow_response, FakeHub, Reply};
+use std::path::PathBuf;
+
 use super::*;
+use crate::harness::fake_hub::{stow_response, FakeHub, Reply};
 
 #[test]
 fn the_request_is_multipart_related_with_exact_length_accept_and_bearer_token() {
@@ -196,7 +198,7 @@ fn a_missing_local_file_fails_before_anything_is_sent() {
     let fake = FakeHub::start(vec![Reply::Json("200 OK", vec![], "{}".into())]);
     let missing = StowInstance {
         path: PathBuf::from("/nonexistent/station/x.dcm"),
-        sop_instance_uid: new_uid(),
+        sop_instance_uid: uid(),
     };
     let err = runtime()
         .block_on(hub(&fake.url()).stow(&[missing]))
