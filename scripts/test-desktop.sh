@@ -6,8 +6,11 @@
 # to docs/screenshots/desktop.png. On the test's session bus a stand-in notification server and
 # tray host (tests/desktop/desktop_bus.py: python3-dbus, python3-gi) answer the app, dbus-monitor
 # (dbus-bin) records its notifications and gdbus (libglib2.0-bin) reads its tray menu; a real
-# Orthanc is its hub.
-# UI_BUILT=1 skips the UI build (scripts/test.sh has just built it).
+# Orthanc is its hub. The image viewer also runs in WebKitGTK's own MiniBrowser (the window's
+# engine; libwebkit2gtk-4.1-0) through WebKitWebDriver (tests/desktop/viewer.test.mjs).
+# UI_BUILT=1 skips the UI build (scripts/test.sh has just built it). With DESKTOP_BIN and
+# STATION_BIN set to release builds (scripts/test.sh, from scripts/package.sh) it tests those
+# and builds the shell's unit tests in release too, reusing that build's dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,13 +49,16 @@ fi
 if [ "${UI_BUILT:-}" != 1 ] || [ ! -e ui/dist/index.html ]; then
   (cd ui && npm ci --no-audit --no-fund && npm run build)
 fi
-# One build of both, so the engine library is compiled once with the features both need.
-cargo build -p station -p station-desktop --features station-desktop/custom-protocol
-cargo test -p station-desktop --features custom-protocol
-
-target=${CARGO_TARGET_DIR:-target}
-export DESKTOP_BIN="$PWD/$target/debug/station-desktop" STATION_BIN="$PWD/$target/debug/station"
-case "$target" in /*) export DESKTOP_BIN="$target/debug/station-desktop" STATION_BIN="$target/debug/station" ;; esac
+if [ -n "${DESKTOP_BIN:-}" ] && [ -n "${STATION_BIN:-}" ]; then
+  cargo test --release -p station-desktop --features custom-protocol
+else
+  # One build of both, so the engine library is compiled once with the features both need.
+  cargo build -p station -p station-desktop --features station-desktop/custom-protocol
+  cargo test -p station-desktop --features custom-protocol
+  target=${CARGO_TARGET_DIR:-target}
+  case "$target" in /*) ;; *) target="$PWD/$target" ;; esac
+  export DESKTOP_BIN="$target/debug/station-desktop" STATION_BIN="$target/debug/station"
+fi
 export TAURI_DRIVER
 TAURI_DRIVER=$(command -v tauri-driver)
 # A display of its own (-a picks a free one) and a session bus for notifications and the tray.

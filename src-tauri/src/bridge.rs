@@ -15,7 +15,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::text::{display_name, Lang};
 use crate::Engine;
 
-/// The Tauri event name the UI listens to (API-CONTRACT.md).
+/// The Tauri event name the UI listens to (ui/src/api/backend.ts).
 pub const EVENT: &str = "station-event";
 
 /// `api_call(op, body, token)`: one engine operation, `login` included. An error rejects with
@@ -96,10 +96,6 @@ async fn notification_text(app: &AppHandle, lang: Lang, event: &Event) -> Option
 /// patient's once the study is matched (as the screens show it), else the name the device sent.
 fn patient_of(db: &std::path::Path, study_uid: &str) -> Option<String> {
     let conn = station::store::open_reader(db).ok()?;
-    let sql = format!(
-        "SELECT COALESCE(rp.name, p.name) {} WHERE s.study_uid = ?1",
-        station::api::studies::STUDY_FROM
-    );
-    let name: String = conn.query_row(&sql, [study_uid], |r| r.get(0)).ok()?;
+    let name = station::store::studies::patient_name(&conn, study_uid).ok()??;
     Some(display_name(&name))
 }

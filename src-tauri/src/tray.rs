@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use station::store;
+use station::store::{self, SendState};
 use tauri::menu::{Menu, MenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager};
@@ -112,14 +112,16 @@ fn read_state(
 ) -> Result<(LinkState, i64), store::StoreError> {
     let conn = store::open_reader(db)?;
     let counts = store::status_counts(&conn)?;
-    let backlog = ["queued", "sending", "failed", "held"]
-        .iter()
-        .filter_map(|s| counts.send_queue_by_state.get(*s))
-        .sum();
-    let online: i64 = conn.query_row("SELECT COALESCE(SUM(online), 0) FROM links", [], |r| {
-        r.get(0)
-    })?;
-    let known: i64 = conn.query_row("SELECT COUNT(*) FROM links", [], |r| r.get(0))?;
+    let backlog = [
+        SendState::Queued,
+        SendState::Sending,
+        SendState::Failed,
+        SendState::Held,
+    ]
+    .iter()
+    .filter_map(|s| counts.send_queue_by_state.get(s.as_str()))
+    .sum();
+    let (online, known) = store::queue::links_online(&conn)?;
     let total = destinations as i64;
     let link = if total == 0 {
         LinkState::NoDestination

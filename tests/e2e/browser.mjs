@@ -18,8 +18,8 @@ export function launch() {
 }
 
 /** A fresh page logged in through the login screen, as a person would. */
-export async function loginPage(browser, station, user, locale = 'zh-CN') {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 820 }, locale })
+export async function loginPage(browser, station, user, locale = 'zh-CN', viewport = { width: 1366, height: 820 }) {
+  const context = await browser.newContext({ viewport, locale })
   const page = await context.newPage()
   await page.goto(`${station.url}/`)
   await page.locator('input[name="username"]').fill(user.username)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ecgSheet, toPx, tracePath } from './ecg'
+import { caliper, ecgSheet, toPx, tracePath, withDerivedLeads } from './ecg'
 
 const LABELS = ['I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6']
 
@@ -35,5 +35,50 @@ describe('ECG on the standard grid', () => {
     const sheet = ecgSheet([{ label: 'II', microvolts: [0, 0, 0, 0] }], 2, 4)
     expect(sheet.panels).toHaveLength(1)
     expect(sheet.width).toBe(200)
+  })
+})
+
+describe('leads derived from I and II', () => {
+  const I = [100, 300, -200]
+  const II = [400, 500, 100]
+  it('computes III, aVR, aVL and aVF by Einthoven and Goldberger, marked derived', () => {
+    const all = withDerivedLeads([
+      { label: 'I', microvolts: I },
+      { label: 'II', microvolts: II },
+    ])
+    const by = Object.fromEntries(all.map((l) => [l.label, l]))
+    expect(by.III.microvolts).toEqual([300, 200, 300])
+    expect(by.aVR.microvolts).toEqual([-250, -400, 50])
+    expect(by.aVL.microvolts).toEqual([-100, 50, -250])
+    expect(by.aVF.microvolts).toEqual([350, 350, 200])
+    expect(['III', 'aVR', 'aVL', 'aVF'].every((l) => by[l].derived)).toBe(true)
+    expect(by.I.derived).toBeFalsy()
+  })
+  it('keeps recorded leads and derives only the missing ones', () => {
+    const all = withDerivedLeads([
+      { label: 'Lead I', microvolts: I },
+      { label: 'II', microvolts: II },
+      { label: 'III', microvolts: [1, 2, 3] },
+    ])
+    expect(all.find((l) => l.label === 'III')).toEqual({ label: 'III', microvolts: [1, 2, 3] })
+    expect(all.filter((l) => l.derived).map((l) => l.label)).toEqual(['aVR', 'aVL', 'aVF'])
+  })
+  it('derives nothing without both I and II', () => {
+    const leads = [{ label: 'II', microvolts: II }]
+    expect(withDerivedLeads(leads)).toBe(leads)
+  })
+  it('lays an eight-lead recording out as twelve, the derived ones marked', () => {
+    const eight = ['I', 'II', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6'].map((label) => ({ label, microvolts: new Array(1000).fill(0) }))
+    const sheet = ecgSheet(eight, 100, 4)
+    expect(sheet.panels).toHaveLength(13)
+    expect(sheet.panels.filter((p) => p.derived).map((p) => p.label)).toEqual(['aVR', 'aVL', 'III', 'aVF'])
+  })
+})
+
+describe('calipers', () => {
+  it('reads 25 mm (one second) as 1000 ms and 60 bpm', () => {
+    expect(caliper(100, 4)).toEqual({ ms: 1000, bpm: 60 })
+    expect(caliper(-20, 4).ms).toBe(200)
+    expect(caliper(0, 4).bpm).toBeNull()
   })
 })

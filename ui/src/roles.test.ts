@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { canOpen, homeFor, screensFor } from './roles'
+import { canOpen, homeFor, navFor, ROLES, screensFor } from './roles'
 
 describe('navigation by role', () => {
   it('gives each role its screens', () => {
-    expect(screensFor('technician').sort()).toEqual(['register', 'studies', 'today'])
-    expect(screensFor('doctor').sort()).toEqual(['reports', 'studies'])
+    expect(navFor('technician').sort()).toEqual(['register', 'studies', 'today'])
+    expect(navFor('doctor').sort()).toEqual(['reports', 'studies'])
     expect(screensFor('manager')).toContain('dashboard')
     expect(screensFor('manager')).not.toContain('settings')
     expect(screensFor('admin')).toEqual(expect.arrayContaining(['settings', 'dashboard', 'today', 'register', 'studies', 'reports']))
@@ -14,6 +14,13 @@ describe('navigation by role', () => {
     expect(canOpen('admin', 'settings')).toBe(true)
     expect(screensFor('intruder')).toEqual([])
     expect(homeFor('intruder')).toBeNull()
+  })
+  it('lets every clinical role open the image viewer, which the navigation bar does not list', () => {
+    for (const role of ROLES) {
+      expect(canOpen(role, 'viewer'), role).toBe(true)
+      expect(navFor(role), role).not.toContain('viewer')
+    }
+    expect(canOpen('intruder', 'viewer')).toBe(false)
   })
   it('lands each role on its first screen', () => {
     expect(homeFor('technician')).toBe('today')

@@ -11,7 +11,14 @@ import { OP_ROLES, ROLES, type Role } from './api/generated/roles'
 
 export { ROLES, type Role }
 
-export type Screen = 'dashboard' | 'today' | 'register' | 'studies' | 'reports' | 'settings'
+export type Screen =
+  | 'dashboard'
+  | 'today'
+  | 'register'
+  | 'studies'
+  | 'reports'
+  | 'settings'
+  | 'viewer'
 
 /** Each screen, in menu order, with the operation that is its work. */
 const SCREENS: ReadonlyArray<readonly [Screen, OpName]> = [
@@ -24,10 +31,16 @@ const SCREENS: ReadonlyArray<readonly [Screen, OpName]> = [
   // The reports screen is where a report is read and acknowledged.
   ['reports', 'report_ack'],
   ['settings', 'settings_update'],
+  // Every clinical role views images (technicians check image quality too): whoever may list
+  // studies may open them.
+  ['viewer', 'studies_list'],
 ]
 
 /** Where a role lands: the first of these it may open, which then heads its menu. */
 const HOMES: Screen[] = ['dashboard', 'today', 'reports']
+
+/** Screens opened from another one (a study, a report), not from the navigation bar. */
+const OPENED_FROM_OTHERS: Screen[] = ['viewer']
 
 export function isRole(r: unknown): r is Role {
   return typeof r === 'string' && (ROLES as readonly string[]).includes(r)
@@ -44,6 +57,11 @@ export function screensFor(role: string): Screen[] {
   const open = SCREENS.filter(([, op]) => mayCall(role, op)).map(([screen]) => screen)
   const home = HOMES.find((s) => open.includes(s))
   return home ? [home, ...open.filter((s) => s !== home)] : open
+}
+
+/** The navigation bar's screens for a role. */
+export function navFor(role: string): Screen[] {
+  return screensFor(role).filter((s) => !OPENED_FROM_OTHERS.includes(s))
 }
 
 export function canOpen(role: string, screen: Screen): boolean {

@@ -21,6 +21,14 @@ const routes: RouteRecordRaw[] = [
         meta: { screen: 'studies' },
         props: true,
       },
+      {
+        // Cornerstone3D is large: it loads with this screen only, never with the rest of the UI.
+        path: 'viewer/:uid',
+        name: 'viewer',
+        component: () => import('./views/ViewerView.vue'),
+        meta: { screen: 'viewer' },
+        props: true,
+      },
       { path: 'reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { screen: 'reports' } },
       { path: 'dashboard', name: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { screen: 'dashboard' } },
       { path: 'settings', name: 'settings', component: () => import('./views/SettingsView.vue'), meta: { screen: 'settings' } },

@@ -16,10 +16,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use crate::events::{Event, Events};
-use crate::store::{now_ms, open_reader, Store, StoreError};
+use crate::store::{self, now_ms, open_reader, Store, StoreError, StudyState};
 
 /// How often the store is looked at: the delay a person sees before a list moves.
 const INTERVAL: Duration = Duration::from_millis(500);
@@ -30,7 +30,7 @@ const OVERLAP_MS: i64 = 5_000;
 /// What was last announced for one study.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Seen {
-    state: String,
+    state: StudyState,
     last_received_at: i64,
     queue_updated_at: i64,
 }
@@ -49,28 +49,13 @@ impl Feed {
     pub fn poll(&mut self, conn: &Connection, now: i64) -> Result<Vec<Event>, StoreError> {
         let since = now - OVERLAP_MS;
         let mut out = Vec::new();
-        let mut stmt = conn.prepare_cached(
-            "SELECT s.study_uid, s.state, s.last_received_at,
-                    COALESCE((SELECT MAX(q.updated_at) FROM send_queue q WHERE q.study_ref = s.id), 0),
-                    COALESCE((SELECT i.source FROM series se JOIN instances i ON i.series_ref = se.id
-                              WHERE se.study_ref = s.id ORDER BY i.received_at DESC LIMIT 1), '')
-             FROM studies s
-             WHERE s.last_received_at >= ?1 OR s.state_changed_at >= ?1
-                OR s.id IN (SELECT study_ref FROM send_queue WHERE updated_at >= ?1)",
-        )?;
-        let rows = stmt.query_map(params![since], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                Seen {
-                    state: r.get(1)?,
-                    last_received_at: r.get(2)?,
-                    queue_updated_at: r.get(3)?,
-                },
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        for row in rows {
-            let (uid, seen, source) = row?;
+        for mark in store::changes::studies_since(conn, since)? {
+            let (uid, source) = (mark.study_uid, mark.source);
+            let seen = Seen {
+                state: mark.state,
+                last_received_at: mark.last_received_at,
+                queue_updated_at: mark.queue_updated_at,
+            };
             let before = self.studies.get(&uid).map(|(s, _)| s.clone());
             if self.primed && before.as_ref() != Some(&seen) {
                 if before.as_ref().map(|b| b.last_received_at) != Some(seen.last_received_at) {
@@ -84,7 +69,7 @@ impl Feed {
                 {
                     out.push(Event::StudyChanged {
                         study_uid: uid.clone(),
-                        state: seen.state.clone(),
+                        state: seen.state,
                     });
                 }
             }
@@ -93,10 +78,7 @@ impl Feed {
         // Forget studies that left the window: a later change is new by its timestamp anyway.
         self.studies.retain(|_, (_, at)| *at >= since);
 
-        let mut stmt = conn.prepare_cached("SELECT destination, online FROM links")?;
-        let links = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?;
-        for link in links {
-            let (destination, online) = link?;
+        for (destination, online) in store::changes::links(conn)? {
             let before = self.links.insert(destination.clone(), online);
             if self.primed && before != Some(online) {
                 out.push(Event::LinkChanged {
@@ -138,6 +120,7 @@ pub fn run(store: Arc<Store>, db_path: PathBuf, events: Events, shutdown: Arc<At
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::params;
 
     fn db() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -181,7 +164,7 @@ mod tests {
                 },
                 Event::StudyChanged {
                     study_uid: "1.2".into(),
-                    state: "receiving".into()
+                    state: StudyState::Receiving
                 }
             ]
         );
@@ -206,7 +189,7 @@ mod tests {
             vec![
                 Event::StudyChanged {
                     study_uid: "1.1".into(),
-                    state: "complete".into()
+                    state: StudyState::Complete
                 },
                 Event::LinkChanged {
                     destination: "hub".into(),

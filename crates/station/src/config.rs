@@ -10,11 +10,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod destination;
+pub mod device;
 mod editor;
 mod live;
+mod schedule;
 pub use destination::{Destination, OAuth2Config, RateWindow, Secret};
+pub use device::ExportKind;
 pub use editor::write_editable;
 pub use live::Live;
+pub use schedule::{kbit_to_bytes, parse_clock, Schedule, Window};
 
 /// Where a station started on embedded defaults keeps the settings an admin saves, inside its
 /// data directory; read at the next start when no `--config` is given.
@@ -32,8 +36,44 @@ pub enum ConfigError {
     },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("config: {0}")]
-    Invalid(String),
+    #[error("config: {message}")]
+    Invalid { setting: Setting, message: String },
+}
+
+impl ConfigError {
+    fn invalid(setting: Setting, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            setting,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which setting a validation error is about: the Settings page points at it from this, not
+/// from the message's English words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    AeTitle,
+    AllowedCallers,
+    MaxPduLength,
+    MaxAssociations,
+    DicomTimeouts,
+    QuietPeriod,
+    Auth,
+    DestinationName,
+    DestinationUrl,
+    /// Batch size, request timeout, retry wait.
+    DestinationLimits,
+    ParallelRequests,
+    RateWindows,
+    ReportPolling,
+    TurnaroundTarget,
+    WatchPath,
+    WatchRescan,
+    WatchDevice,
+    UidRoot,
+    /// The file as a whole (writing it back).
+    File,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -311,51 +351,63 @@ impl Config {
                 .chars()
                 .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '\\')
         {
-            return Err(ConfigError::Invalid(format!(
-                "dicom.ae_title = {ae:?}: an AE title is 1 to 16 printable ASCII characters without backslash"
-            )));
+            return Err(ConfigError::invalid(
+                Setting::AeTitle,
+                format!(
+                    "dicom.ae_title = {ae:?}: an AE title is 1 to 16 printable ASCII characters without backslash"
+                ),
+            ));
         }
         for caller in &self.dicom.allowed_callers {
             validate_caller(caller)?;
         }
         if self.dicom.max_pdu_length < 4096 {
-            return Err(ConfigError::Invalid(format!(
-                "dicom.max_pdu_length = {}: must be at least 4096",
-                self.dicom.max_pdu_length
-            )));
+            return Err(ConfigError::invalid(
+                Setting::MaxPduLength,
+                format!(
+                    "dicom.max_pdu_length = {}: must be at least 4096",
+                    self.dicom.max_pdu_length
+                ),
+            ));
         }
         if self.dicom.max_associations == 0 {
-            return Err(ConfigError::Invalid(
-                "dicom.max_associations must be at least 1".into(),
+            return Err(ConfigError::invalid(
+                Setting::MaxAssociations,
+                "dicom.max_associations must be at least 1",
             ));
         }
         if self.dicom.artim_timeout_secs == 0 || self.dicom.idle_timeout_secs == 0 {
-            return Err(ConfigError::Invalid(
-                "dicom.artim_timeout_secs and dicom.idle_timeout_secs must be at least 1".into(),
+            return Err(ConfigError::invalid(
+                Setting::DicomTimeouts,
+                "dicom.artim_timeout_secs and dicom.idle_timeout_secs must be at least 1",
             ));
         }
         if self.studies.quiet_period_secs == 0 {
-            return Err(ConfigError::Invalid(
-                "studies.quiet_period_secs must be at least 1".into(),
+            return Err(ConfigError::invalid(
+                Setting::QuietPeriod,
+                "studies.quiet_period_secs must be at least 1",
             ));
         }
         if self.auth.session_ttl_secs == 0
             || self.auth.max_failed_logins == 0
             || self.auth.max_failed_logins_per_address == 0
         {
-            return Err(ConfigError::Invalid(
+            return Err(ConfigError::invalid(
+                Setting::Auth,
                 "auth.session_ttl_secs, auth.max_failed_logins and \
-                 auth.max_failed_logins_per_address must be at least 1"
-                    .into(),
+                 auth.max_failed_logins_per_address must be at least 1",
             ));
         }
         let mut names = std::collections::HashSet::new();
         for d in &self.destinations {
             if d.name.trim().is_empty() || !names.insert(d.name.as_str()) {
-                return Err(ConfigError::Invalid(format!(
-                    "destinations.name {:?}: each destination needs a unique, non-empty name",
-                    d.name
-                )));
+                return Err(ConfigError::invalid(
+                    Setting::DestinationName,
+                    format!(
+                        "destinations.name {:?}: each destination needs a unique, non-empty name",
+                        d.name
+                    ),
+                ));
             }
             d.validate()?;
         }
@@ -365,8 +417,9 @@ impl Config {
             || r.idle_poll_secs == 0
             || r.batch_studies == 0
         {
-            return Err(ConfigError::Invalid(
-                "reports: urgent_poll_secs, recent_poll_secs, idle_poll_secs and batch_studies must be at least 1".into(),
+            return Err(ConfigError::invalid(
+                Setting::ReportPolling,
+                "reports: urgent_poll_secs, recent_poll_secs, idle_poll_secs and batch_studies must be at least 1",
             ));
         }
         for t in &r.targets {
@@ -376,8 +429,12 @@ impl Config {
             w.validate()?;
         }
         if let Some(root) = &self.station.uid_root {
-            crate::convert::uid::validate_root(root)
-                .map_err(|e| ConfigError::Invalid(format!("station.uid_root = {root:?}: {e}")))?;
+            crate::dicom::uid::validate_root(root).map_err(|e| {
+                ConfigError::invalid(
+                    Setting::UidRoot,
+                    format!("station.uid_root = {root:?}: {e}"),
+                )
+            })?;
         }
         Ok(())
     }
@@ -390,9 +447,12 @@ impl Config {
 /// One entry of `dicom.allowed_callers`.
 pub fn validate_caller(caller: &str) -> Result<(), ConfigError> {
     if caller.trim().is_empty() || caller.len() > 16 {
-        return Err(ConfigError::Invalid(format!(
-            "dicom.allowed_callers: {caller:?} is not a valid AE title (1 to 16 characters)"
-        )));
+        return Err(ConfigError::invalid(
+            Setting::AllowedCallers,
+            format!(
+                "dicom.allowed_callers: {caller:?} is not a valid AE title (1 to 16 characters)"
+            ),
+        ));
     }
     Ok(())
 }
@@ -400,9 +460,12 @@ pub fn validate_caller(caller: &str) -> Result<(), ConfigError> {
 impl TurnaroundTarget {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !matches!(self.priority.as_str(), "urgent" | "routine" | "*") || self.minutes == 0 {
-            return Err(ConfigError::Invalid(format!(
-                "reports.targets {self:?}: priority is \"urgent\", \"routine\" or \"*\", minutes at least 1"
-            )));
+            return Err(ConfigError::invalid(
+                Setting::TurnaroundTarget,
+                format!(
+                    "reports.targets {self:?}: priority is \"urgent\", \"routine\" or \"*\", minutes at least 1"
+                ),
+            ));
         }
         Ok(())
     }
@@ -411,17 +474,26 @@ impl TurnaroundTarget {
 impl WatchFolder {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.path.as_os_str().is_empty() {
-            return Err(ConfigError::Invalid("watch.path must not be empty".into()));
+            return Err(ConfigError::invalid(
+                Setting::WatchPath,
+                "watch.path must not be empty",
+            ));
         }
         if self.rescan_secs == 0 {
-            return Err(ConfigError::Invalid(format!(
-                "watch.rescan_secs for {}: must be at least 1",
-                self.path.display()
-            )));
+            return Err(ConfigError::invalid(
+                Setting::WatchRescan,
+                format!(
+                    "watch.rescan_secs for {}: must be at least 1",
+                    self.path.display()
+                ),
+            ));
         }
         if let Some(device) = &self.device {
-            crate::convert::profile::validate(device).map_err(|e| {
-                ConfigError::Invalid(format!("watch.device for {}: {e}", self.path.display()))
+            device::validate(device).map_err(|e| {
+                ConfigError::invalid(
+                    Setting::WatchDevice,
+                    format!("watch.device for {}: {e}", self.path.display()),
+                )
             })?;
         }
         Ok(())

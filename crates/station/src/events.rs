@@ -10,6 +10,8 @@
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::store::StudyState;
+
 /// Enough events for a burst of arrivals while a slow browser tab catches up.
 const CAPACITY: usize = 1024;
 
@@ -19,7 +21,10 @@ pub enum Event {
     /// An instance was committed to the store.
     InstanceReceived { study_uid: String, source: String },
     /// A study moved to another state (complete, sending, delivered, reported, ...).
-    StudyChanged { study_uid: String, state: String },
+    StudyChanged {
+        study_uid: String,
+        state: StudyState,
+    },
     /// A destination's link went online or offline.
     LinkChanged { destination: String, online: bool },
     /// A report (or a newer version of one) arrived for a study.

@@ -5,6 +5,7 @@
 //! enqueues. This crate has no GUI dependency; the desktop shell and the `station` binary are thin
 //! layers over it.
 
+pub mod actions;
 pub mod api;
 pub mod auth;
 pub mod changes;
@@ -19,6 +20,8 @@ pub mod lifecycle;
 pub mod options;
 pub mod registry;
 pub mod reports;
+pub mod scp;
 pub mod serve;
 pub mod store;
 pub mod upstream;
+pub mod watch;

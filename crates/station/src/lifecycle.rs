@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
 use crate::registry::{matching, RegistryError};
 use crate::store::{self, queue, Route, Store, StoreError};
@@ -32,11 +32,25 @@ impl Policy {
     pub fn from_config(config: &crate::config::Config) -> Policy {
         Policy {
             quiet_period: Duration::from_secs(config.studies.quiet_period_secs),
-            routes: store::routes(config),
+            routes: routes(config),
             hold_unmatched: config.studies.hold_unmatched,
             send_while_receiving: config.studies.send_while_receiving,
         }
     }
+}
+
+/// The routes of a configuration's destinations: where each completed study goes.
+pub fn routes(config: &crate::config::Config) -> Vec<Route> {
+    config
+        .destinations
+        .iter()
+        .map(|d| Route {
+            destination: d.name.clone(),
+            modalities: d.modalities.clone(),
+            calling_aes: d.calling_aes.clone(),
+            sop_classes: d.sop_classes.clone(),
+        })
+        .collect()
 }
 
 /// The longest the ticker sleeps: how soon `shutdown` and changes made by another process are
@@ -90,7 +104,7 @@ pub fn run_ticker(store: Arc<Store>, policy: Policy, shutdown: Arc<AtomicBool>) 
             }
             Err(e) => tracing::error!(error = %e, "cannot update study states"),
         }
-        next = match next_quiet(&conn, quiet_ms) {
+        next = match store::studies::next_quiet(&conn, quiet_ms) {
             Ok(Some(at)) => Duration::from_millis((at - store::now_ms()).clamp(5, 250) as u64),
             Ok(None) => MAX_TICK,
             Err(e) => {
@@ -106,14 +120,6 @@ pub fn run_ticker(store: Arc<Store>, policy: Policy, shutdown: Arc<AtomicBool>) 
     }
 }
 
-/// When the next study still receiving becomes quiet (Unix ms), if any.
-fn next_quiet(conn: &Connection, quiet_ms: i64) -> Result<Option<i64>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT MIN(last_received_at) FROM studies WHERE state = 'receiving'")?
-        .query_row([], |r| r.get::<_, Option<i64>>(0))?
-        .map(|t| t + quiet_ms))
-}
-
 /// Decides once for each study still arriving whether it is sent as it arrives
 /// (`matching::on_arrival`), and queues those that are for each destination routed so far (the
 /// rest are added when it completes). Returns how many studies were queued.
@@ -123,10 +129,7 @@ pub fn send_early(
     hold_unmatched: bool,
 ) -> Result<usize, StoreError> {
     // Read first: a write transaction every tick would take the write lock for nothing.
-    let ids: Vec<i64> = conn
-        .prepare_cached("SELECT id FROM studies WHERE state = 'receiving' AND send_early IS NULL")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let ids = store::studies::arriving_undecided(conn)?;
     if ids.is_empty() {
         return Ok(0);
     }
@@ -141,10 +144,7 @@ pub fn send_early(
                 false
             }
         };
-        tx.execute(
-            "UPDATE studies SET send_early = ?2 WHERE id = ?1",
-            params![id, early],
-        )?;
+        store::studies::set_send_early(&tx, id, early)?;
         if early {
             store::queue_study(&tx, id, routes)?;
             queued += 1;

@@ -14,9 +14,9 @@ use std::thread::JoinHandle;
 use fs4::fs_std::FileExt;
 
 use crate::config::Config;
-use crate::dicom::listener::{Listener, ListenerError};
 use crate::events::Events;
 use crate::ingest::{Ingest, IngestError};
+use crate::scp::listener::{Listener, ListenerError};
 
 mod groups;
 use crate::store::{Store, StoreError};

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, Empty};
+use crate::actions;
 use crate::auth::users::{self, UserChange, UserRecord};
 use crate::auth::Role;
 use crate::store::audit::{self, AuditEntry, AuditFilter};
@@ -81,9 +82,8 @@ pub fn users_list(ctx: &Ctx<'_>, _: Empty) -> Result<UsersResponse, ApiError> {
 }
 
 pub fn user_create(ctx: &Ctx<'_>, req: UserCreate) -> Result<UserRecord, ApiError> {
-    Ok(users::add(
-        &ctx.api.store,
-        ctx.actor(),
+    Ok(actions::user::create(
+        &ctx.acting(),
         &req.username,
         &req.display_name,
         req.role,
@@ -98,9 +98,8 @@ pub fn user_update(ctx: &Ctx<'_>, req: UserUpdate) -> Result<UserRecord, ApiErro
         password: req.password,
         active: req.active,
     };
-    Ok(users::change(
-        &ctx.api.store,
-        ctx.actor(),
+    Ok(actions::user::update(
+        &ctx.acting(),
         &req.username,
         &change,
     )?)

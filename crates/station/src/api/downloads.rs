@@ -7,8 +7,8 @@
 //! while rendering a preview.
 
 use super::{roles, Api, ApiError, ErrorCode, Lang};
-use crate::dicom::preview::{self, PreviewError};
 use crate::reports::{print, view};
+use crate::scp::preview::{self, PreviewError};
 use crate::store::audit;
 
 /// A kind of file the API serves.

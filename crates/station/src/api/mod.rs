@@ -28,9 +28,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::actions::Actor;
 use crate::auth::{Auth, Origin, Role, Session};
 use crate::config::Config;
-use crate::events::{Event, Events};
+use crate::events::Events;
 use crate::store::Store;
 pub use errors::{ApiError, ErrorCode, Lang};
 pub use ops::Op;
@@ -69,6 +70,11 @@ impl Ctx<'_> {
     pub fn actor(&self) -> &str {
         self.session
             .map_or("anonymous", |s| s.user.username.as_str())
+    }
+
+    /// The caller acting on this station, for the operation layer (`crate::actions`).
+    pub fn acting(&self) -> Actor<'_> {
+        Actor::new(&self.api.store, &self.api.events, self.actor())
     }
 }
 
@@ -235,10 +241,6 @@ impl Api {
             })
             .map(|op| op.name())
             .collect()
-    }
-
-    pub(crate) fn emit(&self, event: Event) {
-        self.events.send(event);
     }
 }
 

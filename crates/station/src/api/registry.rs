@@ -8,12 +8,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, Empty, ErrorCode};
-use crate::events::Event;
+use crate::actions;
+pub use crate::actions::study::StudyAssigned;
 use crate::registry::matching::{self, StudyFacts, Target};
 use crate::registry::orders::{self, NewOrder, Order, OrderWithPatient};
 use crate::registry::patients::{self, NewPatient, Patient};
-use crate::registry::{today, RegistryError};
-use crate::store::{self, audit};
+use crate::registry::{today, Field, RegistryError};
+use crate::store::{audit, OrderState};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -58,7 +59,7 @@ pub struct OrdersQuery {
     pub date_to: Option<String>,
     /// Any of scheduled, in_progress, completed, cancelled; empty: all.
     #[serde(default)]
-    pub states: Vec<String>,
+    pub states: Vec<OrderState>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -85,37 +86,25 @@ pub struct StudyAssign {
     pub target: Target,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct StudyAssigned {
-    pub study_uid: String,
-    /// The order the study now belongs to.
-    pub order: Order,
-    /// The study's state afterwards (an unassigned study is queued for sending).
-    pub state: String,
-}
-
-const STATES: [&str; 4] = ["scheduled", "in_progress", "completed", "cancelled"];
-
 /// Field names the library's messages use, in Chinese.
-fn field_zh(field: &str) -> &str {
+fn field_zh(field: Field) -> &'static str {
     match field {
-        "name" => "姓名",
-        "sex" => "性别",
-        "birth date" => "出生日期",
-        "phone" => "电话",
-        "clinic patient ID" => "患者编号",
-        "modality" => "检查类型",
-        "priority" => "优先级",
-        "scheduled date" => "预约日期",
-        "scheduled time" => "预约时间",
-        "station AE title" => "设备 AE 名称",
-        "accession number" => "检查号",
-        "ID card number" => "身份证号",
-        "registered patient" => "登记患者",
-        "patient" => "患者",
-        "study" => "检查",
-        "order with accession number" | "open order with accession number" => "检查申请",
-        other => other,
+        Field::Name => "姓名",
+        Field::Sex => "性别",
+        Field::BirthDate => "出生日期",
+        Field::Phone => "电话",
+        Field::ClinicId => "患者编号",
+        Field::Modality => "检查类型",
+        Field::Priority => "优先级",
+        Field::ScheduledDate => "预约日期",
+        Field::ScheduledTime => "预约时间",
+        Field::StationAe => "设备 AE 名称",
+        Field::Accession => "检查号",
+        Field::IdCard => "身份证号",
+        Field::RegisteredPatient => "登记患者",
+        Field::Patient => "患者",
+        Field::Study => "检查",
+        Field::Order | Field::OpenOrder => "检查申请",
     }
 }
 
@@ -172,16 +161,12 @@ pub fn patient_search(ctx: &Ctx<'_>, req: PatientSearch) -> Result<PatientList, 
 }
 
 pub fn patient_add(ctx: &Ctx<'_>, req: NewPatient) -> Result<Patient, ApiError> {
-    Ok(patients::add(&mut ctx.api.store.lock(), ctx.actor(), &req)?)
+    Ok(actions::patient::add(&ctx.acting(), &req)?)
 }
 
 pub fn patient_update(ctx: &Ctx<'_>, req: PatientUpdate) -> Result<PatientUpdated, ApiError> {
-    let (patient, studies_corrected) = matching::update_patient(
-        &mut ctx.api.store.lock(),
-        ctx.actor(),
-        &req.clinic_id,
-        &req.patient,
-    )?;
+    let (patient, studies_corrected) =
+        actions::patient::update(&ctx.acting(), &req.clinic_id, &req.patient)?;
     Ok(PatientUpdated {
         patient,
         studies_corrected,
@@ -189,7 +174,7 @@ pub fn patient_update(ctx: &Ctx<'_>, req: PatientUpdate) -> Result<PatientUpdate
 }
 
 pub fn order_add(ctx: &Ctx<'_>, req: NewOrder) -> Result<Order, ApiError> {
-    Ok(orders::add(&mut ctx.api.store.lock(), ctx.actor(), &req)?)
+    Ok(actions::order::add(&ctx.acting(), &req)?)
 }
 
 pub fn orders_list(ctx: &Ctx<'_>, req: OrdersQuery) -> Result<OrderList, ApiError> {
@@ -201,15 +186,8 @@ pub fn orders_list(ctx: &Ctx<'_>, req: OrdersQuery) -> Result<OrderList, ApiErro
         Some(d) => super::studies::dicom_date("date_to", d)?,
         None => from.clone(),
     };
-    if let Some(bad) = req.states.iter().find(|s| !STATES.contains(&s.as_str())) {
-        return Err(ApiError::invalid(format!(
-            "state {bad:?} is not one of {}",
-            STATES.join(", ")
-        )));
-    }
-    let states: Vec<&str> = req.states.iter().map(String::as_str).collect();
     let conn = ctx.api.store.lock();
-    let items = orders::list(&conn, &from, &to, &states)?;
+    let items = orders::list(&conn, &from, &to, &req.states)?;
     // Coalesced: the Today page refetches on live events (`audit::read`).
     let detail = serde_json::json!({ "query": req }).to_string();
     let patients: Vec<&str> = items.iter().map(|o| o.patient.clinic_id.as_str()).collect();
@@ -218,11 +196,7 @@ pub fn orders_list(ctx: &Ctx<'_>, req: OrdersQuery) -> Result<OrderList, ApiErro
 }
 
 pub fn order_cancel(ctx: &Ctx<'_>, req: OrderRef) -> Result<Order, ApiError> {
-    Ok(orders::cancel(
-        &ctx.api.store.lock(),
-        ctx.actor(),
-        &req.accession,
-    )?)
+    Ok(actions::order::cancel(&ctx.acting(), &req.accession)?)
 }
 
 pub fn studies_unassigned(ctx: &Ctx<'_>, _: Empty) -> Result<UnassignedList, ApiError> {
@@ -234,24 +208,11 @@ pub fn studies_unassigned(ctx: &Ctx<'_>, _: Empty) -> Result<UnassignedList, Api
 }
 
 pub fn study_assign(ctx: &Ctx<'_>, req: StudyAssign) -> Result<StudyAssigned, ApiError> {
-    let routes = store::routes(&ctx.api.config());
-    let mut conn = ctx.api.store.lock();
-    let order = matching::assign(&mut conn, ctx.actor(), &req.study_uid, &req.target, &routes)?;
-    let state: String = conn
-        .query_row(
-            "SELECT state FROM studies WHERE study_uid = ?1",
-            [req.study_uid.trim()],
-            |r| r.get(0),
-        )
-        .map_err(store::StoreError::from)?;
-    drop(conn);
-    ctx.api.emit(Event::StudyChanged {
-        study_uid: req.study_uid.clone(),
-        state: state.clone(),
-    });
-    Ok(StudyAssigned {
-        study_uid: req.study_uid,
-        order,
-        state,
-    })
+    let routes = crate::lifecycle::routes(&ctx.api.config());
+    Ok(actions::study::assign(
+        &ctx.acting(),
+        &req.study_uid,
+        &req.target,
+        &routes,
+    )?)
 }

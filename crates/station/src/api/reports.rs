@@ -7,9 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, ErrorCode};
-use crate::dicom::waveform::{self, EcgWaveform, WaveformError};
-use crate::events::Event;
+use crate::actions;
+pub use crate::actions::report::ReportAcked;
+use crate::dicom::waveform::{EcgWaveform, WaveformError};
 use crate::reports::view::{self, ReportError, ReportFilter, ReportSummary, ReportView};
+use crate::scp::preview;
 use crate::store::audit;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -49,14 +51,6 @@ pub struct ReportDetail {
     pub view: ReportView,
     /// Whether `GET /api/report/{id}/pdf` has a document for this report (it is a PDF).
     pub has_pdf: bool,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ReportAcked {
-    pub id: i64,
-    /// False when the caller had acknowledged it before (the first time is kept).
-    pub first: bool,
-    pub acknowledged_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -156,29 +150,15 @@ pub fn report_get(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportDetail, ApiErro
     })
 }
 
-/// The caller acknowledges: the library writes the audit entry (`report.acknowledge`).
+/// The caller acknowledges (`actions::report::acknowledge`, audited as `report.acknowledge`).
 pub fn report_ack(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportAcked, ApiError> {
-    let user = &ctx.session()?.user.username;
-    let mut conn = ctx.api.store.lock();
-    let first = view::acknowledge(&mut conn, req.id, user)?;
-    let acknowledged_at = view::get(&conn, req.id, Some(user))?.report.acknowledged_at;
-    drop(conn);
-    if first {
-        ctx.api.emit(Event::ReportAcknowledged {
-            report_id: req.id,
-            user: user.clone(),
-        });
-    }
-    Ok(ReportAcked {
-        id: req.id,
-        first,
-        acknowledged_at,
-    })
+    ctx.session()?;
+    Ok(actions::report::acknowledge(&ctx.acting(), req.id)?)
 }
 
 pub fn waveform_get(ctx: &Ctx<'_>, req: InstanceRef) -> Result<EcgWaveform, ApiError> {
     let conn = ctx.api.store.lock();
-    let wave = waveform::for_instance(&conn, &ctx.api.config().data_dir, &req.sop_instance_uid)?;
+    let wave = preview::waveform(&conn, &ctx.api.config().data_dir, &req.sop_instance_uid)?;
     audit::record(
         &conn,
         ctx.actor(),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, Empty, ErrorCode};
 use crate::config::{
-    self, Config, ConfigError, Destination, Secret, TurnaroundTarget, WatchFolder,
+    self, Config, ConfigError, Destination, Secret, Setting, TurnaroundTarget, WatchFolder,
 };
 use crate::store::audit;
 
@@ -220,9 +220,9 @@ fn check(next: &Config) -> Result<(), ApiError> {
     }
     for (i, w) in next.watch.iter().enumerate() {
         w.validate().map_err(|e| {
-            let (field, zh) = match e.to_string() {
-                m if m.contains("watch.device") => ("device", "设备类型无效"),
-                m if m.contains("rescan_secs") => ("rescan_secs", "重新扫描间隔至少为 1 秒"),
+            let (field, zh) = match setting_of(&e) {
+                Some(Setting::WatchDevice) => ("device", "设备类型无效"),
+                Some(Setting::WatchRescan) => ("rescan_secs", "重新扫描间隔至少为 1 秒"),
                 _ => ("path", "请填写文件夹路径"),
             };
             invalid(e, format!("watch[{i}].{field}"), zh)
@@ -242,12 +242,10 @@ fn check(next: &Config) -> Result<(), ApiError> {
             .at(format!("destinations[{i}].name")));
         }
         d.validate().map_err(|e| {
-            let (field, zh) = match e.to_string() {
-                m if m.contains("destinations.url") => ("url", "地址须以 http:// 或 https:// 开头"),
-                m if m.contains("parallel_requests") => {
-                    ("parallel_requests", "并行请求数须为 1 到 16")
-                }
-                m if m.contains("rate_windows") => ("rate_windows", "限速时段须写作 HH:MM"),
+            let (field, zh) = match setting_of(&e) {
+                Some(Setting::DestinationUrl) => ("url", "地址须以 http:// 或 https:// 开头"),
+                Some(Setting::ParallelRequests) => ("parallel_requests", "并行请求数须为 1 到 16"),
+                Some(Setting::RateWindows) => ("rate_windows", "限速时段须写作 HH:MM"),
                 _ => ("timeout_secs", "批量、超时与重试间隔须至少为 1"),
             };
             invalid(e, format!("destinations[{i}].{field}"), zh)
@@ -275,9 +273,17 @@ fn check(next: &Config) -> Result<(), ApiError> {
         .map_err(|e| invalid(e, String::new(), "设置无效"))
 }
 
+/// The setting a validation error is about.
+fn setting_of(e: &ConfigError) -> Option<Setting> {
+    match e {
+        ConfigError::Invalid { setting, .. } => Some(*setting),
+        _ => None,
+    }
+}
+
 fn invalid(e: ConfigError, field: String, zh: &str) -> ApiError {
     let en = match e {
-        ConfigError::Invalid(m) => m,
+        ConfigError::Invalid { message, .. } => message,
         other => other.to_string(),
     };
     let err = ApiError::new(ErrorCode::Invalid, format!("{zh}（{en}）"), en);

@@ -4,11 +4,12 @@
 //! Must never: return a secret from the configuration (hub passwords, tokens, the initial admin
 //! password).
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, Empty};
-use crate::store::{self, audit, StatusCounts};
+pub use crate::store::quarantine::QuarantineItem;
+use crate::store::{self, audit, queue, SendState, StatusCounts};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusResponse {
@@ -61,15 +62,6 @@ impl PageRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct QuarantineItem {
-    pub id: i64,
-    pub source: String,
-    pub stored_path: String,
-    pub reason: String,
-    pub created_at: i64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuarantinePage {
     pub total: i64,
     pub items: Vec<QuarantineItem>,
@@ -83,64 +75,26 @@ pub(crate) fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, A
         .map(|d| (d.name.clone(), d.url.clone(), false))
         .collect();
     // A destination an admin removed keeps its history; its unsent studies are still shown.
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT DISTINCT destination FROM send_queue WHERE state IN ('queued','sending','failed','held')
-             ORDER BY destination",
-        )
-        .map_err(store::StoreError::from)?;
-    let queued: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .and_then(|rows| rows.collect())
-        .map_err(store::StoreError::from)?;
-    for name in queued {
+    for name in queue::destinations_with_unsent(conn)? {
         if !destinations.iter().any(|(n, _, _)| *n == name) {
             destinations.push((name, String::new(), true));
         }
     }
     let mut out = Vec::new();
     for (name, url, removed) in destinations {
-        let mut info = LinkInfo {
-            destination: name.clone(),
+        let link = queue::link(conn, &name)?;
+        out.push(LinkInfo {
+            online: link.as_ref().map(|l| l.online),
+            last_success_at: link.as_ref().and_then(|l| l.last_success_at),
+            last_error: link.as_ref().and_then(|l| l.last_error.clone()),
+            last_error_at: link.as_ref().and_then(|l| l.last_error_at),
+            backlog: queue::rows_in(conn, &name, &[SendState::Queued, SendState::Sending])?,
+            failed: queue::rows_in(conn, &name, &[SendState::Failed])?,
+            held: queue::rows_in(conn, &name, &[SendState::Held])?,
+            destination: name,
             url,
             removed,
-            online: None,
-            last_success_at: None,
-            last_error: None,
-            last_error_at: None,
-            backlog: 0,
-            failed: 0,
-            held: 0,
-        };
-        let row = |r: &rusqlite::Row<'_>| {
-            info.online = Some(r.get(0)?);
-            info.last_success_at = r.get(1)?;
-            info.last_error = r.get(2)?;
-            info.last_error_at = r.get(3)?;
-            Ok(())
-        };
-        conn.query_row(
-            "SELECT online, last_success_at, last_error, last_error_at FROM links WHERE destination = ?1",
-            [&name],
-            row,
-        )
-        .optional()
-        .map_err(store::StoreError::from)?;
-        let count = |states: &str| -> Result<i64, ApiError> {
-            Ok(conn
-                .query_row(
-                    &format!(
-                        "SELECT COUNT(*) FROM send_queue WHERE destination = ?1 AND state IN ({states})"
-                    ),
-                    params![name],
-                    |r| r.get(0),
-                )
-                .map_err(store::StoreError::from)?)
-        };
-        info.backlog = count("'queued','sending'")?;
-        info.failed = count("'failed'")?;
-        info.held = count("'held'")?;
-        out.push(info);
+        });
     }
     Ok(out)
 }
@@ -170,26 +124,8 @@ pub fn links_list(ctx: &Ctx<'_>, _: Empty) -> Result<LinksResponse, ApiError> {
 
 pub fn quarantine_list(ctx: &Ctx<'_>, req: PageRequest) -> Result<QuarantinePage, ApiError> {
     let conn = ctx.api.store.lock();
-    let page = || -> rusqlite::Result<QuarantinePage> {
-        let total = conn.query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?;
-        let mut stmt = conn.prepare(
-            "SELECT id, source, stored_path, reason, created_at FROM quarantine
-             ORDER BY id DESC LIMIT ?1 OFFSET ?2",
-        )?;
-        let items = stmt
-            .query_map(params![req.limit(), req.offset], |r| {
-                Ok(QuarantineItem {
-                    id: r.get(0)?,
-                    source: r.get(1)?,
-                    stored_path: r.get(2)?,
-                    reason: r.get(3)?,
-                    created_at: r.get(4)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(QuarantinePage { total, items })
-    };
-    let page = page().map_err(store::StoreError::from)?;
+    let (total, items) = store::quarantine::page(&conn, req.offset, req.limit())?;
+    let page = QuarantinePage { total, items };
     // Quarantined files are patient data that did not make it into the index.
     audit::record(
         &conn,

@@ -17,43 +17,12 @@ pub mod users;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::AuthConfig;
+pub use crate::store::users::Role;
 use crate::store::{audit, Store, StoreError};
 pub use sessions::Session;
 use throttle::Throttle;
 pub use throttle::{Origin, Scope};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Registers patients, acquires and sends studies.
-    Technician,
-    /// Reads returned reports.
-    Doctor,
-    /// Watches what is pending and what failed.
-    Manager,
-    /// Manages users and settings, browses the audit trail.
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [Role::Technician, Role::Doctor, Role::Manager, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Technician => "technician",
-            Role::Doctor => "doctor",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
 
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]

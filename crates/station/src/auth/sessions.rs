@@ -4,11 +4,11 @@
 //! Must never: store a token in clear, or accept a session past its end or of an inactive user.
 
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
 use super::users::{self, UserRecord};
-use crate::store::{now_ms, StoreError};
+use crate::store::{self, now_ms, StoreError};
 
 /// A live session and its user.
 #[derive(Debug, Clone)]
@@ -26,14 +26,9 @@ pub fn start(conn: &Connection, user_id: i64, ttl_ms: i64) -> Result<(String, i6
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    let now = now_ms();
-    conn.execute(
-        "INSERT INTO sessions (token_sha256, user_ref, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-        params![digest(&token), user_id, now, now + ttl_ms],
-    )?;
-    // Expired sessions are of no use to anyone: drop them while we are here.
-    conn.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?;
-    Ok((token, now + ttl_ms))
+    let expires_at = now_ms() + ttl_ms;
+    store::sessions::insert(conn, &digest(&token), user_id, expires_at)?;
+    Ok((token, expires_at))
 }
 
 /// The session for `token` if it is live. With `extend_to` (the TTL), a use extends it to that
@@ -44,25 +39,14 @@ pub fn lookup(
     token: &str,
     extend_to: Option<i64>,
 ) -> Result<Option<Session>, StoreError> {
-    let now = now_ms();
     let key = digest(token);
-    let found: Option<(String, i64)> = conn
-        .query_row(
-            "SELECT u.username, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_ref
-             WHERE s.token_sha256 = ?1 AND s.expires_at > ?2 AND u.active = 1",
-            params![key, now],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let Some((username, mut expires_at)) = found else {
+    let Some((username, mut expires_at)) = store::sessions::live(conn, &key)? else {
         return Ok(None);
     };
+    let now = now_ms();
     if let Some(ttl_ms) = extend_to.filter(|ttl| expires_at - now < ttl / 2) {
         expires_at = now + ttl_ms;
-        conn.execute(
-            "UPDATE sessions SET expires_at = ?2 WHERE token_sha256 = ?1",
-            params![key, expires_at],
-        )?;
+        store::sessions::extend(conn, &key, expires_at)?;
     }
     Ok(users::find(conn, &username)?.map(|c| Session {
         user: c.record,
@@ -72,14 +56,10 @@ pub fn lookup(
 
 /// Ends one session (logout). Returns whether it existed.
 pub fn end(conn: &Connection, token: &str) -> Result<bool, StoreError> {
-    Ok(conn.execute(
-        "DELETE FROM sessions WHERE token_sha256 = ?1",
-        [digest(token)],
-    )? > 0)
+    store::sessions::delete(conn, &digest(token))
 }
 
 /// Ends every session of a user (password changed, account disabled).
 pub fn end_all(conn: &Connection, user_id: i64) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM sessions WHERE user_ref = ?1", [user_id])?;
-    Ok(())
+    store::sessions::delete_all(conn, user_id)
 }

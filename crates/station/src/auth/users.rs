@@ -1,4 +1,5 @@
-//! The `users` table: who may log in, with which role, and their password hash.
+//! User administration: who may log in, with which role and password (`store::users` keeps
+//! them).
 //!
 //! Shared by the API's user administration and the `station user` CLI, so both apply the same
 //! rules (valid names, minimum password length, always one active admin left).
@@ -6,31 +7,12 @@
 //! Must never: return a password hash outside this crate, or leave the station without an
 //! active admin.
 
-use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use rusqlite::Connection;
 
 use super::{password, Role};
-use crate::store::{audit, now_ms, Store, StoreError};
-
-/// A user as administrators see it (never with the hash).
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
-pub struct UserRecord {
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub active: bool,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub last_login_at: Option<i64>,
-}
-
-/// A user with what login needs.
-#[derive(Debug, Clone)]
-pub(crate) struct Credentials {
-    pub id: i64,
-    pub record: UserRecord,
-    pub password_hash: String,
-}
+pub(crate) use crate::store::users::find;
+pub use crate::store::users::{list, UserRecord};
+use crate::store::{self, audit, Store, StoreError};
 
 /// Why a user change was refused; the API turns these into `invalid` / `conflict` / `not_found`.
 #[derive(Debug, thiserror::Error)]
@@ -151,53 +133,9 @@ fn check_password(pw: &str) -> Result<(), UserError> {
     Ok(())
 }
 
-const COLUMNS: &str =
-    "id, username, display_name, role, active, created_at, updated_at, last_login_at, password_hash";
-
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credentials> {
-    let role: String = r.get(3)?;
-    Ok(Credentials {
-        id: r.get(0)?,
-        record: UserRecord {
-            username: r.get(1)?,
-            display_name: r.get(2)?,
-            // The CHECK constraint keeps unknown roles out; technician is the least privilege.
-            role: Role::parse(&role).unwrap_or(Role::Technician),
-            active: r.get(4)?,
-            created_at: r.get(5)?,
-            updated_at: r.get(6)?,
-            last_login_at: r.get(7)?,
-        },
-        password_hash: r.get(8)?,
-    })
-}
-
-pub(crate) fn find(conn: &Connection, username: &str) -> Result<Option<Credentials>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM users WHERE username = ?1"),
-            [username],
-            row,
-        )
-        .optional()?)
-}
-
-pub fn list(conn: &Connection) -> Result<Vec<UserRecord>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))?;
-    let rows = stmt
-        .query_map([], row)?
-        .map(|r| r.map(|c| c.record))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
 /// Active admins: there must always be one to manage the others.
 pub fn active_admins(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND active = 1",
-        [],
-        |r| r.get(0),
-    )?)
+    store::users::active_admins(conn)
 }
 
 /// Creates a user. `password_hash` is computed by the caller outside any store lock
@@ -215,12 +153,7 @@ pub(crate) fn create(
     if find(conn, username)?.is_some() {
         return Err(UserError::Exists(username.to_owned()));
     }
-    let now = now_ms();
-    conn.execute(
-        "INSERT INTO users (username, display_name, role, password_hash, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![username, display_name, role.as_str(), password_hash, now],
-    )?;
+    store::users::insert(conn, username, display_name, role, password_hash)?;
     find(conn, username)?
         .map(|c| c.record)
         .ok_or_else(|| UserError::NotFound(username.to_owned()))
@@ -247,19 +180,15 @@ fn update(
     if loses_admin && active_admins(conn)? <= 1 {
         return Err(UserError::LastAdmin);
     }
-    let now = now_ms();
-    conn.execute(
-        "UPDATE users SET display_name = COALESCE(?2, display_name), role = COALESCE(?3, role),
-                password_hash = COALESCE(?4, password_hash), active = COALESCE(?5, active),
-                updated_at = ?6 WHERE id = ?1",
-        params![
-            current.id,
-            change.display_name,
-            change.role.map(Role::as_str),
-            new_hash,
-            change.active,
-            now
-        ],
+    store::users::update(
+        conn,
+        current.id,
+        store::users::Update {
+            display_name: change.display_name.as_deref(),
+            role: change.role,
+            password_hash: new_hash,
+            active: change.active,
+        },
     )?;
     if new_hash.is_some() || change.active == Some(false) {
         super::sessions::end_all(conn, current.id)?;
@@ -270,9 +199,5 @@ fn update(
 }
 
 pub(crate) fn touch_login(conn: &Connection, user_id: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
-        params![user_id, now_ms()],
-    )?;
-    Ok(())
+    store::users::touch_login(conn, user_id)
 }

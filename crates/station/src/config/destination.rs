@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::ConfigError;
-use crate::upstream::ratelimit::{kbit_to_bytes, parse_clock, Schedule, Window};
+use super::schedule::{kbit_to_bytes, parse_clock, Schedule, Window};
+use super::{ConfigError, Setting};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -111,26 +111,35 @@ impl Destination {
     /// Checks what serde cannot: the name is checked for uniqueness by the caller.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
-            return Err(ConfigError::Invalid(format!(
-                "destinations.url for {:?} = {:?}: must start with http:// or https://",
-                self.name, self.url
-            )));
+            return Err(ConfigError::invalid(
+                Setting::DestinationUrl,
+                format!(
+                    "destinations.url for {:?} = {:?}: must start with http:// or https://",
+                    self.name, self.url
+                ),
+            ));
         }
         if self.batch_instances == 0
             || self.batch_mb == 0
             || self.timeout_secs == 0
             || self.retry_max_secs == 0
         {
-            return Err(ConfigError::Invalid(format!(
-                "destinations {:?}: batch_instances, batch_mb, timeout_secs and retry_max_secs must be at least 1",
-                self.name
-            )));
+            return Err(ConfigError::invalid(
+                Setting::DestinationLimits,
+                format!(
+                    "destinations {:?}: batch_instances, batch_mb, timeout_secs and retry_max_secs must be at least 1",
+                    self.name
+                ),
+            ));
         }
         if !(1..=16).contains(&self.parallel_requests) {
-            return Err(ConfigError::Invalid(format!(
-                "destinations {:?}: parallel_requests must be from 1 to 16",
-                self.name
-            )));
+            return Err(ConfigError::invalid(
+                Setting::ParallelRequests,
+                format!(
+                    "destinations {:?}: parallel_requests must be from 1 to 16",
+                    self.name
+                ),
+            ));
         }
         self.rate_schedule()?;
         Ok(())
@@ -139,7 +148,10 @@ impl Destination {
     /// The upload schedule these settings describe.
     pub fn rate_schedule(&self) -> Result<Schedule, ConfigError> {
         let invalid = |e: String| {
-            ConfigError::Invalid(format!("destinations {:?} rate_windows: {e}", self.name))
+            ConfigError::invalid(
+                Setting::RateWindows,
+                format!("destinations {:?} rate_windows: {e}", self.name),
+            )
         };
         let mut windows = Vec::new();
         for w in &self.rate_windows {

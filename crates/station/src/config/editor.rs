@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table};
 
-use super::{Config, ConfigError, Destination, Overrides, TurnaroundTarget, WatchFolder};
+use super::{Config, ConfigError, Destination, Overrides, Setting, TurnaroundTarget, WatchFolder};
 
 const NEW_FILE_HEADER: &str = "# Clinic Imaging Station: settings saved from the Settings page.\n\
 # The embedded defaults (`station config` shows them) apply to anything not set here.\n";
@@ -82,7 +82,8 @@ pub fn write_editable(path: &Path, config: &Config) -> Result<(), ConfigError> {
         watch: &config.watch,
         destinations: &config.destinations,
     };
-    let text = toml::to_string(&edits).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    let text =
+        toml::to_string(&edits).map_err(|e| ConfigError::invalid(Setting::File, e.to_string()))?;
     let edits: DocumentMut = text.parse().map_err(|e| parse_error(path, &e))?;
     for section in ["dicom", "studies", "reports"] {
         if let Some(Item::Table(new)) = edits.get(section) {

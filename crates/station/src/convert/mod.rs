@@ -21,7 +21,6 @@ pub mod patient;
 pub mod pdf;
 pub mod profile;
 pub mod thumbnail;
-pub mod uid;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -32,12 +31,12 @@ use chrono::NaiveDateTime;
 
 use crate::config::{DeviceProfile, WatchFolder};
 use crate::dicom::header::{self, FileKind};
+pub use crate::dicom::uid::Uids;
 use crate::ingest::{Ingest, IngestError, Outcome};
 use crate::store::{conversions, Source, StoreError};
 use modules::Context;
 use patient::Assignment;
 use profile::Kind;
-pub use uid::Uids;
 
 /// How the thumbnail of a converted object is made, once it is stored.
 enum Preview {

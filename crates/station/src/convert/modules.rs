@@ -10,15 +10,15 @@ use std::io::Write;
 use chrono::NaiveDateTime;
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
-use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+use dicom_object::InMemDicomObject;
+use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
 
 use super::patient::Assignment;
-use crate::ingest::{
-    Ingest, IngestError, Outcome, IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME,
-};
+use crate::dicom::part10::{self, FileMeta, IMPLEMENTATION_VERSION_NAME};
+use crate::ingest::{Ingest, IngestError, Outcome};
 use crate::store::Source;
 
-pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+pub use crate::dicom::header::EXPLICIT_VR_LE;
 pub const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
 pub const ENCAPSULATED_PDF: &str = "1.2.840.10008.5.1.4.1.1.104.1";
 pub const SECONDARY_CAPTURE: &str = "1.2.840.10008.5.1.4.1.1.7";
@@ -213,16 +213,23 @@ pub fn commit(
     transfer_syntax: &str,
     source: &Source,
 ) -> Result<Outcome, IngestError> {
-    let file = obj
-        .with_meta(
-            FileMetaTableBuilder::new()
-                .transfer_syntax(transfer_syntax)
-                .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
-                .implementation_version_name(IMPLEMENTATION_VERSION_NAME),
-        )
-        .map_err(|e| IngestError::Unreadable(format!("cannot build the file meta group: {e}")))?;
+    let uid = |tag| {
+        obj.element(tag)
+            .ok()
+            .and_then(|e| e.to_str().ok())
+            .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+            .ok_or_else(|| IngestError::Unreadable(format!("the converted object has no {tag}")))
+    };
+    let (class, instance) = (uid(tags::SOP_CLASS_UID)?, uid(tags::SOP_INSTANCE_UID)?);
+    let ts = TransferSyntaxRegistry.get(transfer_syntax).ok_or_else(|| {
+        IngestError::Unreadable(format!("unknown transfer syntax {transfer_syntax}"))
+    })?;
     let mut staging = ingest.stage()?;
-    file.write_all(&mut staging)
+    staging.write_all(
+        &part10::prefix(&FileMeta::station(&class, &instance, transfer_syntax))
+            .map_err(|e| IngestError::Unreadable(format!("cannot write file meta group: {e}")))?,
+    )?;
+    obj.write_dataset_with_ts(&mut staging, ts)
         .map_err(|e| IngestError::Unreadable(format!("cannot encode the converted object: {e}")))?;
     staging.flush()?;
     let staged = staging.finish()?;

@@ -7,7 +7,7 @@
 use rusqlite::Connection;
 
 use crate::registry::{self, orders, RegistryError};
-use crate::store::StoreError;
+use crate::store::{OrderState, StoreError};
 
 /// Patient demographics as written into the object (text in Unicode; dates as DICOM DA).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -53,7 +53,7 @@ impl Assignment {
 /// progress today, else the only one scheduled today.
 pub fn for_modality(conn: &Connection, modality: &str) -> Result<Option<Assignment>, StoreError> {
     let today = registry::today();
-    for state in ["in_progress", "scheduled"] {
+    for state in [OrderState::InProgress, OrderState::Scheduled] {
         let listed = match orders::list(conn, &today, &today, &[state]) {
             Ok(list) => list,
             Err(RegistryError::Store(e)) => return Err(e),
@@ -70,7 +70,7 @@ pub fn for_modality(conn: &Connection, modality: &str) -> Result<Option<Assignme
             (Some(_), Some(_)) => {
                 tracing::info!(
                     modality,
-                    state,
+                    %state,
                     "several orders fit a converted export; it waits for assignment"
                 );
                 return Ok(None);
@@ -152,7 +152,7 @@ mod tests {
             None,
             "two scheduled: nobody guesses"
         );
-        orders::set_state(&conn, second.id, "in_progress").unwrap();
+        orders::set_state(&conn, second.id, crate::store::OrderState::InProgress).unwrap();
         let a = for_modality(&conn, "ECG")
             .unwrap()
             .expect("the one in progress");

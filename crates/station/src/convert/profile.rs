@@ -1,87 +1,12 @@
-//! Device profiles of watched folders: which kinds of export file a device writes, and telling
-//! a file's kind from its first bytes (never from its name: devices name files badly).
+//! Telling an export file's kind from its first bytes (never from its name: devices name files
+//! badly). Which kinds a device writes is its profile's (`config::device`).
 //!
 //! Must never: accept a file whose kind the folder's profile does not list.
 
-use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
-use crate::config::DeviceProfile;
-
-/// Export file kinds we convert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// A PDF document (ECG reports) → Encapsulated PDF.
-    Pdf,
-    /// JPEG/PNG/BMP images (ultrasound, DR exports) → Secondary Capture.
-    Jpeg,
-    Png,
-    Bmp,
-    /// HL7 v3 annotated ECG (FDA XML) → 12-lead ECG Waveform.
-    Aecg,
-}
-
-impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Pdf, Kind::Jpeg, Kind::Png, Kind::Bmp, Kind::Aecg];
-
-    /// The name used in `writes = [...]`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Pdf => "pdf",
-            Kind::Jpeg => "jpeg",
-            Kind::Png => "png",
-            Kind::Bmp => "bmp",
-            Kind::Aecg => "aecg",
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Kind::Pdf => "a PDF document",
-            Kind::Jpeg => "a JPEG image",
-            Kind::Png => "a PNG image",
-            Kind::Bmp => "a BMP image",
-            Kind::Aecg => "an HL7 aECG XML file",
-        })
-    }
-}
-
-/// Checks a profile from the configuration.
-pub fn validate(p: &DeviceProfile) -> Result<(), String> {
-    let m = &p.modality;
-    if m.is_empty()
-        || m.len() > 16
-        || !m
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return Err(format!(
-            "modality {m:?}: a DICOM modality code such as \"ECG\", \"US\", \"DX\""
-        ));
-    }
-    if p.writes.is_empty() {
-        return Err("writes: list what the device exports (pdf, jpeg, png, bmp, aecg)".into());
-    }
-    for w in &p.writes {
-        if !Kind::ALL.iter().any(|k| k.name() == w) {
-            return Err(format!(
-                "writes: {w:?} is not one of pdf, jpeg, png, bmp, aecg"
-            ));
-        }
-    }
-    if p.exam_gap_secs == 0 {
-        return Err("exam_gap_secs must be at least 1".into());
-    }
-    Ok(())
-}
-
-/// Whether the profile lists `kind`.
-pub fn writes(p: &DeviceProfile, kind: Kind) -> bool {
-    p.writes.iter().any(|w| w == kind.name())
-}
+pub use crate::config::device::{validate, writes, ExportKind as Kind};
 
 /// What the file is, from its first bytes; `Err` says what it is instead, for quarantine.
 pub fn detect(path: &Path) -> Result<Kind, String> {
@@ -143,6 +68,7 @@ fn detect_bytes(head: &[u8]) -> Result<Kind, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DeviceProfile;
 
     #[test]
     fn kinds_come_from_content() {

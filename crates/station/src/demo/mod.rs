@@ -2,7 +2,7 @@
 //!
 //! [`write_clinic_day`] writes 5 patients × (DX chest PA + lateral, 4 US images + one 60-frame
 //! US cine, one 12-lead ECG) = 40 PS3.10 files (explicit VR little endian), ≈214 MB at
-//! [`Scale::Full`] (the "Measured anchors" day of DESIGN.md) or a few hundred kB at
+//! [`Scale::Full`] (the day the README's Performance section measures) or a few hundred kB at
 //! [`Scale::Small`]. Each patient's objects come from a simulated device with its own text
 //! encoding: UTF-8, GB18030, GBK, `\ISO 2022 IR 58` with escapes, and GB18030 bytes with no
 //! Specific Character Set at all. UIDs and pixels derive from the seed only: the same seed
@@ -29,7 +29,7 @@ use writer::{Charset, DataSet};
 /// How large the generated images are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scale {
-    /// Full size as in DESIGN.md (≈214 MB).
+    /// Full size, as the README's benchmarks use it (≈214 MB).
     Full,
     /// Same structure, tiny images (for tests: a few hundred kB in all).
     Small,

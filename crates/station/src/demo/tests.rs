@@ -237,7 +237,7 @@ fn dicom_rs_decodes_the_single_valued_charsets() {
     }
 }
 
-/// The full day of DESIGN.md: `cargo test --release -p station --lib demo -- --ignored --nocapture`.
+/// The full day the README's benchmarks use: `cargo test --release -p station --lib demo -- --ignored --nocapture`.
 /// Writes under $DEMO_DAY_OUT when set (kept), else a temporary directory.
 #[test]
 #[ignore = "writes ≈214 MB"]

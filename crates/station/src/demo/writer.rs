@@ -1,5 +1,6 @@
-//! A minimal byte-exact PS3.10 writer (explicit VR little endian) for the demo generator, and
-//! the text encodings of the demo's character sets.
+//! A minimal byte-exact PS3.10 writer (explicit VR little endian) for the demo generator, over
+//! the shared element codec and file header (`dicom::element`, `dicom::part10`), and the text
+//! encodings of the demo's character sets.
 //!
 //! It exists so the demo controls every byte it writes: names must land on disk in exactly
 //! the encoding a given device would use (including ISO 2022 escapes and an undeclared
@@ -12,8 +13,11 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use crate::dicom::element::{self, padded};
+use crate::dicom::part10::{self, FileMeta};
+
 /// Transfer syntax of every demo file: explicit VR little endian.
-pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+pub use crate::dicom::header::EXPLICIT_VR_LE;
 /// Implementation class UID of the demo generator (a fixed UUID-derived UID).
 pub const DEMO_IMPLEMENTATION_CLASS_UID: &str = "2.25.227093814705530815460217493384390123875";
 pub const DEMO_IMPLEMENTATION_VERSION_NAME: &str = "CLINICDEMO1";
@@ -100,39 +104,8 @@ fn iso2022_ir58(s: &str) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Value representations whose explicit-VR header has a 4-byte length.
-fn long_header(vr: [u8; 2]) -> bool {
-    matches!(
-        &vr,
-        b"OB"
-            | b"OD"
-            | b"OF"
-            | b"OL"
-            | b"OV"
-            | b"OW"
-            | b"SQ"
-            | b"SV"
-            | b"UC"
-            | b"UN"
-            | b"UR"
-            | b"UT"
-            | b"UV"
-    )
-}
-
 fn header(out: &mut Vec<u8>, tag: u32, vr: [u8; 2], len: u32) -> io::Result<()> {
-    out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
-    out.extend_from_slice(&(tag as u16).to_le_bytes());
-    out.extend_from_slice(&vr);
-    if long_header(vr) {
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&len.to_le_bytes());
-    } else {
-        let short = u16::try_from(len)
-            .map_err(|_| invalid(format!("value of ({tag:08X}) too long for its VR")))?;
-        out.extend_from_slice(&short.to_le_bytes());
-    }
-    Ok(())
+    element::write_header(out, tag, vr, len, true)
 }
 
 enum Value {
@@ -152,15 +125,9 @@ impl DataSet {
     }
 
     /// Raw value bytes; padded to even length (NUL for UI/OB/UN, space otherwise).
-    pub fn raw(&mut self, tag: u32, vr: &[u8; 2], mut bytes: Vec<u8>) -> &mut Self {
-        if bytes.len() % 2 == 1 {
-            bytes.push(if matches!(vr, b"UI" | b"OB" | b"UN") {
-                0
-            } else {
-                b' '
-            });
-        }
-        self.elems.insert(tag, (*vr, Value::Bytes(bytes)));
+    pub fn raw(&mut self, tag: u32, vr: &[u8; 2], bytes: Vec<u8>) -> &mut Self {
+        self.elems
+            .insert(tag, (*vr, Value::Bytes(padded(*vr, bytes))));
         self
     }
 
@@ -216,9 +183,7 @@ impl DataSet {
                     for item in items {
                         let mut content = Vec::new();
                         item.encode(&mut content)?;
-                        body.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
-                        body.extend_from_slice(&(content.len() as u32).to_le_bytes());
-                        body.extend_from_slice(&content);
+                        body.extend(element::item(&content));
                     }
                     header(out, tag, *vr, body.len() as u32)?;
                     out.extend_from_slice(&body);
@@ -265,22 +230,14 @@ pub fn write_part10(
     ds: &DataSet,
     pixels: Option<&mut dyn PixelSource>,
 ) -> io::Result<u64> {
-    let mut meta = DataSet::new();
-    meta.raw(0x0002_0001, b"OB", vec![0x00, 0x01])
-        .ascii(0x0002_0002, b"UI", sop_class_uid)
-        .ascii(0x0002_0003, b"UI", sop_instance_uid)
-        .ascii(0x0002_0010, b"UI", EXPLICIT_VR_LE)
-        .ascii(0x0002_0012, b"UI", DEMO_IMPLEMENTATION_CLASS_UID)
-        .ascii(0x0002_0013, b"SH", DEMO_IMPLEMENTATION_VERSION_NAME)
-        .ascii(0x0002_0016, b"AE", source_ae);
-    let mut group = Vec::new();
-    meta.encode(&mut group)?;
-    let mut head = vec![0u8; 128];
-    head.extend_from_slice(b"DICM");
-    let mut gl = DataSet::new();
-    gl.ul(0x0002_0000, group.len() as u32);
-    gl.encode(&mut head)?;
-    head.extend_from_slice(&group);
+    let mut head = part10::prefix(&FileMeta {
+        sop_class_uid,
+        sop_instance_uid,
+        transfer_syntax: EXPLICIT_VR_LE,
+        implementation_class_uid: DEMO_IMPLEMENTATION_CLASS_UID,
+        implementation_version_name: DEMO_IMPLEMENTATION_VERSION_NAME,
+        source_ae: Some(source_ae),
+    })?;
     ds.encode(&mut head)?;
 
     let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);

@@ -72,21 +72,6 @@ impl EcgWaveform {
     }
 }
 
-/// The waveform of a stored instance, by SOP Instance UID (the `waveform_get` operation).
-pub fn for_instance(
-    conn: &rusqlite::Connection,
-    data_dir: &Path,
-    sop_instance_uid: &str,
-) -> Result<EcgWaveform, WaveformError> {
-    let found = crate::store::instances_with_sop(conn, sop_instance_uid)
-        .map_err(|e| WaveformError::Read(e.to_string()))?;
-    // The first copy received; later ones with other bytes are kept for review only.
-    let first = found
-        .first()
-        .ok_or_else(|| WaveformError::NotFound(sop_instance_uid.to_owned()))?;
-    read(&data_dir.join(&first.path))
-}
-
 /// Reads the waveform of a stored object.
 pub fn read(path: &Path) -> Result<EcgWaveform, WaveformError> {
     let obj = dicom_object::open_file(path).map_err(|e| WaveformError::Read(e.to_string()))?;

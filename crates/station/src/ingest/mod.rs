@@ -1,4 +1,5 @@
-//! The one ingest path. The listener, the folder watcher, `station import` and crash recovery
+//! The one ingest path. The listener, the folder watcher (`watch`, with the exports `convert`
+//! makes into DICOM), `station import`, the report poller and crash recovery
 //! all end in [`Ingest::commit`]: bytes staged under a temporary name and fsynced, their header
 //! read, renamed into `instances/<study>/<series>/<sop>.dcm`, the directory fsynced, and the
 //! index row committed. Only after that does a caller report success to a device.
@@ -9,7 +10,6 @@
 pub mod file;
 pub mod quarantine;
 pub mod staging;
-pub mod watch;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::dicom::header::{self, HeaderError};
+use crate::dicom::part10::{self, FileMeta};
 use crate::store::{self, NewInstance, Source, Store, StoreError};
 pub use staging::{StagedFile, Staging};
 
@@ -283,24 +284,10 @@ pub fn part10_prefix(
     sop_instance_uid: &str,
     transfer_syntax: &str,
 ) -> Result<Vec<u8>, IngestError> {
-    let meta = dicom_object::meta::FileMetaTableBuilder::new()
-        .media_storage_sop_class_uid(sop_class_uid)
-        .media_storage_sop_instance_uid(sop_instance_uid)
-        .transfer_syntax(transfer_syntax)
-        .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
-        .implementation_version_name(IMPLEMENTATION_VERSION_NAME)
-        .build()
-        .map_err(|e| IngestError::Unreadable(format!("cannot build file meta group: {e}")))?;
-    let mut out = vec![0u8; 128];
-    out.extend_from_slice(b"DICM");
-    meta.write(&mut out)
-        .map_err(|e| IngestError::Unreadable(format!("cannot write file meta group: {e}")))?;
-    Ok(out)
+    let meta = FileMeta::station(sop_class_uid, sop_instance_uid, transfer_syntax);
+    part10::prefix(&meta)
+        .map_err(|e| IngestError::Unreadable(format!("cannot write file meta group: {e}")))
 }
-
-/// Our implementation class UID (PS3.7 §D.3.3.2), under a UUID-derived root.
-pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.137201805216718163513236404374281862421";
-pub const IMPLEMENTATION_VERSION_NAME: &str = "CLINICSTATION01";
 
 /// UIDs are digits and dots; anything else (a broken device) must not escape the directory.
 fn path_safe(uid: &str) -> String {

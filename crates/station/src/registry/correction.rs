@@ -14,14 +14,14 @@
 
 mod copy;
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
-use crate::store::{audit, now_ms, Store, StoreError};
+pub use crate::store::corrections::{received_values, Correction, Values};
+use crate::store::{self, audit, Store, StoreError};
 
 /// Attributes a correction may replace: keyword, tag, VR.
 pub const ATTRIBUTES: [(&str, u32, [u8; 2]); 5] = [
@@ -31,9 +31,6 @@ pub const ATTRIBUTES: [(&str, u32, [u8; 2]); 5] = [
     ("PatientBirthDate", 0x0010_0030, *b"DA"),
     ("PatientSex", 0x0010_0040, *b"CS"),
 ];
-
-/// Keyword → value.
-pub type Values = BTreeMap<String, String>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CorrectionError {
@@ -53,53 +50,8 @@ impl From<rusqlite::Error> for CorrectionError {
     }
 }
 
-/// One row of `study_corrections`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Correction {
-    pub id: i64,
-    pub at: i64,
-    /// "COERCE" (matching, assignment) or "CORRECT" (an edit after the fact), PS3.3 C.12.1.1.9.
-    pub reason: String,
-    pub attributes: Values,
-}
-
-/// The values as the devices sent them (from the index).
-pub fn received_values(conn: &Connection, study_id: i64) -> Result<Values, StoreError> {
-    let (accession, name, id, birth, sex): (String, String, String, String, String) = conn
-        .query_row(
-            "SELECT s.accession, p.name, p.patient_id, p.birth_date, p.sex
-             FROM studies s JOIN patients p ON p.id = s.patient_ref WHERE s.id = ?1",
-            [study_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )?;
-    Ok([
-        ("AccessionNumber", accession),
-        ("PatientName", name),
-        ("PatientID", id),
-        ("PatientBirthDate", birth),
-        ("PatientSex", sex),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect())
-}
-
 pub fn list(conn: &Connection, study_id: i64) -> Result<Vec<Correction>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, at, reason, attributes FROM study_corrections WHERE study_ref = ?1 ORDER BY id",
-    )?;
-    let rows = stmt
-        .query_map([study_id], |r| {
-            let json: String = r.get(3)?;
-            Ok(Correction {
-                id: r.get(0)?,
-                at: r.get(1)?,
-                reason: r.get(2)?,
-                attributes: serde_json::from_str(&json).unwrap_or_default(),
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    store::corrections::list(conn, study_id)
 }
 
 /// The values that are sent now: received, then each correction in turn.
@@ -119,11 +71,9 @@ pub fn corrected_patient(
     conn: &Connection,
     queue_id: i64,
 ) -> Result<Option<(String, String)>, StoreError> {
-    let study_id: i64 = conn.query_row(
-        "SELECT study_ref FROM send_queue WHERE id = ?1",
-        [queue_id],
-        |r| r.get(0),
-    )?;
+    let Some((study_id, _)) = store::corrections::study_of_queue_row(conn, queue_id)? else {
+        return Ok(None);
+    };
     let touched = list(conn, study_id)?.iter().any(|c| {
         c.attributes.contains_key("PatientName") || c.attributes.contains_key("PatientID")
     });
@@ -160,21 +110,12 @@ pub fn record(
     if changed.is_empty() {
         return Ok(None);
     }
-    let json = serde_json::to_string(&changed).unwrap_or_default();
-    conn.execute(
-        "INSERT INTO study_corrections (study_ref, at, actor, reason, attributes) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![study_id, now_ms(), actor, reason, json],
-    )?;
-    let id = conn.last_insert_rowid();
+    let id = store::corrections::insert(conn, study_id, actor, reason, &changed)?;
     let old: Values = changed
         .keys()
         .map(|k| (k.clone(), current.get(k).cloned().unwrap_or_default()))
         .collect();
-    let study_uid: String = conn.query_row(
-        "SELECT study_uid FROM studies WHERE id = ?1",
-        [study_id],
-        |r| r.get(0),
-    )?;
+    let study_uid = store::studies::uid_of(conn, study_id)?;
     audit::record(
         conn,
         actor,
@@ -186,44 +127,10 @@ pub fn record(
 }
 
 /// After a correction of a study already queued or sent: every destination sends every
-/// instance again (same SOP Instance UIDs, corrected copies). A send in flight (perhaps of
-/// uncorrected copies) is superseded and records nothing; its row stays `sending` until that
-/// send is answered, and is then due again (`store::queue`), so no second worker sends it
-/// meanwhile and no uncorrected copy lands after a corrected one. A row a person held stays
-/// held. Returns how many rows are due again now.
+/// instance again, corrected (`store::queue::requeue_corrected`). Returns how many rows are
+/// due again now.
 pub fn requeue(conn: &Connection, study_id: i64) -> Result<usize, StoreError> {
-    let now = now_ms();
-    conn.execute(
-        "UPDATE send_instances SET state = 'pending', last_error = NULL, updated_at = ?2
-         WHERE queue_ref IN (SELECT id FROM send_queue WHERE study_ref = ?1)",
-        params![study_id, now],
-    )?;
-    conn.execute(
-        "UPDATE send_queue SET superseded = 1, updated_at = ?2 WHERE study_ref = ?1",
-        params![study_id, now],
-    )?;
-    let n = conn.execute(
-        "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
-         WHERE study_ref = ?1 AND state IN ('delivered', 'failed', 'queued')",
-        params![study_id, now],
-    )?;
-    conn.execute(
-        "UPDATE studies SET state = 'ready', state_changed_at = ?2
-         WHERE id = ?1 AND state IN ('delivered', 'failed', 'sending', 'reported')",
-        params![study_id, now],
-    )?;
-    Ok(n)
-}
-
-/// One instance whose corrected copy is missing or stale.
-struct Stale {
-    id: i64,
-    path: String,
-    sop: String,
-    transfer_syntax: String,
-    charset: String,
-    repaired: Option<String>,
-    old_copy: Option<String>,
+    store::queue::requeue_corrected(conn, study_id)
 }
 
 /// Writes the corrected copies a queue row's study needs before it is sent (none when the
@@ -231,13 +138,7 @@ struct Stale {
 pub fn prepare(store: &Store, data_dir: &Path, queue_id: i64) -> Result<(), CorrectionError> {
     let (study_id, study_uid, corrections, received, stale) = {
         let conn = store.lock();
-        let Some((study_id, study_uid)) = conn
-            .query_row(
-                "SELECT s.id, s.study_uid FROM send_queue q JOIN studies s ON s.id = q.study_ref WHERE q.id = ?1",
-                [queue_id],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()?
+        let Some((study_id, study_uid)) = store::corrections::study_of_queue_row(&conn, queue_id)?
         else {
             return Ok(());
         };
@@ -245,25 +146,7 @@ pub fn prepare(store: &Store, data_dir: &Path, queue_id: i64) -> Result<(), Corr
         let Some(latest) = corrections.last().map(|c| c.id) else {
             return Ok(());
         };
-        let mut stmt = conn.prepare(
-            "SELECT i.id, i.path, i.sop_instance_uid, i.transfer_syntax, i.charset, i.charset_repaired, i.send_path
-             FROM instances i JOIN series se ON se.id = i.series_ref
-             WHERE se.study_ref = ?1 AND i.review_reason IS NULL
-               AND (i.send_correction IS NULL OR i.send_correction <> ?2)",
-        )?;
-        let stale = stmt
-            .query_map(params![study_id, latest], |r| {
-                Ok(Stale {
-                    id: r.get(0)?,
-                    path: r.get(1)?,
-                    sop: r.get(2)?,
-                    transfer_syntax: r.get(3)?,
-                    charset: r.get(4)?,
-                    repaired: r.get(5)?,
-                    old_copy: r.get(6)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+        let stale = store::corrections::stale_copies(&conn, study_id, latest)?;
         let received = received_values(&conn, study_id)?;
         (study_id, study_uid, corrections, received, stale)
     };
@@ -290,10 +173,7 @@ pub fn prepare(store: &Store, data_dir: &Path, queue_id: i64) -> Result<(), Corr
         std::fs::rename(&tmp, &dest)?;
         File::open(&dir)?.sync_all()?;
         let rel = rel.to_string_lossy().into_owned();
-        store.lock().execute(
-            "UPDATE instances SET send_path = ?2, send_size = ?3, send_correction = ?4 WHERE id = ?1",
-            params![s.id, rel, size as i64, latest],
-        )?;
+        store::corrections::set_copy(&store.lock(), s.id, &rel, size, latest)?;
         if let Some(old) = s.old_copy.filter(|o| *o != rel) {
             let _ = std::fs::remove_file(data_dir.join(old));
         }

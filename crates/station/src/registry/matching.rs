@@ -11,59 +11,18 @@
 //!
 //! Must never: match a study to a cancelled order, or guess between several candidate orders.
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{Connection, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::correction::{self, Values};
 use super::orders::{self, NewOrder, Order};
 use super::patients::{self, NewPatient, Patient};
-use super::RegistryError;
-use crate::store::{self, audit, now_ms, Route, StoreError};
-
-/// What a study looks like for matching.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct StudyFacts {
-    pub id: i64,
-    pub study_uid: String,
-    pub accession: String,
-    pub study_date: String,
-    pub patient_id: String,
-    pub patient_name: String,
-    pub birth_date: String,
-    pub sex: String,
-    pub modalities: Vec<String>,
-    pub state: String,
-    pub order_ref: Option<i64>,
-}
+use super::{Field, RegistryError};
+pub use crate::store::studies::StudyFacts;
+use crate::store::{self, audit, OrderState, Route, StoreError, StudyState};
 
 pub fn study_facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError> {
-    let mut facts = conn.query_row(
-        "SELECT s.id, s.study_uid, s.accession, s.study_date, p.patient_id, p.name, p.birth_date, p.sex,
-                s.state, s.order_ref
-         FROM studies s JOIN patients p ON p.id = s.patient_ref WHERE s.id = ?1",
-        [study_id],
-        |r| {
-            Ok(StudyFacts {
-                id: r.get(0)?,
-                study_uid: r.get(1)?,
-                accession: r.get(2)?,
-                study_date: r.get(3)?,
-                patient_id: r.get(4)?,
-                patient_name: r.get(5)?,
-                birth_date: r.get(6)?,
-                sex: r.get(7)?,
-                modalities: Vec::new(),
-                state: r.get(8)?,
-                order_ref: r.get(9)?,
-            })
-        },
-    )?;
-    let mut stmt = conn
-        .prepare("SELECT DISTINCT modality FROM series WHERE study_ref = ?1 ORDER BY modality")?;
-    facts.modalities = stmt
-        .query_map([study_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(facts)
+    store::studies::facts(conn, study_id)
 }
 
 /// DX and CR are one kind of order for a clinic (a DR may call itself either).
@@ -77,37 +36,21 @@ fn same_modality(order: &str, study: &str) -> bool {
 
 /// The order this study belongs to, if exactly one fits.
 pub fn find_order(conn: &Connection, s: &StudyFacts) -> Result<Option<Order>, RegistryError> {
-    let open = |o: &Order| o.state != "cancelled";
+    let open = |o: &Order| o.state != OrderState::Cancelled;
     if !s.accession.trim().is_empty() {
         if let Some(o) = orders::by_accession(conn, &s.accession)?.filter(open) {
             return Ok(Some(o));
         }
     }
-    let by_uid: Option<i64> = conn
-        .query_row(
-            "SELECT id FROM orders WHERE study_uid = ?1 AND state <> 'cancelled'",
-            [&s.study_uid],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = by_uid {
+    if let Some(id) = store::orders::open_by_study_uid(conn, &s.study_uid)? {
         return orders::by_id(conn, id);
     }
-    // An order another study is already linked to (still arriving) is not a candidate.
-    let mut stmt = conn.prepare(
-        "SELECT o.id, o.modality FROM orders o JOIN reg_patients p ON p.id = o.patient_ref
-         WHERE p.clinic_id = ?1 AND o.scheduled_date = ?2 AND o.state IN ('scheduled', 'in_progress')
-           AND NOT EXISTS (SELECT 1 FROM studies s WHERE s.order_ref = o.id)",
-    )?;
-    let candidates: Vec<i64> = stmt
-        .query_map(params![s.patient_id.trim(), s.study_date], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?
-        .collect::<Result<Vec<_>, _>>()?
-        .into_iter()
-        .filter(|(_, m)| s.modalities.iter().any(|sm| same_modality(m, sm)))
-        .map(|(id, _)| id)
-        .collect();
+    let candidates: Vec<i64> =
+        store::orders::unlinked_for(conn, s.patient_id.trim(), &s.study_date)?
+            .into_iter()
+            .filter(|(_, m)| s.modalities.iter().any(|sm| same_modality(m, sm)))
+            .map(|(id, _)| id)
+            .collect();
     match candidates.as_slice() {
         [one] => orders::by_id(conn, *one),
         _ => Ok(None),
@@ -144,13 +87,10 @@ fn link(
     reason: &str,
     study: &StudyFacts,
     order: &Order,
-    order_state: &str,
+    order_state: OrderState,
 ) -> Result<Option<i64>, RegistryError> {
     let patient = order_patient(tx, order)?;
-    tx.execute(
-        "UPDATE studies SET order_ref = ?2, priority = MAX(priority, ?3) WHERE id = ?1",
-        params![study.id, order.id, i64::from(order.priority == "urgent")],
-    )?;
+    store::studies::link_order(tx, study.id, order.id, order.priority == "urgent")?;
     orders::set_state(tx, order.id, order_state)?;
     Ok(correction::record(
         tx,
@@ -166,7 +106,7 @@ fn matched(
     tx: &Connection,
     study: &StudyFacts,
     order: &Order,
-    order_state: &str,
+    order_state: OrderState,
 ) -> Result<Option<i64>, RegistryError> {
     let correction = link(tx, "system", "COERCE", study, order, order_state)?;
     audit::record(
@@ -200,7 +140,7 @@ pub fn on_arrival(
             if !correction::changes(&current, &wanted).is_empty() {
                 return Ok(false);
             }
-            matched(tx, &study, &order, "in_progress")?;
+            matched(tx, &study, &order, OrderState::InProgress)?;
             Ok(true)
         }
         None => Ok(!hold_unmatched),
@@ -223,14 +163,14 @@ pub fn on_complete(
     let mut unlinked = false;
     if let Some(order_id) = study.order_ref {
         match orders::by_id(tx, order_id)? {
-            Some(order) if order.state == "cancelled" => {
+            Some(order) if order.state == OrderState::Cancelled => {
                 unlink(tx, &study, &order)?;
                 (study.order_ref, unlinked) = (None, true);
             }
             // Linked while arriving: the order is done now.
             Some(order) => {
-                if order.state == "in_progress" {
-                    orders::set_state(tx, order.id, "completed")?;
+                if order.state == OrderState::InProgress {
+                    orders::set_state(tx, order.id, OrderState::Completed)?;
                 }
                 return Ok(true);
             }
@@ -239,7 +179,7 @@ pub fn on_complete(
     }
     let order = find_order(tx, &study)?;
     let corrected = match &order {
-        Some(order) => matched(tx, &study, order, "completed")?,
+        Some(order) => matched(tx, &study, order, OrderState::Completed)?,
         // What is sent goes back to what the device sent (a patient edit may have corrected it
         // through the cancelled order).
         None if unlinked => {
@@ -254,27 +194,15 @@ pub fn on_complete(
     if order.is_some() || !hold_unmatched {
         return Ok(true);
     }
-    let now = now_ms();
-    tx.execute(
-        "UPDATE studies SET state = 'unassigned', state_changed_at = ?2 WHERE id = ?1",
-        params![study_id, now],
-    )?;
     // Sent while arriving: nothing more goes until a person assigns it ([`assign`]).
-    tx.execute(
-        "UPDATE send_queue SET state = 'held', updated_at = ?2
-         WHERE study_ref = ?1 AND state IN ('queued', 'sending', 'failed')",
-        params![study_id, now],
-    )?;
+    store::studies::hold_unassigned(tx, study_id)?;
     Ok(false)
 }
 
 /// The order a study was linked to while it arrived was cancelled: the study is no longer its
 /// (audited as `study.unlink`), and is matched again as it completes.
 fn unlink(tx: &Connection, study: &StudyFacts, order: &Order) -> Result<(), RegistryError> {
-    tx.execute(
-        "UPDATE studies SET order_ref = NULL WHERE id = ?1",
-        [study.id],
-    )?;
+    store::studies::unlink_order(tx, study.id)?;
     audit::record(
         tx,
         "system",
@@ -291,12 +219,7 @@ fn unlink(tx: &Connection, study: &StudyFacts, order: &Order) -> Result<(), Regi
 
 /// Complete studies not matched to any order (held or sent as received), newest first.
 pub fn unassigned(conn: &Connection) -> Result<Vec<StudyFacts>, RegistryError> {
-    let mut stmt = conn.prepare(
-        "SELECT id FROM studies WHERE order_ref IS NULL AND state <> 'receiving' ORDER BY last_received_at DESC",
-    )?;
-    let ids: Vec<i64> = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let ids = store::studies::unassigned_ids(conn)?;
     ids.into_iter()
         .map(|id| study_facts(conn, id).map_err(Into::into))
         .collect()
@@ -323,19 +246,13 @@ pub fn assign(
     target: &Target,
     routes: &[Route],
 ) -> Result<Order, RegistryError> {
-    let study_id: i64 = conn
-        .query_row(
-            "SELECT id FROM studies WHERE study_uid = ?1",
-            [study_uid.trim()],
-            |r| r.get(0),
-        )
-        .optional()?
-        .ok_or_else(|| RegistryError::NotFound {
-            what: "study",
+    let study_id =
+        store::studies::id_of(conn, study_uid)?.ok_or_else(|| RegistryError::NotFound {
+            what: Field::Study,
             key: study_uid.to_string(),
         })?;
     let study = study_facts(conn, study_id)?;
-    if study.state == "receiving" {
+    if study.state == StudyState::Receiving {
         return Err(RegistryError::State(format!(
             "study {study_uid} is still receiving; assign it once it is complete"
         )));
@@ -359,9 +276,9 @@ pub fn assign(
     };
     let order = match target {
         Target::Order(accession) => orders::by_accession(conn, accession)?
-            .filter(|o| o.state != "cancelled")
+            .filter(|o| o.state != OrderState::Cancelled)
             .ok_or_else(|| RegistryError::NotFound {
-                what: "open order with accession number",
+                what: Field::OpenOrder,
                 key: accession.clone(),
             })?,
         Target::NewOrderFor(clinic_id) => {
@@ -390,12 +307,8 @@ pub fn assign(
         }
     };
     let tx = super::write_transaction(conn)?;
-    let was_queued: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1)",
-        [study_id],
-        |r| r.get(0),
-    )?;
-    link(&tx, actor, "COERCE", &study, &order, "completed")?;
+    let was_queued = store::queue::is_queued(&tx, study_id)?;
+    link(&tx, actor, "COERCE", &study, &order, OrderState::Completed)?;
     audit::record(
         &tx,
         actor,
@@ -404,18 +317,10 @@ pub fn assign(
         &serde_json::json!({ "accession": order.accession, "previous_order": study.order_ref })
             .to_string(),
     )?;
-    if study.state == "unassigned" {
-        let now = now_ms();
-        tx.execute(
-            "UPDATE studies SET state = 'complete', state_changed_at = ?2 WHERE id = ?1",
-            params![study_id, now],
-        )?;
-        // Rows of a study sent while it arrived, held when it became unassigned (on_complete).
-        tx.execute(
-            "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
-             WHERE study_ref = ?1 AND state = 'held'",
-            params![study_id, now],
-        )?;
+    if study.state == StudyState::Unassigned {
+        // Rows of a study sent while it arrived were held when it became unassigned
+        // (on_complete): due again with it.
+        store::studies::release_assigned(&tx, study_id)?;
         store::queue_study(&tx, study_id, routes)?;
     }
     if was_queued {
@@ -433,12 +338,7 @@ pub fn correct_patient_studies(
     actor: &str,
     patient: &Patient,
 ) -> Result<usize, RegistryError> {
-    let mut stmt = tx.prepare(
-        "SELECT s.id, o.id FROM studies s JOIN orders o ON o.id = s.order_ref WHERE o.patient_ref = ?1",
-    )?;
-    let studies: Vec<(i64, i64)> = stmt
-        .query_map([patient.id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    let studies = store::studies::of_patient(tx, patient.id)?;
     let mut changed = 0;
     for (study_id, order_id) in studies {
         let order = orders::by_id(tx, order_id)?
@@ -475,22 +375,7 @@ pub fn update_patient(
 
 /// Orders whose study has started arriving (by accession) are in progress.
 pub fn mark_started(conn: &Connection) -> Result<usize, RegistryError> {
-    // Read first: an UPDATE takes the write lock even when it changes nothing, every tick.
-    let any: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM orders o JOIN studies s ON s.accession = o.accession
-                        WHERE o.state = 'scheduled' AND s.state = 'receiving' AND s.accession <> '')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !any {
-        return Ok(0);
-    }
-    Ok(conn.execute(
-        "UPDATE orders SET state = 'in_progress', updated_at = ?1
-         WHERE state = 'scheduled' AND accession IN
-               (SELECT accession FROM studies WHERE state = 'receiving' AND accession <> '')",
-        [now_ms()],
-    )?)
+    Ok(store::orders::mark_started(conn)?)
 }
 
 #[cfg(test)]

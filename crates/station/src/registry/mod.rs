@@ -1,5 +1,5 @@
 //! Registration: the clinic's patients and their orders (one Scheduled Procedure Step each),
-//! served to devices as a Modality Worklist (`dicom::worklist`), and matching each completed
+//! served to devices as a Modality Worklist (`scp::worklist`), and matching each completed
 //! study to its order (`matching`), with the order's patient data applied to what is sent
 //! (`correction`).
 //!
@@ -25,20 +25,76 @@ pub enum RegistryError {
     /// What was typed disagrees with what the ID card number says.
     #[error("{field} {typed} does not match the ID card number, which says {from_card}")]
     Mismatch {
-        field: &'static str,
+        field: Field,
         typed: String,
         from_card: String,
     },
     #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    Invalid { field: Field, reason: String },
     #[error("{what} {value} is already registered")]
-    Duplicate { what: &'static str, value: String },
+    Duplicate { what: Field, value: String },
     #[error("no {what} {key}")]
-    NotFound { what: &'static str, key: String },
+    NotFound { what: Field, key: String },
     #[error("{0}")]
     State(String),
     #[error("cannot write the corrected copy")]
     Correction(#[from] correction::CorrectionError),
+}
+
+/// What a registry error is about. Messages name it in English (`Display`); the API names it in
+/// the caller's language from this, not from the English text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Name,
+    Sex,
+    BirthDate,
+    Phone,
+    ClinicId,
+    IdCard,
+    Modality,
+    Priority,
+    ScheduledDate,
+    ScheduledTime,
+    StationAe,
+    Accession,
+    RegisteredPatient,
+    Patient,
+    Study,
+    /// An order, by accession number.
+    Order,
+    /// An order that is not cancelled, by accession number.
+    OpenOrder,
+}
+
+impl Field {
+    /// The English words messages use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Name => "name",
+            Field::Sex => "sex",
+            Field::BirthDate => "birth date",
+            Field::Phone => "phone",
+            Field::ClinicId => "clinic patient ID",
+            Field::IdCard => "ID card number",
+            Field::Modality => "modality",
+            Field::Priority => "priority",
+            Field::ScheduledDate => "scheduled date",
+            Field::ScheduledTime => "scheduled time",
+            Field::StationAe => "station AE title",
+            Field::Accession => "accession number",
+            Field::RegisteredPatient => "registered patient",
+            Field::Patient => "patient",
+            Field::Study => "study",
+            Field::Order => "order with accession number",
+            Field::OpenOrder => "open order with accession number",
+        }
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl From<rusqlite::Error> for RegistryError {
@@ -60,13 +116,7 @@ fn write_transaction(
     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
 
-/// Whether `e` is a UNIQUE constraint failure (a duplicate the caller names).
-fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
-}
-
-fn invalid(field: &'static str, reason: impl Into<String>) -> RegistryError {
+fn invalid(field: Field, reason: impl Into<String>) -> RegistryError {
     RegistryError::Invalid {
         field,
         reason: reason.into(),

@@ -4,11 +4,12 @@
 //!
 //! Must never: reuse an accession number, or move an order out of `cancelled` or `completed`.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, is_unique_violation, patients, today, RegistryError};
-use crate::store::{audit, now_ms};
+use super::{invalid, patients, today, Field, RegistryError};
+pub use crate::store::orders::{Order, OrderWithPatient};
+use crate::store::{self, audit, OrderState};
 
 /// The modalities clinic devices are ordered for.
 pub const MODALITIES: [&str; 4] = ["DX", "CR", "US", "ECG"];
@@ -35,49 +36,6 @@ pub struct NewOrder {
     pub accession: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Order {
-    pub id: i64,
-    pub patient_ref: i64,
-    pub accession: String,
-    pub study_uid: String,
-    pub sps_id: String,
-    pub modality: String,
-    pub procedure: String,
-    pub body_part: String,
-    pub priority: String,
-    pub referring: String,
-    pub note: String,
-    pub station_ae: String,
-    pub scheduled_date: String,
-    pub scheduled_time: String,
-    pub state: String,
-}
-
-const COLUMNS: &str =
-    "id, patient_ref, accession, study_uid, sps_id, modality, procedure, body_part,
-     priority, referring, note, station_ae, scheduled_date, scheduled_time, state FROM orders";
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Order> {
-    Ok(Order {
-        id: r.get(0)?,
-        patient_ref: r.get(1)?,
-        accession: r.get(2)?,
-        study_uid: r.get(3)?,
-        sps_id: r.get(4)?,
-        modality: r.get(5)?,
-        procedure: r.get(6)?,
-        body_part: r.get(7)?,
-        priority: r.get(8)?,
-        referring: r.get(9)?,
-        note: r.get(10)?,
-        station_ae: r.get(11)?,
-        scheduled_date: r.get(12)?,
-        scheduled_time: r.get(13)?,
-        state: r.get(14)?,
-    })
-}
-
 /// A fresh UID under the UUID-derived root (PS3.5 §B.2).
 pub fn new_uid() -> String {
     format!("2.25.{}", rand::random::<u128>())
@@ -86,11 +44,7 @@ pub fn new_uid() -> String {
 /// "A" + YYYYMMDD + a 4-digit number of the day (13 characters: fits SH).
 fn next_accession(conn: &Connection, date: &str) -> Result<String, RegistryError> {
     let prefix = format!("A{date}");
-    let count: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM orders WHERE substr(accession, 1, 9) = ?1",
-        [&prefix],
-        |r| r.get(0),
-    )?;
+    let count = store::orders::count_accessions(conn, &prefix)?;
     for n in (count + 1)..(count + 10_000) {
         let candidate = format!("{prefix}{n:04}");
         if by_accession(conn, &candidate)?.is_none() {
@@ -107,7 +61,7 @@ pub fn add(conn: &mut Connection, actor: &str, new: &NewOrder) -> Result<Order, 
     let modality = new.modality.trim().to_ascii_uppercase();
     if !MODALITIES.contains(&modality.as_str()) {
         return Err(invalid(
-            "modality",
+            Field::Modality,
             format!("{modality:?} is not one of {}", MODALITIES.join(", ")),
         ));
     }
@@ -120,7 +74,7 @@ pub fn add(conn: &mut Connection, actor: &str, new: &NewOrder) -> Result<Order, 
         .to_ascii_lowercase();
     if priority != "routine" && priority != "urgent" {
         return Err(invalid(
-            "priority",
+            Field::Priority,
             format!("{priority:?} is not routine or urgent"),
         ));
     }
@@ -129,66 +83,62 @@ pub fn add(conn: &mut Connection, actor: &str, new: &NewOrder) -> Result<Order, 
         _ => today(),
     };
     if !super::idcard::valid_date(&date) {
-        return Err(invalid("scheduled date", format!("{date} is not YYYYMMDD")));
+        return Err(invalid(
+            Field::ScheduledDate,
+            format!("{date} is not YYYYMMDD"),
+        ));
     }
     let time = new.scheduled_time.as_deref().unwrap_or("").replace(':', "");
     if !time.is_empty() && (time.len() > 6 || !time.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(invalid("scheduled time", format!("{time} is not HHMMSS")));
+        return Err(invalid(
+            Field::ScheduledTime,
+            format!("{time} is not HHMMSS"),
+        ));
     }
     let station_ae = new.station_ae.trim().to_string();
     if station_ae.len() > 16 || station_ae.contains('\\') {
-        return Err(invalid("station AE title", "at most 16 characters"));
+        return Err(invalid(Field::StationAe, "at most 16 characters"));
     }
     let tx = super::write_transaction(conn)?;
     let patient =
         patients::by_clinic_id(&tx, &new.patient)?.ok_or_else(|| RegistryError::NotFound {
-            what: "registered patient",
+            what: Field::RegisteredPatient,
             key: new.patient.clone(),
         })?;
     let accession = match new.accession.as_deref().map(str::trim) {
         Some(a) if !a.is_empty() => {
             if a.len() > 16 || a.contains('\\') {
-                return Err(invalid("accession number", "at most 16 characters (SH)"));
+                return Err(invalid(Field::Accession, "at most 16 characters (SH)"));
             }
             a.to_string()
         }
         _ => next_accession(&tx, &date)?,
     };
     let sps_id = format!("S{}", accession.trim_start_matches('A'));
-    let study_uid = new_uid();
-    let now = now_ms();
-    let inserted = tx.execute(
-        "INSERT INTO orders (patient_ref, accession, study_uid, sps_id, modality, procedure, body_part,
-                             priority, referring, note, station_ae, scheduled_date, scheduled_time,
-                             created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
-        params![
-            patient.id,
-            accession,
-            study_uid,
-            sps_id,
-            modality,
-            new.procedure.trim(),
-            new.body_part.trim(),
-            priority,
-            new.referring.trim(),
-            new.note.trim(),
-            station_ae,
-            date,
-            time,
-            now
-        ],
-    );
-    match inserted {
-        Err(e) if is_unique_violation(&e) => {
-            return Err(RegistryError::Duplicate {
-                what: "accession number",
-                value: accession,
-            })
-        }
-        other => other?,
+    let new_order = Order {
+        id: 0,
+        patient_ref: patient.id,
+        accession,
+        study_uid: new_uid(),
+        sps_id,
+        modality,
+        procedure: new.procedure.trim().to_string(),
+        body_part: new.body_part.trim().to_string(),
+        priority,
+        referring: new.referring.trim().to_string(),
+        note: new.note.trim().to_string(),
+        station_ae,
+        scheduled_date: date,
+        scheduled_time: time,
+        state: OrderState::Scheduled,
     };
-    let order = by_id(&tx, tx.last_insert_rowid())?
+    let Some(id) = store::orders::insert(&tx, &new_order)? else {
+        return Err(RegistryError::Duplicate {
+            what: Field::Accession,
+            value: new_order.accession,
+        });
+    };
+    let order = by_id(&tx, id)?
         .ok_or_else(|| RegistryError::State("the order vanished while being placed".into()))?;
     audit::record(
         &tx,
@@ -204,53 +154,34 @@ pub fn add(conn: &mut Connection, actor: &str, new: &NewOrder) -> Result<Order, 
 /// Cancels a scheduled or in-progress order; audited as `order.cancel`.
 pub fn cancel(conn: &Connection, actor: &str, accession: &str) -> Result<Order, RegistryError> {
     let order = by_accession(conn, accession)?.ok_or_else(|| RegistryError::NotFound {
-        what: "order with accession number",
+        what: Field::Order,
         key: accession.to_string(),
     })?;
-    if order.state == "completed" || order.state == "cancelled" {
+    if !order.state.is_open() {
         return Err(RegistryError::State(format!(
             "order {accession} is already {}",
             order.state
         )));
     }
-    set_state(conn, order.id, "cancelled")?;
+    set_state(conn, order.id, OrderState::Cancelled)?;
     audit::record(conn, actor, "order.cancel", &order.accession, "")?;
     Ok(Order {
-        state: "cancelled".into(),
+        state: OrderState::Cancelled,
         ..order
     })
 }
 
 /// Moves an order forward (matching a study makes it in progress, then completed).
-pub fn set_state(conn: &Connection, order_id: i64, state: &str) -> Result<(), RegistryError> {
-    conn.execute(
-        "UPDATE orders SET state = ?2, updated_at = ?3 WHERE id = ?1",
-        params![order_id, state, now_ms()],
-    )?;
-    Ok(())
+pub fn set_state(conn: &Connection, order_id: i64, state: OrderState) -> Result<(), RegistryError> {
+    Ok(store::orders::set_state(conn, order_id, state)?)
 }
 
 pub fn by_accession(conn: &Connection, accession: &str) -> Result<Option<Order>, RegistryError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} WHERE accession = ?1"),
-            [accession.trim()],
-            from_row,
-        )
-        .optional()?)
+    Ok(store::orders::by_accession(conn, accession)?)
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Order>, RegistryError> {
-    Ok(conn
-        .query_row(&format!("SELECT {COLUMNS} WHERE id = ?1"), [id], from_row)
-        .optional()?)
-}
-
-/// An order with its patient, as the worklist and the CLI show it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct OrderWithPatient {
-    pub order: Order,
-    pub patient: patients::Patient,
+    Ok(store::orders::by_id(conn, id)?)
 }
 
 /// Orders scheduled from `from` to `to` (YYYYMMDD, inclusive), in the given states (empty: all),
@@ -259,26 +190,9 @@ pub fn list(
     conn: &Connection,
     from: &str,
     to: &str,
-    states: &[&str],
+    states: &[OrderState],
 ) -> Result<Vec<OrderWithPatient>, RegistryError> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} WHERE scheduled_date BETWEEN ?1 AND ?2
-         ORDER BY scheduled_date, scheduled_time, id"
-    ))?;
-    let orders = stmt
-        .query_map(params![from, to], from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut out = Vec::with_capacity(orders.len());
-    for order in orders {
-        if !states.is_empty() && !states.contains(&order.state.as_str()) {
-            continue;
-        }
-        let patient = patients::by_id(conn, order.patient_ref)?.ok_or_else(|| {
-            RegistryError::State(format!("order {} has no patient", order.accession))
-        })?;
-        out.push(OrderWithPatient { order, patient });
-    }
-    Ok(out)
+    Ok(store::orders::list(conn, from, to, states)?)
 }
 
 #[cfg(test)]
@@ -330,7 +244,7 @@ mod tests {
             "cancelled"
         );
         assert!(cancel(&conn, "li", &a.accession).is_err());
-        let listed = list(&conn, "20261130", "20261130", &["scheduled"]).expect("list");
+        let listed = list(&conn, "20261130", "20261130", &[OrderState::Scheduled]).expect("list");
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].patient.name, "王^小明");
     }

@@ -6,11 +6,12 @@
 //! contradicts it.
 
 use pinyin::ToPinyin;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use super::{idcard, invalid, is_unique_violation, RegistryError};
-use crate::store::{audit, now_ms};
+use super::{idcard, invalid, Field, RegistryError};
+pub use crate::store::patients::Patient;
+use crate::store::{self, audit};
 
 /// What a technician types; `None` or empty fields are not known.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -26,36 +27,6 @@ pub struct NewPatient {
     pub phone: Option<String>,
     /// Generated when not given.
     pub clinic_id: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Patient {
-    pub id: i64,
-    pub clinic_id: String,
-    pub name: String,
-    pub pinyin: String,
-    pub initials: String,
-    pub sex: String,
-    pub birth_date: String,
-    pub id_card: Option<String>,
-    pub phone: String,
-}
-
-const COLUMNS: &str =
-    "id, clinic_id, name, pinyin, initials, sex, birth_date, id_card, phone FROM reg_patients";
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
-    Ok(Patient {
-        id: r.get(0)?,
-        clinic_id: r.get(1)?,
-        name: r.get(2)?,
-        pinyin: r.get(3)?,
-        initials: r.get(4)?,
-        sex: r.get(5)?,
-        birth_date: r.get(6)?,
-        id_card: r.get(7)?,
-        phone: r.get(8)?,
-    })
 }
 
 /// Lower-case pinyin initials of a name ("王^小明" → "wxm"); Latin letters are kept as they are.
@@ -78,23 +49,23 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 fn validate(new: &NewPatient) -> Result<Patient, RegistryError> {
     let name = new.name.trim();
     if name.is_empty() {
-        return Err(invalid("name", "a name is required"));
+        return Err(invalid(Field::Name, "a name is required"));
     }
     // PN (PS3.5 §6.2): no backslash (value delimiter), at most 64 characters per group.
     if name.contains('\\') || name.chars().any(char::is_control) || name.chars().count() > 64 {
         return Err(invalid(
-            "name",
+            Field::Name,
             "at most 64 characters, no backslash or control characters",
         ));
     }
     let mut sex = non_empty(&new.sex).unwrap_or("").to_ascii_uppercase();
     if !["", "M", "F", "O"].contains(&sex.as_str()) {
-        return Err(invalid("sex", format!("{sex:?} is not M, F or O")));
+        return Err(invalid(Field::Sex, format!("{sex:?} is not M, F or O")));
     }
     let mut birth_date = non_empty(&new.birth_date).unwrap_or("").replace('-', "");
     if !birth_date.is_empty() && !idcard::valid_date(&birth_date) {
         return Err(invalid(
-            "birth date",
+            Field::BirthDate,
             format!("{birth_date} is not a date (YYYYMMDD)"),
         ));
     }
@@ -105,7 +76,7 @@ fn validate(new: &NewPatient) -> Result<Patient, RegistryError> {
                 birth_date = card.birth_date.clone();
             } else if birth_date != card.birth_date {
                 return Err(RegistryError::Mismatch {
-                    field: "birth date",
+                    field: Field::BirthDate,
                     typed: birth_date,
                     from_card: card.birth_date,
                 });
@@ -114,7 +85,7 @@ fn validate(new: &NewPatient) -> Result<Patient, RegistryError> {
                 sex = card.sex.to_string();
             } else if sex != card.sex {
                 return Err(RegistryError::Mismatch {
-                    field: "sex",
+                    field: Field::Sex,
                     typed: sex,
                     from_card: card.sex.to_string(),
                 });
@@ -130,13 +101,16 @@ fn validate(new: &NewPatient) -> Result<Patient, RegistryError> {
                 .chars()
                 .all(|c| c.is_ascii_digit() || "+- ".contains(c)))
     {
-        return Err(invalid("phone", format!("{phone:?} is not a phone number")));
+        return Err(invalid(
+            Field::Phone,
+            format!("{phone:?} is not a phone number"),
+        ));
     }
     let clinic_id = non_empty(&new.clinic_id).unwrap_or("").to_string();
     // Sent as Patient ID (LO): 64 characters, no backslash.
     if clinic_id.len() > 64 || clinic_id.contains('\\') {
         return Err(invalid(
-            "clinic patient ID",
+            Field::ClinicId,
             "at most 64 characters, no backslash",
         ));
     }
@@ -155,17 +129,10 @@ fn validate(new: &NewPatient) -> Result<Patient, RegistryError> {
 
 /// The next free generated clinic patient ID: "P" and six digits.
 fn next_clinic_id(conn: &Connection) -> Result<String, RegistryError> {
-    let max: i64 = conn.query_row("SELECT COALESCE(MAX(id), 0) FROM reg_patients", [], |r| {
-        r.get(0)
-    })?;
+    let max = store::patients::max_id(conn)?;
     for n in (max + 1)..(max + 1000) {
         let candidate = format!("P{n:06}");
-        let taken: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM reg_patients WHERE clinic_id = ?1)",
-            [&candidate],
-            |r| r.get(0),
-        )?;
-        if !taken {
+        if !store::patients::clinic_id_taken(conn, &candidate)? {
             return Ok(candidate);
         }
     }
@@ -181,37 +148,24 @@ pub fn add(conn: &mut Connection, actor: &str, new: &NewPatient) -> Result<Patie
     if p.clinic_id.is_empty() {
         p.clinic_id = next_clinic_id(&tx)?;
     }
-    let now = now_ms();
-    let inserted = tx.execute(
-        "INSERT INTO reg_patients (clinic_id, name, pinyin, initials, sex, birth_date, id_card, phone, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-        params![p.clinic_id, p.name, p.pinyin, p.initials, p.sex, p.birth_date, p.id_card, p.phone, now],
-    );
-    if let Err(e) = &inserted {
-        if is_unique_violation(e) {
-            let id_card_taken = p.id_card.as_ref().is_some_and(|card| {
-                tx.query_row(
-                    "SELECT 1 FROM reg_patients WHERE id_card = ?1",
-                    [card],
-                    |_| Ok(()),
-                )
-                .is_ok()
-            });
-            return Err(if id_card_taken {
-                RegistryError::Duplicate {
-                    what: "ID card number",
-                    value: p.id_card.unwrap_or_default(),
-                }
-            } else {
-                RegistryError::Duplicate {
-                    what: "clinic patient ID",
-                    value: p.clinic_id,
-                }
-            });
-        }
-    }
-    inserted?;
-    p.id = tx.last_insert_rowid();
+    let Some(id) = store::patients::insert(&tx, &p)? else {
+        let id_card_taken = match &p.id_card {
+            Some(card) => store::patients::id_card_taken(&tx, card)?,
+            None => false,
+        };
+        return Err(if id_card_taken {
+            RegistryError::Duplicate {
+                what: Field::IdCard,
+                value: p.id_card.unwrap_or_default(),
+            }
+        } else {
+            RegistryError::Duplicate {
+                what: Field::ClinicId,
+                value: p.clinic_id,
+            }
+        });
+    };
+    p.id = id;
     audit::record(
         &tx,
         actor,
@@ -233,36 +187,18 @@ pub fn update(
     new: &NewPatient,
 ) -> Result<(Patient, Patient), RegistryError> {
     let old = by_clinic_id(tx, clinic_id)?.ok_or_else(|| RegistryError::NotFound {
-        what: "patient",
+        what: Field::Patient,
         key: clinic_id.to_string(),
     })?;
     let mut p = validate(new)?;
     p.id = old.id;
     p.clinic_id = old.clinic_id.clone();
-    let updated = tx.execute(
-        "UPDATE reg_patients SET name = ?2, pinyin = ?3, initials = ?4, sex = ?5, birth_date = ?6,
-                id_card = ?7, phone = ?8, updated_at = ?9 WHERE id = ?1",
-        params![
-            p.id,
-            p.name,
-            p.pinyin,
-            p.initials,
-            p.sex,
-            p.birth_date,
-            p.id_card,
-            p.phone,
-            now_ms()
-        ],
-    );
-    match updated {
-        Err(e) if is_unique_violation(&e) => {
-            return Err(RegistryError::Duplicate {
-                what: "ID card number",
-                value: p.id_card.unwrap_or_default(),
-            })
-        }
-        other => other?,
-    };
+    if !store::patients::update(tx, &p)? {
+        return Err(RegistryError::Duplicate {
+            what: Field::IdCard,
+            value: p.id_card.unwrap_or_default(),
+        });
+    }
     audit::record(
         tx,
         actor,
@@ -274,45 +210,17 @@ pub fn update(
 }
 
 pub fn by_clinic_id(conn: &Connection, clinic_id: &str) -> Result<Option<Patient>, RegistryError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} WHERE clinic_id = ?1"),
-            [clinic_id.trim()],
-            from_row,
-        )
-        .optional()?)
+    Ok(store::patients::by_clinic_id(conn, clinic_id)?)
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Patient>, RegistryError> {
-    Ok(conn
-        .query_row(&format!("SELECT {COLUMNS} WHERE id = ?1"), [id], from_row)
-        .optional()?)
+    Ok(store::patients::by_id(conn, id)?)
 }
 
 /// Patients whose name, ID card number, phone or clinic ID contains `query`, or whose pinyin
 /// (initials or full) starts with it; at most `limit`, most recently registered first.
 pub fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Patient>, RegistryError> {
-    let q = query.trim();
-    if q.is_empty() {
-        return Ok(Vec::new());
-    }
-    let escaped = q
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    let contains = format!("%{escaped}%");
-    let starts = format!("{}%", escaped.to_lowercase());
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS}
-         WHERE replace(name, '^', '') LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\'
-            OR id_card LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\' OR clinic_id LIKE ?1 ESCAPE '\\'
-            OR initials LIKE ?2 ESCAPE '\\' OR replace(lower(pinyin), ' ', '') LIKE replace(?2, ' ', '') ESCAPE '\\'
-         ORDER BY id DESC LIMIT ?3"
-    ))?;
-    let rows = stmt
-        .query_map(params![contains, starts, limit.clamp(1, 500)], from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
+    Ok(store::patients::search(conn, query, limit)?)
 }
 
 #[cfg(test)]
@@ -354,7 +262,7 @@ mod tests {
             matches!(
                 err,
                 RegistryError::Mismatch {
-                    field: "birth date",
+                    field: Field::BirthDate,
                     ..
                 }
             ),

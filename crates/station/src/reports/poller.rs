@@ -147,7 +147,7 @@ impl Poller {
         for study_uid in restored.unwrap_or_default() {
             self.events.send(Event::StudyChanged {
                 study_uid,
-                state: "reported".into(),
+                state: crate::store::StudyState::Reported,
             });
         }
     }
@@ -213,15 +213,8 @@ impl Poller {
             // Stored before a crash that came before the report was recorded.
             Outcome::Duplicate { existing_id } => existing_id,
         };
-        let row_path = self.ingest.store().lock().query_row(
-            "SELECT path FROM instances WHERE id = ?1",
-            [instance_id],
-            |r| r.get::<_, String>(0),
-        );
-        let path = self
-            .ingest
-            .data_dir()
-            .join(row_path.map_err(StoreError::from)?);
+        let row_path = crate::store::path_of(&self.ingest.store().lock(), instance_id)?;
+        let path = self.ingest.data_dir().join(row_path);
         let parsed = sr::parse(&path, kind).unwrap_or_else(|e| {
             tracing::error!(sop = %hit.sop_instance_uid, error = %e, "report stored but not readable");
             sr::Parsed {
@@ -249,7 +242,7 @@ impl Poller {
         if recorded.study_reported {
             self.events.send(Event::StudyChanged {
                 study_uid: hit.study_uid.clone(),
-                state: "reported".into(),
+                state: crate::store::StudyState::Reported,
             });
         }
         Ok(())

@@ -17,8 +17,9 @@ use std::time::Duration;
 use super::ServeError;
 use crate::config::{Config, Live};
 use crate::events::Events;
-use crate::ingest::{watch, Ingest};
+use crate::ingest::Ingest;
 use crate::store::Store;
+use crate::watch;
 
 /// Threads that stop together.
 #[derive(Default)]

@@ -27,7 +27,10 @@ use super::{now_ms, StoreError};
 mod doorbell;
 mod view;
 pub use doorbell::Doorbell;
-pub use view::{queue_rows, refused_instances, QueueRow, RefusedInstance};
+pub use view::{
+    destinations_with_unsent, link, links_online, queue_rows, refused_instances, rows_in, LinkRow,
+    QueueRow, RefusedInstance,
+};
 
 /// A study claimed for sending to one destination.
 #[derive(Debug, Clone)]
@@ -405,6 +408,54 @@ pub fn set_link(
     Ok(())
 }
 
+/// Whether the study has a row for any destination (it was queued or sent).
+pub fn is_queued(conn: &Connection, study_id: i64) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1)",
+        [study_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// After a correction of a study already queued or sent: every destination sends every
+/// instance again (same SOP Instance UIDs, corrected copies). A send in flight (perhaps of
+/// uncorrected copies) is superseded and records nothing; its row stays `sending` until that
+/// send is answered, and is then due again, so no second worker sends it meanwhile and no
+/// uncorrected copy lands after a corrected one. A row a person held stays held. Returns how
+/// many rows are due again now.
+pub fn requeue_corrected(conn: &Connection, study_id: i64) -> Result<usize, StoreError> {
+    let now = now_ms();
+    conn.execute(
+        "UPDATE send_instances SET state = 'pending', last_error = NULL, updated_at = ?2
+         WHERE queue_ref IN (SELECT id FROM send_queue WHERE study_ref = ?1)",
+        params![study_id, now],
+    )?;
+    conn.execute(
+        "UPDATE send_queue SET superseded = 1, updated_at = ?2 WHERE study_ref = ?1",
+        params![study_id, now],
+    )?;
+    let n = conn.execute(
+        "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
+         WHERE study_ref = ?1 AND state IN ('delivered', 'failed', 'queued')",
+        params![study_id, now],
+    )?;
+    conn.execute(
+        "UPDATE studies SET state = 'ready', state_changed_at = ?2
+         WHERE id = ?1 AND state IN ('delivered', 'failed', 'sending', 'reported')",
+        params![study_id, now],
+    )?;
+    Ok(n)
+}
+
+/// The hub answers again: studies waiting out a backoff for `destination` are due now.
+pub fn due_now(conn: &Connection, destination: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE send_queue SET next_attempt_at = NULL WHERE destination = ?1 AND state = 'queued'",
+        [destination],
+    )?;
+    Ok(())
+}
+
 /// What a person did to a study's sending, from `station sync hold|release|retry` or the UI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -414,6 +465,23 @@ pub enum Action {
     Release,
     /// After a failure: refused instances are tried again, due now.
     Retry,
+}
+
+impl Action {
+    /// The verb: `study.{verb}` in the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Hold => "hold",
+            Action::Release => "release",
+            Action::Retry => "retry",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Applies `action` to every destination's row of the study; returns how many rows changed.

@@ -20,14 +20,14 @@ pub struct Route {
 
 /// What routing looks at in a study.
 #[derive(Debug, Default)]
-struct StudyFacts {
+struct RoutingFacts {
     modalities: Vec<String>,
     calling_aes: Vec<String>,
     sop_classes: Vec<String>,
 }
 
 impl Route {
-    fn accepts(&self, study: &StudyFacts) -> bool {
+    fn accepts(&self, study: &RoutingFacts) -> bool {
         let matches = |filter: &[String], values: &[String]| {
             filter.is_empty()
                 || values.iter().any(|v| {
@@ -42,8 +42,8 @@ impl Route {
     }
 }
 
-fn study_facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError> {
-    let mut facts = StudyFacts::default();
+fn study_facts(conn: &Connection, study_id: i64) -> Result<RoutingFacts, StoreError> {
+    let mut facts = RoutingFacts::default();
     let mut stmt = conn.prepare(
         "SELECT DISTINCT se.modality, CASE WHEN i.source_kind = 'dicom' THEN i.source END, i.sop_class_uid
          FROM instances i JOIN series se ON se.id = i.series_ref WHERE se.study_ref = ?1",
@@ -123,18 +123,4 @@ pub fn queue_study(conn: &Connection, study_id: i64, routes: &[Route]) -> Result
         )?;
     }
     Ok(())
-}
-
-/// The routes of a configuration's destinations.
-pub fn routes(config: &crate::config::Config) -> Vec<Route> {
-    config
-        .destinations
-        .iter()
-        .map(|d| Route {
-            destination: d.name.clone(),
-            modalities: d.modalities.clone(),
-            calling_aes: d.calling_aes.clone(),
-            sop_classes: d.sop_classes.clone(),
-        })
-        .collect()
 }

@@ -5,6 +5,8 @@
 //! A token bucket that may go into debt: a chunk of any size is let through at once and the
 //! next one waits until the debt is paid, so the average rate holds whatever the chunk size.
 //!
+//! Which rate applies when is the configuration's [`Schedule`]; this is the limiter.
+//!
 //! Must never: sleep while holding anything but its own bucket, or limit when no rate applies.
 
 use std::sync::Arc;
@@ -17,63 +19,7 @@ use tokio::time::Instant;
 /// A burst after an idle spell is capped at this much time's worth of bytes.
 const MAX_BURST: Duration = Duration::from_millis(500);
 
-/// A time-of-day window with its own rate. `from` > `to` wraps past midnight.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
-    pub from_minute: u16,
-    pub to_minute: u16,
-    /// Bytes per second inside the window; `None`: unlimited.
-    pub bytes_per_sec: Option<u64>,
-}
-
-impl Window {
-    fn contains(&self, minute: u16) -> bool {
-        if self.from_minute <= self.to_minute {
-            (self.from_minute..self.to_minute).contains(&minute)
-        } else {
-            minute >= self.from_minute || minute < self.to_minute
-        }
-    }
-}
-
-/// Which rate applies when: the first window containing the time, else the default.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Schedule {
-    pub default_bytes_per_sec: Option<u64>,
-    pub windows: Vec<Window>,
-}
-
-impl Schedule {
-    pub fn rate_at(&self, minute_of_day: u16) -> Option<u64> {
-        self.windows
-            .iter()
-            .find(|w| w.contains(minute_of_day))
-            .map_or(self.default_bytes_per_sec, |w| w.bytes_per_sec)
-            .filter(|r| *r > 0)
-    }
-
-    /// Whether any time of day is limited at all (else no limiter is needed).
-    pub fn limits_anything(&self) -> bool {
-        self.default_bytes_per_sec.is_some()
-            || self.windows.iter().any(|w| w.bytes_per_sec.is_some())
-    }
-}
-
-/// "HH:MM" as minutes since midnight.
-pub fn parse_clock(text: &str) -> Result<u16, String> {
-    let bad = || format!("{text:?} is not a time of day like \"08:00\"");
-    let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
-    let (h, m): (u16, u16) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-    if h > 24 || m > 59 || (h == 24 && m > 0) {
-        return Err(bad());
-    }
-    Ok(h * 60 + m)
-}
-
-/// Kilobits per second (as links are sold) to bytes per second.
-pub fn kbit_to_bytes(kbit: u64) -> u64 {
-    kbit * 1000 / 8
-}
+pub use crate::config::{kbit_to_bytes, parse_clock, Schedule, Window};
 
 struct Bucket {
     /// Bytes that may go now; negative is debt.

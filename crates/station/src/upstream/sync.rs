@@ -159,10 +159,7 @@ impl Worker {
                 tracing::info!(destination = %self.dest.name, "hub reachable again; resuming");
                 let conn = self.store.lock();
                 let _ = queue::set_link(&conn, &self.dest.name, Ok(()));
-                let _ = conn.execute(
-                    "UPDATE send_queue SET next_attempt_at = NULL WHERE destination = ?1 AND state = 'queued'",
-                    [&self.dest.name],
-                );
+                let _ = queue::due_now(&conn, &self.dest.name);
                 true
             }
             Err(_) => false,

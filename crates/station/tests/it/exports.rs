@@ -414,7 +414,7 @@ fn aecg_xml_becomes_a_12_lead_waveform_whose_samples_match_the_file() {
     }
     // And as the ECG view reads it: microvolts per lead at the file's rate.
     let conn = station.reader();
-    let w = station::dicom::waveform::for_instance(&conn, &station.data_dir, &row.sop_instance_uid)
+    let w = station::scp::preview::waveform(&conn, &station.data_dir, &row.sop_instance_uid)
         .expect("waveform");
     assert_eq!(w.sampling_hz, 500.0);
     assert_eq!(w.duration_secs(), 10.0);

@@ -4,6 +4,9 @@
 //! ([`harness`], shared by every test module; test modules borrow nothing from each other) are
 //! built once.
 
+// Test code may unwrap (the workspace denies it in library and program code).
+#![allow(clippy::unwrap_used)]
+
 mod harness;
 
 mod api;

@@ -407,3 +407,96 @@ fn a_refused_instance_is_isolated_and_shown_with_the_hubs_reason() {
         .unwrap_or_else(|| panic!("the refused instance is listed:\n{out}"));
     assert!(ok && line.contains("HTTP 400"), "the hub's answer: {line}");
 }
+
+/// `station sync hold|release|retry` are the operation layer's actions, as the API's are:
+/// each lands in the audit trail with its actor (`cli`, or `--actor`), the screens of the
+/// running station hear of it, and a command that changes nothing leaves no entry.
+#[test]
+fn cli_hold_release_and_retry_are_audited_and_announced() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let station = Station::start(
+        scratch.path(),
+        &Options::sending_to(format!("http://127.0.0.1:{}/no-such-root", hub.http_port)),
+    );
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let mut events = client.events(&admin);
+    let day = demo_day(&scratch.join("day"), Scale::Small, 33);
+    let study = day[0].study_uid.clone();
+    let files: Vec<_> = day
+        .iter()
+        .filter(|f| f.study_uid == study)
+        .cloned()
+        .collect();
+    send_day(&station, &files);
+    let failed = |station: &Station| {
+        station
+            .queue()
+            .into_iter()
+            .any(|r| r.study_uid == study && r.state == "failed")
+            .then_some(())
+    };
+    wait_for(
+        "the study failed at the hub",
+        Duration::from_secs(60),
+        || failed(&station),
+    );
+    let subject = |study: &str| {
+        crate::harness::api::audit(&client, &admin, serde_json::json!({ "subject": study }))
+    };
+    let entries = |study: &str| -> Vec<(String, String)> {
+        subject(study)
+            .iter()
+            .filter(|e| {
+                e["action"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("study."))
+            })
+            .map(|e| {
+                (
+                    e["actor"].as_str().unwrap_or("").to_owned(),
+                    e["action"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert!(entries(&study).is_empty(), "nothing done by a person yet");
+
+    let (ok, out) = station_cli(&station, &["sync", "hold", &study]);
+    assert!(ok, "{out}");
+    client.next_event(&mut events, Duration::from_secs(20), |e| {
+        e["type"] == "study_changed" && e["study_uid"] == study.as_str() && e["state"] == "held"
+    });
+    assert_eq!(
+        entries(&study),
+        [("cli".to_owned(), "study.hold".to_owned())]
+    );
+
+    let (ok, out) = station_cli(&station, &["sync", "release", &study, "--actor", "li"]);
+    assert!(ok, "{out}");
+    wait_for(
+        "the released study failed again",
+        Duration::from_secs(60),
+        || failed(&station),
+    );
+    let (ok, out) = station_cli(&station, &["sync", "retry", &study]);
+    assert!(ok, "{out}");
+    // Newest first.
+    assert_eq!(
+        entries(&study),
+        [
+            ("cli".to_owned(), "study.retry".to_owned()),
+            ("li".to_owned(), "study.release".to_owned()),
+            ("cli".to_owned(), "study.hold".to_owned()),
+        ]
+    );
+
+    // Nothing to release, and no such study: refused, and not in the trail.
+    let (ok, out) = station_cli(&station, &["sync", "release", &study]);
+    assert!(!ok && out.contains("no destination"), "{out}");
+    let (ok, out) = station_cli(&station, &["sync", "hold", "1.2.3.404"]);
+    assert!(!ok && out.contains("no destination"), "{out}");
+    assert_eq!(entries(&study).len(), 3);
+    assert!(subject("1.2.3.404").is_empty());
+}

@@ -977,7 +977,7 @@ export interface components {
             /** @enum {string} */
             type: "instance_received";
         } | {
-            state: string;
+            state: components["schemas"]["StudyState"];
             study_uid: string;
             /** @enum {string} */
             type: "study_changed";
@@ -1189,7 +1189,7 @@ export interface components {
             scheduled_date: string;
             scheduled_time: string;
             sps_id: string;
-            state: string;
+            state: components["schemas"]["OrderState"];
             station_ae: string;
             study_uid: string;
         };
@@ -1199,6 +1199,11 @@ export interface components {
         OrderRef: {
             accession: string;
         };
+        /**
+         * @description An order's Scheduled Procedure Step (`orders.state`, PS3.4 Annex K).
+         * @enum {string}
+         */
+        OrderState: "scheduled" | "in_progress" | "completed" | "cancelled";
         /** @description An order with its patient, as the worklist and the CLI show it. */
         OrderWithPatient: {
             order: components["schemas"]["Order"];
@@ -1210,7 +1215,7 @@ export interface components {
             /** @description Last scheduled date (inclusive); `date_from` when absent. */
             date_to?: string | null;
             /** @description Any of scheduled, in_progress, completed, cancelled; empty: all. */
-            states?: string[];
+            states?: components["schemas"]["OrderState"][];
         };
         /** @description A study past its turnaround target without a final report. */
         OverdueStudy: {
@@ -1235,6 +1240,7 @@ export interface components {
             /** Format: int32 */
             offset?: number;
         };
+        /** @description A registered patient. */
         Patient: {
             birth_date: string;
             clinic_id: string;
@@ -1417,7 +1423,10 @@ export interface components {
             /** @description Only reports the caller has not acknowledged. */
             unread_only?: boolean;
         };
-        /** @enum {string} */
+        /**
+         * @description What a user may do is decided in `api::roles`; the role is stored here.
+         * @enum {string}
+         */
         Role: "technician" | "doctor" | "manager" | "admin";
         /**
          * @description A password, token or client secret from the config: written as a plain string in the file,
@@ -1441,12 +1450,17 @@ export interface components {
             next_attempt_at?: number | null;
             /** Format: int64 */
             priority: number;
-            state: string;
+            state: components["schemas"]["SendState"];
             /** Format: int64 */
             stored: number;
             /** Format: int64 */
             updated_at: number;
         };
+        /**
+         * @description One study's sending to one destination (`send_queue.state`).
+         * @enum {string}
+         */
+        SendState: "queued" | "sending" | "delivered" | "failed" | "held";
         SeriesInfo: {
             description: string;
             instances: components["schemas"]["InstanceInfo"][];
@@ -1567,8 +1581,7 @@ export interface components {
             offset?: number;
             /** @description Exactly this patient ID. */
             patient_id?: string | null;
-            /** @description One of receiving, complete, unassigned, ready, sending, delivered, reported, failed, held. */
-            state?: string | null;
+            state?: null | components["schemas"]["StudyState"];
             /** @description Part of the patient's name (with or without the DICOM `^`), patient ID or accession. */
             text?: string | null;
             urgent_only?: boolean;
@@ -1576,7 +1589,7 @@ export interface components {
         StudyActionResult: {
             /** @description Destinations whose queue row changed. */
             changed: number;
-            state: string;
+            state: components["schemas"]["StudyState"];
             study_uid: string;
             urgent: boolean;
         };
@@ -1588,7 +1601,7 @@ export interface components {
             /** @description The order the study now belongs to. */
             order: components["schemas"]["Order"];
             /** @description The study's state afterwards (an unassigned study is queued for sending). */
-            state: string;
+            state: components["schemas"]["StudyState"];
             study_uid: string;
         };
         StudyDetail: {
@@ -1608,7 +1621,7 @@ export interface components {
             patient_id: string;
             patient_name: string;
             sex: string;
-            state: string;
+            state: components["schemas"]["StudyState"];
             study_date: string;
             study_uid: string;
         };
@@ -1623,6 +1636,13 @@ export interface components {
         StudyRef: {
             study_uid: string;
         };
+        /**
+         * @description Where a study is (`studies.state`): `receiving → complete → (unassigned →) ready →
+         *     sending → delivered → reported`, or `failed` (a person must look) or `held` (a person
+         *     paused it).
+         * @enum {string}
+         */
+        StudyState: "receiving" | "complete" | "unassigned" | "ready" | "sending" | "delivered" | "reported" | "failed" | "held";
         /**
          * @description A study as lists show it. Patient and accession are as sent: the registered patient's once
          *     the study is matched to an order.
@@ -1645,7 +1665,7 @@ export interface components {
             patient_sex: string;
             /** @description The name as the device sent it (differs from `patient_name` when the order corrected it). */
             received_patient_name: string;
-            state: string;
+            state: components["schemas"]["StudyState"];
             /** Format: int64 */
             state_changed_at: number;
             study_date: string;

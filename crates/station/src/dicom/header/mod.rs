@@ -9,6 +9,7 @@ use std::io::{self, BufReader, Cursor, Read};
 use std::path::Path;
 
 use super::charset;
+use super::element::{self, has_long_length};
 
 /// What the index keeps of one object. Text is decoded to Unicode; UIDs are trimmed.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -72,17 +73,7 @@ const JPIP_DEFLATE: &str = "1.2.840.10008.1.2.4.95";
 /// No header attribute is anywhere near this; a longer one means a damaged length field.
 const MAX_VALUE: u32 = 64 * 1024;
 const MAX_DEPTH: u32 = 32;
-const UNDEFINED: u32 = 0xFFFF_FFFF;
-
-/// Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 §7.1.2). A VR not known
-/// here is read the same way, as the standard promises for VRs added later.
-const LONG_VRS: [&[u8; 2]; 13] = [
-    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
-];
-const SHORT_VRS: [&[u8; 2]; 21] = [
-    b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FL", b"FD", b"IS", b"LO", b"LT", b"PN",
-    b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US",
-];
+const UNDEFINED: u32 = element::UNDEFINED_LENGTH;
 
 /// The top-level attributes we keep; `Values[i]` holds the raw value of `WANTED[i]`.
 const WANTED: [u32; 17] = [
@@ -142,11 +133,7 @@ fn detect_raw(h: &[u8]) -> Option<&'static str> {
         return None;
     }
     let vr = h.get(4..6)?;
-    if LONG_VRS
-        .iter()
-        .chain(SHORT_VRS.iter())
-        .any(|v| &v[..] == vr)
-    {
+    if element::is_known_vr(vr) {
         return Some(EXPLICIT_VR_LE);
     }
     // Implicit VR has little to check, so the first element must be short (group length,
@@ -414,7 +401,8 @@ impl<R: Read> Walker<R> {
                 tag_name(tag)
             )));
         }
-        let len = if SHORT_VRS.contains(&&vr) {
+        // A VR not known is read as a long one, as the standard promises for VRs added later.
+        let len = if !has_long_length(vr) {
             self.num(2, syntax, &what)?
         } else {
             self.bytes(2, &what)?; // reserved
@@ -495,7 +483,7 @@ impl<R: Read> Walker<R> {
                 return Ok((ts, t.to_vec()));
             }
             let el = self.read_rest(t, Syntax::ExplicitLe)?;
-            let short = el.vr.is_some_and(|vr| SHORT_VRS.contains(&&vr));
+            let short = el.vr.is_some_and(|vr| !has_long_length(vr));
             consumed += if short { 8 } else { 12 } + u64::from(el.len);
             match el.tag {
                 0x0002_0000 if el.len == 4 => {

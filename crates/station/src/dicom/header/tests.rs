@@ -1,5 +1,6 @@
 //! Tests of `header`.
 use super::*;
+use crate::dicom::element::SHORT_VRS;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, PartialEq)]

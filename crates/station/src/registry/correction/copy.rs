@@ -12,6 +12,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use super::{Correction, CorrectionError, Values, ATTRIBUTES};
+use crate::dicom::element::{self, item, read_rest, read_u32, tag_le as tag_of, SEQUENCE_END};
 
 const SPECIFIC_CHARACTER_SET: u32 = 0x0008_0005;
 const ORIGINAL_ATTRIBUTES_SEQUENCE: u32 = 0x0400_0561;
@@ -102,96 +103,19 @@ struct RawElement {
     bytes: Vec<u8>,
 }
 
-const UNDEFINED: u32 = 0xFFFF_FFFF;
-const ITEM: u32 = 0xFFFE_E000;
-const ITEM_END: u32 = 0xFFFE_E00D;
-const SEQUENCE_END: u32 = 0xFFFE_E0DD;
-const LONG_VRS: [&[u8; 2]; 13] = [
-    b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV",
-];
-
-fn read_u32(r: &mut impl Read, out: &mut Vec<u8>) -> io::Result<u32> {
-    let mut b = [0u8; 4];
-    r.read_exact(&mut b)?;
-    out.extend_from_slice(&b);
-    Ok(u32::from_le_bytes(b))
+/// Element header + value in the copy's transfer syntax (values here are short text).
+fn element(
+    tag: u32,
+    vr: [u8; 2],
+    value: &[u8],
+    explicit: bool,
+) -> Result<Vec<u8>, CorrectionError> {
+    Ok(element::element(tag, vr, value, explicit)?)
 }
 
-fn tag_of(b: [u8; 4]) -> u32 {
-    (u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)
-        | u32::from(u16::from_le_bytes([b[2], b[3]]))
-}
-
-/// Reads the rest of an element whose 4 tag bytes are already in `out`.
-fn read_rest(r: &mut impl Read, tag: u32, explicit: bool, out: &mut Vec<u8>) -> io::Result<()> {
-    let len = if explicit && !matches!(tag, ITEM | ITEM_END | SEQUENCE_END) {
-        let mut vr = [0u8; 4];
-        r.read_exact(&mut vr)?;
-        out.extend_from_slice(&vr);
-        if LONG_VRS.iter().any(|v| **v == [vr[0], vr[1]]) {
-            read_u32(r, out)?
-        } else {
-            u32::from(u16::from_le_bytes([vr[2], vr[3]]))
-        }
-    } else {
-        read_u32(r, out)?
-    };
-    if len != UNDEFINED {
-        let start = out.len();
-        out.resize(start + len as usize, 0);
-        return r.read_exact(&mut out[start..]);
-    }
-    // Undefined length: items (or fragments) up to the sequence delimiter; an item of
-    // undefined length holds elements up to its item delimiter.
-    for _ in 0..1_000_000 {
-        let mut t = [0u8; 4];
-        r.read_exact(&mut t)?;
-        out.extend_from_slice(&t);
-        let t = tag_of(t);
-        if t == SEQUENCE_END || t == ITEM_END {
-            read_u32(r, out)?;
-            return Ok(());
-        }
-        read_rest(r, t, explicit, out)?;
-    }
-    Err(io::Error::new(
-        io::ErrorKind::InvalidData,
-        "sequence without end",
-    ))
-}
-
-/// Element header + value in the copy's transfer syntax.
-fn element(tag: u32, vr: [u8; 2], value: &[u8], explicit: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 12);
-    out.extend_from_slice(&((tag >> 16) as u16).to_le_bytes());
-    out.extend_from_slice(&(tag as u16).to_le_bytes());
-    let len = value.len() as u32;
-    if !explicit {
-        out.extend_from_slice(&len.to_le_bytes());
-    } else if LONG_VRS.contains(&&vr) {
-        out.extend_from_slice(&vr);
-        out.extend_from_slice(&[0, 0]);
-        out.extend_from_slice(&len.to_le_bytes());
-    } else {
-        out.extend_from_slice(&vr);
-        out.extend_from_slice(&(len as u16).to_le_bytes());
-    }
-    out.extend_from_slice(value);
-    out
-}
-
-fn padded(mut v: Vec<u8>) -> Vec<u8> {
-    if v.len() % 2 == 1 {
-        v.push(b' ');
-    }
-    v
-}
-
-fn item(content: &[u8]) -> Vec<u8> {
-    let mut out = vec![0xFE, 0xFF, 0x00, 0xE0];
-    out.extend_from_slice(&(content.len() as u32).to_le_bytes());
-    out.extend_from_slice(content);
-    out
+/// Text padded to even length with a space (the copy's values are never UIDs).
+fn padded(v: Vec<u8>) -> Vec<u8> {
+    element::padded(*b"LO", v)
 }
 
 /// Writes the corrected copy of `original` to `dest`; returns its size.
@@ -255,15 +179,7 @@ pub(super) fn write_copy(
         read_rest(&mut r, tag, explicit, &mut e.bytes)?;
         kept.insert(e.tag, e.bytes);
     }
-    let header_len = |bytes: &[u8]| -> usize {
-        if !explicit {
-            8
-        } else if LONG_VRS.iter().any(|v| **v == [bytes[4], bytes[5]]) {
-            12
-        } else {
-            8
-        }
-    };
+    let header_len = |bytes: &[u8]| element::header_len(bytes, explicit);
     // The values sent now, and their encoding.
     let mut current = received.clone();
     for c in corrections {
@@ -299,7 +215,7 @@ pub(super) fn write_copy(
                 *b"CS",
                 &original.unwrap_or_default(),
                 explicit,
-            ));
+            )?);
         }
         for (kw, tag, vr) in ATTRIBUTES {
             if !c.attributes.contains_key(kw) {
@@ -314,7 +230,7 @@ pub(super) fn write_copy(
                     before.get(kw).map(String::as_str).unwrap_or(""),
                 )?),
             };
-            modified.extend(element(tag, vr, &value, explicit));
+            modified.extend(element(tag, vr, &value, explicit)?);
         }
         before.extend(c.attributes.clone());
         let at = chrono::DateTime::from_timestamp_millis(c.at)
@@ -324,31 +240,31 @@ pub(super) fn write_copy(
                     .to_string()
             })
             .unwrap_or_default();
-        let mut content = element(0x0400_0550, *b"SQ", &item(&modified), explicit);
+        let mut content = element(0x0400_0550, *b"SQ", &item(&modified), explicit)?;
         content.extend(element(
             0x0400_0562,
             *b"DT",
             &padded(at.into_bytes()),
             explicit,
-        ));
+        )?);
         content.extend(element(
             0x0400_0563,
             *b"LO",
             &padded(MODIFYING_SYSTEM.as_bytes().to_vec()),
             explicit,
-        ));
-        content.extend(element(0x0400_0564, *b"LO", &[], explicit));
+        )?);
+        content.extend(element(0x0400_0564, *b"LO", &[], explicit)?);
         content.extend(element(
             0x0400_0565,
             *b"CS",
             &padded(c.reason.as_bytes().to_vec()),
             explicit,
-        ));
+        )?);
         items.extend(item(&content));
     }
     kept.insert(
         ORIGINAL_ATTRIBUTES_SEQUENCE,
-        element(ORIGINAL_ATTRIBUTES_SEQUENCE, *b"SQ", &items, explicit),
+        element(ORIGINAL_ATTRIBUTES_SEQUENCE, *b"SQ", &items, explicit)?,
     );
     if let Some(scs) = &new_scs {
         kept.insert(
@@ -358,7 +274,7 @@ pub(super) fn write_copy(
                 *b"CS",
                 &padded(scs.as_bytes().to_vec()),
                 explicit,
-            ),
+            )?,
         );
     }
     for (kw, tag, vr) in ATTRIBUTES {
@@ -368,7 +284,7 @@ pub(super) fn write_copy(
                 target,
                 current.get(kw).map(String::as_str).unwrap_or(""),
             )?);
-            kept.insert(tag, element(tag, vr, &value, explicit));
+            kept.insert(tag, element(tag, vr, &value, explicit)?);
         }
     }
     let mut w = BufWriter::with_capacity(1 << 16, File::create(dest)?);

@@ -27,13 +27,7 @@ pub const REPORT_CLASSES: [&str; 5] = [
     ENCAPSULATED_PDF,
 ];
 
-/// What kind of report document an instance is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Sr,
-    Pdf,
-    KeyObjects,
-}
+pub use crate::store::reports::{Parsed, ReportKind as Kind};
 
 impl Kind {
     pub fn of_sop_class(sop_class_uid: &str) -> Option<Kind> {
@@ -44,35 +38,6 @@ impl Kind {
             _ => None,
         }
     }
-    /// The `reports.kind` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Sr => "sr",
-            Kind::Pdf => "pdf",
-            Kind::KeyObjects => "ko",
-        }
-    }
-}
-
-/// A report document as read from its file.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Parsed {
-    pub title: String,
-    /// The content tree as text: headings, then "concept: value" lines, indented by depth.
-    pub text: String,
-    /// The verifying observer (the reading doctor), as a display name.
-    pub observer: String,
-    pub organization: String,
-    /// Verification DateTime (DT) as given.
-    pub verified_at: String,
-    /// Content Date and Time, `YYYYMMDDHHMMSS…`: orders versions of a study's report.
-    pub content_at: String,
-    pub completion: String,
-    pub verification: String,
-    pub preliminary: String,
-    pub is_final: bool,
-    /// SOP Instance UIDs of the images a Key Object Selection (or an SR) references.
-    pub key_images: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

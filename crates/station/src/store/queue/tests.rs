@@ -178,7 +178,7 @@ fn correct(conn: &Connection) {
         [],
     )
     .expect("correction");
-    crate::registry::correction::requeue(conn, 1).expect("requeue");
+    requeue_corrected(conn, 1).expect("requeue");
 }
 
 /// The corrected copies are written (what `registry::correction::prepare` records).

@@ -1,19 +1,20 @@
 //! What a person sees of the send queue: each study's row per destination (`station sync
-//! status`, the UI) and the instances a hub refused, with its reasons.
+//! status`, the UI), the instances a hub refused, with its reasons, and each destination's
+//! link state and backlog.
 //!
 //! Must never: write to the queue.
 
-use rusqlite::Connection;
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::store::StoreError;
+use crate::store::{SendState, StoreError};
 
 /// One row of `station sync status`.
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueRow {
     pub study_uid: String,
     pub destination: String,
-    pub state: String,
+    pub state: SendState,
     pub attempts: i64,
     pub last_error: Option<String>,
     pub instances: i64,
@@ -76,4 +77,70 @@ pub fn refused_instances(conn: &Connection) -> Result<Vec<RefusedInstance>, Stor
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// A destination's link as last seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkRow {
+    pub online: bool,
+    pub last_success_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
+}
+
+/// The link state of `destination`, once the station has talked to it.
+pub fn link(conn: &Connection, destination: &str) -> Result<Option<LinkRow>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT online, last_success_at, last_error, last_error_at FROM links WHERE destination = ?1",
+            [destination],
+            |r| {
+                Ok(LinkRow {
+                    online: r.get(0)?,
+                    last_success_at: r.get(1)?,
+                    last_error: r.get(2)?,
+                    last_error_at: r.get(3)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Destinations with studies not yet delivered (queued, sending, failed or held), by name:
+/// one an admin removed keeps its history.
+pub fn destinations_with_unsent(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT destination FROM send_queue WHERE state IN ('queued','sending','failed','held')
+         ORDER BY destination",
+    )?;
+    let names = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(names)
+}
+
+/// How many of `destination`'s rows are in one of `states`.
+pub fn rows_in(
+    conn: &Connection,
+    destination: &str,
+    states: &[SendState],
+) -> Result<i64, StoreError> {
+    let mut n = 0;
+    for state in states {
+        n += conn.query_row(
+            "SELECT COUNT(*) FROM send_queue WHERE destination = ?1 AND state = ?2",
+            params![destination, state],
+            |r| r.get::<_, i64>(0),
+        )?;
+    }
+    Ok(n)
+}
+
+/// Destinations whose last exchange worked, and destinations talked to at all.
+pub fn links_online(conn: &Connection) -> Result<(i64, i64), StoreError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(online), 0), COUNT(*) FROM links",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
 }

@@ -1,0 +1,145 @@
+//! What a person does to a study: hold, release or retry its sending, mark it urgent, assign
+//! it to an order. Each is audited with the change and announced as `study_changed`.
+//!
+//! Must never: change a study that does not exist, or announce a change that changed nothing.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ActionError, Actor};
+use crate::events::Event;
+use crate::registry::matching::{self, Target};
+use crate::registry::orders::Order;
+use crate::store::queue;
+pub use crate::store::queue::Action;
+use crate::store::{self, audit, Route, StudyState};
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StudyActionResult {
+    pub study_uid: String,
+    /// Destinations whose queue row changed.
+    pub changed: usize,
+    pub state: StudyState,
+    pub urgent: bool,
+}
+
+/// Pauses sending the study to every destination (audited `study.hold`).
+pub fn hold(by: &Actor<'_>, study_uid: &str) -> Result<StudyActionResult, ActionError> {
+    act(by, study_uid, Action::Hold)
+}
+
+/// Resumes sending a held study (audited `study.release`).
+pub fn release(by: &Actor<'_>, study_uid: &str) -> Result<StudyActionResult, ActionError> {
+    act(by, study_uid, Action::Release)
+}
+
+/// Sends a failed study again, instances the hub refused included (audited `study.retry`).
+pub fn retry(by: &Actor<'_>, study_uid: &str) -> Result<StudyActionResult, ActionError> {
+    act(by, study_uid, Action::Retry)
+}
+
+fn act(by: &Actor<'_>, study_uid: &str, action: Action) -> Result<StudyActionResult, ActionError> {
+    let mut conn = by.store.lock();
+    require(&conn, study_uid)?;
+    let tx = conn.transaction()?;
+    let changed = queue::act(&tx, study_uid, action)?;
+    if changed == 0 {
+        return Err(ActionError::NothingTo {
+            action,
+            study_uid: study_uid.to_owned(),
+        });
+    }
+    audit::record(
+        &tx,
+        by.name,
+        &format!("study.{action}"),
+        study_uid,
+        &format!("{changed} destinations"),
+    )?;
+    tx.commit()?;
+    drop(conn);
+    announce(by, study_uid, changed)
+}
+
+/// Urgent studies are claimed first by every destination's worker (audited `study.urgent` or
+/// `study.not_urgent`).
+pub fn mark_urgent(
+    by: &Actor<'_>,
+    study_uid: &str,
+    urgent: bool,
+) -> Result<StudyActionResult, ActionError> {
+    let mut conn = by.store.lock();
+    require(&conn, study_uid)?;
+    let tx = conn.transaction()?;
+    let changed = store::studies::set_priority(&tx, study_uid, urgent)?;
+    let action = if urgent {
+        "study.urgent"
+    } else {
+        "study.not_urgent"
+    };
+    audit::record(&tx, by.name, action, study_uid, "")?;
+    tx.commit()?;
+    drop(conn);
+    announce(by, study_uid, changed)
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StudyAssigned {
+    pub study_uid: String,
+    /// The order the study now belongs to.
+    pub order: Order,
+    /// The study's state afterwards (an unassigned study is queued for sending).
+    pub state: StudyState,
+}
+
+/// Assigns a study to an order (existing, new for a registered patient, or made from the
+/// study's own data) and queues it, to `routes`' destinations when it waited unassigned
+/// (audited `study.assign` by `registry::matching::assign`).
+pub fn assign(
+    by: &Actor<'_>,
+    study_uid: &str,
+    target: &Target,
+    routes: &[Route],
+) -> Result<StudyAssigned, ActionError> {
+    let mut conn = by.store.lock();
+    let order = matching::assign(&mut conn, by.name, study_uid, target, routes)?;
+    let state = store::studies::state_of(&conn, study_uid.trim())?
+        .ok_or_else(|| ActionError::StudyNotFound(study_uid.to_owned()))?;
+    drop(conn);
+    by.announce(Event::StudyChanged {
+        study_uid: study_uid.to_owned(),
+        state,
+    });
+    Ok(StudyAssigned {
+        study_uid: study_uid.to_owned(),
+        order,
+        state,
+    })
+}
+
+fn require(conn: &rusqlite::Connection, study_uid: &str) -> Result<(), ActionError> {
+    match store::studies::id_of(conn, study_uid)? {
+        Some(_) => Ok(()),
+        None => Err(ActionError::StudyNotFound(study_uid.to_owned())),
+    }
+}
+
+/// After a committed change: tells live views (without holding the store) and answers with
+/// the study's new state.
+fn announce(
+    by: &Actor<'_>,
+    study_uid: &str,
+    changed: usize,
+) -> Result<StudyActionResult, ActionError> {
+    let study = store::studies::summary_of(&by.store.lock(), study_uid)?
+        .ok_or_else(|| ActionError::StudyNotFound(study_uid.to_owned()))?;
+    by.announce(Event::StudyChanged {
+        study_uid: study_uid.to_owned(),
+        state: study.state,
+    });
+    Ok(StudyActionResult {
+        study_uid: study.study_uid,
+        changed,
+        state: study.state,
+        urgent: study.urgent,
+    })
+}

@@ -1,0 +1,324 @@
+//! The `station` command: `serve`, `import`, `status`, `sync`, `patient`, `order`, `worklist`,
+//! `study`, `report`, `user`, `openapi` and `demo`. The only place that uses `anyhow`; everything
+//! it calls returns typed errors. Every change it makes goes through the library's operation
+//! layer (`station::actions`), audited with the actor `cli` (or `--actor`), as the API's are.
+
+mod registry;
+mod report;
+mod sync;
+mod user;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use station::config::{Config, Overrides};
+use station::ingest::{quarantine, Ingest, IngestError, Outcome};
+pub(crate) use station::options::ConfigArgs;
+use station::options::ServeArgs;
+use station::store::{self, Source, Store};
+
+use registry as registry_cli;
+use report as report_cli;
+use user as user_cli;
+
+#[derive(Parser)]
+#[command(
+    name = "station",
+    version,
+    about = "Clinic Imaging Station (基层影像采集站)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the station headless: DICOM listener, watched folders, study lifecycle.
+    Serve {
+        #[command(flatten)]
+        options: ServeArgs,
+    },
+    /// Import DICOM files and folders (recursively) through the same path as the listener.
+    Import {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Print how many studies are in each state.
+    Status {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The send queue: each study's state per destination, with the last error.
+    Sync {
+        #[command(subcommand)]
+        action: sync::SyncAction,
+    },
+    /// Registered patients: add, edit, search.
+    Patient {
+        #[command(subcommand)]
+        action: registry_cli::PatientAction,
+    },
+    /// Orders (one scheduled procedure step each): add, list, cancel.
+    Order {
+        #[command(subcommand)]
+        action: registry_cli::OrderAction,
+    },
+    /// Today's modality worklist, as devices see it.
+    Worklist {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Studies and their orders: list the unassigned, assign one.
+    Study {
+        #[command(subcommand)]
+        action: registry_cli::StudyAction,
+    },
+    /// Reports from the diagnostic center: list, show (text, PDF, print page), acknowledge.
+    Report {
+        #[command(subcommand)]
+        action: report_cli::ReportAction,
+    },
+    /// People who may log in to the UI and the HTTP API.
+    User {
+        #[command(subcommand)]
+        action: user_cli::UserAction,
+    },
+    /// Print the HTTP API's OpenAPI document (JSON), from which the UI's types are generated.
+    Openapi,
+    /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
+    /// character sets) to try the station without devices.
+    Demo {
+        #[arg(long, default_value = "demo-day")]
+        out: PathBuf,
+        /// Tiny images (a few MB in all) instead of full-size ones (about 214 MB).
+        #[arg(long)]
+        small: bool,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The server logs each association and instance; one-shot commands print their own summary
+    // and log only what went wrong.
+    let default_level = if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
+        )
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { options } => serve(&options.load()?),
+        Command::Import { config, paths } => import(&config.load(Overrides::default())?, &paths),
+        Command::Status { config, json } => status(&config.load(Overrides::default())?, json),
+        Command::Sync { action } => sync::run(action),
+        Command::Patient { action } => registry_cli::patient(action),
+        Command::Order { action } => registry_cli::order(action),
+        Command::Worklist { config, json } => registry_cli::worklist(&config, json),
+        Command::Study { action } => registry_cli::study(action),
+        Command::Report { action } => report_cli::run(action),
+        Command::User { action } => user_cli::run(action),
+        Command::Openapi => {
+            println!("{}", station::http::document().to_pretty_json()?);
+            Ok(())
+        }
+        Command::Demo { out, small, seed } => {
+            let scale = if small {
+                station::demo::Scale::Small
+            } else {
+                station::demo::Scale::Full
+            };
+            let files = station::demo::write_clinic_day(&out, scale, seed)
+                .with_context(|| format!("writing the demo day to {}", out.display()))?;
+            let bytes: u64 = files
+                .iter()
+                .filter_map(|f| std::fs::metadata(&f.path).ok())
+                .map(|m| m.len())
+                .sum();
+            println!(
+                "wrote {} DICOM files ({:.1} MB) to {}",
+                files.len(),
+                bytes as f64 / 1e6,
+                out.display()
+            );
+            println!(
+                "send them with: /usr/bin/storescu -aec STATION +sd +r 127.0.0.1 11112 {}",
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn serve(config: &Config) -> anyhow::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = tx.send(());
+    })
+    .context("installing the signal handler")?;
+    let station = station::serve::Station::start(config)?;
+    let _ = rx.recv();
+    tracing::info!("shutting down");
+    station.shutdown();
+    Ok(())
+}
+
+#[derive(Default)]
+struct ImportSummary {
+    imported: u64,
+    duplicates: u64,
+    for_review: Vec<(PathBuf, String)>,
+    quarantined: Vec<(PathBuf, String)>,
+    failed: Vec<(PathBuf, String)>,
+}
+
+fn import(config: &Config, paths: &[PathBuf]) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.exists() {
+            bail!("{} does not exist", path.display());
+        }
+        for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
+            let entry = entry.with_context(|| format!("reading {}", path.display()))?;
+            if entry.file_type().is_file() {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    let store = Arc::new(Store::open(&config.db_path()).or_else(|_| {
+        std::fs::create_dir_all(&config.data_dir)?;
+        Store::open(&config.db_path()).map_err(anyhow::Error::from)
+    })?);
+    let ingest = Ingest::new(config, store.clone()).context("preparing the data directory")?;
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut summary = ImportSummary::default();
+    for file in &files {
+        bar.set_message(
+            file.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let source = Source::Import {
+            path: file.display().to_string(),
+        };
+        match ingest.ingest_file(file, &source) {
+            Ok(Outcome::Stored { .. }) => summary.imported += 1,
+            Ok(Outcome::Duplicate { .. }) => summary.duplicates += 1,
+            Ok(Outcome::StoredForReview { reason, .. }) => {
+                summary.imported += 1;
+                summary.for_review.push((file.clone(), reason));
+            }
+            Err(IngestError::Unreadable(reason)) => {
+                quarantine::quarantine_file(
+                    &store,
+                    file,
+                    &config.data_dir.join("quarantine"),
+                    &reason,
+                    true,
+                )?;
+                summary.quarantined.push((file.clone(), reason));
+            }
+            Err(e) => summary.failed.push((file.clone(), e.to_string())),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    print_summary(&summary, &config.data_dir);
+    if !summary.failed.is_empty() {
+        bail!(
+            "{} file(s) could not be imported; they were left where they are",
+            summary.failed.len()
+        );
+    }
+    Ok(())
+}
+
+fn print_summary(s: &ImportSummary, data_dir: &Path) {
+    println!(
+        "imported {}, duplicates {}, quarantined {}, failed {}",
+        s.imported,
+        s.duplicates,
+        s.quarantined.len(),
+        s.failed.len()
+    );
+    for (file, reason) in &s.for_review {
+        println!("  needs review: {}: {reason}", file.display());
+    }
+    for (file, reason) in &s.quarantined {
+        println!("  quarantined: {}: {reason}", file.display());
+    }
+    if !s.quarantined.is_empty() {
+        println!(
+            "  (copies with reason files are in {})",
+            data_dir.join("quarantine").display()
+        );
+    }
+    for (file, reason) in &s.failed {
+        println!("  failed: {}: {reason}", file.display());
+    }
+}
+
+fn status(config: &Config, json: bool) -> anyhow::Result<()> {
+    let db = config.db_path();
+    if !db.exists() {
+        bail!(
+            "no station database at {} (has the station run with this data directory?)",
+            db.display()
+        );
+    }
+    let conn = store::open_reader(&db)?;
+    let counts = store::status_counts(&conn)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&counts)?);
+        return Ok(());
+    }
+    println!("studies:");
+    if counts.studies_by_state.is_empty() {
+        println!("  (none yet)");
+    }
+    for (state, n) in &counts.studies_by_state {
+        println!("  {state:<12} {n}");
+    }
+    println!("instances:          {}", counts.instances);
+    println!("  needing review:   {}", counts.instances_for_review);
+    println!("  charset repaired: {}", counts.instances_charset_repaired);
+    println!("quarantined files:  {}", counts.quarantined);
+    if !counts.send_queue_by_state.is_empty() {
+        println!("send queue:");
+        for (state, n) in &counts.send_queue_by_state {
+            println!("  {state:<12} {n}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The `reg_patients` table: patients the clinic registered (`registry::patients` checks what
+//! is typed before it lands here).
+//!
+//! Must never: write a row the caller did not check.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::{is_unique_violation, now_ms, StoreError};
+
+/// A registered patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Patient {
+    pub id: i64,
+    pub clinic_id: String,
+    pub name: String,
+    pub pinyin: String,
+    pub initials: String,
+    pub sex: String,
+    pub birth_date: String,
+    pub id_card: Option<String>,
+    pub phone: String,
+}
+
+const COLUMNS: &str =
+    "id, clinic_id, name, pinyin, initials, sex, birth_date, id_card, phone FROM reg_patients";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Patient> {
+    Ok(Patient {
+        id: r.get(0)?,
+        clinic_id: r.get(1)?,
+        name: r.get(2)?,
+        pinyin: r.get(3)?,
+        initials: r.get(4)?,
+        sex: r.get(5)?,
+        birth_date: r.get(6)?,
+        id_card: r.get(7)?,
+        phone: r.get(8)?,
+    })
+}
+
+/// The highest row id so far (generated clinic IDs count up from it).
+pub fn max_id(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(id), 0) FROM reg_patients", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+pub fn clinic_id_taken(conn: &Connection, clinic_id: &str) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM reg_patients WHERE clinic_id = ?1)",
+        [clinic_id],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn id_card_taken(conn: &Connection, id_card: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM reg_patients WHERE id_card = ?1",
+            [id_card],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Adds `p` (its `id` is ignored); returns the new row's id, or `None` when its clinic ID or
+/// ID card number is taken.
+pub fn insert(conn: &Connection, p: &Patient) -> Result<Option<i64>, StoreError> {
+    let inserted = conn.execute(
+        "INSERT INTO reg_patients (clinic_id, name, pinyin, initials, sex, birth_date, id_card, phone, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        params![p.clinic_id, p.name, p.pinyin, p.initials, p.sex, p.birth_date, p.id_card, p.phone, now_ms()],
+    );
+    match inserted {
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        other => {
+            other?;
+            Ok(Some(conn.last_insert_rowid()))
+        }
+    }
+}
+
+/// Replaces the data of patient `p.id` (not its clinic ID); false when its ID card number is
+/// another patient's.
+pub fn update(conn: &Connection, p: &Patient) -> Result<bool, StoreError> {
+    let updated = conn.execute(
+        "UPDATE reg_patients SET name = ?2, pinyin = ?3, initials = ?4, sex = ?5, birth_date = ?6,
+                id_card = ?7, phone = ?8, updated_at = ?9 WHERE id = ?1",
+        params![
+            p.id,
+            p.name,
+            p.pinyin,
+            p.initials,
+            p.sex,
+            p.birth_date,
+            p.id_card,
+            p.phone,
+            now_ms()
+        ],
+    );
+    match updated {
+        Err(e) if is_unique_violation(&e) => Ok(false),
+        other => {
+            other?;
+            Ok(true)
+        }
+    }
+}
+
+pub fn by_clinic_id(conn: &Connection, clinic_id: &str) -> Result<Option<Patient>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} WHERE clinic_id = ?1"),
+            [clinic_id.trim()],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Patient>, StoreError> {
+    Ok(conn
+        .query_row(&format!("SELECT {COLUMNS} WHERE id = ?1"), [id], from_row)
+        .optional()?)
+}
+
+/// Patients whose name, ID card number, phone or clinic ID contains `query`, or whose pinyin
+/// (initials or full) starts with it; at most `limit`, most recently registered first.
+pub fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Patient>, StoreError> {
+    let q = query.trim();
+    if q.is_empty() {
+        return Ok(Vec::new());
+    }
+    let escaped = super::like_escaped(q);
+    let contains = format!("%{escaped}%");
+    let starts = format!("{}%", escaped.to_lowercase());
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS}
+         WHERE replace(name, '^', '') LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\'
+            OR id_card LIKE ?1 ESCAPE '\\' OR phone LIKE ?1 ESCAPE '\\' OR clinic_id LIKE ?1 ESCAPE '\\'
+            OR initials LIKE ?2 ESCAPE '\\' OR replace(lower(pinyin), ' ', '') LIKE replace(?2, ' ', '') ESCAPE '\\'
+         ORDER BY id DESC LIMIT ?3"
+    ))?;
+    let rows = stmt
+        .query_map(params![contains, starts, limit.clamp(1, 500)], from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}

@@ -1,0 +1,57 @@
+//! The `quarantine` table: files refused at arrival, where they were put and why, for the
+//! screens and `station status` (the files themselves are `ingest::quarantine`'s).
+//!
+//! Must never: lose a row: a quarantined file is kept until a person decides.
+
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+
+use super::{now_ms, StoreError};
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QuarantineItem {
+    pub id: i64,
+    pub source: String,
+    pub stored_path: String,
+    pub reason: String,
+    pub created_at: i64,
+}
+
+/// Records a file put in quarantine, so the UI and `station status` can show it with its reason.
+pub fn insert_quarantine(
+    conn: &Connection,
+    source: &str,
+    stored_path: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO quarantine (source, stored_path, reason, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![source, stored_path, reason, now_ms()],
+    )?;
+    Ok(())
+}
+
+/// How many files are quarantined, and the newest first from `offset`.
+pub fn page(
+    conn: &Connection,
+    offset: u32,
+    limit: u32,
+) -> Result<(i64, Vec<QuarantineItem>), StoreError> {
+    let total = conn.query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?;
+    let mut stmt = conn.prepare(
+        "SELECT id, source, stored_path, reason, created_at FROM quarantine
+         ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+    )?;
+    let items = stmt
+        .query_map(params![limit, offset], |r| {
+            Ok(QuarantineItem {
+                id: r.get(0)?,
+                source: r.get(1)?,
+                stored_path: r.get(2)?,
+                reason: r.get(3)?,
+                created_at: r.get(4)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((total, items))
+}

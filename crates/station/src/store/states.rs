@@ -1,0 +1,238 @@
+//! The states a study, a send and an order can be in, one enum each. Each is written to SQLite
+//! as the words the schema's CHECK constraints list (`migrations.rs`), and to JSON and the
+//! OpenAPI document as the same words, so the UI's generated types name them too.
+//!
+//! Must never: name a state the database's CHECK does not allow (a test compares the lists).
+
+use std::fmt;
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
+/// Declares a state enum with its text, SQL, serde and OpenAPI forms.
+macro_rules! states {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+        )]
+        // utoipa reads the container's rename_all, not a variant's rename: the words are the
+        // variants in snake_case, and a test checks `as_str` says the same.
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every state, in lifecycle order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The word stored in the database and sent in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                match text { $($text => Some($name::$variant),)* _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownState;
+            fn from_str(text: &str) -> Result<$name, UnknownState> {
+                $name::parse(text).ok_or_else(|| UnknownState {
+                    kind: stringify!($name),
+                    text: text.to_owned(),
+                })
+            }
+        }
+
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl FromSql for $name {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<$name> {
+                let text = value.as_str()?;
+                text.parse()
+                    .map_err(|e: UnknownState| FromSqlError::Other(Box::new(e)))
+            }
+        }
+
+        // A state compares equal to its word, so `row.state == "held"` reads as it did.
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                self.as_str() == other
+            }
+        }
+    };
+}
+
+/// A word that names no state of its kind (a database written by a newer station, or a typo).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{text:?} is not a {kind}")]
+pub struct UnknownState {
+    pub kind: &'static str,
+    pub text: String,
+}
+
+states! {
+    /// Where a study is (`studies.state`): `receiving → complete → (unassigned →) ready →
+    /// sending → delivered → reported`, or `failed` (a person must look) or `held` (a person
+    /// paused it).
+    StudyState {
+        /// Instances are arriving; complete after the quiet period.
+        Receiving = "receiving",
+        /// No instance for the quiet period; queued for its destinations.
+        Complete = "complete",
+        /// Matched to no order and held for a technician to assign.
+        Unassigned = "unassigned",
+        /// Due to be sent (again): released, retried or corrected.
+        Ready = "ready",
+        Sending = "sending",
+        /// Every destination confirmed every instance.
+        Delivered = "delivered",
+        /// A report came back.
+        Reported = "reported",
+        Failed = "failed",
+        Held = "held",
+    }
+}
+
+states! {
+    /// One study's sending to one destination (`send_queue.state`).
+    SendState {
+        Queued = "queued",
+        Sending = "sending",
+        Delivered = "delivered",
+        Failed = "failed",
+        Held = "held",
+    }
+}
+
+states! {
+    /// One instance of a queued study at one destination (`send_instances.state`).
+    InstanceSendState {
+        /// Not yet reported stored by the hub (or to be sent again).
+        Pending = "pending",
+        Stored = "stored",
+        /// Refused for good by the hub; sent again only when a person retries.
+        Failed = "failed",
+    }
+}
+
+states! {
+    /// An order's Scheduled Procedure Step (`orders.state`, PS3.4 Annex K).
+    OrderState {
+        Scheduled = "scheduled",
+        InProgress = "in_progress",
+        Completed = "completed",
+        Cancelled = "cancelled",
+    }
+}
+
+impl OrderState {
+    /// Whether the order can still get a study (not completed nor cancelled).
+    pub fn is_open(self) -> bool {
+        matches!(self, OrderState::Scheduled | OrderState::InProgress)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::migrations::MIGRATIONS;
+
+    /// The words of a CHECK (column IN (...)) in the migrations, for `table.column`.
+    fn check_list(table: &str, column: &str) -> Vec<String> {
+        let sql = MIGRATIONS.join("\n");
+        let start = sql
+            .find(&format!("CREATE TABLE {table} ("))
+            .unwrap_or_else(|| panic!("no table {table}"));
+        let body = &sql[start..];
+        let at = body
+            .find(&format!("\n        {column} "))
+            .unwrap_or_else(|| panic!("no column {table}.{column}"));
+        let from = body[at..].find("IN").expect("a CHECK list") + at;
+        let open = body[from..].find('(').expect("(") + from;
+        let close = body[open..].find(')').expect(")") + open;
+        body[open + 1..close]
+            .split(',')
+            .map(|w| w.trim().trim_matches('\'').to_string())
+            .collect()
+    }
+
+    fn words<T: Copy + fmt::Display>(all: &[T]) -> Vec<String> {
+        all.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn each_enum_names_exactly_the_states_its_check_allows() {
+        assert_eq!(words(StudyState::ALL), check_list("studies", "state"));
+        assert_eq!(words(SendState::ALL), check_list("send_queue", "state"));
+        assert_eq!(
+            words(InstanceSendState::ALL),
+            check_list("send_instances", "state")
+        );
+        assert_eq!(words(OrderState::ALL), check_list("orders", "state"));
+    }
+
+    #[test]
+    fn json_sql_and_text_forms_agree() {
+        fn agree<T>(all: &[T])
+        where
+            T: Copy + fmt::Display + fmt::Debug + PartialEq + serde::Serialize,
+            T: serde::de::DeserializeOwned + std::str::FromStr,
+            <T as std::str::FromStr>::Err: fmt::Debug,
+        {
+            for s in all {
+                let json = serde_json::to_string(s).expect("json");
+                assert_eq!(json, format!("\"{s}\""));
+                assert_eq!(serde_json::from_str::<T>(&json).expect("back"), *s);
+                assert_eq!(s.to_string().parse::<T>().expect("parse"), *s);
+            }
+        }
+        agree(StudyState::ALL);
+        agree(SendState::ALL);
+        agree(InstanceSendState::ALL);
+        agree(OrderState::ALL);
+        let conn = rusqlite::Connection::open_in_memory().expect("db");
+        let back: StudyState = conn
+            .query_row("SELECT ?1", [StudyState::Unassigned], |r| r.get(0))
+            .expect("round trip");
+        assert_eq!(back, StudyState::Unassigned);
+        let bad: rusqlite::Result<StudyState> = conn.query_row("SELECT 'purged'", [], |r| r.get(0));
+        assert!(bad.is_err(), "an unknown word is an error, not a guess");
+        assert!(StudyState::Held == "held" && SendState::Queued != "held");
+    }
+
+    #[test]
+    fn the_openapi_schema_lists_the_same_words() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(OrderState::schema()).expect("schema");
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["scheduled", "in_progress", "completed", "cancelled"])
+        );
+    }
+}
