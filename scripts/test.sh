@@ -4,8 +4,9 @@
 # dicom3tools' dciodvfy, poppler's pdftoppm, CMake and Grok for the codec crate,
 # socat and openssl to put TLS in front of it,
 # a C compiler for the bundled SQLite, Rust through rustup, Debian's Chromium and a Chinese font
-# for the browser tests), builds the web UI (ui/) so the engine embeds it, runs the UI's unit
-# tests (Vitest), checks formatting and clippy's lints, runs the workspace's test suite (the
+# for the browser tests), lints the web UI (ui/: ESLint, no warning allowed), type-checks and
+# builds it (vue-tsc, then Vite) so the engine embeds it, runs the UI's unit tests (Vitest),
+# checks formatting and clippy's lints, runs the workspace's test suite (the
 # layering test included), then the browser tests (Chromium driven by
 # playwright-core against a real `station serve`), the desktop window's test
 # (scripts/test-desktop.sh) and the Debian package's test (tests/package/: installs, runs and
@@ -107,8 +108,9 @@ export STATION_TEST_PYTHON="$codec_venv/bin/python"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# The web UI is built before the engine so `station` embeds ui/dist; then its unit tests.
-(cd ui && npm ci --no-audit --no-fund && npm run build)
+# The web UI is linted, type-checked (vue-tsc, in its build) and built before the engine so
+# `station` embeds ui/dist; then its unit tests.
+(cd ui && npm ci --no-audit --no-fund && npm run lint && npm run build)
 (cd ui && npx vitest run) 2>&1 | tee -a "$log"
 
 # Gates before the tests: formatting, and clippy with every warning an error (the workspace

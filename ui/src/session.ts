@@ -4,36 +4,21 @@
 // Must never: keep a password, or keep a token in localStorage (it would outlive the tab).
 import { reactive } from 'vue'
 import { ApiError, type Backend } from './api/backend'
+import type { OpName, Schemas } from './api/generated/ops'
+import { mayCall } from './roles'
 
-export interface User {
-  username: string
-  display_name: string
-  role: string
-}
-
-interface LoginAnswer {
-  token: string
-  expires_at?: number | string
-  user: User
-}
+export type User = Schemas['UserInfo']
 
 const KEY = 'station.session'
 
 export const session = reactive({
   user: null as User | null,
   token: null as string | null,
-  /** Operations this user's role may call (from `me`); hides buttons that would be refused. */
-  allowedOps: [] as string[],
 })
 
-interface MeAnswer {
-  user: User
-  allowed_ops?: string[]
-}
-
-/** Whether the engine lets this user call `op` (it checks again on every call). */
-export function can(op: string): boolean {
-  return session.allowedOps.includes(op)
+/** Whether the engine lets this user call `op` (its role table; it checks again on every call). */
+export function can(op: OpName): boolean {
+  return !!session.user && mayCall(session.user.role, op)
 }
 
 let backend: Backend | null = null
@@ -54,9 +39,8 @@ export async function restore(storage: Storage | null = globalThis.sessionStorag
   try {
     const { token } = JSON.parse(saved) as { token: string }
     backend.setToken(token)
-    const me = await backend.call<MeAnswer>('me')
+    const me = await backend.call('me')
     session.user = me.user
-    session.allowedOps = me.allowed_ops ?? []
     session.token = token
   } catch {
     storage?.removeItem(KEY)
@@ -66,16 +50,11 @@ export async function restore(storage: Storage | null = globalThis.sessionStorag
 
 export async function login(username: string, password: string) {
   const b = useBackend()
-  const ans = await b.call<LoginAnswer>('login', { username, password })
+  const ans = await b.call('login', { username, password })
   b.setToken(ans.token)
   session.token = ans.token
   session.user = ans.user
   globalThis.sessionStorage?.setItem(KEY, JSON.stringify({ token: ans.token }))
-  try {
-    session.allowedOps = (await b.call<MeAnswer>('me')).allowed_ops ?? []
-  } catch {
-    session.allowedOps = []
-  }
   return ans.user
 }
 
@@ -93,7 +72,6 @@ export function forget() {
   backend?.setToken(null)
   session.token = null
   session.user = null
-  session.allowedOps = []
   globalThis.sessionStorage?.removeItem(KEY)
 }
 

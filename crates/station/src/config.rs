@@ -76,10 +76,11 @@ pub enum Setting {
     File,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where the database, the instance files, staging and quarantine live.
+    #[schema(value_type = String)]
     pub data_dir: PathBuf,
     pub dicom: DicomConfig,
     pub http: HttpConfig,
@@ -101,7 +102,7 @@ pub struct Config {
     pub file: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportsConfig {
     /// The clinic's name, at the top of a printed report.
@@ -135,7 +136,7 @@ pub struct TurnaroundTarget {
 }
 
 /// The station's own identity in the objects it makes (converted exports).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StationConfig {
     /// Root for the UIDs of objects the station creates, e.g. "1.2.156.112605.1"; absent: each
@@ -144,7 +145,7 @@ pub struct StationConfig {
     pub uid_root: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DicomConfig {
     pub ae_title: String,
@@ -161,7 +162,7 @@ pub struct DicomConfig {
     pub idle_timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
     pub port: u16,
@@ -169,7 +170,7 @@ pub struct HttpConfig {
 }
 
 /// Logins and sessions for the UI and the LAN HTTP API.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// A session ends after this long without use.
@@ -187,14 +188,14 @@ pub struct AuthConfig {
     pub initial_admin_password: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
     /// Below this much free space on the data disk new images are refused (status A700).
     pub min_free_mb: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudiesConfig {
     /// A study with no new instance for this long counts as complete.

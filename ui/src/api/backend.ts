@@ -6,25 +6,24 @@
 // Must never: decide what a user may do (the engine's role table does), or call the engine by
 // any other path than `api/{op}` / `api_call`.
 
+import type { Answer, ApiErrorBody, EngineEvent as Event, OpName, Request } from './generated/ops'
+
 /**
  * An engine event (crates/station/src/events.rs), e.g. `{type:"study_changed", ...}`, or the
  * web backend's own `{type:"connection", online}` when its stream to the station drops or
- * comes back (views reload on it, so nothing missed in between stays missed).
+ * comes back, or the stream's `{type:"lagged", missed}` when this tab fell behind (views
+ * reload on any event, so nothing missed in between stays missed).
  */
-export interface EngineEvent {
-  type: string
-  [key: string]: unknown
-}
+export type EngineEvent = Event | { type: 'connection'; online: boolean } | { type: 'lagged'; missed: number }
 
-export type ErrorCode =
-  | 'invalid'
-  | 'unauthenticated'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'throttled'
-  | 'internal'
-  | 'network'
+/** The engine's error codes, and `network` when it could not be reached at all. */
+export type ErrorCode = ApiErrorBody['error']['code'] | 'network'
+
+/**
+ * `call`'s body argument: the operation's request type, which may be left out when every
+ * field of it may (`logout`, `me`, `studies_list`...).
+ */
+export type CallBody<O extends OpName> = Record<string, never> extends Request<O> ? [body?: Request<O>] : [body: Request<O>]
 
 /** The engine's error answer, or `network` when the engine could not be reached at all. */
 export class ApiError extends Error {
@@ -42,8 +41,12 @@ export class ApiError extends Error {
 
 export interface Backend {
   readonly kind: 'web' | 'tauri'
-  /** Runs one operation (`login` included) and returns its JSON answer, or throws ApiError. */
-  call<T = unknown>(op: string, body?: object): Promise<T>
+  /**
+   * Runs one operation (`login` included) and returns its answer, or throws ApiError. The
+   * operation's name types both: a call cannot send another operation's request or read
+   * another's answer (ops.ts, generated from the engine).
+   */
+  call<O extends OpName>(op: O, ...body: CallBody<O>): Promise<Answer<O>>
   /** Live engine events until the returned function is called. */
   subscribe(onEvent: (e: EngineEvent) => void): () => void
   /** URL of an engine-rendered preview image, for an `<img src>`. */
@@ -55,8 +58,8 @@ export interface Backend {
 }
 
 function toApiError(status: number, payload: unknown): ApiError {
-  const err = (payload as { error?: { code?: string; message?: string; field?: string } } | null)?.error
-  if (err?.code) return new ApiError(err.code as ErrorCode, err.message ?? err.code, status, err.field)
+  const err = (payload as Partial<ApiErrorBody> | null)?.error
+  if (err?.code) return new ApiError(err.code, err.message ?? err.code, status, err.field ?? undefined)
   return new ApiError(status >= 500 ? 'internal' : 'invalid', `HTTP ${status}`, status)
 }
 
@@ -83,7 +86,7 @@ export class WebBackend implements Backend {
     this.lang = lang
   }
 
-  async call<T>(op: string, body: object = {}): Promise<T> {
+  async call<O extends OpName>(op: O, ...[body = {}]: CallBody<O>): Promise<Answer<O>> {
     const headers: Record<string, string> = {
       'Content-Type': 'application/json',
       'Accept-Language': this.lang,
@@ -101,7 +104,7 @@ export class WebBackend implements Backend {
     }
     const payload = await res.json().catch(() => null)
     if (!res.ok) throw toApiError(res.status, payload)
-    return payload as T
+    return payload as Answer<O>
   }
 
   /**
@@ -175,9 +178,9 @@ export class TauriBackend implements Backend {
     this.lang = lang
   }
 
-  async call<T>(op: string, body: object = {}): Promise<T> {
+  async call<O extends OpName>(op: O, ...[body = {}]: CallBody<O>): Promise<Answer<O>> {
     try {
-      return (await this.invoke('api_call', { op, body, token: this.token })) as T
+      return (await this.invoke('api_call', { op, body, token: this.token })) as Answer<O>
     } catch (e) {
       // The command's error carries both languages: {code, message (Chinese), message_en}.
       const err = (e as { code?: string; message?: string; message_en?: string; field?: string } | null) ?? {}

@@ -12,7 +12,7 @@ import StateChip from '../components/StateChip.vue'
 function backendAnswering(answer: (op: string) => unknown): Backend {
   return {
     kind: 'web',
-    async call<T>(op: string) {
+    async call<T>(op: string, _body?: unknown) {
       const a = answer(op)
       if (a instanceof Error) throw a
       return a as T
@@ -28,7 +28,7 @@ function backendAnswering(answer: (op: string) => unknown): Backend {
 const plugins = (locale: 'zh-CN' | 'en' = 'zh-CN') => ({ global: { plugins: [makeI18n(locale), ElementPlus] } })
 
 afterEach(() => {
-  session.allowedOps = []
+  session.user = null
 })
 
 describe('screens', () => {

@@ -19,11 +19,11 @@ use crate::store::audit;
 /// What the UI shows in place of a secret, and sends back to keep it.
 pub const HIDDEN: &str = "***";
 
-/// The configuration as TOML-shaped JSON, secrets replaced by `"***"`.
+/// The configuration in force, shaped as its TOML file.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Settings {
-    #[schema(value_type = Object)]
-    pub config: serde_json::Value,
+    /// Every section, secrets replaced by `"***"`.
+    pub config: Config,
     /// The file saved settings are written to.
     pub file: String,
 }
@@ -97,15 +97,15 @@ fn redacted(config: &Config) -> Config {
     config
 }
 
-fn settings_of(config: &Config) -> Result<Settings, ApiError> {
-    Ok(Settings {
+fn settings_of(config: &Config) -> Settings {
+    Settings {
         file: config.settings_file().display().to_string(),
-        config: serde_json::to_value(redacted(config)).map_err(|_| ApiError::internal())?,
-    })
+        config: redacted(config),
+    }
 }
 
 pub fn settings_get(ctx: &Ctx<'_>, _: Empty) -> Result<Settings, ApiError> {
-    settings_of(&ctx.api.config())
+    Ok(settings_of(&ctx.api.config()))
 }
 
 pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApplied, ApiError> {
@@ -150,7 +150,7 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
         &describe(&next, &changed),
     )?;
     drop(conn);
-    let applied = settings_of(&next)?;
+    let applied = settings_of(&next);
     ctx.api.config.set(next);
     Ok(SettingsApplied {
         settings: applied,

@@ -2,10 +2,14 @@
 //! operation list and the Rust types, so it cannot drift from what the dispatcher accepts.
 //! The UI's TypeScript types are generated from it (`scripts/gen-api-types.sh`).
 //!
+//! Each operation carries `x-roles`, the roles `api/roles.rs` lets call it (or `"public"`), so
+//! the UI's role checks are generated from the engine's one table.
+//!
 //! Must never: describe an operation by hand; add it to `api/ops.rs` instead.
 
 use std::sync::OnceLock;
 
+use utoipa::openapi::extensions::{Extensions, ExtensionsBuilder};
 use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
 };
@@ -26,6 +30,22 @@ use crate::events::Event;
 
 fn json(schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(schema)).build()
+}
+
+/// Who may call: `"Roles: a, b."` for people, and `x-roles` (`["a", "b"]` or `"public"`) for
+/// the UI's generated role table.
+fn access_doc(access: Access, public: &str) -> (String, Extensions) {
+    let (text, roles) = match access {
+        Access::Public => (public.to_owned(), serde_json::json!("public")),
+        Access::Roles(r) => {
+            let names: Vec<&str> = r.iter().map(|r| r.as_str()).collect();
+            (names.join(", "), serde_json::json!(names))
+        }
+    };
+    (
+        format!("Roles: {text}."),
+        ExtensionsBuilder::new().add("x-roles", roles).build(),
+    )
 }
 
 fn error_response(description: &str) -> utoipa::openapi::Response {
@@ -54,14 +74,12 @@ fn build() -> OpenApi {
     for spec in specs() {
         (spec.schemas)(&mut schemas);
         let name = spec.op.name();
-        let roles = match access(spec.op) {
-            Access::Public => "anyone (no session)".to_owned(),
-            Access::Roles(r) => r.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
-        };
+        let (roles, roles_ext) = access_doc(access(spec.op), "anyone (no session)");
         let mut op = OperationBuilder::new()
             .operation_id(Some(name))
             .summary(Some(spec.summary))
-            .description(Some(format!("Roles: {roles}.")))
+            .description(Some(roles))
+            .extensions(Some(roles_ext))
             .tag("api")
             .request_body(Some(
                 RequestBodyBuilder::new()
@@ -177,10 +195,7 @@ fn download_path(what: Download) -> (&'static str, &'static str) {
 }
 
 fn download_op(what: Download, summary: &str) -> utoipa::openapi::path::Operation {
-    let roles = match download_access(what) {
-        Access::Public => "anyone".to_owned(),
-        Access::Roles(r) => r.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
-    };
+    let (roles, roles_ext) = access_doc(download_access(what), "anyone");
     let (key, media) = match what {
         Download::Preview => ("sop_instance_uid", "image/png"),
         Download::ReportPdf => ("id", "application/pdf"),
@@ -193,8 +208,9 @@ fn download_op(what: Download, summary: &str) -> utoipa::openapi::path::Operatio
         .operation_id(Some(what.name()))
         .summary(Some(summary))
         .description(Some(format!(
-            "Roles: {roles}. The session token as `?token=` (or a bearer header)."
+            "{roles} The session token as `?token=` (or a bearer header)."
         )))
+        .extensions(Some(roles_ext))
         .tag("api")
         .parameter(string_param(key, ParameterIn::Path))
         .parameter(string_param("token", ParameterIn::Query))

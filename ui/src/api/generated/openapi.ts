@@ -764,6 +764,48 @@ export interface components {
              */
             until?: number | null;
         };
+        /** @description Logins and sessions for the UI and the LAN HTTP API. */
+        AuthConfig: {
+            /**
+             * @description Password for the `admin` account created at first run; when absent (and the environment
+             *     variable `STATION_ADMIN_PASSWORD` is unset) a random one is printed once to the log.
+             */
+            initial_admin_password?: string | null;
+            /** Format: int64 */
+            lockout_secs: number;
+            /**
+             * Format: int32
+             * @description Wrong passwords in a row for a username from one computer before that username is
+             *     locked out at that computer for `lockout_secs` (elsewhere it can still log in).
+             */
+            max_failed_logins: number;
+            /**
+             * Format: int32
+             * @description Failed logins (any usernames) from one computer within `lockout_secs` before every
+             *     login from it is refused for `lockout_secs`.
+             */
+            max_failed_logins_per_address: number;
+            /**
+             * Format: int64
+             * @description A session ends after this long without use.
+             */
+            session_ttl_secs: number;
+        };
+        Config: {
+            auth: components["schemas"]["AuthConfig"];
+            /** @description Where the database, the instance files, staging and quarantine live. */
+            data_dir: string;
+            /** @description Diagnostic centers to send to; every complete study goes to each one it is routed to. */
+            destinations?: components["schemas"]["Destination"][];
+            dicom: components["schemas"]["DicomConfig"];
+            http: components["schemas"]["HttpConfig"];
+            /** @description Reports coming back: how often to look, turnaround targets, the printed header. */
+            reports: components["schemas"]["ReportsConfig"];
+            station?: components["schemas"]["StationConfig"];
+            storage: components["schemas"]["StorageConfig"];
+            studies: components["schemas"]["StudiesConfig"];
+            watch?: components["schemas"]["WatchFolder"][];
+        };
         Dashboard: {
             counts: components["schemas"]["StatusCounts"];
             destinations: components["schemas"]["LinkInfo"][];
@@ -879,6 +921,30 @@ export interface components {
             /** Format: int64 */
             last_contact: number;
         };
+        DicomConfig: {
+            ae_title: string;
+            /** @description Calling AE titles allowed to associate; empty accepts any (and logs who called). */
+            allowed_callers: string[];
+            /**
+             * Format: int64
+             * @description How long we wait for the A-ASSOCIATE-RQ after a TCP connect (PS3.8 §9.1.5, ARTIM).
+             */
+            artim_timeout_secs: number;
+            bind: string;
+            /**
+             * Format: int64
+             * @description How long an established association may stay silent before we abort it.
+             */
+            idle_timeout_secs: number;
+            max_associations: number;
+            /**
+             * Format: int32
+             * @description Largest P-DATA PDU we advertise and accept.
+             */
+            max_pdu_length: number;
+            /** Format: int32 */
+            port: number;
+        };
         /** @description One multiplex group, ready to plot. */
         EcgWaveform: {
             /** @description Multiplex Group Label, e.g. "RHYTHM". */
@@ -937,6 +1003,11 @@ export interface components {
             /** @enum {string} */
             type: "report_acknowledged";
             user: string;
+        };
+        HttpConfig: {
+            bind: string;
+            /** Format: int32 */
+            port: number;
         };
         /** @description An instance the hub refused, with its reason. */
         InstanceFailure: {
@@ -1033,42 +1104,42 @@ export interface components {
              * @description Generated when not given.
              * @default null
              */
-            accession: string | null;
+            accession?: string | null;
             /** @default  */
-            body_part: string;
+            body_part?: string;
             /** @default  */
-            modality: string;
+            modality?: string;
             /** @default  */
-            note: string;
+            note?: string;
             /**
              * @description The registered patient's clinic patient ID.
              * @default
              */
-            patient: string;
+            patient?: string;
             /**
              * @description "routine" (default) or "urgent".
              * @default null
              */
-            priority: string | null;
+            priority?: string | null;
             /** @default  */
-            procedure: string;
+            procedure?: string;
             /** @default  */
-            referring: string;
+            referring?: string;
             /**
              * @description YYYYMMDD; today when not given.
              * @default null
              */
-            scheduled_date: string | null;
+            scheduled_date?: string | null;
             /**
              * @description HHMMSS; may be empty.
              * @default null
              */
-            scheduled_time: string | null;
+            scheduled_time?: string | null;
             /**
              * @description The device's AE title that should perform it; empty: any device of the modality.
              * @default
              */
-            station_ae: string;
+            station_ae?: string;
         };
         /** @description What a technician types; `None` or empty fields are not known. */
         NewPatient: {
@@ -1076,25 +1147,25 @@ export interface components {
              * @description YYYYMMDD.
              * @default null
              */
-            birth_date: string | null;
+            birth_date?: string | null;
             /**
              * @description Generated when not given.
              * @default null
              */
-            clinic_id: string | null;
+            clinic_id?: string | null;
             /** @default null */
-            id_card: string | null;
+            id_card?: string | null;
             /** @default  */
-            name: string;
+            name?: string;
             /** @default null */
-            phone: string | null;
+            phone?: string | null;
             /** @default null */
-            pinyin: string | null;
+            pinyin?: string | null;
             /**
              * @description "M", "F" or "O".
              * @default null
              */
-            sex: string | null;
+            sex?: string | null;
         };
         /** @description OAuth 2.0 client credentials grant (RFC 6749 §4.4). */
         OAuth2Config: {
@@ -1307,6 +1378,38 @@ export interface components {
             /** @description Every version of this study's report of the same kind, newest first (this one included). */
             versions: components["schemas"]["ReportSummary"][];
         };
+        ReportsConfig: {
+            /** @description Studies asked about per QIDO-RS request. */
+            batch_studies: number;
+            /** @description The clinic's name, at the top of a printed report. */
+            clinic_name: string;
+            /**
+             * Format: int64
+             * @description Seconds between looks for every other study (older, or final but maybe amended later).
+             */
+            idle_poll_secs: number;
+            /**
+             * Format: int64
+             * @description Days after sending when the station stops looking for reports of a study.
+             */
+            poll_days: number;
+            /** @description A second header line for printing (department, address, phone); may be empty. */
+            print_header: string;
+            /** Format: int64 */
+            recent_hours: number;
+            /**
+             * Format: int64
+             * @description Seconds between looks for a study sent within `recent_hours` without a final report.
+             */
+            recent_poll_secs: number;
+            /** @description Turnaround targets; the first whose modality and priority match a study applies. */
+            targets: components["schemas"]["TurnaroundTarget"][];
+            /**
+             * Format: int64
+             * @description Seconds between looks for the report of an urgent study that has no final report yet.
+             */
+            urgent_poll_secs: number;
+        };
         ReportsQuery: {
             /** @description Superseded versions too. */
             all_versions?: boolean;
@@ -1366,9 +1469,10 @@ export interface components {
             number?: number | null;
             series_uid: string;
         };
-        /** @description The configuration as TOML-shaped JSON, secrets replaced by `"***"`. */
+        /** @description The configuration in force, shaped as its TOML file. */
         Settings: {
-            config: Record<string, never>;
+            /** @description Every section, secrets replaced by `"***"`. */
+            config: components["schemas"]["Config"];
             /** @description The file saved settings are written to. */
             file: string;
         };
@@ -1401,6 +1505,14 @@ export interface components {
             /** @description `[[watch]]`: folders of devices that export files. */
             watch: components["schemas"]["WatchFolder"][];
         };
+        /** @description The station's own identity in the objects it makes (converted exports). */
+        StationConfig: {
+            /**
+             * @description Root for the UIDs of objects the station creates, e.g. "1.2.156.112605.1"; absent: each
+             *     UID is "2.25." + a random UUID as an integer (PS3.5 §B.2), which needs no registration.
+             */
+            uid_root?: string | null;
+        };
         /** @description What `station status` prints. */
         StatusCounts: {
             /** Format: int64 */
@@ -1429,6 +1541,30 @@ export interface components {
              */
             now: number;
             version: string;
+        };
+        StorageConfig: {
+            /**
+             * Format: int64
+             * @description Below this much free space on the data disk new images are refused (status A700).
+             */
+            min_free_mb: number;
+        };
+        StudiesConfig: {
+            /**
+             * @description When true, a complete study that matches no order waits (state `unassigned`) and is
+             *     not sent until a person assigns it to a patient and order.
+             */
+            hold_unmatched?: boolean;
+            /**
+             * Format: int64
+             * @description A study with no new instance for this long counts as complete.
+             */
+            quiet_period_secs: number;
+            /**
+             * @description When true, a study whose order asks for no correction (or that matches none, unless
+             *     held) is sent as its instances arrive; it is still delivered only once complete.
+             */
+            send_while_receiving?: boolean;
         };
         StudiesQuery: {
             /** @description Study date from (inclusive), `YYYYMMDD` or `YYYY-MM-DD`. */

@@ -39,5 +39,9 @@ export interface Ops {
 }
 
 export type OpName = keyof Ops
+/** What operation `O` takes. */
+export type Request<O extends OpName> = Ops[O]['request']
+/** What operation `O` answers. */
+export type Answer<O extends OpName> = Ops[O]['response']
 export type EngineEvent = Schemas['Event']
 export type ApiErrorBody = Schemas['ErrorBody']

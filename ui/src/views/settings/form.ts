@@ -21,14 +21,8 @@ export type AuthKind = (typeof AUTH_KINDS)[number]
 export const EXPORT_FORMATS = ['pdf', 'jpeg', 'png', 'bmp', 'aecg'] as const
 export const PRIORITIES = ['*', 'urgent', 'routine'] as const
 
-/** The configuration as settings_get answers it (TOML-shaped JSON). */
-export interface ShownConfig {
-  dicom?: { ae_title?: string; port?: number; allowed_callers?: string[] }
-  studies?: { quiet_period_secs?: number; hold_unmatched?: boolean; send_while_receiving?: boolean }
-  watch?: WatchFolder[]
-  destinations?: Destination[]
-  reports?: { targets?: Target[] }
-}
+/** The configuration as settings_get answers it: every section, secrets as `***`. */
+export type Config = Schemas['Config']
 
 /** Everything the page edits, saved together. */
 export interface SettingsForm {
@@ -46,7 +40,14 @@ function copy<T>(x: T): T {
   return JSON.parse(JSON.stringify(x)) as T
 }
 
-export function toForm(c: ShownConfig): SettingsForm {
+/** What the forms start from: the edited sections of the shown configuration. */
+export type EditedConfig = Pick<Config, 'destinations' | 'watch'> & {
+  dicom?: Partial<Config['dicom']>
+  studies?: Partial<Config['studies']>
+  reports?: Partial<Config['reports']>
+}
+
+export function toForm(c: EditedConfig): SettingsForm {
   return {
     allowedCallers: [...(c.dicom?.allowed_callers ?? [])],
     quietPeriodSecs: c.studies?.quiet_period_secs ?? 120,
