@@ -191,15 +191,18 @@ describe('web UI against a real station', () => {
     }
   })
 
-  it('a file a device exported that is not DICOM is shown on Today with the reason', async () => {
+  it('a file a device exported that is not DICOM is shown on Today with the reason in Chinese, the raw detail a click away', async () => {
     const page = await loginPage(browser, station, users.technician)
     try {
       await page.locator('h2', { hasText: '今日检查' }).waitFor({ timeout: 10_000 })
       writeFileSync(join(station.exportDir, 'broken.dcm'), 'this is not a DICOM file\n'.repeat(20))
       const row = page.locator('[data-test="quarantine"] tr', { hasText: 'broken.dcm' })
       await row.waitFor({ timeout: 30_000 })
-      const cells = await row.locator('td').allInnerTexts()
-      assert.ok(cells[2].trim().length > 0, `a reason is shown: ${cells}`)
+      assert.match(await row.locator('[data-test="problem-sentence"]').innerText(), /这不是DICOM影像文件/)
+      const detail = row.locator('[data-test="problem-details"] code')
+      assert.equal(await detail.isVisible(), false, 'the raw detail is folded away')
+      await row.locator('[data-test="problem-details"] summary', { hasText: '详细信息' }).click()
+      assert.match(await detail.innerText(), /no DICOM preamble/, 'the detail says what the engine found')
     } finally {
       await page.context().close()
     }

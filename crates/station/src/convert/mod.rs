@@ -33,7 +33,7 @@ use crate::config::{DeviceProfile, WatchFolder};
 use crate::dicom::header::{self, FileKind};
 pub use crate::dicom::uid::Uids;
 use crate::ingest::{Ingest, IngestError, Outcome};
-use crate::store::{conversions, Source, StoreError};
+use crate::store::{conversions, QuarantineReason, Source, StoreError};
 use modules::Context;
 use patient::Assignment;
 use profile::Kind;
@@ -88,28 +88,38 @@ impl Converter {
         let device = match (header::sniff(path)?, &folder.device) {
             (FileKind::NotDicom { .. }, Some(device)) => device,
             (FileKind::NotDicom { reason }, None) => {
-                return Err(IngestError::Unreadable(format!(
+                return Err(IngestError::refused(
+                    QuarantineReason::NotDicom,
+                    format!(
                     "{reason}; this folder has no device profile, so only DICOM files are taken"
-                )))
+                ),
+                ))
             }
             _ => return self.ingest.ingest_file(path, source),
         };
-        let kind = profile::detect(path).map_err(IngestError::Unreadable)?;
+        let kind = profile::detect(path)
+            .map_err(|e| IngestError::refused(QuarantineReason::UnknownExport, e))?;
         if !profile::writes(device, kind) {
-            return Err(IngestError::Unreadable(format!(
-                "the file is {kind}, but this folder's device ({} {}) is set to write only: {}",
-                device.modality,
-                device.name,
-                device.writes.join(", ")
-            )));
+            return Err(IngestError::refused(
+                QuarantineReason::NotForDevice,
+                format!(
+                    "the file is {kind}, but this folder's device ({} {}) is set to write only: {}",
+                    device.modality,
+                    device.name,
+                    device.writes.join(", ")
+                ),
+            ));
         }
         let meta = std::fs::metadata(path)?;
         if meta.len() > MAX_EXPORT_BYTES {
-            return Err(IngestError::Unreadable(format!(
-                "the file is {} MB, larger than the {} MB an export may be",
-                meta.len() / (1024 * 1024),
-                MAX_EXPORT_BYTES / (1024 * 1024)
-            )));
+            return Err(IngestError::refused(
+                QuarantineReason::TooLarge,
+                format!(
+                    "the file is {} MB, larger than the {} MB an export may be",
+                    meta.len() / (1024 * 1024),
+                    MAX_EXPORT_BYTES / (1024 * 1024)
+                ),
+            ));
         }
         let bytes = std::fs::read(path)?;
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
@@ -162,7 +172,8 @@ impl Converter {
             || Ok::<_, IngestError>(order()?.unwrap_or_else(Assignment::unassigned));
         Ok(match kind {
             Kind::Pdf => {
-                pdf::check(&bytes).map_err(IngestError::Unreadable)?;
+                pdf::check(&bytes)
+                    .map_err(|e| IngestError::refused(QuarantineReason::UnreadablePdf, e))?;
                 let acquired = pdf::creation_date(&bytes).unwrap_or(modified);
                 let class = modules::ENCAPSULATED_PDF;
                 let ctx = self.single(device, class, order_or_none()?, acquired, "PDF report");
@@ -178,7 +189,8 @@ impl Converter {
                     Kind::Jpeg => exif::taken_at(&bytes).unwrap_or(modified),
                     _ => modified,
                 };
-                let mut px = image::prepare(kind, bytes).map_err(IngestError::Unreadable)?;
+                let mut px = image::prepare(kind, bytes)
+                    .map_err(|e| IngestError::refused(QuarantineReason::UnreadableImage, e))?;
                 let ctx = self.in_exam(folder, device, path, order_or_none()?, acquired)?;
                 Converted {
                     object: image::build(&ctx, &mut px),
@@ -188,7 +200,8 @@ impl Converter {
                 }
             }
             Kind::Aecg => {
-                let ecg = aecg::parse(&bytes).map_err(IngestError::Unreadable)?;
+                let ecg = aecg::parse(&bytes)
+                    .map_err(|e| IngestError::refused(QuarantineReason::UnreadableEcg, e))?;
                 // The file names the patient; the order for that same patient adds its
                 // accession and study.
                 let assignment = match (&ecg.patient, order()?) {

@@ -16,7 +16,7 @@ use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry
 use super::patient::Assignment;
 use crate::dicom::part10::{self, FileMeta, IMPLEMENTATION_VERSION_NAME};
 use crate::ingest::{Ingest, IngestError, Outcome};
-use crate::store::Source;
+use crate::store::{QuarantineReason, Source};
 
 pub use crate::dicom::header::EXPLICIT_VR_LE;
 pub const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
@@ -218,19 +218,35 @@ pub fn commit(
             .ok()
             .and_then(|e| e.to_str().ok())
             .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
-            .ok_or_else(|| IngestError::Unreadable(format!("the converted object has no {tag}")))
+            .ok_or_else(|| {
+                IngestError::refused(
+                    QuarantineReason::ConversionFailed,
+                    format!("the converted object has no {tag}"),
+                )
+            })
     };
     let (class, instance) = (uid(tags::SOP_CLASS_UID)?, uid(tags::SOP_INSTANCE_UID)?);
     let ts = TransferSyntaxRegistry.get(transfer_syntax).ok_or_else(|| {
-        IngestError::Unreadable(format!("unknown transfer syntax {transfer_syntax}"))
+        IngestError::refused(
+            QuarantineReason::ConversionFailed,
+            format!("unknown transfer syntax {transfer_syntax}"),
+        )
     })?;
     let mut staging = ingest.stage()?;
     staging.write_all(
-        &part10::prefix(&FileMeta::station(&class, &instance, transfer_syntax))
-            .map_err(|e| IngestError::Unreadable(format!("cannot write file meta group: {e}")))?,
+        &part10::prefix(&FileMeta::station(&class, &instance, transfer_syntax)).map_err(|e| {
+            IngestError::refused(
+                QuarantineReason::ConversionFailed,
+                format!("cannot write file meta group: {e}"),
+            )
+        })?,
     )?;
-    obj.write_dataset_with_ts(&mut staging, ts)
-        .map_err(|e| IngestError::Unreadable(format!("cannot encode the converted object: {e}")))?;
+    obj.write_dataset_with_ts(&mut staging, ts).map_err(|e| {
+        IngestError::refused(
+            QuarantineReason::ConversionFailed,
+            format!("cannot encode the converted object: {e}"),
+        )
+    })?;
     staging.flush()?;
     let staged = staging.finish()?;
     ingest.commit(staged, source)

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::{Ingest, IngestError, Outcome, StagedFile, Staging};
 use crate::dicom::header::{self, FileKind};
-use crate::store::Source;
+use crate::store::{QuarantineReason, Source};
 
 impl Ingest {
     /// Stages a copy of `path` and commits it. Unreadable files come back as
@@ -22,7 +22,12 @@ impl Ingest {
                 let h = header::read_raw_dataset(path, transfer_syntax)?;
                 self.stage_part10(&h.sop_class_uid, &h.sop_instance_uid, transfer_syntax)?
             }
-            FileKind::NotDicom { reason } => return Err(IngestError::Unreadable(reason.clone())),
+            FileKind::NotDicom { reason } => {
+                return Err(IngestError::refused(
+                    QuarantineReason::NotDicom,
+                    reason.clone(),
+                ))
+            }
         };
         let mut input = BufReader::with_capacity(256 * 1024, File::open(path)?);
         io::copy(&mut input, &mut staging)?;

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::dicom::header::{self, HeaderError};
 use crate::dicom::part10::{self, FileMeta};
-use crate::store::{self, NewInstance, Source, Store, StoreError};
+use crate::store::{self, NewInstance, QuarantineReason, Source, Store, StoreError};
 pub use staging::{StagedFile, Staging};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,19 +27,47 @@ pub enum IngestError {
     DiskFull { free_mb: u64, floor_mb: u64 },
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
-    /// The bytes are not an object we can store; the reason is for a person to read.
+    /// The bytes are not an object we can store: they go to quarantine with the refusal.
     #[error("{0}")]
-    Unreadable(String),
+    Unreadable(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// Why a file cannot be stored: the reason a person is told (in their language, by the
+/// screens) and the raw detail, which is what the reason file and the CLI say.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}")]
+pub struct Refusal {
+    pub reason: QuarantineReason,
+    pub detail: String,
+}
+
+impl Refusal {
+    pub fn new(reason: QuarantineReason, detail: impl Into<String>) -> Refusal {
+        Refusal {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl IngestError {
+    /// `Unreadable` with this reason and detail.
+    pub fn refused(reason: QuarantineReason, detail: impl Into<String>) -> IngestError {
+        IngestError::Unreadable(Refusal::new(reason, detail))
+    }
+}
+
 impl From<HeaderError> for IngestError {
     fn from(e: HeaderError) -> Self {
-        match e {
-            HeaderError::Io(io) => IngestError::Io(io),
-            other => IngestError::Unreadable(other.to_string()),
-        }
+        let reason = match e {
+            HeaderError::Io(io) => return IngestError::Io(io),
+            HeaderError::NotDicom(_) => QuarantineReason::NotDicom,
+            HeaderError::Malformed(_) => QuarantineReason::Malformed,
+            HeaderError::Missing(_) => QuarantineReason::MissingAttribute,
+        };
+        IngestError::refused(reason, e.to_string())
     }
 }
 
@@ -285,8 +313,12 @@ pub fn part10_prefix(
     transfer_syntax: &str,
 ) -> Result<Vec<u8>, IngestError> {
     let meta = FileMeta::station(sop_class_uid, sop_instance_uid, transfer_syntax);
-    part10::prefix(&meta)
-        .map_err(|e| IngestError::Unreadable(format!("cannot write file meta group: {e}")))
+    part10::prefix(&meta).map_err(|e| {
+        IngestError::refused(
+            QuarantineReason::Malformed,
+            format!("cannot write file meta group: {e}"),
+        )
+    })
 }
 
 /// UIDs are digits and dots; anything else (a broken device) must not escape the directory.

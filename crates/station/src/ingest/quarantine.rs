@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::IngestError;
+use super::{IngestError, Refusal};
 use crate::store::{self, Store};
 
 /// Moves (or, for `station import`, copies) `file` into `dir`, writes `<name>.reason.txt` next
@@ -14,7 +14,7 @@ pub fn quarantine_file(
     store: &Store,
     file: &Path,
     dir: &Path,
-    reason: &str,
+    refusal: &Refusal,
     keep_original: bool,
 ) -> Result<PathBuf, IngestError> {
     std::fs::create_dir_all(dir)?;
@@ -28,14 +28,15 @@ pub fn quarantine_file(
     }
     let mut reason_path = dest.clone().into_os_string();
     reason_path.push(".reason.txt");
-    std::fs::write(&reason_path, format!("{reason}\n"))?;
+    std::fs::write(&reason_path, format!("{}\n", refusal.detail))?;
     store::insert_quarantine(
         &store.lock(),
         &file.display().to_string(),
         &dest.display().to_string(),
-        reason,
+        refusal.reason,
+        &refusal.detail,
     )?;
-    tracing::warn!(file = %file.display(), to = %dest.display(), %reason, "file quarantined");
+    tracing::warn!(file = %file.display(), to = %dest.display(), reason = %refusal.reason, detail = %refusal.detail, "file quarantined");
     Ok(dest)
 }
 

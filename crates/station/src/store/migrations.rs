@@ -343,4 +343,11 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE send_queue ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 12: why a file was quarantined, as a word the screens turn into a sentence in the
+    // user's language (`states::QuarantineReason`); `reason` keeps the raw detail. NULL for
+    // files quarantined before, shown with a general sentence. No CHECK: a newer station's
+    // word must not make an older one fail to read the row.
+    r#"
+    ALTER TABLE quarantine ADD COLUMN reason_code TEXT;
+    "#,
 ];

@@ -6,13 +6,17 @@
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
-use super::{now_ms, StoreError};
+use super::{now_ms, QuarantineReason, StoreError};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuarantineItem {
     pub id: i64,
     pub source: String,
     pub stored_path: String,
+    /// Why, for a person: the screens say it in their language. None for files quarantined
+    /// before the station recorded it, or by a newer station with a reason this one lacks.
+    pub reason_code: Option<QuarantineReason>,
+    /// The raw detail (English, as the reason file beside the quarantined file says).
     pub reason: String,
     pub created_at: i64,
 }
@@ -22,11 +26,13 @@ pub fn insert_quarantine(
     conn: &Connection,
     source: &str,
     stored_path: &str,
-    reason: &str,
+    reason: QuarantineReason,
+    detail: &str,
 ) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO quarantine (source, stored_path, reason, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![source, stored_path, reason, now_ms()],
+        "INSERT INTO quarantine (source, stored_path, reason_code, reason, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![source, stored_path, reason, detail, now_ms()],
     )?;
     Ok(())
 }
@@ -39,7 +45,7 @@ pub fn page(
 ) -> Result<(i64, Vec<QuarantineItem>), StoreError> {
     let total = conn.query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?;
     let mut stmt = conn.prepare(
-        "SELECT id, source, stored_path, reason, created_at FROM quarantine
+        "SELECT id, source, stored_path, reason_code, reason, created_at FROM quarantine
          ORDER BY id DESC LIMIT ?1 OFFSET ?2",
     )?;
     let items = stmt
@@ -48,8 +54,11 @@ pub fn page(
                 id: r.get(0)?,
                 source: r.get(1)?,
                 stored_path: r.get(2)?,
-                reason: r.get(3)?,
-                created_at: r.get(4)?,
+                reason_code: r
+                    .get::<_, Option<String>>(3)?
+                    .and_then(|w| QuarantineReason::parse(&w)),
+                reason: r.get(4)?,
+                created_at: r.get(5)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

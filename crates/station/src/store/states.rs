@@ -1,4 +1,5 @@
-//! The states a study, a send and an order can be in, one enum each. Each is written to SQLite
+//! The states a study, a send and an order can be in, one enum each (and the reasons a file is
+//! quarantined, stored the same way). Each is written to SQLite
 //! as the words the schema's CHECK constraints list (`migrations.rs`), and to JSON and the
 //! OpenAPI document as the same words, so the UI's generated types name them too.
 //!
@@ -151,6 +152,31 @@ states! {
     }
 }
 
+states! {
+    /// Why a file was put in quarantine (`quarantine.reason_code`): what the screens tell a
+    /// person in a plain sentence, the raw detail beside it. Not a state, but a word stored and
+    /// sent the same way.
+    QuarantineReason {
+        /// Neither DICOM nor an export the folder's device writes.
+        NotDicom = "not_dicom",
+        /// DICOM, but damaged or cut short.
+        Malformed = "malformed",
+        /// DICOM without an attribute the station needs (the UIDs, the patient).
+        MissingAttribute = "missing_attribute",
+        /// A file in a device's folder that is none of the kinds exports come in.
+        UnknownExport = "unknown_export",
+        /// A kind of file the folder's device is set not to write.
+        NotForDevice = "not_for_device",
+        /// Larger than any export may be.
+        TooLarge = "too_large",
+        UnreadableImage = "unreadable_image",
+        UnreadableEcg = "unreadable_ecg",
+        UnreadablePdf = "unreadable_pdf",
+        /// Read, but the DICOM made of it could not be written: a fault of ours.
+        ConversionFailed = "conversion_failed",
+    }
+}
+
 impl OrderState {
     /// Whether the order can still get a study (not completed nor cancelled).
     pub fn is_open(self) -> bool {
@@ -216,6 +242,7 @@ mod tests {
         agree(SendState::ALL);
         agree(InstanceSendState::ALL);
         agree(OrderState::ALL);
+        agree(QuarantineReason::ALL);
         let conn = rusqlite::Connection::open_in_memory().expect("db");
         let back: StudyState = conn
             .query_row("SELECT ?1", [StudyState::Unassigned], |r| r.get(0))

@@ -340,9 +340,9 @@ impl FolderWatch {
                     }
                 }
             }
-            Err(IngestError::Unreadable(reason)) => {
+            Err(IngestError::Unreadable(refusal)) => {
                 let dir = self.root.join(QUARANTINE);
-                match quarantine_file(self.ingest.store(), &path, &dir, &reason, false) {
+                match quarantine_file(self.ingest.store(), &path, &dir, &refusal, false) {
                     Ok(_) => self.forget(rel),
                     Err(e) => {
                         tracing::error!(folder = %self.shown, error = %e, "cannot quarantine unreadable file; will retry");

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use dicom_dictionary_std::tags;
 use station::store::queue::queue_rows;
+use station::store::QuarantineReason;
 
 use station::config::WatchFolder;
 
@@ -322,19 +323,23 @@ fn exports_that_cannot_be_converted_are_quarantined_with_their_reason() {
         &ecg.join("other.xml"),
         b"<?xml version=\"1.0\"?><restingecgdata/>",
     );
-    let reasons: Vec<(PathBuf, &str)> = vec![
-        (ecg.join("quarantine/cut.pdf.reason.txt"), "%%EOF"),
+    // The reason file says the detail; the index keeps the reason the screens put in words.
+    let reasons: Vec<(&str, &str, QuarantineReason)> = vec![
+        ("cut.pdf", "%%EOF", QuarantineReason::UnreadablePdf),
         (
-            ecg.join("quarantine/damaged.pdf.reason.txt"),
+            "damaged.pdf",
             "cross-reference",
+            QuarantineReason::UnreadablePdf,
         ),
-        (ecg.join("quarantine/photo.jpg.reason.txt"), "write only"),
-        (ecg.join("quarantine/other.xml.reason.txt"), "aECG"),
+        ("photo.jpg", "write only", QuarantineReason::NotForDevice),
+        ("other.xml", "aECG", QuarantineReason::UnknownExport),
     ];
     wait_for("four quarantined exports", WAIT_TIMEOUT, || {
         (station.db_path().exists() && station.status_counts().quarantined == 4).then_some(())
     });
-    for (file, says) in reasons {
+    let listed = station.quarantined();
+    for (name, says, why) in reasons {
+        let file = ecg.join(format!("quarantine/{name}.reason.txt"));
         let reason =
             std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert!(
@@ -342,6 +347,12 @@ fn exports_that_cannot_be_converted_are_quarantined_with_their_reason() {
             "{}: {reason:?} should say {says:?}",
             file.display()
         );
+        let item = listed
+            .iter()
+            .find(|q| q.source.ends_with(name))
+            .unwrap_or_else(|| panic!("{name} listed: {listed:?}"));
+        assert_eq!(item.reason_code, Some(why), "{name}");
+        assert_eq!(item.reason, reason.trim_end(), "{name}: the same detail");
     }
     assert_eq!(
         std::fs::read(ecg.join("quarantine/cut.pdf")).unwrap(),

@@ -51,6 +51,12 @@ fn malformed_file_in_a_watched_folder_is_quarantined_with_a_reason_and_later_fil
         1,
         "the quarantine is recorded for a person"
     );
+    let listed = station.quarantined();
+    assert_eq!(
+        listed[0].reason_code,
+        Some(station::store::QuarantineReason::NotDicom),
+        "recorded as not DICOM: {listed:?}"
+    );
 
     // The next export is a good one: it still comes in.
     let good = files

@@ -1281,7 +1281,9 @@ export interface components {
             created_at: number;
             /** Format: int64 */
             id: number;
+            /** @description The raw detail (English, as the reason file beside the quarantined file says). */
             reason: string;
+            reason_code?: null | components["schemas"]["QuarantineReason"];
             source: string;
             stored_path: string;
         };
@@ -1290,6 +1292,13 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /**
+         * @description Why a file was put in quarantine (`quarantine.reason_code`): what the screens tell a
+         *     person in a plain sentence, the raw detail beside it. Not a state, but a word stored and
+         *     sent the same way.
+         * @enum {string}
+         */
+        QuarantineReason: "not_dicom" | "malformed" | "missing_attribute" | "unknown_export" | "not_for_device" | "too_large" | "unreadable_image" | "unreadable_ecg" | "unreadable_pdf" | "conversion_failed";
         RateWindow: {
             /** @description "HH:MM", local time; a window whose `from` is after its `to` runs past midnight. */
             from: string;

@@ -239,15 +239,15 @@ fn import(config: &Config, paths: &[PathBuf]) -> anyhow::Result<()> {
                 summary.imported += 1;
                 summary.for_review.push((file.clone(), reason));
             }
-            Err(IngestError::Unreadable(reason)) => {
+            Err(IngestError::Unreadable(refusal)) => {
                 quarantine::quarantine_file(
                     &store,
                     file,
                     &config.data_dir.join("quarantine"),
-                    &reason,
+                    &refusal,
                     true,
                 )?;
-                summary.quarantined.push((file.clone(), reason));
+                summary.quarantined.push((file.clone(), refusal.detail));
             }
             Err(e) => summary.failed.push((file.clone(), e.to_string())),
         }

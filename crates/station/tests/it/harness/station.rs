@@ -172,6 +172,13 @@ impl Station {
             .unwrap_or(0)
     }
 
+    /// The quarantined files as the screens list them, newest first.
+    pub fn quarantined(&self) -> Vec<station::store::quarantine::QuarantineItem> {
+        station::store::quarantine::page(&self.reader(), 0, 1000)
+            .expect("quarantine list")
+            .1
+    }
+
     pub fn status_counts(&self) -> StatusCounts {
         station::store::status_counts(&self.reader()).expect("status counts")
     }
