@@ -10,7 +10,7 @@
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::store::StudyState;
+use crate::store::{OrderState, StudyState};
 
 /// Enough events for a burst of arrivals while a slow browser tab catches up.
 const CAPACITY: usize = 1024;
@@ -37,6 +37,17 @@ pub enum Event {
     StudyOverdue { study_uid: String },
     /// A user acknowledged a report (their other windows update the unread count).
     ReportAcknowledged { report_id: i64, user: String },
+    /// A patient was registered, or their data corrected (studies sent for them again follow
+    /// as `StudyChanged`).
+    PatientChanged { clinic_id: String },
+    /// An order was added or cancelled: other technicians' lists and the devices' worklist
+    /// (at their next query) change with it.
+    OrderChanged {
+        accession: String,
+        state: OrderState,
+    },
+    /// A user was created or changed (name, role, password, active).
+    UserChanged { username: String },
 }
 
 /// Cheap to clone; every clone sends on the same bus.

@@ -5,12 +5,15 @@
 //! Must never: change a patient by another way than `registry`.
 
 use super::{ActionError, Actor};
+use crate::events::Event;
 use crate::registry::matching;
 use crate::registry::patients::{self, NewPatient, Patient};
 
 /// Registers a patient (audited `patient.add`).
 pub fn add(by: &Actor<'_>, new: &NewPatient) -> Result<Patient, ActionError> {
-    Ok(patients::add(&mut by.store.lock(), by.name, new)?)
+    let patient = patients::add(&mut by.store.lock(), by.name, new)?;
+    announce(by, &patient);
+    Ok(patient)
 }
 
 /// Replaces a registered patient's data (audited `patient.update`); studies already matched to
@@ -20,10 +23,14 @@ pub fn update(
     clinic_id: &str,
     new: &NewPatient,
 ) -> Result<(Patient, usize), ActionError> {
-    Ok(matching::update_patient(
-        &mut by.store.lock(),
-        by.name,
-        clinic_id,
-        new,
-    )?)
+    let (patient, corrected) =
+        matching::update_patient(&mut by.store.lock(), by.name, clinic_id, new)?;
+    announce(by, &patient);
+    Ok((patient, corrected))
+}
+
+fn announce(by: &Actor<'_>, patient: &Patient) {
+    by.announce(Event::PatientChanged {
+        clinic_id: patient.clinic_id.clone(),
+    });
 }

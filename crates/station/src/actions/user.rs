@@ -7,6 +7,7 @@
 use super::{ActionError, Actor};
 use crate::auth::users::{self, UserChange, UserRecord};
 use crate::auth::Role;
+use crate::events::Event;
 
 /// Creates a user (audited `user.create`).
 pub fn create(
@@ -16,14 +17,9 @@ pub fn create(
     role: Role,
     password: &str,
 ) -> Result<UserRecord, ActionError> {
-    Ok(users::add(
-        by.store,
-        by.name,
-        username,
-        display_name,
-        role,
-        password,
-    )?)
+    let user = users::add(by.store, by.name, username, display_name, role, password)?;
+    announce(by, &user);
+    Ok(user)
 }
 
 /// Changes a user (audited `user.update`); a new password or deactivation ends their
@@ -33,5 +29,13 @@ pub fn update(
     username: &str,
     change: &UserChange,
 ) -> Result<UserRecord, ActionError> {
-    Ok(users::change(by.store, by.name, username, change)?)
+    let user = users::change(by.store, by.name, username, change)?;
+    announce(by, &user);
+    Ok(user)
+}
+
+fn announce(by: &Actor<'_>, user: &UserRecord) {
+    by.announce(Event::UserChanged {
+        username: user.username.clone(),
+    });
 }

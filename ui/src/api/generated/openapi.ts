@@ -1003,6 +1003,19 @@ export interface components {
             /** @enum {string} */
             type: "report_acknowledged";
             user: string;
+        } | {
+            clinic_id: string;
+            /** @enum {string} */
+            type: "patient_changed";
+        } | {
+            accession: string;
+            state: components["schemas"]["OrderState"];
+            /** @enum {string} */
+            type: "order_changed";
+        } | {
+            /** @enum {string} */
+            type: "user_changed";
+            username: string;
         };
         HttpConfig: {
             bind: string;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod clinic_day;
+mod live;
 mod roles;
 mod shutdown;
 mod studies;
