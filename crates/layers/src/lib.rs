@@ -52,8 +52,8 @@ pub const LAYERS: &[&[&str]] = &[
     &["actions"],
     // The typed API with its role checks.
     &["api"],
-    // Adapters and assembly: HTTP, command-line options, the running station.
-    &["http", "options", "serve"],
+    // Adapters and assembly: HTTP, command-line options, the running station, its log file.
+    &["http", "options", "serve", "logfile"],
     // The programs: the `station` command and the desktop shell.
     &["cli", "desktop"],
 ];

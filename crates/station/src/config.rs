@@ -96,6 +96,9 @@ pub struct Config {
     pub reports: ReportsConfig,
     #[serde(default)]
     pub station: StationConfig,
+    /// The daily log file of `station serve`.
+    #[serde(default)]
+    pub log: LogConfig,
     /// The file this configuration was read from (absent: embedded defaults only); settings an
     /// admin saves are written back to it.
     #[serde(skip)]
@@ -143,6 +146,43 @@ pub struct StationConfig {
     /// UID is "2.25." + a random UUID as an integer (PS3.5 §B.2), which needs no registration.
     #[serde(default)]
     pub uid_root: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Where `station.YYYY-MM-DD.log` files go; absent: the directory systemd gives the service
+    /// (`$LOGS_DIRECTORY`), else `logs` in the data directory.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub dir: Option<PathBuf>,
+    /// Days of log files kept; older ones are deleted as a new day's file opens.
+    #[serde(default = "default_log_keep_days")]
+    pub keep_days: u32,
+}
+
+fn default_log_keep_days() -> u32 {
+    14
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            dir: None,
+            keep_days: default_log_keep_days(),
+        }
+    }
+}
+
+impl Config {
+    /// The directory of the daily log files (see [`LogConfig::dir`]).
+    pub fn log_dir(&self) -> PathBuf {
+        self.log
+            .dir
+            .clone()
+            .or_else(|| std::env::var_os("LOGS_DIRECTORY").map(PathBuf::from))
+            .unwrap_or_else(|| self.data_dir.join("logs"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

@@ -17,6 +17,7 @@ pub mod events;
 pub mod http;
 pub mod ingest;
 pub mod lifecycle;
+pub mod logfile;
 pub mod options;
 pub mod registry;
 pub mod reports;

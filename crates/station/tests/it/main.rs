@@ -17,6 +17,7 @@ mod durability;
 mod exports;
 mod folders;
 mod hubcheck;
+mod logs;
 mod matching;
 mod queuerace;
 mod receive;

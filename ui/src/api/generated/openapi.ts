@@ -799,6 +799,8 @@ export interface components {
             destinations?: components["schemas"]["Destination"][];
             dicom: components["schemas"]["DicomConfig"];
             http: components["schemas"]["HttpConfig"];
+            /** @description The daily log file of `station serve`. */
+            log?: components["schemas"]["LogConfig"];
             /** @description Reports coming back: how often to look, turnaround targets, the printed header. */
             reports: components["schemas"]["ReportsConfig"];
             station?: components["schemas"]["StationConfig"];
@@ -1090,6 +1092,18 @@ export interface components {
         };
         LinksResponse: {
             links: components["schemas"]["LinkInfo"][];
+        };
+        LogConfig: {
+            /**
+             * @description Where `station.YYYY-MM-DD.log` files go; absent: the directory systemd gives the service
+             *     (`$LOGS_DIRECTORY`), else `logs` in the data directory.
+             */
+            dir?: string | null;
+            /**
+             * Format: int32
+             * @description Days of log files kept; older ones are deleted as a new day's file opens.
+             */
+            keep_days?: number;
         };
         LoginRequest: {
             password: string;

@@ -8,6 +8,7 @@ mod report;
 mod sync;
 mod user;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,6 +20,9 @@ use station::ingest::{quarantine, Ingest, IngestError, Outcome};
 pub(crate) use station::options::ConfigArgs;
 use station::options::ServeArgs;
 use station::store::{self, Source, Store};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
 
 use registry as registry_cli;
 use report as report_cli;
@@ -112,23 +116,53 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server logs each association and instance; one-shot commands print their own summary
     // and log only what went wrong.
-    let default_level = if matches!(cli.command, Command::Serve { .. }) {
+    let level = if matches!(cli.command, Command::Serve { .. }) {
         "info"
     } else {
         "warn"
     };
-    tracing_subscriber::fmt()
+    let filter =
+        || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into());
+    // Colour codes only for a person at a terminal, never into the journal or a file.
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_level.into()),
-        )
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_filter(filter());
+    tracing_subscriber::registry()
+        .with(stderr)
+        .with(daily_log(&cli).map(|log| {
+            tracing_subscriber::fmt::layer()
+                .with_writer(log)
+                .with_ansi(false)
+                .with_filter(filter())
+        }))
         .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// The daily log file of `station serve`; None for other commands, or when its directory
+/// cannot be written (said on stderr: the station runs on, logging to stderr only).
+fn daily_log(cli: &Cli) -> Option<station::logfile::DailyLog> {
+    let Command::Serve { options } = &cli.command else {
+        return None;
+    };
+    // A configuration that does not load is reported by `run`, which loads it again.
+    let config = options.load().ok()?;
+    let dir = config.log_dir();
+    match station::logfile::DailyLog::open(&dir, config.log.keep_days) {
+        Ok(log) => Some(log),
+        Err(e) => {
+            eprintln!(
+                "warning: cannot write log files in {}: {e}; logging to stderr only",
+                dir.display()
+            );
+            None
         }
     }
 }
