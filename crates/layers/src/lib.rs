@@ -28,8 +28,9 @@ use scan::Scan;
 /// The engine's layers, lowest first. A module may use modules of its own layer or of layers
 /// below it, never one above; within a layer the uses must not form a cycle.
 pub const LAYERS: &[&[&str]] = &[
-    // Protocol: PS3.5/3.7/3.10 encodings, character sets, DIMSE messages, waveforms, UIDs.
-    &["dicom"],
+    // Protocol: PS3.5/3.7/3.10 encodings, character sets, DIMSE messages, waveforms, UIDs;
+    // durable writes on any system's disk.
+    &["dicom", "disk"],
     // Plain values: the configuration; synthetic device output for demos and tests.
     &["config", "demo"],
     // Every SQL statement and the states its CHECKs allow.

@@ -13,6 +13,7 @@ pub mod config;
 pub mod convert;
 pub mod demo;
 pub mod dicom;
+pub mod disk;
 pub mod events;
 pub mod http;
 pub mod ingest;

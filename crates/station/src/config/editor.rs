@@ -259,9 +259,9 @@ fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
     }
     std::fs::rename(&tmp, path).map_err(write_error)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
+        // The settings are in place either way; a lost sync only risks the old file after a
+        // power cut.
+        let _ = crate::disk::sync_dir(dir);
     }
     Ok(())
 }

@@ -18,9 +18,16 @@ use super::aecg::Ecg;
 use crate::dicom::waveform::LEADS;
 
 pub const MAX_SIDE: u32 = 512;
-/// Poppler's renderer (Debian `poppler-utils`); without it PDFs get no thumbnail.
-pub const PDFTOPPM: &str = "/usr/bin/pdftoppm";
 const RENDER_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Poppler's renderer (Debian `poppler-utils`; `pdftoppm.exe` from a Poppler build on Windows)
+/// found on the PATH; without it PDFs get no thumbnail, and nothing else changes.
+pub fn pdftoppm() -> Option<PathBuf> {
+    let name = format!("pdftoppm{}", std::env::consts::EXE_SUFFIX);
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(&name))
+        .find(|p| p.is_file())
+}
 
 /// Where the thumbnail of an instance is (whether or not it exists).
 pub fn path(data_dir: &Path, sop_instance_uid: &str) -> PathBuf {
@@ -55,15 +62,15 @@ pub fn save(data_dir: &Path, sop_instance_uid: &str, img: &DynamicImage) -> io::
 
 /// The first page of a PDF, rendered by pdftoppm within [`RENDER_TIMEOUT`].
 pub fn render_pdf(pdf: &Path, data_dir: &Path, sop_instance_uid: &str) -> io::Result<DynamicImage> {
-    if !Path::new(PDFTOPPM).exists() {
+    let Some(pdftoppm) = pdftoppm() else {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
-            format!("{PDFTOPPM} is not installed (poppler-utils)"),
+            "pdftoppm (poppler-utils) is not on the PATH",
         ));
-    }
+    };
     let prefix = path(data_dir, sop_instance_uid).with_extension("render");
     std::fs::create_dir_all(prefix.parent().unwrap_or(data_dir))?;
-    let mut child = Command::new(PDFTOPPM)
+    let mut child = Command::new(pdftoppm)
         .args(["-png", "-singlefile", "-f", "1", "-l", "1", "-scale-to"])
         .arg(MAX_SIDE.to_string())
         .arg(pdf)

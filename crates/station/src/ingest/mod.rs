@@ -209,7 +209,7 @@ impl Ingest {
         }
         std::fs::rename(&staged.path, &final_path)?;
         staged.mark_consumed();
-        let indexed = staging::sync_dir(&dir)
+        let indexed = crate::disk::sync_dir(&dir)
             .map_err(IngestError::from)
             .and_then(|()| {
                 let tx = conn.transaction().map_err(StoreError::from)?;

@@ -90,8 +90,3 @@ impl Drop for StagedFile {
         }
     }
 }
-
-/// fsync a directory so that a rename into it survives power loss.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}

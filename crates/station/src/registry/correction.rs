@@ -14,7 +14,6 @@
 
 mod copy;
 
-use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -171,7 +170,7 @@ pub fn prepare(store: &Store, data_dir: &Path, queue_id: i64) -> Result<(), Corr
             &received,
         )?;
         std::fs::rename(&tmp, &dest)?;
-        File::open(&dir)?.sync_all()?;
+        crate::disk::sync_dir(&dir)?;
         let rel = rel.to_string_lossy().into_owned();
         store::corrections::set_copy(&store.lock(), s.id, &rel, size, latest)?;
         if let Some(old) = s.old_copy.filter(|o| *o != rel) {

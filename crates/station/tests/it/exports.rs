@@ -226,7 +226,7 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
 
     // A thumbnail of each, so a technician can tell whose it is (the PDF's page rendered).
     assert!(
-        Path::new(station::convert::thumbnail::PDFTOPPM).exists(),
+        station::convert::thumbnail::pdftoppm().is_some(),
         "pdftoppm missing (Debian package poppler-utils)"
     );
     for r in &rows {
