@@ -238,6 +238,16 @@ fn sr_and_pdf_come_back_are_shown_and_an_amendment_replaces_the_preliminary() {
     let shown = cli(&["show", &id, "--print", page.to_str().expect("utf-8 path")]);
     shown.assert_success("report show");
     assert!(shown.log.contains("张建华"), "{}", shown.log);
+    assert!(
+        shown.log.contains("turnaround: first report "),
+        "{}",
+        shown.log
+    );
+    assert!(
+        !shown.log.contains("Some(") && !shown.log.contains("None"),
+        "values in words, not debug text: {}",
+        shown.log
+    );
     let html = std::fs::read_to_string(&page).expect("print page");
     for expected in [
         "基层医疗卫生机构",

@@ -7,6 +7,7 @@ mod registry;
 mod report;
 mod sync;
 mod user;
+mod words;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

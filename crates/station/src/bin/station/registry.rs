@@ -278,7 +278,7 @@ pub fn patient(action: PatientAction) -> anyhow::Result<()> {
                 return print(&found);
             }
             if found.is_empty() {
-                println!("no patient matches {query:?}");
+                println!("no patient matches \"{query}\"");
             }
             for p in &found {
                 println!("{}", patient_line(p));
@@ -383,13 +383,17 @@ pub fn study(action: StudyAction) -> anyhow::Result<()> {
             }
             for s in &list {
                 println!(
-                    "{:<10} {}  {}  {} {}  accession {:?}  {}",
+                    "{:<10} {}  {}  {} {}  accession {}  {}",
                     s.state,
                     s.study_date,
                     s.modalities.join(","),
                     s.patient_id,
                     s.patient_name,
-                    s.accession,
+                    if s.accession.is_empty() {
+                        "none"
+                    } else {
+                        &s.accession
+                    },
                     s.study_uid
                 );
             }

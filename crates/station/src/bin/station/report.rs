@@ -12,6 +12,8 @@ use station::events::Events;
 use station::reports::{self, Lang, ReportFilter};
 use station::store::{self, Store};
 
+use crate::words;
+
 #[derive(Subcommand)]
 pub enum ReportAction {
     /// Current reports, newest first (all versions with --all).
@@ -148,14 +150,20 @@ pub fn run(action: ReportAction) -> anyhow::Result<()> {
             }
             for k in &view.key_images {
                 println!(
-                    "  key image {} local #{:?}",
-                    k.sop_instance_uid, k.instance_id
+                    "  key image {} {}",
+                    k.sop_instance_uid,
+                    k.instance_id.map_or_else(
+                        || "(not received here)".to_owned(),
+                        |id| format!("local instance #{id}")
+                    )
                 );
             }
             if let Some(t) = &view.turnaround {
                 println!(
-                    "turnaround: first {:?} ms, final {:?} ms, overdue {}",
-                    t.first_report_ms, t.final_report_ms, t.overdue
+                    "turnaround: first report {}, final report {}{}",
+                    words::or(t.first_report_ms.map(words::duration_ms), "not yet"),
+                    words::or(t.final_report_ms.map(words::duration_ms), "not yet"),
+                    if t.overdue { ", overdue" } else { "" }
                 );
             }
             Ok(())
