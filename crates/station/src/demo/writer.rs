@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
+use crate::dicom::charset;
 use crate::dicom::element::{self, padded};
 use crate::dicom::part10::{self, FileMeta};
 
@@ -60,7 +61,8 @@ impl Charset {
             Charset::Utf8 => Ok(s.as_bytes().to_vec()),
             Charset::Gb18030 | Charset::UndeclaredGb18030 => strict(encoding_rs::GB18030, s),
             Charset::Gbk => strict(encoding_rs::GBK, s),
-            Charset::Iso2022Ir58 => iso2022_ir58(s),
+            Charset::Iso2022Ir58 => charset::encode_iso2022_ir58(s)
+                .map_err(|c| invalid(format!("{c:?} is not in GB2312"))),
         }
     }
 }
@@ -74,34 +76,6 @@ fn strict(enc: &'static encoding_rs::Encoding, s: &str) -> io::Result<Vec<u8>> {
         )));
     }
     Ok(bytes.into_owned())
-}
-
-/// ISO 2022 with GB2312 in G1: every run of Chinese characters after the start of the value
-/// or after a delimiter (`^` `=` `\` CR LF) is preceded by ESC $ ) A; the GB2312 bytes are
-/// written with the high bit set (GR). ASCII stays in G0 and needs no escape back.
-fn iso2022_ir58(s: &str) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 2);
-    let mut designated = false;
-    for c in s.chars() {
-        if c.is_ascii() {
-            if matches!(c, '^' | '=' | '\\' | '\r' | '\n') {
-                designated = false;
-            }
-            out.push(c as u8);
-            continue;
-        }
-        let mut buf = [0u8; 4];
-        let gb = strict(encoding_rs::GBK, c.encode_utf8(&mut buf))?;
-        if gb.len() != 2 || gb.iter().any(|&b| b < 0xA1 || b == 0xFF) {
-            return Err(invalid(format!("{c:?} is not in GB2312")));
-        }
-        if !designated {
-            out.extend_from_slice(b"\x1b$)A");
-            designated = true;
-        }
-        out.extend_from_slice(&gb);
-    }
-    Ok(out)
 }
 
 fn header(out: &mut Vec<u8>, tag: u32, vr: [u8; 2], len: u32) -> io::Result<()> {

@@ -5,8 +5,11 @@
 //! Patient ID, Accession Number and, in the Scheduled Procedure Step Sequence, Modality,
 //! Scheduled Station AE Title and Scheduled Procedure Step Start Date.
 //!
-//! Names go out in the character set the query asked in when we can honour it (GB18030 or
-//! GBK), otherwise in UTF-8 (ISO_IR 192); either way it is declared in each response.
+//! Names go out in the character set the query asked in when we can honour it (GB18030, GBK
+//! or `\ISO 2022 IR 58`), otherwise in UTF-8 (ISO_IR 192); either way it is declared in each
+//! response. The query's own text keys are decoded by the station's charset code
+//! (`dicom::header::read_query_text`), not dicom-rs's, which ignores all but the first value of
+//! (0008,0005) and so cannot read an ISO 2022 query.
 //!
 //! Must never: return an attribute the query did not ask for (beyond Specific Character Set),
 //! or keep sending matches after a C-CANCEL.
@@ -22,7 +25,9 @@ use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry
 use dicom_ul::pdu::{PDataValue, PDataValueType};
 use dicom_ul::{Pdu, ServerAssociation};
 
+use crate::dicom::charset;
 use crate::dicom::dimse::{self, command_field, status, Command};
+use crate::dicom::header::{self, QueryText};
 use crate::registry::orders::{self, OrderWithPatient};
 use crate::store::{OrderState, Store};
 
@@ -39,9 +44,12 @@ pub struct Query {
     pub station_ae: String,
     /// A date, or a range "from-to" (either end may be empty).
     pub date: String,
-    /// The response character set: "GB18030", "GBK" or "ISO_IR 192".
+    /// The response character set: "GB18030", "GBK", [`IR58`] or "ISO_IR 192".
     pub charset: &'static str,
 }
+
+/// (0008,0005) of an ISO 2022 answer with GB2312 in G1 (PS3.5 Annex J).
+pub const IR58: &str = "\\ISO 2022 IR 58";
 
 fn text(obj: &InMemDicomObject, tag: Tag) -> String {
     obj.element(tag)
@@ -52,18 +60,20 @@ fn text(obj: &InMemDicomObject, tag: Tag) -> String {
 }
 
 impl Query {
-    pub fn parse(identifier: &InMemDicomObject) -> Query {
+    /// The query in `identifier`, its text keys from `keys` (the station's decoding of the
+    /// same bytes).
+    pub fn parse(identifier: &InMemDicomObject, keys: &QueryText) -> Query {
         let sps = identifier
             .element(tags::SCHEDULED_PROCEDURE_STEP_SEQUENCE)
             .ok()
             .and_then(|e| e.items())
             .and_then(|items| items.first().cloned())
             .unwrap_or_else(InMemDicomObject::new_empty);
-        let asked = text(identifier, tags::SPECIFIC_CHARACTER_SET).to_ascii_uppercase();
+        let asked = keys.charset.to_ascii_uppercase();
         Query {
-            patient_name: text(identifier, tags::PATIENT_NAME),
-            patient_id: text(identifier, tags::PATIENT_ID),
-            accession: text(identifier, tags::ACCESSION_NUMBER),
+            patient_name: keys.patient_name.clone(),
+            patient_id: keys.patient_id.clone(),
+            accession: keys.accession.clone(),
             modality: text(&sps, tags::MODALITY),
             station_ae: text(&sps, tags::SCHEDULED_STATION_AE_TITLE),
             date: text(&sps, tags::SCHEDULED_PROCEDURE_STEP_START_DATE),
@@ -71,6 +81,8 @@ impl Query {
                 "GB18030"
             } else if asked.contains("GBK") {
                 "GBK"
+            } else if asked.contains("ISO 2022 IR 58") {
+                IR58
             } else {
                 "ISO_IR 192"
             },
@@ -143,6 +155,26 @@ fn put_str(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str) {
     obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
 }
 
+/// A text value that may hold Chinese, in the answer's `charset`. dicom-rs cannot write ISO
+/// 2022 (it reads only the first value of (0008,0005)), so for [`IR58`] the bytes are made
+/// here and written as they are, padded with a space to even length (PS3.5 §6.2). A character
+/// GB2312 lacks is written as `?`, as a device that asked in GB2312 could not show it anyway.
+fn put_text(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str, charset: &str) {
+    if charset != IR58 || value.is_ascii() {
+        return put_str(obj, tag, vr, value);
+    }
+    let in_gb2312 = |c: char| charset::encode_iso2022_ir58(c.encode_utf8(&mut [0; 4])).is_ok();
+    let shown: String = value
+        .chars()
+        .map(|c| if in_gb2312(c) { c } else { '?' })
+        .collect();
+    let mut bytes = charset::encode_iso2022_ir58(&shown).unwrap_or_default();
+    if bytes.len() % 2 == 1 {
+        bytes.push(b' ');
+    }
+    obj.put(DataElement::new(tag, vr, PrimitiveValue::from(bytes)));
+}
+
 /// Our full answer for one order; [`restrict`] then keeps what was asked.
 fn full_response(o: &OrderWithPatient, charset: &str) -> InMemDicomObject {
     let (ord, pat) = (&o.order, &o.patient);
@@ -172,11 +204,12 @@ fn full_response(o: &OrderWithPatient, charset: &str) -> InMemDicomObject {
         VR::PN,
         "",
     );
-    put_str(
+    put_text(
         &mut sps,
         tags::SCHEDULED_PROCEDURE_STEP_DESCRIPTION,
         VR::LO,
         &ord.procedure,
+        charset,
     );
     put_str(
         &mut sps,
@@ -197,13 +230,14 @@ fn full_response(o: &OrderWithPatient, charset: &str) -> InMemDicomObject {
     let mut obj = InMemDicomObject::new_empty();
     put_str(&mut obj, tags::SPECIFIC_CHARACTER_SET, VR::CS, charset);
     put_str(&mut obj, tags::ACCESSION_NUMBER, VR::SH, &ord.accession);
-    put_str(
+    put_text(
         &mut obj,
         tags::REFERRING_PHYSICIAN_NAME,
         VR::PN,
         &ord.referring,
+        charset,
     );
-    put_str(&mut obj, tags::PATIENT_NAME, VR::PN, &pat.name);
+    put_text(&mut obj, tags::PATIENT_NAME, VR::PN, &pat.name, charset);
     put_str(&mut obj, tags::PATIENT_ID, VR::LO, &pat.clinic_id);
     put_str(&mut obj, tags::PATIENT_BIRTH_DATE, VR::DA, &pat.birth_date);
     put_str(&mut obj, tags::PATIENT_SEX, VR::CS, &pat.sex);
@@ -214,11 +248,12 @@ fn full_response(o: &OrderWithPatient, charset: &str) -> InMemDicomObject {
         &ord.body_part.to_ascii_uppercase(),
     );
     put_str(&mut obj, tags::STUDY_INSTANCE_UID, VR::UI, &ord.study_uid);
-    put_str(
+    put_text(
         &mut obj,
         tags::REQUESTED_PROCEDURE_DESCRIPTION,
         VR::LO,
         &ord.procedure,
+        charset,
     );
     put_str(
         &mut obj,
@@ -236,11 +271,12 @@ fn full_response(o: &OrderWithPatient, charset: &str) -> InMemDicomObject {
             "ROUTINE"
         },
     );
-    put_str(
+    put_text(
         &mut obj,
         tags::REQUESTED_PROCEDURE_COMMENTS,
         VR::LT,
         &ord.note,
+        charset,
     );
     obj.put(DataElement::new(
         tags::SCHEDULED_PROCEDURE_STEP_SEQUENCE,
@@ -300,8 +336,9 @@ fn restrict(full: &InMemDicomObject, query: &InMemDicomObject) -> InMemDicomObje
 pub fn answer(
     store: &Store,
     identifier: &InMemDicomObject,
+    keys: &QueryText,
 ) -> Result<Vec<InMemDicomObject>, String> {
-    let query = Query::parse(identifier);
+    let query = Query::parse(identifier, keys);
     let (from, to) = query.date_bounds();
     let candidates = orders::list(
         &store.lock(),
@@ -355,7 +392,14 @@ pub fn serve_find(
             return reply(assoc, status::IDENTIFIER_MISMATCH, None);
         }
     };
-    let matches = match answer(store, &query) {
+    let keys = match header::read_query_text(identifier, ts) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable worklist query");
+            return reply(assoc, status::IDENTIFIER_MISMATCH, None);
+        }
+    };
+    let matches = match answer(store, &query, &keys) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "worklist query failed");

@@ -1,6 +1,7 @@
 //! The Modality Worklist end to end: patients and orders registered with `station patient add`
 //! and `station order add`, queried by DCMTK `findscu -W` the way a DR or ultrasound asks, in
-//! UTF-8 and in GB18030; the responses are decoded and compared with what was registered.
+//! UTF-8, in GB18030 and in `\ISO 2022 IR 58`; the responses are decoded and compared with what
+//! was registered.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -172,6 +173,25 @@ fn findscu_gets_registered_orders_with_their_chinese_names_in_the_asked_charset(
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0].name, "李^秀英");
     assert_eq!(items[0].raw_name.trim_ascii_end(), "李^秀英".as_bytes());
+
+    // Asked in `\ISO 2022 IR 58` as older Chinese devices do: GB2312 bytes after the escape
+    // ESC $ ) A (PS3.5 Annex J). Matched, and answered in the same character set.
+    let gb2312 = |s: &str| encoding_rs::GBK.encode(s).0.into_owned();
+    let ir58 = |s: &str| [b"\x1b$)A".to_vec(), gb2312(s)].concat();
+    let mut name_key = OsString::from("PatientName=");
+    name_key.push(OsStr::from_bytes(&[ir58("王"), b"*".to_vec()].concat()));
+    let mut k = keys(&["SpecificCharacterSet=\\ISO 2022 IR 58"]);
+    k.push(name_key);
+    k.extend(keys(&COMMON[1..]));
+    let (_, items) = query(&station, &scratch.join("ir58"), &k);
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0].charset, "\\ISO 2022 IR 58");
+    assert_eq!(
+        items[0].raw_name.trim_ascii_end(),
+        &[ir58("王"), b"^".to_vec(), ir58("小明")].concat()[..],
+        "ISO 2022 IR 58 on the wire"
+    );
+    assert_eq!(items[0].accession, "ACC100");
 }
 
 #[test]

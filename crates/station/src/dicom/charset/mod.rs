@@ -413,5 +413,34 @@ fn looks_like_gb18030(bytes: &[u8]) -> bool {
     ideographs >= if latin1_impossible { 1 } else { 2 }
 }
 
+/// Encodes `s` as `\ISO 2022 IR 58` (PS3.5 Annex J): ASCII in G0; before each run of Chinese
+/// characters at the start of a value or after a delimiter (`^` `=` `\` CR LF), ESC $ ) A
+/// designates GB2312 to G1, whose bytes are written with the high bit set (GR). Returns the
+/// first character GB2312 does not hold as the error.
+pub fn encode_iso2022_ir58(s: &str) -> Result<Vec<u8>, char> {
+    let mut out = Vec::with_capacity(s.len() * 2);
+    let mut designated = false;
+    for c in s.chars() {
+        if c.is_ascii() {
+            if matches!(c, '^' | '=' | '\\' | '\r' | '\n') {
+                designated = false;
+            }
+            out.push(c as u8);
+            continue;
+        }
+        let mut buf = [0u8; 4];
+        let (gb, _, had_errors) = encoding_rs::GBK.encode(c.encode_utf8(&mut buf));
+        if had_errors || gb.len() != 2 || gb.iter().any(|&b| b < 0xA1 || b == 0xFF) {
+            return Err(c);
+        }
+        if !designated {
+            out.extend_from_slice(&[ESC, b'$', b')', b'A']);
+            designated = true;
+        }
+        out.extend_from_slice(&gb);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests;

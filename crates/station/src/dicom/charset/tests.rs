@@ -158,3 +158,21 @@ fn garbage_never_panics() {
     let d = decode(&split_declared(b"\\ISO 2022 IR 58"), b"\x1b$)A\xb0");
     assert!(d.text.contains('\u{FFFD}'));
 }
+
+#[test]
+fn ir58_encoding_designates_g1_per_component_group_and_decodes_back() {
+    let name = "Wang^XiaoMing=王^小明=wang^xiao ming";
+    let bytes = encode_iso2022_ir58(name).expect("GB2312 holds these");
+    let expected = [
+        b"Wang^XiaoMing=".to_vec(),
+        ir58("王"),
+        b"^".to_vec(),
+        ir58("小明"),
+        b"=wang^xiao ming".to_vec(),
+    ]
+    .concat();
+    assert_eq!(bytes, expected);
+    check("\\ISO 2022 IR 58", &bytes, name, None);
+    // Outside GB2312 (a GB18030-only ideograph): refused, naming the character.
+    assert_eq!(encode_iso2022_ir58("王㐀"), Err('㐀'));
+}

@@ -191,7 +191,59 @@ pub fn read_raw_dataset(path: &Path, transfer_syntax: &str) -> Result<Header, He
 }
 
 fn read_dataset<R: Read>(src: R, ts: &str) -> Result<Header, HeaderError> {
-    let values = match ts {
+    build_header(ts, walk_dataset(src, ts)?)
+}
+
+/// The text keys of a C-FIND identifier that worklist matching compares, decoded as stored
+/// objects are.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryText {
+    /// (0008,0005) as declared, values joined by `\`.
+    pub charset: String,
+    pub patient_name: String,
+    pub patient_id: String,
+    pub accession: String,
+}
+
+/// Reads a query identifier's text keys from its bytes in `ts`. dicom-rs honours only the
+/// first value of (0008,0005), so a `\ISO 2022 IR 58` query (PS3.5 Annex J) would lose its
+/// Chinese there; here the station's own charset code decodes it.
+pub fn read_query_text(identifier: &[u8], ts: &str) -> Result<QueryText, HeaderError> {
+    let values = walk_dataset(Cursor::new(identifier), ts)?;
+    let raw = |tag: u32| {
+        WANTED
+            .iter()
+            .position(|&t| t == tag)
+            .and_then(|i| values[i].as_deref())
+    };
+    let declared = raw(0x00080005)
+        .map(charset::split_declared)
+        .unwrap_or_default();
+    let text = |tag: u32| decoded(&declared, raw(tag)).text;
+    Ok(QueryText {
+        charset: declared.join("\\"),
+        patient_name: text(0x00100010).trim().to_string(),
+        patient_id: text(0x00100020).trim().to_string(),
+        accession: text(0x00080050).trim().to_string(),
+    })
+}
+
+/// One text value decoded under `declared`, its padding dropped.
+fn decoded(declared: &[String], raw: Option<&[u8]>) -> charset::Decoded {
+    let Some(bytes) = raw else {
+        return charset::Decoded {
+            text: String::new(),
+            repaired_as: None,
+        };
+    };
+    let mut d = charset::decode(declared, trim_end(bytes));
+    d.text = d.text.trim_end_matches([' ', '\0']).to_string();
+    d
+}
+
+/// The wanted top-level values of a dataset in `ts`.
+fn walk_dataset<R: Read>(src: R, ts: &str) -> Result<Values, HeaderError> {
+    Ok(match ts {
         IMPLICIT_VR_LE => Walker::new(src, Syntax::ImplicitLe, false).walk()?,
         EXPLICIT_VR_BE => Walker::new(src, Syntax::ExplicitBe, false).walk()?,
         // Raw deflate (RFC 1951, no zlib header), read as a stream: never all in memory.
@@ -201,8 +253,7 @@ fn read_dataset<R: Read>(src: R, ts: &str) -> Result<Header, HeaderError> {
         }
         // Explicit VR LE and every encapsulated (compressed pixel data) syntax.
         _ => Walker::new(src, Syntax::ExplicitLe, false).walk()?,
-    };
-    build_header(ts, values)
+    })
 }
 
 fn build_header(ts: &str, values: Values) -> Result<Header, HeaderError> {
@@ -217,12 +268,9 @@ fn build_header(ts: &str, values: Values) -> Result<Header, HeaderError> {
         .unwrap_or_default();
     let mut repaired: Option<&'static str> = None;
     let mut text = |tag: u32| -> String {
-        let Some(bytes) = raw(tag) else {
-            return String::new();
-        };
-        let d = charset::decode(&declared, trim_end(bytes));
+        let d = decoded(&declared, raw(tag));
         repaired = repaired.or(d.repaired_as);
-        d.text.trim_end_matches([' ', '\0']).to_string()
+        d.text
     };
     // Code strings, dates, times and numbers have insignificant leading spaces too.
     let mut code = |tag: u32| text(tag).trim_start().to_string();
