@@ -28,5 +28,7 @@ export default defineConfig({
   test: {
     environment: 'happy-dom',
     include: ['src/**/*.test.ts'],
+    // The clinic's zone, whatever the machine's: local-time formatting is tested as a clinic sees it.
+    env: { TZ: 'Asia/Shanghai' },
   },
 })
