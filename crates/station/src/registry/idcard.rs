@@ -47,6 +47,11 @@ fn check_char(first17: &str) -> char {
 pub fn parse(input: &str) -> Result<IdCard, IdCardError> {
     let s = input.trim().to_ascii_uppercase();
     let n = s.chars().count();
+    // Digits (and X) only, before any slicing by byte position: a pasted full-width digit or a
+    // Chinese character is refused, never a panic.
+    if !s.is_ascii() {
+        return Err(IdCardError::Characters);
+    }
     let number = match n {
         18 => {
             let (body, last) = s.split_at(17);
@@ -161,5 +166,11 @@ mod tests {
         assert_eq!(parse("1234"), Err(IdCardError::Length(4)));
         assert_eq!(parse("1101051949123100XX"), Err(IdCardError::Characters));
         assert_eq!(parse("11010549123100X"), Err(IdCardError::Characters));
+        // 18 characters with a multibyte one where the check digit's byte would be.
+        assert_eq!(parse("1101051949123100王X"), Err(IdCardError::Characters));
+        assert_eq!(
+            parse("１１０１０５１９４９１２３１００２X"),
+            Err(IdCardError::Characters)
+        );
     }
 }

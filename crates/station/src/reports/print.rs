@@ -197,18 +197,24 @@ fn esc(s: &str) -> String {
 
 /// DA `YYYYMMDD` as `YYYY-MM-DD`; anything else as given.
 fn date(da: &str) -> String {
-    match da.len() >= 8 && da[..8].bytes().all(|b| b.is_ascii_digit()) {
-        true => format!("{}-{}-{}", &da[..4], &da[4..6], &da[6..8]),
-        false => da.to_string(),
+    // `get`, not slicing: a malformed value from a hub may put a multibyte character anywhere.
+    match da
+        .get(..8)
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    {
+        Some(d) => format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..8]),
+        None => da.to_string(),
     }
 }
 
 /// DT `YYYYMMDDHHMMSS…` as `YYYY-MM-DD HH:MM`.
 fn date_time(dt: &str) -> String {
-    let digits = dt.len() >= 12 && dt[..12].bytes().all(|b| b.is_ascii_digit());
-    match digits {
-        true => format!("{} {}:{}", date(&dt[..8]), &dt[8..10], &dt[10..12]),
-        false => date(dt),
+    match dt
+        .get(..12)
+        .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
+    {
+        Some(d) => format!("{} {}:{}", date(&d[..8]), &d[8..10], &d[10..12]),
+        None => date(dt),
     }
 }
 
@@ -225,5 +231,8 @@ mod tests {
         assert_eq!(date("20261130"), "2026-11-30");
         assert_eq!(date_time("20261130083015.000+0800"), "2026-11-30 08:30");
         assert_eq!(date_time("bad"), "bad");
+        // Malformed values from a hub, a multibyte character across a cut: shown, not a panic.
+        assert_eq!(date("2026113王"), "2026113王");
+        assert_eq!(date_time("20261130083王"), "2026-11-30");
     }
 }

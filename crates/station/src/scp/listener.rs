@@ -134,6 +134,14 @@ impl AccessControl for AllowList {
         _user_identity: Option<&UserIdentity>,
     ) -> Result<(), AssociationRJServiceUserReason> {
         let calling = calling_ae_title.trim();
+        // An AE title is printable ASCII without `\` (PS3.5 Table 6.2-1); one with a line
+        // break would otherwise forge lines in the log and rows on the dashboard.
+        if !calling
+            .bytes()
+            .all(|b| (0x20..0x7F).contains(&b) && b != b'\\')
+        {
+            return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
+        }
         if self.0.is_empty() || self.0.iter().any(|a| a.trim() == calling) {
             Ok(())
         } else {
@@ -488,6 +496,23 @@ fn pdu_kind(pdu: &Pdu) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_calling_ae_title_with_control_characters_is_refused_even_when_anyone_may_call() {
+        let anyone = AllowList(Vec::new());
+        let check = |ae: &str| anyone.check_access("STATION", ae, "STATION", None);
+        assert!(check("DR1").is_ok());
+        assert!(check("US 2  ").is_ok());
+        for forged in ["DR1\nINFO forged", "DR\r1", "A\\B", "DR\u{7f}", "王"] {
+            assert_eq!(
+                check(forged),
+                Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized),
+                "{forged:?}"
+            );
+        }
+    }
+
     /// Every transfer syntax a clinic device may send must be accepted as sent (the registry
     /// decides what dicom-ul accepts when we list none).
     #[test]

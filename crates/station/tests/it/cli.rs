@@ -212,3 +212,31 @@ fn a_misspelt_config_key_or_bad_value_stops_the_station_with_a_message_naming_it
         "the message names the key with the bad value:\n{stderr}"
     );
 }
+
+#[test]
+fn output_cut_short_by_a_closed_pipe_ends_the_command_quietly() {
+    // `station openapi | head -1`: the document is far larger than a pipe's buffer, so the
+    // command is still writing when the reader goes away.
+    let mut child = Command::new(STATION_BIN)
+        .arg("openapi")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running station openapi");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(&mut out, &mut first).expect("the document starts");
+    assert_eq!(&first, b"{");
+    drop(out);
+    let mut err = child.stderr.take().expect("stderr");
+    let err_t = std::thread::spawn(move || {
+        let mut v = String::new();
+        std::io::Read::read_to_string(&mut err, &mut v).ok();
+        v
+    });
+    let status = wait_child(&mut child, "station openapi", WAIT_TIMEOUT);
+    let stderr = err_t.join().expect("stderr reader");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(status.success(), "{status:?}: {stderr}");
+}

@@ -114,6 +114,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    end_quietly_on_a_closed_pipe();
     let cli = Cli::parse();
     // The server logs each association and instance; one-shot commands print their own summary
     // and log only what went wrong.
@@ -145,6 +146,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `station status | head` closes the pipe before everything is printed; Rust's print macros
+/// then panic. End quietly instead, as Unix tools do (without `unsafe` to restore SIGPIPE).
+fn end_quietly_on_a_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// The daily log file of `station serve`; None for other commands, or when its directory
