@@ -1,5 +1,5 @@
 //! Durable writes on a clinic PC's disk, whatever its system: the fsync of a directory that
-//! makes a rename into it survive a power cut.
+//! makes a rename into it survive a power cut; and the data directory kept private.
 //!
 //! Must never: report a directory synced that was not (on Windows, where no directory handle
 //! can be flushed, NTFS's metadata journal is what makes the rename durable: documented, not
@@ -30,6 +30,20 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// Makes `dir` (the data directory: patients' images, the index, passwords' hashes) readable
+/// by the station's own user only, at every start, so an install made before this rule is
+/// fixed too. On Windows the directory keeps the ACL it inherits (not verified there).
+pub fn make_private(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +54,18 @@ mod tests {
         std::fs::write(dir.path().join("a.dcm"), b"x").expect("file");
         sync_dir(dir.path()).expect("synced");
         assert!(sync_dir(&dir.path().join("gone")).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_data_directory_made_readable_by_all_is_made_private_again() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).expect("dir");
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        make_private(&data).expect("private");
+        let mode = std::fs::metadata(&data).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 }

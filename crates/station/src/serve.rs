@@ -61,10 +61,12 @@ pub struct Station {
 impl Station {
     pub fn start(config: &Config) -> Result<Station, ServeError> {
         let data_dir = &config.data_dir;
-        std::fs::create_dir_all(data_dir).map_err(|source| ServeError::DataDir {
-            path: data_dir.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .and_then(|()| crate::disk::make_private(data_dir))
+            .map_err(|source| ServeError::DataDir {
+                path: data_dir.display().to_string(),
+                source,
+            })?;
         let lock =
             File::create(data_dir.join("station.lock")).map_err(|source| ServeError::DataDir {
                 path: data_dir.display().to_string(),

@@ -1,4 +1,5 @@
-//! What the station refuses: callers not on the allow list, and images when the disk is low.
+//! What the station refuses: callers not on the allow list, images when the disk is low, and
+//! other users of the PC reading its data directory.
 
 use station::demo::Scale;
 
@@ -154,4 +155,21 @@ fn a_silent_connection_is_closed_by_the_artim_timer() {
         "echo after the timeout:\n{}",
         echo.log
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn other_users_of_the_pc_cannot_read_the_data_directory_even_one_made_open_before() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new();
+    let data = scratch.join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let station = Station::start(scratch.path(), &Options::default());
+    assert_eq!(station.data_dir, data);
+    let mode = std::fs::metadata(&data)
+        .expect("data dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "no access for group or others: {mode:o}");
 }
