@@ -53,6 +53,9 @@ pub enum DimseError {
     Encode(String),
 }
 
+/// The largest command set accepted, its fragments joined (issue 18: 64 KiB).
+pub const MAX_COMMAND_SET: usize = 64 * 1024;
+
 /// The parts of a request command set we act on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Command {
@@ -65,6 +68,16 @@ pub struct Command {
 
 impl Command {
     pub fn parse(bytes: &[u8]) -> Result<Command, DimseError> {
+        // A command set is a few hundred bytes of plain elements (PS3.7 §6.3): anything bigger or
+        // holding a sequence is refused before dicom-rs, which recurses and allocates by
+        // declared lengths, parses it.
+        if bytes.len() > MAX_COMMAND_SET {
+            return Err(DimseError::Parse(format!(
+                "{} bytes, more than the {MAX_COMMAND_SET} a command set may have",
+                bytes.len()
+            )));
+        }
+        super::bounds::check(bytes, false, 0).map_err(|e| DimseError::Parse(e.to_string()))?;
         let obj =
             InMemDicomObject::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
                 .map_err(|e| DimseError::Parse(e.to_string()))?;

@@ -6,6 +6,7 @@
 //! Must never: use the station's store, configuration or any service module: everything here
 //! works on bytes, files and values.
 
+pub mod bounds;
 pub mod charset;
 pub mod dimse;
 pub mod element;

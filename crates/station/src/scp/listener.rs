@@ -25,7 +25,7 @@ use dicom_ul::pdu::{
 use dicom_ul::{Pdu, ServerAssociation, ServerAssociationOptions};
 
 use crate::config::DicomConfig;
-use crate::dicom::dimse::{command_field, status, Command};
+use crate::dicom::dimse::{self, command_field, status, Command};
 use crate::ingest::{Ingest, IngestError, Outcome, Staging};
 use crate::store::Source;
 
@@ -302,8 +302,11 @@ impl Session<'_> {
                 if self.pending.is_some() || self.find.is_some() {
                     return Err("a command arrived before the previous dataset ended".into());
                 }
-                // Command sets may span PDVs (PS3.8 §9.3.5.1): join them.
+                // Command sets may span PDVs (PS3.8 §9.3.5.1): join them, up to a bound.
                 self.command.extend_from_slice(&pdv.data);
+                if self.command.len() > dimse::MAX_COMMAND_SET {
+                    return Err("a command set larger than 64 KiB".into());
+                }
                 if pdv.is_last {
                     let bytes = std::mem::take(&mut self.command);
                     let cmd = Command::parse(&bytes).map_err(|e| e.to_string())?;
@@ -314,6 +317,9 @@ impl Session<'_> {
             PDataValueType::Data => {
                 if let Some(find) = self.find.as_mut() {
                     find.identifier.extend_from_slice(&pdv.data);
+                    if find.identifier.len() > super::worklist::MAX_IDENTIFIER {
+                        return Err("a worklist query larger than 64 KiB".into());
+                    }
                     if pdv.is_last {
                         if let Some(find) = self.find.take() {
                             let ts = accepted_syntax(assoc, find.context_id)?;

@@ -25,9 +25,9 @@ use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry
 use dicom_ul::pdu::{PDataValue, PDataValueType};
 use dicom_ul::{Pdu, ServerAssociation};
 
-use crate::dicom::charset;
 use crate::dicom::dimse::{self, command_field, status, Command};
 use crate::dicom::header::{self, QueryText};
+use crate::dicom::{bounds, charset};
 use crate::registry::orders::{self, OrderWithPatient};
 use crate::store::{OrderState, Store};
 
@@ -47,6 +47,11 @@ pub struct Query {
     /// The response character set: "GB18030", "GBK", [`IR58`] or "ISO_IR 192".
     pub charset: &'static str,
 }
+
+/// The largest query identifier accepted (issue 18): a real one is a few hundred bytes.
+pub const MAX_IDENTIFIER: usize = 64 * 1024;
+/// Sequences nest at most this deep in a query (a real one nests one: the SPS sequence).
+const MAX_QUERY_DEPTH: usize = 8;
 
 /// (0008,0005) of an ISO 2022 answer with GB2312 in G1 (PS3.5 Annex J).
 pub const IR58: &str = "\\ISO 2022 IR 58";
@@ -385,6 +390,23 @@ pub fn serve_find(
     let Some(syntax) = TransferSyntaxRegistry.get(ts) else {
         return reply(assoc, status::IDENTIFIER_MISMATCH, None);
     };
+    // Checked before dicom-rs parses it (it recurses into sequences): little endian only, which
+    // is what devices send queries in.
+    let explicit = match ts {
+        header::IMPLICIT_VR_LE => false,
+        header::EXPLICIT_VR_LE => true,
+        _ => {
+            tracing::warn!(
+                transfer_syntax = ts,
+                "worklist query in a transfer syntax we do not read"
+            );
+            return reply(assoc, status::IDENTIFIER_MISMATCH, None);
+        }
+    };
+    if let Err(e) = bounds::check(identifier, explicit, MAX_QUERY_DEPTH) {
+        tracing::warn!(error = %e, "worklist query refused unparsed");
+        return reply(assoc, status::IDENTIFIER_MISMATCH, None);
+    }
     let query = match InMemDicomObject::read_dataset_with_ts(identifier, syntax) {
         Ok(q) => q,
         Err(e) => {

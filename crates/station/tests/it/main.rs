@@ -16,6 +16,7 @@ mod duplicates;
 mod durability;
 mod exports;
 mod folders;
+mod hostile;
 mod hubcheck;
 mod logs;
 mod matching;

@@ -1,0 +1,274 @@
+//! Limits checked on an untrusted dataset held in memory (a command set, a C-FIND identifier)
+//! before any parser sees it. dicom-rs builds sequences by recursion and allocates by declared
+//! lengths: a few thousand nested sequences in a few tens of KB overflow the stack and abort the
+//! whole process, and one element declaring gigabytes is allocated before parsing fails. This
+//! walk does neither: it keeps its own stack, reads lengths against what is left, and stops at
+//! the first problem.
+//!
+//! Must never: recurse, allocate by a declared length, or accept a structure it did not walk to
+//! the end.
+
+use super::element::{has_long_length, tag_le, ITEM, ITEM_END, SEQUENCE_END, UNDEFINED_LENGTH};
+
+/// Why a dataset is refused unparsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BoundsError {
+    #[error("element ({tag:08X}) declares {declared} bytes but only {left} remain")]
+    TooLong {
+        tag: u32,
+        declared: u32,
+        left: usize,
+    },
+    #[error("sequences nested deeper than {0}")]
+    TooDeep(usize),
+    #[error("the dataset ends inside an element or an open sequence")]
+    Truncated,
+    #[error("a delimiter closes nothing, or an item stands outside a sequence")]
+    Unbalanced,
+}
+
+/// One open sequence or item: where it ends (None: at its delimiter), and whether its items are
+/// opaque bytes (encapsulated pixel data's fragments) rather than datasets.
+struct Open {
+    end: Option<usize>,
+    fragments: bool,
+}
+
+/// Checks that `bytes`, a whole little-endian dataset (explicit VR or implicit), nests
+/// sequences at most `max_depth` deep and declares no length beyond its end. In implicit VR a
+/// value counts as a sequence when its length is undefined or it starts with an item, which is
+/// how a parser with a dictionary would take it too.
+pub fn check(bytes: &[u8], explicit: bool, max_depth: usize) -> Result<(), BoundsError> {
+    let mut stack: Vec<Open> = Vec::new();
+    let mut pos = 0usize;
+    let u16_at = |at: usize| -> Result<u16, BoundsError> {
+        let b = bytes.get(at..at + 2).ok_or(BoundsError::Truncated)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    };
+    let u32_at = |at: usize| -> Result<u32, BoundsError> {
+        let b = bytes.get(at..at + 4).ok_or(BoundsError::Truncated)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    // Each turn moves `pos` forward by at least 8 bytes or closes a container: bounded by the
+    // input's length.
+    loop {
+        while let Some(end) = stack.last().and_then(|o| o.end) {
+            if pos < end {
+                break;
+            }
+            if pos > end {
+                return Err(BoundsError::Truncated);
+            }
+            stack.pop();
+        }
+        if pos == bytes.len() {
+            return if stack.is_empty() {
+                Ok(())
+            } else {
+                Err(BoundsError::Truncated)
+            };
+        }
+        let limit = stack.last().and_then(|o| o.end).unwrap_or(bytes.len());
+        let head = bytes.get(pos..pos + 4).ok_or(BoundsError::Truncated)?;
+        let tag = tag_le([head[0], head[1], head[2], head[3]]);
+        // What is left of the open container after this element's (or item's) header.
+        let at = pos;
+        let left_after = move |header: usize| limit.saturating_sub(at + header);
+        if tag == ITEM_END || tag == SEQUENCE_END {
+            u32_at(pos + 4)?;
+            pos += 8;
+            match stack.pop() {
+                Some(Open { end: None, .. }) => continue,
+                _ => return Err(BoundsError::Unbalanced),
+            }
+        }
+        if tag == ITEM {
+            let len = u32_at(pos + 4)?;
+            let in_fragments = match stack.last() {
+                Some(open) => open.fragments,
+                None => return Err(BoundsError::Unbalanced),
+            };
+            pos += 8;
+            if in_fragments {
+                // A fragment's bytes are pixel data, never elements.
+                if len == UNDEFINED_LENGTH || len as usize > left_after(8) {
+                    return Err(BoundsError::TooLong {
+                        tag,
+                        declared: len,
+                        left: left_after(8),
+                    });
+                }
+                pos += len as usize;
+                continue;
+            }
+            open(&mut stack, &pos, tag, len, left_after(8), false, max_depth)?;
+            continue;
+        }
+        let (vr, len, header) = if explicit {
+            let vr = bytes.get(pos + 4..pos + 6).ok_or(BoundsError::Truncated)?;
+            let vr = [vr[0], vr[1]];
+            if has_long_length(vr) {
+                (Some(vr), u32_at(pos + 8)?, 12)
+            } else {
+                (Some(vr), u32::from(u16_at(pos + 6)?), 8)
+            }
+        } else {
+            (None, u32_at(pos + 4)?, 8)
+        };
+        let value = pos + header;
+        let starts_with_item = bytes.get(value..value + 4) == Some(&[0xFE, 0xFF, 0x00, 0xE0]);
+        let sequence = match vr {
+            Some(vr) => &vr == b"SQ" || (&vr == b"UN" && len == UNDEFINED_LENGTH),
+            None => len == UNDEFINED_LENGTH || starts_with_item,
+        };
+        let fragments = !sequence && len == UNDEFINED_LENGTH;
+        if sequence || fragments {
+            pos = value;
+            // Fragments do not nest: they count once, like the sequence they look like.
+            open(
+                &mut stack,
+                &pos,
+                tag,
+                len,
+                left_after(header),
+                fragments,
+                max_depth,
+            )?;
+            continue;
+        }
+        if len as usize > left_after(header) {
+            return Err(BoundsError::TooLong {
+                tag,
+                declared: len,
+                left: left_after(header),
+            });
+        }
+        pos = value + len as usize;
+    }
+}
+
+/// Opens a sequence or item of `len` at `pos` (just past its header), checking depth and room.
+fn open(
+    stack: &mut Vec<Open>,
+    pos: &usize,
+    tag: u32,
+    len: u32,
+    left: usize,
+    fragments: bool,
+    max_depth: usize,
+) -> Result<(), BoundsError> {
+    // A sequence and its item are one level of nesting to a person, two frames to a parser.
+    if stack.len() >= 2 * max_depth {
+        return Err(BoundsError::TooDeep(max_depth));
+    }
+    let end = if len == UNDEFINED_LENGTH {
+        None
+    } else if len as usize <= left {
+        Some(*pos + len as usize)
+    } else {
+        return Err(BoundsError::TooLong {
+            tag,
+            declared: len,
+            left,
+        });
+    };
+    stack.push(Open { end, fragments });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dicom::element::{element, item};
+
+    /// `depth` sequences of one item each, around a name, in explicit or implicit VR.
+    fn nested(depth: usize, explicit: bool, undefined: bool) -> Vec<u8> {
+        let mut inner =
+            element(0x0010_0010, *b"PN", b"WANG^XIAO ", explicit).expect("name element");
+        for _ in 0..depth {
+            inner = if undefined {
+                // (0040,0100), group then element, little endian.
+                let mut seq = vec![0x40, 0x00, 0x00, 0x01];
+                if explicit {
+                    seq.extend_from_slice(b"SQ\0\0");
+                }
+                seq.extend_from_slice(&UNDEFINED_LENGTH.to_le_bytes());
+                seq.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+                seq.extend_from_slice(&UNDEFINED_LENGTH.to_le_bytes());
+                seq.extend_from_slice(&inner);
+                seq.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+                seq.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+                seq
+            } else {
+                element(0x0040_0100, *b"SQ", &item(&inner), explicit).expect("sequence")
+            };
+        }
+        inner
+    }
+
+    #[test]
+    fn shallow_datasets_pass_in_both_vr_forms_and_length_forms() {
+        for explicit in [true, false] {
+            for undefined in [true, false] {
+                let bytes = nested(3, explicit, undefined);
+                assert_eq!(
+                    check(&bytes, explicit, 16),
+                    Ok(()),
+                    "{explicit} {undefined}"
+                );
+            }
+        }
+        assert_eq!(check(&[], true, 0), Ok(()));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_recursing() {
+        for explicit in [true, false] {
+            for undefined in [true, false] {
+                // Far deeper than any stack would survive if this recursed.
+                let bytes = nested(20_000, explicit, undefined);
+                assert_eq!(
+                    check(&bytes, explicit, 16),
+                    Err(BoundsError::TooDeep(16)),
+                    "{explicit} {undefined}"
+                );
+            }
+        }
+        assert_eq!(
+            check(&nested(1, false, false), false, 0),
+            Err(BoundsError::TooDeep(0)),
+            "a command set has no sequence at all"
+        );
+    }
+
+    #[test]
+    fn a_length_beyond_the_end_is_refused_before_anything_is_allocated() {
+        let mut bytes = element(0x0010_0010, *b"PN", b"WANG", true).expect("name");
+        bytes.extend_from_slice(&[0x10, 0x00, 0x20, 0x00, b'L', b'O', 0xFF, 0xFF]);
+        assert!(matches!(
+            check(&bytes, true, 4),
+            Err(BoundsError::TooLong {
+                tag: 0x0010_0020,
+                declared: 0xFFFF,
+                ..
+            })
+        ));
+        let mut implicit = vec![0x00, 0x00, 0x00, 0x00];
+        implicit.extend_from_slice(&0x8000_0000u32.to_le_bytes());
+        assert!(matches!(
+            check(&implicit, false, 0),
+            Err(BoundsError::TooLong { .. })
+        ));
+        // Cut inside a header, or a sequence never closed.
+        assert_eq!(check(&bytes[..3], true, 4), Err(BoundsError::Truncated));
+        let open = nested(2, true, true);
+        assert_eq!(
+            check(&open[..open.len() - 8], true, 4),
+            Err(BoundsError::Truncated)
+        );
+        assert_eq!(
+            check(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0], true, 4),
+            Err(BoundsError::Unbalanced)
+        );
+    }
+}
