@@ -1,5 +1,5 @@
-//! Limits checked on an untrusted dataset held in memory (a command set, a C-FIND identifier)
-//! before any parser sees it. dicom-rs builds sequences by recursion and allocates by declared
+//! Limits checked on an untrusted dataset (a command set, a C-FIND identifier, a stored file
+//! from a device or a hub) before any parser sees it. dicom-rs builds sequences by recursion and allocates by declared
 //! lengths: a few thousand nested sequences in a few tens of KB overflow the stack and abort the
 //! whole process, and one element declaring gigabytes is allocated before parsing fails. This
 //! walk does neither: it keeps its own stack, reads lengths against what is left, and stops at
@@ -8,7 +8,16 @@
 //! Must never: recurse, allocate by a declared length, or accept a structure it did not walk to
 //! the end.
 
+use std::path::Path;
+
+use dicom_object::DefaultDicomObject;
+
 use super::element::{has_long_length, tag_le, ITEM, ITEM_END, SEQUENCE_END, UNDEFINED_LENGTH};
+
+/// Sequences nest at most this deep in a stored object (an SR content tree included).
+pub const MAX_STORED_DEPTH: usize = 64;
+const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 
 /// Why a dataset is refused unparsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +34,68 @@ pub enum BoundsError {
     Truncated,
     #[error("a delimiter closes nothing, or an item stands outside a sequence")]
     Unbalanced,
+}
+
+/// Why a stored file was not opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a DICOM Part 10 file, or its file meta group is damaged")]
+    NotPart10,
+    #[error(transparent)]
+    Bounds(#[from] BoundsError),
+    #[error("{0}")]
+    Parse(String),
+}
+
+/// Opens a stored PS3.10 file with dicom-rs after [`check`] has walked its dataset: the one
+/// way the station parses a whole object (previews, waveforms, reports), so a file nested or
+/// sized to crash the parser is an error, never an abort. Datasets in a syntax this walk cannot
+/// read (big endian, deflated) are opened unchecked.
+pub fn open_file(path: &Path) -> Result<DefaultDicomObject, OpenError> {
+    {
+        let bytes = std::fs::read(path)?;
+        let (ts, dataset) = part10_dataset(&bytes).ok_or(OpenError::NotPart10)?;
+        match ts {
+            IMPLICIT_VR_LE => check(dataset, false, MAX_STORED_DEPTH)?,
+            EXPLICIT_VR_LE => check(dataset, true, MAX_STORED_DEPTH)?,
+            // Every encapsulated syntax is explicit VR little endian outside the pixel data.
+            t if t.starts_with("1.2.840.10008.1.2.4.") || t == "1.2.840.10008.1.2.5" => {
+                check(dataset, true, MAX_STORED_DEPTH)?
+            }
+            _ => {}
+        }
+    }
+    dicom_object::open_file(path).map_err(|e| OpenError::Parse(e.to_string()))
+}
+
+/// The transfer syntax and the dataset's bytes of a PS3.10 file held in memory.
+fn part10_dataset(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    if bytes.get(128..132)? != b"DICM" {
+        return None;
+    }
+    let mut pos = 132;
+    let mut ts = "";
+    // The meta group (0002,xxxx) is explicit VR little endian (PS3.10 §7.1).
+    while bytes.get(pos..pos + 2)? == [0x02, 0x00] {
+        let vr = [*bytes.get(pos + 4)?, *bytes.get(pos + 5)?];
+        let (len, header) = if has_long_length(vr) {
+            let b = bytes.get(pos + 8..pos + 12)?;
+            (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
+        } else {
+            let b = bytes.get(pos + 6..pos + 8)?;
+            (usize::from(u16::from_le_bytes([b[0], b[1]])), 8)
+        };
+        let value = bytes.get(pos + header..(pos + header).checked_add(len)?)?;
+        if bytes.get(pos + 2..pos + 4)? == [0x10, 0x00] {
+            ts = std::str::from_utf8(value)
+                .ok()?
+                .trim_end_matches(['\0', ' ']);
+        }
+        pos += header + len;
+    }
+    Some((ts, bytes.get(pos..)?))
 }
 
 /// One open sequence or item: where it ends (None: at its delimiter), and whether its items are

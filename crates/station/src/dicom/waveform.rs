@@ -74,7 +74,7 @@ impl EcgWaveform {
 
 /// Reads the waveform of a stored object.
 pub fn read(path: &Path) -> Result<EcgWaveform, WaveformError> {
-    let obj = dicom_object::open_file(path).map_err(|e| WaveformError::Read(e.to_string()))?;
+    let obj = super::bounds::open_file(path).map_err(|e| WaveformError::Read(e.to_string()))?;
     let sop_class_uid = text(&obj, tags::SOP_CLASS_UID);
     from_object(&obj, sop_class_uid)
 }

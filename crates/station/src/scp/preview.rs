@@ -101,7 +101,7 @@ pub fn render(path: &Path, sop_instance_uid: &str) -> Result<DynamicImage, Previ
         sop: sop_instance_uid.to_owned(),
         message,
     };
-    let obj = dicom_object::open_file(path).map_err(|e| err(e.to_string()))?;
+    let obj = crate::dicom::bounds::open_file(path).map_err(|e| err(e.to_string()))?;
     if obj.element(dicom_dictionary_std::tags::PIXEL_DATA).is_err() {
         return Err(PreviewError::NoImage(sop_instance_uid.to_owned()));
     }

@@ -146,3 +146,74 @@ fn a_command_set_with_nested_sequences_ends_that_association_only() {
     );
     still_answers(&station);
 }
+
+/// A Secondary Capture object whose header is sound and which, after group 0020 where the
+/// header reader stops, nests `depth` sequences: stored like any other, then opened in full.
+fn deep_object(path: &std::path::Path, depth: usize) -> String {
+    use station::dicom::part10::{prefix, FileMeta};
+    let (class, sop) = (
+        "1.2.840.10008.5.1.4.1.1.7",
+        format!("2.25.{}", uid_number()),
+    );
+    let explicit = |tag, vr: &[u8; 2], value: &[u8]| element(tag, *vr, value, true).expect("el");
+    let ui = |s: &str| {
+        let mut v = s.as_bytes().to_vec();
+        if v.len() % 2 == 1 {
+            v.push(0);
+        }
+        v
+    };
+    let mut nested = Vec::new();
+    for _ in 0..depth {
+        nested.extend_from_slice(&[0x40, 0x00, 0x00, 0x01, b'S', b'Q', 0, 0]);
+        nested.extend_from_slice(&UNDEFINED_LENGTH.to_le_bytes());
+        nested.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+        nested.extend_from_slice(&UNDEFINED_LENGTH.to_le_bytes());
+    }
+    for _ in 0..depth {
+        nested.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        nested.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+    }
+    let bytes = [
+        prefix(&FileMeta::station(class, &sop, "1.2.840.10008.1.2.1")).expect("meta"),
+        explicit(0x0008_0016, b"UI", &ui(class)),
+        explicit(0x0008_0018, b"UI", &ui(&sop)),
+        explicit(0x0008_0060, b"CS", b"OT"),
+        explicit(0x0010_0010, b"PN", b"WANG^XIAO "),
+        explicit(0x0010_0020, b"LO", b"P1"),
+        explicit(0x0020_000D, b"UI", &ui(&format!("2.25.{}", uid_number()))),
+        explicit(0x0020_000E, b"UI", &ui(&format!("2.25.{}", uid_number()))),
+        nested,
+    ]
+    .concat();
+    std::fs::write(path, bytes).expect("write the object");
+    sop
+}
+
+fn uid_number() -> u128 {
+    rand::random::<u128>() >> 2
+}
+
+#[test]
+fn a_stored_object_nested_thousands_deep_gives_no_preview_and_the_station_stays_up() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let file = scratch.join("deep.dcm");
+    let sop = deep_object(&file, 3000);
+    let import = run_tool(
+        std::process::Command::new(STATION_BIN)
+            .arg("import")
+            .arg(&file)
+            .arg("--config")
+            .arg(&station.config),
+    );
+    import.assert_success("station import");
+    let client = Client::new(&station);
+    let token = client.admin();
+    let (status, _, _) = client.get_bytes(&format!("/api/preview/{sop}.png?token={token}"));
+    assert!(
+        status >= 400,
+        "no preview of an object built to crash the parser: {status}"
+    );
+    still_answers(&station);
+}

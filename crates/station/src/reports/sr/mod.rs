@@ -46,7 +46,7 @@ pub struct ParseError(String);
 
 /// Reads the report document in the PS3.10 file at `path`.
 pub fn parse(path: &Path, kind: Kind) -> Result<Parsed, ParseError> {
-    let obj = dicom_object::open_file(path).map_err(|e| ParseError(e.to_string()))?;
+    let obj = crate::dicom::bounds::open_file(path).map_err(|e| ParseError(e.to_string()))?;
     let declared = obj
         .get(tags::SPECIFIC_CHARACTER_SET)
         .and_then(|e| e.to_str().ok())
@@ -116,7 +116,7 @@ pub fn parse(path: &Path, kind: Kind) -> Result<Parsed, ParseError> {
 /// The bytes of an Encapsulated PDF's document, without the padding byte (its declared length
 /// is the un-padded one, PS3.3 C.24.2.1).
 pub fn pdf_bytes(path: &Path) -> Result<Vec<u8>, ParseError> {
-    let obj = dicom_object::open_file(path).map_err(|e| ParseError(e.to_string()))?;
+    let obj = crate::dicom::bounds::open_file(path).map_err(|e| ParseError(e.to_string()))?;
     let doc = obj
         .get(tags::ENCAPSULATED_DOCUMENT)
         .ok_or_else(|| ParseError("no Encapsulated Document (0042,0011)".into()))?;
