@@ -18,6 +18,7 @@ mod exports;
 mod folders;
 mod hubcheck;
 mod matching;
+mod mixup;
 mod queuerace;
 mod receive;
 mod refusal;
