@@ -258,4 +258,13 @@ fn assigning_a_study_to_a_patient_who_differs_needs_an_explicit_confirmation() {
         detail.contains("ZHANG^SAN") && detail.contains("birth_date"),
         "{detail}"
     );
+    // Assigned, it no longer waits for its patient to be checked: nothing to confirm.
+    let cli = station.run_cli(&["study", "confirm-patient", &stray]);
+    assert!(!cli.status.success(), "{}", cli.log);
+    assert!(
+        cli.log
+            .contains("not waiting for its patient to be checked"),
+        "{}",
+        cli.log
+    );
 }
