@@ -145,6 +145,9 @@ describe('registry, assignment and reports in the browser', () => {
     await dialog.locator('[data-test="assign-order"]').click()
     await tech.locator('.el-select-dropdown__item', { hasText: clinic.ecgAccession }).click({ timeout: 15_000 })
     await dialog.locator('[data-test="assign-submit"]').click()
+    // The ECG machine sent another patient's name: the dialog names the differences and asks.
+    await dialog.locator('[data-test="assign-mismatch"]', { hasText: '姓名' }).waitFor({ timeout: 20_000 })
+    await dialog.locator('[data-test="assign-confirm-mismatch"]').click()
     await tech.locator('[data-test="unassigned"]').waitFor({ state: 'detached', timeout: 20_000 })
     const row = tech.locator('.study-table tr', { hasText: clinic.patientId }).filter({ hasText: 'ECG' })
     await row.waitFor({ timeout: 20_000 })

@@ -115,9 +115,12 @@ export class Station {
   /**
    * `destinations`: [{name, url, modalities}] for the station's `[[destinations]]`. The station
    * also watches `station.exportDir`, as for a device that only exports files. `holdUnmatched`
-   * keeps studies matching no order for a person; `extraToml` is appended (e.g. `[reports]`).
+   * keeps studies matching no order for a person; `holdOnMismatch` keeps those matched to an
+   * order whose patient differs from the device's (off here, the station's default is on, so
+   * that tests sending demo patients under an order's accession see them go); `extraToml` is
+   * appended (e.g. `[reports]`).
    */
-  static async start({ destinations = [], holdUnmatched = false, extraToml = '' } = {}) {
+  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, extraToml = '' } = {}) {
     const bin = stationBin()
     if (!existsSync(bin)) throw new Error(`no station binary at ${bin}: run cargo build -p station first`)
     const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
@@ -142,6 +145,7 @@ export class Station {
         // Short, so a sent study moves on from "receiving" while the test watches.
         'quiet_period_secs = 2',
         `hold_unmatched = ${holdUnmatched}`,
+        `hold_on_mismatch = ${holdOnMismatch}`,
         '[[watch]]',
         `path = ${JSON.stringify(exportDir)}`,
         'settle_ms = 300',

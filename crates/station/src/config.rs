@@ -235,7 +235,7 @@ pub struct StorageConfig {
     pub min_free_mb: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudiesConfig {
     /// A study with no new instance for this long counts as complete.
@@ -244,6 +244,11 @@ pub struct StudiesConfig {
     /// not sent until a person assigns it to a patient and order.
     #[serde(default)]
     pub hold_unmatched: bool,
+    /// When true, a study matched by accession or worklist Study UID whose device-sent name, sex
+    /// or birth date differs from its order's patient waits ("check patient", state
+    /// `unassigned`) until a technician confirms it or assigns it elsewhere.
+    #[serde(default = "default_hold_on_mismatch")]
+    pub hold_on_mismatch: bool,
     /// When true, a study whose order asks for no correction (or that matches none, unless
     /// held) is sent as its instances arrive; it is still delivered only once complete.
     #[serde(default = "default_send_while_receiving")]
@@ -251,6 +256,10 @@ pub struct StudiesConfig {
 }
 
 fn default_send_while_receiving() -> bool {
+    true
+}
+
+fn default_hold_on_mismatch() -> bool {
     true
 }
 

@@ -8,7 +8,8 @@
 //! delivered only after it completes.
 //!
 //! Must never: change a study a person has acted on (held, failed) or one already past complete,
-//! or send early a study whose order asks for a correction or that `hold_unmatched` holds.
+//! or send early a study whose order asks for a correction or that `hold_unmatched` holds, or
+//! send a study whose patient differs from its order's while `hold_on_mismatch` holds it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use crate::store::{self, queue, Route, Store, StoreError};
 pub struct Policy {
     pub quiet_period: Duration,
     pub routes: Vec<Route>,
-    pub hold_unmatched: bool,
+    pub holds: matching::Holds,
     pub send_while_receiving: bool,
 }
 
@@ -33,7 +34,10 @@ impl Policy {
         Policy {
             quiet_period: Duration::from_secs(config.studies.quiet_period_secs),
             routes: routes(config),
-            hold_unmatched: config.studies.hold_unmatched,
+            holds: matching::Holds {
+                unmatched: config.studies.hold_unmatched,
+                mismatch: config.studies.hold_on_mismatch,
+            },
             send_while_receiving: config.studies.send_while_receiving,
         }
     }
@@ -70,7 +74,7 @@ pub fn run_ticker(store: Arc<Store>, policy: Policy, shutdown: Arc<AtomicBool>) 
         seen = store.doorbell.rings();
         // Matching decides whether a completing study is queued now or waits for a person.
         let decide = |tx: &rusqlite::Transaction<'_>, id| {
-            let queue_now = match matching::on_complete(tx, id, policy.hold_unmatched) {
+            let queue_now = match matching::on_complete(tx, id, policy.holds) {
                 Ok(queue_now) => queue_now,
                 Err(RegistryError::Store(e)) => return Err(e),
                 Err(e) => {
@@ -87,7 +91,7 @@ pub fn run_ticker(store: Arc<Store>, policy: Policy, shutdown: Arc<AtomicBool>) 
         }
         let mut queued = 0;
         if policy.send_while_receiving {
-            match send_early(&mut conn, &policy.routes, policy.hold_unmatched) {
+            match send_early(&mut conn, &policy.routes, policy.holds) {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(studies = n, "studies sent while they arrive");
@@ -126,7 +130,7 @@ pub fn run_ticker(store: Arc<Store>, policy: Policy, shutdown: Arc<AtomicBool>) 
 pub fn send_early(
     conn: &mut Connection,
     routes: &[Route],
-    hold_unmatched: bool,
+    holds: matching::Holds,
 ) -> Result<usize, StoreError> {
     // Read first: a write transaction every tick would take the write lock for nothing.
     let ids = store::studies::arriving_undecided(conn)?;
@@ -136,7 +140,7 @@ pub fn send_early(
     let tx = conn.transaction()?;
     let mut queued = 0;
     for id in ids {
-        let early = match matching::on_arrival(&tx, id, hold_unmatched) {
+        let early = match matching::on_arrival(&tx, id, holds) {
             Ok(early) => early,
             Err(RegistryError::Store(e)) => return Err(e),
             Err(e) => {

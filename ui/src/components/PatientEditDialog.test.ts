@@ -3,29 +3,21 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import ElementPlus from 'element-plus'
-import type { Backend } from '../api/backend'
 import { makeI18n } from '../i18n'
 import { setBackend } from '../session'
+import { standIn } from '../testing/standIn'
 import PatientEditDialog from './PatientEditDialog.vue'
 
 const PATIENT = { id: 1, clinic_id: 'P0001', name: '李秀英', pinyin: 'li xiu ying', initials: 'lxy', sex: 'F', birth_date: '19491231', id_card: null, phone: '13800138000' }
 
-function backend(states: string[], calls: Array<[string, unknown]>): Backend {
-  return {
-    kind: 'web',
-    async call<T>(op: string, body?: unknown) {
-      calls.push([op, body])
-      if (op === 'patient_search') return { items: [{ ...PATIENT, clinic_id: 'P00010' }, PATIENT] } as T
-      if (op === 'studies_list') return { items: states.map((state, i) => ({ study_uid: `1.${i}`, state, order_accession: `A${i}` })), total: states.length } as T
-      if (op === 'patient_update') return { patient: { ...PATIENT, name: '李秀英' }, studies_corrected: 1 } as T
-      throw new Error(`unexpected ${op}`)
-    },
-    subscribe: () => () => {},
-    previewUrl: (uid) => `/p/${uid}`,
-    fileUrl: (path) => path,
-    setToken: () => {},
-    setLanguage: () => {},
-  }
+function backend(states: string[], calls: Array<[string, unknown]>) {
+  return standIn((op, body) => {
+    calls.push([op, body])
+    if (op === 'patient_search') return { items: [{ ...PATIENT, clinic_id: 'P00010' }, PATIENT] }
+    if (op === 'studies_list') return { items: states.map((state, i) => ({ study_uid: `1.${i}`, state, order_accession: `A${i}` })), total: states.length }
+    if (op === 'patient_update') return { patient: { ...PATIENT, name: '李秀英' }, studies_corrected: 1 }
+    return new Error(`unexpected ${op}`)
+  })
 }
 
 const open = (locale: 'zh-CN' | 'en' = 'zh-CN') =>

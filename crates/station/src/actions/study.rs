@@ -1,5 +1,6 @@
 //! What a person does to a study: hold, release or retry its sending, mark it urgent, assign
-//! it to an order. Each is audited with the change and announced as `study_changed`.
+//! it to an order, confirm the patient of a study held for "check patient". Each is audited
+//! with the change and announced as `study_changed`.
 //!
 //! Must never: change a study that does not exist, or announce a change that changed nothing.
 
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ActionError, Actor};
 use crate::events::Event;
+use crate::registry::identity::Difference;
 use crate::registry::matching::{self, Target};
 use crate::registry::orders::Order;
 use crate::store::queue;
@@ -89,19 +91,73 @@ pub struct StudyAssigned {
     pub order: Order,
     /// The study's state afterwards (an unassigned study is queued for sending).
     pub state: StudyState,
+    /// How the device's patient differs from the order's (confirmed by the caller).
+    pub differences: Vec<Difference>,
 }
 
 /// Assigns a study to an order (existing, new for a registered patient, or made from the
 /// study's own data) and queues it, to `routes`' destinations when it waited unassigned
-/// (audited `study.assign` by `registry::matching::assign`).
+/// (audited `study.assign` by `registry::matching::assign`). A patient who differs from the one
+/// the device sent is refused unless `confirm_mismatch` (`RegistryError::PatientMismatch`).
 pub fn assign(
     by: &Actor<'_>,
     study_uid: &str,
     target: &Target,
     routes: &[Route],
+    confirm_mismatch: bool,
 ) -> Result<StudyAssigned, ActionError> {
     let mut conn = by.store.lock();
-    let order = matching::assign(&mut conn, by.name, study_uid, target, routes)?;
+    let (order, differences) = matching::assign(
+        &mut conn,
+        by.name,
+        study_uid,
+        target,
+        routes,
+        confirm_mismatch,
+    )?;
+    let state = announce_state(by, conn, study_uid)?;
+    Ok(StudyAssigned {
+        study_uid: study_uid.to_owned(),
+        order,
+        state,
+        differences,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PatientConfirmed {
+    pub study_uid: String,
+    /// The differences the technician confirmed.
+    pub differences: Vec<Difference>,
+    /// The study's state afterwards (queued for sending).
+    pub state: StudyState,
+}
+
+/// A technician confirms that a study held for "check patient" is its order's patient; it is
+/// queued to `routes`' destinations (audited `study.confirm_patient` with the differences by
+/// `registry::matching::confirm_patient`).
+pub fn confirm_patient(
+    by: &Actor<'_>,
+    study_uid: &str,
+    routes: &[Route],
+) -> Result<PatientConfirmed, ActionError> {
+    let mut conn = by.store.lock();
+    let differences = matching::confirm_patient(&mut conn, by.name, study_uid.trim(), routes)?;
+    let state = announce_state(by, conn, study_uid)?;
+    Ok(PatientConfirmed {
+        study_uid: study_uid.to_owned(),
+        differences,
+        state,
+    })
+}
+
+/// After a committed change made by `registry`: the study's state, told to live views once the
+/// store is let go.
+fn announce_state(
+    by: &Actor<'_>,
+    conn: std::sync::MutexGuard<'_, rusqlite::Connection>,
+    study_uid: &str,
+) -> Result<StudyState, ActionError> {
     let state = store::studies::state_of(&conn, study_uid.trim())?
         .ok_or_else(|| ActionError::StudyNotFound(study_uid.to_owned()))?;
     drop(conn);
@@ -109,11 +165,7 @@ pub fn assign(
         study_uid: study_uid.to_owned(),
         state,
     });
-    Ok(StudyAssigned {
-        study_uid: study_uid.to_owned(),
-        order,
-        state,
-    })
+    Ok(state)
 }
 
 fn require(conn: &rusqlite::Connection, study_uid: &str) -> Result<(), ActionError> {

@@ -50,6 +50,9 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     Conflict,
+    /// The patient a study would be assigned to differs from the one the device sent, and the
+    /// caller did not confirm it (`confirm_mismatch`).
+    PatientMismatch,
     Throttled,
     Internal,
 }
@@ -61,7 +64,7 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::Conflict => 409,
+            ErrorCode::Conflict | ErrorCode::PatientMismatch => 409,
             ErrorCode::Throttled => 429,
             ErrorCode::Internal => 500,
         }

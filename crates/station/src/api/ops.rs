@@ -117,7 +117,9 @@ operations! {
     StudiesUnassigned = "studies_unassigned": Empty => registry::UnassignedList, registry::studies_unassigned,
         "Complete studies matched to no order, waiting for a technician. Audited.";
     StudyAssign = "study_assign": registry::StudyAssign => registry::StudyAssigned, registry::study_assign,
-        "Assign a study to an order (existing, new for a patient, or made from the study) and queue it.";
+        "Assign a study to an order (existing, new for a patient, or made from the study) and queue it; a patient who differs from the device's needs confirm_mismatch.";
+    StudyConfirmPatient = "study_confirm_patient": studies::StudyRef => crate::actions::study::PatientConfirmed, studies::confirm_patient,
+        "Confirm that a study held for \"check patient\" is its order's patient, and send it.";
     ReportsList = "reports_list": reports::ReportsQuery => reports::ReportList, reports::reports_list,
         "Reports from the hub (all or the caller's unread), with the caller's unread count. Audited.";
     ReportGet = "report_get": reports::ReportRef => reports::ReportDetail, reports::report_get,

@@ -84,6 +84,10 @@ pub struct UnassignedList {
 pub struct StudyAssign {
     pub study_uid: String,
     pub target: Target,
+    /// The caller has seen how the device's patient differs from the target's and assigns it
+    /// anyway; without it such an assignment is refused (`patient_mismatch`).
+    #[serde(default)]
+    pub confirm_mismatch: bool,
 }
 
 /// Field names the library's messages use, in Chinese.
@@ -139,6 +143,14 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound { what, ref key } => ApiError::new(
                 ErrorCode::NotFound,
                 format!("找不到{} {key}", field_zh(what)),
+                en,
+            ),
+            RegistryError::PatientMismatch(ref differences) => ApiError::new(
+                ErrorCode::PatientMismatch,
+                format!(
+                    "设备发送的患者与所选患者不同：{}。请核对，确认为同一患者后再分配",
+                    crate::registry::identity::describe_zh(differences)
+                ),
                 en,
             ),
             RegistryError::State(_) => {
@@ -214,5 +226,6 @@ pub fn study_assign(ctx: &Ctx<'_>, req: StudyAssign) -> Result<StudyAssigned, Ap
         &req.study_uid,
         &req.target,
         &routes,
+        req.confirm_mismatch,
     )?)
 }

@@ -46,7 +46,8 @@ pub fn access(op: Op) -> Access {
         Op::SettingsUpdate => Roles(ADMIN),
         Op::PatientSearch | Op::PatientAdd | Op::PatientUpdate => Roles(REGISTRATION),
         Op::OrderAdd | Op::OrdersList | Op::OrderCancel => Roles(REGISTRATION),
-        Op::StudiesUnassigned | Op::StudyAssign => Roles(REGISTRATION),
+        // Whoever may assign a study may say it is the patient it was matched to.
+        Op::StudiesUnassigned | Op::StudyAssign | Op::StudyConfirmPatient => Roles(REGISTRATION),
         Op::ReportsList | Op::ReportGet => Roles(EVERYONE),
         Op::ReportAck => Roles(ACKNOWLEDGING),
         Op::WaveformGet => Roles(EVERYONE),

@@ -38,6 +38,9 @@ pub struct SettingsUpdate {
     pub quiet_period_secs: u64,
     /// `studies.hold_unmatched`.
     pub hold_unmatched: bool,
+    /// `studies.hold_on_mismatch`; absent keeps the setting in force (clients that predate it).
+    #[serde(default)]
+    pub hold_on_mismatch: Option<bool>,
     /// `studies.send_while_receiving`.
     pub send_while_receiving: bool,
     /// `[[watch]]`: folders of devices that export files.
@@ -69,6 +72,7 @@ impl SettingsUpdate {
             allowed_callers: config.dicom.allowed_callers,
             quiet_period_secs: config.studies.quiet_period_secs,
             hold_unmatched: config.studies.hold_unmatched,
+            hold_on_mismatch: Some(config.studies.hold_on_mismatch),
             send_while_receiving: config.studies.send_while_receiving,
             watch: config.watch,
             destinations: config.destinations,
@@ -119,6 +123,9 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
         .collect();
     next.studies.quiet_period_secs = req.quiet_period_secs;
     next.studies.hold_unmatched = req.hold_unmatched;
+    if let Some(hold) = req.hold_on_mismatch {
+        next.studies.hold_on_mismatch = hold;
+    }
     next.studies.send_while_receiving = req.send_while_receiving;
     next.watch = req.watch;
     next.reports.targets = req.targets;
@@ -300,12 +307,7 @@ fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
             "allowed_callers",
             old.dicom.allowed_callers != new.dicom.allowed_callers,
         ),
-        (
-            "studies",
-            old.studies.quiet_period_secs != new.studies.quiet_period_secs
-                || old.studies.hold_unmatched != new.studies.hold_unmatched
-                || old.studies.send_while_receiving != new.studies.send_while_receiving,
-        ),
+        ("studies", old.studies != new.studies),
         ("watch", old.watch != new.watch),
         ("destinations", old.destinations != new.destinations),
         ("targets", old.reports.targets != new.reports.targets),
@@ -323,9 +325,11 @@ fn describe(next: &Config, changed: &[String]) -> String {
         parts.push(match section.as_str() {
             "allowed_callers" => format!("allowed_callers = {:?}", next.dicom.allowed_callers),
             "studies" => format!(
-                "quiet_period_secs = {}, hold_unmatched = {}, send_while_receiving = {}",
+                "quiet_period_secs = {}, hold_unmatched = {}, hold_on_mismatch = {}, \
+                 send_while_receiving = {}",
                 next.studies.quiet_period_secs,
                 next.studies.hold_unmatched,
+                next.studies.hold_on_mismatch,
                 next.studies.send_while_receiving
             ),
             "watch" => format!(

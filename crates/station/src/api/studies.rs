@@ -1,5 +1,5 @@
 //! Studies: search, detail with send history, and what a person does to a study's sending
-//! (hold, release, retry, urgent).
+//! (hold, release, retry, urgent, confirming the patient of a study held for "check patient").
 //!
 //! Must never: read a study without an audit entry (a read repeated by a live screen counts on
 //! one, `audit::read`), or change one without an audit entry in the same transaction.
@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, ErrorCode};
 pub use crate::actions::study::StudyActionResult;
-use crate::actions::study::{self, Action};
+use crate::actions::study::{self, Action, PatientConfirmed};
 use crate::actions::ActionError;
+use crate::registry::matching::{self, PatientCheck};
 use crate::store::studies::{self, StudyFilter};
 pub use crate::store::studies::{
     InstanceFailure, InstanceInfo, SendInfo, SeriesInfo, StudySummary,
@@ -70,6 +71,8 @@ pub struct StudyDetail {
     pub study: StudySummary,
     pub series: Vec<SeriesInfo>,
     pub sends: Vec<SendInfo>,
+    /// The patient as the device sent it beside the order's, when the study has an order.
+    pub patient_check: Option<PatientCheck>,
 }
 
 /// `YYYY-MM-DD` or `YYYYMMDD` to the DICOM DA form the index holds.
@@ -125,6 +128,10 @@ pub fn get(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyDetail, ApiError> {
     let study = find_summary(&conn, &req.study_uid)?;
     let series = studies::series_of(&conn, &req.study_uid)?;
     let sends = studies::sends_of(&conn, &req.study_uid)?;
+    let patient_check = match studies::id_of(&conn, &req.study_uid)? {
+        Some(id) => matching::patient_check(&conn, id)?,
+        None => None,
+    };
     let patient = [study.patient_id.as_str()];
     audit::read(
         &conn,
@@ -138,6 +145,7 @@ pub fn get(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyDetail, ApiError> {
         study,
         series,
         sends,
+        patient_check,
     })
 }
 
@@ -181,6 +189,16 @@ pub fn release(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyActionResult, ApiErr
 
 pub fn retry(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyActionResult, ApiError> {
     Ok(study::retry(&ctx.acting(), &req.study_uid)?)
+}
+
+/// A study held for "check patient" is its order's patient: sent to the routes configured now.
+pub fn confirm_patient(ctx: &Ctx<'_>, req: StudyRef) -> Result<PatientConfirmed, ApiError> {
+    let routes = crate::lifecycle::routes(&ctx.api.config());
+    Ok(study::confirm_patient(
+        &ctx.acting(),
+        &req.study_uid,
+        &routes,
+    )?)
 }
 
 /// Urgent studies are claimed first by every destination's worker (`send_queue.priority`).

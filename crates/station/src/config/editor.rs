@@ -38,6 +38,7 @@ struct EditableDicom<'a> {
 struct EditableStudies {
     quiet_period_secs: u64,
     hold_unmatched: bool,
+    hold_on_mismatch: bool,
     send_while_receiving: bool,
 }
 
@@ -74,6 +75,7 @@ pub fn write_editable(path: &Path, config: &Config) -> Result<(), ConfigError> {
         studies: EditableStudies {
             quiet_period_secs: config.studies.quiet_period_secs,
             hold_unmatched: config.studies.hold_unmatched,
+            hold_on_mismatch: config.studies.hold_on_mismatch,
             send_while_receiving: config.studies.send_while_receiving,
         },
         reports: EditableReports {

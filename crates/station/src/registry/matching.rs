@@ -9,17 +9,26 @@
 //! If the order it was linked to then is cancelled before the study completes, completion
 //! unlinks it (audited as `study.unlink`) and matches it as if it had never been linked.
 //!
+//! A study matched by accession or by the worklist's Study UID whose device-sent name, sex or
+//! birth date disagrees with the order's patient (`registry::identity`) is linked but held as
+//! `unassigned` ("check patient") with `hold_on_mismatch`, until a technician confirms it
+//! ([`confirm_patient`]) or assigns it elsewhere; assigning by hand to a patient who differs
+//! needs the caller to confirm the differences.
+//!
 //! Must never: match a study to a cancelled order, or guess between several candidate orders.
 
 use rusqlite::{Connection, Transaction};
 use serde::{Deserialize, Serialize};
 
 use super::correction::{self, Values};
+use super::identity::{self, Difference};
 use super::orders::{self, NewOrder, Order};
 use super::patients::{self, NewPatient, Patient};
 use super::{Field, RegistryError};
 pub use crate::store::studies::StudyFacts;
 use crate::store::{self, audit, OrderState, Route, StoreError, StudyState};
+pub use check::{confirm_patient, patient_check, PatientCheck};
+use check::{device_identity, registered_identity};
 
 pub fn study_facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError> {
     store::studies::facts(conn, study_id)
@@ -34,16 +43,46 @@ fn same_modality(order: &str, study: &str) -> bool {
     norm(order) == norm(study)
 }
 
-/// The order this study belongs to, if exactly one fits.
-pub fn find_order(conn: &Connection, s: &StudyFacts) -> Result<Option<Order>, RegistryError> {
+/// What a study was matched to its order by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedBy {
+    Accession,
+    /// The Study Instance UID the worklist offered.
+    StudyUid,
+    /// The patient ID, modality and date: the patient is the order's by its ID.
+    PatientId,
+}
+
+impl MatchedBy {
+    /// Whether the device's patient may be someone else than the order's: the accession or
+    /// the worklist entry can be picked for the wrong patient; a match by patient ID cannot.
+    fn checks_patient(self) -> bool {
+        matches!(self, MatchedBy::Accession | MatchedBy::StudyUid)
+    }
+}
+
+/// What matching does with studies that need a person: those matching no order
+/// (`hold_unmatched`) and those whose device-sent patient differs from their order's
+/// (`hold_on_mismatch`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Holds {
+    pub unmatched: bool,
+    pub mismatch: bool,
+}
+
+/// The order this study belongs to, if exactly one fits, and what it was found by.
+pub fn find_order(
+    conn: &Connection,
+    s: &StudyFacts,
+) -> Result<Option<(Order, MatchedBy)>, RegistryError> {
     let open = |o: &Order| o.state != OrderState::Cancelled;
     if !s.accession.trim().is_empty() {
         if let Some(o) = orders::by_accession(conn, &s.accession)?.filter(open) {
-            return Ok(Some(o));
+            return Ok(Some((o, MatchedBy::Accession)));
         }
     }
     if let Some(id) = store::orders::open_by_study_uid(conn, &s.study_uid)? {
-        return orders::by_id(conn, id);
+        return Ok(orders::by_id(conn, id)?.map(|o| (o, MatchedBy::StudyUid)));
     }
     let candidates: Vec<i64> =
         store::orders::unlinked_for(conn, s.patient_id.trim(), &s.study_date)?
@@ -52,7 +91,7 @@ pub fn find_order(conn: &Connection, s: &StudyFacts) -> Result<Option<Order>, Re
             .map(|(id, _)| id)
             .collect();
     match candidates.as_slice() {
-        [one] => orders::by_id(conn, *one),
+        [one] => Ok(orders::by_id(conn, *one)?.map(|o| (o, MatchedBy::PatientId))),
         _ => Ok(None),
     }
 }
@@ -127,14 +166,15 @@ fn matched(
 pub fn on_arrival(
     tx: &Transaction<'_>,
     study_id: i64,
-    hold_unmatched: bool,
+    holds: Holds,
 ) -> Result<bool, RegistryError> {
     let study = study_facts(tx, study_id)?;
     if study.order_ref.is_some() {
         return Ok(correction::list(tx, study_id)?.is_empty());
     }
     match find_order(tx, &study)? {
-        Some(order) => {
+        // A patient who differs always needs a correction, so it waits for completion too.
+        Some((order, _)) => {
             let wanted = order_values(&order, &order_patient(tx, &order)?);
             let current = correction::current_values(tx, study_id)?;
             if !correction::changes(&current, &wanted).is_empty() {
@@ -143,13 +183,14 @@ pub fn on_arrival(
             matched(tx, &study, &order, OrderState::InProgress)?;
             Ok(true)
         }
-        None => Ok(!hold_unmatched),
+        None => Ok(!holds.unmatched),
     }
 }
 
 /// Called as a study completes, in the lifecycle's transaction: matches it if it can. Returns
-/// whether to queue it now (false: held as `unassigned` for a person). A study sent while it
-/// arrived and matched only now with a correction is sent again, corrected.
+/// whether to queue it now (false: held as `unassigned` for a person, unmatched or matched to
+/// an order whose patient differs). A study sent while it arrived and matched only now with a
+/// correction is sent again, corrected.
 ///
 /// A study linked while arriving to an order cancelled since is unlinked first and matched as
 /// if it had never been linked: another order, or unassigned, what is sent back to what the
@@ -157,7 +198,7 @@ pub fn on_arrival(
 pub fn on_complete(
     tx: &Transaction<'_>,
     study_id: i64,
-    hold_unmatched: bool,
+    holds: Holds,
 ) -> Result<bool, RegistryError> {
     let mut study = study_facts(tx, study_id)?;
     let mut unlinked = false;
@@ -177,9 +218,9 @@ pub fn on_complete(
             None => return Ok(true),
         }
     }
-    let order = find_order(tx, &study)?;
-    let corrected = match &order {
-        Some(order) => matched(tx, &study, order, OrderState::Completed)?,
+    let found = find_order(tx, &study)?;
+    let corrected = match &found {
+        Some((order, _)) => matched(tx, &study, order, OrderState::Completed)?,
         // What is sent goes back to what the device sent (a patient edit may have corrected it
         // through the cancelled order).
         None if unlinked => {
@@ -191,7 +232,30 @@ pub fn on_complete(
     if corrected.is_some() {
         correction::requeue(tx, study_id)?;
     }
-    if order.is_some() || !hold_unmatched {
+    if let Some((order, by)) = &found {
+        let differences = match by.checks_patient() && holds.mismatch {
+            true => identity::differences(
+                &device_identity(&study),
+                &registered_identity(&order_patient(tx, order)?),
+            ),
+            false => Vec::new(),
+        };
+        if differences.is_empty() {
+            return Ok(true);
+        }
+        // Linked (what is sent is already corrected) but not sent until a person confirms.
+        audit::record(
+            tx,
+            "system",
+            "study.check_patient",
+            &study.study_uid,
+            &serde_json::json!({ "accession": order.accession, "differences": differences })
+                .to_string(),
+        )?;
+        store::studies::hold_unassigned(tx, study_id)?;
+        return Ok(false);
+    }
+    if !holds.unmatched {
         return Ok(true);
     }
     // Sent while arriving: nothing more goes until a person assigns it ([`assign`]).
@@ -238,14 +302,17 @@ pub enum Target {
 }
 
 /// Assigns a study to an order (or to one made now), applies the order's patient data to what
-/// is sent, and queues it (again, if it was already sent); audited as `study.assign`.
+/// is sent, and queues it (again, if it was already sent); audited as `study.assign`, with the
+/// differences between the device's patient and the order's when the caller confirmed them
+/// (`confirm_mismatch`; without it a patient who differs is refused, nothing changed).
 pub fn assign(
     conn: &mut Connection,
     actor: &str,
     study_uid: &str,
     target: &Target,
     routes: &[Route],
-) -> Result<Order, RegistryError> {
+    confirm_mismatch: bool,
+) -> Result<(Order, Vec<Difference>), RegistryError> {
     let study_id =
         store::studies::id_of(conn, study_uid)?.ok_or_else(|| RegistryError::NotFound {
             what: Field::Study,
@@ -256,6 +323,22 @@ pub fn assign(
         return Err(RegistryError::State(format!(
             "study {study_uid} is still receiving; assign it once it is complete"
         )));
+    }
+    // Checked before anything is made: a refusal leaves no new order behind.
+    let registered = match target {
+        Target::Order(accession) => match orders::by_accession(conn, accession)? {
+            Some(order) => Some(order_patient(conn, &order)?),
+            None => None,
+        },
+        Target::NewOrderFor(clinic_id) => patients::by_clinic_id(conn, clinic_id)?,
+        Target::FromStudy => None,
+    };
+    let differences = match &registered {
+        Some(p) => identity::differences(&device_identity(&study), &registered_identity(p)),
+        None => Vec::new(),
+    };
+    if !differences.is_empty() && !confirm_mismatch {
+        return Err(RegistryError::PatientMismatch(differences));
     }
     // The study's own accession, when no order has it yet.
     let free_accession = match study.accession.trim() {
@@ -314,8 +397,12 @@ pub fn assign(
         actor,
         "study.assign",
         &study.study_uid,
-        &serde_json::json!({ "accession": order.accession, "previous_order": study.order_ref })
-            .to_string(),
+        &serde_json::json!({
+            "accession": order.accession,
+            "previous_order": study.order_ref,
+            "differences": differences,
+        })
+        .to_string(),
     )?;
     if study.state == StudyState::Unassigned {
         // Rows of a study sent while it arrived were held when it became unassigned
@@ -327,7 +414,7 @@ pub fn assign(
         correction::requeue(&tx, study_id)?;
     }
     tx.commit()?;
-    Ok(order)
+    Ok((order, differences))
 }
 
 /// After a registered patient's data changed: every study matched to one of their orders gets
@@ -378,5 +465,6 @@ pub fn mark_started(conn: &Connection) -> Result<usize, RegistryError> {
     Ok(store::orders::mark_started(conn)?)
 }
 
+mod check;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@
 
 pub mod correction;
 pub mod idcard;
+pub mod identity;
 pub mod matching;
 pub mod orders;
 pub mod patients;
@@ -37,6 +38,10 @@ pub enum RegistryError {
     NotFound { what: Field, key: String },
     #[error("{0}")]
     State(String),
+    /// The patient a study is assigned to differs from the one the device sent, and the caller
+    /// did not confirm it.
+    #[error("the device sent another patient: {}; confirm to assign it anyway", identity::describe(.0))]
+    PatientMismatch(Vec<identity::Difference>),
     #[error("cannot write the corrected copy")]
     Correction(#[from] correction::CorrectionError),
 }
@@ -110,7 +115,7 @@ pub fn today() -> String {
 
 /// A transaction that takes the write lock at once (BEGIN IMMEDIATE). A deferred one that reads
 /// first gets SQLITE_BUSY, without waiting, when the running station writes in between.
-fn write_transaction(
+pub(in crate::registry) fn write_transaction(
     conn: &mut rusqlite::Connection,
 ) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -80,9 +80,7 @@ pub(super) fn start_watching(config: &Config, parts: &Parts) -> Group {
 fn sending_changed(old: &Config, new: &Config) -> bool {
     old.destinations != new.destinations
         || old.reports.targets != new.reports.targets
-        || old.studies.quiet_period_secs != new.studies.quiet_period_secs
-        || old.studies.hold_unmatched != new.studies.hold_unmatched
-        || old.studies.send_while_receiving != new.studies.send_while_receiving
+        || old.studies != new.studies
 }
 
 /// Runs until `shutdown`: restarts the groups whose settings change in `live`, then stops both.

@@ -53,7 +53,15 @@ fn a_correction_a_hub_ignores_fails_the_study_with_the_reason() {
         "ACC700",
     ];
     station.cli(&order);
-    let assign = ["study", "assign", &demo.study_uid, "--order", "ACC700"];
+    // The device sent another name: the technician confirms it is this patient.
+    let assign = [
+        "study",
+        "assign",
+        &demo.study_uid,
+        "--order",
+        "ACC700",
+        "--confirm-mismatch",
+    ];
     station.cli(&assign);
     // The first copies the hub gets carry the assigned patient: delivered.
     station.wait_delivered(1);

@@ -20,6 +20,7 @@ mod hostile;
 mod hubcheck;
 mod logs;
 mod matching;
+mod mixup;
 mod queuerace;
 mod receive;
 mod refusal;

@@ -148,6 +148,8 @@ fn an_unmatched_study_waits_until_assigned_then_goes_with_corrected_tags() {
         &demo.study_uid,
         "--order",
         "ACC600",
+        // The device sent another name: the technician confirms it is this patient.
+        "--confirm-mismatch",
         "--actor",
         "li",
     ]);

@@ -514,10 +514,30 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Assign a study to an order (existing, new for a patient, or made from the study) and queue it.
+         * Assign a study to an order (existing, new for a patient, or made from the study) and queue it; a patient who differs from the device's needs confirm_mismatch.
          * @description Roles: technician, manager, admin.
          */
         post: operations["study_assign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/study_confirm_patient": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm that a study held for "check patient" is its order's patient, and send it.
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["study_confirm_patient"];
         delete?: never;
         options?: never;
         head?: never;
@@ -947,6 +967,12 @@ export interface components {
             /** Format: int32 */
             port: number;
         };
+        /** @description One disagreement: the field, what the device sent and what is registered. */
+        Difference: {
+            device: string;
+            field: components["schemas"]["IdentityField"];
+            registered: string;
+        };
         /** @description One multiplex group, ready to plot. */
         EcgWaveform: {
             /** @description Multiplex Group Label, e.g. "RHYTHM". */
@@ -966,7 +992,7 @@ export interface components {
          * @description The `code` of an error body; each maps to one HTTP status.
          * @enum {string}
          */
-        ErrorCode: "invalid" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "throttled" | "internal";
+        ErrorCode: "invalid" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "patient_mismatch" | "throttled" | "internal";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
             /** @description The request field at fault, e.g. `destinations[0].url`, when one is. */
@@ -1024,6 +1050,20 @@ export interface components {
             /** Format: int32 */
             port: number;
         };
+        /** @description Who a patient is, as far as the device and the registration can both say. */
+        Identity: {
+            /** @description `YYYYMMDD` or empty. */
+            birth_date: string;
+            /** @description DICOM PN, decoded (`王^小明`, `Wang^Xiaoming=王^小明`). */
+            name: string;
+            /** @description `M`, `F`, `O` or empty. */
+            sex: string;
+        };
+        /**
+         * @description A field in which the device and the registration disagree.
+         * @enum {string}
+         */
+        IdentityField: "name" | "sex" | "birth_date";
         /** @description An instance the hub refused, with its reason. */
         InstanceFailure: {
             /** Format: int64 */
@@ -1280,6 +1320,24 @@ export interface components {
             pinyin: string;
             sex: string;
         };
+        /** @description The device's patient beside the order's, for a study linked to an order. */
+        PatientCheck: {
+            /** @description As the device sent it. */
+            device: components["schemas"]["Identity"];
+            /** @description Where they disagree; empty when they may be the same patient. */
+            differences: components["schemas"]["Difference"][];
+            /** @description As registered for the study's order. */
+            registered: components["schemas"]["Identity"];
+            /** @description Held, not sent, until a technician confirms it or assigns it elsewhere. */
+            waiting: boolean;
+        };
+        PatientConfirmed: {
+            /** @description The differences the technician confirmed. */
+            differences: components["schemas"]["Difference"][];
+            /** @description The study's state afterwards (queued for sending). */
+            state: components["schemas"]["StudyState"];
+            study_uid: string;
+        };
         PatientList: {
             items: components["schemas"]["Patient"][];
         };
@@ -1527,6 +1585,8 @@ export interface components {
              *     same name.
              */
             destinations: components["schemas"]["Destination"][];
+            /** @description `studies.hold_on_mismatch`; absent keeps the setting in force (clients that predate it). */
+            hold_on_mismatch?: boolean | null;
             /** @description `studies.hold_unmatched`. */
             hold_unmatched: boolean;
             /**
@@ -1587,6 +1647,12 @@ export interface components {
         };
         StudiesConfig: {
             /**
+             * @description When true, a study matched by accession or worklist Study UID whose device-sent name, sex
+             *     or birth date differs from its order's patient waits ("check patient", state
+             *     `unassigned`) until a technician confirms it or assigns it elsewhere.
+             */
+            hold_on_mismatch?: boolean;
+            /**
              * @description When true, a complete study that matches no order waits (state `unassigned`) and is
              *     not sent until a person assigns it to a patient and order.
              */
@@ -1630,10 +1696,17 @@ export interface components {
             urgent: boolean;
         };
         StudyAssign: {
+            /**
+             * @description The caller has seen how the device's patient differs from the target's and assigns it
+             *     anyway; without it such an assignment is refused (`patient_mismatch`).
+             */
+            confirm_mismatch?: boolean;
             study_uid: string;
             target: components["schemas"]["Target"];
         };
         StudyAssigned: {
+            /** @description How the device's patient differs from the order's (confirmed by the caller). */
+            differences: components["schemas"]["Difference"][];
             /** @description The order the study now belongs to. */
             order: components["schemas"]["Order"];
             /** @description The study's state afterwards (an unassigned study is queued for sending). */
@@ -1641,6 +1714,7 @@ export interface components {
             study_uid: string;
         };
         StudyDetail: {
+            patient_check?: null | components["schemas"]["PatientCheck"];
             sends: components["schemas"]["SendInfo"][];
             series: components["schemas"]["SeriesInfo"][];
             study: components["schemas"]["StudySummary"];
@@ -3697,6 +3771,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyAssigned"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    study_confirm_patient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PatientConfirmed"];
                 };
             };
             /** @description Invalid request */

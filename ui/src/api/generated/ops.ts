@@ -27,6 +27,7 @@ export interface Ops {
   studies_list: { request: Schemas['StudiesQuery']; response: Schemas['StudyPage'] }
   studies_unassigned: { request: Schemas['Empty']; response: Schemas['UnassignedList'] }
   study_assign: { request: Schemas['StudyAssign']; response: Schemas['StudyAssigned'] }
+  study_confirm_patient: { request: Schemas['StudyRef']; response: Schemas['PatientConfirmed'] }
   study_get: { request: Schemas['StudyRef']; response: Schemas['StudyDetail'] }
   study_hold: { request: Schemas['StudyRef']; response: Schemas['StudyActionResult'] }
   study_mark_urgent: { request: Schemas['UrgentRequest']; response: Schemas['StudyActionResult'] }

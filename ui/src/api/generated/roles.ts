@@ -31,6 +31,7 @@ export const OP_ROLES: { readonly [O in OpName]: readonly Role[] | 'public' } = 
   studies_list: ['technician', 'doctor', 'manager', 'admin'],
   studies_unassigned: ['technician', 'manager', 'admin'],
   study_assign: ['technician', 'manager', 'admin'],
+  study_confirm_patient: ['technician', 'manager', 'admin'],
   study_get: ['technician', 'doctor', 'manager', 'admin'],
   study_hold: ['technician', 'manager', 'admin'],
   study_mark_urgent: ['technician', 'doctor', 'manager', 'admin'],

@@ -29,7 +29,7 @@ describe('settings form', () => {
   it('round-trips the shown configuration into the update, keeping what the forms do not show', () => {
     const form = toForm({
       dicom: { ae_title: 'STATION', allowed_callers: ['DR1'] },
-      studies: { quiet_period_secs: 60, hold_unmatched: true, send_while_receiving: false },
+      studies: { quiet_period_secs: 60, hold_unmatched: true, hold_on_mismatch: false, send_while_receiving: false },
       destinations: [hub],
       reports: { targets: [{ modality: '*', priority: 'urgent', minutes: 30 }] },
     })
@@ -38,6 +38,7 @@ describe('settings form', () => {
       allowed_callers: ['DR1'],
       quiet_period_secs: 60,
       hold_unmatched: true,
+      hold_on_mismatch: false,
       send_while_receiving: false,
       destinations: [hub],
       watch: [],

@@ -29,6 +29,7 @@ export interface SettingsForm {
   allowedCallers: string[]
   quietPeriodSecs: number
   holdUnmatched: boolean
+  holdOnMismatch: boolean
   sendWhileReceiving: boolean
   destinations: Destination[]
   watch: WatchFolder[]
@@ -52,6 +53,7 @@ export function toForm(c: EditedConfig): SettingsForm {
     allowedCallers: [...(c.dicom?.allowed_callers ?? [])],
     quietPeriodSecs: c.studies?.quiet_period_secs ?? 120,
     holdUnmatched: c.studies?.hold_unmatched ?? false,
+    holdOnMismatch: c.studies?.hold_on_mismatch ?? true,
     sendWhileReceiving: c.studies?.send_while_receiving ?? true,
     destinations: copy(c.destinations ?? []),
     watch: copy(c.watch ?? []),
@@ -64,6 +66,7 @@ export function toUpdate(f: SettingsForm): SettingsUpdate {
     allowed_callers: f.allowedCallers,
     quiet_period_secs: f.quietPeriodSecs,
     hold_unmatched: f.holdUnmatched,
+    hold_on_mismatch: f.holdOnMismatch,
     send_while_receiving: f.sendWhileReceiving,
     destinations: f.destinations,
     watch: f.watch,

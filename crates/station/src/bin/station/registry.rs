@@ -4,12 +4,13 @@
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use station::actions::{self, Actor};
+use station::actions::{self, ActionError, Actor};
 use station::config::{Config, Overrides};
 use station::events::Events;
 use station::registry::matching::{self, Target};
 use station::registry::orders::{self, NewOrder};
 use station::registry::patients::{self, NewPatient};
+use station::registry::{identity, RegistryError};
 use station::store::{OrderState, Store};
 
 use super::ConfigArgs;
@@ -188,6 +189,19 @@ pub enum StudyAction {
         /// A new patient and order made from the study's own data.
         #[arg(long)]
         from_study: bool,
+        /// Assign it even though the device sent another name, sex or birth date than the
+        /// patient's (the differences are audited).
+        #[arg(long)]
+        confirm_mismatch: bool,
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
+    /// Confirm that a study held for "check patient" (the device sent another name, sex or
+    /// birth date than its order's patient) is that patient, and send it.
+    ConfirmPatient {
+        #[command(flatten)]
+        config: ConfigArgs,
+        study_uid: String,
         #[arg(long, default_value = "cli")]
         actor: String,
     },
@@ -404,6 +418,7 @@ pub fn study(action: StudyAction) -> anyhow::Result<()> {
             order,
             patient,
             from_study,
+            confirm_mismatch,
             actor,
         } => {
             let target = match (order, patient, from_study) {
@@ -416,10 +431,42 @@ pub fn study(action: StudyAction) -> anyhow::Result<()> {
             let routes = station::lifecycle::routes(&config);
             let events = Events::new();
             let by = Actor::new(&store, &events, &actor);
-            let assigned = actions::study::assign(&by, &study_uid, &target, &routes)?;
+            let assigned =
+                match actions::study::assign(&by, &study_uid, &target, &routes, confirm_mismatch) {
+                    Err(ActionError::Registry(RegistryError::PatientMismatch(differences))) => {
+                        bail!(
+                            "the device sent another patient than the one assigned: {}; \
+                         check it, and repeat with --confirm-mismatch if it is the same patient",
+                            identity::describe(&differences)
+                        )
+                    }
+                    other => other?,
+                };
             println!(
                 "study {study_uid} assigned to order {}",
                 assigned.order.accession
+            );
+            if !assigned.differences.is_empty() {
+                println!(
+                    "confirmed differences: {}",
+                    identity::describe(&assigned.differences)
+                );
+            }
+        }
+        StudyAction::ConfirmPatient {
+            config,
+            study_uid,
+            actor,
+        } => {
+            let (config, store) = open(&config)?;
+            let routes = station::lifecycle::routes(&config);
+            let events = Events::new();
+            let by = Actor::new(&store, &events, &actor);
+            let confirmed = actions::study::confirm_patient(&by, &study_uid, &routes)?;
+            println!(
+                "study {study_uid} confirmed as its order's patient ({}); state {}",
+                identity::describe(&confirmed.differences),
+                confirmed.state
             );
         }
     }

@@ -38,7 +38,15 @@ fn receive(conn: &mut Connection, study: &str, patient_id: &str, modality: &str,
 
 fn complete_all(conn: &mut Connection, hold: bool, routes: &[Route]) {
     store::complete_quiet_studies_with(conn, 0, routes, |tx, id| {
-        on_complete(tx, id, hold).map_err(|e| match e {
+        on_complete(
+            tx,
+            id,
+            Holds {
+                unmatched: hold,
+                mismatch: false,
+            },
+        )
+        .map_err(|e| match e {
             RegistryError::Store(e) => e,
             other => panic!("matching failed: {other}"),
         })
@@ -168,7 +176,8 @@ fn studies_match_by_accession_then_by_patient_modality_and_date_and_the_rest_wai
     assert_eq!(waiting[0].study_uid, "1.3");
 
     // Made into a patient and an order from its own data, then queued.
-    let o = assign(&mut conn, "li", "1.3", &Target::FromStudy, &routes).expect("assign");
+    let (o, _) =
+        assign(&mut conn, "li", "1.3", &Target::FromStudy, &routes, false).expect("assign");
     assert_eq!(o.modality, "ECG");
     let made = patients::by_id(&conn, o.patient_ref)
         .expect("read")
@@ -209,7 +218,15 @@ fn study_id(conn: &Connection, study: &str) -> i64 {
 fn arriving(conn: &mut Connection, study: &str, hold: bool) -> bool {
     let id = study_id(conn, study);
     let tx = conn.transaction().expect("tx");
-    let early = on_arrival(&tx, id, hold).expect("on_arrival");
+    let early = on_arrival(
+        &tx,
+        id,
+        Holds {
+            unmatched: hold,
+            mismatch: false,
+        },
+    )
+    .expect("on_arrival");
     tx.commit().expect("commit");
     early
 }
@@ -398,7 +415,15 @@ fn a_study_linked_early_to_an_order_cancelled_since_is_unassigned_when_nothing_e
     let mut conn = store.lock();
     let routes = linked_early_then_cancelled(&mut conn);
     store::complete_quiet_studies_with(&mut conn, 0, &routes, |tx, id| {
-        let queue_now = on_complete(tx, id, true).expect("on_complete");
+        let queue_now = on_complete(
+            tx,
+            id,
+            Holds {
+                unmatched: true,
+                mismatch: false,
+            },
+        )
+        .expect("on_complete");
         store::queue::on_study_complete(tx, id)?;
         Ok(queue_now)
     })
@@ -411,12 +436,14 @@ fn a_study_linked_early_to_an_order_cancelled_since_is_unassigned_when_nothing_e
     let waiting = unassigned(&conn).expect("unassigned");
     assert_eq!(waiting.len(), 1);
 
-    let o = assign(
+    // The device sent WRONG^NAME: the technician confirms P9 is the patient all the same.
+    let (o, _) = assign(
         &mut conn,
         "li",
         "3.1",
         &Target::NewOrderFor("P9".into()),
         &routes,
+        true,
     )
     .expect("assign");
     assert_eq!(order_of(&conn, "3.1"), Some(o.accession));

@@ -149,7 +149,12 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     let assigned = client.ok(
         &tech,
         "study_assign",
-        json!({ "study_uid": stray, "target": { "kind": "new_order_for", "value": clinic_id } }),
+        // ZHANG^SAN at the device: the technician confirms it is the registered patient.
+        json!({
+            "study_uid": stray,
+            "target": { "kind": "new_order_for", "value": clinic_id },
+            "confirm_mismatch": true,
+        }),
     );
     assert_ne!(assigned["state"], "unassigned", "{assigned}");
     let stray_accession = assigned["order"]["accession"].as_str().expect("accession");

@@ -43,6 +43,7 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("order_cancel", Some(&[T, M, A])),
     ("studies_unassigned", Some(&[T, M, A])),
     ("study_assign", Some(&[T, M, A])),
+    ("study_confirm_patient", Some(&[T, M, A])),
     ("reports_list", Some(ALL)),
     ("report_get", Some(ALL)),
     // Acknowledging says a doctor read it: not technicians.

@@ -28,6 +28,11 @@ pub struct Options {
     pub quiet_period_secs: Option<u64>,
     /// `[studies] hold_unmatched`: complete studies that match no order wait for a person.
     pub hold_unmatched: bool,
+    /// `[studies] hold_on_mismatch`: studies matched to an order whose patient differs from
+    /// the device's wait for a person. Off here (the station's default is on) so that tests
+    /// sending demo patients under an order's accession see them go; the tests of the guard
+    /// turn it on.
+    pub hold_on_mismatch: bool,
     /// `[studies] send_while_receiving`; unset: the station's default (on).
     pub send_while_receiving: Option<bool>,
     /// See [`destination`] for the test defaults of each.
@@ -74,6 +79,7 @@ impl Options {
         c.storage.min_free_mb = self.min_free_mb;
         c.studies.quiet_period_secs = self.quiet_period_secs.unwrap_or(3600);
         c.studies.hold_unmatched = self.hold_unmatched;
+        c.studies.hold_on_mismatch = self.hold_on_mismatch;
         if let Some(early) = self.send_while_receiving {
             c.studies.send_while_receiving = early;
         }
