@@ -41,5 +41,6 @@ describe('state chips', () => {
     expect(studyActions('held')).toEqual(['release'])
     expect(studyActions('sending')).toEqual(['hold'])
     expect(studyActions('delivered')).toEqual([])
+    expect(studyActions('unassigned')).toEqual([])
   })
 })

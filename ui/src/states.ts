@@ -73,6 +73,7 @@ export function studyActions(state: string): Array<'retry' | 'hold' | 'release'>
   const out: Array<'retry' | 'hold' | 'release'> = []
   if (state === 'failed') out.push('retry')
   if (state === 'held') out.push('release')
-  else if (!['delivered', 'reported'].includes(state)) out.push('hold')
+  // An unassigned study (no order, or its patient to be checked) has no send to pause yet.
+  else if (!['delivered', 'reported', 'unassigned'].includes(state)) out.push('hold')
   return out
 }
