@@ -83,8 +83,10 @@ describe('image viewer in WebKitGTK', () => {
       await (await find('[data-test="open-viewer"]')).click()
 
       await find('[data-test="viewport-main"][data-rendered^="wadors:"]', 60_000)
-      // A light MONOCHROME1 field (the CR's background), not a black or empty canvas.
-      const grey = await meanGrey()
+      // A light MONOCHROME1 field (the CR's background), not a black or empty canvas. WebKitGTK
+      // paints the WebGL canvas a moment after the viewport says it rendered: wait for it.
+      let grey = 0
+      await waitFor('the radiograph to be drawn (mean grey over 60)', 20_000, async () => (grey = await meanGrey()) > 60)
       assert.ok(grey > 60, `the radiograph is drawn (mean grey ${grey})`)
       assert.match(await (await find('[data-test="voi"]')).text(), /窗宽 4096 窗位 2048/)
 
