@@ -35,8 +35,9 @@ pub const LAYERS: &[&[&str]] = &[
     &["config", "demo"],
     // Every SQL statement and the states its CHECKs allow.
     &["store"],
-    // The engine's event bus, the one ingest path, registration and matching, users.
-    &["events", "ingest", "registry", "auth"],
+    // The engine's event bus, the one ingest path, registration and matching, users, and what
+    // the center's monitoring reads (metrics from the store, readiness).
+    &["events", "ingest", "registry", "auth", "metrics"],
     // Device exports turned into DICOM (through ingest).
     &["convert"],
     // Services: the DICOM listener, watched folders, the hub client and sync, reports,

@@ -14,11 +14,13 @@ pub mod device;
 mod editor;
 mod live;
 mod schedule;
+mod validate;
 pub use destination::{Destination, OAuth2Config, RateWindow, Secret};
 pub use device::ExportKind;
 pub use editor::write_editable;
 pub use live::Live;
 pub use schedule::{kbit_to_bytes, parse_clock, Schedule, Window};
+pub use validate::validate_caller;
 
 /// Where a station started on embedded defaults keeps the settings an admin saves, inside its
 /// data directory; read at the next start when no `--config` is given.
@@ -72,6 +74,7 @@ pub enum Setting {
     WatchRescan,
     WatchDevice,
     UidRoot,
+    MetricsToken,
     /// The file as a whole (writing it back).
     File,
 }
@@ -99,6 +102,9 @@ pub struct Config {
     /// The daily log file of `station serve`.
     #[serde(default)]
     pub log: LogConfig,
+    /// `GET /metrics` for the center's Prometheus.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// The file this configuration was read from (absent: embedded defaults only); settings an
     /// admin saves are written back to it.
     #[serde(skip)]
@@ -146,6 +152,17 @@ pub struct StationConfig {
     /// UID is "2.25." + a random UUID as an integer (PS3.5 §B.2), which needs no registration.
     #[serde(default)]
     pub uid_root: Option<String>,
+}
+
+/// The Prometheus endpoint. Metrics carry no patient data but describe the clinic's work, so
+/// they are not public: with no token the endpoint is off (404), and a scrape must send the
+/// token as `Authorization: Bearer`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// The scrape token; absent: `GET /metrics` answers 404.
+    #[serde(default)]
+    pub token: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -233,6 +250,13 @@ pub struct AuthConfig {
 pub struct StorageConfig {
     /// Below this much free space on the data disk new images are refused (status A700).
     pub min_free_mb: u64,
+}
+
+impl StorageConfig {
+    /// The floor in bytes.
+    pub fn min_free_bytes(&self) -> u64 {
+        self.min_free_mb.saturating_mul(1024 * 1024)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -391,161 +415,8 @@ impl Config {
             .unwrap_or_else(|| self.data_dir.join(SAVED_SETTINGS_FILE))
     }
 
-    /// The checks a config file gets at load, for a configuration edited in memory.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        let ae = &self.dicom.ae_title;
-        if ae.trim().is_empty()
-            || ae.len() > 16
-            || !ae
-                .chars()
-                .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '\\')
-        {
-            return Err(ConfigError::invalid(
-                Setting::AeTitle,
-                format!(
-                    "dicom.ae_title = {ae:?}: an AE title is 1 to 16 printable ASCII characters without backslash"
-                ),
-            ));
-        }
-        for caller in &self.dicom.allowed_callers {
-            validate_caller(caller)?;
-        }
-        if self.dicom.max_pdu_length < 4096 {
-            return Err(ConfigError::invalid(
-                Setting::MaxPduLength,
-                format!(
-                    "dicom.max_pdu_length = {}: must be at least 4096",
-                    self.dicom.max_pdu_length
-                ),
-            ));
-        }
-        if self.dicom.max_associations == 0 {
-            return Err(ConfigError::invalid(
-                Setting::MaxAssociations,
-                "dicom.max_associations must be at least 1",
-            ));
-        }
-        if self.dicom.artim_timeout_secs == 0 || self.dicom.idle_timeout_secs == 0 {
-            return Err(ConfigError::invalid(
-                Setting::DicomTimeouts,
-                "dicom.artim_timeout_secs and dicom.idle_timeout_secs must be at least 1",
-            ));
-        }
-        if self.studies.quiet_period_secs == 0 {
-            return Err(ConfigError::invalid(
-                Setting::QuietPeriod,
-                "studies.quiet_period_secs must be at least 1",
-            ));
-        }
-        if self.auth.session_ttl_secs == 0
-            || self.auth.max_failed_logins == 0
-            || self.auth.max_failed_logins_per_address == 0
-        {
-            return Err(ConfigError::invalid(
-                Setting::Auth,
-                "auth.session_ttl_secs, auth.max_failed_logins and \
-                 auth.max_failed_logins_per_address must be at least 1",
-            ));
-        }
-        let mut names = std::collections::HashSet::new();
-        for d in &self.destinations {
-            if d.name.trim().is_empty() || !names.insert(d.name.as_str()) {
-                return Err(ConfigError::invalid(
-                    Setting::DestinationName,
-                    format!(
-                        "destinations.name {:?}: each destination needs a unique, non-empty name",
-                        d.name
-                    ),
-                ));
-            }
-            d.validate()?;
-        }
-        let r = &self.reports;
-        if r.urgent_poll_secs == 0
-            || r.recent_poll_secs == 0
-            || r.idle_poll_secs == 0
-            || r.batch_studies == 0
-        {
-            return Err(ConfigError::invalid(
-                Setting::ReportPolling,
-                "reports: urgent_poll_secs, recent_poll_secs, idle_poll_secs and batch_studies must be at least 1",
-            ));
-        }
-        for t in &r.targets {
-            t.validate()?;
-        }
-        for w in &self.watch {
-            w.validate()?;
-        }
-        if let Some(root) = &self.station.uid_root {
-            crate::dicom::uid::validate_root(root).map_err(|e| {
-                ConfigError::invalid(
-                    Setting::UidRoot,
-                    format!("station.uid_root = {root:?}: {e}"),
-                )
-            })?;
-        }
-        Ok(())
-    }
-
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("station.db")
-    }
-}
-
-/// One entry of `dicom.allowed_callers`.
-pub fn validate_caller(caller: &str) -> Result<(), ConfigError> {
-    if caller.trim().is_empty() || caller.len() > 16 {
-        return Err(ConfigError::invalid(
-            Setting::AllowedCallers,
-            format!(
-                "dicom.allowed_callers: {caller:?} is not a valid AE title (1 to 16 characters)"
-            ),
-        ));
-    }
-    Ok(())
-}
-
-impl TurnaroundTarget {
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if !matches!(self.priority.as_str(), "urgent" | "routine" | "*") || self.minutes == 0 {
-            return Err(ConfigError::invalid(
-                Setting::TurnaroundTarget,
-                format!(
-                    "reports.targets {self:?}: priority is \"urgent\", \"routine\" or \"*\", minutes at least 1"
-                ),
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl WatchFolder {
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.path.as_os_str().is_empty() {
-            return Err(ConfigError::invalid(
-                Setting::WatchPath,
-                "watch.path must not be empty",
-            ));
-        }
-        if self.rescan_secs == 0 {
-            return Err(ConfigError::invalid(
-                Setting::WatchRescan,
-                format!(
-                    "watch.rescan_secs for {}: must be at least 1",
-                    self.path.display()
-                ),
-            ));
-        }
-        if let Some(device) = &self.device {
-            device::validate(device).map_err(|e| {
-                ConfigError::invalid(
-                    Setting::WatchDevice,
-                    format!("watch.device for {}: {e}", self.path.display()),
-                )
-            })?;
-        }
-        Ok(())
     }
 }
 

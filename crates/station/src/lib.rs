@@ -19,6 +19,7 @@ pub mod http;
 pub mod ingest;
 pub mod lifecycle;
 pub mod logfile;
+pub mod metrics;
 pub mod options;
 pub mod registry;
 pub mod reports;

@@ -42,6 +42,8 @@ pub enum ServeError {
     Users(#[from] crate::auth::users::UserError),
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 /// A running station. Dropping it does not stop it; call [`Station::shutdown`].
@@ -53,6 +55,8 @@ pub struct Station {
     /// The engine's store and event bus, for the API layers (HTTP, Tauri) built on a station.
     pub store: Arc<Store>,
     pub events: Events,
+    /// What the metrics and the readiness check read of the running station.
+    pub activity: Arc<crate::metrics::Activity>,
     shutdown: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     _lock: File,
@@ -91,10 +95,15 @@ impl Station {
         let mut threads = Vec::new();
         // The API is up before devices can connect, so "listening" means usable in every way.
         let api = Arc::new(crate::api::Api::new(config, store.clone(), events.clone())?);
-        let (http_addr, http_thread) =
-            crate::http::spawn(&config.http, api.clone(), shutdown.clone())?;
+        let activity = Arc::new(crate::metrics::Activity::new()?);
+        let (http_addr, http_thread) = crate::http::spawn(
+            &config.http,
+            api.clone(),
+            activity.clone(),
+            shutdown.clone(),
+        )?;
         threads.push(http_thread);
-        let listener = Listener::bind(&config.dicom, ingest.clone())?;
+        let listener = Listener::bind(&config.dicom, ingest.clone(), activity.clone())?;
         let dicom_addr = listener
             .local_addr()
             .map_err(|source| ListenerError::Bind {
@@ -107,6 +116,9 @@ impl Station {
             data_dir = %data_dir.display(),
             "DICOM listener ready"
         );
+        // Ready from here on (`/readyz`): the port is held, so a device's association waits
+        // in the backlog until the thread below accepts it.
+        activity.set_listener_bound();
         let live = api.live_config();
         let listener = listener.follow(live.clone());
         let stop = shutdown.clone();
@@ -138,6 +150,7 @@ impl Station {
             api,
             store,
             events,
+            activity,
             shutdown,
             threads,
             _lock: lock,

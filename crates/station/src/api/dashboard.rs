@@ -137,7 +137,7 @@ pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError
         counts: store::status_counts(&conn)?,
         destinations: station::links(ctx, &conn)?,
         free_disk_bytes: fs4::available_space(&ctx.api.config().data_dir).ok(),
-        min_free_bytes: ctx.api.config().storage.min_free_mb * 1024 * 1024,
+        min_free_bytes: ctx.api.config().storage.min_free_bytes(),
         devices,
         period_days,
         turnaround,

@@ -87,6 +87,9 @@ fn redacted(config: &Config) -> Config {
         config.auth.initial_admin_password = Some(HIDDEN.into());
     }
     let hidden = || Secret(HIDDEN.into());
+    if config.metrics.token.is_some() {
+        config.metrics.token = Some(hidden());
+    }
     for d in &mut config.destinations {
         if d.password.is_some() {
             d.password = Some(hidden());

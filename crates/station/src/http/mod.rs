@@ -4,10 +4,14 @@
 //! It runs on its own thread with its own tokio runtime; every API call goes to a blocking
 //! thread (SQLite, argon2), so the async workers only move bytes.
 //!
+//! The center's monitoring reads `/metrics` (with its scrape token), `/healthz` and `/readyz`
+//! (no login) beside the API: they are not operations a person does, and carry no patient data.
+//!
 //! Must never: answer an API request without going through `Api::call`, or keep the station
 //! from shutting down (open event streams end when the station stops).
 
 mod downloads;
+mod monitor;
 mod openapi;
 mod routes;
 mod sse;
@@ -23,6 +27,7 @@ use tokio::sync::watch;
 
 use crate::api::Api;
 use crate::config::HttpConfig;
+use crate::metrics::Activity;
 
 pub use openapi::document;
 
@@ -41,6 +46,8 @@ pub enum HttpError {
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub api: Arc<Api>,
+    /// The running station's counters and readiness (`/metrics`, `/readyz`).
+    pub activity: Arc<Activity>,
     /// Turns `true` when the station stops; event streams end on it.
     pub stopping: watch::Receiver<bool>,
 }
@@ -50,6 +57,7 @@ pub(crate) struct AppState {
 pub fn spawn(
     config: &HttpConfig,
     api: Arc<Api>,
+    activity: Arc<Activity>,
     shutdown: Arc<AtomicBool>,
 ) -> Result<(SocketAddr, JoinHandle<()>), HttpError> {
     let addr = format!("{}:{}", config.bind, config.port);
@@ -78,6 +86,7 @@ pub fn spawn(
             };
             let app = routes::router(AppState {
                 api,
+                activity,
                 stopping: stopping.clone(),
             });
             let watcher = tokio::spawn(async move {

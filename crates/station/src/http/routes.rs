@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::{downloads, openapi, sse, static_ui, AppState};
+use super::{downloads, monitor, openapi, sse, static_ui, AppState};
 use crate::api::{ApiError, Lang};
 use crate::auth::Origin;
 
@@ -26,6 +26,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/report/{id}/pdf", get(downloads::report_pdf))
         .route("/api/report/{id}/print", get(downloads::report_print))
         .route("/api/{op}", post(call))
+        .route("/metrics", get(monitor::metrics))
+        .route("/healthz", get(monitor::healthz))
+        .route("/readyz", get(monitor::readyz))
         .fallback(static_ui::serve)
         .with_state(state)
 }

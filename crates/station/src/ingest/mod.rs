@@ -114,7 +114,7 @@ impl Ingest {
             data_dir,
             tmp_dir,
             store,
-            min_free_bytes: config.storage.min_free_mb.saturating_mul(1024 * 1024),
+            min_free_bytes: config.storage.min_free_bytes(),
         })
     }
 

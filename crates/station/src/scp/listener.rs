@@ -27,6 +27,7 @@ use dicom_ul::{Pdu, ServerAssociation, ServerAssociationOptions};
 use crate::config::DicomConfig;
 use crate::dicom::dimse::{self, command_field, status, Command};
 use crate::ingest::{Ingest, IngestError, Outcome, Staging};
+use crate::metrics::Activity;
 use crate::store::Source;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,12 +44,18 @@ pub struct Listener {
     socket: TcpListener,
     config: DicomConfig,
     ingest: Arc<Ingest>,
+    /// Open associations and worklist queries, for the metrics.
+    activity: Arc<Activity>,
     /// When set, each association takes the allowed callers in force when it arrives.
     live: Option<crate::config::Live>,
 }
 
 impl Listener {
-    pub fn bind(config: &DicomConfig, ingest: Arc<Ingest>) -> Result<Listener, ListenerError> {
+    pub fn bind(
+        config: &DicomConfig,
+        ingest: Arc<Ingest>,
+        activity: Arc<Activity>,
+    ) -> Result<Listener, ListenerError> {
         let addr = format!("{}:{}", config.bind, config.port);
         let socket =
             TcpListener::bind(&addr).map_err(|source| ListenerError::Bind { addr, source })?;
@@ -56,6 +63,7 @@ impl Listener {
             socket,
             config: config.clone(),
             ingest,
+            activity,
             live: None,
         })
     }
@@ -108,11 +116,12 @@ impl Listener {
                 }),
                 None => config.clone(),
             };
-            let (ingest, active) = (self.ingest.clone(), active.clone());
+            let (ingest, active, activity) =
+                (self.ingest.clone(), active.clone(), self.activity.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("assoc-{peer}"))
                 .spawn(move || {
-                    serve_association(stream, peer, &config, &ingest);
+                    serve_association(stream, peer, &config, &ingest, &activity);
                     active.fetch_sub(1, Ordering::SeqCst);
                 });
             if let Err(e) = spawned {
@@ -164,7 +173,13 @@ fn reject_busy(mut stream: TcpStream) {
     }
 }
 
-fn serve_association(stream: TcpStream, peer: SocketAddr, config: &DicomConfig, ingest: &Ingest) {
+fn serve_association(
+    stream: TcpStream,
+    peer: SocketAddr,
+    config: &DicomConfig,
+    ingest: &Ingest,
+    activity: &Activity,
+) {
     let options = ServerAssociationOptions::new()
         .ae_access_control(AllowList(config.allowed_callers.clone()))
         .ae_title(config.ae_title.clone())
@@ -186,6 +201,8 @@ fn serve_association(stream: TcpStream, peer: SocketAddr, config: &DicomConfig, 
             return;
         }
     };
+    // Counted once established: a port check that connects and closes is not an association.
+    let _open = activity.association();
     let calling_ae = dicom_ul::association::Association::peer_ae_title(&assoc)
         .trim()
         .to_string();
@@ -213,6 +230,7 @@ fn serve_association(stream: TcpStream, peer: SocketAddr, config: &DicomConfig, 
             calling_ae: calling_ae.clone(),
         },
         ingest,
+        activity,
         command: Vec::new(),
         pending: None,
         find: None,
@@ -242,6 +260,7 @@ struct PendingFind {
 struct Session<'a> {
     source: Source,
     ingest: &'a Ingest,
+    activity: &'a Activity,
     command: Vec<u8>,
     pending: Option<PendingStore>,
     find: Option<PendingFind>,
@@ -322,6 +341,7 @@ impl Session<'_> {
                     }
                     if pdv.is_last {
                         if let Some(find) = self.find.take() {
+                            self.activity.worklist_query();
                             let ts = accepted_syntax(assoc, find.context_id)?;
                             super::worklist::serve_find(
                                 assoc,

@@ -21,7 +21,7 @@ pub mod reports;
 mod routing;
 pub mod sessions;
 pub mod states;
-mod status;
+pub mod status;
 pub mod studies;
 pub mod users;
 

@@ -1,5 +1,7 @@
 //! How many studies, instances, quarantined files and queue rows there are, by state: what
-//! `station status`, the status bar and the dashboard's stages show.
+//! `station status`, the status bar and the dashboard's stages show, and the totals the
+//! center's Prometheus reads (`metrics`): instances and bytes by source, the send queue per
+//! destination, bytes the hubs confirmed.
 //!
 //! Must never: count from anything but the tables (no cached totals).
 
@@ -8,7 +10,7 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::StoreError;
+use super::{SendState, StoreError};
 
 /// What `station status` prints.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, Default, utoipa::ToSchema)]
@@ -48,4 +50,81 @@ pub fn status_counts(conn: &Connection) -> Result<StatusCounts, StoreError> {
     )?;
     counts.quarantined = conn.query_row("SELECT COUNT(*) FROM quarantine", [], |r| r.get(0))?;
     Ok(counts)
+}
+
+/// Instances received from one kind of source (`dicom`, `folder`, `import`, `recovery`): how
+/// many and their bytes as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub source_kind: String,
+    pub instances: i64,
+    pub bytes: i64,
+}
+
+/// Every instance in the index, by kind of source (the index keeps rows of purged files too,
+/// so these only grow).
+pub fn received_by_source(conn: &Connection) -> Result<Vec<Received>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT source_kind, COUNT(*), COALESCE(SUM(size), 0) FROM instances
+         GROUP BY source_kind ORDER BY source_kind",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Received {
+            source_kind: r.get(0)?,
+            instances: r.get(1)?,
+            bytes: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The send queue rows of one destination in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueGroup {
+    pub destination: String,
+    pub state: SendState,
+    pub studies: i64,
+    /// When the oldest of them was queued (Unix ms).
+    pub oldest_queued_at: i64,
+    /// When the latest of them last changed (Unix ms): for `delivered`, the last delivery.
+    pub last_changed_at: i64,
+}
+
+/// The send queue grouped by destination and state.
+pub fn queue_groups(conn: &Connection) -> Result<Vec<QueueGroup>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT destination, state, COUNT(*), MIN(created_at), MAX(updated_at) FROM send_queue
+         GROUP BY destination, state ORDER BY destination, state",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(QueueGroup {
+            destination: r.get(0)?,
+            state: r.get(1)?,
+            studies: r.get(2)?,
+            oldest_queued_at: r.get(3)?,
+            last_changed_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Bytes of the instances each destination's hub named as stored, by destination.
+pub fn stored_bytes_by_destination(conn: &Connection) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT q.destination, COALESCE(SUM(i.size), 0)
+         FROM send_instances si
+         JOIN send_queue q ON q.id = si.queue_ref
+         JOIN instances i ON i.id = si.instance_ref
+         WHERE si.state = 'stored' GROUP BY q.destination ORDER BY q.destination",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether the database answers a read (the readiness check).
+pub fn ping(conn: &Connection) -> Result<(), StoreError> {
+    conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok(())
 }

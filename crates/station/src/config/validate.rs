@@ -1,0 +1,173 @@
+//! The checks every configuration passes, from a file at load or edited in memory from the
+//! Settings page: each refusal names the setting at fault and says what would be accepted.
+//!
+//! Must never: touch the file system or the network (a path or a host is checked for shape
+//! only; whether it exists is the business of the part that uses it).
+
+use super::{device, Config, ConfigError, Setting, TurnaroundTarget, WatchFolder};
+
+impl Config {
+    /// The checks a config file gets at load, for a configuration edited in memory.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let ae = &self.dicom.ae_title;
+        if ae.trim().is_empty()
+            || ae.len() > 16
+            || !ae
+                .chars()
+                .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '\\')
+        {
+            return Err(ConfigError::invalid(
+                Setting::AeTitle,
+                format!(
+                    "dicom.ae_title = {ae:?}: an AE title is 1 to 16 printable ASCII characters without backslash"
+                ),
+            ));
+        }
+        for caller in &self.dicom.allowed_callers {
+            validate_caller(caller)?;
+        }
+        if self.dicom.max_pdu_length < 4096 {
+            return Err(ConfigError::invalid(
+                Setting::MaxPduLength,
+                format!(
+                    "dicom.max_pdu_length = {}: must be at least 4096",
+                    self.dicom.max_pdu_length
+                ),
+            ));
+        }
+        if self.dicom.max_associations == 0 {
+            return Err(ConfigError::invalid(
+                Setting::MaxAssociations,
+                "dicom.max_associations must be at least 1",
+            ));
+        }
+        if self.dicom.artim_timeout_secs == 0 || self.dicom.idle_timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                Setting::DicomTimeouts,
+                "dicom.artim_timeout_secs and dicom.idle_timeout_secs must be at least 1",
+            ));
+        }
+        if self.studies.quiet_period_secs == 0 {
+            return Err(ConfigError::invalid(
+                Setting::QuietPeriod,
+                "studies.quiet_period_secs must be at least 1",
+            ));
+        }
+        if self.auth.session_ttl_secs == 0
+            || self.auth.max_failed_logins == 0
+            || self.auth.max_failed_logins_per_address == 0
+        {
+            return Err(ConfigError::invalid(
+                Setting::Auth,
+                "auth.session_ttl_secs, auth.max_failed_logins and \
+                 auth.max_failed_logins_per_address must be at least 1",
+            ));
+        }
+        let mut names = std::collections::HashSet::new();
+        for d in &self.destinations {
+            if d.name.trim().is_empty() || !names.insert(d.name.as_str()) {
+                return Err(ConfigError::invalid(
+                    Setting::DestinationName,
+                    format!(
+                        "destinations.name {:?}: each destination needs a unique, non-empty name",
+                        d.name
+                    ),
+                ));
+            }
+            d.validate()?;
+        }
+        let r = &self.reports;
+        if r.urgent_poll_secs == 0
+            || r.recent_poll_secs == 0
+            || r.idle_poll_secs == 0
+            || r.batch_studies == 0
+        {
+            return Err(ConfigError::invalid(
+                Setting::ReportPolling,
+                "reports: urgent_poll_secs, recent_poll_secs, idle_poll_secs and batch_studies must be at least 1",
+            ));
+        }
+        for t in &r.targets {
+            t.validate()?;
+        }
+        for w in &self.watch {
+            w.validate()?;
+        }
+        if let Some(root) = &self.station.uid_root {
+            crate::dicom::uid::validate_root(root).map_err(|e| {
+                ConfigError::invalid(
+                    Setting::UidRoot,
+                    format!("station.uid_root = {root:?}: {e}"),
+                )
+            })?;
+        }
+        if let Some(token) = &self.metrics.token {
+            // A short token is guessed by anyone on the clinic network; say so at start.
+            if token.0.trim().len() < 16 || token.0.trim() != token.0 {
+                return Err(ConfigError::invalid(
+                    Setting::MetricsToken,
+                    "metrics.token: at least 16 characters, no spaces around it (or no token: the endpoint is off)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+}
+
+/// One entry of `dicom.allowed_callers`.
+pub fn validate_caller(caller: &str) -> Result<(), ConfigError> {
+    if caller.trim().is_empty() || caller.len() > 16 {
+        return Err(ConfigError::invalid(
+            Setting::AllowedCallers,
+            format!(
+                "dicom.allowed_callers: {caller:?} is not a valid AE title (1 to 16 characters)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl TurnaroundTarget {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.priority.as_str(), "urgent" | "routine" | "*") || self.minutes == 0 {
+            return Err(ConfigError::invalid(
+                Setting::TurnaroundTarget,
+                format!(
+                    "reports.targets {self:?}: priority is \"urgent\", \"routine\" or \"*\", minutes at least 1"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl WatchFolder {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.path.as_os_str().is_empty() {
+            return Err(ConfigError::invalid(
+                Setting::WatchPath,
+                "watch.path must not be empty",
+            ));
+        }
+        if self.rescan_secs == 0 {
+            return Err(ConfigError::invalid(
+                Setting::WatchRescan,
+                format!(
+                    "watch.rescan_secs for {}: must be at least 1",
+                    self.path.display()
+                ),
+            ));
+        }
+        if let Some(device) = &self.device {
+            device::validate(device).map_err(|e| {
+                ConfigError::invalid(
+                    Setting::WatchDevice,
+                    format!("watch.device for {}: {e}", self.path.display()),
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
