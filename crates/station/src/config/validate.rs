@@ -112,7 +112,6 @@ impl Config {
         }
         Ok(())
     }
-
 }
 
 /// One entry of `dicom.allowed_callers`.
@@ -170,4 +169,3 @@ impl WatchFolder {
         Ok(())
     }
 }
-

@@ -8,6 +8,10 @@ use super::Activity;
 use crate::config::Config;
 use crate::store::{status, Store};
 
+/// How long the check waits for the database's write lock: a load check gives up after a few
+/// seconds, so a lock held elsewhere must show as "not ready", not as a check that hangs.
+const STORE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Why the station cannot take images now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotReady {
@@ -22,7 +26,7 @@ pub enum NotReady {
 }
 
 pub fn readiness(config: &Config, store: &Store, activity: &Activity) -> Result<(), NotReady> {
-    status::ping(&store.lock()).map_err(|e| NotReady::Store(e.to_string()))?;
+    status::ping_writable(&store.lock(), STORE_WAIT).map_err(|e| NotReady::Store(e.to_string()))?;
     if !activity.listener_bound() {
         return Err(NotReady::Listener);
     }

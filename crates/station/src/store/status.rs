@@ -121,10 +121,13 @@ pub fn stored_bytes_by_destination(conn: &Connection) -> Result<Vec<(String, i64
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Whether the database answers a read (the readiness check).
-pub fn ping(conn: &Connection) -> Result<(), StoreError> {
-    conn.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    })?;
+/// Whether the database could take a write now: its write lock is had within `wait` (the
+/// readiness check; another program holding the lock, a read-only or broken disk all fail it).
+pub fn ping_writable(conn: &Connection, wait: std::time::Duration) -> Result<(), StoreError> {
+    conn.busy_timeout(wait)?;
+    // Taking the write lock and letting it go writes nothing, even to the WAL.
+    let probe = conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;");
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    probe?;
     Ok(())
 }

@@ -21,6 +21,7 @@ mod hubcheck;
 mod logs;
 mod matching;
 mod mixup;
+mod monitor;
 mod queuerace;
 mod receive;
 mod refusal;
