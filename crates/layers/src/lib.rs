@@ -35,13 +35,13 @@ pub const LAYERS: &[&[&str]] = &[
     &["config", "demo"],
     // Every SQL statement and the states its CHECKs allow.
     &["store"],
-    // The engine's event bus, the one ingest path, registration and matching, users, and what
-    // the center's monitoring reads (metrics from the store, readiness).
-    &["events", "ingest", "registry", "auth", "metrics"],
+    // The engine's event bus, the one ingest path, registration and matching, users.
+    &["events", "ingest", "registry", "auth"],
     // Device exports turned into DICOM (through ingest).
     &["convert"],
     // Services: the DICOM listener, watched folders, the hub client and sync, reports,
-    // the study lifecycle, the change feed.
+    // the study lifecycle, the change feed; what the center's monitoring reads of them
+    // (metrics from the store, readiness).
     &[
         "scp",
         "watch",
@@ -49,6 +49,7 @@ pub const LAYERS: &[&[&str]] = &[
         "reports",
         "lifecycle",
         "changes",
+        "metrics",
     ],
     // The operation layer: every state change a person makes, audited, with its event.
     &["actions"],

@@ -15,6 +15,7 @@ use prometheus::{
 use super::{Activity, MetricsError};
 use crate::config::Config;
 use crate::store::{self, queue, status, SendState, Store};
+use crate::upstream::certificate;
 
 /// Buckets of report turnaround, in seconds: 5, 15 and 30 minutes, 1, 2, 4, 8 hours, 1, 2
 /// and 7 days (the targets clinics set fall between them).
@@ -212,6 +213,7 @@ pub fn render(config: &Config, store: &Store, activity: &Activity) -> Result<Str
     add(Box::new(turnaround))?;
 
     disk(config, &mut add)?;
+    certificates(config, &mut add)?;
 
     let mut out = Vec::new();
     TextEncoder::new().encode(&registry.gather(), &mut out)?;
@@ -246,5 +248,33 @@ fn disk(
         total.set(i64::try_from(bytes).unwrap_or(i64::MAX));
         add(Box::new(total))?;
     }
+    Ok(())
+}
+
+/// When each destination's client certificate expires. A file that cannot be read leaves the
+/// series out (the send itself fails and says why); it is logged here as well.
+fn certificates(
+    config: &Config,
+    add: &mut impl FnMut(Box<dyn Collector>) -> prometheus::Result<()>,
+) -> Result<(), MetricsError> {
+    let expiry = GaugeVec::new(
+        Opts::new(
+            "station_certificate_expiry_timestamp_seconds",
+            "When the client certificate presented to the destination expires (Unix time; the earliest in its file).",
+        ),
+        &["destination"],
+    )?;
+    for d in &config.destinations {
+        let Some(path) = &d.client_identity_file else {
+            continue;
+        };
+        match certificate::earliest_expiry(path) {
+            Ok(at) => expiry.with_label_values(&[d.name.as_str()]).set(at as f64),
+            Err(e) => {
+                tracing::warn!(destination = %d.name, error = %e, "client certificate unreadable")
+            }
+        }
+    }
+    add(Box::new(expiry))?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! error responses stay under our control.
 //!
 //! - [`hub`]: one hub's endpoint, credentials and TLS trust ([`Hub`], [`HubOptions`], [`Auth`]).
+//! - [`certificate`]: when the client certificate the station presents expires.
 //! - [`error`]: failures classified as transient (retry later) or permanent (a person looks).
 //! - [`stow`]: sending instances and reading the per-instance outcome.
 //! - [`qido`]: which instances the hub holds, and which report instances it has for studies.
@@ -17,6 +18,7 @@
 //! Must never: log a credential, hold a whole study in memory, or take an HTTP status as proof
 //! of storage (only the per-instance lists in the response body, or QIDO-RS, count).
 
+pub mod certificate;
 mod dicom_json;
 pub mod error;
 pub mod hub;

@@ -10,6 +10,7 @@ use serde_json::Value;
 use station::config::Secret;
 use station::demo::Scale;
 
+use crate::harness::pki;
 use crate::harness::*;
 
 const SCRAPE_TOKEN: &str = "scrape-token-of-the-center-01";
@@ -68,9 +69,13 @@ fn the_alert_rules_we_ship_pass_their_promtool_unit_tests() {
 fn metrics_need_the_scrape_token_count_what_happened_and_pass_promtool() {
     let scratch = Scratch::new();
     let hub = Orthanc::start(&scratch.join("hub"));
+    // The client certificate the station would present over TLS, valid for 10 days.
+    let identity = pki::self_signed(&scratch.join("pki"), "station", "/CN=clinic-station", 10);
     let station = Station::start(
         scratch.path(),
-        &with_scrape_token(Options::sending_to(hub.dicomweb_url())),
+        &with_scrape_token(Options::sending_to(hub.dicomweb_url())).tweak(move |c| {
+            c.destinations[0].client_identity_file = Some(identity.clone());
+        }),
     );
     let day = demo_day(&scratch.join("day"), Scale::Small, 14);
     let (paths, demo) = dx_study(&day, "GB18030", &scratch.join("send"));
@@ -160,6 +165,16 @@ fn metrics_need_the_scrape_token_count_what_happened_and_pass_promtool() {
         "every stored byte went up: {text}"
     );
     assert_eq!(sample(&text, "station_associations_active"), Some(0.0));
+    let expires = sample(
+        &text,
+        "station_certificate_expiry_timestamp_seconds{destination=\"hub\"}",
+    )
+    .expect("the client certificate's expiry");
+    let in_ten_days = now + 10.0 * 86400.0;
+    assert!(
+        (in_ten_days - 3600.0..=in_ten_days + 3600.0).contains(&expires),
+        "expires in 10 days: {expires} vs {in_ten_days}"
+    );
     assert!(
         sample(&text, "station_disk_free_bytes").is_some_and(|b| b > 0.0),
         "{text}"

@@ -821,6 +821,8 @@ export interface components {
             http: components["schemas"]["HttpConfig"];
             /** @description The daily log file of `station serve`. */
             log?: components["schemas"]["LogConfig"];
+            /** @description `GET /metrics` for the center's Prometheus. */
+            metrics?: components["schemas"]["MetricsConfig"];
             /** @description Reports coming back: how often to look, turnaround targets, the printed header. */
             reports: components["schemas"]["ReportsConfig"];
             station?: components["schemas"]["StationConfig"];
@@ -1165,6 +1167,14 @@ export interface components {
             /** Format: int64 */
             expires_at: number;
             user: components["schemas"]["UserInfo"];
+        };
+        /**
+         * @description The Prometheus endpoint. Metrics carry no patient data but describe the clinic's work, so
+         *     they are not public: with no token the endpoint is off (404), and a scrape must send the
+         *     token as `Authorization: Bearer`.
+         */
+        MetricsConfig: {
+            token?: null | components["schemas"]["Secret"];
         };
         NewOrder: {
             /**

@@ -11,6 +11,7 @@
 //! - [`chaos`]: a fault-injecting TCP proxy for bad links; [`fake_hub`]: a scripted HTTP server
 //!   for what a real Orthanc will not do on demand (409, 429, stalls).
 //! - [`api`]: a blocking client of the station's HTTP API (login, operations, event stream).
+//! - [`pki`]: certificates made with `openssl` for TLS tests.
 //! - [`dataset`]: comparing what was sent with what was stored.
 //! - [`fixtures`]: the demo clinic day, Chinese names in every character set devices use, and
 //!   the documents a hub's doctors write.
@@ -30,6 +31,7 @@ pub mod fake_hub;
 pub mod fixtures;
 mod in_process;
 pub mod orthanc;
+pub mod pki;
 // Private: a public `station` module would shadow the `station` crate in every test that
 // imports the harness with a glob. Its items are re-exported below.
 mod station;

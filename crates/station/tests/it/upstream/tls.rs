@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 
 use super::*;
+use crate::harness::pki::openssl;
 
 /// socat, killed when the test ends however it ends.
 struct Terminator(Child);
@@ -15,19 +16,6 @@ impl Drop for Terminator {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("/usr/bin/openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("running /usr/bin/openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A certificate for `name` signed by the test CA, with the given extensions; writes
