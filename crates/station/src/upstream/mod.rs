@@ -13,6 +13,7 @@
 //! - [`threads`]: a thread and runtime per destination (sync workers, report pollers).
 //! - `multipart`: the streamed multipart/related body.
 //! - [`oauth2`]: access tokens from a token server (client credentials).
+//! - [`probe`]: the connection test of a destination, step by step.
 //! - [`ratelimit`]: upload bandwidth limits with time-of-day windows.
 //!
 //! Must never: log a credential, hold a whole study in memory, or take an HTTP status as proof
@@ -24,6 +25,7 @@ pub mod error;
 pub mod hub;
 mod multipart;
 pub mod oauth2;
+pub mod probe;
 pub mod qido;
 pub mod ratelimit;
 pub mod retry;

@@ -186,6 +186,17 @@ impl Hub {
         Ok(found)
     }
 
+    /// Whether QIDO-RS answers a search with our credentials: one study-level search asking
+    /// for a single match (the connection test's last step).
+    pub async fn answers_queries(&self) -> Result<(), UpstreamError> {
+        let url = format!("{}/studies?limit=1", self.base);
+        let request = self
+            .client
+            .get(&url)
+            .header(ACCEPT, "application/dicom+json");
+        self.query(request).await.map(|_| ())
+    }
+
     /// Every match of an instance-level search (`query` without paging), by SOP Instance UID.
     async fn search(
         &self,

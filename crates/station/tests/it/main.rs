@@ -18,6 +18,7 @@ mod exports;
 mod folders;
 mod hostile;
 mod hubcheck;
+mod hubtest;
 mod logs;
 mod matching;
 mod mixup;

@@ -3,6 +3,7 @@
 //! it calls returns typed errors. Every change it makes goes through the library's operation
 //! layer (`station::actions`), audited with the actor `cli` (or `--actor`), as the API's are.
 
+mod hub;
 mod registry;
 mod report;
 mod sync;
@@ -65,6 +66,11 @@ enum Command {
     Sync {
         #[command(subcommand)]
         action: sync::SyncAction,
+    },
+    /// The destinations: test the link to one, step by step.
+    Hub {
+        #[command(subcommand)]
+        action: hub::HubAction,
     },
     /// Registered patients: add, edit, search.
     Patient {
@@ -193,6 +199,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { config, paths } => import(&config.load(Overrides::default())?, &paths),
         Command::Status { config, json } => status(&config.load(Overrides::default())?, json),
         Command::Sync { action } => sync::run(action),
+        Command::Hub { action } => hub::run(action),
         Command::Patient { action } => registry_cli::patient(action),
         Command::Order { action } => registry_cli::order(action),
         Command::Worklist { config, json } => registry_cli::worklist(&config, json),

@@ -163,4 +163,49 @@ fn a_hub_behind_tls_is_trusted_only_with_its_ca_and_gets_our_client_certificate(
         orthanc.instances().keys().cloned().collect::<BTreeSet<_>>(),
         sops(&made)
     );
+
+    // The connection test a maintainer runs: without the hub's CA the TLS step fails and says
+    // the certificate is not trusted; with it (and our certificate) every step passes and the
+    // TLS line tells when our certificate ends.
+    let config_with = |name: &str, ca: bool| {
+        let dir = scratch.join(name);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut config = Options::sending_to(url.clone()).config(&dir.join("data"), 0, 0);
+        config.destinations[0].ca_file = ca.then(|| pki.join("ca.pem"));
+        config.destinations[0].client_identity_file = Some(pki.join("station.pem"));
+        let path = dir.join("station.toml");
+        config::write(&config, &path);
+        path
+    };
+    let hub_test = |config: &Path| {
+        let run = run_tool(
+            Command::new(STATION_BIN)
+                .args(["hub", "test", "--english", "--config"])
+                .arg(config)
+                .arg("hub"),
+        );
+        let tls = run
+            .log
+            .lines()
+            .find(|l| l.contains("(TLS)"))
+            .unwrap_or_default()
+            .to_string();
+        (run, tls)
+    };
+    let (untrusted, tls) = hub_test(&config_with("untrusted", false));
+    assert!(!untrusted.status.success(), "{}", untrusted.log);
+    assert!(
+        tls.starts_with("✗ encryption (TLS) failed"),
+        "{}",
+        untrusted.log
+    );
+    assert!(tls.contains("not trusted"), "{tls}");
+    let (trusted, tls) = hub_test(&config_with("trusted", true));
+    assert!(trusted.status.success(), "{}", trusted.log);
+    assert!(
+        tls.starts_with("✓ encryption (TLS) passed"),
+        "{}",
+        trusted.log
+    );
+    assert!(tls.contains("client certificate valid until"), "{tls}");
 }

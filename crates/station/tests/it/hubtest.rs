@@ -1,0 +1,156 @@
+//! `station hub test NAME`: the connection test a maintainer runs when a clinic's link is down.
+//! Each step's line says what a person needs: which step failed, in Chinese (or English), and
+//! the raw detail; the exit status says whether the link works.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use station::config::Secret;
+
+use crate::harness::*;
+
+/// A configuration file with one destination `hub` at `url`, changed by `change`.
+fn config_with(
+    dir: &Path,
+    url: &str,
+    change: impl Fn(&mut station::config::Destination),
+) -> PathBuf {
+    std::fs::create_dir_all(dir).expect("dir");
+    let mut config = Options::sending_to(url).config(&dir.join("data"), 0, 0);
+    change(&mut config.destinations[0]);
+    let path = dir.join("station.toml");
+    config::write(&config, &path);
+    path
+}
+
+/// `station hub test` of the destination `hub` (or another name in `extra`).
+fn hub_test(config: &Path, extra: &[&str]) -> ToolRun {
+    let name = if extra.iter().any(|a| !a.starts_with("--")) {
+        &[][..]
+    } else {
+        &["hub"][..]
+    };
+    run_tool(
+        Command::new(STATION_BIN)
+            .args(["hub", "test", "--config"])
+            .arg(config)
+            .args(name)
+            .args(extra),
+    )
+}
+
+/// The line of the step whose name contains `step`.
+fn line<'a>(run: &'a ToolRun, step: &str) -> &'a str {
+    run.log
+        .lines()
+        .find(|l| l.contains(step))
+        .unwrap_or_else(|| panic!("no line for {step}:\n{}", run.log))
+}
+
+#[test]
+fn a_reachable_hub_passes_every_step_it_needs() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let config = config_with(&scratch.join("station"), &hub.dicomweb_url(), |_| {});
+    let run = hub_test(&config, &[]);
+    assert!(run.status.success(), "{}", run.log);
+    assert!(
+        line(&run, "(DNS)").starts_with("✓ 域名解析 (DNS) 通过"),
+        "{}",
+        run.log
+    );
+    assert!(line(&run, "(DNS)").contains("127.0.0.1:"), "{}", run.log);
+    assert!(
+        line(&run, "(TCP)").starts_with("✓ 网络连接 (TCP) 通过"),
+        "{}",
+        run.log
+    );
+    assert!(
+        line(&run, "(TLS)").starts_with("- 加密握手 (TLS) 跳过"),
+        "plain HTTP: {}",
+        run.log
+    );
+    assert!(
+        line(&run, "(QIDO-RS)").starts_with("✓ 影像查询 (QIDO-RS) 通过"),
+        "{}",
+        run.log
+    );
+}
+
+#[test]
+fn a_stopped_hub_fails_at_the_connection_and_says_so_in_english_on_request() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let url = hub.dicomweb_url();
+    let _stopped = hub.stop();
+    let config = config_with(&scratch.join("station"), &url, |_| {});
+    let run = hub_test(&config, &[]);
+    assert!(
+        !run.status.success(),
+        "exit status says the link is down: {}",
+        run.log
+    );
+    assert!(line(&run, "(DNS)").starts_with("✓"), "{}", run.log);
+    let tcp = line(&run, "(TCP)");
+    assert!(tcp.starts_with("✗ 网络连接 (TCP) 失败"), "{}", run.log);
+    assert!(
+        tcp.to_lowercase().contains("refused"),
+        "the raw detail: {tcp}"
+    );
+    assert!(
+        line(&run, "(QIDO-RS)").starts_with("- 影像查询 (QIDO-RS) 跳过"),
+        "{}",
+        run.log
+    );
+
+    let english = hub_test(&config, &["--english"]);
+    assert!(!english.status.success());
+    assert!(
+        line(&english, "(TCP)").starts_with("✗ connection (TCP) failed"),
+        "{}",
+        english.log
+    );
+}
+
+#[test]
+fn wrong_credentials_fail_the_search_and_the_password_is_not_shown() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::builder()
+        .user("clinic", "right-password")
+        .start(&scratch.join("hub"));
+    let config = config_with(&scratch.join("station"), &hub.dicomweb_url(), |d| {
+        d.username = Some("clinic".into());
+        d.password = Some(Secret("wrong-password".into()));
+    });
+    let run = hub_test(&config, &[]);
+    assert!(!run.status.success(), "{}", run.log);
+    assert!(line(&run, "(TCP)").starts_with("✓"), "{}", run.log);
+    let qido = line(&run, "(QIDO-RS)");
+    assert!(qido.starts_with("✗ 影像查询 (QIDO-RS) 失败"), "{}", run.log);
+    assert!(qido.contains("401"), "the hub's answer: {qido}");
+    assert!(!run.log.contains("wrong-password"), "{}", run.log);
+
+    let right = config_with(&scratch.join("station-2"), &hub.dicomweb_url(), |d| {
+        d.username = Some("clinic".into());
+        d.password = Some(Secret("right-password".into()));
+    });
+    let run = hub_test(&right, &[]);
+    assert!(run.status.success(), "{}", run.log);
+}
+
+#[test]
+fn an_unknown_destination_names_the_configured_ones() {
+    let scratch = Scratch::new();
+    let config = config_with(
+        &scratch.join("station"),
+        "http://127.0.0.1:9/dicom-web",
+        |_| {},
+    );
+    let run = hub_test(&config, &["center"]);
+    assert!(!run.status.success());
+    assert!(
+        run.log.contains("\"center\"") && run.log.contains("hub"),
+        "{}",
+        run.log
+    );
+}
