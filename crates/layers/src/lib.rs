@@ -56,7 +56,7 @@ pub const LAYERS: &[&[&str]] = &[
     // The typed API with its role checks.
     &["api"],
     // Adapters and assembly: HTTP, command-line options, the running station, its log file.
-    &["http", "options", "serve", "logfile"],
+    &["http", "options", "serve", "logfile", "diagnose"],
     // The programs: the `station` command and the desktop shell.
     &["cli", "desktop"],
 ];

@@ -26,6 +26,9 @@ pub use validate::validate_caller;
 /// data directory; read at the next start when no `--config` is given.
 pub const SAVED_SETTINGS_FILE: &str = "station.toml";
 
+/// What the UI shows in place of a secret, and sends back to keep it.
+pub const HIDDEN: &str = "***";
+
 /// The defaults every station starts from; a config file overrides any part of it.
 pub const DEFAULT_TOML: &str = include_str!("config/default.toml");
 
@@ -413,6 +416,31 @@ impl Config {
         self.file
             .clone()
             .unwrap_or_else(|| self.data_dir.join(SAVED_SETTINGS_FILE))
+    }
+
+    /// This configuration with every secret replaced by [`HIDDEN`]: what the Settings page
+    /// and the diagnostics bundle show.
+    pub fn redacted(&self) -> Config {
+        let mut config = self.clone();
+        if config.auth.initial_admin_password.is_some() {
+            config.auth.initial_admin_password = Some(HIDDEN.into());
+        }
+        let hidden = || Secret(HIDDEN.into());
+        if config.metrics.token.is_some() {
+            config.metrics.token = Some(hidden());
+        }
+        for d in &mut config.destinations {
+            if d.password.is_some() {
+                d.password = Some(hidden());
+            }
+            if d.bearer_token.is_some() {
+                d.bearer_token = Some(hidden());
+            }
+            if let Some(o) = &mut d.oauth2 {
+                o.client_secret = hidden();
+            }
+        }
+        config
     }
 
     pub fn db_path(&self) -> PathBuf {

@@ -12,6 +12,7 @@ pub mod changes;
 pub mod config;
 pub mod convert;
 pub mod demo;
+pub mod diagnose;
 pub mod dicom;
 pub mod disk;
 pub mod events;

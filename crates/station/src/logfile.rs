@@ -110,6 +110,22 @@ impl DailyLog {
     }
 }
 
+/// The daily log files in `dir`, oldest first (none when the directory is missing).
+pub fn daily_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<(NaiveDate, PathBuf)> = fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let day = day_of(e.file_name().to_str()?)?;
+                    Some((day, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files.into_iter().map(|(_, p)| p).collect()
+}
+
 /// The date in one of our file names (`station.2026-12-03.log`), or None for any other file.
 fn day_of(name: &str) -> Option<NaiveDate> {
     let date = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;

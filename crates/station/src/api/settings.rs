@@ -16,8 +16,7 @@ use crate::config::{
 };
 use crate::store::audit;
 
-/// What the UI shows in place of a secret, and sends back to keep it.
-pub const HIDDEN: &str = "***";
+pub use crate::config::HIDDEN;
 
 /// The configuration in force, shaped as its TOML file.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -67,7 +66,7 @@ impl SettingsUpdate {
     /// The update that changes nothing: `config`'s editable sections as the Settings page
     /// shows them (secrets as `***`).
     pub fn unchanged(config: &Config) -> SettingsUpdate {
-        let config = redacted(config);
+        let config = config.redacted();
         SettingsUpdate {
             allowed_callers: config.dicom.allowed_callers,
             quiet_period_secs: config.studies.quiet_period_secs,
@@ -81,33 +80,10 @@ impl SettingsUpdate {
     }
 }
 
-fn redacted(config: &Config) -> Config {
-    let mut config = config.clone();
-    if config.auth.initial_admin_password.is_some() {
-        config.auth.initial_admin_password = Some(HIDDEN.into());
-    }
-    let hidden = || Secret(HIDDEN.into());
-    if config.metrics.token.is_some() {
-        config.metrics.token = Some(hidden());
-    }
-    for d in &mut config.destinations {
-        if d.password.is_some() {
-            d.password = Some(hidden());
-        }
-        if d.bearer_token.is_some() {
-            d.bearer_token = Some(hidden());
-        }
-        if let Some(o) = &mut d.oauth2 {
-            o.client_secret = hidden();
-        }
-    }
-    config
-}
-
 fn settings_of(config: &Config) -> Settings {
     Settings {
         file: config.settings_file().display().to_string(),
-        config: redacted(config),
+        config: config.redacted(),
     }
 }
 

@@ -223,3 +223,14 @@ pub fn devices(conn: &Connection) -> Result<Vec<DeviceSeen>, StoreError> {
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Every patient name and ID received from devices (the `patients` table): what a text leaving
+/// the clinic (the diagnostics bundle) must not carry.
+pub fn received_identifying_texts(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt =
+        conn.prepare("SELECT name FROM patients UNION SELECT patient_id FROM patients")?;
+    let texts = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(texts)
+}

@@ -27,7 +27,7 @@ pub mod users;
 
 pub use instances::{
     all_instance_paths, devices, insert_instance, instances_with_sop, list_instances, path_of,
-    DeviceSeen, Existing, InstanceRow, NewInstance,
+    received_identifying_texts, DeviceSeen, Existing, InstanceRow, NewInstance,
 };
 pub use quarantine::insert_quarantine;
 pub use routing::{complete_quiet_studies, complete_quiet_studies_with, queue_study, Route};

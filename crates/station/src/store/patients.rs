@@ -149,3 +149,17 @@ pub fn search(conn: &Connection, query: &str, limit: u32) -> Result<Vec<Patient>
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
+
+/// Every name, clinic ID, ID card number and phone number registered: what a text leaving the
+/// clinic (the diagnostics bundle) must not carry.
+pub fn identifying_texts(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT name FROM reg_patients UNION SELECT clinic_id FROM reg_patients
+         UNION SELECT id_card FROM reg_patients WHERE id_card IS NOT NULL
+         UNION SELECT phone FROM reg_patients WHERE phone <> ''",
+    )?;
+    let texts = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(texts)
+}

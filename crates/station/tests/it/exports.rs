@@ -231,7 +231,10 @@ fn pdf_and_image_exports_become_valid_dicom_that_reaches_the_hub() {
     );
     for r in &rows {
         let thumb = station::convert::thumbnail::path(&station.data_dir, &r.sop_instance_uid);
-        let img = image::open(&thumb).unwrap_or_else(|e| panic!("thumbnail of {}: {e}", r.path));
+        // Written just after the instance is indexed: wait for it rather than race it.
+        let img = wait_for("the thumbnail written", WAIT_TIMEOUT, || {
+            image::open(&thumb).ok()
+        });
         assert!(img.width() <= 512 && img.height() <= 512 && img.width() >= 32);
     }
 

@@ -9,15 +9,7 @@ use crate::harness::*;
 
 /// Every daily log file's text, oldest first (a test running over midnight has two).
 fn daily_logs(dir: &std::path::Path) -> String {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map(|d| d.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.retain(|p| {
-        p.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("station.") && n.ends_with(".log"))
-    });
-    files.sort();
+    let files = station::logfile::daily_files(dir);
     files
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap_or_default())

@@ -12,6 +12,7 @@ mod harness;
 mod api;
 mod charset;
 mod cli;
+mod diagnose;
 mod duplicates;
 mod durability;
 mod exports;

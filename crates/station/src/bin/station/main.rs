@@ -67,6 +67,15 @@ enum Command {
         #[command(subcommand)]
         action: sync::SyncAction,
     },
+    /// Write a diagnostics bundle (.tar.gz) for the center's maintenance staff: versions, disk,
+    /// settings without secrets, the last log lines, the queue, an index check and a
+    /// connection test per destination; no patient data.
+    Diagnose {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The destinations: test the link to one, step by step.
     Hub {
         #[command(subcommand)]
@@ -200,6 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { config, json } => status(&config.load(Overrides::default())?, json),
         Command::Sync { action } => sync::run(action),
         Command::Hub { action } => hub::run(action),
+        Command::Diagnose { config, out } => diagnose(&config.load(Overrides::default())?, &out),
         Command::Patient { action } => registry_cli::patient(action),
         Command::Order { action } => registry_cli::order(action),
         Command::Worklist { config, json } => registry_cli::worklist(&config, json),
@@ -348,6 +358,17 @@ fn print_summary(s: &ImportSummary, data_dir: &Path) {
     for (file, reason) in &s.failed {
         println!("  failed: {}: {reason}", file.display());
     }
+}
+
+fn diagnose(config: &Config, out: &Path) -> anyhow::Result<()> {
+    let db = config.db_path();
+    if !db.exists() {
+        bail!("no station database at {}", db.display());
+    }
+    let conn = store::open_reader(&db)?;
+    station::diagnose::write_bundle(config, &conn, out)?;
+    println!("{}", out.display());
+    Ok(())
 }
 
 fn status(config: &Config, json: bool) -> anyhow::Result<()> {
