@@ -1,6 +1,7 @@
 // The Settings page against a real station: an admin adds an allowed AE title and a turnaround
 // target, saves, and both are still there after a reload (they were written to the config file
-// and applied); a bad hub address is refused with its field marked; screenshots for the README.
+// and applied); the connection test names the failing step; a bad hub address is refused with
+// its field marked; screenshots for the README.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync } from 'node:fs'
@@ -74,6 +75,29 @@ describe('settings page', () => {
       assert.match(file, /modality = "ECG"/, file)
       await page.locator('[data-test="destinations"]').scrollIntoViewIfNeeded()
       await page.screenshot({ path: join(SHOTS, 'settings-edit.png'), fullPage: true })
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('测试连接 in the destination dialog shows which step fails, in Chinese', async () => {
+    const page = await loginPage(browser, station, users.admin)
+    try {
+      await openSettings(page)
+      await page.locator('[data-test="edit-destination"]').first().click()
+      const dialog = page.locator('[data-test="destination-dialog"]')
+      await dialog.locator('[data-test="dest-test"]').click()
+      const result = dialog.locator('[data-test="hub-test"]')
+      await result.waitFor({ timeout: 30_000 })
+      // Nothing listens on the radiology hub's port: the connection step fails, later ones wait.
+      const text = await result.innerText()
+      assert.match(text, /连接有问题/, text)
+      assert.match(await result.locator('[data-step="dns"]').innerText(), /✓ 域名解析 \(DNS\) 通过/)
+      const tcp = await result.locator('[data-step="tcp"]').innerText()
+      assert.match(tcp, /✗ 网络连接 \(TCP\) 失败/, tcp)
+      assert.match(tcp, /refused/i, `the raw detail: ${tcp}`)
+      assert.match(await result.locator('[data-step="qido"]').innerText(), /跳过.*前一步失败/)
+      await dialog.locator('button', { hasText: '取消' }).click()
     } finally {
       await page.context().close()
     }

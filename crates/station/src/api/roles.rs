@@ -42,7 +42,8 @@ pub fn access(op: Op) -> Access {
         Op::StudyMarkUrgent => Roles(EVERYONE),
         Op::QuarantineList => Roles(SENDING),
         Op::UsersList | Op::UserCreate | Op::UserUpdate | Op::AuditList => Roles(ADMIN),
-        Op::SettingsGet => Roles(&[Manager, Admin]),
+        // Those who see the settings may test a link (the test changes nothing).
+        Op::SettingsGet | Op::HubTest => Roles(&[Manager, Admin]),
         Op::SettingsUpdate => Roles(ADMIN),
         Op::PatientSearch | Op::PatientAdd | Op::PatientUpdate => Roles(REGISTRATION),
         Op::OrderAdd | Op::OrdersList | Op::OrderCancel => Roles(REGISTRATION),

@@ -144,6 +144,44 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
     })
 }
 
+/// The connection test of a destination as the dialog holds it (saved or not): each step's
+/// verdict, time and raw detail. Secrets shown as `***` are the saved destination's.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct HubTestRequest {
+    pub destination: Destination,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HubTestResult {
+    pub steps: Vec<crate::upstream::probe::StepResult>,
+    /// Every step that ran passed.
+    pub ok: bool,
+}
+
+pub fn hub_test(ctx: &Ctx<'_>, req: HubTestRequest) -> Result<HubTestResult, ApiError> {
+    let mut dest = req.destination;
+    let config = ctx.api.config();
+    let saved = config
+        .destinations
+        .iter()
+        .find(|o| o.name == dest.name)
+        .cloned();
+    keep_secrets(0, &mut dest, saved.as_ref()).map_err(|e| e.at("destination"))?;
+    dest.validate().map_err(ApiError::invalid)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            tracing::error!(error = %e, "hub test runtime");
+            ApiError::internal()
+        })?;
+    let steps = runtime.block_on(crate::upstream::probe::probe(&dest));
+    let ok = steps
+        .iter()
+        .all(|s| s.verdict != crate::upstream::probe::Verdict::Failed);
+    Ok(HubTestResult { steps, ok })
+}
+
 /// Replaces each `***` by the secret the destination of the same name has now.
 fn keep_secrets(i: usize, d: &mut Destination, old: Option<&Destination>) -> Result<(), ApiError> {
     let retype = |field: &str| {

@@ -16,7 +16,7 @@ use super::hub::{Auth, Hub};
 use crate::config::Destination;
 
 /// One step of the test, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     Dns,
@@ -26,7 +26,7 @@ pub enum Step {
     Qido,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Passed,
@@ -36,7 +36,7 @@ pub enum Verdict {
 }
 
 /// Why a step did not run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Skip {
     /// An earlier step failed.
@@ -50,7 +50,7 @@ pub enum Skip {
 }
 
 /// What one step found.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepResult {
     pub step: Step,
     pub verdict: Verdict,

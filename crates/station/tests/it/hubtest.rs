@@ -154,3 +154,51 @@ fn an_unknown_destination_names_the_configured_ones() {
         run.log
     );
 }
+
+#[test]
+fn the_settings_dialog_tests_the_destination_as_typed_with_the_saved_password() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::builder()
+        .user("clinic", "right-password")
+        .start(&scratch.join("hub"));
+    let station = Station::start(
+        scratch.path(),
+        &Options::sending_to(hub.dicomweb_url()).tweak(|c| {
+            c.destinations[0].username = Some("clinic".into());
+            c.destinations[0].password = Some(Secret("right-password".into()));
+        }),
+    );
+    let client = Client::new(&station);
+    let manager = client.user(&client.admin(), "manager1", "manager");
+    // What the dialog holds: the saved destination, its password shown as ***.
+    let settings = client.ok(&manager, "settings_get", serde_json::json!({}));
+    let mut dest = settings["config"]["destinations"][0].clone();
+    assert_eq!(dest["password"], "***");
+    let tested = client.ok(
+        &manager,
+        "hub_test",
+        serde_json::json!({ "destination": dest }),
+    );
+    assert_eq!(tested["ok"], true, "{tested}");
+    let steps = tested["steps"].as_array().expect("steps");
+    let qido = steps
+        .iter()
+        .find(|s| s["step"] == "qido")
+        .expect("qido step");
+    assert_eq!(qido["verdict"], "passed", "{tested}");
+
+    // A port typed wrong: the TCP step fails, nothing after it runs.
+    let stopped = free_port();
+    dest["url"] = format!("http://127.0.0.1:{stopped}/dicom-web").into();
+    let tested = client.ok(
+        &manager,
+        "hub_test",
+        serde_json::json!({ "destination": dest }),
+    );
+    assert_eq!(tested["ok"], false, "{tested}");
+    let tcp = tested["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["step"] == "tcp").cloned())
+        .expect("tcp step");
+    assert_eq!(tcp["verdict"], "failed", "{tested}");
+}

@@ -64,6 +64,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/hub_test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test the link to a destination as the dialog holds it: DNS, TCP, TLS, OAuth2 token, one QIDO-RS search; each step's verdict, time and detail.
+         * @description Roles: manager, admin.
+         */
+        post: operations["hub_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/links_list": {
         parameters: {
             query?: never;
@@ -1052,6 +1072,18 @@ export interface components {
             /** Format: int32 */
             port: number;
         };
+        /**
+         * @description The connection test of a destination as the dialog holds it (saved or not): each step's
+         *     verdict, time and raw detail. Secrets shown as `***` are the saved destination's.
+         */
+        HubTestRequest: {
+            destination: components["schemas"]["Destination"];
+        };
+        HubTestResult: {
+            /** @description Every step that ran passed. */
+            ok: boolean;
+            steps: components["schemas"]["StepResult"][];
+        };
         /** @description Who a patient is, as far as the device and the registration can both say. */
         Identity: {
             /** @description `YYYYMMDD` or empty. */
@@ -1611,6 +1643,11 @@ export interface components {
             /** @description `[[watch]]`: folders of devices that export files. */
             watch: components["schemas"]["WatchFolder"][];
         };
+        /**
+         * @description Why a step did not run.
+         * @enum {string}
+         */
+        Skip: "not_reached" | "plain_http" | "checked_by_the_search" | "no_credentials";
         /** @description The station's own identity in the objects it makes (converted exports). */
         StationConfig: {
             /**
@@ -1647,6 +1684,21 @@ export interface components {
              */
             now: number;
             version: string;
+        };
+        /**
+         * @description One step of the test, in the order they run.
+         * @enum {string}
+         */
+        Step: "dns" | "tcp" | "tls" | "auth" | "qido";
+        /** @description What one step found. */
+        StepResult: {
+            /** @description The raw detail: addresses, the error as the system or the hub said it. */
+            detail: string;
+            /** Format: int64 */
+            millis: number;
+            skipped?: null | components["schemas"]["Skip"];
+            step: components["schemas"]["Step"];
+            verdict: components["schemas"]["Verdict"];
         };
         StorageConfig: {
             /**
@@ -1907,6 +1959,8 @@ export interface components {
         UsersResponse: {
             users: components["schemas"]["UserRecord"][];
         };
+        /** @enum {string} */
+        Verdict: "passed" | "failed" | "skipped";
         WatchFolder: {
             device?: null | components["schemas"]["DeviceProfile"];
             path: string;
@@ -2108,6 +2162,84 @@ export interface operations {
             };
             /** @description Not logged in or session expired */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    hub_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HubTestRequest"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HubTestResult"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

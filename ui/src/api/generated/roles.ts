@@ -11,6 +11,7 @@ export const ROLES: readonly Role[] = ['technician', 'doctor', 'manager', 'admin
 export const OP_ROLES: { readonly [O in OpName]: readonly Role[] | 'public' } = {
   audit_list: ['admin'],
   dashboard: ['technician', 'doctor', 'manager', 'admin'],
+  hub_test: ['manager', 'admin'],
   links_list: ['technician', 'doctor', 'manager', 'admin'],
   login: 'public',
   logout: ['technician', 'doctor', 'manager', 'admin'],

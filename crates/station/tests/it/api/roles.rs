@@ -35,6 +35,7 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("audit_list", Some(&[A])),
     ("settings_get", Some(&[M, A])),
     ("settings_update", Some(&[A])),
+    ("hub_test", Some(&[M, A])),
     ("patient_search", Some(&[T, M, A])),
     ("patient_add", Some(&[T, M, A])),
     ("patient_update", Some(&[T, M, A])),
