@@ -1,10 +1,11 @@
 // The Settings page against a real station: an admin adds an allowed AE title and a turnaround
 // target, saves, and both are still there after a reload (they were written to the config file
-// and applied); the connection test names the failing step; a bad hub address is refused with
-// its field marked; screenshots for the README.
+// and applied); the connection test names the failing step; the diagnostics bundle downloads;
+// a bad hub address is refused with its field marked; screenshots for the README.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync } from 'node:fs'
+import { gunzipSync } from 'node:zlib'
 import { join, resolve } from 'node:path'
 import { ADMIN_PASSWORD, Station, freePort } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
@@ -98,6 +99,27 @@ describe('settings page', () => {
       assert.match(tcp, /refused/i, `the raw detail: ${tcp}`)
       assert.match(await result.locator('[data-step="qido"]').innerText(), /跳过.*前一步失败/)
       await dialog.locator('button', { hasText: '取消' }).click()
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('下载诊断包 gives the admin the bundle for the center', async () => {
+    const page = await loginPage(browser, station, users.admin)
+    try {
+      await openSettings(page)
+      // Before any destination off loopback is added: the bundle tests each destination.
+      const [download] = await Promise.all([
+        page.waitForEvent('download', { timeout: 60_000 }),
+        page.locator('[data-test="download-diagnostics"]').click(),
+      ])
+      assert.equal(download.suggestedFilename(), 'station-diagnostics.tar.gz')
+      const bytes = readFileSync(await download.path())
+      assert.deepEqual([...bytes.subarray(0, 2)], [0x1f, 0x8b], 'a gzip file')
+      const tar = gunzipSync(bytes).toString('latin1')
+      assert.match(tar, /station-diagnostics\/station\.toml/)
+      assert.match(tar, /station-diagnostics\/hub-test\.json/)
+      assert.match(tar, /"step": "tcp",\s*"verdict": "failed"/, 'the radiology hub is down')
     } finally {
       await page.context().close()
     }

@@ -29,8 +29,8 @@ use scan::Scan;
 /// below it, never one above; within a layer the uses must not form a cycle.
 pub const LAYERS: &[&[&str]] = &[
     // Protocol: PS3.5/3.7/3.10 encodings, character sets, DIMSE messages, waveforms, UIDs;
-    // durable writes on any system's disk.
-    &["dicom", "disk"],
+    // durable writes on any system's disk; the daily log file.
+    &["dicom", "disk", "logfile"],
     // Plain values: the configuration; synthetic device output for demos and tests.
     &["config", "demo"],
     // Every SQL statement and the states its CHECKs allow.
@@ -50,13 +50,14 @@ pub const LAYERS: &[&[&str]] = &[
         "lifecycle",
         "changes",
         "metrics",
+        "diagnose",
     ],
     // The operation layer: every state change a person makes, audited, with its event.
     &["actions"],
     // The typed API with its role checks.
     &["api"],
-    // Adapters and assembly: HTTP, command-line options, the running station, its log file.
-    &["http", "options", "serve", "logfile", "diagnose"],
+    // Adapters and assembly: HTTP, command-line options, the running station.
+    &["http", "options", "serve"],
     // The programs: the `station` command and the desktop shell.
     &["cli", "desktop"],
 ];

@@ -92,17 +92,37 @@ struct IndexCheck {
     missing_examples: Vec<String>,
 }
 
-/// Writes the bundle for the station of `config` to `out` (a `.tar.gz`).
-/// `conn` reads the station's database (a running station's is fine: nothing is written).
+/// What the bundle takes from the database, read in one go: a running station holds its
+/// store's lock only for this, not while the destinations are tested.
+pub struct StoreFacts {
+    scrubber: Scrubber,
+    counts: store::StatusCounts,
+    queue: Vec<store::queue::QueueRow>,
+    index: std::collections::HashSet<String>,
+}
+
+pub fn read_store(conn: &rusqlite::Connection) -> Result<StoreFacts, DiagnoseError> {
+    Ok(StoreFacts {
+        scrubber: Scrubber::from_store(conn)?,
+        counts: store::status_counts(conn)?,
+        queue: store::queue::queue_rows(conn)?,
+        index: store::all_instance_paths(conn)?,
+    })
+}
+
+/// Writes the bundle (a `.tar.gz`) for the station of `config` to `out`; tests each
+/// destination on the way (up to its connect timeout each).
 pub fn write_bundle(
     config: &Config,
-    conn: &rusqlite::Connection,
-    out: &Path,
+    facts: StoreFacts,
+    out: impl Write,
 ) -> Result<(), DiagnoseError> {
-    let scrubber = Scrubber::from_store(conn)?;
-    let counts = store::status_counts(conn)?;
-    let queue = store::queue::queue_rows(conn)?;
-    let index = store::all_instance_paths(conn)?;
+    let StoreFacts {
+        scrubber,
+        counts,
+        queue,
+        index,
+    } = facts;
     let missing: Vec<String> = index
         .iter()
         .filter(|p| !config.data_dir.join(p).is_file())
@@ -153,8 +173,7 @@ pub fn write_bundle(
         ("hub-test.json", json(&hub_tests)?),
         ("station.log", log_tail(&config.log_dir(), LOG_LINES)),
     ];
-    let file = std::fs::File::create(out)?;
-    let gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+    let gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
     let mut tar = tar::Builder::new(gz);
     let now = chrono::Utc::now().timestamp().max(0) as u64;
     for (name, text) in files {

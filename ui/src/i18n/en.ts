@@ -193,6 +193,8 @@ export default {
   },
   settings: {
     title: 'Settings',
+    diagnostics: 'Download diagnostics',
+    diagnosticsHint: 'For the center\'s maintenance staff: versions, disk, settings (no passwords), recent log, send queue, connection tests; no patient data',
     config: 'Configuration',
     dicom: 'DICOM receiving',
     aeTitle: 'Station AE title',

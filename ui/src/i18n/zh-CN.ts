@@ -193,6 +193,8 @@ export default {
   },
   settings: {
     title: '系统设置',
+    diagnostics: '下载诊断包',
+    diagnosticsHint: '供诊断中心维护人员排查问题：版本、磁盘、配置（不含密码）、最近日志、发送队列、连接测试；不含患者信息',
     config: '站点配置',
     dicom: 'DICOM 接收',
     aeTitle: '本站 AE 名称',

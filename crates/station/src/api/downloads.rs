@@ -7,6 +7,7 @@
 //! while rendering a preview.
 
 use super::{roles, Api, ApiError, ErrorCode, Lang};
+use crate::diagnose;
 use crate::reports::{print, view};
 use crate::scp::preview::{self, PreviewError};
 use crate::store::audit;
@@ -20,13 +21,16 @@ pub enum Download {
     ReportPdf,
     /// `GET /api/report/{id}/print`
     ReportPrint,
+    /// `GET /api/diagnostics.tar.gz`: the bundle of `station diagnose` (no key).
+    Diagnostics,
 }
 
 impl Download {
-    pub const ALL: [Download; 3] = [
+    pub const ALL: [Download; 4] = [
         Download::Preview,
         Download::ReportPdf,
         Download::ReportPrint,
+        Download::Diagnostics,
     ];
 
     /// The name refusals and the OpenAPI document use.
@@ -35,6 +39,7 @@ impl Download {
             Download::Preview => "preview",
             Download::ReportPdf => "report_pdf",
             Download::ReportPrint => "report_print",
+            Download::Diagnostics => "diagnostics",
         }
     }
 }
@@ -66,6 +71,16 @@ impl From<PreviewError> for ApiError {
                 )
             }
             PreviewError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn diagnostics_error(e: diagnose::DiagnoseError) -> ApiError {
+    match e {
+        diagnose::DiagnoseError::Store(s) => s.into(),
+        other => {
+            tracing::error!(error = %other, "diagnostics bundle failed");
+            ApiError::internal()
         }
     }
 }
@@ -113,6 +128,14 @@ impl Api {
                     html.into_bytes(),
                     format!("report #{id}"),
                 )
+            }
+            Download::Diagnostics => {
+                // The lock only while reading: the destinations are tested after it.
+                let facts = diagnose::read_store(&self.store.lock()).map_err(diagnostics_error)?;
+                let mut bytes = Vec::new();
+                diagnose::write_bundle(&self.config(), facts, &mut bytes)
+                    .map_err(diagnostics_error)?;
+                ("application/gzip", bytes, "station".to_owned())
             }
         };
         let action = format!("{}.read", what.name());

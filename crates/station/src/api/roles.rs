@@ -55,10 +55,13 @@ pub fn access(op: Op) -> Access {
     }
 }
 
-/// Who may fetch the files the API serves (previews, report PDFs and print views): as for
-/// reading the study or report they belong to.
+/// Who may fetch the files the API serves: previews, report PDFs and print views as for
+/// reading the study or report they belong to; the diagnostics bundle as for the settings.
 pub fn download_access(what: Download) -> Access {
     match what {
         Download::Preview | Download::ReportPdf | Download::ReportPrint => Access::Roles(EVERYONE),
+        // Settings without secrets, the log and the queue, no patient data: for the admin who
+        // sends it to the center.
+        Download::Diagnostics => Access::Roles(ADMIN),
     }
 }

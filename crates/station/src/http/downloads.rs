@@ -1,5 +1,5 @@
-//! `GET` routes for files: `/api/preview/{sop_instance_uid}.png`, `/api/report/{id}/pdf` and
-//! `/api/report/{id}/print`, each `?token=` (an `<img>` or a new tab cannot send headers; a
+//! `GET` routes for files: `/api/preview/{sop_instance_uid}.png`, `/api/report/{id}/pdf`,
+//! `/api/report/{id}/print` and `/api/diagnostics.tar.gz`, each `?token=` (an `<img>` or a new tab cannot send headers; a
 //! bearer header works too). Thin: `Api::download` checks the role and audits.
 //!
 //! Must never: read a file or the store on an async worker, or let a shared PC cache patient
@@ -39,11 +39,22 @@ async fn serve(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, no-store"),
             );
-            if what == Download::ReportPdf {
-                h.insert(
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_static("inline"),
-                );
+            match what {
+                Download::ReportPdf => {
+                    h.insert(
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_static("inline"),
+                    );
+                }
+                Download::Diagnostics => {
+                    h.insert(
+                        header::CONTENT_DISPOSITION,
+                        HeaderValue::from_static(
+                            "attachment; filename=\"station-diagnostics.tar.gz\"",
+                        ),
+                    );
+                }
+                Download::Preview | Download::ReportPrint => {}
             }
             resp
         }
@@ -85,4 +96,19 @@ pub(crate) async fn report_print(
     headers: HeaderMap,
 ) -> Response {
     serve(state, headers, q.token, Download::ReportPrint, id).await
+}
+
+pub(crate) async fn diagnostics(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    serve(
+        state,
+        headers,
+        q.token,
+        Download::Diagnostics,
+        String::new(),
+    )
+    .await
 }

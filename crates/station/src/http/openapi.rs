@@ -191,6 +191,10 @@ fn download_path(what: Download) -> (&'static str, &'static str) {
             "/api/report/{id}/print",
             "A report's print view (self-contained HTML, A4) in the Accept-Language language. Audited.",
         ),
+        Download::Diagnostics => (
+            "/api/diagnostics.tar.gz",
+            "The diagnostics bundle of `station diagnose` (settings without secrets, log tail, queue, index check, connection tests; no patient data). Audited.",
+        ),
     }
 }
 
@@ -200,20 +204,23 @@ fn download_op(what: Download, summary: &str) -> utoipa::openapi::path::Operatio
         Download::Preview => ("sop_instance_uid", "image/png"),
         Download::ReportPdf => ("id", "application/pdf"),
         Download::ReportPrint => ("id", "text/html"),
+        Download::Diagnostics => ("", "application/gzip"),
     };
     let binary = ObjectBuilder::new().schema_type(Type::String).format(Some(
         utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary),
     ));
-    OperationBuilder::new()
+    let mut op = OperationBuilder::new()
         .operation_id(Some(what.name()))
         .summary(Some(summary))
         .description(Some(format!(
             "{roles} The session token as `?token=` (or a bearer header)."
         )))
         .extensions(Some(roles_ext))
-        .tag("api")
-        .parameter(string_param(key, ParameterIn::Path))
-        .parameter(string_param("token", ParameterIn::Query))
+        .tag("api");
+    if !key.is_empty() {
+        op = op.parameter(string_param(key, ParameterIn::Path));
+    }
+    op.parameter(string_param("token", ParameterIn::Query))
         .response(
             "200",
             ResponseBuilder::new()

@@ -14,9 +14,8 @@ const HUB_PASSWORD: &str = "hub-secret-pw-4711";
 const SCRAPE_TOKEN: &str = "scrape-token-for-the-bundle-01";
 
 /// The files of a `.tar.gz`, by name.
-fn untar(path: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
-    let file = std::fs::File::open(path).expect("bundle");
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(file));
+fn untar(gz: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
     let mut files = BTreeMap::new();
     for entry in archive.entries().expect("tar entries") {
         let mut entry = entry.expect("tar entry");
@@ -54,7 +53,25 @@ fn the_bundle_has_what_maintenance_needs_and_no_patient_or_secret() {
 
     let out = scratch.join("bundle.tar.gz");
     station.cli(&["diagnose", &format!("--out={}", out.display())]);
-    let files = untar(&out);
+    let files = untar(&std::fs::read(&out).expect("bundle"));
+
+    // The same bundle from the Settings page's link, for an admin.
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let (status, content_type, downloaded) =
+        client.get_bytes(&format!("/api/diagnostics.tar.gz?token={admin}"));
+    assert_eq!(status, 200);
+    assert_eq!(content_type, "application/gzip");
+    let downloaded = untar(&downloaded);
+    assert_eq!(
+        downloaded.keys().collect::<Vec<_>>(),
+        files.keys().collect::<Vec<_>>()
+    );
+    let audited = crate::harness::api::audit(&client, &admin, serde_json::json!({}));
+    assert!(
+        audited.iter().any(|e| e["action"] == "diagnostics.read"),
+        "the download is audited: {audited:?}"
+    );
     let text = |name: &str| {
         String::from_utf8(
             files

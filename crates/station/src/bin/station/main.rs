@@ -366,7 +366,8 @@ fn diagnose(config: &Config, out: &Path) -> anyhow::Result<()> {
         bail!("no station database at {}", db.display());
     }
     let conn = store::open_reader(&db)?;
-    station::diagnose::write_bundle(config, &conn, out)?;
+    let facts = station::diagnose::read_store(&conn)?;
+    station::diagnose::write_bundle(config, facts, std::fs::File::create(out)?)?;
     println!("{}", out.display());
     Ok(())
 }

@@ -52,12 +52,14 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("waveform_get", Some(ALL)),
 ];
 
-/// File routes (`GET`, token in the query) → roles allowed. Nothing exists behind these keys, so
-/// an allowed caller gets 404 and a refused one 403.
-const FILES: &[(&str, &[&str])] = &[
-    ("/api/preview/1.2.3.png", ALL),
-    ("/api/report/1/pdf", ALL),
-    ("/api/report/1/print", ALL),
+/// File routes (`GET`, token in the query) → roles allowed, and what an allowed caller gets:
+/// nothing exists behind the preview and report keys (404); the diagnostics bundle is made
+/// (200). A refused caller gets 403.
+const FILES: &[(&str, &[&str], u16)] = &[
+    ("/api/preview/1.2.3.png", ALL, 404),
+    ("/api/report/1/pdf", ALL, 404),
+    ("/api/report/1/print", ALL, 404),
+    ("/api/diagnostics.tar.gz", &[A], 200),
 ];
 
 #[test]
@@ -137,12 +139,12 @@ fn every_operation_refuses_every_role_not_allowed_to_call_it() {
         }
     }
 
-    for (path, allowed) in FILES {
+    for (path, allowed, ok) in FILES {
         let (status, body) = client.get(path);
         assert_eq!(status, 401, "{path} without a token: {body}");
         for (role, _, _, token) in &users {
             let (status, body) = client.get(&format!("{path}?token={token}"));
-            let expected = if allowed.contains(role) { 404 } else { 403 };
+            let expected = if allowed.contains(role) { *ok } else { 403 };
             assert_eq!(status, expected, "{role} fetching {path}: {body}");
         }
     }
