@@ -94,9 +94,13 @@ describe('settings page', () => {
       const text = await result.innerText()
       assert.match(text, /连接有问题/, text)
       assert.match(await result.locator('[data-step="dns"]').innerText(), /✓ 域名解析 \(DNS\) 通过/)
-      const tcp = await result.locator('[data-step="tcp"]').innerText()
+      const tcpStep = result.locator('[data-step="tcp"]')
+      const tcp = await tcpStep.innerText()
       assert.match(tcp, /✗ 网络连接 \(TCP\) 失败/, tcp)
-      assert.match(tcp, /refused/i, `the raw detail: ${tcp}`)
+      assert.match(tcp, /连不上中心服务器/, `a plain sentence: ${tcp}`)
+      // The system's own words, one click away.
+      await tcpStep.locator('summary', { hasText: '原始信息' }).click()
+      assert.match(await tcpStep.locator('details code').innerText(), /refused/i)
       assert.match(await result.locator('[data-step="qido"]').innerText(), /跳过.*前一步失败/)
       await dialog.locator('button', { hasText: '取消' }).click()
     } finally {

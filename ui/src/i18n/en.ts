@@ -288,6 +288,14 @@ export default {
       qido: 'Image search (QIDO-RS)',
     },
     verdicts: { passed: 'passed', failed: 'failed', skipped: 'skipped' },
+    rawDetail: 'Raw detail',
+    failures: {
+      dns: 'This address cannot be found: check the host name in the URL, or this PC\'s network settings',
+      tcp: 'Cannot reach the center\'s server: wrong address or port, the server is not running, or the network is down',
+      tls: 'No encrypted connection: the center\'s certificate is not trusted (set its CA), or this station\'s certificate is invalid or expired',
+      auth: 'No login token from the center: check the token URL, client ID and secret',
+      qido: 'The center refused the search: check the user name and password or token, and the DICOMweb address',
+    },
     skips: {
       not_reached: 'not reached: an earlier step failed',
       plain_http: 'plain HTTP, no encryption',

@@ -288,6 +288,14 @@ export default {
       qido: '影像查询 (QIDO-RS)',
     },
     verdicts: { passed: '通过', failed: '失败', skipped: '跳过' },
+    rawDetail: '原始信息',
+    failures: {
+      dns: '找不到这个地址：请检查网址中的主机名，或本机的网络设置',
+      tcp: '连不上中心服务器：地址或端口不对，中心服务器未运行，或网络不通',
+      tls: '加密连接未建立：中心的证书不受信任（需要配置 CA 证书），或本站证书无效、已过期',
+      auth: '未能从中心取得登录令牌：请检查令牌地址、客户端 ID 和密钥',
+      qido: '中心拒绝了查询：请检查用户名密码或令牌，以及 DICOMweb 地址',
+    },
     skips: {
       not_reached: '前一步失败，未进行',
       plain_http: '使用 HTTP，无加密',
