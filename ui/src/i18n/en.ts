@@ -289,6 +289,7 @@ export default {
     },
     verdicts: { passed: 'passed', failed: 'failed', skipped: 'skipped' },
     rawDetail: 'Raw detail',
+    certValidUntil: 'this station\'s certificate valid until {at}',
     failures: {
       dns: 'This address cannot be found: check the host name in the URL, or this PC\'s network settings',
       tcp: 'Cannot reach the center\'s server: wrong address or port, the server is not running, or the network is down',

@@ -289,6 +289,7 @@ export default {
     },
     verdicts: { passed: '通过', failed: '失败', skipped: '跳过' },
     rawDetail: '原始信息',
+    certValidUntil: '本站证书有效期至 {at}',
     failures: {
       dns: '找不到这个地址：请检查网址中的主机名，或本机的网络设置',
       tcp: '连不上中心服务器：地址或端口不对，中心服务器未运行，或网络不通',

@@ -59,6 +59,9 @@ pub struct StepResult {
     pub detail: String,
     /// Why it was skipped, when it was.
     pub skipped: Option<Skip>,
+    /// TLS: when the client certificate the station presents stops being valid (Unix ms),
+    /// for a screen to show in the clinic's local time.
+    pub certificate_expires_at_ms: Option<i64>,
 }
 
 /// Runs every step against `dest`; never fails as a whole (a failure is a step's verdict).
@@ -144,7 +147,12 @@ pub async fn probe(dest: &Destination) -> Vec<StepResult> {
             .map(|_| ())
             .map_err(|e| super::error::transport_error(e).to_string());
         let tls = handshake.and_then(|()| client_certificate(dest));
-        if record(&mut results, Step::Tls, started, tls) {
+        let expires = tls.as_ref().ok().and_then(|(_, at)| *at);
+        let failed = record(&mut results, Step::Tls, started, tls.map(|(text, _)| text));
+        if let Some(last) = results.last_mut() {
+            last.certificate_expires_at_ms = expires.map(|secs| secs.saturating_mul(1000));
+        }
+        if failed {
             return skip_rest(results);
         }
     } else {
@@ -196,25 +204,32 @@ fn record(
         millis: started.elapsed().as_millis() as u64,
         detail,
         skipped: None,
+        certificate_expires_at_ms: None,
     });
     verdict == Verdict::Failed
 }
 
-/// The client certificate's validity, when the destination presents one.
-fn client_certificate(dest: &Destination) -> Result<String, String> {
+/// The client certificate's validity, when the destination presents one: the step's text
+/// (its end in the station's local time) and the end in Unix seconds.
+fn client_certificate(dest: &Destination) -> Result<(String, Option<i64>), String> {
     let Some(path) = &dest.client_identity_file else {
-        return Ok("handshake done".into());
+        return Ok(("handshake done".into(), None));
     };
     let expires = certificate::earliest_expiry(path).map_err(|e| e.to_string())?;
     let now = chrono::Utc::now().timestamp();
     let until = chrono::DateTime::from_timestamp(expires, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
         .unwrap_or_default();
     if expires <= now {
         Err(format!("client certificate expired {until}"))
     } else {
-        Ok(format!(
-            "handshake done; client certificate valid until {until}"
+        Ok((
+            format!("handshake done; client certificate valid until {until}"),
+            Some(expires),
         ))
     }
 }
@@ -234,6 +249,7 @@ fn skipped(step: Step, why: Skip) -> StepResult {
         millis: 0,
         detail: String::new(),
         skipped: Some(why),
+        certificate_expires_at_ms: None,
     }
 }
 

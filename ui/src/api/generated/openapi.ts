@@ -1712,6 +1712,12 @@ export interface components {
         Step: "dns" | "tcp" | "tls" | "auth" | "qido";
         /** @description What one step found. */
         StepResult: {
+            /**
+             * Format: int64
+             * @description TLS: when the client certificate the station presents stops being valid (Unix ms),
+             *     for a screen to show in the clinic's local time.
+             */
+            certificate_expires_at_ms?: number | null;
             /** @description The raw detail: addresses, the error as the system or the hub said it. */
             detail: string;
             /** Format: int64 */
