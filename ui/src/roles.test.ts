@@ -16,11 +16,16 @@ describe('navigation by role', () => {
     expect(homeFor('intruder')).toBeNull()
   })
   it('lets every clinical role open the image viewer, which the navigation bar does not list', () => {
-    for (const role of ROLES) {
+    for (const role of ROLES.filter((r) => r !== 'maintenance')) {
       expect(canOpen(role, 'viewer'), role).toBe(true)
       expect(navFor(role), role).not.toContain('viewer')
     }
     expect(canOpen('intruder', 'viewer')).toBe(false)
+  })
+  it('keeps the center\'s maintenance staff away from every screen that shows patients', () => {
+    for (const screen of ['dashboard', 'today', 'register', 'studies', 'reports', 'viewer'] as const) {
+      expect(canOpen('maintenance', screen), screen).toBe(false)
+    }
   })
   it('lands each role on its first screen', () => {
     expect(homeFor('technician')).toBe('today')

@@ -1,7 +1,7 @@
 // Who sees which screen and which button, read from the engine's role table
 // (crates/station/src/api/roles.rs, generated into ./api/generated/roles.ts): a button is for the
-// roles that may call its operation, a screen for those that may call the operation that is its
-// work. The navigation, the route guard and `can` all read this. The engine checks every call
+// roles that may call its operation, a screen for those that may call every operation that is
+// its work. The navigation, the route guard and `can` all read this. The engine checks every call
 // again; this only keeps people away from what would be refused.
 //
 // Must never: be the only check (hiding a screen is not a permission), or give a role a screen
@@ -20,20 +20,21 @@ export type Screen =
   | 'settings'
   | 'viewer'
 
-/** Each screen, in menu order, with the operation that is its work. */
-const SCREENS: ReadonlyArray<readonly [Screen, OpName]> = [
-  // The station's overview is for those who oversee its set-up: who may read its settings.
-  ['dashboard', 'settings_get'],
+/** Each screen, in menu order, with the operations that are its work. */
+const SCREENS: ReadonlyArray<readonly [Screen, readonly OpName[]]> = [
+  // The station's overview is for those who oversee its set-up (who may read its settings) and
+  // see its patients (it lists overdue studies): not the center's maintenance staff.
+  ['dashboard', ['settings_get', 'dashboard']],
   // The day's arrivals, refused files and orders: for those who work the sending.
-  ['today', 'quarantine_list'],
-  ['register', 'patient_add'],
-  ['studies', 'studies_list'],
+  ['today', ['quarantine_list']],
+  ['register', ['patient_add']],
+  ['studies', ['studies_list']],
   // The reports screen is where a report is read and acknowledged.
-  ['reports', 'report_ack'],
-  ['settings', 'settings_update'],
+  ['reports', ['report_ack']],
+  ['settings', ['settings_update']],
   // Every clinical role views images (technicians check image quality too): whoever may list
   // studies may open them.
-  ['viewer', 'studies_list'],
+  ['viewer', ['studies_list']],
 ]
 
 /** Where a role lands: the first of these it may open, which then heads its menu. */
@@ -54,7 +55,7 @@ export function mayCall(role: string, op: OpName): boolean {
 
 /** The screens `role` may open, its home first, then in menu order. */
 export function screensFor(role: string): Screen[] {
-  const open = SCREENS.filter(([, op]) => mayCall(role, op)).map(([screen]) => screen)
+  const open = SCREENS.filter(([, ops]) => ops.every((op) => mayCall(role, op))).map(([screen]) => screen)
   const home = HOMES.find((s) => open.includes(s))
   return home ? [home, ...open.filter((s) => s !== home)] : open
 }

@@ -36,7 +36,7 @@ pub enum DiagnoseError {
 struct Scrubber(Vec<String>);
 
 impl Scrubber {
-    fn from_store(conn: &rusqlite::Connection) -> Result<Scrubber, DiagnoseError> {
+    fn from_store(conn: &rusqlite::Connection) -> Result<Scrubber, store::StoreError> {
         let mut texts = store::patients::identifying_texts(conn)?;
         texts.extend(store::received_identifying_texts(conn)?);
         Ok(Scrubber::new(texts))
@@ -194,6 +194,29 @@ pub fn write_bundle(
 
 fn json(value: &impl Serialize) -> Result<String, DiagnoseError> {
     serde_json::to_string_pretty(value).map_err(|e| DiagnoseError::Encode(e.to_string()))
+}
+
+/// Queue rows with every patient name and ID the store knows replaced in their hub errors (a
+/// hub may quote the patient it refused), as the bundle carries them.
+pub fn scrub_queue(
+    conn: &rusqlite::Connection,
+    rows: &mut [store::queue::QueueRow],
+) -> Result<(), store::StoreError> {
+    if rows.iter().all(|r| r.last_error.is_none()) {
+        return Ok(());
+    }
+    let scrubber = Scrubber::from_store(conn)?;
+    for error in rows.iter_mut().filter_map(|r| r.last_error.as_mut()) {
+        *error = scrubber.scrub(error);
+    }
+    Ok(())
+}
+
+/// The station's last log lines, as the bundle carries them (scrubbed of every patient name and
+/// ID the store knows): what the maintenance role reads as "the log".
+pub fn log_text(conn: &rusqlite::Connection, config: &Config) -> Result<String, DiagnoseError> {
+    let scrubber = Scrubber::from_store(conn)?;
+    Ok(scrubber.scrub(&log_tail(&config.log_dir(), LOG_LINES)))
 }
 
 /// The last `n` lines of the daily log files (`station.YYYY-MM-DD.log`), oldest first.

@@ -31,6 +31,7 @@ export default {
     doctor: 'Doctor',
     manager: 'Manager',
     admin: 'Administrator',
+    maintenance: 'Center maintenance',
   },
   login: {
     username: 'User name',

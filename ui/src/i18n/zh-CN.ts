@@ -31,6 +31,7 @@ export default {
     doctor: '医生',
     manager: '管理者',
     admin: '系统管理员',
+    maintenance: '中心运维',
   },
   login: {
     username: '用户名',

@@ -17,6 +17,7 @@ pub mod order;
 pub mod patient;
 pub mod report;
 pub mod study;
+pub mod token;
 pub mod user;
 
 use crate::auth::users::UserError;

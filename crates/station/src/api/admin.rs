@@ -1,4 +1,5 @@
-//! User administration and the audit trail, for admins.
+//! User administration, API tokens and the audit trail, for admins; the trail's system events
+//! for the maintenance role too.
 //!
 //! Must never: put a password or its hash in an audit entry or a response.
 
@@ -6,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, Empty};
 use crate::actions;
+use crate::auth::tokens::{self, TokenRecord};
 use crate::auth::users::{self, UserChange, UserRecord};
 use crate::auth::Role;
 use crate::store::audit::{self, AuditEntry, AuditFilter};
@@ -106,6 +108,20 @@ pub fn user_update(ctx: &Ctx<'_>, req: UserUpdate) -> Result<UserRecord, ApiErro
 }
 
 pub fn audit_list(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {
+    audit_page(ctx, q, false)
+}
+
+/// The maintenance role's view of the trail: the station's own events, no patient's.
+pub fn system_events(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {
+    if q.patient_id.is_some() {
+        return Err(ApiError::invalid(
+            "system events are about no patient: patient_id is for audit_list",
+        ));
+    }
+    audit_page(ctx, q, true)
+}
+
+fn audit_page(ctx: &Ctx<'_>, q: AuditQuery, system_only: bool) -> Result<AuditPage, ApiError> {
     let filter = AuditFilter {
         actor: q.actor,
         action_prefix: q.action_prefix,
@@ -114,6 +130,7 @@ pub fn audit_list(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {
         since: q.since,
         until: q.until,
         before_id: q.before_id,
+        system_only,
         limit: q.limit.unwrap_or(100),
     };
     let conn = ctx.api.store.lock();
@@ -127,4 +144,53 @@ pub fn audit_list(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {
         &format!("{} entries", entries.len()),
     )?;
     Ok(AuditPage { entries })
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokensResponse {
+    /// Newest first, revoked ones included.
+    pub tokens: Vec<TokenRecord>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreate {
+    /// Who uses it, e.g. `center-ops` or `his`: letters, digits, '.', '_', '-'.
+    pub name: String,
+    /// Any role but admin.
+    pub role: Role,
+    /// Days until it stops working (1 to 1830); absent: until revoked.
+    #[serde(default)]
+    pub expires_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenCreated {
+    /// The bearer token, shown this once: only its SHA-256 is kept.
+    pub token: String,
+    pub record: TokenRecord,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRef {
+    pub name: String,
+}
+
+pub fn tokens_list(ctx: &Ctx<'_>, _: Empty) -> Result<TokensResponse, ApiError> {
+    Ok(TokensResponse {
+        tokens: tokens::list(&ctx.api.store.lock())?,
+    })
+}
+
+pub fn token_create(ctx: &Ctx<'_>, req: TokenCreate) -> Result<TokenCreated, ApiError> {
+    let lifetime = req
+        .expires_days
+        .map(|d| std::time::Duration::from_secs(u64::from(d) * 24 * 3600));
+    let (token, record) = actions::token::create(&ctx.acting(), &req.name, req.role, lifetime)?;
+    Ok(TokenCreated { token, record })
+}
+
+pub fn token_revoke(ctx: &Ctx<'_>, req: TokenRef) -> Result<TokenRecord, ApiError> {
+    Ok(actions::token::revoke(&ctx.acting(), &req.name)?)
 }

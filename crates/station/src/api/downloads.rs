@@ -23,14 +23,17 @@ pub enum Download {
     ReportPrint,
     /// `GET /api/diagnostics.tar.gz`: the bundle of `station diagnose` (no key).
     Diagnostics,
+    /// `GET /api/log.txt`: the log's last lines, scrubbed like the bundle's (no key).
+    Log,
 }
 
 impl Download {
-    pub const ALL: [Download; 4] = [
+    pub const ALL: [Download; 5] = [
         Download::Preview,
         Download::ReportPdf,
         Download::ReportPrint,
         Download::Diagnostics,
+        Download::Log,
     ];
 
     /// The name refusals and the OpenAPI document use.
@@ -40,6 +43,7 @@ impl Download {
             Download::ReportPdf => "report_pdf",
             Download::ReportPrint => "report_print",
             Download::Diagnostics => "diagnostics",
+            Download::Log => "log",
         }
     }
 }
@@ -136,6 +140,15 @@ impl Api {
                 diagnose::write_bundle(&self.config(), facts, &mut bytes)
                     .map_err(diagnostics_error)?;
                 ("application/gzip", bytes, "station".to_owned())
+            }
+            Download::Log => {
+                let text = diagnose::log_text(&self.store.lock(), &self.config())
+                    .map_err(diagnostics_error)?;
+                (
+                    "text/plain; charset=utf-8",
+                    text.into_bytes(),
+                    "station".to_owned(),
+                )
             }
         };
         let action = format!("{}.read", what.name());

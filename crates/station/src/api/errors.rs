@@ -8,6 +8,7 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
+use crate::auth::tokens::TokenError;
 use crate::auth::users::UserError;
 use crate::store::StoreError;
 
@@ -237,6 +238,34 @@ impl From<UserError> for ApiError {
             ),
             UserError::Store(s) => s.into(),
         }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        let (code, zh) = match e {
+            TokenError::Store(s) => return s.into(),
+            TokenError::BadName => (
+                ErrorCode::Invalid,
+                "令牌名称须为 1 到 64 个字母、数字、'.'、'_' 或 '-'".to_owned(),
+            ),
+            TokenError::AdminRole => (
+                ErrorCode::Invalid,
+                "令牌不能是管理员角色：管理用户和设置须由本人登录".to_owned(),
+            ),
+            TokenError::BadLifetime => (
+                ErrorCode::Invalid,
+                "令牌有效期须在 1 秒到 5 年之间".to_owned(),
+            ),
+            TokenError::Exists(ref name) => (
+                ErrorCode::Conflict,
+                format!("已有名为 {name} 的令牌（已吊销的令牌也保留名称）"),
+            ),
+            TokenError::NotFound(ref name) => {
+                (ErrorCode::NotFound, format!("没有有效的令牌 {name}"))
+            }
+        };
+        ApiError::new(code, zh, e.to_string())
     }
 }
 

@@ -90,6 +90,8 @@ operations! {
         "Files refused at arrival, with the reason. Audited.";
     LinksList = "links_list": Empty => station::LinksResponse, station::links_list,
         "Each destination: link state, last success, last error, backlog.";
+    QueueList = "queue_list": station::QueueQuery => station::QueuePage, station::queue_list,
+        "The send queue by study and destination: state, attempts, instances stored and refused, last error; no patient data (names in errors replaced).";
     UsersList = "users_list": Empty => admin::UsersResponse, admin::users_list,
         "All users (admin).";
     UserCreate = "user_create": admin::UserCreate => crate::auth::users::UserRecord, admin::user_create,
@@ -98,6 +100,14 @@ operations! {
         "Change a user's name, role, password or active flag (admin).";
     AuditList = "audit_list": admin::AuditQuery => admin::AuditPage, admin::audit_list,
         "Browse the audit trail, newest first (admin).";
+    SystemEvents = "system_events": admin::AuditQuery => admin::AuditPage, admin::system_events,
+        "The audit trail's system events only (logins, refusals, users, settings, tokens, sends held, released or retried), newest first; never a patient read.";
+    TokensList = "tokens_list": Empty => admin::TokensResponse, admin::tokens_list,
+        "API tokens with role, maker, end, last use and revocation; never the token (admin).";
+    TokenCreate = "token_create": admin::TokenCreate => admin::TokenCreated, admin::token_create,
+        "Make a long-lived API token for a script or a HIS, any role but admin; the token is in this answer only (admin).";
+    TokenRevoke = "token_revoke": admin::TokenRef => crate::auth::tokens::TokenRecord, admin::token_revoke,
+        "Revoke an API token: its next call is refused (admin).";
     SettingsGet = "settings_get": Empty => settings::Settings, settings::settings_get,
         "The station's configuration, without secrets.";
     SettingsUpdate = "settings_update": settings::SettingsUpdate => settings::SettingsApplied, settings::settings_update,

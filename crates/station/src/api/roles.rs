@@ -7,7 +7,7 @@
 
 use super::downloads::Download;
 use super::Op;
-use crate::auth::Role::{self, Admin, Doctor, Manager, Technician};
+use crate::auth::Role::{self, Admin, Doctor, Maintenance, Manager, Technician};
 
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,9 +18,16 @@ pub enum Access {
     Roles(&'static [Role]),
 }
 
-const EVERYONE: &[Role] = &[Technician, Doctor, Manager, Admin];
-/// Those who work the sending: technicians, their manager, and the admin fixing a station.
-const SENDING: &[Role] = &[Technician, Manager, Admin];
+/// Everyone who works at the clinic: the roles that see patients.
+const CLINIC: &[Role] = &[Technician, Doctor, Manager, Admin];
+/// Everyone, the center's maintenance staff included: what shows no patient data.
+const EVERYONE: &[Role] = &[Technician, Doctor, Manager, Admin, Maintenance];
+/// Those who work the sending: technicians, their manager, the admin fixing a station, and the
+/// center's maintenance staff (a send's queue row names a study, not its patient).
+const SENDING: &[Role] = &[Technician, Manager, Admin, Maintenance];
+/// Those who look after the station itself: its settings (no secrets), links, log and system
+/// events.
+const UPKEEP: &[Role] = &[Manager, Admin, Maintenance];
 const ADMIN: &[Role] = &[Admin];
 /// Those who register patients and order exams at the front desk: the same people who work the
 /// sending. Doctors read reports; they do not register.
@@ -35,23 +42,29 @@ pub fn access(op: Op) -> Access {
     match op {
         Op::Login => Public,
         Op::Logout | Op::Me => Roles(EVERYONE),
-        Op::Status | Op::Dashboard | Op::LinksList => Roles(EVERYONE),
-        Op::StudiesList | Op::StudyGet => Roles(EVERYONE),
+        Op::Status | Op::LinksList | Op::QueueList => Roles(EVERYONE),
+        // The dashboard lists overdue studies by patient.
+        Op::Dashboard => Roles(CLINIC),
+        Op::StudiesList | Op::StudyGet => Roles(CLINIC),
         Op::StudyHold | Op::StudyRelease | Op::StudyRetry => Roles(SENDING),
         // A doctor who sees an urgent case may push it up the queue too.
-        Op::StudyMarkUrgent => Roles(EVERYONE),
-        Op::QuarantineList => Roles(SENDING),
+        Op::StudyMarkUrgent => Roles(CLINIC),
+        // Refused files carry the patient's name as the device sent it.
+        Op::QuarantineList => Roles(&[Technician, Manager, Admin]),
         Op::UsersList | Op::UserCreate | Op::UserUpdate | Op::AuditList => Roles(ADMIN),
+        Op::TokensList | Op::TokenCreate | Op::TokenRevoke => Roles(ADMIN),
+        // Logins, settings, tokens, sends held or retried: no patient in them.
+        Op::SystemEvents => Roles(&[Admin, Maintenance]),
         // Those who see the settings may test a link (the test changes nothing).
-        Op::SettingsGet | Op::HubTest => Roles(&[Manager, Admin]),
+        Op::SettingsGet | Op::HubTest => Roles(UPKEEP),
         Op::SettingsUpdate => Roles(ADMIN),
         Op::PatientSearch | Op::PatientAdd | Op::PatientUpdate => Roles(REGISTRATION),
         Op::OrderAdd | Op::OrdersList | Op::OrderCancel => Roles(REGISTRATION),
         // Whoever may assign a study may say it is the patient it was matched to.
         Op::StudiesUnassigned | Op::StudyAssign | Op::StudyConfirmPatient => Roles(REGISTRATION),
-        Op::ReportsList | Op::ReportGet => Roles(EVERYONE),
+        Op::ReportsList | Op::ReportGet => Roles(CLINIC),
         Op::ReportAck => Roles(ACKNOWLEDGING),
-        Op::WaveformGet => Roles(EVERYONE),
+        Op::WaveformGet => Roles(CLINIC),
     }
 }
 
@@ -59,9 +72,9 @@ pub fn access(op: Op) -> Access {
 /// reading the study or report they belong to; the diagnostics bundle as for the settings.
 pub fn download_access(what: Download) -> Access {
     match what {
-        Download::Preview | Download::ReportPdf | Download::ReportPrint => Access::Roles(EVERYONE),
+        Download::Preview | Download::ReportPdf | Download::ReportPrint => Access::Roles(CLINIC),
         // Settings without secrets, the log and the queue, no patient data: for the admin who
-        // sends it to the center.
-        Download::Diagnostics => Access::Roles(ADMIN),
+        // sends it to the center, and the center's staff who fetch it themselves.
+        Download::Diagnostics | Download::Log => Access::Roles(&[Admin, Maintenance]),
     }
 }

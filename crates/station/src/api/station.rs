@@ -61,6 +61,27 @@ impl PageRequest {
     }
 }
 
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    /// Delivered sends too; by default only what is still to do (queued, sending, held,
+    /// failed, unconfirmed).
+    #[serde(default)]
+    pub include_delivered: bool,
+    #[serde(default)]
+    pub offset: u32,
+    /// 50 when absent; at most 500.
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct QueuePage {
+    pub total: i64,
+    /// Oldest first.
+    pub rows: Vec<queue::QueueRow>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuarantinePage {
     pub total: i64,
@@ -120,6 +141,26 @@ pub fn links_list(ctx: &Ctx<'_>, _: Empty) -> Result<LinksResponse, ApiError> {
     Ok(LinksResponse {
         links: links(ctx, &conn)?,
     })
+}
+
+pub fn queue_list(ctx: &Ctx<'_>, q: QueueQuery) -> Result<QueuePage, ApiError> {
+    let conn = ctx.api.store.lock();
+    let mut rows: Vec<_> = queue::queue_rows(&conn)?
+        .into_iter()
+        .filter(|r| q.include_delivered || r.state != SendState::Delivered)
+        .collect();
+    let total = rows.len() as i64;
+    let page = PageRequest {
+        offset: q.offset,
+        limit: q.limit,
+    };
+    let mut rows: Vec<_> = rows
+        .drain(..)
+        .skip(page.offset as usize)
+        .take(page.limit() as usize)
+        .collect();
+    crate::diagnose::scrub_queue(&conn, &mut rows)?;
+    Ok(QueuePage { total, rows })
 }
 
 pub fn quarantine_list(ctx: &Ctx<'_>, req: PageRequest) -> Result<QuarantinePage, ApiError> {

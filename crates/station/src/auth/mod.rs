@@ -1,6 +1,6 @@
-//! Who is calling: users with roles, argon2 password checks, expiring sessions, failed-login
-//! throttling per username and computer (`throttle`), and the admin account created at first
-//! run.
+//! Who is calling: users with roles, argon2 password checks, expiring sessions, long-lived API
+//! tokens (`tokens`), failed-login throttling per username and computer (`throttle`), and the
+//! admin account created at first run.
 //!
 //! What each role may do is decided in one place, `api::roles`; this module only says who the
 //! caller is.
@@ -12,6 +12,7 @@
 pub mod password;
 pub mod sessions;
 pub mod throttle;
+pub mod tokens;
 pub mod users;
 
 use std::sync::Arc;
@@ -156,13 +157,20 @@ impl Auth {
         }
     }
 
-    /// The live session for a bearer token; its use extends it.
+    /// The caller behind a bearer token: a live login session (its use extends it) or a live
+    /// API token.
     pub fn session(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        if token.starts_with(tokens::PREFIX) {
+            return tokens::lookup(&self.store.lock(), token);
+        }
         sessions::lookup(&self.store.lock(), token, Some(self.ttl_ms()))
     }
 
-    /// The live session for a bearer token, without extending it.
+    /// As [`Auth::session`], without extending a login session.
     pub fn peek(&self, token: &str) -> Result<Option<Session>, StoreError> {
+        if token.starts_with(tokens::PREFIX) {
+            return tokens::lookup(&self.store.lock(), token);
+        }
         sessions::lookup(&self.store.lock(), token, None)
     }
 

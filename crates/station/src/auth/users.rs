@@ -118,7 +118,7 @@ pub fn change(
     Ok(user)
 }
 
-fn valid_username(name: &str) -> bool {
+pub(crate) fn valid_username(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name

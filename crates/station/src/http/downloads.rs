@@ -1,6 +1,6 @@
 //! `GET` routes for files: `/api/preview/{sop_instance_uid}.png`, `/api/report/{id}/pdf`,
-//! `/api/report/{id}/print` and `/api/diagnostics.tar.gz`, each `?token=` (an `<img>` or a new tab cannot send headers; a
-//! bearer header works too). Thin: `Api::download` checks the role and audits.
+//! `/api/report/{id}/print`, `/api/diagnostics.tar.gz` and `/api/log.txt`, each `?token=` (an
+//! `<img>` or a new tab cannot send headers; a bearer header works too). Thin: `Api::download` checks the role and audits.
 //!
 //! Must never: read a file or the store on an async worker, or let a shared PC cache patient
 //! images (`no-store`).
@@ -54,7 +54,7 @@ async fn serve(
                         ),
                     );
                 }
-                Download::Preview | Download::ReportPrint => {}
+                Download::Preview | Download::ReportPrint | Download::Log => {}
             }
             resp
         }
@@ -111,4 +111,12 @@ pub(crate) async fn diagnostics(
         String::new(),
     )
     .await
+}
+
+pub(crate) async fn log(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    serve(state, headers, q.token, Download::Log, String::new()).await
 }

@@ -195,6 +195,10 @@ fn download_path(what: Download) -> (&'static str, &'static str) {
             "/api/diagnostics.tar.gz",
             "The diagnostics bundle of `station diagnose` (settings without secrets, log tail, queue, index check, connection tests; no patient data). Audited.",
         ),
+        Download::Log => (
+            "/api/log.txt",
+            "The station log's last 2,000 lines (text/plain), every patient name and ID the station knows replaced by [patient]. Audited.",
+        ),
     }
 }
 
@@ -205,6 +209,7 @@ fn download_op(what: Download, summary: &str) -> utoipa::openapi::path::Operatio
         Download::ReportPdf => ("id", "application/pdf"),
         Download::ReportPrint => ("id", "text/html"),
         Download::Diagnostics => ("", "application/gzip"),
+        Download::Log => ("", "text/plain"),
     };
     let binary = ObjectBuilder::new().schema_type(Type::String).format(Some(
         utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary),

@@ -26,6 +26,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/report/{id}/pdf", get(downloads::report_pdf))
         .route("/api/report/{id}/print", get(downloads::report_print))
         .route("/api/diagnostics.tar.gz", get(downloads::diagnostics))
+        .route("/api/log.txt", get(downloads::log))
         .route("/api/{op}", post(call))
         .route("/metrics", get(monitor::metrics))
         .route("/healthz", get(monitor::healthz))

@@ -140,8 +140,32 @@ pub struct AuditFilter {
     pub until: Option<i64>,
     /// Entries with an id below this one (paging backwards from the newest).
     pub before_id: Option<i64>,
+    /// Only [`SYSTEM_ACTIONS`]: what the maintenance role may see.
+    pub system_only: bool,
     pub limit: u32,
 }
+
+/// The actions about the station rather than a patient: logins and refusals, users, settings,
+/// API tokens, and sends held, released or retried (their subject is a Study Instance UID, their
+/// detail empty or a count). Every other action names, searches or shows a patient's data.
+pub const SYSTEM_ACTIONS: &[&str] = &[
+    "login",
+    "logout",
+    "login.failed",
+    "login.throttled",
+    "access.denied",
+    "user.create",
+    "user.update",
+    "settings.update",
+    "token.create",
+    "token.revoke",
+    "study.hold",
+    "study.release",
+    "study.retry",
+    "audit.read",
+    "diagnostics.read",
+    "log.read",
+];
 
 /// Newest first.
 pub fn list(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
@@ -161,6 +185,7 @@ pub fn list(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditEntry>, 
            AND (?6 IS NULL OR id < ?6)
            AND (?8 IS NULL OR subject = ?8 OR id IN
                 (SELECT entry_ref FROM audit_patients WHERE patient_id = ?8))
+           AND (?9 IS NULL OR action IN (SELECT value FROM json_each(?9)))
          ORDER BY id DESC LIMIT ?7",
     )?;
     let rows = stmt.query_map(
@@ -172,7 +197,10 @@ pub fn list(conn: &Connection, filter: &AuditFilter) -> Result<Vec<AuditEntry>, 
             filter.until,
             filter.before_id,
             limit,
-            filter.patient_id
+            filter.patient_id,
+            filter
+                .system_only
+                .then(|| serde_json::json!(SYSTEM_ACTIONS).to_string())
         ],
         |r| {
             Ok(AuditEntry {

@@ -350,4 +350,40 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE quarantine ADD COLUMN reason_code TEXT;
     "#,
+    // 13: the center's maintenance staff (issue 14): a `maintenance` role, which the users
+    // table's CHECK must allow (SQLite changes a CHECK only by rebuilding the table; ids are
+    // kept, open sessions end: everyone logs in once more after this upgrade); and long-lived
+    // API tokens for scripts and a clinic HIS, kept as the SHA-256 of the token like sessions.
+    // No CHECK on a token's role: a newer station's role must not make an older one fail.
+    r#"
+    DELETE FROM sessions;
+    CREATE TABLE users_new (
+        id            INTEGER PRIMARY KEY,
+        username      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name  TEXT NOT NULL DEFAULT '',
+        role          TEXT NOT NULL
+                      CHECK (role IN ('technician','doctor','manager','admin','maintenance')),
+        password_hash TEXT NOT NULL,           -- argon2id PHC string
+        active        INTEGER NOT NULL DEFAULT 1,
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL,
+        last_login_at INTEGER
+    );
+    INSERT INTO users_new SELECT id, username, display_name, role, password_hash, active,
+                                 created_at, updated_at, last_login_at FROM users;
+    DROP TABLE users;
+    ALTER TABLE users_new RENAME TO users;
+
+    CREATE TABLE api_tokens (
+        id            INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role          TEXT NOT NULL,
+        token_sha256  TEXT NOT NULL UNIQUE,
+        created_by    TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER,                 -- NULL: until revoked
+        revoked_at    INTEGER,
+        last_used_at  INTEGER
+    );
+    "#,
 ];

@@ -23,6 +23,7 @@ pub mod sessions;
 pub mod states;
 pub mod status;
 pub mod studies;
+pub mod tokens;
 pub mod users;
 
 pub use instances::{

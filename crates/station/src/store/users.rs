@@ -20,10 +20,19 @@ pub enum Role {
     Manager,
     /// Manages users and settings, browses the audit trail.
     Admin,
+    /// The diagnostic center's maintenance staff: sees the station's health, queue, links,
+    /// settings and system events and works the sending, but no patient data.
+    Maintenance,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Technician, Role::Doctor, Role::Manager, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Technician,
+        Role::Doctor,
+        Role::Manager,
+        Role::Admin,
+        Role::Maintenance,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,6 +40,7 @@ impl Role {
             Role::Doctor => "doctor",
             Role::Manager => "manager",
             Role::Admin => "admin",
+            Role::Maintenance => "maintenance",
         }
     }
 

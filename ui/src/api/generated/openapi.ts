@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * The diagnostics bundle of `station diagnose` (settings without secrets, log tail, queue, index check, connection tests; no patient data). Audited.
-         * @description Roles: admin. The session token as `?token=` (or a bearer header).
+         * @description Roles: admin, maintenance. The session token as `?token=` (or a bearer header).
          */
         get: operations["diagnostics"];
         put?: never;
@@ -95,7 +95,7 @@ export interface paths {
         put?: never;
         /**
          * Test the link to a destination as the dialog holds it: DNS, TCP, TLS, OAuth2 token, one QIDO-RS search; each step's verdict, time and detail.
-         * @description Roles: manager, admin.
+         * @description Roles: manager, admin, maintenance.
          */
         post: operations["hub_test"];
         delete?: never;
@@ -115,9 +115,29 @@ export interface paths {
         put?: never;
         /**
          * Each destination: link state, last success, last error, backlog.
-         * @description Roles: technician, doctor, manager, admin.
+         * @description Roles: technician, doctor, manager, admin, maintenance.
          */
         post: operations["links_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/log.txt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The station log's last 2,000 lines (text/plain), every patient name and ID the station knows replaced by [patient]. Audited.
+         * @description Roles: admin, maintenance. The session token as `?token=` (or a bearer header).
+         */
+        get: operations["log"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -155,7 +175,7 @@ export interface paths {
         put?: never;
         /**
          * End the caller's session.
-         * @description Roles: technician, doctor, manager, admin.
+         * @description Roles: technician, doctor, manager, admin, maintenance.
          */
         post: operations["logout"];
         delete?: never;
@@ -175,7 +195,7 @@ export interface paths {
         put?: never;
         /**
          * The logged-in user, the session's end and the operations the role may call.
-         * @description Roles: technician, doctor, manager, admin.
+         * @description Roles: technician, doctor, manager, admin, maintenance.
          */
         post: operations["me"];
         delete?: never;
@@ -344,6 +364,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/queue_list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The send queue by study and destination: state, attempts, instances stored and refused, last error; no patient data (names in errors replaced).
+         * @description Roles: technician, doctor, manager, admin, maintenance.
+         */
+        post: operations["queue_list"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/report/{id}/pdf": {
         parameters: {
             query?: never;
@@ -455,7 +495,7 @@ export interface paths {
         put?: never;
         /**
          * The station's configuration, without secrets.
-         * @description Roles: manager, admin.
+         * @description Roles: manager, admin, maintenance.
          */
         post: operations["settings_get"];
         delete?: never;
@@ -495,7 +535,7 @@ export interface paths {
         put?: never;
         /**
          * Station status for the header bar: studies per state, links, problems.
-         * @description Roles: technician, doctor, manager, admin.
+         * @description Roles: technician, doctor, manager, admin, maintenance.
          */
         post: operations["status"];
         delete?: never;
@@ -615,7 +655,7 @@ export interface paths {
         put?: never;
         /**
          * Pause sending a study to every destination.
-         * @description Roles: technician, manager, admin.
+         * @description Roles: technician, manager, admin, maintenance.
          */
         post: operations["study_hold"];
         delete?: never;
@@ -655,7 +695,7 @@ export interface paths {
         put?: never;
         /**
          * Resume sending a held study.
-         * @description Roles: technician, manager, admin.
+         * @description Roles: technician, manager, admin, maintenance.
          */
         post: operations["study_release"];
         delete?: never;
@@ -675,9 +715,89 @@ export interface paths {
         put?: never;
         /**
          * Send a failed study again (refused instances included).
-         * @description Roles: technician, manager, admin.
+         * @description Roles: technician, manager, admin, maintenance.
          */
         post: operations["study_retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/system_events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The audit trail's system events only (logins, refusals, users, settings, tokens, sends held, released or retried), newest first; never a patient read.
+         * @description Roles: admin, maintenance.
+         */
+        post: operations["system_events"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/token_create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a long-lived API token for a script or a HIS, any role but admin; the token is in this answer only (admin).
+         * @description Roles: admin.
+         */
+        post: operations["token_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/token_revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke an API token: its next call is refused (admin).
+         * @description Roles: admin.
+         */
+        post: operations["token_revoke"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens_list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * API tokens with role, maker, end, last use and revocation; never the token (admin).
+         * @description Roles: admin.
+         */
+        post: operations["tokens_list"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1446,6 +1566,44 @@ export interface components {
          * @enum {string}
          */
         QuarantineReason: "not_dicom" | "malformed" | "missing_attribute" | "unknown_export" | "not_for_device" | "too_large" | "unreadable_image" | "unreadable_ecg" | "unreadable_pdf" | "conversion_failed";
+        QueuePage: {
+            /** @description Oldest first. */
+            rows: components["schemas"]["QueueRow"][];
+            /** Format: int64 */
+            total: number;
+        };
+        QueueQuery: {
+            /**
+             * @description Delivered sends too; by default only what is still to do (queued, sending, held,
+             *     failed, unconfirmed).
+             */
+            include_delivered?: boolean;
+            /**
+             * Format: int32
+             * @description 50 when absent; at most 500.
+             */
+            limit?: number | null;
+            /** Format: int32 */
+            offset?: number;
+        };
+        /**
+         * @description One row of `station sync status` and the API's `queue_list`: a study by its UID, never its
+         *     patient.
+         */
+        QueueRow: {
+            /** Format: int64 */
+            attempts: number;
+            destination: string;
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            instances: number;
+            last_error?: string | null;
+            state: components["schemas"]["SendState"];
+            /** Format: int64 */
+            stored: number;
+            study_uid: string;
+        };
         RateWindow: {
             /** @description "HH:MM", local time; a window whose `from` is after its `to` runs past midnight. */
             from: string;
@@ -1583,7 +1741,7 @@ export interface components {
          * @description What a user may do is decided in `api::roles`; the role is stored here.
          * @enum {string}
          */
-        Role: "technician" | "doctor" | "manager" | "admin";
+        Role: "technician" | "doctor" | "manager" | "admin" | "maintenance";
         /**
          * @description A password, token or client secret from the config: written as a plain string in the file,
          *     shown as `***` by Debug so a logged config never carries it.
@@ -1885,6 +2043,50 @@ export interface components {
         } | {
             /** @enum {string} */
             kind: "from_study";
+        };
+        TokenCreate: {
+            /**
+             * Format: int32
+             * @description Days until it stops working (1 to 1830); absent: until revoked.
+             */
+            expires_days?: number | null;
+            /** @description Who uses it, e.g. `center-ops` or `his`: letters, digits, '.', '_', '-'. */
+            name: string;
+            /** @description Any role but admin. */
+            role: components["schemas"]["Role"];
+        };
+        TokenCreated: {
+            record: components["schemas"]["TokenRecord"];
+            /** @description The bearer token, shown this once: only its SHA-256 is kept. */
+            token: string;
+        };
+        /** @description A token as administrators see it (never the token itself, nor its digest). */
+        TokenRecord: {
+            /** Format: int64 */
+            created_at: number;
+            /** @description The username that made it (`cli` from the command line). */
+            created_by: string;
+            /**
+             * Format: int64
+             * @description When it stops working; absent: until revoked.
+             */
+            expires_at?: number | null;
+            /**
+             * Format: int64
+             * @description The last call it made, to the minute.
+             */
+            last_used_at?: number | null;
+            name: string;
+            /** Format: int64 */
+            revoked_at?: number | null;
+            role: components["schemas"]["Role"];
+        };
+        TokenRef: {
+            name: string;
+        };
+        TokensResponse: {
+            /** @description Newest first, revoked ones included. */
+            tokens: components["schemas"]["TokenRecord"][];
         };
         /** @description A study's turnaround: milliseconds from sending to the first and the final report. */
         Turnaround: {
@@ -2402,6 +2604,64 @@ export interface operations {
             };
             /** @description Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    log: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description text/plain */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Cannot be rendered */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3175,6 +3435,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QuarantinePage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    queue_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueueQuery"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuePage"];
                 };
             };
             /** @description Invalid request */
@@ -4465,6 +4803,318 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StudyActionResult"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    system_events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuditQuery"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    token_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenRecord"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    tokens_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokensResponse"];
                 };
             };
             /** @description Invalid request */

@@ -19,6 +19,7 @@ export interface Ops {
   patient_search: { request: Schemas['PatientSearch']; response: Schemas['PatientList'] }
   patient_update: { request: Schemas['PatientUpdate']; response: Schemas['PatientUpdated'] }
   quarantine_list: { request: Schemas['PageRequest']; response: Schemas['QuarantinePage'] }
+  queue_list: { request: Schemas['QueueQuery']; response: Schemas['QueuePage'] }
   report_ack: { request: Schemas['ReportRef']; response: Schemas['ReportAcked'] }
   report_get: { request: Schemas['ReportRef']; response: Schemas['ReportDetail'] }
   reports_list: { request: Schemas['ReportsQuery']; response: Schemas['ReportList'] }
@@ -34,6 +35,10 @@ export interface Ops {
   study_mark_urgent: { request: Schemas['UrgentRequest']; response: Schemas['StudyActionResult'] }
   study_release: { request: Schemas['StudyRef']; response: Schemas['StudyActionResult'] }
   study_retry: { request: Schemas['StudyRef']; response: Schemas['StudyActionResult'] }
+  system_events: { request: Schemas['AuditQuery']; response: Schemas['AuditPage'] }
+  token_create: { request: Schemas['TokenCreate']; response: Schemas['TokenCreated'] }
+  token_revoke: { request: Schemas['TokenRef']; response: Schemas['TokenRecord'] }
+  tokens_list: { request: Schemas['Empty']; response: Schemas['TokensResponse'] }
   user_create: { request: Schemas['UserCreate']; response: Schemas['UserRecord'] }
   user_update: { request: Schemas['UserUpdate']; response: Schemas['UserRecord'] }
   users_list: { request: Schemas['Empty']; response: Schemas['UsersResponse'] }

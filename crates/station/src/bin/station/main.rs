@@ -1,5 +1,5 @@
 //! The `station` command: `serve`, `import`, `status`, `sync`, `patient`, `order`, `worklist`,
-//! `study`, `report`, `user`, `openapi` and `demo`. The only place that uses `anyhow`; everything
+//! `study`, `report`, `user`, `token`, `openapi` and `demo`. The only place that uses `anyhow`; everything
 //! it calls returns typed errors. Every change it makes goes through the library's operation
 //! layer (`station::actions`), audited with the actor `cli` (or `--actor`), as the API's are.
 
@@ -7,6 +7,7 @@ mod hub;
 mod registry;
 mod report;
 mod sync;
+mod token;
 mod user;
 mod words;
 
@@ -113,6 +114,11 @@ enum Command {
         #[command(subcommand)]
         action: user_cli::UserAction,
     },
+    /// Long-lived API tokens for the center's scripts and a clinic HIS: create, list, revoke.
+    Token {
+        #[command(subcommand)]
+        action: token::TokenAction,
+    },
     /// Print the HTTP API's OpenAPI document (JSON), from which the UI's types are generated.
     Openapi,
     /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
@@ -202,6 +208,16 @@ fn daily_log(cli: &Cli) -> Option<station::logfile::DailyLog> {
     }
 }
 
+/// The station's configuration and store for a command that changes it, making the data
+/// directory on a first use (`station user add` before the first start).
+pub(crate) fn open_store(config: &ConfigArgs) -> anyhow::Result<(Config, Store)> {
+    let config = config.load(Overrides::default())?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let store = Store::open(&config.db_path())?;
+    Ok((config, store))
+}
+
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { options } => serve(&options.load()?),
@@ -216,6 +232,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Study { action } => registry_cli::study(action),
         Command::Report { action } => report_cli::run(action),
         Command::User { action } => user_cli::run(action),
+        Command::Token { action } => token::run(action),
         Command::Openapi => {
             println!("{}", station::http::document().to_pretty_json()?);
             Ok(())

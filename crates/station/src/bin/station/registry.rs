@@ -5,13 +5,13 @@
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use station::actions::{self, ActionError, Actor};
-use station::config::{Config, Overrides};
+
 use station::events::Events;
 use station::registry::matching::{self, Target};
 use station::registry::orders::{self, NewOrder};
 use station::registry::patients::{self, NewPatient};
 use station::registry::{identity, RegistryError};
-use station::store::{OrderState, Store};
+use station::store::OrderState;
 
 use super::ConfigArgs;
 
@@ -207,12 +207,7 @@ pub enum StudyAction {
     },
 }
 
-fn open(config: &ConfigArgs) -> anyhow::Result<(Config, Store)> {
-    let config = config.load(Overrides::default())?;
-    std::fs::create_dir_all(&config.data_dir)?;
-    let store = Store::open(&config.db_path())?;
-    Ok((config, store))
-}
+use super::open_store as open;
 
 fn print<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

@@ -7,9 +7,7 @@
 use anyhow::Context;
 use clap::Subcommand;
 use station::actions::{self, Actor};
-use station::config::Overrides;
 use station::events::Events;
-use station::store::Store;
 
 use super::ConfigArgs;
 
@@ -20,7 +18,7 @@ pub(crate) enum UserAction {
         #[command(flatten)]
         config: ConfigArgs,
         username: String,
-        /// technician, doctor, manager or admin.
+        /// technician, doctor, manager, admin or maintenance.
         #[arg(long)]
         role: String,
         #[arg(long, default_value = "")]
@@ -46,12 +44,7 @@ pub(crate) enum UserAction {
 /// `station user ...`: the same rules and audit trail as the API's user administration.
 pub(crate) fn run(action: UserAction) -> anyhow::Result<()> {
     use station::auth::{password, users, Role};
-    let open = |config: &ConfigArgs| -> anyhow::Result<Store> {
-        let config = config.load(Overrides::default())?;
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating {}", config.data_dir.display()))?;
-        Ok(Store::open(&config.db_path())?)
-    };
+    let open = |config: &ConfigArgs| super::open_store(config).map(|(_, store)| store);
     // Without --password: a random one, printed once.
     let chosen = |given: Option<String>| {
         (
@@ -68,7 +61,7 @@ pub(crate) fn run(action: UserAction) -> anyhow::Result<()> {
             password,
         } => {
             let role = Role::parse(&role).with_context(|| {
-                format!("unknown role {role:?}: technician, doctor, manager or admin")
+                format!("unknown role {role:?}: technician, doctor, manager, admin or maintenance")
             })?;
             let (pw, generated) = chosen(password);
             let (store, events) = (open(&config)?, Events::new());

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use crate::store::{SendState, StoreError};
 
-/// One row of `station sync status`.
-#[derive(Debug, Clone, Serialize)]
+/// One row of `station sync status` and the API's `queue_list`: a study by its UID, never its
+/// patient.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct QueueRow {
     pub study_uid: String,
     pub destination: String,

@@ -7,3 +7,4 @@ mod live;
 mod roles;
 mod shutdown;
 mod studies;
+mod tokens;

@@ -12,7 +12,11 @@ const T: &str = "technician";
 const D: &str = "doctor";
 const M: &str = "manager";
 const A: &str = "admin";
-const ALL: &[&str] = &[T, D, M, A];
+/// The center's maintenance staff: the station's health and sending, never a patient.
+const X: &str = "maintenance";
+const ALL: &[&str] = &[T, D, M, A, X];
+/// The clinic's own staff: those who see patients.
+const CLINIC: &[&str] = &[T, D, M, A];
 
 /// Operation → roles allowed; `None` = public (no session needed).
 const TABLE: &[(&str, Option<&[&str]>)] = &[
@@ -20,22 +24,27 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("logout", Some(ALL)),
     ("me", Some(ALL)),
     ("status", Some(ALL)),
-    ("dashboard", Some(ALL)),
+    ("dashboard", Some(CLINIC)),
     ("links_list", Some(ALL)),
-    ("studies_list", Some(ALL)),
-    ("study_get", Some(ALL)),
-    ("study_hold", Some(&[T, M, A])),
-    ("study_release", Some(&[T, M, A])),
-    ("study_retry", Some(&[T, M, A])),
-    ("study_mark_urgent", Some(ALL)),
+    ("queue_list", Some(ALL)),
+    ("studies_list", Some(CLINIC)),
+    ("study_get", Some(CLINIC)),
+    ("study_hold", Some(&[T, M, A, X])),
+    ("study_release", Some(&[T, M, A, X])),
+    ("study_retry", Some(&[T, M, A, X])),
+    ("study_mark_urgent", Some(CLINIC)),
     ("quarantine_list", Some(&[T, M, A])),
     ("users_list", Some(&[A])),
     ("user_create", Some(&[A])),
     ("user_update", Some(&[A])),
     ("audit_list", Some(&[A])),
-    ("settings_get", Some(&[M, A])),
+    ("system_events", Some(&[A, X])),
+    ("tokens_list", Some(&[A])),
+    ("token_create", Some(&[A])),
+    ("token_revoke", Some(&[A])),
+    ("settings_get", Some(&[M, A, X])),
     ("settings_update", Some(&[A])),
-    ("hub_test", Some(&[M, A])),
+    ("hub_test", Some(&[M, A, X])),
     ("patient_search", Some(&[T, M, A])),
     ("patient_add", Some(&[T, M, A])),
     ("patient_update", Some(&[T, M, A])),
@@ -45,21 +54,22 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("studies_unassigned", Some(&[T, M, A])),
     ("study_assign", Some(&[T, M, A])),
     ("study_confirm_patient", Some(&[T, M, A])),
-    ("reports_list", Some(ALL)),
-    ("report_get", Some(ALL)),
+    ("reports_list", Some(CLINIC)),
+    ("report_get", Some(CLINIC)),
     // Acknowledging says a doctor read it: not technicians.
     ("report_ack", Some(&[D, M, A])),
-    ("waveform_get", Some(ALL)),
+    ("waveform_get", Some(CLINIC)),
 ];
 
 /// File routes (`GET`, token in the query) → roles allowed, and what an allowed caller gets:
 /// nothing exists behind the preview and report keys (404); the diagnostics bundle is made
 /// (200). A refused caller gets 403.
 const FILES: &[(&str, &[&str], u16)] = &[
-    ("/api/preview/1.2.3.png", ALL, 404),
-    ("/api/report/1/pdf", ALL, 404),
-    ("/api/report/1/print", ALL, 404),
-    ("/api/diagnostics.tar.gz", &[A], 200),
+    ("/api/preview/1.2.3.png", CLINIC, 404),
+    ("/api/report/1/pdf", CLINIC, 404),
+    ("/api/report/1/print", CLINIC, 404),
+    ("/api/diagnostics.tar.gz", &[A, X], 200),
+    ("/api/log.txt", &[A, X], 200),
 ];
 
 #[test]
@@ -93,7 +103,7 @@ fn every_operation_refuses_every_role_not_allowed_to_call_it() {
         ADMIN_PASSWORD.to_owned(),
         admin.clone(),
     )];
-    for role in [T, D, M] {
+    for role in [T, D, M, X] {
         let name = format!("u-{role}");
         let token = client.user(&admin, &name, role);
         users.push((role, name.clone(), format!("{name}-pw-1"), token));
