@@ -152,13 +152,11 @@ pub fn write_bundle(
         disk_total_bytes: fs4::total_space(&config.data_dir).ok(),
         disk_floor_bytes: config.storage.min_free_bytes(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let hub_tests: BTreeMap<&str, Vec<probe::StepResult>> = config
-        .destinations
+    let dests: Vec<_> = config.destinations.iter().collect();
+    let hub_tests: BTreeMap<&str, Vec<probe::StepResult>> = dests
         .iter()
-        .map(|d| (d.name.as_str(), runtime.block_on(probe::probe(d))))
+        .map(|d| d.name.as_str())
+        .zip(probe::probe_blocking(&dests)?)
         .collect();
     let config_text = toml::to_string_pretty(&config.redacted())
         .map_err(|e| DiagnoseError::Encode(e.to_string()))?;

@@ -168,17 +168,14 @@ pub fn hub_test(ctx: &Ctx<'_>, req: HubTestRequest) -> Result<HubTestResult, Api
         .cloned();
     keep_secrets(0, &mut dest, saved.as_ref()).map_err(|e| e.at("destination"))?;
     dest.validate().map_err(ApiError::invalid)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let steps = crate::upstream::probe::probe_blocking(&[&dest])
         .map_err(|e| {
             tracing::error!(error = %e, "hub test runtime");
             ApiError::internal()
-        })?;
-    let steps = runtime.block_on(crate::upstream::probe::probe(&dest));
-    let ok = steps
-        .iter()
-        .all(|s| s.verdict != crate::upstream::probe::Verdict::Failed);
+        })?
+        .pop()
+        .unwrap_or_default();
+    let ok = crate::upstream::probe::passed(&steps);
     Ok(HubTestResult { steps, ok })
 }
 

@@ -64,6 +64,21 @@ pub struct StepResult {
     pub certificate_expires_at_ms: Option<i64>,
 }
 
+/// Whether every step that ran passed.
+pub fn passed(steps: &[StepResult]) -> bool {
+    steps.iter().all(|s| s.verdict != Verdict::Failed)
+}
+
+/// [`probe`] of each destination in turn, for a caller outside the async runtime (the CLI, the
+/// diagnostics bundle, an API handler on a blocking thread). Fails only when no runtime can be
+/// made.
+pub fn probe_blocking(dests: &[&Destination]) -> std::io::Result<Vec<Vec<StepResult>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(dests.iter().map(|d| runtime.block_on(probe(d))).collect())
+}
+
 /// Runs every step against `dest`; never fails as a whole (a failure is a step's verdict).
 pub async fn probe(dest: &Destination) -> Vec<StepResult> {
     let mut results = Vec::new();

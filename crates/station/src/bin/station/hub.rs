@@ -41,11 +41,10 @@ pub fn run(action: HubAction) -> anyhow::Result<()> {
             .collect();
         bail!("no destination {name:?} (configured: {})", known.join(", "));
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("tokio runtime: {e}"))?;
-    let steps = runtime.block_on(probe::probe(dest));
+    let steps = probe::probe_blocking(&[dest])
+        .map_err(|e| anyhow!("tokio runtime: {e}"))?
+        .pop()
+        .unwrap_or_default();
     if json {
         println!("{}", serde_json::to_string_pretty(&steps)?);
     } else {
@@ -53,7 +52,7 @@ pub fn run(action: HubAction) -> anyhow::Result<()> {
             println!("{}", line(s, english));
         }
     }
-    if steps.iter().any(|s| s.verdict == Verdict::Failed) {
+    if !probe::passed(&steps) {
         std::process::exit(1);
     }
     Ok(())
