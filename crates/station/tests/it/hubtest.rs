@@ -7,6 +7,7 @@ use std::process::Command;
 
 use station::config::Secret;
 
+use crate::harness::fake_hub::{FakeHub, Reply};
 use crate::harness::*;
 
 /// A configuration file with one destination `hub` at `url`, changed by `change`.
@@ -201,4 +202,72 @@ fn the_settings_dialog_tests_the_destination_as_typed_with_the_saved_password() 
         .and_then(|s| s.iter().find(|s| s["step"] == "tcp").cloned())
         .expect("tcp step");
     assert_eq!(tcp["verdict"], "failed", "{tested}");
+}
+
+/// A destination that logs in with OAuth 2.0 client credentials: the test asks the token server
+/// for a token (client id and secret in HTTP Basic) and searches the hub with it; a token server
+/// that refuses the station fails the login step, in its own words, and the search is not tried.
+/// The hub is a real Orthanc; the token server is scripted (no OAuth server is packaged here).
+#[test]
+fn an_oauth2_login_is_its_own_step_and_a_refused_one_stops_the_test() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let token_server = FakeHub::start(vec![Reply::Json(
+        "200 OK",
+        vec![],
+        r#"{"access_token":"tok-probe","token_type":"Bearer","expires_in":3600}"#.into(),
+    )]);
+    let oauth = |port: u16| {
+        move |d: &mut station::config::Destination| {
+            d.oauth2 = Some(station::config::OAuth2Config {
+                token_url: format!("http://127.0.0.1:{port}/oauth/token"),
+                client_id: "clinic01".into(),
+                client_secret: Secret("s3cret-client".into()),
+                scope: None,
+            });
+        }
+    };
+    let config = config_with(
+        &scratch.join("station"),
+        &hub.dicomweb_url(),
+        oauth(token_server.port),
+    );
+    let run = hub_test(&config, &[]);
+    assert!(run.status.success(), "{}", run.log);
+    assert!(
+        line(&run, "(OAuth2)").starts_with("✓ 登录认证 (OAuth2) 通过"),
+        "{}",
+        run.log
+    );
+    assert!(line(&run, "(QIDO-RS)").starts_with("✓"), "{}", run.log);
+    let asked = token_server.requests();
+    assert_eq!(asked.len(), 1, "one token request");
+    use base64::Engine;
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("clinic01:s3cret-client")
+    );
+    assert_eq!(asked[0].header("authorization"), Some(basic.as_str()));
+
+    let refusing = FakeHub::start(vec![Reply::Json(
+        "401 Unauthorized",
+        vec![],
+        r#"{"error":"invalid_client"}"#.into(),
+    )]);
+    let config = config_with(
+        &scratch.join("refused"),
+        &hub.dicomweb_url(),
+        oauth(refusing.port),
+    );
+    let run = hub_test(&config, &[]);
+    assert!(!run.status.success(), "{}", run.log);
+    let login = line(&run, "(OAuth2)");
+    assert!(login.starts_with("✗ 登录认证 (OAuth2) 失败"), "{}", run.log);
+    assert!(login.contains("401"), "the token server's answer: {login}");
+    assert!(
+        line(&run, "(QIDO-RS)").starts_with("- 影像查询 (QIDO-RS) 跳过"),
+        "{}",
+        run.log
+    );
+    assert!(!run.log.contains("s3cret-client"), "{}", run.log);
 }
