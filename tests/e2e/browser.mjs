@@ -17,10 +17,14 @@ export function launch() {
   })
 }
 
-/** A fresh page logged in through the login screen, as a person would. */
-export async function loginPage(browser, station, user, locale = 'zh-CN', viewport = { width: 1366, height: 820 }) {
-  const context = await browser.newContext({ viewport, locale })
+/**
+ * A fresh page logged in through the login screen, as a person would. `clock`: the page's time
+ * zone and a fixed moment its clock shows (`{ timezoneId, at }`), for a clinic PC at night.
+ */
+export async function loginPage(browser, station, user, locale = 'zh-CN', viewport = { width: 1366, height: 820 }, clock = null) {
+  const context = await browser.newContext({ viewport, locale, ...(clock ? { timezoneId: clock.timezoneId } : {}) })
   const page = await context.newPage()
+  if (clock) await page.clock.setFixedTime(clock.at)
   await page.goto(`${station.url}/`)
   await page.locator('input[name="username"]').fill(user.username)
   await page.locator('input[name="password"]').fill(user.password)

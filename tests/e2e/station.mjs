@@ -120,7 +120,8 @@ export class Station {
    * that tests sending demo patients under an order's accession see them go); `extraToml` is
    * appended (e.g. `[reports]`).
    */
-  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, extraToml = '' } = {}) {
+  /** `env`: more environment for the station's process (e.g. its time zone, `TZ`). */
+  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, extraToml = '', env = {} } = {}) {
     const bin = stationBin()
     if (!existsSync(bin)) throw new Error(`no station binary at ${bin}: run cargo build -p station first`)
     const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
@@ -164,7 +165,7 @@ export class Station {
     const log = join(dir, 'station.log')
     const out = openSync(log, 'a')
     const child = spawn(bin, ['serve', '--config', config], {
-      env: { ...process.env, STATION_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: process.env.RUST_LOG ?? 'info' },
+      env: { ...process.env, STATION_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: process.env.RUST_LOG ?? 'info', ...env },
       stdio: ['ignore', out, out],
     })
     const st = new Station(dir, child, dicomPort, httpPort, log)

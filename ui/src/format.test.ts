@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { dicomDate, dicomDateTime, personName } from './format'
+import { ageOf, dicomDate, dicomDateTime, localDate, personName } from './format'
 
 describe('display formats', () => {
   it('shows DICOM person names as people write them', () => {
@@ -23,5 +23,29 @@ describe('display formats', () => {
   it('shows DICOM dates with dashes', () => {
     expect(dicomDate('20261130')).toBe('2026-11-30')
     expect(dicomDate('')).toBe('')
+  })
+})
+
+describe('the clinic\'s date and ages', () => {
+  it('gives the local date between midnight and 08:00, when UTC is still on yesterday', () => {
+    // 01:30 in Asia/Shanghai (the tests run there) is 17:30 UTC the day before.
+    const early = new Date('2026-12-04T01:30:00+08:00')
+    expect(early.toISOString().slice(0, 10)).toBe('2026-12-03')
+    expect(localDate(early)).toBe('2026-12-04')
+    expect(localDate(new Date('2026-12-04T23:59:00+08:00'))).toBe('2026-12-04')
+  })
+  it('says ages in years, months under a year and days under a month', () => {
+    const on = new Date('2026-12-04T10:00:00+08:00')
+    expect(ageOf('19491231', on)).toEqual({ n: 76, unit: 'y' })
+    expect(ageOf('19491204', on)).toEqual({ n: 77, unit: 'y' })
+    expect(ageOf('20251205', on)).toEqual({ n: 11, unit: 'm' })
+    expect(ageOf('20260404', on)).toEqual({ n: 8, unit: 'm' })
+    expect(ageOf('20261114', on)).toEqual({ n: 20, unit: 'd' })
+    expect(ageOf('20261204', on)).toEqual({ n: 0, unit: 'd' })
+    // As a device sends it (Patient's Age, AS).
+    expect(ageOf('045Y', on)).toEqual({ n: 45, unit: 'y' })
+    expect(ageOf('003W', on)).toEqual({ n: 3, unit: 'w' })
+    expect(ageOf('', on)).toBeNull()
+    expect(ageOf('20270101', on)).toBeNull()
   })
 })

@@ -27,6 +27,55 @@ export function dicomDateTime(dt: string | null | undefined): string {
   return h === undefined ? `${y}-${mo}-${d}` : `${y}-${mo}-${d} ${h}:${mi}`
 }
 
+/** The clinic's date of a moment (now by default) as "YYYY-MM-DD": local, never UTC's, which
+ * is yesterday between 00:00 and 08:00 in China. */
+export function localDate(at: Date = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${at.getFullYear()}-${p(at.getMonth() + 1)}-${p(at.getDate())}`
+}
+
+/** An age as a number and the unit clinics write it in: years from one year up, months under
+ * a year, days under a month (weeks only when a device sent them). */
+export interface Age {
+  n: number
+  unit: 'y' | 'm' | 'w' | 'd'
+}
+
+/**
+ * The age of a patient born on `birth` (DICOM DA "YYYYMMDD") on the local date of `on`, or a
+ * DICOM Age String (AS, PS3.5 6.2: "045Y", "008M", "003W", "020D") as it is; null when neither.
+ */
+export function ageOf(birth: string | null | undefined, on: Date = new Date()): Age | null {
+  const as = birth?.trim().match(/^(\d{3})([DWMY])$/)
+  if (as) return { n: Number(as[1]), unit: as[2].toLowerCase() as Age['unit'] }
+  const m = birth?.trim().match(/^(\d{4})(\d{2})(\d{2})$/)
+  if (!m) return null
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  let months = (on.getFullYear() - y) * 12 + (on.getMonth() + 1 - mo)
+  if (on.getDate() < d) months -= 1
+  if (months < 0) return null
+  if (months >= 12) return { n: Math.floor(months / 12), unit: 'y' }
+  if (months >= 1) return { n: months, unit: 'm' }
+  const born = new Date(y, mo - 1, d)
+  const today = new Date(on.getFullYear(), on.getMonth(), on.getDate())
+  return { n: Math.round((today.getTime() - born.getTime()) / 86_400_000), unit: 'd' }
+}
+
+/** vue-i18n's `t`, for the texts below that need words. */
+type Translate = (key: string, values?: Record<string, unknown>) => string
+
+/** An age as clinics write it: "76岁", "8月", "20天" ("76 y", "8 mo", "20 d"); '' if unknown. */
+export function ageText(t: Translate, birth: string | null | undefined, on: Date = new Date()): string {
+  const age = ageOf(birth, on)
+  return age ? t(`age.${age.unit}`, { n: age.n }) : ''
+}
+
+/** A DICOM sex code (M, F, O) in words; '' when not given. */
+export function sexText(t: Translate, sex: string | null | undefined): string {
+  const key = ({ M: 'register.male', F: 'register.female', O: 'register.other' } as Record<string, string>)[sex ?? '']
+  return key ? t(key) : (sex ?? '')
+}
+
 /** Unix milliseconds → local "YYYY-MM-DD HH:mm:ss". */
 export function timeText(ms: number | null | undefined): string {
   if (!ms) return ''

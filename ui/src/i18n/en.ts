@@ -353,6 +353,12 @@ export default {
     mismatch: 'Patient data differ',
     confirmMismatch: 'Same patient: assign',
   },
+  age: {
+    y: '{n} y',
+    m: '{n} mo',
+    w: '{n} wk',
+    d: '{n} d',
+  },
   register: {
     title: 'Register patient',
     name: 'Name',
@@ -362,6 +368,7 @@ export default {
     female: 'Female',
     other: 'Other',
     birthDate: 'Birth date',
+    age: 'Age',
     phone: 'Phone',
     modality: 'Modality',
     description: 'Exam',

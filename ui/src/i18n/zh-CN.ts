@@ -353,6 +353,12 @@ export default {
     mismatch: '患者信息不一致',
     confirmMismatch: '确认为同一患者并归档',
   },
+  age: {
+    y: '{n}岁',
+    m: '{n}月',
+    w: '{n}周',
+    d: '{n}天',
+  },
   register: {
     title: '患者登记',
     name: '姓名',
@@ -362,6 +368,7 @@ export default {
     female: '女',
     other: '其他',
     birthDate: '出生日期',
+    age: '年龄',
     phone: '电话',
     modality: '检查类型',
     description: '检查项目',
