@@ -31,5 +31,16 @@ describe('navigation by role', () => {
     expect(homeFor('technician')).toBe('today')
     expect(homeFor('doctor')).toBe('reports')
     expect(homeFor('manager')).toBe('dashboard')
+    expect(homeFor('admin')).toBe('dashboard')
+    expect(homeFor('maintenance')).toBe('upkeep')
+  })
+  it('gives the center\'s maintenance staff the maintenance screen alone, and admins it too', () => {
+    expect(navFor('maintenance')).toEqual(['upkeep'])
+    expect(screensFor('maintenance')).toEqual(['upkeep'])
+    expect(canOpen('admin', 'upkeep')).toBe(true)
+    expect(navFor('admin')).toContain('upkeep')
+    for (const role of ['technician', 'doctor', 'manager'] as const) {
+      expect(canOpen(role, 'upkeep'), role).toBe(false)
+    }
   })
 })

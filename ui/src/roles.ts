@@ -18,6 +18,7 @@ export type Screen =
   | 'studies'
   | 'reports'
   | 'settings'
+  | 'upkeep'
   | 'viewer'
 
 /** Each screen, in menu order, with the operations that are its work. */
@@ -32,13 +33,16 @@ const SCREENS: ReadonlyArray<readonly [Screen, readonly OpName[]]> = [
   // The reports screen is where a report is read and acknowledged.
   ['reports', ['report_ack']],
   ['settings', ['settings_update']],
+  // The station's health and its send queue, without patients: for the center's maintenance
+  // staff, and the admin who looks after the station with them.
+  ['upkeep', ['system_events', 'queue_list']],
   // Every clinical role views images (technicians check image quality too): whoever may list
   // studies may open them.
   ['viewer', ['studies_list']],
 ]
 
 /** Where a role lands: the first of these it may open, which then heads its menu. */
-const HOMES: Screen[] = ['dashboard', 'today', 'reports']
+const HOMES: Screen[] = ['dashboard', 'today', 'reports', 'upkeep']
 
 /** Screens opened from another one (a study, a report), not from the navigation bar. */
 const OPENED_FROM_OTHERS: Screen[] = ['viewer']

@@ -32,6 +32,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'reports', name: 'reports', component: () => import('./views/ReportsView.vue'), meta: { screen: 'reports' } },
       { path: 'dashboard', name: 'dashboard', component: () => import('./views/DashboardView.vue'), meta: { screen: 'dashboard' } },
       { path: 'settings', name: 'settings', component: () => import('./views/SettingsView.vue'), meta: { screen: 'settings' } },
+      { path: 'upkeep', name: 'upkeep', component: () => import('./views/UpkeepView.vue'), meta: { screen: 'upkeep' } },
       { path: 'forbidden', name: 'forbidden', component: () => import('./views/ForbiddenView.vue') },
     ],
   },

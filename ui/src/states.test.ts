@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import zh from './i18n/zh-CN'
-import { STUDY_STATES, sendChip, stateChip, studyActions } from './states'
+import { STUDY_STATES, sendActions, sendChip, stateChip, studyActions } from './states'
 
 describe('state chips', () => {
   it('shows every lifecycle state by its Chinese name', () => {
@@ -42,5 +42,16 @@ describe('state chips', () => {
     expect(studyActions('sending')).toEqual(['hold'])
     expect(studyActions('delivered')).toEqual([])
     expect(studyActions('unassigned')).toEqual([])
+  })
+})
+
+describe('send queue actions', () => {
+  it('holds what is still to go, releases what is held, retries what failed', () => {
+    expect(sendActions('queued')).toEqual(['hold'])
+    expect(sendActions('sending')).toEqual(['hold'])
+    expect(sendActions('failed')).toEqual(['retry', 'hold'])
+    expect(sendActions('held')).toEqual(['release'])
+    expect(sendActions('delivered')).toEqual([])
+    expect(sendActions('something-new')).toEqual([])
   })
 })

@@ -77,3 +77,15 @@ export function studyActions(state: string): Array<'retry' | 'hold' | 'release'>
   else if (!['delivered', 'reported', 'unassigned'].includes(state)) out.push('hold')
   return out
 }
+
+/**
+ * What a person may do with one send queue row (a study to one destination), by its send state:
+ * pause what is still to go, resume what is paused, send again what failed. The engine acts on
+ * the whole study and checks again; this only hides buttons.
+ */
+export function sendActions(state: string): Array<'retry' | 'hold' | 'release'> {
+  if (state === 'failed') return ['retry', 'hold']
+  if (state === 'held') return ['release']
+  if (state === 'queued' || state === 'sending') return ['hold']
+  return []
+}

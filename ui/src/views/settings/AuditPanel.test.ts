@@ -6,6 +6,7 @@ import ElementPlus from 'element-plus'
 import type { Backend } from '../../api/backend'
 import { makeI18n } from '../../i18n'
 import { setBackend } from '../../session'
+import { standIn } from '../../testing/standIn'
 import AuditPanel from './AuditPanel.vue'
 
 const at = new Date(2026, 10, 28, 8, 0, 0).getTime()
@@ -40,5 +41,18 @@ describe('AuditPanel', () => {
     await w.find('input[data-test="audit-patient"]').trigger('keyup.enter')
     await flushPromises()
     expect(asked.at(-1)).toMatchObject({ patient_id: 'P0001' })
+  })
+
+  it('as the maintenance screen\'s system events: asks system_events, without the patient filter', async () => {
+    const asked: Array<[string, Record<string, unknown>]> = []
+    setBackend(standIn((op, body) => {
+      asked.push([op, body])
+      return { entries: [entry(3, 'login', 1, at)] }
+    }))
+    const w = mount(AuditPanel, { props: { system: true }, global: { plugins: [makeI18n('zh-CN'), ElementPlus] } })
+    await flushPromises()
+    expect(asked).toEqual([['system_events', { actor: undefined, limit: 100 }]])
+    expect(w.find('input[data-test="audit-patient"]').exists()).toBe(false)
+    expect(w.find('[data-test="system-events"] tbody tr').text()).toContain('login')
   })
 })
