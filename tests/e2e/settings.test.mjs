@@ -1,13 +1,16 @@
 // The Settings page against a real station: an admin adds an allowed AE title and a turnaround
 // target, saves, and both are still there after a reload (they were written to the config file
 // and applied); the connection test names the failing step; the diagnostics bundle downloads;
-// a bad hub address is refused with its field marked; screenshots for the README.
+// a bad hub address is refused with its field marked; an admin makes an API token for the
+// center, shown once; the center's maintenance staff land on their own screen, which shows the
+// links and the send queue but no patient; screenshots for the README.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import { join, resolve } from 'node:path'
-import { ADMIN_PASSWORD, Station, freePort } from './station.mjs'
+import { execFileSync } from 'node:child_process'
+import { ADMIN_PASSWORD, STORESCU, Station, freePort, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
@@ -177,6 +180,91 @@ describe('settings page', () => {
       assert.equal(status, 400)
       assert.equal(json.error.field, 'destinations[1].name')
       assert.equal(readFileSync(join(station.dir, 'station.toml'), 'utf8'), after, 'a refused change writes nothing')
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('an admin makes a maintenance token in the API tokens tab; it is shown once and works as maintenance', async () => {
+    const page = await loginPage(browser, station, users.admin)
+    try {
+      await openSettings(page)
+      await page.locator('.el-tabs__item', { hasText: 'API 令牌' }).click()
+      await page.locator('[data-test="new-token"]').click()
+      await page.locator('input[name="token-name"]').fill('center-ops')
+      // The role offered first is maintenance; admin is not offered at all.
+      await page.locator('[data-test="token-role"]').click()
+      await page.locator('.el-select-dropdown__item:visible', { hasText: '中心运维' }).waitFor({ timeout: 10_000 })
+      const roles = await page.locator('.el-select-dropdown__item:visible').allInnerTexts()
+      assert.ok(roles.includes('中心运维'), `roles offered: ${roles}`)
+      assert.ok(!roles.includes('系统管理员'), `roles offered: ${roles}`)
+      await page.locator('.el-select-dropdown__item:visible', { hasText: '中心运维' }).click()
+      await page.locator('[data-test="create-token"]').click()
+      const field = page.locator('input[data-test="made-token"]')
+      await field.waitFor({ timeout: 10_000 })
+      const token = await field.inputValue()
+      assert.ok(token.length >= 20, `a token: ${token}`)
+      await page.locator('.el-dialog', { hasText: '不会再显示' }).waitFor({ timeout: 10_000 })
+
+      // The token is a maintenance caller: the queue yes, patients no.
+      assert.equal((await station.call('queue_list', {}, token)).status, 200)
+      assert.equal((await station.call('studies_list', {}, token)).status, 403)
+
+      await page.locator('[data-test="close-token"]').click()
+      const row = page.locator('[data-test="tokens"] tbody tr', { hasText: 'center-ops' })
+      await row.waitFor({ timeout: 10_000 })
+      const text = await row.innerText()
+      assert.match(text, /中心运维/, text)
+      assert.match(text, /直到吊销/, text)
+      assert.match(text, /有效/, text)
+      assert.ok(!(await page.content()).includes(token), 'the token is not shown again')
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('a maintenance user lands on the maintenance screen: links and the send queue, no patient', async () => {
+    const admin = await station.login('admin', ADMIN_PASSWORD)
+    const ops = { username: 'center-ops', password: 'pw-maintenance-12345', display_name: '中心运维员', role: 'maintenance' }
+    assert.equal((await station.call('user_create', ops, admin)).status, 200)
+    // A patient's studies for the (unreachable) radiology hub: they wait in the queue. Sent as
+    // US2, the one device the first test allowed.
+    execFileSync(STORESCU, ['-aet', 'US2', '-aec', 'STATION', '+sd', '+r', '127.0.0.1', String(station.dicomPort), join(station.demoDay(), 'P20260001')], {
+      timeout: 60_000,
+    })
+    let uids = []
+    await waitFor('the DX study in the queue', 60_000, async () => {
+      const { json } = await station.call('queue_list', {}, admin)
+      uids = json.rows.map((r) => r.study_uid)
+      return uids.length > 0
+    })
+    const { json: studies } = await station.call('studies_list', {}, admin)
+    const names = studies.items.map((s) => s.patient_name).filter(Boolean)
+    assert.ok(names.length > 0)
+
+    const page = await loginPage(browser, station, ops)
+    try {
+      await waitFor('maintenance lands on upkeep', 10_000, () => page.url().endsWith('#/upkeep'))
+      const nav = await page.locator('[data-nav]').evaluateAll((els) => els.map((e) => e.getAttribute('data-nav')))
+      assert.deepEqual(nav, ['upkeep'])
+      await page.locator('[data-test="links"] tbody tr', { hasText: 'radiology' }).waitFor({ timeout: 20_000 })
+      // One row per destination of the study; a queued send may be held, then released.
+      const row = page.locator('[data-test="queue"] tbody tr', { hasText: uids[0] }).first()
+      await row.waitFor({ timeout: 20_000 })
+      await row.locator('button[data-test="hold"]').click()
+      await waitFor('the send held', 20_000, async () => (await row.locator('.state-chip').innerText()) === '已暂停')
+      await row.locator('button[data-test="release"]').waitFor({ timeout: 10_000 })
+      await page.locator('[data-test="system-events"] tbody tr').first().waitFor({ timeout: 20_000 })
+      const shown = await page.locator('body').innerText()
+      for (const name of names) {
+        for (const part of name.split(/[\^=]/).filter((p) => p.length > 1)) assert.ok(!shown.includes(part), `patient name part ${part} shown`)
+      }
+      const [download] = await Promise.all([
+        page.waitForEvent('download', { timeout: 30_000 }),
+        page.locator('[data-test="download-log"]').click(),
+      ])
+      assert.equal(download.suggestedFilename(), 'station-log.txt')
+      assert.ok(readFileSync(await download.path(), 'utf8').length > 0, 'the log has lines')
     } finally {
       await page.context().close()
     }

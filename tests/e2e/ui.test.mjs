@@ -15,7 +15,7 @@ const NAV = {
   technician: ['today', 'register', 'studies'],
   doctor: ['reports', 'studies'],
   manager: ['dashboard', 'today', 'register', 'studies', 'reports'],
-  admin: ['dashboard', 'today', 'register', 'studies', 'reports', 'settings'],
+  admin: ['dashboard', 'today', 'register', 'studies', 'reports', 'settings', 'upkeep'],
 }
 
 let station
