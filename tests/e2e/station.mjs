@@ -48,7 +48,8 @@ export async function waitFor(what, timeoutMs, check) {
  * `overwrite`: an instance sent again replaces the one held (a hub taking corrections must).
  */
 export class Orthanc {
-  static async start(dir, { overwrite = false } = {}) {
+  /** `users`: `{ name: password }` that the hub's HTTP API requires (none: open). */
+  static async start(dir, { overwrite = false, users = null } = {}) {
     const plugin = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so'
     if (!existsSync(plugin)) throw new Error(`${plugin} missing (Debian package orthanc-dicomweb)`)
     mkdirSync(dir, { recursive: true })
@@ -64,7 +65,8 @@ export class Orthanc {
         DicomPort: await freePort(),
         DicomAet: 'HUB',
         RemoteAccessAllowed: false,
-        AuthenticationEnabled: false,
+        AuthenticationEnabled: users !== null,
+        RegisteredUsers: users ?? {},
         OverwriteInstances: overwrite,
         Plugins: [plugin],
         DicomWeb: { Enable: true, Root: '/dicom-web/' },
@@ -75,7 +77,9 @@ export class Orthanc {
     const hub = new Orthanc(child, httpPort)
     await waitFor('Orthanc to answer', 30_000, async () => {
       if (child.exitCode !== null) throw new Error(`Orthanc exited ${child.exitCode}`)
-      return (await fetch(`${hub.url}/plugins`)).ok
+      const [user, password] = Object.entries(users ?? {})[0] ?? []
+      const headers = user ? { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` } : {}
+      return (await fetch(`${hub.url}/plugins`, { headers })).ok
     })
     return hub
   }
@@ -156,6 +160,7 @@ export class Station {
           `name = ${JSON.stringify(d.name)}`,
           `url = ${JSON.stringify(d.url)}`,
           `modalities = ${JSON.stringify(d.modalities ?? [])}`,
+          ...(d.username ? [`username = ${JSON.stringify(d.username)}`, `password = ${JSON.stringify(d.password ?? '')}`] : []),
           'retry_max_secs = 5',
         ]),
         extraToml,

@@ -65,3 +65,22 @@ describe('keys used by the screens', () => {
     expect(missing).toEqual([])
   })
 })
+
+describe('words the engine sends', () => {
+  it('has a sentence for every hub problem and every quarantine reason it names', async () => {
+    const doc = (await import('../api/generated/openapi.json')).default as {
+      components: { schemas: Record<string, { enum?: string[] }> }
+    }
+    for (const [schema, section] of [
+      ['HubProblem', 'hubProblem'],
+      ['QuarantineReason', 'today.reasons'],
+    ] as const) {
+      const words = doc.components.schemas[schema].enum ?? []
+      expect(words.length, schema).toBeGreaterThan(3)
+      for (const w of words) {
+        expect(leaf(zh, `${section}.${w}`), `${section}.${w}`).toMatch(/[\u4e00-\u9fff]/)
+        expect(leaf(en, `${section}.${w}`), `${section}.${w}`).toBeTruthy()
+      }
+    }
+  })
+})

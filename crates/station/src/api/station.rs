@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, Ctx, Empty};
 pub use crate::store::quarantine::QuarantineItem;
-use crate::store::{self, audit, queue, SendState, StatusCounts};
+use crate::store::{self, audit, queue, HubProblem, SendState, StatusCounts};
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusResponse {
@@ -31,6 +31,8 @@ pub struct LinkInfo {
     pub online: Option<bool>,
     pub last_success_at: Option<i64>,
     pub last_error: Option<String>,
+    /// What `last_error` means, for the sentence a person reads.
+    pub last_error_kind: Option<HubProblem>,
     pub last_error_at: Option<i64>,
     /// Studies queued or being sent.
     pub backlog: i64,
@@ -108,6 +110,10 @@ pub(crate) fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, A
             online: link.as_ref().map(|l| l.online),
             last_success_at: link.as_ref().and_then(|l| l.last_success_at),
             last_error: link.as_ref().and_then(|l| l.last_error.clone()),
+            last_error_kind: link
+                .as_ref()
+                .and_then(|l| l.last_error.as_deref())
+                .map(HubProblem::of),
             last_error_at: link.as_ref().and_then(|l| l.last_error_at),
             backlog: queue::rows_in(conn, &name, &[SendState::Queued, SendState::Sending])?,
             failed: queue::rows_in(conn, &name, &[SendState::Failed])?,

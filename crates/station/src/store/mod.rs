@@ -32,7 +32,9 @@ pub use instances::{
 };
 pub use quarantine::insert_quarantine;
 pub use routing::{complete_quiet_studies, complete_quiet_studies_with, queue_study, Route};
-pub use states::{InstanceSendState, OrderState, QuarantineReason, SendState, StudyState};
+pub use states::{
+    HubProblem, InstanceSendState, OrderState, QuarantineReason, SendState, StudyState,
+};
 pub use status::{status_counts, StatusCounts};
 pub use studies::study_state;
 

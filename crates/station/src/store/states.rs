@@ -177,6 +177,94 @@ states! {
     }
 }
 
+states! {
+    /// What a hub's last error means for a person (issue 17): the word the screens turn into a
+    /// plain sentence saying what to do, the raw error beside it. Derived from the error text
+    /// each time it is read ([`HubProblem::of`]), never stored, so rows written before it
+    /// existed read the same.
+    HubProblem {
+        /// The hub's server name does not resolve (DNS).
+        NameNotFound = "name_not_found",
+        /// Nobody answers at the address and port: hub down, wrong port, a firewall.
+        Refused = "refused",
+        /// The hub did not answer in time.
+        Timeout = "timeout",
+        /// The hub's certificate is not trusted (its CA file is not set, or wrong).
+        TlsUntrusted = "tls_untrusted",
+        /// The hub refused the station's client certificate (or wants one).
+        TlsClientRefused = "tls_client_refused",
+        /// HTTP 401: the user name, password or token is wrong.
+        Unauthorized = "unauthorized",
+        /// HTTP 403: the account may not store images.
+        Forbidden = "forbidden",
+        /// HTTP 404: the address's path is not the hub's DICOMweb root.
+        NotFound = "not_found",
+        /// HTTP 413: the hub takes no request this large.
+        TooLarge = "too_large",
+        /// HTTP 429 or 503: the hub is busy; the station waits and tries again.
+        Busy = "busy",
+        /// Another HTTP 5xx: a fault at the hub.
+        HubFailed = "hub_failed",
+        /// The hub refused some instances, each with its own reason.
+        InstancesRefused = "instances_refused",
+        /// The hub took the images but does not list them all.
+        NotConfirmed = "not_confirmed",
+        /// The hub keeps an earlier copy under the patient as first sent.
+        KeptOldPatient = "kept_old_patient",
+        /// Anything else: the raw words say it.
+        Other = "other",
+    }
+}
+
+impl HubProblem {
+    /// The problem an error recorded by the sync worker names. The texts are
+    /// `upstream::error`'s and the sync worker's own (its tests check that each kind of failure
+    /// reads back as its word here); a hub's words inside them are never looked at first.
+    pub fn of(error: &str) -> HubProblem {
+        let e = error.to_ascii_lowercase();
+        let rest = e
+            .strip_prefix("hub unavailable: ")
+            .or_else(|| e.strip_prefix("hub refused the request: "))
+            .unwrap_or(&e);
+        let status = rest
+            .strip_prefix("http ")
+            .and_then(|r| r.get(..3))
+            .and_then(|code| code.parse::<u16>().ok());
+        match status {
+            Some(401) => return HubProblem::Unauthorized,
+            Some(403) => return HubProblem::Forbidden,
+            Some(404) => return HubProblem::NotFound,
+            Some(413) => return HubProblem::TooLarge,
+            Some(429 | 503) => return HubProblem::Busy,
+            Some(500..=599) => return HubProblem::HubFailed,
+            _ => {}
+        }
+        if rest.starts_with("tls: the hub refused our client certificate") {
+            HubProblem::TlsClientRefused
+        } else if rest.starts_with("tls: the hub's certificate is not trusted") {
+            HubProblem::TlsUntrusted
+        } else if rest.starts_with("timed out") {
+            HubProblem::Timeout
+        } else if rest.starts_with("cannot connect") {
+            if rest.contains("dns error") || rest.contains("failed to lookup address") {
+                HubProblem::NameNotFound
+            } else {
+                HubProblem::Refused
+            }
+        } else if rest.contains("instance(s) refused by the hub") {
+            HubProblem::InstancesRefused
+        } else if rest.contains("without confirming")
+            || rest.contains("does not list every instance")
+        {
+            HubProblem::NotConfirmed
+        } else if rest.starts_with("the hub kept its earlier copy") {
+            HubProblem::KeptOldPatient
+        } else {
+            HubProblem::Other
+        }
+    }
+}
+
 impl OrderState {
     /// Whether the order can still get a study (not completed nor cancelled).
     pub fn is_open(self) -> bool {
@@ -243,6 +331,7 @@ mod tests {
         agree(InstanceSendState::ALL);
         agree(OrderState::ALL);
         agree(QuarantineReason::ALL);
+        agree(HubProblem::ALL);
         let conn = rusqlite::Connection::open_in_memory().expect("db");
         let back: StudyState = conn
             .query_row("SELECT ?1", [StudyState::Unassigned], |r| r.get(0))

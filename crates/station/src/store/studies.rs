@@ -10,7 +10,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use super::{like_escaped, now_ms, SendState, StoreError, StudyState};
+use super::{like_escaped, now_ms, HubProblem, SendState, StoreError, StudyState};
 
 /// A study with its patient as received (`p`) and, once matched, its order (`o`) and the
 /// registered patient (`rp`) whose data is what is sent.
@@ -88,6 +88,8 @@ pub struct SendInfo {
     pub priority: i64,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// What `last_error` means, for the sentence a person reads.
+    pub last_error_kind: Option<HubProblem>,
     pub next_attempt_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -277,6 +279,10 @@ pub fn sends_of(conn: &Connection, study_uid: &str) -> Result<Vec<SendInfo>, Sto
                     state: r.get(2)?,
                     priority: r.get(3)?,
                     attempts: r.get(4)?,
+                    last_error_kind: r
+                        .get::<_, Option<String>>(5)?
+                        .as_deref()
+                        .map(HubProblem::of),
                     last_error: r.get(5)?,
                     next_attempt_at: r.get(6)?,
                     created_at: r.get(7)?,

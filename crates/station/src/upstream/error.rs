@@ -49,6 +49,10 @@ impl UpstreamError {
     }
 }
 
+/// How a TLS failure starts its message (`store::HubProblem::of` reads these words).
+const TLS_CLIENT_REFUSED: &str = "TLS: the hub refused our client certificate (or wants one): ";
+const TLS_UNTRUSTED: &str = "TLS: the hub's certificate is not trusted (set the hub's CA file?): ";
+
 /// A request that never got a complete response: the link (or our own body stream) failed.
 /// Always transient; the message names a TLS trust failure plainly, since that one needs a
 /// person to fix the CA setting even though retrying is harmless.
@@ -79,9 +83,9 @@ pub(super) fn transport_error(e: reqwest::Error) -> UpstreamError {
         ""
     } else if lower.contains("received fatal alert") {
         // The hub's alert about *our* side: no client certificate, or one it does not accept.
-        "TLS: the hub refused our client certificate (or wants one): "
+        TLS_CLIENT_REFUSED
     } else {
-        "TLS: the hub's certificate is not trusted (set the hub's CA file?): "
+        TLS_UNTRUSTED
     };
     UpstreamError::Transient {
         message: format!(
@@ -212,5 +216,71 @@ mod tests {
         let e = status_error(StatusCode::FORBIDDEN, None, &long);
         assert!(e.to_string().len() < 400, "{e}");
         assert!(e.to_string().contains("Forbidden: <html> <body>xxx"), "{e}");
+    }
+
+    /// Each way a send fails reads back as the word the screens turn into a sentence
+    /// (`store::HubProblem::of`): the link failures from real requests on loopback, the hub's
+    /// answers from their statuses, the TLS ones from the words written above.
+    #[test]
+    fn every_failure_reads_back_as_what_it_means() {
+        use crate::store::HubProblem;
+        let of = |e: &UpstreamError| HubProblem::of(&e.to_string());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let silent_port = silent.local_addr().expect("addr").port();
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .expect("client");
+        let fail = |url: String| {
+            rt.block_on(async { client.get(url).send().await })
+                .map(|_| ())
+                .map_err(transport_error)
+                .expect_err("no answer")
+        };
+        let refused = fail(format!("http://127.0.0.1:{port}/dicom-web"));
+        assert_eq!(of(&refused), HubProblem::Refused, "{refused}");
+        let slow = fail(format!("http://127.0.0.1:{silent_port}/dicom-web"));
+        assert_eq!(of(&slow), HubProblem::Timeout, "{slow}");
+
+        let status = |code: u16, body: &str| {
+            of(&status_error(
+                StatusCode::from_u16(code).expect("status"),
+                None,
+                body,
+            ))
+        };
+        assert_eq!(status(401, ""), HubProblem::Unauthorized);
+        assert_eq!(status(403, "timed out"), HubProblem::Forbidden);
+        assert_eq!(
+            status(404, r#"{"Message":"Unknown resource"}"#),
+            HubProblem::NotFound
+        );
+        assert_eq!(status(413, ""), HubProblem::TooLarge);
+        assert_eq!(status(429, ""), HubProblem::Busy);
+        assert_eq!(status(503, ""), HubProblem::Busy);
+        assert_eq!(status(500, ""), HubProblem::HubFailed);
+        assert_eq!(status(502, "cannot connect"), HubProblem::HubFailed);
+        assert_eq!(status(400, "certificate is not trusted"), HubProblem::Other);
+
+        let transient = |message: String| UpstreamError::Transient {
+            message,
+            retry_after: None,
+        };
+        let tls = |prefix: &str| of(&transient(format!("{prefix}cannot connect: handshake")));
+        assert_eq!(tls(TLS_CLIENT_REFUSED), HubProblem::TlsClientRefused);
+        assert_eq!(tls(TLS_UNTRUSTED), HubProblem::TlsUntrusted);
+        let dns = transient(
+            "cannot connect: client error (Connect): dns error: failed to lookup address \
+             information: Name or service not known"
+                .into(),
+        );
+        assert_eq!(of(&dns), HubProblem::NameNotFound);
     }
 }

@@ -1213,6 +1213,14 @@ export interface components {
             port: number;
         };
         /**
+         * @description What a hub's last error means for a person (issue 17): the word the screens turn into a
+         *     plain sentence saying what to do, the raw error beside it. Derived from the error text
+         *     each time it is read ([`HubProblem::of`]), never stored, so rows written before it
+         *     existed read the same.
+         * @enum {string}
+         */
+        HubProblem: "name_not_found" | "refused" | "timeout" | "tls_untrusted" | "tls_client_refused" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "busy" | "hub_failed" | "instances_refused" | "not_confirmed" | "kept_old_patient" | "other";
+        /**
          * @description The connection test of a destination as the dialog holds it (saved or not): each step's
          *     verdict, time and raw detail. Secrets shown as `***` are the saved destination's.
          */
@@ -1296,6 +1304,7 @@ export interface components {
             last_error?: string | null;
             /** Format: int64 */
             last_error_at?: number | null;
+            last_error_kind?: null | components["schemas"]["HubProblem"];
             /** Format: int64 */
             last_success_at?: number | null;
             /** @description `null` until the station has talked to it once. */
@@ -1599,6 +1608,7 @@ export interface components {
             /** Format: int64 */
             instances: number;
             last_error?: string | null;
+            last_error_kind?: null | components["schemas"]["HubProblem"];
             state: components["schemas"]["SendState"];
             /** Format: int64 */
             stored: number;
@@ -1760,6 +1770,7 @@ export interface components {
             /** Format: int64 */
             instances: number;
             last_error?: string | null;
+            last_error_kind?: null | components["schemas"]["HubProblem"];
             /** Format: int64 */
             next_attempt_at?: number | null;
             /** Format: int64 */

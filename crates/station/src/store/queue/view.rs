@@ -7,7 +7,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use crate::store::{SendState, StoreError};
+use crate::store::{HubProblem, SendState, StoreError};
 
 /// One row of `station sync status` and the API's `queue_list`: a study by its UID, never its
 /// patient.
@@ -18,6 +18,8 @@ pub struct QueueRow {
     pub state: SendState,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// What `last_error` means, for the sentence a person reads.
+    pub last_error_kind: Option<HubProblem>,
     pub instances: i64,
     pub stored: i64,
     pub failed: i64,
@@ -38,6 +40,10 @@ pub fn queue_rows(conn: &Connection) -> Result<Vec<QueueRow>, StoreError> {
                 destination: r.get(1)?,
                 state: r.get(2)?,
                 attempts: r.get(3)?,
+                last_error_kind: r
+                    .get::<_, Option<String>>(4)?
+                    .as_deref()
+                    .map(HubProblem::of),
                 last_error: r.get(4)?,
                 instances: r.get(5)?,
                 stored: r.get(6)?,
