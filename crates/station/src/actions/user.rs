@@ -22,8 +22,8 @@ pub fn create(
     Ok(user)
 }
 
-/// Changes a user (audited `user.update`); a new password or deactivation ends their
-/// sessions.
+/// Changes a user (audited `user.update`); a new password, a new role or deactivation ends
+/// their sessions.
 pub fn update(
     by: &Actor<'_>,
     username: &str,

@@ -8,6 +8,7 @@
 use super::downloads::Download;
 use super::Op;
 use crate::auth::Role::{self, Admin, Doctor, Maintenance, Manager, Technician};
+use crate::events::Event;
 
 /// Who may call an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,21 @@ pub fn access(op: Op) -> Access {
         Op::ReportsList | Op::ReportGet => Roles(CLINIC),
         Op::ReportAck => Roles(ACKNOWLEDGING),
         Op::WaveformGet => Roles(CLINIC),
+    }
+}
+
+/// Whether a caller with `role` is told of `event` on the live stream: the registry's events
+/// name a patient (clinic ID) or an order, so only those who see patients hear them.
+pub fn hears(role: Role, event: &Event) -> bool {
+    match event {
+        Event::PatientChanged { .. } | Event::OrderChanged { .. } => CLINIC.contains(&role),
+        Event::InstanceReceived { .. }
+        | Event::StudyChanged { .. }
+        | Event::LinkChanged { .. }
+        | Event::ReportArrived { .. }
+        | Event::StudyOverdue { .. }
+        | Event::ReportAcknowledged { .. }
+        | Event::UserChanged { .. } => EVERYONE.contains(&role),
     }
 }
 

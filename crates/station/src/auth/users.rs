@@ -166,7 +166,7 @@ pub fn hash_new_password(pw: &str) -> Result<String, UserError> {
 }
 
 /// Applies `change` (with its password already hashed by [`hash_new_password`]). A password
-/// change or deactivation ends the user's sessions.
+/// change, a role change or deactivation ends the user's sessions.
 fn update(
     conn: &Connection,
     username: &str,
@@ -190,7 +190,10 @@ fn update(
             active: change.active,
         },
     )?;
-    if new_hash.is_some() || change.active == Some(false) {
+    // A new role ends them too: an open window (and its live stream) must not keep what the
+    // old role was allowed to see.
+    let new_role = change.role.is_some_and(|r| r != current.record.role);
+    if new_hash.is_some() || change.active == Some(false) || new_role {
         super::sessions::end_all(conn, current.id)?;
     }
     find(conn, username)?

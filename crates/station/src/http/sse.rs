@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::routes::{error_response, lang};
 use super::AppState;
-use crate::api::ApiError;
+use crate::api::{roles, ApiError};
 
 /// How often an open stream checks that its session is still live.
 const RECHECK: Duration = Duration::from_secs(10);
@@ -38,20 +38,23 @@ pub(crate) async fn events(
     let lang = lang(&headers);
     let api = state.api.clone();
     let first = token.clone();
-    match tokio::task::spawn_blocking(move || api.session(Some(&first))).await {
-        Ok(Ok(_)) => {}
+    let role = match tokio::task::spawn_blocking(move || api.session(Some(&first))).await {
+        Ok(Ok(session)) => session.user.role,
         Ok(Err(e)) => return error_response(&e, lang),
         Err(_) => return error_response(&ApiError::internal(), lang),
-    }
+    };
     let rx = state.api.events().subscribe();
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.reset();
     let stream = futures_util::stream::unfold(
         (rx, recheck, state.clone(), token),
-        |(mut rx, mut recheck, state, token)| async move {
+        move |(mut rx, mut recheck, state, token)| async move {
             let data = loop {
                 tokio::select! {
                     received = rx.recv() => break match received {
+                        // The role is the session's at the start; a role change ends
+                        // the user's sessions, and so this stream.
+                        Ok(event) if !roles::hears(role, &event) => continue,
                         Ok(event) => serde_json::to_string(&event).ok()?,
                         Err(RecvError::Lagged(n)) => format!(r#"{{"type":"lagged","missed":{n}}}"#),
                         Err(RecvError::Closed) => return None,

@@ -247,7 +247,7 @@ fn a_session_ends_after_its_time_without_use_and_use_extends_it() {
 }
 
 #[test]
-fn a_new_password_or_a_disabled_account_ends_sessions_and_the_last_admin_stays() {
+fn a_new_password_role_or_a_disabled_account_ends_sessions_and_the_last_admin_stays() {
     let scratch = Scratch::new();
     let station = Station::start(scratch.path(), &Options::default());
     let client = Client::new(&station);
@@ -270,6 +270,14 @@ fn a_new_password_or_a_disabled_account_ends_sessions_and_the_last_admin_stays()
         json!({ "username": "dr.wang", "password": "dr.wang-pw-1" }),
     );
     assert_eq!(r.status, 401, "the old password no longer works");
+    // A new role: the open window must not keep what the old role could see.
+    let doctor = client.login("dr.wang", "a-new-password");
+    client.ok(
+        &admin,
+        "user_update",
+        json!({ "username": "dr.wang", "role": "maintenance" }),
+    );
+    assert_eq!(client.call(Some(&doctor), "me", json!({})).status, 401);
     let doctor = client.login("dr.wang", "a-new-password");
     client.ok(
         &admin,

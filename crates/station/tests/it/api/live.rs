@@ -23,6 +23,9 @@ fn registry_and_user_changes_are_announced_to_other_windows() {
     let colleague = client.user(&admin, "wang.tech", "technician");
     let mut desk = client.events(&colleague);
     let mut office = client.events(&admin);
+    // The center's maintenance staff: their window hears of users, never of a patient or order.
+    let upkeep = client.user(&admin, "center.ops", "maintenance");
+    let mut remote = client.events(&upkeep);
 
     let patient = client.ok(
         &tech,
@@ -66,6 +69,14 @@ fn registry_and_user_changes_are_announced_to_other_windows() {
         json!({ "username": "li.tech", "display_name": "李技师" }),
     );
     client.next_event(&mut office, EVENT_TIMEOUT, |e| {
+        e["type"] == "user_changed" && e["username"] == "li.tech"
+    });
+    // Every patient and order event went out before this one, on the same bus.
+    client.next_event(&mut remote, EVENT_TIMEOUT, |e| {
+        assert!(
+            e["type"] != "patient_changed" && e["type"] != "order_changed",
+            "the maintenance role hears no registry event: {e}"
+        );
         e["type"] == "user_changed" && e["username"] == "li.tech"
     });
 
