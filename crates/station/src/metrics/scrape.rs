@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use prometheus::core::Collector;
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
@@ -33,7 +33,14 @@ struct Facts {
     links: BTreeMap<String, bool>,
     overdue: i64,
     turnaround: Vec<store::reports::TurnaroundRow>,
+    /// Bytes received per day, over the last week (or the station's life, if shorter).
+    daily_intake: Option<f64>,
 }
+
+const DAY_MS: i64 = 86_400_000;
+/// How far back the intake rate looks: a week, so a quiet weekend or a busy Monday do not swing
+/// it.
+const INTAKE_WINDOW_MS: i64 = 7 * DAY_MS;
 
 fn read_facts(
     store: &Store,
@@ -60,7 +67,19 @@ fn read_facts(
         overdue: store::reports::overdue(&conn, now_ms, 0)?.0,
         turnaround: store::reports::turnaround_since(&conn, 0, now_ms)?,
         groups,
+        daily_intake: daily_intake(
+            status::intake_since(&conn, now_ms - INTAKE_WINDOW_MS)?,
+            now_ms,
+        ),
     })
+}
+
+/// Bytes a day from what arrived in the window: over the days since the first of it (at least
+/// one), so a station installed yesterday is not read as filling its disk seven times slower.
+fn daily_intake((bytes, first): (i64, Option<i64>), now_ms: i64) -> Option<f64> {
+    let first = first.filter(|_| bytes > 0)?;
+    let span = (now_ms - first).clamp(DAY_MS, INTAKE_WINDOW_MS);
+    Some(bytes as f64 / (span as f64 / DAY_MS as f64))
 }
 
 fn count(n: i64) -> u64 {
@@ -212,7 +231,7 @@ pub fn render(config: &Config, store: &Store, activity: &Activity) -> Result<Str
     }
     add(Box::new(turnaround))?;
 
-    disk(config, &mut add)?;
+    disk(config, facts.daily_intake, &mut add)?;
     certificates(config, &mut add)?;
 
     let mut out = Vec::new();
@@ -220,10 +239,12 @@ pub fn render(config: &Config, store: &Store, activity: &Activity) -> Result<Str
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// Free and total space of the data disk, and the floor below which images are refused. A
-/// disk that cannot be read leaves its series out rather than reporting 0.
+/// Free and total space of the data disk, the floor below which images are refused, and the
+/// time until the floor at the last week's intake. A disk that cannot be read leaves its series
+/// out rather than reporting 0; so does a week without images (nothing fills the disk).
 fn disk(
     config: &Config,
+    daily_intake: Option<f64>,
     add: &mut impl FnMut(Box<dyn Collector>) -> prometheus::Result<()>,
 ) -> Result<(), MetricsError> {
     let free = IntGauge::new(
@@ -238,11 +259,23 @@ fn disk(
         "station_disk_floor_bytes",
         "Free space below which new images are refused ([storage] min_free_mb).",
     )?;
-    floor.set(i64::try_from(config.storage.min_free_bytes()).unwrap_or(i64::MAX));
+    let floor_bytes = config.storage.min_free_bytes();
+    floor.set(i64::try_from(floor_bytes).unwrap_or(i64::MAX));
     add(Box::new(floor))?;
     if let Ok(bytes) = fs4::available_space(&config.data_dir) {
         free.set(i64::try_from(bytes).unwrap_or(i64::MAX));
         add(Box::new(free))?;
+        // Until retention (issue 13) frees space, nothing else does: the days left are the
+        // space above the floor over the intake.
+        if let Some(rate) = daily_intake {
+            // The issue's `station_disk_days_left`, in the base unit promtool asks for.
+            let left = Gauge::new(
+                "station_disk_time_left_seconds",
+                "Time until free space reaches the floor, at the last week's intake of images.",
+            )?;
+            left.set(bytes.saturating_sub(floor_bytes) as f64 / rate * 86_400.0);
+            add(Box::new(left))?;
+        }
     }
     if let Ok(bytes) = fs4::total_space(&config.data_dir) {
         total.set(i64::try_from(bytes).unwrap_or(i64::MAX));

@@ -78,6 +78,16 @@ pub fn received_by_source(conn: &Connection) -> Result<Vec<Received>, StoreError
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// What arrived since `since_ms`: bytes as stored, and when the first of them arrived (`None`
+/// when nothing did). How fast the disk fills, for the days it has left.
+pub fn intake_since(conn: &Connection, since_ms: i64) -> Result<(i64, Option<i64>), StoreError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(size), 0), MIN(received_at) FROM instances WHERE received_at >= ?1",
+        [since_ms],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}
+
 /// The send queue rows of one destination in one state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueGroup {

@@ -175,9 +175,17 @@ fn metrics_need_the_scrape_token_count_what_happened_and_pass_promtool() {
         (in_ten_days - 3600.0..=in_ten_days + 3600.0).contains(&expires),
         "expires in 10 days: {expires} vs {in_ten_days}"
     );
+    let free = sample(&text, "station_disk_free_bytes").expect("free space");
+    assert!(free > 0.0, "{text}");
+    // Everything arrived just now, so the week's intake is today's: the time left is the space
+    // above the floor over the bytes received.
+    let floor = sample(&text, "station_disk_floor_bytes").expect("floor");
+    let received = sample(&text, "station_bytes_received_total").expect("bytes received");
+    let left = sample(&text, "station_disk_time_left_seconds").expect("time left");
+    let expected = (free - floor) / received * 86_400.0;
     assert!(
-        sample(&text, "station_disk_free_bytes").is_some_and(|b| b > 0.0),
-        "{text}"
+        (left - expected).abs() <= expected * 1e-6,
+        "time left {left} s vs {expected} s"
     );
 
     // Nothing about the patient, in any of the names' spellings.
