@@ -125,7 +125,7 @@ describe('registry, assignment and reports in the browser', () => {
     clinic.dxStudy = sent.studyUid
     station.storescu([join(station.dir, 'dx')])
     await tech.locator('[data-nav="studies"]').click()
-    const row = tech.locator('.study-table tr', { hasText: clinic.patientId }).filter({ hasText: 'DX' })
+    const row = tech.locator('.study-table tr', { hasText: clinic.patientId }).filter({ hasText: 'DR' })
     await row.waitFor({ timeout: 60_000 })
     assert.equal((await row.locator('[data-test="patient-name"]').innerText()).trim(), NAME)
     assert.match(await row.locator('[data-test="received-name"]').innerText(), /LI XIUYING/)
@@ -149,7 +149,7 @@ describe('registry, assignment and reports in the browser', () => {
     await dialog.locator('[data-test="assign-mismatch"]', { hasText: '姓名' }).waitFor({ timeout: 20_000 })
     await dialog.locator('[data-test="assign-confirm-mismatch"]').click()
     await tech.locator('[data-test="unassigned"]').waitFor({ state: 'detached', timeout: 20_000 })
-    const row = tech.locator('.study-table tr', { hasText: clinic.patientId }).filter({ hasText: 'ECG' })
+    const row = tech.locator('.study-table tr', { hasText: clinic.patientId }).filter({ hasText: '心电' })
     await row.waitFor({ timeout: 20_000 })
     assert.equal((await row.locator('[data-test="patient-name"]').innerText()).trim(), NAME)
     await waitFor('the assigned study sent to the hub', 90_000, async () => (await hub.studyUids()).includes(clinic.ecgStudy))
@@ -163,7 +163,7 @@ describe('registry, assignment and reports in the browser', () => {
     await shot(tech, 'study-ecg')
     // A DX study's page shows its series previews, fetched with the session token.
     await tech.locator('[data-nav="studies"]').click()
-    await tech.locator('.study-table tr', { hasText: clinic.patientId }).filter({ hasText: 'DX' }).click()
+    await tech.locator('.study-table tr', { hasText: clinic.patientId }).filter({ hasText: 'DR' }).click()
     const thumb = tech.locator('img.thumb').first()
     await thumb.waitFor({ timeout: 20_000 })
     await waitFor('a preview drawn', 20_000, () => thumb.evaluate((img) => img.complete && img.naturalWidth > 0))

@@ -157,7 +157,7 @@ describe('web UI against a real station', () => {
       const day = station.demoDay()
       station.storescu([join(day, 'P20260001')])
       // The patient's DX study (the demo day gives each patient a DX, a US and an ECG study).
-      const row = page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'DX' })
+      const row = page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'DR' })
       await row.waitFor({ timeout: 30_000 })
       assert.equal(await page.evaluate(() => window.__noReload), true, 'the list updated without a reload')
       assert.ok((await row.innerText()).includes('P20260001'))
@@ -178,7 +178,7 @@ describe('web UI against a real station', () => {
     const page = await loginPage(browser, station, users.manager)
     try {
       await page.locator('[data-nav="studies"]').click()
-      await page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
+      await page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: '心电' }).click()
       const send = page.locator('[data-test="sends"] tr', { hasText: 'ecg-room' })
       await waitFor('the ECG room send row with an error', 60_000, async () => ((await send.count()) > 0 ? (await send.locator('.error-text').innerText()).trim() : ''))
       assert.ok((await send.locator('.error-text').innerText()).trim().length > 0, 'the error is shown')
@@ -211,7 +211,7 @@ describe('web UI against a real station', () => {
   it('a technician holds and releases a study from its page; a doctor gets no such buttons', async () => {
     const open = async (page) => {
       await page.locator('[data-nav="studies"]').click()
-      await page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
+      await page.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: '心电' }).click()
       await page.locator('[data-test="study-patient"]').waitFor({ timeout: 20_000 })
     }
     const tech = await loginPage(browser, station, users.technician)
@@ -269,7 +269,7 @@ describe('web UI against a real station', () => {
       })
       await admin.getByRole('button', { name: '重置' }).click()
       // The ECG study: its hub is down, so the page shows the send history with the hub's error.
-      await admin.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: 'ECG' }).click()
+      await admin.locator('.study-table tr', { hasText: '王小明' }).filter({ hasText: '心电' }).click()
       await admin.locator('[data-test="study-patient"]').waitFor({ timeout: 20_000 })
       assert.match(await admin.locator('[data-test="study-patient"]').innerText(), /王小明/)
       await admin.locator('[data-test="sends"] .error-text', { hasText: /\S/ }).first().waitFor({ timeout: 30_000 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ageOf, dicomDate, dicomDateTime, localDate, personName } from './format'
+import { ageOf, dicomDate, dicomDateTime, localDate, modalityCodes, modalityText, personName } from './format'
 
 describe('display formats', () => {
   it('shows DICOM person names as people write them', () => {
@@ -47,5 +47,18 @@ describe('the clinic\'s date and ages', () => {
     expect(ageOf('003W', on)).toEqual({ n: 3, unit: 'w' })
     expect(ageOf('', on)).toBeNull()
     expect(ageOf('20270101', on)).toBeNull()
+  })
+})
+
+describe('modalities in the words clinics use', () => {
+  const t = (key: string) => ({ 'modality.dr': 'DR', 'modality.us': '超声', 'modality.ecg': '心电' })[key] ?? key
+  it('says DR for CR and DX alike, once, and keeps codes without a word', () => {
+    expect(modalityText(t, ['DX'])).toBe('DR')
+    expect(modalityText(t, ['CR', 'DX', 'US'])).toBe('DR / 超声')
+    expect(modalityText(t, 'ECG')).toBe('心电')
+    expect(modalityText(t, 'DX\\US')).toBe('DR / 超声')
+    expect(modalityText(t, ['SR', 'OT'])).toBe('SR / OT')
+    expect(modalityText(t, [])).toBe('')
+    expect(modalityCodes('DX\\CR')).toBe('DX / CR')
   })
 })

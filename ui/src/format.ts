@@ -70,6 +70,26 @@ export function ageText(t: Translate, birth: string | null | undefined, on: Date
   return age ? t(`age.${age.unit}`, { n: age.n }) : ''
 }
 
+/** Modality codes from a list or from the index's "DX\\CR" / "DX / CR" text. */
+function codeList(codes: readonly string[] | string | null | undefined): string[] {
+  return (typeof codes === 'string' ? codes.split(/[\\/,\s]+/) : [...(codes ?? [])]).filter(Boolean)
+}
+
+/** The words clinics use for a study's modalities: DR for both CR and DX, 超声, 心电 (once each,
+ * in the order given); a code without a word of its own stays as it is. */
+export function modalityText(t: Translate, codes: readonly string[] | string | null | undefined): string {
+  const word = (code: string) => {
+    const key = ({ CR: 'dr', DX: 'dr', DR: 'dr', US: 'us', ECG: 'ecg' } as Record<string, string>)[code.toUpperCase()]
+    return key ? t(`modality.${key}`) : code
+  }
+  return [...new Set(codeList(codes).map(word))].join(' / ')
+}
+
+/** The DICOM codes behind `modalityText`, for its tooltip ("DX / CR"). */
+export function modalityCodes(codes: readonly string[] | string | null | undefined): string {
+  return codeList(codes).join(' / ')
+}
+
 /** A DICOM sex code (M, F, O) in words; '' when not given. */
 export function sexText(t: Translate, sex: string | null | undefined): string {
   const key = ({ M: 'register.male', F: 'register.female', O: 'register.other' } as Record<string, string>)[sex ?? '']

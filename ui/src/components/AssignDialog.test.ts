@@ -46,7 +46,7 @@ describe('assign dialog', () => {
     expect(document.querySelector('[data-test="assign-mismatch"]')?.textContent).toContain('姓名：ZHANG^SAN（登记为 王^小明）')
     expect(w.emitted('assigned')).toBeUndefined()
     const confirm = document.querySelector<HTMLButtonElement>('[data-test="assign-confirm-mismatch"]')
-    expect(confirm?.textContent).toContain('确认为同一患者并归档')
+    expect(confirm?.textContent).toContain('确认为同一患者并关联')
     confirm?.click()
     await flushPromises()
     const assigns = calls.filter(([op]) => op === 'study_assign').map(([, b]) => b.confirm_mismatch)

@@ -430,6 +430,11 @@ export default {
     kept_old_patient: 'The center keeps the images under the patient as first sent: ask the center to allow overwriting.',
     other: 'Sending to the center failed; the details are below.',
   },
+  modality: {
+    dr: 'DR',
+    us: 'Ultrasound',
+    ecg: 'ECG',
+  },
   age: {
     y: '{n} y',
     m: '{n} mo',
