@@ -149,6 +149,8 @@ describe('settings page', () => {
       await page.locator('[data-test="add-destination"]').click()
       await dialog.locator('input[name="dest-name"]').fill('ecg-room')
       await dialog.locator('input[name="dest-url"]').fill('https://ecg.example/dicom-web')
+      // What the clinic calls it: shown on every screen in place of the name.
+      await dialog.locator('input[name="dest-display-name"]').fill('心电室')
       // The dialog has finished fading in before the picture.
       await page.waitForFunction(() => !document.querySelector('[class*="dialog-fade-enter"]'), null, { timeout: 10_000 })
       await page.screenshot({ path: join(SHOTS, 'settings-destination.png') })
@@ -159,26 +161,31 @@ describe('settings page', () => {
       const after = readFileSync(join(station.dir, 'station.toml'), 'utf8')
       assert.notEqual(after, before)
       assert.match(after, /name = "ecg-room"/, after)
+      assert.match(after, /display_name = "心电室"/, after)
+      await page.locator('[data-test="destinations"] tr', { hasText: '心电室' }).waitFor({ timeout: 10_000 })
+      const adminToken = await station.login('admin', users.admin.password)
+      const links = (await station.call('links_list', {}, adminToken)).json.links
+      assert.equal(links.find((l) => l.destination === 'ecg-room')?.label, '心电室', JSON.stringify(links))
+      assert.equal(links.find((l) => l.destination === 'radiology')?.label, 'radiology')
 
       // The engine's own check, by field: two destinations with one name.
-      const { status, json } = await station.call(
-        'settings_update',
-        {
-          allowed_callers: [],
-          quiet_period_secs: 2,
-          hold_unmatched: false,
-          send_while_receiving: true,
-          watch: [],
-          destinations: [
-            { name: 'a', url: 'http://a/dicom-web' },
-            { name: 'a', url: 'http://b/dicom-web' },
-          ],
-          targets: [],
-        },
-        await station.login('admin', users.admin.password),
-      )
+      /** Settings with only these destinations, as the Settings page would send them. */
+      const withDestinations = (destinations) =>
+        station.call(
+          'settings_update',
+          { allowed_callers: [], quiet_period_secs: 2, hold_unmatched: false, send_while_receiving: true, watch: [], destinations, targets: [] },
+          adminToken,
+        )
+      const { status, json } = await withDestinations([
+        { name: 'a', url: 'http://a/dicom-web' },
+        { name: 'a', url: 'http://b/dicom-web' },
+      ])
       assert.equal(status, 400)
       assert.equal(json.error.field, 'destinations[1].name')
+      const long = await withDestinations([{ name: 'a', display_name: '中'.repeat(65), url: 'http://a/dicom-web' }])
+      assert.equal(long.status, 400)
+      assert.equal(long.json.error.field, 'destinations[0].display_name')
+      assert.match(long.json.error.message, /显示名称/)
       assert.equal(readFileSync(join(station.dir, 'station.toml'), 'utf8'), after, 'a refused change writes nothing')
     } finally {
       await page.context().close()

@@ -66,6 +66,7 @@ pub enum Setting {
     QuietPeriod,
     Auth,
     DestinationName,
+    DestinationDisplayName,
     DestinationUrl,
     /// Batch size, request timeout, retry wait.
     DestinationLimits,

@@ -291,6 +291,8 @@ export default {
     eventsEmpty: 'No system events.',
   },
   settingsEdit: {
+    displayName: 'Display name',
+    displayNameHint: 'e.g. City Hospital Imaging Center (empty: the name)',
     separator: ', ',
     intro: 'Changes take effect when you press Save and apply; the station does not need a restart.',
     save: 'Save and apply',

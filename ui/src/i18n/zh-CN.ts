@@ -291,6 +291,8 @@ export default {
     eventsEmpty: '没有系统事件。',
   },
   settingsEdit: {
+    displayName: '显示名称',
+    displayNameHint: '例如 市医院影像中心（不填则显示名称）',
     separator: '、',
     intro: '修改后点击“保存并应用”即生效，无需重启采集站。',
     save: '保存并应用',

@@ -26,6 +26,8 @@ pub struct StatusResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LinkInfo {
     pub destination: String,
+    /// What the clinic calls it (`display_name`), else the destination's name: what screens show.
+    pub label: String,
     pub url: String,
     /// `null` until the station has talked to it once.
     pub online: Option<bool>,
@@ -92,19 +94,24 @@ pub struct QuarantinePage {
 
 pub(crate) fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, ApiError> {
     let config = ctx.api.config();
-    let mut destinations: Vec<(String, String, bool)> = config
+    // (name, label, url, removed)
+    let mut destinations: Vec<(String, String, String, bool)> = config
         .destinations
         .iter()
-        .map(|d| (d.name.clone(), d.url.clone(), false))
+        .map(|d| {
+            let label = d.display_name.clone().filter(|l| !l.trim().is_empty());
+            let label = label.unwrap_or_else(|| d.name.clone());
+            (d.name.clone(), label, d.url.clone(), false)
+        })
         .collect();
     // A destination an admin removed keeps its history; its unsent studies are still shown.
     for name in queue::destinations_with_unsent(conn)? {
-        if !destinations.iter().any(|(n, _, _)| *n == name) {
-            destinations.push((name, String::new(), true));
+        if !destinations.iter().any(|(n, ..)| *n == name) {
+            destinations.push((name.clone(), name, String::new(), true));
         }
     }
     let mut out = Vec::new();
-    for (name, url, removed) in destinations {
+    for (name, label, url, removed) in destinations {
         let link = queue::link(conn, &name)?;
         out.push(LinkInfo {
             online: link.as_ref().map(|l| l.online),
@@ -119,6 +126,7 @@ pub(crate) fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, A
             failed: queue::rows_in(conn, &name, &[SendState::Failed])?,
             held: queue::rows_in(conn, &name, &[SendState::Held])?,
             destination: name,
+            label,
             url,
             removed,
         });

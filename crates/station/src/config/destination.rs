@@ -14,8 +14,12 @@ use super::{ConfigError, Setting};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
-    /// Short name shown in the UI and used in the queue, e.g. "hub".
+    /// Short name used in the queue, the logs and the metrics, e.g. "hub".
     pub name: String,
+    /// What the clinic calls the center, shown on screens in place of `name`, e.g.
+    /// "市医院影像中心". At most 64 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     /// DICOMweb root, e.g. "http://hub:8042/dicom-web".
     pub url: String,
     /// Routing: only studies with one of these modalities go here; empty sends everything.
@@ -110,6 +114,19 @@ pub struct RateWindow {
 impl Destination {
     /// Checks what serde cannot: the name is checked for uniqueness by the caller.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self
+            .display_name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 64)
+        {
+            return Err(ConfigError::invalid(
+                Setting::DestinationDisplayName,
+                format!(
+                    "destinations.display_name for {:?}: at most 64 characters",
+                    self.name
+                ),
+            ));
+        }
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
             return Err(ConfigError::invalid(
                 Setting::DestinationUrl,

@@ -1047,6 +1047,11 @@ export interface components {
             /** @description PEM file with the station's client certificate and key, for hubs that require mutual TLS. */
             client_identity_file?: string | null;
             /**
+             * @description What the clinic calls the center, shown on screens in place of `name`, e.g.
+             *     "市医院影像中心". At most 64 characters.
+             */
+            display_name?: string | null;
+            /**
              * Format: int64
              * @description Slowest upload still considered alive, in kbit/s: a request of N bytes may take
              *     `timeout_secs` plus N at this rate. Absent: `timeout_secs` alone.
@@ -1054,7 +1059,7 @@ export interface components {
             min_upload_kbit?: number | null;
             /** @description Routing: only studies with one of these modalities go here; empty sends everything. */
             modalities?: string[];
-            /** @description Short name shown in the UI and used in the queue, e.g. "hub". */
+            /** @description Short name used in the queue, the logs and the metrics, e.g. "hub". */
             name: string;
             oauth2?: null | components["schemas"]["OAuth2Config"];
             /** @description STOW-RS requests in flight at once to this hub. */
@@ -1301,6 +1306,8 @@ export interface components {
             failed: number;
             /** Format: int64 */
             held: number;
+            /** @description What the clinic calls it (`display_name`), else the destination's name: what screens show. */
+            label: string;
             last_error?: string | null;
             /** Format: int64 */
             last_error_at?: number | null;

@@ -64,6 +64,15 @@ describe('settings form', () => {
     expect(d.timeout_secs).toBe(300)
   })
 
+  it('keeps a display name, trimmed, and sends none for an empty one', () => {
+    const draft = toDraft({ ...hub, display_name: '市医院影像中心' })
+    expect(draft.displayName).toBe('市医院影像中心')
+    draft.displayName = '  县医院影像科 '
+    expect(fromDraft(draft).display_name).toBe('县医院影像科')
+    draft.displayName = '   '
+    expect(fromDraft(draft).display_name).toBeNull()
+  })
+
   it('changing the authentication drops the other kinds and asks for the new secret', () => {
     const draft = toDraft(hub)
     draft.auth = 'bearer'

@@ -77,6 +77,8 @@ export function toUpdate(f: SettingsForm): SettingsUpdate {
 /** One destination as its dialog edits it. Secrets start empty: empty = keep the one set. */
 export interface DestinationDraft {
   name: string
+  /** What the clinic calls it, shown in place of the name; '' for none. */
+  displayName: string
   url: string
   auth: AuthKind
   username: string
@@ -108,6 +110,7 @@ export function toDraft(d?: Destination): DestinationDraft {
   const base: Destination = d ?? { name: '', url: '' }
   return {
     name: base.name,
+    displayName: base.display_name ?? '',
     url: base.url,
     auth: authKind(base),
     username: base.username ?? '',
@@ -136,6 +139,7 @@ export function fromDraft(d: DestinationDraft): Destination {
   const out: Destination = {
     ...d.rest,
     name: d.name.trim(),
+    display_name: d.displayName.trim() || null,
     url: d.url.trim(),
     modalities: d.modalities.map((m) => m.trim().toUpperCase()).filter((m) => m !== ''),
     parallel_requests: d.parallelRequests,
