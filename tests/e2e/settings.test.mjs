@@ -84,6 +84,31 @@ describe('settings page', () => {
     }
   })
 
+  it("an admin's common exam items are what the Register page offers", async () => {
+    const page = await loginPage(browser, station, users.admin)
+    try {
+      await openSettings(page)
+      const dx = page.locator('textarea[name="procedures-DX"]')
+      assert.match(await dx.inputValue(), /^胸部正位\n/, 'the built-in list to start from')
+      await dx.fill('胸部正位\n双膝负重正位')
+      await page.locator('[data-test="save-settings"]').click()
+      assert.match(await page.locator('[data-test="applied"]').innerText({ timeout: 20_000 }), /常用检查项目/)
+    } finally {
+      await page.context().close()
+    }
+    const desk = { username: 'desk', password: 'pw-desk-12345', display_name: '前台', role: 'technician' }
+    assert.equal((await station.call('user_create', desk, await station.login('admin', ADMIN_PASSWORD))).status, 200)
+    const tech = await loginPage(browser, station, desk)
+    try {
+      await tech.locator('[data-nav="register"]').click()
+      await tech.locator('input[name="procedure"]').click()
+      await tech.keyboard.type('双膝')
+      await tech.locator('.el-autocomplete-suggestion li', { hasText: '双膝负重正位' }).waitFor({ timeout: 10_000 })
+    } finally {
+      await tech.context().close()
+    }
+  })
+
   it('测试连接 in the destination dialog shows which step fails, in Chinese', async () => {
     const page = await loginPage(browser, station, users.admin)
     try {

@@ -109,6 +109,8 @@ pub struct Config {
     /// `GET /metrics` for the center's Prometheus.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub registration: RegistrationConfig,
     /// The file this configuration was read from (absent: embedded defaults only); settings an
     /// admin saves are written back to it.
     #[serde(skip)]
@@ -156,6 +158,64 @@ pub struct StationConfig {
     /// UID is "2.25." + a random UUID as an integer (PS3.5 §B.2), which needs no registration.
     #[serde(default)]
     pub uid_root: Option<String>,
+}
+
+/// What the Register page offers: per modality, the exam items a clinic orders most (free text
+/// is still allowed). An admin edits them on the Settings page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationConfig {
+    #[serde(default = "default_procedures")]
+    pub procedures: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        RegistrationConfig {
+            procedures: default_procedures(),
+        }
+    }
+}
+
+/// The items a grassroots clinic orders most, until an admin changes them.
+fn default_procedures() -> std::collections::BTreeMap<String, Vec<String>> {
+    let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let radiographs = [
+        "胸部正位",
+        "胸部正侧位",
+        "腰椎正侧位",
+        "颈椎正侧位",
+        "膝关节正侧位",
+        "腹部立位",
+        "骨盆正位",
+        "手正斜位",
+        "足正斜位",
+    ];
+    [
+        ("DX", list(&radiographs)),
+        ("CR", list(&radiographs)),
+        (
+            "US",
+            list(&[
+                "腹部超声",
+                "肝胆胰脾超声",
+                "泌尿系超声",
+                "甲状腺超声",
+                "乳腺超声",
+                "心脏超声",
+                "妇科超声",
+                "产科超声",
+                "颈部血管超声",
+            ]),
+        ),
+        (
+            "ECG",
+            list(&["常规十二导联心电图", "动态心电图", "运动负荷心电图"]),
+        ),
+    ]
+    .into_iter()
+    .map(|(m, items)| (m.to_owned(), items))
+    .collect()
 }
 
 /// The Prometheus endpoint. Metrics carry no patient data but describe the clinic's work, so

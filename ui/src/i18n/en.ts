@@ -291,6 +291,8 @@ export default {
     eventsEmpty: 'No system events.',
   },
   settingsEdit: {
+    procedures: 'Common exam items',
+    proceduresHint: 'What the Register page offers while typing the exam item, one per line (free text still allowed).',
     displayName: 'Display name',
     displayNameHint: 'e.g. City Hospital Imaging Center (empty: the name)',
     separator: ', ',
@@ -300,6 +302,7 @@ export default {
     applied: 'Saved and in effect: {sections}. Written to {file}',
     nothingChanged: 'Nothing changed, nothing to save.',
     section: {
+      procedures: 'common exam items',
       allowed_callers: 'allowed device AE titles',
       studies: 'study completion',
       watch: 'watched folders',

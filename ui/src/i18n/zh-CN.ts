@@ -291,6 +291,8 @@ export default {
     eventsEmpty: '没有系统事件。',
   },
   settingsEdit: {
+    procedures: '常用检查项目',
+    proceduresHint: '登记页“检查项目”输入时提示的项目，每行一项（仍可自由填写）。',
     displayName: '显示名称',
     displayNameHint: '例如 市医院影像中心（不填则显示名称）',
     separator: '、',
@@ -300,6 +302,7 @@ export default {
     applied: '已保存并生效：{sections}。已写入 {file}',
     nothingChanged: '没有改动，无需保存。',
     section: {
+      procedures: '常用检查项目',
       allowed_callers: '允许的设备 AE 名称',
       studies: '检查完成规则',
       watch: '监视文件夹',

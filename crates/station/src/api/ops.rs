@@ -120,6 +120,8 @@ operations! {
         "Register a patient; birth date and sex come from the ID card number when not typed.";
     PatientUpdate = "patient_update": registry::PatientUpdate => registry::PatientUpdated, registry::patient_update,
         "Correct a registered patient; studies already matched to them are corrected and sent again.";
+    Procedures = "procedures": Empty => registry::Procedures, registry::procedures,
+        "The exam items the Register page offers per modality ([registration] procedures, edited on the Settings page).";
     OrderAdd = "order_add": crate::registry::orders::NewOrder => crate::registry::orders::Order, registry::order_add,
         "Order an exam for a registered patient (served to devices on the worklist).";
     OrdersList = "orders_list": registry::OrdersQuery => registry::OrderList, registry::orders_list,

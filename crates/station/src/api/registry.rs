@@ -229,3 +229,15 @@ pub fn study_assign(ctx: &Ctx<'_>, req: StudyAssign) -> Result<StudyAssigned, Ap
         req.confirm_mismatch,
     )?)
 }
+
+/// The exam items the Register page offers, per modality.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Procedures {
+    pub procedures: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+pub fn procedures(ctx: &Ctx<'_>, _: Empty) -> Result<Procedures, ApiError> {
+    Ok(Procedures {
+        procedures: ctx.api.config().registration.procedures.clone(),
+    })
+}

@@ -60,7 +60,7 @@ pub fn access(op: Op) -> Access {
         Op::SettingsGet | Op::HubTest => Roles(UPKEEP),
         Op::SettingsUpdate => Roles(ADMIN),
         Op::PatientSearch | Op::PatientAdd | Op::PatientUpdate => Roles(REGISTRATION),
-        Op::OrderAdd | Op::OrdersList | Op::OrderCancel => Roles(REGISTRATION),
+        Op::OrderAdd | Op::OrdersList | Op::OrderCancel | Op::Procedures => Roles(REGISTRATION),
         // Whoever may assign a study may say it is the patient it was matched to.
         Op::StudiesUnassigned | Op::StudyAssign | Op::StudyConfirmPatient => Roles(REGISTRATION),
         Op::ReportsList | Op::ReportGet => Roles(CLINIC),

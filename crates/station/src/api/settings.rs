@@ -49,13 +49,18 @@ pub struct SettingsUpdate {
     pub destinations: Vec<Destination>,
     /// `reports.targets`: turnaround targets, the first match applies.
     pub targets: Vec<TurnaroundTarget>,
+    /// `registration.procedures`: per modality, the exam items the Register page offers;
+    /// absent keeps the list in force (clients that predate it).
+    #[serde(default)]
+    pub procedures: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 /// A saved change: the settings now in force, and which sections changed.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SettingsApplied {
     pub settings: Settings,
-    /// Sections that changed: `allowed_callers`, `studies`, `watch`, `destinations`, `targets`.
+    /// Sections that changed: `allowed_callers`, `studies`, `watch`, `destinations`, `targets`,
+    /// `procedures`.
     pub changed: Vec<String>,
 }
 
@@ -76,6 +81,7 @@ impl SettingsUpdate {
             watch: config.watch,
             destinations: config.destinations,
             targets: config.reports.targets,
+            procedures: Some(config.registration.procedures),
         }
     }
 }
@@ -108,6 +114,9 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
     next.studies.send_while_receiving = req.send_while_receiving;
     next.watch = req.watch;
     next.reports.targets = req.targets;
+    if let Some(procedures) = req.procedures {
+        next.registration.procedures = tidy_procedures(procedures);
+    }
     next.destinations = req.destinations;
     for (i, d) in next.destinations.iter_mut().enumerate() {
         keep_secrets(i, d, current.destinations.iter().find(|o| o.name == d.name))?;
@@ -222,6 +231,16 @@ fn keep_secrets(i: usize, d: &mut Destination, old: Option<&Destination>) -> Res
 /// The checks a config file gets, each mapped to the request field it is about, then the hub
 /// settings a sync worker would build (CA and client certificate files readable).
 fn check(next: &Config) -> Result<(), ApiError> {
+    for (modality, items) in &next.registration.procedures {
+        if items.len() > 100 || items.iter().any(|i| i.chars().count() > 64) {
+            return Err(ApiError::new(
+                ErrorCode::Invalid,
+                format!("{modality} 的常用检查项目最多 100 项，每项最多 64 个字"),
+                format!("procedures.{modality}: at most 100 items of at most 64 characters"),
+            )
+            .at(format!("procedures.{modality}")));
+        }
+    }
     for (i, c) in next.dicom.allowed_callers.iter().enumerate() {
         config::validate_caller(c).map_err(|e| {
             invalid(
@@ -316,6 +335,25 @@ fn invalid(e: ConfigError, field: String, zh: &str) -> ApiError {
     }
 }
 
+/// Modalities upper-cased, items trimmed, empty and repeated ones dropped, modalities left
+/// without items removed.
+fn tidy_procedures(
+    given: std::collections::BTreeMap<String, Vec<String>>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (modality, items) in given {
+        let list = out.entry(modality.trim().to_uppercase()).or_default();
+        for item in items {
+            let item = item.trim().to_owned();
+            if !item.is_empty() && !list.contains(&item) {
+                list.push(item);
+            }
+        }
+    }
+    out.retain(|m, items| !m.is_empty() && !items.is_empty());
+    out
+}
+
 fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
     [
         (
@@ -326,6 +364,7 @@ fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
         ("watch", old.watch != new.watch),
         ("destinations", old.destinations != new.destinations),
         ("targets", old.reports.targets != new.reports.targets),
+        ("procedures", old.registration != new.registration),
     ]
     .into_iter()
     .filter(|(_, changed)| *changed)
@@ -359,6 +398,14 @@ fn describe(next: &Config, changed: &[String]) -> String {
                 next.destinations
                     .iter()
                     .map(|d| format!("{} {}", d.name, d.url))
+                    .collect::<Vec<_>>()
+            ),
+            "procedures" => format!(
+                "procedures = {:?}",
+                next.registration
+                    .procedures
+                    .iter()
+                    .map(|(m, items)| format!("{m}: {} items", items.len()))
                     .collect::<Vec<_>>()
             ),
             _ => format!(

@@ -25,6 +25,7 @@ struct Editable<'a> {
     dicom: EditableDicom<'a>,
     studies: EditableStudies,
     reports: EditableReports<'a>,
+    registration: EditableRegistration<'a>,
     watch: &'a [WatchFolder],
     destinations: &'a [Destination],
 }
@@ -40,6 +41,11 @@ struct EditableStudies {
     hold_unmatched: bool,
     hold_on_mismatch: bool,
     send_while_receiving: bool,
+}
+
+#[derive(Serialize)]
+struct EditableRegistration<'a> {
+    procedures: &'a std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Serialize)]
@@ -81,13 +87,16 @@ pub fn write_editable(path: &Path, config: &Config) -> Result<(), ConfigError> {
         reports: EditableReports {
             targets: &config.reports.targets,
         },
+        registration: EditableRegistration {
+            procedures: &config.registration.procedures,
+        },
         watch: &config.watch,
         destinations: &config.destinations,
     };
     let text =
         toml::to_string(&edits).map_err(|e| ConfigError::invalid(Setting::File, e.to_string()))?;
     let edits: DocumentMut = text.parse().map_err(|e| parse_error(path, &e))?;
-    for section in ["dicom", "studies", "reports"] {
+    for section in ["dicom", "studies", "reports", "registration"] {
         if let Some(Item::Table(new)) = edits.get(section) {
             let old = doc
                 .entry(section)

@@ -172,3 +172,63 @@ fn an_added_ae_title_lets_a_refused_device_in_and_bad_values_are_refused_by_fiel
     );
     assert_eq!((r.status, r.code()), (403, "forbidden"), "{r:?}");
 }
+
+/// The Register page's exam items: the built-in list until an admin changes it; the change is
+/// tidied (modalities upper-cased, blank lines and repeats dropped, an emptied modality gone),
+/// written to the config file, offered to technicians at once, and kept by an update that does
+/// not name them. Too long a list is refused with its field.
+#[test]
+fn the_exam_items_an_admin_edits_are_what_registration_offers() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let tech = client.user(&admin, "li.tech", "technician");
+    let doctor = client.user(&admin, "dr.wang", "doctor");
+
+    let offered = client.ok(&tech, "procedures", json!({}));
+    assert_eq!(offered["procedures"]["DX"][0], "胸部正位", "{offered}");
+    assert_eq!(
+        client.call(Some(&doctor), "procedures", json!({})).status,
+        403
+    );
+
+    let mut update = as_shown(&client, &admin);
+    update["procedures"] = json!({
+        "dx": [" 胸部正位 ", "", "双膝负重正位", "胸部正位"],
+        "US": ["腹部超声"],
+        "ECG": [""],
+    });
+    let applied = client.ok(&admin, "settings_update", update);
+    assert!(
+        applied["changed"]
+            .as_array()
+            .expect("changed")
+            .iter()
+            .any(|c| c == "procedures"),
+        "{applied}"
+    );
+    let offered = client.ok(&tech, "procedures", json!({}));
+    assert_eq!(
+        offered["procedures"],
+        json!({ "DX": ["胸部正位", "双膝负重正位"], "US": ["腹部超声"] })
+    );
+    let file = std::fs::read_to_string(scratch.join("station.toml")).expect("config file");
+    assert!(file.contains("双膝负重正位"), "{file}");
+
+    // The page's older shape (no procedures) keeps them.
+    client.ok(&admin, "settings_update", as_shown(&client, &admin));
+    assert_eq!(
+        client.ok(&tech, "procedures", json!({}))["procedures"]["DX"][1],
+        "双膝负重正位"
+    );
+
+    let mut update = as_shown(&client, &admin);
+    update["procedures"] = json!({ "DX": ["很长的检查项目名称".repeat(10)] });
+    let r = client.call(Some(&admin), "settings_update", update);
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (400, Some("procedures.DX")),
+        "{r:?}"
+    );
+}

@@ -344,6 +344,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/procedures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The exam items the Register page offers per modality ([registration] procedures, edited on the Settings page).
+         * @description Roles: technician, manager, admin.
+         */
+        post: operations["procedures"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/quarantine_list": {
         parameters: {
             query?: never;
@@ -983,6 +1003,7 @@ export interface components {
             log?: components["schemas"]["LogConfig"];
             /** @description `GET /metrics` for the center's Prometheus. */
             metrics?: components["schemas"]["MetricsConfig"];
+            registration?: components["schemas"]["RegistrationConfig"];
             /** @description Reports coming back: how often to look, turnaround targets, the printed header. */
             reports: components["schemas"]["ReportsConfig"];
             station?: components["schemas"]["StationConfig"];
@@ -1559,6 +1580,12 @@ export interface components {
             /** @description Studies already matched to this patient that are corrected and sent again. */
             studies_corrected: number;
         };
+        /** @description The exam items the Register page offers, per modality. */
+        Procedures: {
+            procedures: {
+                [key: string]: string[];
+            };
+        };
         QuarantineItem: {
             /** Format: int64 */
             created_at: number;
@@ -1630,6 +1657,15 @@ export interface components {
              */
             kbit?: number | null;
             to: string;
+        };
+        /**
+         * @description What the Register page offers: per modality, the exam items a clinic orders most (free text
+         *     is still allowed). An admin edits them on the Settings page.
+         */
+        RegistrationConfig: {
+            procedures?: {
+                [key: string]: string[];
+            };
         };
         ReportAcked: {
             /** Format: int64 */
@@ -1810,7 +1846,10 @@ export interface components {
         };
         /** @description A saved change: the settings now in force, and which sections changed. */
         SettingsApplied: {
-            /** @description Sections that changed: `allowed_callers`, `studies`, `watch`, `destinations`, `targets`. */
+            /**
+             * @description Sections that changed: `allowed_callers`, `studies`, `watch`, `destinations`, `targets`,
+             *     `procedures`.
+             */
             changed: string[];
             settings: components["schemas"]["Settings"];
         };
@@ -1827,6 +1866,13 @@ export interface components {
             hold_on_mismatch?: boolean | null;
             /** @description `studies.hold_unmatched`. */
             hold_unmatched: boolean;
+            /**
+             * @description `registration.procedures`: per modality, the exam items the Register page offers;
+             *     absent keeps the list in force (clients that predate it).
+             */
+            procedures?: {
+                [key: string]: string[];
+            } | null;
             /**
              * Format: int64
              * @description `studies.quiet_period_secs`.
@@ -3424,6 +3470,84 @@ export interface operations {
             };
             /** @description Cannot be rendered */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    procedures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Procedures"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -18,6 +18,7 @@ export interface Ops {
   patient_add: { request: Schemas['NewPatient']; response: Schemas['Patient'] }
   patient_search: { request: Schemas['PatientSearch']; response: Schemas['PatientList'] }
   patient_update: { request: Schemas['PatientUpdate']; response: Schemas['PatientUpdated'] }
+  procedures: { request: Schemas['Empty']; response: Schemas['Procedures'] }
   quarantine_list: { request: Schemas['PageRequest']; response: Schemas['QuarantinePage'] }
   queue_list: { request: Schemas['QueueQuery']; response: Schemas['QueuePage'] }
   report_ack: { request: Schemas['ReportRef']; response: Schemas['ReportAcked'] }

@@ -22,6 +22,7 @@ export const OP_ROLES: { readonly [O in OpName]: readonly Role[] | 'public' } = 
   patient_add: ['technician', 'manager', 'admin'],
   patient_search: ['technician', 'manager', 'admin'],
   patient_update: ['technician', 'manager', 'admin'],
+  procedures: ['technician', 'manager', 'admin'],
   quarantine_list: ['technician', 'manager', 'admin'],
   queue_list: ['technician', 'doctor', 'manager', 'admin', 'maintenance'],
   report_ack: ['doctor', 'manager', 'admin'],

@@ -32,7 +32,11 @@ describe('settings form', () => {
       studies: { quiet_period_secs: 60, hold_unmatched: true, hold_on_mismatch: false, send_while_receiving: false },
       destinations: [hub],
       reports: { targets: [{ modality: '*', priority: 'urgent', minutes: 30 }] },
+      registration: { procedures: { DX: ['胸部正位', '腰椎正侧位'], MR: ['头颅平扫'] } },
     })
+    // Every usual modality is offered for editing, and any other the station has.
+    expect(form.procedures).toEqual({ DX: '胸部正位\n腰椎正侧位', CR: '', US: '', ECG: '', MR: '头颅平扫' })
+    form.procedures.US = '腹部超声\n\n甲状腺超声'
     const update = toUpdate(form)
     expect(update).toEqual({
       allowed_callers: ['DR1'],
@@ -43,6 +47,7 @@ describe('settings form', () => {
       destinations: [hub],
       watch: [],
       targets: [{ modality: '*', priority: 'urgent', minutes: 30 }],
+      procedures: { DX: ['胸部正位', '腰椎正侧位'], CR: [''], US: ['腹部超声', '', '甲状腺超声'], ECG: [''], MR: ['头颅平扫'] },
     })
     form.destinations[0].url = 'changed'
     expect(hub.url).toBe('http://hub:8042/dicom-web')

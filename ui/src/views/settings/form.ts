@@ -34,7 +34,12 @@ export interface SettingsForm {
   destinations: Destination[]
   watch: WatchFolder[]
   targets: Target[]
+  /** The Register page's exam items per modality, one per line. */
+  procedures: Record<string, string>
 }
+
+/** The modalities whose exam items the Settings page always offers to edit. */
+export const PROCEDURE_MODALITIES = ['DX', 'CR', 'US', 'ECG']
 
 /** A deep copy of plain JSON (works on Vue's reactive proxies, which structuredClone refuses). */
 function copy<T>(x: T): T {
@@ -46,6 +51,7 @@ export type EditedConfig = Pick<Config, 'destinations' | 'watch'> & {
   dicom?: Partial<Config['dicom']>
   studies?: Partial<Config['studies']>
   reports?: Partial<Config['reports']>
+  registration?: Partial<Config['registration']>
 }
 
 export function toForm(c: EditedConfig): SettingsForm {
@@ -58,6 +64,12 @@ export function toForm(c: EditedConfig): SettingsForm {
     destinations: copy(c.destinations ?? []),
     watch: copy(c.watch ?? []),
     targets: copy(c.reports?.targets ?? []),
+    procedures: Object.fromEntries(
+      [...new Set([...PROCEDURE_MODALITIES, ...Object.keys(c.registration?.procedures ?? {})])].map((m) => [
+        m,
+        (c.registration?.procedures?.[m] ?? []).join('\n'),
+      ]),
+    ),
   }
 }
 
@@ -71,6 +83,8 @@ export function toUpdate(f: SettingsForm): SettingsUpdate {
     destinations: f.destinations,
     watch: f.watch,
     targets: f.targets,
+    // The engine trims, drops empty lines and repeats, and forgets a modality left empty.
+    procedures: Object.fromEntries(Object.entries(f.procedures).map(([m, text]) => [m, text.split('\n')])),
   }
 }
 

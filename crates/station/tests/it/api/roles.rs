@@ -49,6 +49,7 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("patient_add", Some(&[T, M, A])),
     ("patient_update", Some(&[T, M, A])),
     ("order_add", Some(&[T, M, A])),
+    ("procedures", Some(&[T, M, A])),
     ("orders_list", Some(&[T, M, A])),
     ("order_cancel", Some(&[T, M, A])),
     ("studies_unassigned", Some(&[T, M, A])),
