@@ -133,6 +133,33 @@ pub fn pdf_bytes(path: &Path) -> Result<Vec<u8>, ParseError> {
     Ok(bytes)
 }
 
+/// The standard report headings (PS3.16 CID 7001/7002, DCM; the LOINC report sections) in the
+/// words Chinese radiology reports use.
+fn chinese_heading(scheme: &str, value: &str) -> Option<&'static str> {
+    let heading = match (scheme, value) {
+        ("DCM", "121060") | ("LN" | "LOINC", "11329-0") => "病史",
+        ("DCM", "121062") | ("LN" | "LOINC", "55115-0") => "检查申请",
+        ("DCM", "121064" | "121065") | ("LN" | "LOINC", "55111-9") => "检查方法",
+        ("DCM", "121069") => "既往所见",
+        ("DCM", "121070") | ("LN" | "LOINC", "18782-3") => "影像所见",
+        ("DCM", "121071") | ("LN" | "LOINC", "59776-5") => "所见",
+        ("DCM", "121072" | "121073") | ("LN" | "LOINC", "19005-8") => "诊断意见",
+        ("DCM", "121074" | "121075") | ("LN" | "LOINC", "18783-1") => "建议",
+        ("DCM", "121076" | "121077") => "结论",
+        ("DCM", "121110") => "临床表现",
+        ("DCM", "121111") | ("LN" | "LOINC", "55112-7") => "小结",
+        ("LN" | "LOINC", "18834-2") => "对比检查",
+        ("LN" | "LOINC", "11528-7") => "影像检查报告",
+        _ => return None,
+    };
+    Some(heading)
+}
+
+/// A CJK ideograph: a name the hub already wrote in Chinese.
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{9fff}' | '\u{f900}'..='\u{faff}')
+}
+
 /// What the content tree gives besides the document's own attributes.
 #[derive(Default)]
 struct Rendered {
@@ -234,11 +261,19 @@ impl Doc {
         }
     }
 
+    /// An item's concept name as a Chinese report writes it: a standard report heading the hub
+    /// named in English (DCM Findings, LOINC Impression…) in Chinese ([`chinese_heading`]);
+    /// the hub's own words otherwise, its Chinese headings included.
     fn concept_name(&self, item: &InMemDicomObject) -> String {
-        items(item, tags::CONCEPT_NAME_CODE_SEQUENCE)
-            .first()
-            .map(|c| self.text(c, tags::CODE_MEANING))
-            .unwrap_or_default()
+        let Some(code) = items(item, tags::CONCEPT_NAME_CODE_SEQUENCE).first() else {
+            return String::new();
+        };
+        let meaning = self.text(code, tags::CODE_MEANING);
+        if meaning.chars().any(is_cjk) {
+            return meaning;
+        }
+        let scheme = self.code(code, tags::CODING_SCHEME_DESIGNATOR);
+        chinese_heading(&scheme, &self.text(code, tags::CODE_VALUE)).map_or(meaning, str::to_owned)
     }
 
     fn text(&self, obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
