@@ -1,5 +1,6 @@
-// Until the station serves DICOMweb itself (issue 16 item 2), the viewer's tests put this in
-// front of it: one loopback origin that passes everything to the real `station serve` except
+// The browser tests read the station's own /dicom-web now; the WebKitGTK viewer test
+// (tests/desktop/viewer.test.mjs) still puts this in front of the station, to keep that test
+// about WebKit and not the station's server: one loopback origin that passes everything to the real `station serve` except
 // `/dicom-web/`, which goes to a real Orthanc holding the same images — but only with a bearer
 // token the station accepts (checked with its `me` operation), as the station's own DICOMweb
 // will require. The viewer cannot tell the difference: it asks `/dicom-web` on its own origin.

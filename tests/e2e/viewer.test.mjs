@@ -1,16 +1,15 @@
-// The image viewer (issue 16 item 3) in a real Chromium against real DICOMweb: a station that
-// received the study from a device (storescu), and an Orthanc holding the same files behind
-// the station's login (frontdoor.mjs), standing in for the station's own /dicom-web. The
-// images are written by imaging.mjs, so the test knows every value it checks: a MONOCHROME1 CR
+// The image viewer (issue 16 item 3) in a real Chromium against the station's own DICOMweb
+// (issue 16 item 2): a station that received the study and an earlier one from a device
+// (storescu) serves them at /dicom-web behind its login. The images are written by
+// imaging.mjs, so the test knows every value it checks: a MONOCHROME1 CR
 // with two marks 100 mm apart, a 25 frames/s cine, an ECG recording eight leads.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Orthanc, Station, waitFor } from './station.mjs'
+import { Station, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
-import { frontDoor } from './frontdoor.mjs'
 import { CINE, crImage, ecg, usCine, uid } from './imaging.mjs'
 
 const patient = { name: '李^建国=李^建国', id: 'VIEW-P1' }
@@ -18,9 +17,7 @@ const studyUid = uid()
 const priorUid = uid()
 
 let dir
-let hub
 let station
-let front
 let browser
 let users
 
@@ -37,33 +34,30 @@ before(async () => {
     ecg(join(today, 'ecg.dcm'), { ...study, seriesUid: uid(), seriesNumber: 3 }),
   ]
   const prior = crImage(join(earlier, 'cr.dcm'), { studyUid: priorUid, seriesUid: uid(), patient, studyDate: '20261001', description: '胸部 复查前' })
-  hub = await Orthanc.start(join(dir, 'hub'))
-  for (const f of [...files, prior]) await hub.store(f)
+  assert.ok(files.length === 3 && prior)
   station = await Station.start()
   users = await station.createRoleUsers()
-  station.storescu([today])
+  station.storescu([today, earlier])
   const admin = await station.login('admin', users.admin.password)
-  await waitFor('the station to hold the study', 30_000, async () => (await station.call('study_get', { study_uid: studyUid }, admin)).status === 200)
-  front = await frontDoor(station, hub)
+  for (const uid of [studyUid, priorUid]) {
+    await waitFor('the station to hold the studies', 30_000, async () => (await station.call('study_get', { study_uid: uid }, admin)).status === 200)
+  }
   browser = await launch()
 })
 
 after(async () => {
   await browser?.close()
-  await front?.close()
   await station?.stopAndClean()
-  hub?.stop()
-  if (process.env.VIEWER_REQUESTS && front) console.log(JSON.stringify(front.requests, null, 1))
   if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
 const MAIN = '[data-test="viewport-main"]'
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
 
-/** Logs in through the front door and opens the study's viewer from the study page, as a person would. */
+/** Logs in and opens the study's viewer from the study page, as a person would. */
 async function openViewer(role, viewport) {
-  const page = await loginPage(browser, front, users[role], 'zh-CN', viewport)
-  await page.goto(`${front.url}/#/studies/${studyUid}`)
+  const page = await loginPage(browser, station, users[role], 'zh-CN', viewport)
+  await page.goto(`${station.url}/#/studies/${studyUid}`)
   await page.locator('[data-test="open-viewer"]').click({ timeout: 20_000 })
   await waitRendered(page, MAIN)
   return page
@@ -169,9 +163,9 @@ async function drag(page, from, to, steps = 12) {
 describe('image viewer', () => {
   it('every clinical role opens it, and it is not in the navigation bar', async () => {
     for (const role of ['technician', 'doctor', 'manager', 'admin']) {
-      const page = await loginPage(browser, front, users[role])
+      const page = await loginPage(browser, station, users[role])
       try {
-        await page.goto(`${front.url}/#/viewer/${studyUid}`)
+        await page.goto(`${station.url}/#/viewer/${studyUid}`)
         await waitRendered(page, MAIN)
         assert.equal(await page.locator('[data-test="forbidden"]').count(), 0, role)
         assert.equal(await page.locator('[data-nav="viewer"]').count(), 0, `${role}: no viewer entry in the navigation`)
@@ -285,9 +279,9 @@ describe('image viewer', () => {
   })
 
   it('says so when the image service does not hold the study', async () => {
-    const page = await loginPage(browser, front, users.doctor)
+    const page = await loginPage(browser, station, users.doctor)
     try {
-      await page.goto(`${front.url}/#/viewer/${uid()}`)
+      await page.goto(`${station.url}/#/viewer/${uid()}`)
       const error = page.locator('[data-test="viewer-error"]')
       await error.waitFor({ timeout: 20_000 })
       assert.match(await error.innerText(), /影像服务中没有这个检查/)

@@ -12,6 +12,7 @@
 pub mod account;
 pub mod admin;
 pub mod dashboard;
+pub mod dicomweb;
 pub mod downloads;
 pub mod errors;
 pub mod ops;

@@ -84,6 +84,11 @@ pub fn hears(role: Role, event: &Event) -> bool {
     }
 }
 
+/// Who may read the station's DICOMweb: the images are patient data, as the previews are.
+pub fn dicomweb_access() -> Access {
+    Access::Roles(CLINIC)
+}
+
 /// Who may fetch the files the API serves: previews, report PDFs and print views as for
 /// reading the study or report they belong to; the diagnostics bundle as for the settings.
 pub fn download_access(what: Download) -> Access {

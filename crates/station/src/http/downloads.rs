@@ -12,22 +12,17 @@ use axum::response::{IntoResponse, Response};
 use super::routes::{bearer, error_response, lang};
 use super::sse::TokenQuery;
 use super::AppState;
+use crate::api::downloads::Binary;
 use crate::api::downloads::Download;
-use crate::api::ApiError;
+use crate::api::{ApiError, Lang};
 
-async fn serve(
-    state: AppState,
-    headers: HeaderMap,
-    token: Option<String>,
-    what: Download,
-    key: String,
+/// Runs `read` (it reads the store and files) on a blocking thread and answers with its file,
+/// never kept in a shared PC's cache; a refusal as the API's JSON error.
+pub(super) async fn file_answer(
+    lang: Lang,
+    read: impl FnOnce() -> Result<Binary, ApiError> + Send + 'static,
 ) -> Response {
-    let lang = lang(&headers);
-    let token = token.or_else(|| bearer(&headers));
-    let api = state.api.clone();
-    let result =
-        tokio::task::spawn_blocking(move || api.download(token.as_deref(), what, &key, lang)).await;
-    match result {
+    match tokio::task::spawn_blocking(read).await {
         Ok(Ok(file)) => {
             let mut resp = file.bytes.into_response();
             let h = resp.headers_mut();
@@ -39,31 +34,42 @@ async fn serve(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("private, no-store"),
             );
-            match what {
-                Download::ReportPdf => {
-                    h.insert(
-                        header::CONTENT_DISPOSITION,
-                        HeaderValue::from_static("inline"),
-                    );
-                }
-                Download::Diagnostics => {
-                    h.insert(
-                        header::CONTENT_DISPOSITION,
-                        HeaderValue::from_static(
-                            "attachment; filename=\"station-diagnostics.tar.gz\"",
-                        ),
-                    );
-                }
-                Download::Preview | Download::ReportPrint | Download::Log => {}
-            }
             resp
         }
         Ok(Err(err)) => error_response(&err, lang),
         Err(e) => {
-            tracing::error!(error = %e, "download panicked");
+            tracing::error!(error = %e, "a file request panicked");
             error_response(&ApiError::internal(), lang)
         }
     }
+}
+
+async fn serve(
+    state: AppState,
+    headers: HeaderMap,
+    token: Option<String>,
+    what: Download,
+    key: String,
+) -> Response {
+    let lang = lang(&headers);
+    let token = token.or_else(|| bearer(&headers));
+    let api = state.api.clone();
+    let mut resp = file_answer(lang, move || {
+        api.download(token.as_deref(), what, &key, lang)
+    })
+    .await;
+    if resp.status().is_success() {
+        let disposition = match what {
+            Download::ReportPdf => Some("inline"),
+            Download::Diagnostics => Some("attachment; filename=\"station-diagnostics.tar.gz\""),
+            Download::Preview | Download::ReportPrint | Download::Log => None,
+        };
+        if let Some(d) = disposition {
+            resp.headers_mut()
+                .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(d));
+        }
+    }
+    resp
 }
 
 pub(crate) async fn preview(

@@ -10,6 +10,7 @@
 //! Must never: answer an API request without going through `Api::call`, or keep the station
 //! from shutting down (open event streams end when the station stops).
 
+mod dicomweb;
 mod downloads;
 mod monitor;
 mod openapi;

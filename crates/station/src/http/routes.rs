@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
-use super::{downloads, monitor, openapi, sse, static_ui, AppState};
+use super::{dicomweb, downloads, monitor, openapi, sse, static_ui, AppState};
 use crate::api::{ApiError, Lang};
 use crate::auth::Origin;
 
@@ -28,6 +28,20 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/diagnostics.tar.gz", get(downloads::diagnostics))
         .route("/api/log.txt", get(downloads::log))
         .route("/api/{op}", post(call))
+        .route("/dicom-web/studies", get(dicomweb::studies))
+        .route("/dicom-web/studies/{study}/series", get(dicomweb::series))
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/metadata",
+            get(dicomweb::metadata),
+        )
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/instances/{sop}",
+            get(dicomweb::instance),
+        )
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/instances/{sop}/frames/{frame}",
+            get(dicomweb::frame),
+        )
         .route("/metrics", get(monitor::metrics))
         .route("/healthz", get(monitor::healthz))
         .route("/readyz", get(monitor::readyz))

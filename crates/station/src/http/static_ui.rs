@@ -1,7 +1,8 @@
 //! The built web UI (`ui/dist`), embedded in the binary. Unknown paths get `index.html` so the
 //! UI's own routes work on reload; a build without the UI still compiles and says so.
 //!
-//! Must never: answer an `/api/` path with the UI (a wrong API URL must be a JSON 404).
+//! Must never: answer an `/api/` or `/dicom-web/` path with the UI (a wrong API URL must be a
+//! JSON 404).
 
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +17,7 @@ struct UiDist;
 
 pub(crate) async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
-    if path == "api" || path.starts_with("api/") {
+    if path == "api" || path.starts_with("api/") || path.starts_with("dicom-web") {
         let err = ApiError::new(
             crate::api::ErrorCode::NotFound,
             "没有这个接口",

@@ -13,6 +13,7 @@ mod api;
 mod charset;
 mod cli;
 mod diagnose;
+mod dicomweb;
 mod duplicates;
 mod durability;
 mod exports;

@@ -1,0 +1,111 @@
+//! `GET /dicom-web/...`: the station's read-only DICOMweb (PS3.18) over HTTP, for the image
+//! viewer and LAN workstations. Thin: `Api::dicomweb` checks the role and audits; the token is
+//! the `Authorization: Bearer` header (or `?token=`).
+//!
+//! Must never: read a file or the store on an async worker, or let a shared PC cache images.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::downloads::file_answer;
+use super::routes::{bearer, error_response, lang};
+use super::AppState;
+use crate::api::dicomweb::Request;
+use crate::api::ApiError;
+
+/// The query keys QIDO-RS studies takes here (others, such as `includefield`, are ignored:
+/// every answer carries all the attributes the station has).
+#[derive(Deserialize, Default)]
+pub(crate) struct StudyQuery {
+    #[serde(rename = "StudyInstanceUID", alias = "0020000D")]
+    study_uid: Option<String>,
+    #[serde(rename = "PatientID", alias = "00100020")]
+    patient_id: Option<String>,
+    token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct TokenOnly {
+    token: Option<String>,
+}
+
+async fn answer(
+    state: AppState,
+    headers: HeaderMap,
+    token: Option<String>,
+    request: Request,
+) -> Response {
+    let token = bearer(&headers).or(token);
+    let api = state.api.clone();
+    file_answer(lang(&headers), move || {
+        api.dicomweb(token.as_deref(), &request)
+    })
+    .await
+}
+
+pub(crate) async fn studies(
+    State(state): State<AppState>,
+    Query(q): Query<StudyQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let request = Request::Studies {
+        study_uid: q.study_uid,
+        patient_id: q.patient_id,
+    };
+    answer(state, headers, q.token, request).await
+}
+
+pub(crate) async fn series(
+    State(state): State<AppState>,
+    Path(study): Path<String>,
+    Query(q): Query<TokenOnly>,
+    headers: HeaderMap,
+) -> Response {
+    answer(state, headers, q.token, Request::Series { study }).await
+}
+
+pub(crate) async fn metadata(
+    State(state): State<AppState>,
+    Path((study, series)): Path<(String, String)>,
+    Query(q): Query<TokenOnly>,
+    headers: HeaderMap,
+) -> Response {
+    answer(state, headers, q.token, Request::Metadata { study, series }).await
+}
+
+pub(crate) async fn instance(
+    State(state): State<AppState>,
+    Path((study, series, sop)): Path<(String, String, String)>,
+    Query(q): Query<TokenOnly>,
+    headers: HeaderMap,
+) -> Response {
+    answer(
+        state,
+        headers,
+        q.token,
+        Request::Instance { study, series, sop },
+    )
+    .await
+}
+
+pub(crate) async fn frame(
+    State(state): State<AppState>,
+    Path((study, series, sop, frame)): Path<(String, String, String, String)>,
+    Query(q): Query<TokenOnly>,
+    headers: HeaderMap,
+) -> Response {
+    // One frame per request, as the viewer asks (a list such as `1,2` is not served).
+    let Ok(frame) = frame.parse::<usize>() else {
+        let err = ApiError::invalid(format!("frame {frame:?}: one frame number, from 1"));
+        return error_response(&err, lang(&headers));
+    };
+    let request = Request::Frame {
+        study,
+        series,
+        sop,
+        frame,
+    };
+    answer(state, headers, q.token, request).await
+}
