@@ -18,16 +18,20 @@ use super::{dicomweb, downloads, monitor, openapi, sse, static_ui, AppState};
 use crate::api::{ApiError, Lang};
 use crate::auth::Origin;
 
-pub(crate) fn router(state: AppState) -> Router {
+/// The DICOMweb routes, open to the desktop window's own origin: its viewer runs at
+/// `tauri://localhost` (`http://tauri.localhost` on Windows) and reads this server with a bearer
+/// token, which a browser only sends across origins after a CORS preflight. No other origin.
+fn dicomweb_routes() -> Router<AppState> {
+    use axum::http::{header, HeaderValue, Method};
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin([
+            HeaderValue::from_static("tauri://localhost"),
+            HeaderValue::from_static("http://tauri.localhost"),
+            HeaderValue::from_static("https://tauri.localhost"),
+        ])
+        .allow_methods([Method::GET])
+        .allow_headers([header::AUTHORIZATION, header::ACCEPT]);
     Router::new()
-        .route("/api/openapi.json", get(openapi_json))
-        .route("/api/events", get(sse::events))
-        .route("/api/preview/{file}", get(downloads::preview))
-        .route("/api/report/{id}/pdf", get(downloads::report_pdf))
-        .route("/api/report/{id}/print", get(downloads::report_print))
-        .route("/api/diagnostics.tar.gz", get(downloads::diagnostics))
-        .route("/api/log.txt", get(downloads::log))
-        .route("/api/{op}", post(call))
         .route("/dicom-web/studies", get(dicomweb::studies))
         .route("/dicom-web/studies/{study}/series", get(dicomweb::series))
         .route(
@@ -42,6 +46,20 @@ pub(crate) fn router(state: AppState) -> Router {
             "/dicom-web/studies/{study}/series/{series}/instances/{sop}/frames/{frame}",
             get(dicomweb::frame),
         )
+        .layer(cors)
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/events", get(sse::events))
+        .route("/api/preview/{file}", get(downloads::preview))
+        .route("/api/report/{id}/pdf", get(downloads::report_pdf))
+        .route("/api/report/{id}/print", get(downloads::report_print))
+        .route("/api/diagnostics.tar.gz", get(downloads::diagnostics))
+        .route("/api/log.txt", get(downloads::log))
+        .route("/api/{op}", post(call))
+        .merge(dicomweb_routes())
         .route("/metrics", get(monitor::metrics))
         .route("/healthz", get(monitor::healthz))
         .route("/readyz", get(monitor::readyz))

@@ -244,3 +244,71 @@ fn sent_frames(path: &std::path::Path) -> usize {
         .and_then(|e| e.to_int::<usize>().ok())
         .unwrap_or(1)
 }
+
+/// The desktop window's viewer runs at `tauri://localhost` and reads the station's HTTP server
+/// with a bearer token: the browser asks first (a CORS preflight), and only that origin (and
+/// Windows' `http://tauri.localhost`) is let in; any other web page gets no CORS answer.
+#[test]
+fn the_desktop_windows_origin_may_read_dicomweb_and_no_other() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let admin = Client::new(&station).admin();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let http = reqwest::Client::new();
+    let url = format!(
+        "http://127.0.0.1:{}/dicom-web/studies?PatientID=P1",
+        station.http_port
+    );
+    let allowed = |r: &reqwest::Response| {
+        r.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap_or("").to_owned())
+    };
+    for origin in ["tauri://localhost", "http://tauri.localhost"] {
+        let preflight = rt
+            .block_on(
+                http.request(reqwest::Method::OPTIONS, &url)
+                    .header("Origin", origin)
+                    .header("Access-Control-Request-Method", "GET")
+                    .header("Access-Control-Request-Headers", "authorization,accept")
+                    .send(),
+            )
+            .expect("preflight");
+        assert!(
+            preflight.status().is_success(),
+            "{origin}: {}",
+            preflight.status()
+        );
+        assert_eq!(allowed(&preflight).as_deref(), Some(origin));
+        let headers = preflight
+            .headers()
+            .get("access-control-allow-headers")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        assert!(headers.contains("authorization"), "{headers}");
+        let read = rt
+            .block_on(
+                http.get(&url)
+                    .header("Origin", origin)
+                    .bearer_auth(&admin)
+                    .send(),
+            )
+            .expect("read");
+        assert_eq!(read.status(), 200);
+        assert_eq!(allowed(&read).as_deref(), Some(origin));
+    }
+    let elsewhere = rt
+        .block_on(
+            http.request(reqwest::Method::OPTIONS, &url)
+                .header("Origin", "http://some-page.example")
+                .header("Access-Control-Request-Method", "GET")
+                .header("Access-Control-Request-Headers", "authorization")
+                .send(),
+        )
+        .expect("preflight");
+    assert_eq!(allowed(&elsewhere), None, "no other origin");
+}
