@@ -148,6 +148,31 @@ describe('desktop window', () => {
     }
   })
 
+  it("opens a study's images in the viewer, read from the station's own DICOMweb across origins", async () => {
+    try {
+      // The window (tauri://localhost) reads http://127.0.0.1:PORT/dicom-web with its token:
+      // WebKit asks the station's CORS preflight first.
+      const { items } = await api('studies_list', { text: '李秀英' })
+      const dx = items.find((s) => s.modalities.includes('DX'))
+      assert.ok(dx, `a DX study of 李秀英: ${JSON.stringify(items)}`)
+      await session.execute(`location.hash = '#/viewer/${dx.study_uid}'`)
+      await element('the radiograph rendered from DICOMweb', '[data-test="viewport-main"][data-rendered^="wadors:"]', () => true, 60_000)
+      const meanGrey = () =>
+        session.execute(`const c = document.querySelector('[data-test="viewport-main"] canvas')
+          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
+          let s = 0
+          for (let i = 0; i < d.length; i += 4) s += d[i]
+          return s / (d.length / 4)`)
+      let grey = 0
+      await waitFor('the radiograph to be drawn', 20_000, async () => (grey = await meanGrey()) > 10)
+      assert.ok(grey > 10, `the radiograph is drawn (mean grey ${grey})`)
+      await session.execute("location.hash = '#/studies'")
+    } catch (e) {
+      if (session) writeFileSync(join(tmpdir(), 'station-desktop-viewer-failure.png'), await session.screenshot().catch(() => Buffer.alloc(0)))
+      throw new Error(`${e.message}\n--- app and driver log ---\n${logs()}`)
+    }
+  })
+
   it('a second start on the same data directory shows the running window and exits', async () => {
     // Other ports, so only the data directory's lock can stop a second engine.
     const second = spawnSync(APP, ['--data-dir', join(dir, 'data'), '--dicom-port', String(await freePort()), '--http-port', String(await freePort())], {
