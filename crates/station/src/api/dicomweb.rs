@@ -25,13 +25,12 @@ const BOUNDARY: &str = "station-dicomweb-part-0a8f3c";
 /// One request the server understands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// `GET /studies?StudyInstanceUID=…` or `?PatientID=…`
-    Studies {
-        study_uid: Option<String>,
-        patient_id: Option<String>,
-    },
+    /// `GET /studies` with the usual keys (PS3.18 10.6.1.2); none lists the latest studies.
+    Studies(StudySearch),
     /// `GET /studies/{study}/series`
     Series { study: String },
+    /// `GET /studies/{study}/series/{series}/instances`
+    Instances { study: String, series: String },
     /// `GET /studies/{study}/series/{series}/metadata`
     Metadata { study: String, series: String },
     /// `GET /studies/{study}/series/{series}/instances/{sop}`
@@ -47,6 +46,75 @@ pub enum Request {
         sop: String,
         frame: usize,
     },
+}
+
+/// The QIDO-RS study keys the station matches (PS3.18 Table 10.6.1-5); a `*` in a name or an
+/// accession is a wildcard (the match is by substring), a date is `YYYYMMDD` or a range
+/// `YYYYMMDD-YYYYMMDD` with either end open.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct StudySearch {
+    #[serde(rename = "StudyInstanceUID", alias = "0020000D")]
+    pub study_uid: Option<String>,
+    #[serde(rename = "PatientID", alias = "00100020")]
+    pub patient_id: Option<String>,
+    #[serde(rename = "PatientName", alias = "00100010")]
+    pub patient_name: Option<String>,
+    #[serde(rename = "AccessionNumber", alias = "00080050")]
+    pub accession: Option<String>,
+    #[serde(rename = "StudyDate", alias = "00080020")]
+    pub study_date: Option<String>,
+    #[serde(rename = "ModalitiesInStudy", alias = "00080061")]
+    pub modality: Option<String>,
+    /// 100 when absent, at most 500. Text: a query string's numbers reach a flattened struct
+    /// as text.
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+}
+
+impl StudySearch {
+    /// The index's filter for these keys, or why a key cannot be matched.
+    fn filter(&self) -> Result<studies::StudyFilter, ApiError> {
+        let text = |v: &Option<String>| {
+            v.as_deref()
+                .map(|t| t.replace(['*', '?'], " ").trim().to_owned())
+                .filter(|t| !t.is_empty())
+        };
+        let (date_from, date_to) = match self.study_date.as_deref().map(str::trim) {
+            None | Some("") => (None, None),
+            Some(d) => {
+                let (from, to) = d.split_once('-').unwrap_or((d, d));
+                let valid = |x: &str| {
+                    x.is_empty() || (x.len() == 8 && x.bytes().all(|b| b.is_ascii_digit()))
+                };
+                if !valid(from) || !valid(to) {
+                    return Err(ApiError::invalid(format!(
+                        "StudyDate {d:?}: YYYYMMDD or YYYYMMDD-YYYYMMDD"
+                    )));
+                }
+                let some = |x: &str| (!x.is_empty()).then(|| x.to_owned());
+                (some(from), some(to))
+            }
+        };
+        let number = |key: &str, v: &Option<String>| -> Result<Option<u32>, ApiError> {
+            v.as_deref()
+                .map(|n| n.trim().parse::<u32>())
+                .transpose()
+                .map_err(|_| ApiError::invalid(format!("{key}: a whole number")))
+        };
+        let limit = number("limit", &self.limit)?;
+        let offset = number("offset", &self.offset)?;
+        Ok(studies::StudyFilter {
+            // Name and accession are matched as the Studies page's search box matches them.
+            text: text(&self.patient_name).or_else(|| text(&self.accession)),
+            patient_id: self.patient_id.clone().filter(|p| !p.is_empty()),
+            date_from,
+            date_to,
+            modality: self.modality.clone().filter(|m| !m.is_empty()),
+            limit: limit.unwrap_or(100).clamp(1, 500),
+            offset: offset.unwrap_or(0),
+            ..Default::default()
+        })
+    }
 }
 
 fn not_found(what: &str) -> ApiError {
@@ -178,26 +246,12 @@ impl Api {
             bytes: v.to_string().into_bytes(),
         };
         match request {
-            Request::Studies {
-                study_uid,
-                patient_id,
-            } => {
+            Request::Studies(search) => {
+                let filter = search.filter()?;
                 let conn = self.store.lock();
-                let found: Vec<studies::StudySummary> = match (study_uid, patient_id) {
-                    (Some(uid), _) => studies::summary_of(&conn, uid)?.into_iter().collect(),
-                    (None, Some(pid)) => {
-                        let filter = studies::StudyFilter {
-                            patient_id: Some(pid.clone()),
-                            limit: 200,
-                            ..Default::default()
-                        };
-                        studies::search(&conn, &filter)?.1
-                    }
-                    (None, None) => {
-                        return Err(ApiError::invalid(
-                            "a study search names StudyInstanceUID or PatientID",
-                        ))
-                    }
+                let found: Vec<studies::StudySummary> = match &search.study_uid {
+                    Some(uid) => studies::summary_of(&conn, uid)?.into_iter().collect(),
+                    None => studies::search(&conn, &filter)?.1,
                 };
                 let mut list = Vec::new();
                 for s in &found {
@@ -207,11 +261,8 @@ impl Api {
                     ));
                 }
                 let patients: Vec<&str> = found.iter().map(|s| s.patient_id.as_str()).collect();
-                let subject = study_uid
-                    .clone()
-                    .or_else(|| patient_id.clone())
-                    .unwrap_or_default();
-                audit::read(&conn, actor, "dicomweb.studies", &subject, "", &patients)?;
+                let detail = format!("{search:?}");
+                audit::read(&conn, actor, "dicomweb.studies", "", &detail, &patients)?;
                 Ok(json_answer(Value::Array(list)))
             }
             Request::Series { study } => {
@@ -230,6 +281,26 @@ impl Api {
                 Ok(json_answer(Value::Array(
                     series.iter().map(|s| series_json(study, s)).collect(),
                 )))
+            }
+            Request::Instances { study, series } => {
+                let conn = self.store.lock();
+                let found = audited_series(&conn, actor, "dicomweb.instances", study, series)?;
+                let list = found
+                    .instances
+                    .iter()
+                    .map(|i| {
+                        let mut o = serde_json::Map::new();
+                        attr(&mut o, "0020000D", "UI", json!(study));
+                        attr(&mut o, "0020000E", "UI", json!(series));
+                        attr(&mut o, "00080016", "UI", json!(i.sop_class_uid));
+                        attr(&mut o, "00080018", "UI", json!(i.sop_instance_uid));
+                        if let Some(n) = i.instance_number {
+                            attr(&mut o, "00200013", "IS", json!(n));
+                        }
+                        Value::Object(o)
+                    })
+                    .collect();
+                Ok(json_answer(Value::Array(list)))
             }
             Request::Metadata { study, series } => {
                 let paths = self.series_paths(actor, study, series)?;
@@ -292,29 +363,18 @@ impl Api {
         series: &str,
     ) -> Result<Vec<String>, ApiError> {
         let conn = self.store.lock();
-        let summary = studies::summary_of(&conn, study)?.ok_or_else(|| not_found("该检查"))?;
-        let found = studies::series_of(&conn, study)?
-            .into_iter()
-            .find(|s| s.series_uid == series)
-            .ok_or_else(|| not_found("该序列"))?;
+        let found = audited_series(&conn, actor, "dicomweb.metadata", study, series)?;
         let mut paths = Vec::new();
         for i in &found.instances {
             if let Some(first) = store::instances_with_sop(&conn, &i.sop_instance_uid)?.first() {
                 paths.push(first.path.clone());
             }
         }
-        audit::read(
-            &conn,
-            actor,
-            "dicomweb.metadata",
-            series,
-            "",
-            &[&summary.patient_id],
-        )?;
         Ok(paths)
     }
 
-    /// The stored file of one instance of the series, after the (coalesced) audit entry.
+    /// The stored file of one instance of the series, after the (coalesced) audit entry: a
+    /// viewer asks for every frame, which is one entry per series and reader.
     fn instance_path(
         &self,
         actor: &str,
@@ -323,28 +383,32 @@ impl Api {
         sop: &str,
     ) -> Result<String, ApiError> {
         let conn = self.store.lock();
-        let summary = studies::summary_of(&conn, study)?.ok_or_else(|| not_found("该检查"))?;
-        let in_series = studies::series_of(&conn, study)?.iter().any(|s| {
-            s.series_uid == series && s.instances.iter().any(|i| i.sop_instance_uid == sop)
-        });
-        if !in_series {
+        let found = audited_series(&conn, actor, "dicomweb.instances", study, series)?;
+        if !found.instances.iter().any(|i| i.sop_instance_uid == sop) {
             return Err(not_found("该影像"));
         }
-        let path = store::instances_with_sop(&conn, sop)?
+        store::instances_with_sop(&conn, sop)?
             .first()
             .map(|e| e.path.clone())
-            .ok_or_else(|| not_found("该影像"))?;
-        // A viewer asks for every frame: one entry per series and reader, not one per frame.
-        audit::read(
-            &conn,
-            actor,
-            "dicomweb.instances",
-            series,
-            "",
-            &[&summary.patient_id],
-        )?;
-        Ok(path)
+            .ok_or_else(|| not_found("该影像"))
     }
+}
+
+/// The series `series` of study `study`, after the read's audit entry naming its patient.
+fn audited_series(
+    conn: &rusqlite::Connection,
+    actor: &str,
+    action: &str,
+    study: &str,
+    series: &str,
+) -> Result<studies::SeriesInfo, ApiError> {
+    let summary = studies::summary_of(conn, study)?.ok_or_else(|| not_found("该检查"))?;
+    let found = studies::series_of(conn, study)?
+        .into_iter()
+        .find(|s| s.series_uid == series)
+        .ok_or_else(|| not_found("该序列"))?;
+    audit::read(conn, actor, action, series, "", &[&summary.patient_id])?;
+    Ok(found)
 }
 
 const MULTIPART_DICOM: &str =

@@ -12,17 +12,15 @@ use serde::Deserialize;
 use super::downloads::file_answer;
 use super::routes::{bearer, error_response, lang};
 use super::AppState;
-use crate::api::dicomweb::Request;
+use crate::api::dicomweb::{Request, StudySearch};
 use crate::api::ApiError;
 
-/// The query keys QIDO-RS studies takes here (others, such as `includefield`, are ignored:
-/// every answer carries all the attributes the station has).
+/// The query of QIDO-RS studies: its keys (others, such as `includefield`, are ignored: every
+/// answer carries all the attributes the station has) and the token.
 #[derive(Deserialize, Default)]
 pub(crate) struct StudyQuery {
-    #[serde(rename = "StudyInstanceUID", alias = "0020000D")]
-    study_uid: Option<String>,
-    #[serde(rename = "PatientID", alias = "00100020")]
-    patient_id: Option<String>,
+    #[serde(flatten)]
+    search: StudySearch,
     token: Option<String>,
 }
 
@@ -50,11 +48,7 @@ pub(crate) async fn studies(
     Query(q): Query<StudyQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let request = Request::Studies {
-        study_uid: q.study_uid,
-        patient_id: q.patient_id,
-    };
-    answer(state, headers, q.token, request).await
+    answer(state, headers, q.token, Request::Studies(q.search)).await
 }
 
 pub(crate) async fn series(
@@ -64,6 +58,21 @@ pub(crate) async fn series(
     headers: HeaderMap,
 ) -> Response {
     answer(state, headers, q.token, Request::Series { study }).await
+}
+
+pub(crate) async fn instances(
+    State(state): State<AppState>,
+    Path((study, series)): Path<(String, String)>,
+    Query(q): Query<TokenOnly>,
+    headers: HeaderMap,
+) -> Response {
+    answer(
+        state,
+        headers,
+        q.token,
+        Request::Instances { study, series },
+    )
+    .await
 }
 
 pub(crate) async fn metadata(

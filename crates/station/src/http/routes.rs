@@ -35,6 +35,10 @@ fn dicomweb_routes() -> Router<AppState> {
         .route("/dicom-web/studies", get(dicomweb::studies))
         .route("/dicom-web/studies/{study}/series", get(dicomweb::series))
         .route(
+            "/dicom-web/studies/{study}/series/{series}/instances",
+            get(dicomweb::instances),
+        )
+        .route(
             "/dicom-web/studies/{study}/series/{series}/metadata",
             get(dicomweb::metadata),
         )

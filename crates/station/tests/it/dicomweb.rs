@@ -103,6 +103,40 @@ fn a_received_study_is_read_over_the_stations_own_dicomweb() {
         .iter()
         .any(|s| s["0020000D"]["Value"][0] == study));
 
+    // The usual QIDO-RS keys: a name with a wildcard, a date range, a modality; no key lists
+    // the latest studies.
+    let uids = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .expect("list")
+            .iter()
+            .map(|s| s["0020000D"]["Value"][0].as_str().expect("uid").to_owned())
+            .collect()
+    };
+    let family = cine
+        .patient_name
+        .split(['^', '='])
+        .next()
+        .expect("family name");
+    let by_name = json_of(&format!("/studies?PatientName={family}*"), &admin);
+    assert!(
+        uids(&by_name).contains(&study.to_owned()),
+        "{family}*: {by_name}"
+    );
+    let date = found["00080020"]["Value"][0]
+        .as_str()
+        .expect("study date")
+        .to_owned();
+    let by_date = json_of(
+        &format!("/studies?StudyDate={date}-&ModalitiesInStudy=US"),
+        &admin,
+    );
+    assert!(uids(&by_date).contains(&study.to_owned()));
+    let before = json_of("/studies?StudyDate=-19000101", &admin);
+    assert!(uids(&before).is_empty(), "{before}");
+    let latest = json_of("/studies?limit=2", &admin);
+    assert_eq!(uids(&latest).len(), 2);
+    assert_eq!(get("/studies?StudyDate=yesterday", &admin).0, 400);
+
     let series = json_of(&format!("/studies/{study}/series"), &admin);
     let sent_series: std::collections::BTreeSet<String> = station
         .instances()
@@ -124,6 +158,18 @@ fn a_received_study_is_read_over_the_stations_own_dicomweb() {
         .find(|i| i.sop_instance_uid == cine.sop_instance_uid)
         .expect("indexed")
         .series_uid;
+    let instances = json_of(
+        &format!("/studies/{study}/series/{cine_series}/instances"),
+        &admin,
+    );
+    assert!(
+        instances
+            .as_array()
+            .expect("instances")
+            .iter()
+            .any(|i| i["00080018"]["Value"][0] == cine.sop_instance_uid.as_str()),
+        "{instances}"
+    );
     let metadata = json_of(
         &format!("/studies/{study}/series/{cine_series}/metadata"),
         &admin,
