@@ -97,10 +97,7 @@ pub fn create(
         None => format!("role {}, until revoked", role.as_str()),
     };
     audit::record(&tx, actor, "token.create", name, &detail)?;
-    let record = table::list(&tx)?
-        .into_iter()
-        .find(|t| t.name.eq_ignore_ascii_case(name))
-        .ok_or_else(|| TokenError::NotFound(name.to_owned()))?;
+    let record = table::find(&tx, name)?.ok_or_else(|| TokenError::NotFound(name.to_owned()))?;
     tx.commit()?;
     Ok((token, record))
 }

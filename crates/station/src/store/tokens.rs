@@ -124,6 +124,11 @@ pub fn revoke(conn: &Connection, name: &str) -> Result<Option<TokenRecord>, Stor
     if changed == 0 {
         return Ok(None);
     }
+    find(conn, name)
+}
+
+/// The token named `name` (names compare without case), live or not.
+pub fn find(conn: &Connection, name: &str) -> Result<Option<TokenRecord>, StoreError> {
     Ok(conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM api_tokens WHERE name = ?1"),
