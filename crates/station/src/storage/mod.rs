@@ -1,0 +1,49 @@
+//! Storage upkeep: what keeps a station's data sound for years. A consistent backup of the
+//! index with the settings (without secrets) and a manifest, and its restore (`backup`); the
+//! integrity check of index rows against files, of unknown files and of the database
+//! (`verify`); the service's nightly and weekly schedule of both (`schedule`). Each run is
+//! recorded in the store (`store::runs`) for the dashboard.
+//!
+//! Must never: delete or overwrite an instance file (an unknown one goes to quarantine), run
+//! SQL of its own (that is `store`'s), or restore over a running station's data.
+
+pub mod backup;
+pub mod schedule;
+pub mod verify;
+
+use std::io::{self, Read};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::store::runs::{self, StorageRun};
+use crate::store::{Store, StoreError};
+
+/// The SHA-256 (lower-case hex) of the file at `path`, and its length, read in large blocks.
+pub fn sha256_file(path: &Path) -> io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), len))
+}
+
+/// Records a finished run (what the dashboard shows); a failure to record is logged, never
+/// lost silently, and does not undo the run.
+pub fn record(store: &Store, run: &StorageRun) {
+    let recorded: Result<(), StoreError> = runs::record(&store.lock(), run);
+    if let Err(e) = recorded {
+        tracing::error!(kind = %run.kind, error = %e, "cannot record the storage run");
+    }
+}
+
+#[cfg(test)]
+mod tests;
