@@ -214,7 +214,13 @@ pub struct Restored {
 /// takes the data directory's lock (refused while a station runs there), moves an existing
 /// index aside when `force` (refused otherwise), then copies the index in. The settings are
 /// not touched: the backup's `station.toml` has its secrets hidden, for a person to compare.
-pub fn restore(config: &Config, from: &Path, force: bool) -> Result<Restored, BackupError> {
+/// The restored index's audit trail records it, done by `actor`.
+pub fn restore(
+    config: &Config,
+    from: &Path,
+    force: bool,
+    actor: &str,
+) -> Result<Restored, BackupError> {
     let manifest = check(from)?;
     let known = store::migrations::MIGRATIONS.len();
     if manifest.contents.schema_version > known as i64 {
@@ -245,7 +251,23 @@ pub fn restore(config: &Config, from: &Path, force: bool) -> Result<Restored, Ba
     std::fs::rename(&partial, &index).map_err(io_at(&index))?;
     crate::disk::sync_dir(data_dir).map_err(io_at(data_dir))?;
     // Opened once here: an older backup's schema is brought up to date now, not at start.
-    drop(store::Store::open(&index)?);
+    let restored = store::Store::open(&index)?;
+    store::audit::record(
+        &restored.lock(),
+        actor,
+        "storage.restore",
+        &from.display().to_string(),
+        &format!(
+            "index of {} restored ({} studies, {} instances){}",
+            manifest.created_at,
+            manifest.contents.studies,
+            manifest.contents.instances,
+            previous
+                .as_ref()
+                .map(|p| format!("; the one replaced kept as {}", p.display()))
+                .unwrap_or_default()
+        ),
+    )?;
     Ok(Restored {
         manifest,
         index,

@@ -19,14 +19,22 @@ use sha2::{Digest, Sha256};
 use crate::store::runs::{self, StorageRun};
 use crate::store::{Store, StoreError};
 
+/// How much of a file is read at once when hashing it.
+pub const HASH_BLOCK: usize = 1 << 20;
+
 /// The SHA-256 (lower-case hex) of the file at `path`, and its length, read in large blocks.
 pub fn sha256_file(path: &Path) -> io::Result<(String, u64)> {
+    sha256_file_with(path, &mut vec![0u8; HASH_BLOCK])
+}
+
+/// [`sha256_file`] reading through `buf`: one buffer for many files (the integrity check hashes
+/// a hundred thousand small ones; a new block each would cost more than the hashing).
+pub fn sha256_file_with(path: &Path, buf: &mut [u8]) -> io::Result<(String, u64)> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
     let mut len = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
+        let n = file.read(buf)?;
         if n == 0 {
             break;
         }

@@ -101,7 +101,7 @@ fn tick(
     let last_verify = runs::last(&store.lock(), StorageRunKind::Verify)?.map(|r| r.started_at);
     // An hour's slack: a check that started at 02:30 a week ago is due at this week's 02:30.
     if last_verify.is_none_or(|t| t <= slot - days * DAY_MS + 3_600_000) {
-        match super::verify::run_and_record(store, data_dir, true) {
+        match super::verify::run_and_record(store, data_dir, true, "station") {
             Ok(r) => {
                 tracing::info!(problems = r.problems(), summary = %r.summary(), "integrity check done")
             }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::sha256_file;
+use super::{sha256_file_with, HASH_BLOCK};
 use crate::ingest::quarantine::quarantine_file;
 use crate::ingest::{IngestError, Refusal};
 use crate::store::runs::StorageRun;
@@ -109,9 +109,14 @@ pub fn run(store: &Store, data_dir: &Path, rehash: bool) -> Result<Report, Verif
         ..Report::default()
     };
     let expected = store::files_expected(&store.lock())?;
+    let mut buf = if rehash {
+        vec![0u8; HASH_BLOCK]
+    } else {
+        Vec::new()
+    };
     for row in expected {
         report.checked += 1;
-        if let Some(p) = check_file(data_dir, &row, rehash, &mut report.bytes_hashed) {
+        if let Some(p) = check_file(data_dir, &row, &mut buf, &mut report.bytes_hashed) {
             report.files.push(p);
         }
     }
@@ -136,10 +141,12 @@ pub fn run(store: &Store, data_dir: &Path, rehash: bool) -> Result<Report, Verif
     Ok(report)
 }
 
+/// What is wrong with `row`'s file; its content is hashed (through `buf`) unless `buf` is
+/// empty.
 fn check_file(
     data_dir: &Path,
     row: &store::ExpectedFile,
-    rehash: bool,
+    buf: &mut [u8],
     bytes_hashed: &mut u64,
 ) -> Option<FileProblem> {
     let problem = |problem, expected: String, found: String| FileProblem {
@@ -164,10 +171,10 @@ fn check_file(
             size.to_string(),
         ));
     }
-    if !rehash {
+    if buf.is_empty() {
         return None;
     }
-    match sha256_file(&path) {
+    match sha256_file_with(&path, buf) {
         Ok((sha, len)) => {
             *bytes_hashed += len;
             (sha != row.sha256).then(|| problem(Problem::HashDiffers, row.sha256.clone(), sha))
@@ -226,10 +233,31 @@ fn unknown_files(
 }
 
 /// Runs the check and records it (what the dashboard shows); a check that could not finish is
-/// recorded as failed with its error.
-pub fn run_and_record(store: &Store, data_dir: &Path, rehash: bool) -> Result<Report, VerifyError> {
+/// recorded as failed with its error. Files it moved to quarantine are in the audit trail as
+/// done by `actor` (`cli`, or `station` for the service's schedule).
+pub fn run_and_record(
+    store: &Store,
+    data_dir: &Path,
+    rehash: bool,
+    actor: &str,
+) -> Result<Report, VerifyError> {
     let started_at = store::now_ms();
     let result = run(store, data_dir, rehash);
+    if let Ok(r) = &result {
+        if !r.orphans.is_empty() {
+            let moved: Vec<&str> = r.orphans.iter().map(|o| o.path.as_str()).collect();
+            let audited = store::audit::record(
+                &store.lock(),
+                actor,
+                "storage.quarantine_orphans",
+                &data_dir.display().to_string(),
+                &format!("moved to quarantine: {}", moved.join(", ")),
+            );
+            if let Err(e) = audited {
+                tracing::error!(error = %e, "cannot audit the files moved to quarantine");
+            }
+        }
+    }
     let (ok, problems, detail) = match &result {
         Ok(r) => (r.problems() == 0, r.problems() as i64, r.summary()),
         Err(e) => (false, 1, format!("the check did not finish: {e}")),

@@ -34,7 +34,7 @@ pub fn backup(config: &ConfigArgs, out: &Path) -> anyhow::Result<()> {
 /// `station restore DIR [--force]`.
 pub fn restore(config: &ConfigArgs, from: &Path, force: bool) -> anyhow::Result<()> {
     let config = config.load(Overrides::default())?;
-    let r = backup::restore(&config, from, force)
+    let r = backup::restore(&config, from, force, "cli")
         .with_context(|| format!("restoring {}", from.display()))?;
     println!(
         "restored the index of {} ({} studies, {} instances, {} reports) into {}",
@@ -61,7 +61,7 @@ pub fn verify(config: &ConfigArgs, json: bool, rehash: bool) -> anyhow::Result<(
         bail!("no station database at {}", config.db_path().display());
     }
     let store = Store::open(&config.db_path())?;
-    let report = verify::run_and_record(&store, &config.data_dir, rehash)?;
+    let report = verify::run_and_record(&store, &config.data_dir, rehash, "cli")?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -27,7 +27,7 @@ fn a_backup_restores_into_a_new_data_directory_with_every_instance() {
 
     let mut other = config.clone();
     other.data_dir = dir.path().join("restored");
-    let restored = restore(&other, &out, false).expect("restore");
+    let restored = restore(&other, &out, false, "cli").expect("restore");
     assert_eq!(restored.previous, None);
     let conn = store::open_reader(&other.db_path()).expect("open");
     assert_eq!(
@@ -36,17 +36,17 @@ fn a_backup_restores_into_a_new_data_directory_with_every_instance() {
     );
     // Again: refused without --force; with it, the old index is kept aside.
     assert!(matches!(
-        restore(&other, &out, false),
+        restore(&other, &out, false, "cli"),
         Err(BackupError::IndexExists(_))
     ));
-    let again = restore(&other, &out, true).expect("forced");
+    let again = restore(&other, &out, true, "cli").expect("forced");
     assert!(again.previous.expect("kept aside").exists());
     // Refused while a station holds the data directory.
     let _running = crate::disk::lock_data_dir(&other.data_dir)
         .expect("lock")
         .expect("free");
     assert!(matches!(
-        restore(&other, &out, true),
+        restore(&other, &out, true, "cli"),
         Err(BackupError::Running(_))
     ));
 }
@@ -62,7 +62,7 @@ fn a_damaged_backup_is_refused_before_anything_is_touched() {
     let mut other = config.clone();
     other.data_dir = dir.path().join("restored");
     assert!(matches!(
-        restore(&other, &out, false),
+        restore(&other, &out, false, "cli"),
         Err(BackupError::Damaged(_))
     ));
     assert!(!other.db_path().exists());
