@@ -261,3 +261,60 @@ fn verify_finds_a_deleted_file_a_changed_byte_and_a_stray_file_and_quarantines_t
     assert_eq!(board["last_verify"]["ok"], json!(false));
     assert_eq!(board["last_backup"], Value::Null);
 }
+
+#[test]
+fn the_service_backs_up_at_the_set_time_keeps_the_newest_and_checks_after_it() {
+    let scratch = Scratch::new();
+    // The next whole minute at least 20 s away (the station must be up before it comes).
+    let now = chrono::Local::now();
+    let second = i64::from(chrono::Timelike::second(&now));
+    let ahead = if second <= 40 {
+        60 - second
+    } else {
+        120 - second
+    };
+    let at = now + chrono::Duration::seconds(ahead);
+    let backup_time = at.format("%H:%M").to_string();
+    let backups = scratch.join("backups");
+    // An older nightly backup: with backup_keep = 1 the new one replaces it.
+    let older = backups.join("station-20000101-023000");
+    std::fs::create_dir_all(&older).unwrap();
+    std::fs::write(older.join("manifest.json"), "{}").unwrap();
+    let (dir, time) = (backups.clone(), backup_time.clone());
+    let station = Station::start(
+        scratch.path(),
+        &Options::default().tweak(move |c| {
+            c.storage.backup_dir = Some(dir.clone());
+            c.storage.backup_time = time.clone();
+            c.storage.backup_keep = 1;
+        }),
+    );
+    station.send(&[demo_day(&scratch.join("day"), Scale::Small, 11)
+        .into_iter()
+        .next()
+        .unwrap()
+        .path]);
+
+    let client = Client::new(&station);
+    let token = client.login("admin", ADMIN_PASSWORD);
+    let board = wait_for(
+        &format!("the {backup_time} backup and the check after it"),
+        Duration::from_secs(150),
+        || {
+            let board = client.ok(&token, "dashboard", json!({}));
+            (board["last_backup"].is_object() && board["last_verify"].is_object()).then_some(board)
+        },
+    );
+    assert_eq!(board["last_backup"]["ok"], json!(true), "{board}");
+    assert_eq!(board["last_verify"]["ok"], json!(true), "{board}");
+    let folders: Vec<PathBuf> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    assert!(!older.exists());
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(folders[0].join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["instances"], json!(1));
+}
