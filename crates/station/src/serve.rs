@@ -148,7 +148,7 @@ impl Station {
             shutdown.clone(),
         );
         threads.push(std::thread::spawn(move || {
-            crate::storage::schedule::run(upkeep_live, upkeep_store, &upkeep_dir, stop_upkeep)
+            crate::storage::nightly::run(upkeep_live, upkeep_store, &upkeep_dir, stop_upkeep)
         }));
         Ok(Station {
             dicom_addr,

@@ -1,14 +1,14 @@
 //! Storage upkeep: what keeps a station's data sound for years. A consistent backup of the
 //! index with the settings (without secrets) and a manifest, and its restore (`backup`); the
 //! integrity check of index rows against files, of unknown files and of the database
-//! (`verify`); the service's nightly and weekly schedule of both (`schedule`). Each run is
+//! (`verify`); the service's nightly and weekly schedule of both (`nightly`). Each run is
 //! recorded in the store (`store::runs`) for the dashboard.
 //!
 //! Must never: delete or overwrite an instance file (an unknown one goes to quarantine), run
 //! SQL of its own (that is `store`'s), or restore over a running station's data.
 
 pub mod backup;
-pub mod schedule;
+pub mod nightly;
 pub mod verify;
 
 use std::io::{self, Read};
