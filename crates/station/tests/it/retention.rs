@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -196,4 +197,266 @@ fn delivered_studies_go_after_their_days_and_come_back_from_the_hub_with_their_h
     assert_eq!(status, 409, "{text}");
     assert!(text.contains("连不上中心服务器"), "{text}");
     assert_eq!(study_files(&station, &old_study), vec![(true, false); 3]);
+}
+
+/// A tmpfs of `mb` megabytes mounted at `dir` (the test runs as root, as CI does), unmounted
+/// when dropped.
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(dir: &Path, mb: u64) -> SmallDisk {
+        std::fs::create_dir_all(dir).expect("mount point");
+        let run = run_tool(
+            Command::new("mount")
+                .args([
+                    "-t",
+                    "tmpfs",
+                    "-o",
+                    &format!("size={mb}m,mode=0700"),
+                    "tmpfs",
+                ])
+                .arg(dir),
+        );
+        run.assert_success("mounting a small tmpfs for the data directory (needs root)");
+        SmallDisk {
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn used_percent(&self) -> f64 {
+        let total = fs4::total_space(&self.dir).expect("disk size") as f64;
+        let free = fs4::available_space(&self.dir).expect("disk free") as f64;
+        (total - free) * 100.0 / total
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+/// Whether every file of the study is purged (`Some(true)`), every one on disk (`Some(false)`),
+/// or some of each (`None`: a half-purged study, which must never be seen).
+fn purged_whole(station: &Station, study_uid: &str) -> Option<bool> {
+    let files = study_files(station, study_uid);
+    if files.iter().all(|&f| f == (true, false)) {
+        Some(true)
+    } else if files.iter().all(|&f| f == (false, true)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[test]
+fn a_full_disk_loses_the_oldest_delivered_studies_first_and_never_an_undelivered_one() {
+    let scratch = Scratch::new();
+    // 48 MB: early deletion above 60% (28.8 MB) down to 45%; images refused below 6 MB free.
+    let disk = SmallDisk::mount(&scratch.join("data"), 48);
+    let mut options = Options::sending_to(String::new());
+    options.poll_reports = Some(false);
+    let hub = Orthanc::start(&scratch.join("hub"));
+    options.destinations = vec![destination("hub", hub.dicomweb_url())];
+    options.min_free_mb = 6;
+    let options = options.tweak(|c| {
+        c.storage.keep_days_after_delivery = 3650;
+        c.storage.high_water_percent = 60;
+        c.storage.low_water_percent = 45;
+    });
+    let station = Station::start(scratch.path(), &options);
+
+    // Studies of four 1 MB images, each delivered before the next is sent.
+    let mut delivered = Vec::new();
+    for n in 0..8 {
+        let (uid, made) = make_study_sized(&scratch.join(format!("s{n}")), 1, 4, 1024);
+        send_study(&station, &made);
+        station.wait_delivered(n + 1);
+        delivered.push(uid);
+    }
+    // Above the mark, retention runs within seconds and stops below the low mark.
+    wait_for(
+        "disk back under the high-water mark",
+        Duration::from_secs(90),
+        || (disk.used_percent() < 60.0).then_some(()),
+    );
+    let purged: Vec<bool> = delivered
+        .iter()
+        .map(|uid| purged_whole(&station, uid).expect("a study is purged whole or not at all"))
+        .collect();
+    let gone = purged.iter().filter(|&&p| p).count();
+    assert!(gone > 0, "something was purged: {purged:?}");
+    assert_eq!(
+        purged[..gone],
+        vec![true; gone][..],
+        "oldest first: {purged:?}"
+    );
+    assert!(!purged[7], "the newest delivered study stays: {purged:?}");
+    assert!(hub.instances().len() >= 32, "the hub holds what was purged");
+    assert_index_matches_files(&station.data_dir);
+
+    // With the hub down nothing new is delivered: those studies are never deleted, and once
+    // only they are left the device is refused (A700) instead of anything being lost.
+    let _down = hub.stop();
+    let mut undelivered = Vec::new();
+    let mut refused = false;
+    for n in 0..12 {
+        let (uid, made) = make_study_sized(&scratch.join(format!("u{n}")), 1, 4, 1024);
+        let paths: Vec<&Path> = made.iter().map(|m| m.path.as_path()).collect();
+        let run = station.storescu("DR1", &paths);
+        let answers = run.store_responses();
+        let stored = answers
+            .iter()
+            .filter(|(_, s)| s.as_deref() == Some("Success"))
+            .count();
+        let sent = made.len();
+        if stored > 0 {
+            undelivered.push((uid, made, stored));
+        }
+        // Retention has its chance before the next study comes: the device is refused only
+        // when nothing deletable is left.
+        wait_for("retention to catch up", Duration::from_secs(60), || {
+            (disk.used_percent() < 60.0 || plan_as_of(&station, 0)["only_protected_left"] == true)
+                .then_some(())
+        });
+        if stored < sent {
+            assert!(
+                answers
+                    .iter()
+                    .any(|(_, s)| s.as_deref().is_some_and(|s| s.contains("OutOfResources"))),
+                "refused as out of resources:\n{}",
+                run.log
+            );
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "a full disk refuses new images");
+    let rows = station.instances();
+    for (uid, made, stored) in &undelivered {
+        let on_disk: Vec<_> = rows
+            .iter()
+            .filter(|r| &r.study_uid == uid)
+            .map(|r| (r.purged_at, station.data_dir.join(&r.path).exists()))
+            .collect();
+        assert_eq!(
+            on_disk.len(),
+            *stored,
+            "every acknowledged image is indexed ({uid})"
+        );
+        assert!(
+            on_disk
+                .iter()
+                .all(|&(purged, there)| purged.is_none() && there),
+            "an undelivered study keeps its files: {on_disk:?} of {}",
+            made.len()
+        );
+    }
+    // Every delivered study that could go went; the dashboard says why the rest stays.
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let mut last = Value::Null;
+    let board = try_poll(WAIT_TIMEOUT, Duration::from_millis(200), || {
+        last = client.ok(&admin, "dashboard", json!({}));
+        (last["storage"]["only_protected_left"] == true).then(|| last.clone())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the dashboard never said only protected studies remain ({:.1}% used): {}\n{}",
+            disk.used_percent(),
+            last["storage"],
+            plan_as_of(&station, 0)
+        )
+    });
+    assert!(
+        board["storage"]["undelivered_bytes"].as_i64().unwrap_or(0) > 0,
+        "{board}"
+    );
+    assert_index_matches_files(&station.data_dir);
+    drop(station);
+    drop(disk);
+}
+
+#[test]
+fn a_purge_killed_midway_leaves_each_study_whole_or_purged_and_the_start_finishes_it() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let mut options = Options::sending_to(hub.dicomweb_url());
+    options.poll_reports = Some(false);
+    let mut station = Station::start(scratch.path(), &options);
+    let mut studies = Vec::new();
+    let mut files = Vec::new();
+    for n in 0..60 {
+        let (uid, made) = make_study_sized(&scratch.join(format!("s{n}")), 1, 4, 128);
+        studies.push(uid);
+        files.extend(made.into_iter().map(|m| m.path));
+    }
+    station.send(&files);
+    station.wait_delivered(studies.len());
+    station.kill9();
+
+    // The purge as a person runs it from a shell, killed once it has purged a study.
+    let mut purge = Command::new(STATION_BIN)
+        .args(["purge", "--as-of", &days_ahead(31), "--config"])
+        .arg(&station.config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("station purge");
+    let purged_rows = |station: &Station| {
+        station
+            .instances()
+            .iter()
+            .filter(|r| r.purged_at.is_some())
+            .count()
+    };
+    poll(
+        "the purge under way",
+        Duration::from_secs(60),
+        Duration::from_millis(2),
+        || (purged_rows(&station) > 0).then_some(()),
+    );
+    purge.kill().expect("kill -9 the purge");
+    purge.wait().expect("reaping the purge");
+    let at_kill = purged_rows(&station);
+    assert!(
+        at_kill < studies.len() * 4,
+        "killed before the end ({at_kill} files purged)"
+    );
+
+    // The index says each study is whole or purged at any moment; the start deletes the files
+    // a kill between the mark and the deletions left.
+    for uid in &studies {
+        let marks: Vec<bool> = study_files(&station, uid).iter().map(|f| f.0).collect();
+        assert!(
+            marks.iter().all(|&m| m) || marks.iter().all(|&m| !m),
+            "study {uid} half marked in the index: {marks:?}"
+        );
+    }
+    station.restart();
+    let mut purged = 0;
+    for uid in &studies {
+        match purged_whole(&station, uid) {
+            Some(true) => purged += 1,
+            Some(false) => {}
+            None => panic!(
+                "study {uid} is half purged: {:?}",
+                study_files(&station, uid)
+            ),
+        }
+    }
+    assert!(
+        purged >= 1 && purged < studies.len(),
+        "{purged} of {} purged",
+        studies.len()
+    );
+    assert_index_matches_files(&station.data_dir);
+    // The next run takes the rest.
+    purge_as_of(&station, 31);
+    assert!(studies
+        .iter()
+        .all(|uid| purged_whole(&station, uid) == Some(true)));
+    assert_index_matches_files(&station.data_dir);
 }
