@@ -229,7 +229,8 @@ mod tests {
 
     #[test]
     fn hard_reasons_hold_whatever_the_days() {
-        let cases: [(fn(&mut StudyOnDisk), KeepReason); 7] = [
+        type Change = fn(&mut StudyOnDisk);
+        let cases: [(Change, KeepReason); 7] = [
             (|s| s.keep = true, KeepReason::KeptByUser),
             (|s| s.state = StudyState::Held, KeepReason::Held),
             (|s| s.state = StudyState::Unassigned, KeepReason::Unassigned),
