@@ -51,6 +51,7 @@ pub const LAYERS: &[&[&str]] = &[
         "changes",
         "metrics",
         "diagnose",
+        "storage",
     ],
     // The operation layer: every state change a person makes, audited, with its event.
     &["actions"],

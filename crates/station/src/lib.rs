@@ -26,6 +26,7 @@ pub mod registry;
 pub mod reports;
 pub mod scp;
 pub mod serve;
+pub mod storage;
 pub mod store;
 pub mod upstream;
 pub mod watch;

@@ -1,8 +1,10 @@
 // English. Every key here has its twin in zh-CN.ts (a unit test checks both ways).
 import settings from './settings.en'
+import storage from './storage.en'
 
 export default {
   ...settings,
+  ...storage,
   app: {
     title: 'Clinic Imaging Station',
     language: 'Language',

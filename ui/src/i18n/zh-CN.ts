@@ -1,8 +1,10 @@
 // Chinese (default). Every key here has its twin in en.ts (a unit test checks both ways).
 import settings from './settings.zh-CN'
+import storage from './storage.zh-CN'
 
 export default {
   ...settings,
+  ...storage,
   app: {
     title: '基层影像采集站',
     language: '语言',

@@ -16,6 +16,7 @@
 pub mod order;
 pub mod patient;
 pub mod report;
+pub mod storage;
 pub mod study;
 pub mod token;
 pub mod user;
@@ -69,6 +70,8 @@ pub enum ActionError {
     User(#[from] UserError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 impl From<rusqlite::Error> for ActionError {

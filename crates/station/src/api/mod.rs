@@ -21,6 +21,7 @@ pub mod reports;
 pub mod roles;
 pub mod settings;
 pub mod station;
+pub mod storage;
 pub mod studies;
 
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct Api {
     /// The configuration in force; the Settings page may change parts of it while running.
     pub(crate) config: crate::config::Live,
     pub(crate) auth: Auth,
+    /// Purged studies' files coming back from the hub.
+    pub(crate) fetch: Arc<crate::storage::fetchback::FetchBack>,
 }
 
 /// The request of operations that take nothing.
@@ -120,6 +123,10 @@ impl Api {
             );
         }
         Ok(Api {
+            fetch: Arc::new(crate::storage::fetchback::FetchBack::new(
+                store.clone(),
+                events.clone(),
+            )),
             store,
             events,
             config: crate::config::Live::new(config.clone()),

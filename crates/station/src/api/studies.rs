@@ -73,6 +73,8 @@ pub struct StudyDetail {
     pub sends: Vec<SendInfo>,
     /// The patient as the device sent it beside the order's, when the study has an order.
     pub patient_check: Option<PatientCheck>,
+    /// Its purged files coming back from the hub, when a fetch-back was started.
+    pub fetch: Option<crate::storage::fetchback::FetchProgress>,
 }
 
 /// `YYYY-MM-DD` or `YYYYMMDD` to the DICOM DA form the index holds.
@@ -146,6 +148,7 @@ pub fn get(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyDetail, ApiError> {
         series,
         sends,
         patient_check,
+        fetch: ctx.api.fetch.progress(&req.study_uid),
     })
 }
 
@@ -174,6 +177,11 @@ impl From<ActionError> for ApiError {
             ActionError::Report(e) => e.into(),
             ActionError::User(e) => e.into(),
             ActionError::Store(e) => e.into(),
+            ActionError::Storage(crate::storage::StorageError::Store(e)) => e.into(),
+            ActionError::Storage(e) => {
+                tracing::error!(error = %e, "retention failed");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -386,4 +386,14 @@ pub const MIGRATIONS: &[&str] = &[
         last_used_at  INTEGER
     );
     "#,
+    // 14: retention (issue 13). An instance whose file was deleted after every destination
+    // verified it keeps its row, size and SHA-256 (`purged_at` set; NULL: the file is on disk).
+    // A study a person keeps is never purged; `fetched_at` restarts the retention clock of a
+    // study whose files came back from the hub.
+    r#"
+    ALTER TABLE instances ADD COLUMN purged_at INTEGER;
+    CREATE INDEX instances_purged ON instances(purged_at) WHERE purged_at IS NOT NULL;
+    ALTER TABLE studies ADD COLUMN keep INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE studies ADD COLUMN fetched_at INTEGER;
+    "#,
 ];

@@ -1,9 +1,10 @@
 //! The `station` command: `serve`, `import`, `status`, `sync`, `patient`, `order`, `worklist`,
-//! `study`, `report`, `user`, `token`, `openapi` and `demo`. The only place that uses `anyhow`; everything
+//! `study`, `report`, `user`, `token`, `purge`, `openapi` and `demo`. The only place that uses `anyhow`; everything
 //! it calls returns typed errors. Every change it makes goes through the library's operation
 //! layer (`station::actions`), audited with the actor `cli` (or `--actor`), as the API's are.
 
 mod hub;
+mod purge;
 mod registry;
 mod report;
 mod sync;
@@ -119,6 +120,10 @@ enum Command {
         #[command(subcommand)]
         action: token::TokenAction,
     },
+    /// Delete the image files of studies every destination verified, as the running station
+    /// does every hour (`[storage]` retention); `--dry-run` says what would go and what stays,
+    /// and why.
+    Purge(purge::PurgeArgs),
     /// Print the HTTP API's OpenAPI document (JSON), from which the UI's types are generated.
     Openapi,
     /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
@@ -233,6 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report { action } => report_cli::run(action),
         Command::User { action } => user_cli::run(action),
         Command::Token { action } => token::run(action),
+        Command::Purge(args) => purge::run(args),
         Command::Openapi => {
             println!("{}", station::http::document().to_pretty_json()?);
             Ok(())
