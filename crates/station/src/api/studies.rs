@@ -79,9 +79,10 @@ pub struct StudyDetail {
 pub(crate) fn dicom_date(field: &str, value: &str) -> Result<String, ApiError> {
     let digits: String = value.chars().filter(|c| *c != '-').collect();
     if digits.len() != 8 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::invalid(format!(
-            "{field} = {value:?}: expected YYYYMMDD or YYYY-MM-DD"
-        )));
+        return Err(super::invalid::invalid_field(
+            field,
+            format!("{field} = {value:?}: expected YYYYMMDD or YYYY-MM-DD"),
+        ));
     }
     Ok(digits)
 }
