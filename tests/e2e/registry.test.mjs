@@ -146,6 +146,7 @@ describe('registry, assignment and reports in the browser', () => {
     const held = tech.locator('[data-test="unassigned"] tr', { hasText: 'NO-SUCH-ORDER' })
     await held.waitFor({ timeout: 60_000 })
     assert.ok(!(await hub.studyUids()).includes(clinic.ecgStudy), 'held, not sent')
+    assert.equal((await held.locator('[data-test="unassigned-reason"]').innerText()).trim(), '未关联申请')
     await held.locator('[data-test="assign-open"]').click()
     const dialog = tech.locator('[data-test="assign-dialog"]')
     await dialog.locator('[data-test="assign-order"]').click()

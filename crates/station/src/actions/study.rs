@@ -43,6 +43,15 @@ fn act(by: &Actor<'_>, study_uid: &str, action: Action) -> Result<StudyActionRes
     let mut conn = by.store.lock();
     require(&conn, study_uid)?;
     let tx = conn.transaction()?;
+    // A study waiting to be assigned or its patient checked has nothing queued to pause, and
+    // releasing the rows held for it would send it unchecked: only assigning or confirming it
+    // does (`registry::matching`).
+    if store::studies::state_of(&tx, study_uid)? == Some(StudyState::Unassigned) {
+        return Err(ActionError::Unplaced {
+            action,
+            study_uid: study_uid.to_owned(),
+        });
+    }
     let changed = queue::act(&tx, study_uid, action)?;
     if changed == 0 {
         return Err(ActionError::NothingTo {

@@ -75,7 +75,8 @@ pub struct OrderRef {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnassignedList {
-    /// Complete studies matched to no order, newest first.
+    /// Complete studies matched to no order, and those held for "check patient" (linked to an
+    /// order: `order_ref` set), newest first.
     pub items: Vec<StudyFacts>,
 }
 
