@@ -55,16 +55,17 @@ impl Ingest {
         let restored = crate::disk::sync_dir(dir)
             .map_err(IngestError::from)
             .and_then(|()| {
-                Ok(match &same {
-                    Same::Bytes => retention::mark_restored(&conn, instance_id)?,
+                let marked = match &same {
+                    Same::Bytes => retention::mark_restored(&conn, instance_id),
                     Same::Pixels { transfer_syntax } => retention::mark_restored_as(
                         &conn,
                         instance_id,
                         staged.size,
                         &staged.sha256,
                         transfer_syntax,
-                    )?,
-                })
+                    ),
+                };
+                Ok(marked?)
             });
         if let Err(e) = restored {
             let _ = std::fs::remove_file(&final_path);

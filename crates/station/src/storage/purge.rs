@@ -217,7 +217,7 @@ impl Purger<'_> {
         for p in &plan.purge {
             // Previews and pixel fingerprints first, while the files are here: the study is
             // still shown once purged, and a file fetched back in another syntax is recognized.
-            let pixels = self.prepare(p.study_id)?;
+            let pixels = self.keep_fingerprints(p.study_id)?;
             let marked = {
                 let mut conn = self.store.lock();
                 let tx = conn.transaction()?;
@@ -289,7 +289,7 @@ impl Purger<'_> {
     /// to lose, and reads each one's native pixel fingerprint (`dicom::pixels`). An instance
     /// without an image has neither; a file that cannot be read is logged and does not stop the
     /// purge (the hub still holds it; it comes back only byte for byte).
-    fn prepare(&self, study_id: i64) -> Result<HashMap<i64, String>, StorageError> {
+    fn keep_fingerprints(&self, study_id: i64) -> Result<HashMap<i64, String>, StorageError> {
         let files = index::purgeable_files(&self.store.lock(), study_id)?;
         let mut pixels = HashMap::new();
         for f in files {
