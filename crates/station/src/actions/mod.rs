@@ -62,6 +62,13 @@ pub enum ActionError {
         action: study::Action,
         study_uid: String,
     },
+    /// Hold, release or retry asked of a study that waits for a technician (no order, or its
+    /// patient to be checked): its sends, if any, stay held until it is assigned or confirmed.
+    #[error("study {study_uid} waits to be assigned or its patient checked: nothing to {action}")]
+    Unplaced {
+        action: study::Action,
+        study_uid: String,
+    },
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]

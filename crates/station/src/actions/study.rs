@@ -43,7 +43,19 @@ pub fn retry(by: &Actor<'_>, study_uid: &str) -> Result<StudyActionResult, Actio
 fn act(by: &Actor<'_>, study_uid: &str, action: Action) -> Result<StudyActionResult, ActionError> {
     let mut conn = by.store.lock();
     require(&conn, study_uid)?;
-    let tx = conn.transaction()?;
+    // Immediate: this reads the study's state, then writes; a deferred transaction would get
+    // SQLITE_BUSY at once, without waiting, when another process (the CLI beside the running
+    // station) writes in between.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // A study waiting to be assigned or its patient checked has nothing queued to pause, and
+    // releasing the rows held for it would send it unchecked: only assigning or confirming it
+    // does (`registry::matching`).
+    if store::studies::state_of(&tx, study_uid)? == Some(StudyState::Unassigned) {
+        return Err(ActionError::Unplaced {
+            action,
+            study_uid: study_uid.to_owned(),
+        });
+    }
     let changed = queue::act(&tx, study_uid, action)?;
     if changed == 0 {
         return Err(ActionError::NothingTo {

@@ -140,9 +140,10 @@ fn turnaround(rows: Vec<TurnaroundRow>) -> Vec<TurnaroundStats> {
 pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError> {
     let period_days = q.period_days.unwrap_or(DEFAULT_PERIOD_DAYS);
     if !(1..=366).contains(&period_days) {
-        return Err(ApiError::invalid(format!(
-            "period_days = {period_days}: expected 1 to 366"
-        )));
+        return Err(super::invalid::invalid_field(
+            "period_days",
+            format!("period_days = {period_days}: expected 1 to 366"),
+        ));
     }
     let user = ctx.session()?.user.username.clone();
     let now = store::now_ms();

@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod dicomweb;
 pub mod downloads;
 pub mod errors;
+pub mod invalid;
 pub mod ops;
 pub mod registry;
 pub mod reports;
@@ -263,7 +264,7 @@ pub(crate) fn run_handler<Q: DeserializeOwned, R: Serialize>(
     } else {
         body
     };
-    let request: Q = serde_json::from_value(body).map_err(ApiError::invalid)?;
+    let request: Q = serde_path_to_error::deserialize(body).map_err(invalid::bad_request)?;
     let response = handler(ctx, request)?;
     serde_json::to_value(response).map_err(|e| {
         tracing::error!(error = %e, "cannot serialize a response");

@@ -135,7 +135,7 @@ operations! {
     OrderCancel = "order_cancel": registry::OrderRef => crate::registry::orders::Order, registry::order_cancel,
         "Cancel a scheduled or in-progress order.";
     StudiesUnassigned = "studies_unassigned": Empty => registry::UnassignedList, registry::studies_unassigned,
-        "Complete studies matched to no order, waiting for a technician. Audited.";
+        "Complete studies a technician must place: matched to no order, or held for \"check patient\" (order_ref set). Audited.";
     StudyAssign = "study_assign": registry::StudyAssign => registry::StudyAssigned, registry::study_assign,
         "Assign a study to an order (existing, new for a patient, or made from the study) and queue it; a patient who differs from the device's needs confirm_mismatch.";
     StudyConfirmPatient = "study_confirm_patient": studies::StudyRef => crate::actions::study::PatientConfirmed, studies::confirm_patient,

@@ -86,34 +86,38 @@ impl From<FetchError> for ApiError {
     fn from(e: FetchError) -> Self {
         tracing::warn!(error = %e, "fetch-back failed");
         let raw = e.to_string();
-        match e {
+        let error = match e {
             FetchError::NoHub(_) => ApiError::new(
                 ErrorCode::Conflict,
-                "该检查的影像已只存于中心（中心存档），但没有可取回的中心服务器配置",
-                format!("the images are kept at the center only, and no hub that holds them is configured ({raw})"),
+                "该检查的影像只存于中心（中心存档），但没有配置保存着这些影像的中心服务器，无法取回",
+                "The images are kept at the center only, and no configured hub holds them.",
             ),
             FetchError::Upstream(_) => {
                 let unreachable = matches!(
                     e.problem(),
                     Some(HubProblem::Refused | HubProblem::NameNotFound | HubProblem::Timeout)
                 );
-                let zh = if unreachable {
-                    "该检查的影像只存于中心（中心存档），现在连不上中心服务器，暂时无法取回；网络恢复后再试"
+                if unreachable {
+                    ApiError::new(
+                        ErrorCode::Conflict,
+                        "该检查的影像只存于中心（中心存档），现在连不上中心服务器，暂时无法取回；网络恢复后再试",
+                        "The images are kept at the center only, and the center cannot be reached now; try again once the network is back.",
+                    )
                 } else {
-                    "该检查的影像只存于中心（中心存档），中心未能返回影像"
-                };
-                ApiError::new(
-                    ErrorCode::Conflict,
-                    format!("{zh}（{raw}）"),
-                    format!("the images are kept at the center only and could not be fetched back: {raw}"),
-                )
+                    ApiError::new(
+                        ErrorCode::Conflict,
+                        "该检查的影像只存于中心（中心存档），中心未能返回影像",
+                        "The images are kept at the center only, and the center did not return them.",
+                    )
+                }
             }
             FetchError::Ingest(_) | FetchError::Runtime(_) => ApiError::new(
                 ErrorCode::Conflict,
-                format!("从中心取回的影像未能保存（{raw}）"),
-                format!("the images fetched back could not be stored: {raw}"),
+                "从中心取回的影像与本机删除前的不一致，或未能保存",
+                "The images fetched back from the center are not the ones deleted here, or could not be stored.",
             ),
-            FetchError::Store(s) => s.into(),
-        }
+            FetchError::Store(s) => return s.into(),
+        };
+        error.with_detail(raw)
     }
 }

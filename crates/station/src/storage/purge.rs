@@ -1,8 +1,8 @@
 //! Deleting the image files of delivered studies (issue 13): the plan (what goes and why, what
 //! stays and why), the run, and finishing a run a crash interrupted.
 //!
-//! Crash-safe order, per study: its previews are rendered first (a purged study is still
-//! shown); then one transaction re-checks the study against the policy and marks its files
+//! Crash-safe order, per study: its previews are rendered and its pixel fingerprints read
+//! first (a purged study is still shown, and recognized when it comes back); then one transaction re-checks the study against the policy and marks its files
 //! purged; only after that commits are the files deleted and their directories synced. A kill
 //! at any point leaves the study either intact (the mark did not commit) or purged (the mark
 //! committed; files a crash left are deleted by [`finish_interrupted`] before the station
@@ -12,7 +12,7 @@
 //! Must never: delete a file whose mark has not committed, a file retention keeps (reports,
 //! waveforms: `store::retention`), or a study the policy holds for a hard reason.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -215,8 +215,9 @@ impl Purger<'_> {
     pub fn run(&self, plan: &Plan, policy: &Policy, actor: &str) -> Result<Outcome, StorageError> {
         let mut out = Outcome::default();
         for p in &plan.purge {
-            // Previews first, while the files are here: the study is still shown once purged.
-            self.keep_previews(p.study_id)?;
+            // Previews and pixel fingerprints first, while the files are here: the study is
+            // still shown once purged, and a file fetched back in another syntax is recognized.
+            let pixels = self.keep_fingerprints(p.study_id)?;
             let marked = {
                 let mut conn = self.store.lock();
                 let tx = conn.transaction()?;
@@ -234,7 +235,7 @@ impl Purger<'_> {
                     out.skipped += 1;
                     continue;
                 }
-                let marked = index::mark_purged(&tx, p.study_id, plan.at)?;
+                let marked = index::mark_purged(&tx, p.study_id, plan.at, &pixels)?;
                 tx.commit()?;
                 marked
             };
@@ -285,10 +286,12 @@ impl Purger<'_> {
     }
 
     /// Renders (and so keeps under `previews/`) the preview of each image the study is about
-    /// to lose. An instance without an image has none; a file that cannot be rendered is
-    /// logged and does not stop the purge (the hub still holds it).
-    fn keep_previews(&self, study_id: i64) -> Result<(), StorageError> {
+    /// to lose, and reads each one's native pixel fingerprint (`dicom::pixels`). An instance
+    /// without an image has neither; a file that cannot be read is logged and does not stop the
+    /// purge (the hub still holds it; it comes back only byte for byte).
+    fn keep_fingerprints(&self, study_id: i64) -> Result<HashMap<i64, String>, StorageError> {
         let files = index::purgeable_files(&self.store.lock(), study_id)?;
+        let mut pixels = HashMap::new();
         for f in files {
             match crate::scp::preview::png(self.store, self.data_dir, &f.sop_instance_uid) {
                 Ok(_) | Err(crate::scp::preview::PreviewError::NoImage(_)) => {}
@@ -296,8 +299,17 @@ impl Purger<'_> {
                     tracing::warn!(sop = %f.sop_instance_uid, error = %e, "no preview kept for a purged instance")
                 }
             }
+            match crate::dicom::pixels::native_sha256(&self.data_dir.join(&f.path)) {
+                Ok(Some(hash)) => {
+                    pixels.insert(f.instance_id, hash);
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(sop = %f.sop_instance_uid, error = %e, "no pixel fingerprint kept for a purged instance")
+                }
+            }
         }
-        Ok(())
+        Ok(pixels)
     }
 }
 

@@ -396,4 +396,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE studies ADD COLUMN keep INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE studies ADD COLUMN fetched_at INTEGER;
     "#,
+    // 15: the fingerprint of a purged image's native pixel data (`dicom::pixels`): a file
+    // fetched back in another native transfer syntax is the same image when its SOP Instance
+    // UID and this match (its own size and SHA-256 then replace the row's).
+    r#"
+    ALTER TABLE instances ADD COLUMN pixel_sha256 TEXT;
+    "#,
 ];

@@ -7,6 +7,8 @@
 //! mark purged a file retention keeps: reports (SR, Encapsulated PDF, Key Object Selection, and
 //! everything the report poller fetched) and ECG waveforms are small and stay on disk.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{now_ms, StoreError, StudyState};
@@ -135,15 +137,19 @@ pub fn purgeable_files(conn: &Connection, study_id: i64) -> Result<Vec<MarkedFil
 /// Marks the study's deletable files purged at `now`, in the caller's transaction, and returns
 /// them. Once this commits the study counts as purged: its files are deleted after, and a
 /// restart deletes any a crash left ([`purged_paths`]).
+///
+/// `pixels` holds the native pixel fingerprint (`dicom::pixels`) of the files that have one.
 pub fn mark_purged(
     tx: &Transaction<'_>,
     study_id: i64,
     now: i64,
+    pixels: &HashMap<i64, String>,
 ) -> Result<Vec<MarkedFile>, StoreError> {
     let files = purgeable_files(tx, study_id)?;
-    let mut stmt = tx.prepare_cached("UPDATE instances SET purged_at = ?2 WHERE id = ?1")?;
+    let mut stmt =
+        tx.prepare_cached("UPDATE instances SET purged_at = ?2, pixel_sha256 = ?3 WHERE id = ?1")?;
     for f in &files {
-        stmt.execute(params![f.instance_id, now])?;
+        stmt.execute(params![f.instance_id, now, pixels.get(&f.instance_id)])?;
     }
     // A corrected copy is made again from the original should the study be sent again.
     let mut copies = tx.prepare_cached(
@@ -294,18 +300,51 @@ pub fn disk_use(conn: &Connection) -> Result<DiskUse, StoreError> {
     })?)
 }
 
-/// The kept SHA-256 and path of instance `id` while its file is purged (`None`: not purged).
-pub fn purged_file(
-    conn: &Connection,
-    instance_id: i64,
-) -> Result<Option<(String, String)>, StoreError> {
+/// What was kept of a purged instance's file, to check bytes that would put it back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PurgedFile {
+    pub sha256: String,
+    /// Relative to the data directory.
+    pub path: String,
+    pub sop_instance_uid: String,
+    /// Its native pixel data's fingerprint, when it had one.
+    pub pixel_sha256: Option<String>,
+}
+
+/// What was kept of instance `id`'s file while it is purged (`None`: not purged).
+pub fn purged_file(conn: &Connection, instance_id: i64) -> Result<Option<PurgedFile>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT sha256, path FROM instances WHERE id = ?1 AND purged_at IS NOT NULL",
+            "SELECT sha256, path, sop_instance_uid, pixel_sha256 FROM instances
+             WHERE id = ?1 AND purged_at IS NOT NULL",
             [instance_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| {
+                Ok(PurgedFile {
+                    sha256: r.get(0)?,
+                    path: r.get(1)?,
+                    sop_instance_uid: r.get(2)?,
+                    pixel_sha256: r.get(3)?,
+                })
+            },
         )
         .optional()?)
+}
+
+/// Instance `id`'s file is back as other bytes with the same pixels (another native transfer
+/// syntax): the row takes the new file's size, SHA-256 and syntax; its retention clock starts
+/// again.
+pub fn mark_restored_as(
+    conn: &Connection,
+    instance_id: i64,
+    size: u64,
+    sha256: &str,
+    transfer_syntax: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE instances SET size = ?2, sha256 = ?3, transfer_syntax = ?4 WHERE id = ?1",
+        params![instance_id, size as i64, sha256, transfer_syntax],
+    )?;
+    mark_restored(conn, instance_id)
 }
 
 /// The destinations that verified the study (their hubs hold its files), in name order.

@@ -433,10 +433,14 @@ pub fn facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError>
     Ok(facts)
 }
 
-/// Complete studies not matched to any order (held or sent as received), newest first.
+/// Complete studies a technician must place, newest first: those matched to no order (held or
+/// sent as received), and those linked to an order but held for "check patient" (`unassigned`
+/// with an order).
 pub fn unassigned_ids(conn: &Connection) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT id FROM studies WHERE order_ref IS NULL AND state <> 'receiving' ORDER BY last_received_at DESC",
+        "SELECT id FROM studies
+         WHERE (order_ref IS NULL AND state <> 'receiving') OR state = 'unassigned'
+         ORDER BY last_received_at DESC",
     )?;
     let ids = stmt
         .query_map([], |r| r.get(0))?

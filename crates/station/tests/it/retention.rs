@@ -460,3 +460,75 @@ fn a_purge_killed_midway_leaves_each_study_whole_or_purged_and_the_start_finishe
         .all(|uid| purged_whole(&station, uid) == Some(true)));
     assert_index_matches_files(&station.data_dir);
 }
+
+#[test]
+fn a_file_the_hub_returns_in_another_syntax_comes_back_only_with_the_same_pixels() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let mut options = Options::sending_to(hub.dicomweb_url());
+    options.poll_reports = Some(false);
+    let station = Station::start(scratch.path(), &options);
+    let (study, made) = make_study_sized(&scratch.join("s"), 1, 2, 64);
+    send_study(&station, &made);
+    station.wait_delivered(1);
+    purge_as_of(&station, 31);
+    assert_eq!(study_files(&station, &study), vec![(true, false); 2]);
+
+    // The hub now holds both in implicit VR little endian; the second with one pixel changed.
+    let implicit = |m: &Made, name: &str| {
+        let out = scratch.join(name);
+        run_tool(
+            Command::new("/usr/bin/dcmconv")
+                .arg("+ti")
+                .arg(&m.path)
+                .arg(&out),
+        )
+        .assert_success("dcmconv +ti");
+        out
+    };
+    let same = implicit(&made[0], "same.dcm");
+    let tampered = implicit(&made[1], "tampered.dcm");
+    let mut bytes = std::fs::read(&tampered).expect("tampered");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xFF;
+    std::fs::write(&tampered, bytes).expect("tampered");
+    hub.replace(&made[0].sop, &same);
+    hub.replace(&made[1].sop, &tampered);
+
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let wado = |m: &Made| {
+        client.get_bytes(&format!(
+            "/dicom-web/studies/{study}/series/{}/instances/{}?token={admin}",
+            m.series, m.sop
+        ))
+    };
+    let (status, _, body) = wado(&made[0]);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let rows = station.instances();
+    let back = row_of(&rows, &made[0].sop);
+    assert_eq!(back.purged_at, None);
+    assert_eq!(
+        back.transfer_syntax, "1.2.840.10008.1.2",
+        "the row describes the file now on disk"
+    );
+    assert_eq!(sha256_file(&station.data_dir.join(&back.path)), back.sha256);
+    assert_eq!(
+        sha256_file(&station.data_dir.join(&back.path)),
+        sha256_file(&same)
+    );
+
+    let (status, _, body) = wado(&made[1]);
+    assert_eq!(
+        status,
+        409,
+        "other pixels are refused: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let rows = station.instances();
+    assert!(
+        row_of(&rows, &made[1].sop).purged_at.is_some(),
+        "still kept at the center only"
+    );
+    assert_index_matches_files(&station.data_dir);
+}

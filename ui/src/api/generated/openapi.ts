@@ -614,7 +614,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Complete studies matched to no order, waiting for a technician. Audited.
+         * Complete studies a technician must place: matched to no order, or held for "check patient" (order_ref set). Audited.
          * @description Roles: technician, manager, admin.
          */
         post: operations["studies_unassigned"];
@@ -1252,6 +1252,11 @@ export interface components {
         ErrorCode: "invalid" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "patient_mismatch" | "throttled" | "internal";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
+            /**
+             * @description The engine's own words for what is wrong (often English, e.g. serde's), for a
+             *     "details" toggle beside the message; absent when the message says it all.
+             */
+            detail?: string | null;
             /** @description The request field at fault, e.g. `destinations[0].url`, when one is. */
             field?: string | null;
             message: string;
@@ -2419,7 +2424,10 @@ export interface components {
             priority: string;
         };
         UnassignedList: {
-            /** @description Complete studies matched to no order, newest first. */
+            /**
+             * @description Complete studies matched to no order, and those held for "check patient" (linked to an
+             *     order: `order_ref` set), newest first.
+             */
             items: components["schemas"]["StudyFacts"][];
         };
         UrgentRequest: {
