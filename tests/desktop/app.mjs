@@ -24,6 +24,9 @@ export function appConfig(dir, { hub, deadPort }) {
       'bind = "127.0.0.1"',
       '[storage]',
       'min_free_mb = 1',
+      // Retention off on a build machine's full disk (see tests/e2e/station.mjs).
+      'high_water_percent = 99',
+      'low_water_percent = 98',
       '[studies]',
       'quiet_period_secs = 2',
       ...destination('radiology', hub, ['DX', 'US']),

@@ -71,8 +71,19 @@ describe('patient mix-up guard in the browser', () => {
     }
     assert.match(await tech.locator('[data-test="identity-birth_date"] [data-test="registered"]').innerText(), /1958/)
     assert.ok(!(await hub.studyUids()).includes(sent.studyUid), 'held, not sent')
+    // Nothing is queued to pause while it waits: no 暂停发送.
+    assert.equal(await tech.locator('[data-test="hold"]').count(), 0, 'no 暂停发送 on a study held to check its patient')
     await tech.locator('[data-test="patient-check"]').scrollIntoViewIfNeeded()
     await tech.screenshot({ path: join(SHOTS, 'study-check-patient.png') })
+
+    // The studies page lists it among the studies to place, saying why; 核对患者 leads back.
+    await tech.locator('[data-nav="studies"]').click()
+    const listed = tech.locator('[data-test="unassigned"] tr', { hasText: 'LI SI' })
+    await listed.waitFor({ timeout: 20_000 })
+    assert.equal((await listed.locator('[data-test="unassigned-reason"]').innerText()).trim(), '待核对患者')
+    assert.equal(await listed.locator('[data-test="assign-open"]').count(), 0, 'checked on its page, not assigned from the list')
+    await listed.locator('[data-test="check-open"]').click()
+    await tag.waitFor({ timeout: 20_000 })
 
     await tech.locator('[data-test="confirm-patient"]').click()
     await tag.waitFor({ state: 'detached', timeout: 20_000 })

@@ -231,6 +231,18 @@ describe('settings page', () => {
       assert.ok(roles.includes('中心运维'), `roles offered: ${roles}`)
       assert.ok(!roles.includes('系统管理员'), `roles offered: ${roles}`)
       await page.locator('.el-select-dropdown__item:visible', { hasText: '中心运维' }).click()
+      // Days typed as 2.5: the engine refuses it in a sentence naming the field as the form
+      // does, its own words behind 详细信息.
+      await page.locator('input[name="token-days"]').fill('2.5')
+      await page.locator('[data-test="create-token"]').click()
+      const refusal = page.locator('.el-message', { hasText: '有效天数' })
+      await refusal.waitFor({ timeout: 10_000 })
+      assert.equal((await refusal.locator('[data-test="problem-sentence"]').innerText()).trim(), '「有效天数」填写有误，请检查后重试。')
+      assert.ok(!/invalid|expected/.test(await refusal.locator('[data-test="problem-sentence"]').innerText()), 'no engine English in the sentence')
+      await refusal.locator('[data-test="problem-details"] summary').click()
+      assert.match(await refusal.locator('[data-test="problem-details"] code').innerText(), /expires_days: invalid type/)
+      await refusal.locator('.el-message__closeBtn').click()
+      await page.locator('input[name="token-days"]').fill('')
       await page.locator('[data-test="create-token"]').click()
       const field = page.locator('input[data-test="made-token"]')
       await field.waitFor({ timeout: 10_000 })
@@ -250,6 +262,28 @@ describe('settings page', () => {
       assert.match(text, /直到吊销/, text)
       assert.match(text, /有效/, text)
       assert.ok(!(await page.content()).includes(token), 'the token is not shown again')
+    } finally {
+      await page.context().close()
+    }
+  })
+
+  it('says a refused request in English with the switch, the detail still one click away', async () => {
+    const page = await loginPage(browser, station, users.admin)
+    try {
+      await page.locator('[data-test="locale"]').click()
+      await page.getByRole('option', { name: 'English' }).click()
+      await openSettings(page)
+      await page.locator('.el-tabs__item', { hasText: 'API tokens' }).click()
+      await page.locator('[data-test="new-token"]').click()
+      await page.locator('input[name="token-name"]').fill('english-check')
+      await page.locator('input[name="token-days"]').fill('2.5')
+      await page.locator('[data-test="create-token"]').click()
+      const refusal = page.locator('.el-message', { hasText: 'valid for (days)' })
+      await refusal.waitFor({ timeout: 10_000 })
+      assert.equal((await refusal.locator('[data-test="problem-sentence"]').innerText()).trim(), '“valid for (days)” is not valid: please check it and try again.')
+      await refusal.locator('[data-test="problem-details"] summary').click()
+      assert.match(await refusal.locator('[data-test="problem-details"] code').innerText(), /expires_days: invalid type/)
+      assert.equal((await station.call('tokens_list', {}, await station.login('admin', ADMIN_PASSWORD))).json.tokens.filter((t) => t.name === 'english-check').length, 0, 'nothing made')
     } finally {
       await page.context().close()
     }

@@ -125,7 +125,8 @@ export class Station {
    * appended (e.g. `[reports]`).
    */
   /** `env`: more environment for the station's process (e.g. its time zone, `TZ`). */
-  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, extraToml = '', env = {} } = {}) {
+  /** `highWater`: `[storage] high_water_percent` (99 unless a test of retention says). */
+  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, extraToml = '', env = {}, highWater = 99 } = {}) {
     const bin = stationBin()
     if (!existsSync(bin)) throw new Error(`no station binary at ${bin}: run cargo build -p station first`)
     const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
@@ -146,6 +147,10 @@ export class Station {
         'bind = "127.0.0.1"',
         '[storage]',
         'min_free_mb = 1',
+        // A build machine's disk may be 90% full with other things: retention would then
+        // delete every delivered study at once. The retention test sets its own marks.
+        `high_water_percent = ${highWater}`,
+        `low_water_percent = ${highWater - 1}`,
         '[studies]',
         // Short, so a sent study moves on from "receiving" while the test watches.
         'quiet_period_secs = 2',
@@ -160,6 +165,7 @@ export class Station {
           `name = ${JSON.stringify(d.name)}`,
           `url = ${JSON.stringify(d.url)}`,
           `modalities = ${JSON.stringify(d.modalities ?? [])}`,
+          ...(d.pollReports === false ? ['poll_reports = false'] : []),
           ...(d.username ? [`username = ${JSON.stringify(d.username)}`, `password = ${JSON.stringify(d.password ?? '')}`] : []),
           'retry_max_secs = 5',
         ]),
@@ -234,6 +240,11 @@ export class Station {
       encoding: 'utf8',
       timeout: 60_000,
     })
+  }
+
+  /** `station <args> --config <this station's>`: its output. */
+  cli(args) {
+    return execFileSync(stationBin(), [...args, '--config', join(this.dir, 'station.toml')], { encoding: 'utf8', timeout: 60_000 })
   }
 
   /** A synthetic clinic day (Chinese names, DX/US/ECG) from the station's own generator. */

@@ -4,10 +4,26 @@
 //
 // Must never: let a failure pass unsaid (a caller that handles one itself says so), or report
 // success before the engine answered.
-import { ref } from 'vue'
+import { h, ref } from 'vue'
 import { useI18n } from 'vue-i18n'
 import { ElMessage } from 'element-plus'
+import { ApiError } from './api/backend'
 import { errorText } from './session'
+import ProblemText from './components/ProblemText.vue'
+
+type Translate = (k: string, p?: Record<string, unknown>) => string
+
+/**
+ * Says a failed call in a message: the sentence in the user's language and, when the engine
+ * gave its own words for it, those behind the same 详细信息 toggle as hub errors (kept open
+ * longer, and closable, so there is time to read them).
+ */
+export function showError(e: unknown, t: Translate) {
+  const text = errorText(e, t)
+  const detail = e instanceof ApiError ? e.detail : undefined
+  if (!detail) return ElMessage.error(text)
+  return ElMessage({ type: 'error', message: h(ProblemText, { text, detail }), duration: 15_000, showClose: true })
+}
 
 export interface ActionOptions<T> {
   /** Said when it worked: a text, or one made from the engine's answer. */
@@ -33,7 +49,7 @@ export function useAction() {
       await options.after?.(answer)
       return answer
     } catch (e) {
-      if (!options.failed?.(e)) ElMessage.error(errorText(e, t))
+      if (!options.failed?.(e)) showError(e, t)
       return undefined
     } finally {
       if (busy.value === key) busy.value = ''

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ageOf, dicomDate, dicomDateTime, localDate, modalityCodes, modalityText, personName } from './format'
+import { ageOf, dicomDate, dicomDateTime, localDate, modalityChoices, modalityCodes, modalityText, personName } from './format'
 
 describe('display formats', () => {
   it('shows DICOM person names as people write them', () => {
@@ -60,5 +60,19 @@ describe('modalities in the words clinics use', () => {
     expect(modalityText(t, ['SR', 'OT'])).toBe('SR / OT')
     expect(modalityText(t, [])).toBe('')
     expect(modalityCodes('DX\\CR')).toBe('DX / CR')
+  })
+
+  it('offers modalities to pick in words, with the code only where two share a word', () => {
+    expect(modalityChoices(t, ['DX', 'CR', 'US', 'ECG'])).toEqual([
+      { code: 'DX', label: 'DR (DX)' },
+      { code: 'CR', label: 'DR (CR)' },
+      { code: 'US', label: '超声' },
+      { code: 'ECG', label: '心电' },
+    ])
+    expect(modalityChoices(t, ['DX', 'US'])).toEqual([
+      { code: 'DX', label: 'DR' },
+      { code: 'US', label: '超声' },
+    ])
+    expect(modalityChoices(t, ['CT'])).toEqual([{ code: 'CT', label: 'CT' }])
   })
 })

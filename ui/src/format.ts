@@ -85,6 +85,19 @@ export function modalityText(t: Translate, codes: readonly string[] | string | n
   return [...new Set(codeList(codes).map(word))].join(' / ')
 }
 
+/**
+ * Choices of modality for a form: each code with the clinic's word for it, the code added in
+ * parentheses only where two codes of the list share a word ("DR (DX)", "DR (CR)", 超声, 心电).
+ * The code is what is sent; the label is what a person picks.
+ */
+export function modalityChoices(t: Translate, codes: readonly string[]): Array<{ code: string; label: string }> {
+  const words = codes.map((code) => modalityText(t, [code]))
+  return codes.map((code, i) => ({
+    code,
+    label: words.filter((w) => w === words[i]).length > 1 && words[i] !== code ? `${words[i]} (${code})` : words[i],
+  }))
+}
+
 /** The DICOM codes behind `modalityText`, for its tooltip ("DX / CR"). */
 export function modalityCodes(codes: readonly string[] | string | null | undefined): string {
   return codeList(codes).join(' / ')

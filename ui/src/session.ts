@@ -78,6 +78,9 @@ export function forget() {
 /** The message to show for a failed call, in the user's language. */
 export function errorText(e: unknown, t: (k: string, p?: Record<string, unknown>) => string) {
   if (e instanceof ApiError) {
+    // The engine tells an invalid request in a sentence of the user's language (the field
+    // named, its own words apart as `detail`).
+    if (e.code === 'invalid' && e.message) return e.message
     if (e.code === 'invalid' || e.code === 'internal')
       return t(`error.${e.code}`, { message: e.message })
     // The engine says, in the asked language, how long to wait and whether another computer

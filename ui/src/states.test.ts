@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import zh from './i18n/zh-CN'
-import { STUDY_STATES, sendActions, sendChip, stateChip, studyActions } from './states'
+import { STUDY_STATES, sendActions, sendChip, stateChip, studyActions, unassignedReason } from './states'
 
 describe('state chips', () => {
   it('shows every lifecycle state by its Chinese name', () => {
@@ -42,6 +42,12 @@ describe('state chips', () => {
     expect(studyActions('sending')).toEqual(['hold'])
     expect(studyActions('delivered')).toEqual([])
     expect(studyActions('unassigned')).toEqual([])
+  })
+
+  it('tells a study held to check its patient from one with no order', () => {
+    expect(unassignedReason({ order_ref: 7 })).toBe('checkPatient')
+    expect(unassignedReason({ order_ref: null })).toBe('noOrder')
+    expect(unassignedReason({})).toBe('noOrder')
   })
 })
 

@@ -68,6 +68,15 @@ export function needsAttention(state: string): boolean {
   return state === 'failed' || state === 'unassigned' || state === 'held'
 }
 
+/**
+ * Why a study waits on the list of studies to place: linked to an order but held because the
+ * device's patient differs ("check patient", fixed on the study page), or matched to no order
+ * (fixed by assigning it).
+ */
+export function unassignedReason(study: { order_ref?: number | null }): 'checkPatient' | 'noOrder' {
+  return study.order_ref === null || study.order_ref === undefined ? 'noOrder' : 'checkPatient'
+}
+
 /** Which actions make sense in a state (the engine checks again; this only hides buttons). */
 export function studyActions(state: string): Array<'retry' | 'hold' | 'release'> {
   const out: Array<'retry' | 'hold' | 'release'> = []

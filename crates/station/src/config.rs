@@ -79,6 +79,8 @@ pub enum Setting {
     WatchDevice,
     UidRoot,
     MetricsToken,
+    /// Retention's days and disk marks.
+    Retention,
     /// The backup time and how many backups are kept.
     Backup,
     /// The file as a whole (writing it back).
@@ -314,6 +316,17 @@ pub struct AuthConfig {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
+    /// Days after every destination verified a study before its image files are deleted (its
+    /// index rows, previews, reports and hashes stay; the files come back from the hub on
+    /// demand). 0 deletes them at the next purge after delivery.
+    #[serde(default = "default_keep_days_after_delivery")]
+    pub keep_days_after_delivery: u64,
+    /// When the data disk is fuller than this (percent), delivered studies go before their
+    /// days are up, oldest delivery first, until it is below `low_water_percent`.
+    #[serde(default = "default_high_water_percent")]
+    pub high_water_percent: u8,
+    #[serde(default = "default_low_water_percent")]
+    pub low_water_percent: u8,
     /// Below this much free space on the data disk new images are refused (status A700).
     pub min_free_mb: u64,
     /// Where the nightly backups of the index go; absent: `backups` in the data directory.
@@ -342,6 +355,18 @@ fn default_backup_keep() -> u32 {
 
 fn default_verify_every_days() -> u32 {
     7
+}
+
+fn default_keep_days_after_delivery() -> u64 {
+    30
+}
+
+fn default_high_water_percent() -> u8 {
+    90
+}
+
+fn default_low_water_percent() -> u8 {
+    80
 }
 
 impl StorageConfig {

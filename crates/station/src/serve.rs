@@ -43,6 +43,8 @@ pub enum ServeError {
     Http(#[from] crate::http::HttpError),
     #[error(transparent)]
     Metrics(#[from] crate::metrics::MetricsError),
+    #[error("finishing an interrupted purge: {0}")]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 /// A running station. Dropping it does not stop it; call [`Station::shutdown`].
@@ -85,6 +87,7 @@ impl Station {
                 })?,
             );
         ingest.recover()?;
+        crate::storage::purge::finish_interrupted(&store, data_dir)?;
         // Created before the components so each can be handed a clone to send on.
         let events = Events::new();
 
@@ -129,8 +132,19 @@ impl Station {
         let sending = groups::start_sending(config, &parts)?;
         let watching = groups::start_watching(config, &parts);
         let stop = shutdown.clone();
+        let retention = (
+            store.clone(),
+            data_dir.clone(),
+            live.clone(),
+            events.clone(),
+        );
         threads.push(std::thread::spawn(move || {
             groups::supervise(live, parts, sending, watching, stop)
+        }));
+        let stop = shutdown.clone();
+        threads.push(std::thread::spawn(move || {
+            let (store, data_dir, live, events) = retention;
+            crate::storage::schedule::run(store, data_dir, live, events, stop)
         }));
         let (feed_store, feed_db, feed_events, stop_feed) = (
             store.clone(),

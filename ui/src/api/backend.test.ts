@@ -58,6 +58,13 @@ describe('WebBackend', () => {
     expect(err.message).toBe('无权限')
   })
 
+  it("keeps an invalid request's field and the engine's own words apart from the sentence", async () => {
+    const body = { error: { code: 'invalid', message: '缺少「姓名」，请填写后重试。', field: 'name', detail: 'missing field `name`' } }
+    const b = new WebBackend('', answering(400, body) as unknown as typeof fetch)
+    const err = (await b.call('users_list').catch((e) => e)) as ApiError
+    expect(err).toMatchObject({ code: 'invalid', message: '缺少「姓名」，请填写后重试。', field: 'name', detail: 'missing field `name`' })
+  })
+
   it('an unreachable engine is a network error, not a crash', async () => {
     const b = new WebBackend('', (async () => {
       throw new TypeError('Failed to fetch')
@@ -128,13 +135,13 @@ describe('TauriBackend', () => {
   it("maps the command's error to an ApiError in the user's language", async () => {
     const b = new TauriBackend(
       async () => {
-        throw { code: 'not_found', message: '没有这个操作', message_en: 'no such operation' }
+        throw { code: 'not_found', message: '没有这个操作', message_en: 'no such operation', detail: 'op x' }
       },
       async () => () => {},
     )
     await expect(b.call('reports_list')).rejects.toMatchObject({ code: 'not_found', message: '没有这个操作' })
     b.setLanguage('en')
-    await expect(b.call('reports_list')).rejects.toMatchObject({ code: 'not_found', message: 'no such operation' })
+    await expect(b.call('reports_list')).rejects.toMatchObject({ code: 'not_found', message: 'no such operation', detail: 'op x' })
   })
 
   it('subscribes to station-event and stops on unsubscribe', async () => {

@@ -33,6 +33,8 @@ export class ApiError extends Error {
     public status = 0,
     /** The request field at fault (`destinations[0].url`), when the engine names one. */
     public field?: string,
+    /** The engine's own words for it (often English), for a details toggle beside the message. */
+    public detail?: string,
   ) {
     super(message)
     this.name = 'ApiError'
@@ -59,7 +61,7 @@ export interface Backend {
 
 function toApiError(status: number, payload: unknown): ApiError {
   const err = (payload as Partial<ApiErrorBody> | null)?.error
-  if (err?.code) return new ApiError(err.code, err.message ?? err.code, status, err.field ?? undefined)
+  if (err?.code) return new ApiError(err.code, err.message ?? err.code, status, err.field ?? undefined, err.detail ?? undefined)
   return new ApiError(status >= 500 ? 'internal' : 'invalid', `HTTP ${status}`, status)
 }
 
@@ -183,10 +185,10 @@ export class TauriBackend implements Backend {
       return (await this.invoke('api_call', { op, body, token: this.token })) as Answer<O>
     } catch (e) {
       // The command's error carries both languages: {code, message (Chinese), message_en}.
-      const err = (e as { code?: string; message?: string; message_en?: string; field?: string } | null) ?? {}
+      const err = (e as { code?: string; message?: string; message_en?: string; field?: string; detail?: string } | null) ?? {}
       if (err.code) {
         const text = (this.lang === 'en' ? err.message_en : err.message) ?? err.message ?? err.code
-        throw new ApiError(err.code as ErrorCode, text, 0, err.field)
+        throw new ApiError(err.code as ErrorCode, text, 0, err.field, err.detail)
       }
       if ((e as { error?: unknown })?.error) throw toApiError(0, e)
       throw new ApiError('internal', String(e))

@@ -1,8 +1,10 @@
 // English. Every key here has its twin in zh-CN.ts (a unit test checks both ways).
 import settings from './settings.en'
+import storage from './storage.en'
 
 export default {
   ...settings,
+  ...storage,
   app: {
     title: 'Clinic Imaging Station',
     language: 'Language',
@@ -234,8 +236,14 @@ export default {
   },
   assign: {
     title: 'Assign study',
-    unassigned: 'Studies matched to no order',
-    unassignedHint: 'These studies are held until you say whose they are. Then they are sent.',
+    unassigned: 'Studies to assign or check',
+    unassignedHint: 'These studies are held until you say whose they are, or check their patient. Then they are sent.',
+    reason: 'Why',
+    reasons: {
+      checkPatient: 'Check patient',
+      noOrder: 'No order',
+    },
+    check: 'Check patient',
     open: 'Assign',
     sent: 'As the device sent it',
     toOrder: 'An existing order',

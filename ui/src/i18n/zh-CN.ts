@@ -1,8 +1,10 @@
 // Chinese (default). Every key here has its twin in en.ts (a unit test checks both ways).
 import settings from './settings.zh-CN'
+import storage from './storage.zh-CN'
 
 export default {
   ...settings,
+  ...storage,
   app: {
     title: '基层影像采集站',
     language: '语言',
@@ -234,8 +236,14 @@ export default {
   },
   assign: {
     title: '关联检查申请',
-    unassigned: '未匹配申请的检查',
-    unassignedHint: '这些检查在确认患者之前不会发送。关联检查申请后会自动发送。',
+    unassigned: '待关联或核对的检查',
+    unassignedHint: '这些检查在关联申请或核对患者之前不会发送。处理后会自动发送。',
+    reason: '原因',
+    reasons: {
+      checkPatient: '待核对患者',
+      noOrder: '未关联申请',
+    },
+    check: '核对患者',
     open: '关联申请',
     sent: '设备发送的信息',
     toOrder: '已有检查申请',

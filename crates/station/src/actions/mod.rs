@@ -16,6 +16,7 @@
 pub mod order;
 pub mod patient;
 pub mod report;
+pub mod storage;
 pub mod study;
 pub mod token;
 pub mod user;
@@ -61,6 +62,13 @@ pub enum ActionError {
         action: study::Action,
         study_uid: String,
     },
+    /// Hold, release or retry asked of a study that waits for a technician (no order, or its
+    /// patient to be checked): its sends, if any, stay held until it is assigned or confirmed.
+    #[error("study {study_uid} waits to be assigned or its patient checked: nothing to {action}")]
+    Unplaced {
+        action: study::Action,
+        study_uid: String,
+    },
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
@@ -69,6 +77,8 @@ pub enum ActionError {
     User(#[from] UserError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
 }
 
 impl From<rusqlite::Error> for ActionError {

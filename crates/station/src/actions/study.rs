@@ -1,5 +1,6 @@
-//! What a person does to a study: hold, release or retry its sending, mark it urgent, assign
-//! it to an order, confirm the patient of a study held for "check patient". Each is audited
+//! What a person does to a study: hold, release or retry its sending, mark it urgent, keep its
+//! files from retention, assign it to an order, confirm the patient of a study held for
+//! "check patient". Each is audited
 //! with the change and announced as `study_changed`.
 //!
 //! Must never: change a study that does not exist, or announce a change that changed nothing.
@@ -42,7 +43,19 @@ pub fn retry(by: &Actor<'_>, study_uid: &str) -> Result<StudyActionResult, Actio
 fn act(by: &Actor<'_>, study_uid: &str, action: Action) -> Result<StudyActionResult, ActionError> {
     let mut conn = by.store.lock();
     require(&conn, study_uid)?;
-    let tx = conn.transaction()?;
+    // Immediate: this reads the study's state, then writes; a deferred transaction would get
+    // SQLITE_BUSY at once, without waiting, when another process (the CLI beside the running
+    // station) writes in between.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // A study waiting to be assigned or its patient checked has nothing queued to pause, and
+    // releasing the rows held for it would send it unchecked: only assigning or confirming it
+    // does (`registry::matching`).
+    if store::studies::state_of(&tx, study_uid)? == Some(StudyState::Unassigned) {
+        return Err(ActionError::Unplaced {
+            action,
+            study_uid: study_uid.to_owned(),
+        });
+    }
     let changed = queue::act(&tx, study_uid, action)?;
     if changed == 0 {
         return Err(ActionError::NothingTo {
@@ -79,6 +92,26 @@ pub fn mark_urgent(
         "study.not_urgent"
     };
     audit::record(&tx, by.name, action, study_uid, "")?;
+    tx.commit()?;
+    drop(conn);
+    announce(by, study_uid, changed)
+}
+
+/// Keeps the study's files on this station whatever retention would do (audited `study.keep`),
+/// or lets retention decide again (`study.unkeep`).
+pub fn set_keep(
+    by: &Actor<'_>,
+    study_uid: &str,
+    keep: bool,
+) -> Result<StudyActionResult, ActionError> {
+    let mut conn = by.store.lock();
+    require(&conn, study_uid)?;
+    let tx = conn.transaction()?;
+    let changed = store::retention::set_keep(&tx, study_uid, keep)?;
+    if changed > 0 {
+        let action = if keep { "study.keep" } else { "study.unkeep" };
+        audit::record(&tx, by.name, action, study_uid, "")?;
+    }
     tx.commit()?;
     drop(conn);
     announce(by, study_uid, changed)

@@ -50,7 +50,11 @@ fn user_info(user: &crate::auth::users::UserRecord) -> UserInfo {
 pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError> {
     // Hashing a megabyte-long "password" is work for nothing: refuse it before argon2.
     if req.username.len() > 64 || req.password.len() > crate::auth::password::MAX_LENGTH {
-        return Err(ApiError::invalid("username or password too long"));
+        return Err(ApiError::new(
+            super::ErrorCode::Invalid,
+            "用户名或密码过长",
+            "The user name or password is too long.",
+        ));
     }
     match ctx.api.auth.login(&req.username, &req.password, ctx.origin) {
         Ok((token, session)) => Ok(LoginResponse {

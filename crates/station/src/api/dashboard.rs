@@ -1,7 +1,8 @@
 //! The manager's dashboard: studies per stage, links, disk and devices, how long the hub takes
 //! to report per modality (median and 90th percentile over a chosen period), the studies past
-//! their turnaround target, reports nobody has read, and the last backup and integrity check.
-//! One query per figure, nothing cached: the database tells the truth.
+//! their turnaround target, reports nobody has read, the disk with retention (issue 13), and
+//! the last backup and integrity check. One query per figure, nothing cached: the database
+//! tells the truth.
 //!
 //! Must never: list patients without an audit entry.
 
@@ -10,6 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{station, ApiError, Ctx};
+use crate::storage::purge::{Disk, Marks, Plan};
+use crate::storage::retention::Policy;
 pub use crate::store::reports::OverdueStudy;
 use crate::store::reports::TurnaroundRow;
 pub use crate::store::runs::StorageRun;
@@ -69,6 +72,36 @@ pub struct Dashboard {
     pub last_backup: Option<StorageRun>,
     /// The newest integrity check (`null`: none yet).
     pub last_verify: Option<StorageRun>,
+    /// The data disk and retention.
+    pub storage: StorageSummary,
+}
+
+/// What the data disk holds, how long it lasts, and retention's next and last runs.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct StorageSummary {
+    /// Bytes on disk by kind (delivered: retention may delete; undelivered: never; reports).
+    pub delivered_bytes: i64,
+    pub undelivered_bytes: i64,
+    pub reports_bytes: i64,
+    /// Deleted after delivery, kept at the center.
+    pub purged_bytes: i64,
+    pub total_disk_bytes: Option<u64>,
+    /// Days until free space reaches the floor at the last 14 days' intake, if retention
+    /// frees nothing; `null` when nothing arrived.
+    pub days_left: Option<f64>,
+    /// Bytes a day over the last 14 days.
+    pub daily_intake_bytes: Option<f64>,
+    pub keep_days_after_delivery: u64,
+    pub high_water_percent: u8,
+    /// The next hourly run (Unix ms); it also runs at once above the high-water mark.
+    pub next_purge_at: i64,
+    /// The last run that deleted anything (Unix ms), its studies and bytes.
+    pub last_purge_at: Option<i64>,
+    pub last_purge_studies: Option<i64>,
+    pub last_purge_bytes: Option<i64>,
+    /// The disk is above the high-water mark and nothing left may go: what remains is not
+    /// delivered, held, unassigned, flagged, urgent without its report, or kept.
+    pub only_protected_left: bool,
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -113,9 +146,10 @@ fn turnaround(rows: Vec<TurnaroundRow>) -> Vec<TurnaroundStats> {
 pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError> {
     let period_days = q.period_days.unwrap_or(DEFAULT_PERIOD_DAYS);
     if !(1..=366).contains(&period_days) {
-        return Err(ApiError::invalid(format!(
-            "period_days = {period_days}: expected 1 to 366"
-        )));
+        return Err(super::invalid::invalid_field(
+            "period_days",
+            format!("period_days = {period_days}: expected 1 to 366"),
+        ));
     }
     let user = ctx.session()?.user.username.clone();
     let now = store::now_ms();
@@ -152,6 +186,67 @@ pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError
         unacknowledged_reports,
         last_backup: store::runs::last(&conn, StorageRunKind::Backup)?,
         last_verify: store::runs::last(&conn, StorageRunKind::Verify)?,
+        storage: storage_summary(ctx, &conn, now)?,
+    })
+}
+
+const INTAKE_WINDOW_MS: i64 = 14 * DAY_MS;
+
+fn storage_summary(
+    ctx: &Ctx<'_>,
+    conn: &rusqlite::Connection,
+    now: i64,
+) -> Result<StorageSummary, ApiError> {
+    let config = ctx.api.config();
+    let used = store::retention::disk_use(conn)?;
+    let disk = Disk::of(&config.data_dir).ok();
+    let daily = store::status::daily_intake(conn, now, INTAKE_WINDOW_MS)?;
+    let floor = config.storage.min_free_bytes();
+    let days_left = match (disk, daily) {
+        (Some(d), Some(rate)) if rate > 0.0 => {
+            Some(d.free_bytes.saturating_sub(floor) as f64 / rate)
+        }
+        _ => None,
+    };
+    let marks = Marks::of(&config);
+    // Planning reads every study on disk: only worth it when the disk is above its mark.
+    let only_protected_left = match disk {
+        Some(d) if d.used_percent() > f64::from(marks.high_water_percent) => {
+            let studies = store::retention::studies_on_disk(conn)?;
+            Plan::make(studies, &Policy::of(&config), marks, Some(d), now).only_protected_left
+        }
+        _ => false,
+    };
+    let last = store::audit::list(
+        conn,
+        &store::audit::AuditFilter {
+            action_prefix: Some("storage.purge".into()),
+            limit: 1,
+            ..Default::default()
+        },
+    )?
+    .into_iter()
+    .next();
+    let last_detail = last
+        .as_ref()
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(&e.detail).ok());
+    Ok(StorageSummary {
+        delivered_bytes: used.delivered_bytes,
+        undelivered_bytes: used.undelivered_bytes,
+        reports_bytes: used.reports_bytes,
+        purged_bytes: used.purged_bytes,
+        total_disk_bytes: disk.map(|d| d.total_bytes),
+        days_left,
+        daily_intake_bytes: daily,
+        keep_days_after_delivery: config.storage.keep_days_after_delivery,
+        high_water_percent: config.storage.high_water_percent,
+        next_purge_at: crate::storage::schedule::next_run(now),
+        last_purge_at: last.as_ref().map(|e| e.at),
+        last_purge_studies: last_detail
+            .as_ref()
+            .and_then(|d| d["studies"].as_array().map(|a| a.len() as i64)),
+        last_purge_bytes: last_detail.as_ref().and_then(|d| d["bytes"].as_i64()),
+        only_protected_left,
     })
 }
 

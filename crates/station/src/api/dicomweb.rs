@@ -365,10 +365,16 @@ impl Api {
         let conn = self.store.lock();
         let found = audited_series(&conn, actor, "dicomweb.metadata", study, series)?;
         let mut paths = Vec::new();
+        let mut purged = false;
         for i in &found.instances {
             if let Some(first) = store::instances_with_sop(&conn, &i.sop_instance_uid)?.first() {
                 paths.push(first.path.clone());
+                purged |= first.purged_at.is_some();
             }
+        }
+        drop(conn);
+        if purged {
+            self.on_disk(study, None)?;
         }
         Ok(paths)
     }
@@ -387,10 +393,15 @@ impl Api {
         if !found.instances.iter().any(|i| i.sop_instance_uid == sop) {
             return Err(not_found("该影像"));
         }
-        store::instances_with_sop(&conn, sop)?
-            .first()
-            .map(|e| e.path.clone())
-            .ok_or_else(|| not_found("该影像"))
+        let first = store::instances_with_sop(&conn, sop)?
+            .into_iter()
+            .next()
+            .ok_or_else(|| not_found("该影像"))?;
+        drop(conn);
+        if first.purged_at.is_some() {
+            self.on_disk(study, Some(sop))?;
+        }
+        Ok(first.path)
     }
 }
 

@@ -10,7 +10,7 @@ use super::{roles, Api, ApiError, ErrorCode, Lang};
 use crate::diagnose;
 use crate::reports::{print, view};
 use crate::scp::preview::{self, PreviewError};
-use crate::store::audit;
+use crate::store::{self, audit};
 
 /// A kind of file the API serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,11 +110,21 @@ impl Api {
         let actor = session.user.username.as_str();
         let data_dir = &self.config().data_dir;
         let (content_type, bytes, subject) = match what {
-            Download::Preview => (
-                "image/png",
-                preview::png(&self.store, data_dir, key)?,
-                key.to_owned(),
-            ),
+            Download::Preview => {
+                let png = match preview::png(&self.store, data_dir, key) {
+                    // No preview was kept and the file is at the center: fetch it back first.
+                    Err(e @ PreviewError::Render { .. }) => {
+                        let purged = store::retention::purged_study_of(&self.store.lock(), key)?;
+                        let Some(study) = purged else {
+                            return Err(e.into());
+                        };
+                        self.on_disk(&study, Some(key))?;
+                        preview::png(&self.store, data_dir, key)?
+                    }
+                    other => other?,
+                };
+                ("image/png", png, key.to_owned())
+            }
             Download::ReportPdf => {
                 let id = report_id(key)?;
                 let bytes = view::pdf(&self.store.lock(), data_dir, id)?;

@@ -87,6 +87,10 @@ pub struct ApiError {
     /// The request field at fault, e.g. `destinations[0].url`, for a form to mark.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// What the engine found, in its own (often English) words, for a "details" toggle beside
+    /// the sentence; never in place of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The JSON body of every error response: `{"error": {"code", "message"}}`.
@@ -102,6 +106,10 @@ pub struct ErrorDetail {
     /// The request field at fault, e.g. `destinations[0].url`, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The engine's own words for what is wrong (often English, e.g. serde's), for a
+    /// "details" toggle beside the message; absent when the message says it all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -124,12 +132,19 @@ impl ApiError {
             en: en.into(),
             retry_after_secs: None,
             field: None,
+            detail: None,
         }
     }
 
     /// The same error, naming the request field at fault.
     pub fn at(mut self, field: impl Into<String>) -> ApiError {
         self.field = Some(field.into());
+        self
+    }
+
+    /// The same error, with the engine's own words for it (see [`ApiError::detail`]).
+    pub fn with_detail(mut self, detail: impl Into<String>) -> ApiError {
+        self.detail = Some(detail.into());
         self
     }
 
@@ -146,16 +161,22 @@ impl ApiError {
                 code: self.code,
                 message: self.message(lang).to_owned(),
                 field: self.field.clone(),
+                detail: self.detail.clone(),
             },
         }
     }
 
+    /// A request the engine cannot take, said plainly; `detail` (the engine's words) goes
+    /// behind the UI's details toggle. A refusal about one field is
+    /// [`super::invalid::invalid_field`], which names it.
     pub fn invalid(detail: impl std::fmt::Display) -> ApiError {
         ApiError::new(
             ErrorCode::Invalid,
-            format!("请求无效：{detail}"),
-            format!("invalid request: {detail}"),
+            "请求无效，工作站无法处理。请刷新页面后重试；如仍出现，请把详细信息告诉管理员。",
+            "The station cannot take this request. Reload the page and try again; if it \
+             happens again, tell your administrator the details.",
         )
+        .with_detail(detail.to_string())
     }
 
     pub fn unauthenticated() -> ApiError {

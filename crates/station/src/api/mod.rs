@@ -15,12 +15,14 @@ pub mod dashboard;
 pub mod dicomweb;
 pub mod downloads;
 pub mod errors;
+pub mod invalid;
 pub mod ops;
 pub mod registry;
 pub mod reports;
 pub mod roles;
 pub mod settings;
 pub mod station;
+pub mod storage;
 pub mod studies;
 
 use std::sync::Arc;
@@ -45,6 +47,8 @@ pub struct Api {
     /// The configuration in force; the Settings page may change parts of it while running.
     pub(crate) config: crate::config::Live,
     pub(crate) auth: Auth,
+    /// Purged studies' files coming back from the hub.
+    pub(crate) fetch: Arc<crate::storage::fetchback::FetchBack>,
 }
 
 /// The request of operations that take nothing.
@@ -120,6 +124,10 @@ impl Api {
             );
         }
         Ok(Api {
+            fetch: Arc::new(crate::storage::fetchback::FetchBack::new(
+                store.clone(),
+                events.clone(),
+            )),
             store,
             events,
             config: crate::config::Live::new(config.clone()),
@@ -256,7 +264,7 @@ pub(crate) fn run_handler<Q: DeserializeOwned, R: Serialize>(
     } else {
         body
     };
-    let request: Q = serde_json::from_value(body).map_err(ApiError::invalid)?;
+    let request: Q = serde_path_to_error::deserialize(body).map_err(invalid::bad_request)?;
     let response = handler(ctx, request)?;
     serde_json::to_value(response).map_err(|e| {
         tracing::error!(error = %e, "cannot serialize a response");

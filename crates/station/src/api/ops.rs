@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::openapi::{RefOr, Schema};
 
 use super::{
-    account, admin, dashboard, registry, reports, run_handler, settings, station, studies,
+    account, admin, dashboard, registry, reports, run_handler, settings, station, storage, studies,
     ApiError, Ctx, Empty,
 };
 
@@ -86,6 +86,12 @@ operations! {
         "Send a failed study again (refused instances included).";
     StudyMarkUrgent = "study_mark_urgent": studies::UrgentRequest => studies::StudyActionResult, studies::mark_urgent,
         "Mark a study urgent (sent first) or normal.";
+    StudyKeep = "study_keep": storage::KeepRequest => studies::StudyActionResult, storage::study_keep,
+        "Keep a study's files on this station whatever retention says (or let it decide again).";
+    StudyFetch = "study_fetch": studies::StudyRef => crate::storage::fetchback::FetchProgress, storage::study_fetch,
+        "Fetch a purged study's files back from the hub that holds them (中心存档); its progress. Audited.";
+    StoragePlan = "storage_plan": Empty => crate::storage::purge::Plan, storage::storage_plan,
+        "What retention would delete now and why, what it keeps and why; the disk and its marks.";
     QuarantineList = "quarantine_list": station::PageRequest => station::QuarantinePage, station::quarantine_list,
         "Files refused at arrival, with the reason. Audited.";
     LinksList = "links_list": Empty => station::LinksResponse, station::links_list,
@@ -129,7 +135,7 @@ operations! {
     OrderCancel = "order_cancel": registry::OrderRef => crate::registry::orders::Order, registry::order_cancel,
         "Cancel a scheduled or in-progress order.";
     StudiesUnassigned = "studies_unassigned": Empty => registry::UnassignedList, registry::studies_unassigned,
-        "Complete studies matched to no order, waiting for a technician. Audited.";
+        "Complete studies a technician must place: matched to no order, or held for \"check patient\" (order_ref set). Audited.";
     StudyAssign = "study_assign": registry::StudyAssign => registry::StudyAssigned, registry::study_assign,
         "Assign a study to an order (existing, new for a patient, or made from the study) and queue it; a patient who differs from the device's needs confirm_mismatch.";
     StudyConfirmPatient = "study_confirm_patient": studies::StudyRef => crate::actions::study::PatientConfirmed, studies::confirm_patient,

@@ -75,7 +75,8 @@ pub struct OrderRef {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnassignedList {
-    /// Complete studies matched to no order, newest first.
+    /// Complete studies matched to no order, and those held for "check patient" (linked to an
+    /// order: `order_ref` set), newest first.
     pub items: Vec<StudyFacts>,
 }
 
@@ -91,7 +92,7 @@ pub struct StudyAssign {
 }
 
 /// Field names the library's messages use, in Chinese.
-fn field_zh(field: Field) -> &'static str {
+pub(crate) fn field_zh(field: Field) -> &'static str {
     match field {
         Field::Name => "姓名",
         Field::Sex => "性别",
@@ -117,9 +118,7 @@ impl From<RegistryError> for ApiError {
         let en = e.to_string();
         match e {
             RegistryError::Store(s) => s.into(),
-            RegistryError::IdCard(_) => {
-                ApiError::new(ErrorCode::Invalid, format!("身份证号无效：{en}"), en)
-            }
+            RegistryError::IdCard(_) => super::invalid::field_sentence(Field::IdCard, en),
             RegistryError::Mismatch {
                 field, from_card, ..
             } => ApiError::new(
@@ -130,11 +129,7 @@ impl From<RegistryError> for ApiError {
                 ),
                 en,
             ),
-            RegistryError::Invalid { field, ref reason } => ApiError::new(
-                ErrorCode::Invalid,
-                format!("{}无效：{reason}", field_zh(field)),
-                en,
-            ),
+            RegistryError::Invalid { field, .. } => super::invalid::field_sentence(field, en),
             RegistryError::Duplicate { what, ref value } => ApiError::new(
                 ErrorCode::Conflict,
                 format!("{} {value} 已登记", field_zh(what)),

@@ -50,6 +50,10 @@ pub fn access(op: Op) -> Access {
         Op::StudyHold | Op::StudyRelease | Op::StudyRetry => Roles(SENDING),
         // A doctor who sees an urgent case may push it up the queue too.
         Op::StudyMarkUrgent => Roles(CLINIC),
+        // Whoever sees a study may ask for its images back, or keep them here.
+        Op::StudyKeep | Op::StudyFetch => Roles(CLINIC),
+        // Study UIDs, dates and modalities: no patient.
+        Op::StoragePlan => Roles(UPKEEP),
         // Refused files carry the patient's name as the device sent it.
         Op::QuarantineList => Roles(&[Technician, Manager, Admin]),
         Op::UsersList | Op::UserCreate | Op::UserUpdate | Op::AuditList => Roles(ADMIN),

@@ -73,15 +73,18 @@ pub struct StudyDetail {
     pub sends: Vec<SendInfo>,
     /// The patient as the device sent it beside the order's, when the study has an order.
     pub patient_check: Option<PatientCheck>,
+    /// Its purged files coming back from the hub, when a fetch-back was started.
+    pub fetch: Option<crate::storage::fetchback::FetchProgress>,
 }
 
 /// `YYYY-MM-DD` or `YYYYMMDD` to the DICOM DA form the index holds.
 pub(crate) fn dicom_date(field: &str, value: &str) -> Result<String, ApiError> {
     let digits: String = value.chars().filter(|c| *c != '-').collect();
     if digits.len() != 8 || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(ApiError::invalid(format!(
-            "{field} = {value:?}: expected YYYYMMDD or YYYY-MM-DD"
-        )));
+        return Err(super::invalid::invalid_field(
+            field,
+            format!("{field} = {value:?}: expected YYYYMMDD or YYYY-MM-DD"),
+        ));
     }
     Ok(digits)
 }
@@ -146,6 +149,7 @@ pub fn get(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyDetail, ApiError> {
         series,
         sends,
         patient_check,
+        fetch: ctx.api.fetch.progress(&req.study_uid),
     })
 }
 
@@ -170,10 +174,21 @@ impl From<ActionError> for ApiError {
                 };
                 ApiError::new(ErrorCode::Conflict, zh, en)
             }
+            ActionError::Unplaced { .. } => ApiError::new(
+                ErrorCode::Conflict,
+                "该检查在等待关联申请或核对患者，还没有可暂停、继续或重试的发送。请在检查页关联申请或核对患者，之后会自动发送。",
+                "This study waits to be assigned or its patient checked: it has no send to pause, \
+                 resume or retry yet. Assign it or check its patient on its page; then it is sent.",
+            ),
             ActionError::Registry(e) => e.into(),
             ActionError::Report(e) => e.into(),
             ActionError::User(e) => e.into(),
             ActionError::Store(e) => e.into(),
+            ActionError::Storage(crate::storage::StorageError::Store(e)) => e.into(),
+            ActionError::Storage(e) => {
+                tracing::error!(error = %e, "retention failed");
+                ApiError::internal()
+            }
         }
     }
 }

@@ -75,6 +75,19 @@ impl Config {
                  auth.max_failed_logins_per_address must be at least 1",
             ));
         }
+        let st = &self.storage;
+        if st.high_water_percent == 0
+            || st.high_water_percent > 99
+            || st.low_water_percent >= st.high_water_percent
+        {
+            return Err(ConfigError::invalid(
+                Setting::Retention,
+                format!(
+                    "storage.high_water_percent = {} and low_water_percent = {}: high is 1 to 99, low below high",
+                    st.high_water_percent, st.low_water_percent
+                ),
+            ));
+        }
         let mut names = std::collections::HashSet::new();
         for d in &self.destinations {
             if d.name.trim().is_empty() || !names.insert(d.name.as_str()) {

@@ -12,6 +12,7 @@ pub mod dimse;
 pub mod element;
 pub mod header;
 pub mod part10;
+pub mod pixels;
 pub mod sop_classes;
 pub mod uid;
 pub mod waveform;

@@ -9,6 +9,7 @@
 
 pub mod file;
 pub mod quarantine;
+mod restore;
 pub mod staging;
 
 use std::io::{self, Write};
@@ -32,6 +33,9 @@ pub enum IngestError {
     Unreadable(Refusal),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Bytes meant to put back a purged file are not the ones deleted.
+    #[error("the file is not the one deleted (SHA-256 {found}, expected {expected})")]
+    NotTheSame { expected: String, found: String },
 }
 
 /// Why a file cannot be stored: the reason a person is told (in their language, by the
@@ -178,6 +182,13 @@ impl Ingest {
         let mut conn = self.store.lock();
         let existing = store::instances_with_sop(&conn, &header.sop_instance_uid)?;
         if let Some(same) = existing.iter().find(|e| e.sha256 == staged.sha256) {
+            if same.purged_at.is_some() {
+                // Sent again after retention deleted it: the file is back on disk.
+                let existing_id = same.id;
+                drop(conn);
+                self.restore(staged, existing_id)?;
+                return Ok(Outcome::Duplicate { existing_id });
+            }
             tracing::info!(sop = %header.sop_instance_uid, "duplicate with identical bytes, acknowledged and not stored again");
             return Ok(Outcome::Duplicate {
                 existing_id: same.id,

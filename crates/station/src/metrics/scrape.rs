@@ -67,19 +67,8 @@ fn read_facts(
         overdue: store::reports::overdue(&conn, now_ms, 0)?.0,
         turnaround: store::reports::turnaround_since(&conn, 0, now_ms)?,
         groups,
-        daily_intake: daily_intake(
-            status::intake_since(&conn, now_ms - INTAKE_WINDOW_MS)?,
-            now_ms,
-        ),
+        daily_intake: status::daily_intake(&conn, now_ms, INTAKE_WINDOW_MS)?,
     })
-}
-
-/// Bytes a day from what arrived in the window: over the days since the first of it (at least
-/// one), so a station installed yesterday is not read as filling its disk seven times slower.
-fn daily_intake((bytes, first): (i64, Option<i64>), now_ms: i64) -> Option<f64> {
-    let first = first.filter(|_| bytes > 0)?;
-    let span = (now_ms - first).clamp(DAY_MS, INTAKE_WINDOW_MS);
-    Some(bytes as f64 / (span as f64 / DAY_MS as f64))
 }
 
 fn count(n: i64) -> u64 {
@@ -265,8 +254,8 @@ fn disk(
     if let Ok(bytes) = fs4::available_space(&config.data_dir) {
         free.set(i64::try_from(bytes).unwrap_or(i64::MAX));
         add(Box::new(free))?;
-        // Until retention (issue 13) frees space, nothing else does: the days left are the
-        // space above the floor over the intake.
+        // The space above the floor over the intake: how long until images are refused if
+        // retention frees nothing (it frees only what every destination verified).
         if let Some(rate) = daily_intake {
             // The issue's `station_disk_days_left`, in the base unit promtool asks for.
             let left = Gauge::new(

@@ -281,7 +281,8 @@ fn unlink(tx: &Connection, study: &StudyFacts, order: &Order) -> Result<(), Regi
     Ok(())
 }
 
-/// Complete studies not matched to any order (held or sent as received), newest first.
+/// Complete studies not matched to any order (held or sent as received), and those held for
+/// "check patient" (linked to an order: `order_ref` set), newest first.
 pub fn unassigned(conn: &Connection) -> Result<Vec<StudyFacts>, RegistryError> {
     let ids = store::studies::unassigned_ids(conn)?;
     ids.into_iter()

@@ -457,7 +457,9 @@ impl Session<'_> {
                 let code = match e {
                     IngestError::DiskFull { .. } | IngestError::Io(_) => status::OUT_OF_RESOURCES,
                     IngestError::Unreadable(_) => status::CANNOT_UNDERSTAND,
-                    IngestError::Store(_) => status::PROCESSING_FAILURE,
+                    IngestError::Store(_) | IngestError::NotTheSame { .. } => {
+                        status::PROCESSING_FAILURE
+                    }
                 };
                 (code, Some(e.to_string()))
             }

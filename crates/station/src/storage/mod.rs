@@ -1,14 +1,21 @@
-//! Storage upkeep: what keeps a station's data sound for years. A consistent backup of the
-//! index with the settings (without secrets) and a manifest, and its restore (`backup`); the
-//! integrity check of index rows against files, of unknown files and of the database
-//! (`verify`); the service's nightly and weekly schedule of both (`nightly`). Each run is
-//! recorded in the store (`store::runs`) for the dashboard.
+//! Storage that lasts for years (issue 13): retention after verified delivery (`retention`:
+//! the policy; `purge`: deleting, crash-safe; `schedule`: when it runs), fetching purged files
+//! back from a hub (`fetchback`), and upkeep: a consistent backup of the index with the
+//! settings (without secrets) and a manifest, and its restore (`backup`); the integrity check
+//! of index rows against files, of unknown files and of the database (`verify`); the service's
+//! nightly backup and weekly check (`nightly`), each run recorded (`store::runs`) for the
+//! dashboard.
 //!
-//! Must never: delete or overwrite an instance file (an unknown one goes to quarantine), run
-//! SQL of its own (that is `store`'s), or restore over a running station's data.
+//! Must never: delete a file some destination has not verified, or lose an index row, a
+//! report or a preview to a purge; delete or overwrite a file the index does not know (it goes
+//! to quarantine), or restore over a running station's data.
 
 pub mod backup;
+pub mod fetchback;
 pub mod nightly;
+pub mod purge;
+pub mod retention;
+pub mod schedule;
 pub mod verify;
 
 use std::io::{self, Read};
@@ -18,6 +25,23 @@ use sha2::{Digest, Sha256};
 
 use crate::store::runs::{self, StorageRun};
 use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot delete {path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Store(e.into())
+    }
+}
 
 /// How much of a file is read at once when hashing it.
 pub const HASH_BLOCK: usize = 1 << 20;

@@ -30,6 +30,8 @@ pub struct Existing {
     pub id: i64,
     pub sha256: String,
     pub path: String,
+    /// When its file was deleted after verified delivery (retention); `None`: on disk.
+    pub purged_at: Option<i64>,
 }
 
 /// One indexed instance, as list screens and tests read it.
@@ -52,6 +54,8 @@ pub struct InstanceRow {
     pub charset: String,
     pub charset_repaired: Option<String>,
     pub review_reason: Option<String>,
+    /// When retention deleted its file (`None`: the file is on disk).
+    pub purged_at: Option<i64>,
 }
 
 /// Instances already indexed under this SOP Instance UID.
@@ -60,7 +64,7 @@ pub fn instances_with_sop(
     sop_instance_uid: &str,
 ) -> Result<Vec<Existing>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, sha256, path FROM instances WHERE sop_instance_uid = ?1 ORDER BY id",
+        "SELECT id, sha256, path, purged_at FROM instances WHERE sop_instance_uid = ?1 ORDER BY id",
     )?;
     let rows = stmt
         .query_map([sop_instance_uid], |r| {
@@ -68,6 +72,7 @@ pub fn instances_with_sop(
                 id: r.get(0)?,
                 sha256: r.get(1)?,
                 path: r.get(2)?,
+                purged_at: r.get(3)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -168,9 +173,11 @@ pub struct ExpectedFile {
 }
 
 /// Every index row whose file should be on disk, by id: the one question "which files must
-/// exist" is asked through (the integrity check; a purged study's rows will be left out here).
+/// exist" is asked through (the integrity check). A purged instance's file is at the hub.
 pub fn files_expected(conn: &Connection) -> Result<Vec<ExpectedFile>, StoreError> {
-    let mut stmt = conn.prepare("SELECT id, path, size, sha256 FROM instances ORDER BY id")?;
+    let mut stmt = conn.prepare(
+        "SELECT id, path, size, sha256 FROM instances WHERE purged_at IS NULL ORDER BY id",
+    )?;
     let rows = stmt
         .query_map([], |r| {
             Ok(ExpectedFile {
@@ -188,7 +195,7 @@ pub fn list_instances(conn: &Connection) -> Result<Vec<InstanceRow>, StoreError>
     let mut stmt = conn.prepare(
         "SELECT i.id, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, se.series_uid, st.study_uid,
                 se.modality, p.patient_id, p.name, i.size, i.sha256, i.path, i.source_kind, i.source,
-                i.charset, i.charset_repaired, i.review_reason
+                i.charset, i.charset_repaired, i.review_reason, i.purged_at
          FROM instances i JOIN series se ON se.id = i.series_ref JOIN studies st ON st.id = se.study_ref
          JOIN patients p ON p.id = st.patient_ref ORDER BY i.id",
     )?;
@@ -212,6 +219,7 @@ pub fn list_instances(conn: &Connection) -> Result<Vec<InstanceRow>, StoreError>
                 charset: r.get(14)?,
                 charset_repaired: r.get(15)?,
                 review_reason: r.get(16)?,
+                purged_at: r.get(17)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -386,7 +386,23 @@ pub const MIGRATIONS: &[&str] = &[
         last_used_at  INTEGER
     );
     "#,
-    // 14: storage upkeep (issue 13): one row per backup and integrity check run, for the
+    // 14: retention (issue 13). An instance whose file was deleted after every destination
+    // verified it keeps its row, size and SHA-256 (`purged_at` set; NULL: the file is on disk).
+    // A study a person keeps is never purged; `fetched_at` restarts the retention clock of a
+    // study whose files came back from the hub.
+    r#"
+    ALTER TABLE instances ADD COLUMN purged_at INTEGER;
+    CREATE INDEX instances_purged ON instances(purged_at) WHERE purged_at IS NOT NULL;
+    ALTER TABLE studies ADD COLUMN keep INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE studies ADD COLUMN fetched_at INTEGER;
+    "#,
+    // 15: the fingerprint of a purged image's native pixel data (`dicom::pixels`): a file
+    // fetched back in another native transfer syntax is the same image when its SOP Instance
+    // UID and this match (its own size and SHA-256 then replace the row's).
+    r#"
+    ALTER TABLE instances ADD COLUMN pixel_sha256 TEXT;
+    "#,
+    // 16: storage upkeep (issue 13): one row per backup and integrity check run, for the
     // dashboard's card and the service's schedule. No CHECK on `kind`: a newer station's kind
     // must not make an older one fail.
     r#"

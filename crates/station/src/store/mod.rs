@@ -18,6 +18,7 @@ pub mod patients;
 pub mod quarantine;
 pub mod queue;
 pub mod reports;
+pub mod retention;
 mod routing;
 pub mod runs;
 pub mod sessions;

@@ -78,14 +78,26 @@ pub fn received_by_source(conn: &Connection) -> Result<Vec<Received>, StoreError
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// What arrived since `since_ms`: bytes as stored, and when the first of them arrived (`None`
-/// when nothing did). How fast the disk fills, for the days it has left.
-pub fn intake_since(conn: &Connection, since_ms: i64) -> Result<(i64, Option<i64>), StoreError> {
-    Ok(conn.query_row(
+/// Bytes a day that arrived in the `window_ms` before `now_ms` (`None` when nothing did): over
+/// the days since the first of it (at least one), so a station installed yesterday is not read
+/// as filling its disk a week slower. Counted from the index rows, which a purge keeps, so
+/// freeing space does not make the intake look smaller.
+pub fn daily_intake(
+    conn: &Connection,
+    now_ms: i64,
+    window_ms: i64,
+) -> Result<Option<f64>, StoreError> {
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+    let (bytes, first): (i64, Option<i64>) = conn.query_row(
         "SELECT COALESCE(SUM(size), 0), MIN(received_at) FROM instances WHERE received_at >= ?1",
-        [since_ms],
+        [now_ms - window_ms],
         |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
+    )?;
+    let Some(first) = first.filter(|_| bytes > 0) else {
+        return Ok(None);
+    };
+    let span = (now_ms - first).clamp(DAY_MS, window_ms.max(DAY_MS));
+    Ok(Some(bytes as f64 / (span as f64 / DAY_MS as f64)))
 }
 
 /// The send queue rows of one destination in one state.

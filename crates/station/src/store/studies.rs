@@ -47,6 +47,10 @@ pub struct StudySummary {
     pub first_received_at: i64,
     pub last_received_at: i64,
     pub state_changed_at: i64,
+    /// Instances whose files were deleted after delivery (kept at the center, 中心存档).
+    pub purged_instances: i64,
+    /// A person marked it to be kept on this station (never purged).
+    pub keep: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -61,6 +65,8 @@ pub struct InstanceInfo {
     pub charset: String,
     pub charset_repaired: Option<String>,
     pub review_reason: Option<String>,
+    /// Its file was deleted after delivery; the hub holds it (fetched back on demand).
+    pub purged: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -122,7 +128,9 @@ fn summary_select() -> String {
         (SELECT group_concat(DISTINCT se.modality) FROM series se WHERE se.study_ref = s.id),
         (SELECT COUNT(*) FROM instances i JOIN series se ON se.id = i.series_ref WHERE se.study_ref = s.id),
         s.state, s.priority, s.first_received_at, s.last_received_at, s.state_changed_at,
-        p.name, o.accession
+        p.name, o.accession,
+        (SELECT COUNT(i.purged_at) FROM instances i JOIN series se ON se.id = i.series_ref WHERE se.study_ref = s.id),
+        s.keep
      {STUDY_FROM}"
     )
 }
@@ -155,6 +163,8 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudySummary> {
         state_changed_at: r.get(15)?,
         received_patient_name: r.get(16)?,
         order_accession: r.get(17)?,
+        purged_instances: r.get(18)?,
+        keep: r.get(19)?,
     })
 }
 
@@ -236,7 +246,7 @@ pub fn series_of(conn: &Connection, study_uid: &str) -> Result<Vec<SeriesInfo>, 
         .collect::<Result<Vec<_>, _>>()?;
     let mut stmt = conn.prepare(
         "SELECT sop_instance_uid, sop_class_uid, instance_number, size, received_at, source_kind,
-                source, charset, charset_repaired, review_reason
+                source, charset, charset_repaired, review_reason, purged_at IS NOT NULL
          FROM instances WHERE series_ref = ?1 ORDER BY instance_number, id",
     )?;
     for (id, s) in &mut series {
@@ -253,6 +263,7 @@ pub fn series_of(conn: &Connection, study_uid: &str) -> Result<Vec<SeriesInfo>, 
                     charset: r.get(7)?,
                     charset_repaired: r.get(8)?,
                     review_reason: r.get(9)?,
+                    purged: r.get(10)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -422,10 +433,14 @@ pub fn facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError>
     Ok(facts)
 }
 
-/// Complete studies not matched to any order (held or sent as received), newest first.
+/// Complete studies a technician must place, newest first: those matched to no order (held or
+/// sent as received), and those linked to an order but held for "check patient" (`unassigned`
+/// with an order).
 pub fn unassigned_ids(conn: &Connection) -> Result<Vec<i64>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT id FROM studies WHERE order_ref IS NULL AND state <> 'receiving' ORDER BY last_received_at DESC",
+        "SELECT id FROM studies
+         WHERE (order_ref IS NULL AND state <> 'receiving') OR state = 'unassigned'
+         ORDER BY last_received_at DESC",
     )?;
     let ids = stmt
         .query_map([], |r| r.get(0))?

@@ -30,6 +30,7 @@ mod queuerace;
 mod receive;
 mod refusal;
 mod reports;
+mod retention;
 mod selftest;
 mod sendearly;
 mod settings;

@@ -85,6 +85,12 @@ fn front_desk(station: &Station) -> (Client, String, String, String) {
     (client, admin, tech, clinic_id)
 }
 
+/// The studies a technician must place (`studies_unassigned`).
+fn placeable(client: &Client, token: &str) -> Vec<Value> {
+    let listed = client.ok(token, "studies_unassigned", json!({}));
+    listed["items"].as_array().cloned().unwrap_or_default()
+}
+
 fn actions_of(client: &Client, admin: &str, action: &str) -> Vec<Value> {
     audit(client, admin, json!({ "action_prefix": action }))
 }
@@ -147,6 +153,22 @@ fn a_study_of_another_patient_under_an_order_waits_for_a_technician_to_confirm_i
     assert!(!at_hub(&hub).contains(&wrong), "held, not sent");
     let flagged = actions_of(&client, &admin, "study.check_patient");
     assert_eq!(flagged.len(), 1, "{flagged:?}");
+    // The technician's list of studies to place has it, linked to its order (so the screen can
+    // say "check patient" rather than "no order"); the study that went is not there.
+    let listed = placeable(&client, &tech);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["study_uid"], wrong.as_str(), "{listed:?}");
+    assert!(listed[0]["order_ref"].is_i64(), "{listed:?}");
+    // Nothing to pause or resume while it waits: releasing would send it unchecked.
+    for op in ["study_hold", "study_release", "study_retry"] {
+        let r = client.call(Some(&tech), op, json!({ "study_uid": wrong }));
+        assert_eq!((r.status, r.code()), (409, "conflict"), "{op}: {r:?}");
+        assert!(r.message().contains("核对患者"), "{op} says why: {r:?}");
+    }
+    assert_eq!(
+        study(&client, &tech, &wrong)["study"]["state"],
+        "unassigned"
+    );
 
     // A doctor may not confirm; the technician does, and the study goes as the registered
     // patient.
@@ -163,6 +185,11 @@ fn a_study_of_another_patient_under_an_order_waits_for_a_technician_to_confirm_i
         json!({ "study_uid": wrong }),
     );
     assert_ne!(confirmed["state"], "unassigned", "{confirmed}");
+    assert_eq!(
+        placeable(&client, &tech),
+        Vec::<Value>::new(),
+        "confirmed: nothing to place"
+    );
     wait_for("the confirmed study at the hub", WAIT_TIMEOUT, || {
         at_hub(&hub).contains(&wrong).then_some(())
     });

@@ -564,6 +564,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/storage_plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What retention would delete now and why, what it keeps and why; the disk and its marks.
+         * @description Roles: manager, admin, maintenance.
+         */
+        post: operations["storage_plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/studies_list": {
         parameters: {
             query?: never;
@@ -594,7 +614,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Complete studies matched to no order, waiting for a technician. Audited.
+         * Complete studies a technician must place: matched to no order, or held for "check patient" (order_ref set). Audited.
          * @description Roles: technician, manager, admin.
          */
         post: operations["studies_unassigned"];
@@ -644,6 +664,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/study_fetch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fetch a purged study's files back from the hub that holds them (中心存档); its progress. Audited.
+         * @description Roles: technician, doctor, manager, admin.
+         */
+        post: operations["study_fetch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/study_get": {
         parameters: {
             query?: never;
@@ -678,6 +718,26 @@ export interface paths {
          * @description Roles: technician, manager, admin, maintenance.
          */
         post: operations["study_hold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/study_keep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep a study's files on this station whatever retention says (or let it decide again).
+         * @description Roles: technician, doctor, manager, admin.
+         */
+        post: operations["study_keep"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1035,6 +1095,8 @@ export interface components {
             overdue_total: number;
             /** Format: int32 */
             period_days: number;
+            /** @description The data disk and retention. */
+            storage: components["schemas"]["StorageSummary"];
             turnaround: components["schemas"]["TurnaroundStats"][];
             /**
              * Format: int64
@@ -1163,6 +1225,13 @@ export interface components {
             field: components["schemas"]["IdentityField"];
             registered: string;
         };
+        /** @description The disk holding the data directory. */
+        Disk: {
+            /** Format: int64 */
+            free_bytes: number;
+            /** Format: int64 */
+            total_bytes: number;
+        };
         /** @description One multiplex group, ready to plot. */
         EcgWaveform: {
             /** @description Multiplex Group Label, e.g. "RHYTHM". */
@@ -1185,6 +1254,11 @@ export interface components {
         ErrorCode: "invalid" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "patient_mismatch" | "throttled" | "internal";
         ErrorDetail: {
             code: components["schemas"]["ErrorCode"];
+            /**
+             * @description The engine's own words for what is wrong (often English, e.g. serde's), for a
+             *     "details" toggle beside the message; absent when the message says it all.
+             */
+            detail?: string | null;
             /** @description The request field at fault, e.g. `destinations[0].url`, when one is. */
             field?: string | null;
             message: string;
@@ -1234,6 +1308,18 @@ export interface components {
             /** @enum {string} */
             type: "user_changed";
             username: string;
+        };
+        /** @description How a study's fetch-back is going. */
+        FetchProgress: {
+            done: number;
+            /** @description Why it stopped, when it failed (raw). */
+            error?: string | null;
+            /** @description No destination that holds the study is configured. */
+            no_hub: boolean;
+            problem?: null | components["schemas"]["HubProblem"];
+            running: boolean;
+            /** @description Files to fetch when it started, and fetched so far. */
+            total: number;
         };
         HttpConfig: {
             bind: string;
@@ -1286,6 +1372,8 @@ export interface components {
             charset_repaired?: string | null;
             /** Format: int64 */
             instance_number?: number | null;
+            /** @description Its file was deleted after delivery; the hub holds it (fetched back on demand). */
+            purged: boolean;
             /** Format: int64 */
             received_at: number;
             review_reason?: string | null;
@@ -1298,6 +1386,16 @@ export interface components {
         };
         InstanceRef: {
             sop_instance_uid: string;
+        };
+        /**
+         * @description Why a study's files stay.
+         * @enum {string}
+         */
+        KeepReason: "kept_by_user" | "held" | "unassigned" | "no_destination" | "not_delivered" | "flagged" | "urgent_unreported" | "report_expected" | "days_left";
+        KeepRequest: {
+            /** @description `true`: never purge this study's files; `false`: retention decides again. */
+            keep: boolean;
+            study_uid: string;
         };
         KeyImage: {
             /**
@@ -1582,12 +1680,56 @@ export interface components {
             /** @description Studies already matched to this patient that are corrected and sent again. */
             studies_corrected: number;
         };
+        /** @description What a purge would do now: `station purge --dry-run`, and the dashboard's storage card. */
+        Plan: {
+            /**
+             * Format: int64
+             * @description The time the plan was made for (Unix ms).
+             */
+            at: number;
+            disk?: null | components["schemas"]["Disk"];
+            /** Format: int32 */
+            high_water_percent: number;
+            keep: components["schemas"]["PlannedStudy"][];
+            /** Format: int32 */
+            low_water_percent: number;
+            /**
+             * @description The disk is above the high-water mark and would still be after this plan: what is
+             *     left is held for reasons a full disk does not override (not delivered, held ...).
+             */
+            only_protected_left: boolean;
+            purge: components["schemas"]["PlannedStudy"][];
+            /** Format: int64 */
+            purge_bytes: number;
+        };
+        /** @description One study in a plan. */
+        PlannedStudy: {
+            /** Format: int64 */
+            bytes: number;
+            /** Format: int64 */
+            files: number;
+            keep?: null | components["schemas"]["KeepReason"];
+            modalities: string;
+            purge?: null | components["schemas"]["PurgeReason"];
+            study_date: string;
+            study_uid: string;
+            /**
+             * Format: int64
+             * @description When a study kept for its clock becomes due (Unix ms).
+             */
+            until?: number | null;
+        };
         /** @description The exam items the Register page offers, per modality. */
         Procedures: {
             procedures: {
                 [key: string]: string[];
             };
         };
+        /**
+         * @description Why a study's files go.
+         * @enum {string}
+         */
+        PurgeReason: "days_up" | "disk_full";
         QuarantineItem: {
             /** Format: int64 */
             created_at: number;
@@ -1964,6 +2106,21 @@ export interface components {
              */
             backup_time?: string;
             /**
+             * Format: int32
+             * @description When the data disk is fuller than this (percent), delivered studies go before their
+             *     days are up, oldest delivery first, until it is below `low_water_percent`.
+             */
+            high_water_percent?: number;
+            /**
+             * Format: int64
+             * @description Days after every destination verified a study before its image files are deleted (its
+             *     index rows, previews, reports and hashes stay; the files come back from the hub on
+             *     demand). 0 deletes them at the next purge after delivery.
+             */
+            keep_days_after_delivery?: number;
+            /** Format: int32 */
+            low_water_percent?: number;
+            /**
              * Format: int64
              * @description Below this much free space on the data disk new images are refused (status A700).
              */
@@ -2000,6 +2157,59 @@ export interface components {
          * @enum {string}
          */
         StorageRunKind: "backup" | "verify";
+        /** @description What the data disk holds, how long it lasts, and retention's next and last runs. */
+        StorageSummary: {
+            /**
+             * Format: double
+             * @description Bytes a day over the last 14 days.
+             */
+            daily_intake_bytes?: number | null;
+            /**
+             * Format: double
+             * @description Days until free space reaches the floor at the last 14 days' intake, if retention
+             *     frees nothing; `null` when nothing arrived.
+             */
+            days_left?: number | null;
+            /**
+             * Format: int64
+             * @description Bytes on disk by kind (delivered: retention may delete; undelivered: never; reports).
+             */
+            delivered_bytes: number;
+            /** Format: int32 */
+            high_water_percent: number;
+            /** Format: int64 */
+            keep_days_after_delivery: number;
+            /**
+             * Format: int64
+             * @description The last run that deleted anything (Unix ms), its studies and bytes.
+             */
+            last_purge_at?: number | null;
+            /** Format: int64 */
+            last_purge_bytes?: number | null;
+            /** Format: int64 */
+            last_purge_studies?: number | null;
+            /**
+             * Format: int64
+             * @description The next hourly run (Unix ms); it also runs at once above the high-water mark.
+             */
+            next_purge_at: number;
+            /**
+             * @description The disk is above the high-water mark and nothing left may go: what remains is not
+             *     delivered, held, unassigned, flagged, urgent without its report, or kept.
+             */
+            only_protected_left: boolean;
+            /**
+             * Format: int64
+             * @description Deleted after delivery, kept at the center.
+             */
+            purged_bytes: number;
+            /** Format: int64 */
+            reports_bytes: number;
+            /** Format: int64 */
+            total_disk_bytes?: number | null;
+            /** Format: int64 */
+            undelivered_bytes: number;
+        };
         StudiesConfig: {
             /**
              * @description When true, a study matched by accession or worklist Study UID whose device-sent name, sex
@@ -2069,6 +2279,7 @@ export interface components {
             study_uid: string;
         };
         StudyDetail: {
+            fetch?: null | components["schemas"]["FetchProgress"];
             patient_check?: null | components["schemas"]["PatientCheck"];
             sends: components["schemas"]["SendInfo"][];
             series: components["schemas"]["SeriesInfo"][];
@@ -2119,6 +2330,8 @@ export interface components {
             first_received_at: number;
             /** Format: int64 */
             instances: number;
+            /** @description A person marked it to be kept on this station (never purged). */
+            keep: boolean;
             /** Format: int64 */
             last_received_at: number;
             modalities: string[];
@@ -2128,6 +2341,11 @@ export interface components {
             patient_id: string;
             patient_name: string;
             patient_sex: string;
+            /**
+             * Format: int64
+             * @description Instances whose files were deleted after delivery (kept at the center, 中心存档).
+             */
+            purged_instances: number;
             /** @description The name as the device sent it (differs from `patient_name` when the order corrected it). */
             received_patient_name: string;
             state: components["schemas"]["StudyState"];
@@ -2251,7 +2469,10 @@ export interface components {
             priority: string;
         };
         UnassignedList: {
-            /** @description Complete studies matched to no order, newest first. */
+            /**
+             * @description Complete studies matched to no order, and those held for "check patient" (linked to an
+             *     order: `order_ref` set), newest first.
+             */
             items: components["schemas"]["StudyFacts"][];
         };
         UrgentRequest: {
@@ -4346,6 +4567,84 @@ export interface operations {
             };
         };
     };
+    storage_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     studies_list: {
         parameters: {
             query?: never;
@@ -4658,6 +4957,84 @@ export interface operations {
             };
         };
     };
+    study_fetch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FetchProgress"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     study_get: {
         parameters: {
             query?: never;
@@ -4746,6 +5123,84 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["StudyRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyActionResult"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    study_keep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KeepRequest"];
             };
         };
         responses: {

@@ -27,12 +27,15 @@ export interface Ops {
   settings_get: { request: Schemas['Empty']; response: Schemas['Settings'] }
   settings_update: { request: Schemas['SettingsUpdate']; response: Schemas['SettingsApplied'] }
   status: { request: Schemas['Empty']; response: Schemas['StatusResponse'] }
+  storage_plan: { request: Schemas['Empty']; response: Schemas['Plan'] }
   studies_list: { request: Schemas['StudiesQuery']; response: Schemas['StudyPage'] }
   studies_unassigned: { request: Schemas['Empty']; response: Schemas['UnassignedList'] }
   study_assign: { request: Schemas['StudyAssign']; response: Schemas['StudyAssigned'] }
   study_confirm_patient: { request: Schemas['StudyRef']; response: Schemas['PatientConfirmed'] }
+  study_fetch: { request: Schemas['StudyRef']; response: Schemas['FetchProgress'] }
   study_get: { request: Schemas['StudyRef']; response: Schemas['StudyDetail'] }
   study_hold: { request: Schemas['StudyRef']; response: Schemas['StudyActionResult'] }
+  study_keep: { request: Schemas['KeepRequest']; response: Schemas['StudyActionResult'] }
   study_mark_urgent: { request: Schemas['UrgentRequest']; response: Schemas['StudyActionResult'] }
   study_release: { request: Schemas['StudyRef']; response: Schemas['StudyActionResult'] }
   study_retry: { request: Schemas['StudyRef']; response: Schemas['StudyActionResult'] }

@@ -1,9 +1,10 @@
 //! The `station` command: `serve`, `import`, `status`, `sync`, `patient`, `order`, `worklist`,
-//! `study`, `report`, `user`, `token`, `backup`, `restore`, `verify`, `openapi` and `demo`. The only place that uses `anyhow`; everything
+//! `study`, `report`, `user`, `token`, `purge`, `backup`, `restore`, `verify`, `openapi` and `demo`. The only place that uses `anyhow`; everything
 //! it calls returns typed errors. Every change it makes goes through the library's operation
 //! layer (`station::actions`), audited with the actor `cli` (or `--actor`), as the API's are.
 
 mod hub;
+mod purge;
 mod registry;
 mod report;
 mod storage;
@@ -120,6 +121,10 @@ enum Command {
         #[command(subcommand)]
         action: token::TokenAction,
     },
+    /// Delete the image files of studies every destination verified, as the running station
+    /// does every hour (`[storage]` retention); `--dry-run` says what would go and what stays,
+    /// and why.
+    Purge(purge::PurgeArgs),
     /// Write a consistent copy of the index, the settings without secrets and a manifest into
     /// a new folder, while the station runs. Instance files are not copied.
     Backup {
@@ -263,6 +268,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report { action } => report_cli::run(action),
         Command::User { action } => user_cli::run(action),
         Command::Token { action } => token::run(action),
+        Command::Purge(args) => purge::run(args),
         Command::Backup { config, out } => storage::backup(&config, &out),
         Command::Restore { config, dir, force } => storage::restore(&config, &dir, force),
         Command::Verify {

@@ -167,7 +167,7 @@ pub enum OrderAction {
 
 #[derive(Subcommand)]
 pub enum StudyAction {
-    /// Studies not matched to any order.
+    /// Studies not matched to any order, and those held for "check patient".
     Unassigned {
         #[command(flatten)]
         config: ConfigArgs,
@@ -388,12 +388,18 @@ pub fn study(action: StudyAction) -> anyhow::Result<()> {
                 return print(&list);
             }
             if list.is_empty() {
-                println!("every complete study is matched to an order");
+                println!("every complete study is matched to an order, and none waits for its patient to be checked");
             }
             for s in &list {
+                // Linked to an order but held: the device's patient differs from the order's.
+                let why = match s.order_ref {
+                    Some(_) => "check-patient",
+                    None => "no-order",
+                };
                 println!(
-                    "{:<10} {}  {}  {} {}  accession {}  {}",
+                    "{:<10} {:<13} {}  {}  {} {}  accession {}  {}",
                     s.state,
+                    why,
                     s.study_date,
                     s.modalities.join(","),
                     s.patient_id,

@@ -144,6 +144,9 @@ fn act(config: &Config, study_uid: &str, actor: &str, action: Action) -> anyhow:
             );
             Ok(())
         }
+        Err(ActionError::Unplaced { .. }) => {
+            bail!("study {study_uid} waits to be assigned or its patient checked (`station study unassigned`): nothing to hold, release or retry")
+        }
         Err(ActionError::NothingTo { .. } | ActionError::StudyNotFound(_)) => {
             bail!("study {study_uid} has no destination that is {needs}; see `station sync status`")
         }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod clinic_day;
+mod invalid;
 mod live;
 mod roles;
 mod shutdown;

@@ -33,6 +33,10 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("study_release", Some(&[T, M, A, X])),
     ("study_retry", Some(&[T, M, A, X])),
     ("study_mark_urgent", Some(CLINIC)),
+    ("study_keep", Some(CLINIC)),
+    ("study_fetch", Some(CLINIC)),
+    // Retention's plan names studies by UID, date and modality: no patient.
+    ("storage_plan", Some(&[M, A, X])),
     ("quarantine_list", Some(&[T, M, A])),
     ("users_list", Some(&[A])),
     ("user_create", Some(&[A])),

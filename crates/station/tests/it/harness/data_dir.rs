@@ -39,12 +39,23 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Checks the index against the files: every row's file exists with its SHA-256 and size, and
-/// every file under `instances/` has a row. Returns the rows.
+/// Checks the index against the files: every row's file exists with its SHA-256 and size (or,
+/// for a row retention purged, no longer exists), and every file under `instances/` has a row.
+/// Returns the rows.
 pub fn assert_index_matches_files(data_dir: &Path) -> Vec<InstanceRow> {
     let rows = read_instances(data_dir);
     for row in &rows {
         let file = data_dir.join(&row.path);
+        if row.purged_at.is_some() {
+            assert!(
+                !file.exists(),
+                "row #{} ({}) is purged but its file {} is still there",
+                row.id,
+                row.sop_instance_uid,
+                row.path
+            );
+            continue;
+        }
         assert!(
             file.is_file(),
             "row #{} ({}) points at missing file {}",

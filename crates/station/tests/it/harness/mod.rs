@@ -83,7 +83,7 @@ pub fn poll<T>(
 }
 
 /// As [`poll`], but `None` at the end of the wait instead of a panic.
-fn try_poll<T>(
+pub fn try_poll<T>(
     timeout: Duration,
     step: Duration,
     mut check: impl FnMut() -> Option<T>,

@@ -233,6 +233,38 @@ impl Orthanc {
         );
     }
 
+    /// The hub's copy of an instance replaced by `file` (the same SOP Instance UID, other
+    /// bytes): the instance it holds is deleted, then `file` uploaded.
+    pub fn replace(&self, sop_instance_uid: &str, file: &Path) {
+        let deleted = runtime().block_on(async {
+            let answer = self
+                .request(reqwest::Method::POST, "/tools/lookup")
+                .body(sop_instance_uid.to_owned())
+                .send()
+                .await
+                .expect("POST /tools/lookup")
+                .bytes()
+                .await
+                .expect("lookup answer");
+            let found: serde_json::Value =
+                serde_json::from_slice(&answer).expect("lookup answer as JSON");
+            let id = found[0]["ID"]
+                .as_str()
+                .expect("the hub holds the instance")
+                .to_owned();
+            self.request(reqwest::Method::DELETE, &format!("/instances/{id}"))
+                .send()
+                .await
+                .expect("DELETE /instances")
+                .status()
+        });
+        assert!(
+            deleted.is_success(),
+            "Orthanc did not delete {sop_instance_uid}: {deleted}"
+        );
+        self.upload(file);
+    }
+
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         let mut request = reqwest::Client::new()
             .request(method, format!("http://127.0.0.1:{}{path}", self.http_port))
