@@ -24,22 +24,8 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$STATION" demo --small --out "$WORK/day" --seed 5 >/dev/null
-# One DX image; each copy gets its own study, series and instance UIDs (same length, so the
-# file stays valid byte for byte).
-python3 - "$WORK/day" "$WORK/in" "$STUDIES" <<'PY'
-import os, re, sys
-day, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-src = next(os.path.join(r, f) for r, _, fs in sorted(os.walk(day)) for f in sorted(fs) if "DX" in f.upper() or "dx" in r.lower())
-data = open(src, "rb").read()
-uids = sorted(set(re.findall(rb"2\.25\.\d{30,39}", data)), key=len)
-for i in range(n):
-    d = os.path.join(out, str(i // 1000)); os.makedirs(d, exist_ok=True)
-    b = data
-    for k, u in enumerate(uids):
-        tail = b"%d%07d" % (k, i)
-        b = b.replace(u, u[: len(u) - len(tail)] + tail)
-    open(os.path.join(d, f"{i}.dcm"), "wb").write(b)
-PY
+# One DX image; each copy gets its own study, series and instance UIDs (bench/copies.py).
+python3 bench/copies.py "$WORK/day" "$WORK/in" "$STUDIES"
 
 HTTP=$(free_port); DICOM=$(free_port); DEAD=$(free_port)
 TOKEN=bench-scrape-token-0123456789

@@ -41,7 +41,7 @@ pub const LAYERS: &[&[&str]] = &[
     &["convert"],
     // Services: the DICOM listener, watched folders, the hub client and sync, reports,
     // the study lifecycle, the change feed; what the center's monitoring reads of them
-    // (metrics from the store, readiness).
+    // (metrics from the store, readiness); storage upkeep (backup, integrity check).
     &[
         "scp",
         "watch",

@@ -81,6 +81,8 @@ pub enum Setting {
     MetricsToken,
     /// Retention's days and disk marks.
     Retention,
+    /// The backup time and how many backups are kept.
+    Backup,
     /// The file as a whole (writing it back).
     File,
 }
@@ -327,6 +329,32 @@ pub struct StorageConfig {
     pub low_water_percent: u8,
     /// Below this much free space on the data disk new images are refused (status A700).
     pub min_free_mb: u64,
+    /// Where the nightly backups of the index go; absent: `backups` in the data directory.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub backup_dir: Option<PathBuf>,
+    /// Local time of day ("HH:MM") of the nightly backup, and of the weekly integrity check
+    /// after it; empty: no scheduled backup or check.
+    #[serde(default = "default_backup_time")]
+    pub backup_time: String,
+    /// The newest this many nightly backups are kept; older ones are deleted.
+    #[serde(default = "default_backup_keep")]
+    pub backup_keep: u32,
+    /// Days between the integrity checks `station serve` runs (0: none).
+    #[serde(default = "default_verify_every_days")]
+    pub verify_every_days: u32,
+}
+
+fn default_backup_time() -> String {
+    "02:30".into()
+}
+
+fn default_backup_keep() -> u32 {
+    7
+}
+
+fn default_verify_every_days() -> u32 {
+    7
 }
 
 fn default_keep_days_after_delivery() -> u64 {
@@ -345,6 +373,16 @@ impl StorageConfig {
     /// The floor in bytes.
     pub fn min_free_bytes(&self) -> u64 {
         self.min_free_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// The local time of the nightly backup; None when none is scheduled (or the value is not
+    /// a time, which validation refuses).
+    pub fn backup_at(&self) -> Option<chrono::NaiveTime> {
+        let text = self.backup_time.trim();
+        if text.is_empty() {
+            return None;
+        }
+        chrono::NaiveTime::parse_from_str(text, "%H:%M").ok()
     }
 }
 
@@ -531,6 +569,15 @@ impl Config {
 
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("station.db")
+    }
+
+    /// Where the nightly backups go: `[storage] backup_dir`, else `backups` in the data
+    /// directory.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.storage
+            .backup_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("backups"))
     }
 }
 

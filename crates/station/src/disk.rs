@@ -1,5 +1,6 @@
 //! Durable writes on a clinic PC's disk, whatever its system: the fsync of a directory that
-//! makes a rename into it survive a power cut; and the data directory kept private.
+//! makes a rename into it survive a power cut; the data directory kept private, and locked by
+//! the one process that may change it wholesale.
 //!
 //! Must never: report a directory synced that was not (on Windows, where no directory handle
 //! can be flushed, NTFS's metadata journal is what makes the rename durable: documented, not
@@ -42,6 +43,15 @@ pub fn make_private(dir: &Path) -> io::Result<()> {
     #[cfg(not(unix))]
     let _ = dir;
     Ok(())
+}
+
+/// The lock a running station holds on its data directory (`station.lock`): taken by
+/// `station serve` for as long as it runs, and by `station restore` while it replaces the index.
+/// `Ok(None)` when another process holds it; the OS releases it when its holder dies.
+pub fn lock_data_dir(dir: &Path) -> io::Result<Option<std::fs::File>> {
+    use fs4::fs_std::FileExt;
+    let lock = std::fs::File::create(dir.join("station.lock"))?;
+    Ok(matches!(lock.try_lock_exclusive(), Ok(true)).then_some(lock))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `station serve`: opens the store, recovers from any crash, then runs the DICOM listener, the
-//! watched folders, the sync workers, the report pollers and the lifecycle ticker until shutdown;
+//! watched folders, the sync workers, the report pollers, the lifecycle ticker and the storage
+//! upkeep schedule (nightly backup, weekly integrity check) until shutdown;
 //! the settings an admin changes while it runs are followed without a restart (`groups`).
 //!
 //! Must never: start receiving before crash recovery has finished, or run twice on one data
@@ -10,8 +11,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-
-use fs4::fs_std::FileExt;
 
 use crate::config::Config;
 use crate::events::Events;
@@ -73,14 +72,12 @@ impl Station {
                 path: data_dir.display().to_string(),
                 source,
             })?;
-        let lock =
-            File::create(data_dir.join("station.lock")).map_err(|source| ServeError::DataDir {
+        let lock = crate::disk::lock_data_dir(data_dir)
+            .map_err(|source| ServeError::DataDir {
                 path: data_dir.display().to_string(),
                 source,
-            })?;
-        if !matches!(lock.try_lock_exclusive(), Ok(true)) {
-            return Err(ServeError::AlreadyRunning(data_dir.display().to_string()));
-        }
+            })?
+            .ok_or_else(|| ServeError::AlreadyRunning(data_dir.display().to_string()))?;
         let store = Arc::new(Store::open(&config.db_path())?);
         let ingest =
             Arc::new(
@@ -157,6 +154,15 @@ impl Station {
         );
         threads.push(std::thread::spawn(move || {
             crate::changes::run(feed_store, feed_db, feed_events, stop_feed)
+        }));
+        let (upkeep_live, upkeep_store, upkeep_dir, stop_upkeep) = (
+            api.live_config(),
+            store.clone(),
+            data_dir.clone(),
+            shutdown.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            crate::storage::nightly::run(upkeep_live, upkeep_store, &upkeep_dir, stop_upkeep)
         }));
         Ok(Station {
             dicom_addr,

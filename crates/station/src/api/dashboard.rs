@@ -1,7 +1,8 @@
 //! The manager's dashboard: studies per stage, links, disk and devices, how long the hub takes
 //! to report per modality (median and 90th percentile over a chosen period), the studies past
-//! their turnaround target, reports nobody has read, and the disk with retention (issue 13). One query per figure, nothing cached:
-//! the database tells the truth.
+//! their turnaround target, reports nobody has read, the disk with retention (issue 13), and
+//! the last backup and integrity check. One query per figure, nothing cached: the database
+//! tells the truth.
 //!
 //! Must never: list patients without an audit entry.
 
@@ -14,8 +15,9 @@ use crate::storage::purge::{Disk, Marks, Plan};
 use crate::storage::retention::Policy;
 pub use crate::store::reports::OverdueStudy;
 use crate::store::reports::TurnaroundRow;
+pub use crate::store::runs::StorageRun;
 pub use crate::store::DeviceSeen;
-use crate::store::{self, audit, StatusCounts};
+use crate::store::{self, audit, StatusCounts, StorageRunKind};
 
 /// Days of turnaround the dashboard summarizes when the caller does not say.
 const DEFAULT_PERIOD_DAYS: u32 = 30;
@@ -66,6 +68,10 @@ pub struct Dashboard {
     pub unread_reports: i64,
     /// Current reports no one has acknowledged yet.
     pub unacknowledged_reports: i64,
+    /// The newest backup of the index (`null`: none yet).
+    pub last_backup: Option<StorageRun>,
+    /// The newest integrity check (`null`: none yet).
+    pub last_verify: Option<StorageRun>,
     /// The data disk and retention.
     pub storage: StorageSummary,
 }
@@ -178,6 +184,8 @@ pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError
         overdue,
         unread_reports,
         unacknowledged_reports,
+        last_backup: store::runs::last(&conn, StorageRunKind::Backup)?,
+        last_verify: store::runs::last(&conn, StorageRunKind::Verify)?,
         storage: storage_summary(ctx, &conn, now)?,
     })
 }

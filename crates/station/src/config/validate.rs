@@ -47,6 +47,18 @@ impl Config {
                 "dicom.artim_timeout_secs and dicom.idle_timeout_secs must be at least 1",
             ));
         }
+        let storage = &self.storage;
+        if (!storage.backup_time.trim().is_empty() && storage.backup_at().is_none())
+            || storage.backup_keep == 0
+        {
+            return Err(ConfigError::invalid(
+                Setting::Backup,
+                format!(
+                    "storage.backup_time = {:?}, storage.backup_keep = {}: the time is HH:MM (or empty for none), and at least 1 backup is kept",
+                    storage.backup_time, storage.backup_keep
+                ),
+            ));
+        }
         if self.studies.quiet_period_secs == 0 {
             return Err(ConfigError::invalid(
                 Setting::QuietPeriod,

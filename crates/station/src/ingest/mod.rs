@@ -278,7 +278,8 @@ impl Ingest {
 
     /// Crash recovery, run at start before anything is received: staging leftovers are deleted
     /// (no device was told "success" for them), and complete files under `instances/` that have
-    /// no row (a crash between rename and commit) are indexed. Returns how many were indexed.
+    /// no row (a crash between rename and commit) are indexed; one that cannot be read goes to
+    /// quarantine (reason `orphan`). Returns how many were indexed.
     pub fn recover(&self) -> Result<usize, IngestError> {
         for entry in std::fs::read_dir(&self.tmp_dir)? {
             let path = entry?.path();
@@ -297,6 +298,25 @@ impl Ingest {
                 Err(_) => continue,
             };
             if known.contains(&rel) {
+                continue;
+            }
+            // One that is not a readable object would be lost in staging: it goes to quarantine
+            // as the integrity check puts such files there.
+            if let Err(e) = header::read_part10(entry.path()) {
+                let IngestError::Unreadable(why) = IngestError::from(e) else {
+                    continue;
+                };
+                let refusal = Refusal::new(
+                    QuarantineReason::Orphan,
+                    format!("{rel} was under instances/ without an index row and cannot be read ({why}); moved here at start"),
+                );
+                quarantine::quarantine_file(
+                    &self.store,
+                    entry.path(),
+                    &self.data_dir.join("quarantine"),
+                    &refusal,
+                    false,
+                )?;
                 continue;
             }
             // Move it back to staging and commit it like any arrival.

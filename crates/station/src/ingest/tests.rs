@@ -162,3 +162,19 @@ fn recovery_drops_staging_leftovers_and_indexes_orphaned_files() {
     // Running it again finds nothing new.
     assert_eq!(ingest.recover().expect("recover"), 0);
 }
+
+#[test]
+fn recovery_quarantines_an_unreadable_file_left_under_instances_intact() {
+    let (_dir, ingest) = station(0);
+    let dir = ingest.data_dir().join("instances/1.2.3/1.2.3.4");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bytes = b"the first bytes of an image, cut short by a power cut".to_vec();
+    std::fs::write(dir.join("1.2.3.4.5.dcm"), &bytes).expect("stray");
+
+    assert_eq!(ingest.recover().expect("recover"), 0);
+    assert!(files_under(&ingest.data_dir().join("instances")).is_empty());
+    let (_, items) = store::quarantine::page(&ingest.store().lock(), 0, 10).expect("list");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].reason_code, Some(QuarantineReason::Orphan));
+    assert_eq!(std::fs::read(&items[0].stored_path).expect("kept"), bytes);
+}

@@ -146,8 +146,9 @@ pub struct AuditFilter {
 }
 
 /// The actions about the station rather than a patient: logins and refusals, users, settings,
-/// API tokens, and sends held, released or retried (their subject is a Study Instance UID, their
-/// detail empty or a count). Every other action names, searches or shows a patient's data.
+/// API tokens, sends held, released or retried (their subject is a Study Instance UID, their
+/// detail empty or a count), and storage upkeep (a restore, unknown files moved to quarantine:
+/// paths made of UIDs). Every other action names, searches or shows a patient's data.
 pub const SYSTEM_ACTIONS: &[&str] = &[
     "login",
     "logout",
@@ -165,6 +166,8 @@ pub const SYSTEM_ACTIONS: &[&str] = &[
     "audit.read",
     "diagnostics.read",
     "log.read",
+    "storage.restore",
+    "storage.quarantine_orphans",
 ];
 
 /// Newest first.

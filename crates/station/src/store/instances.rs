@@ -162,6 +162,35 @@ pub fn all_instance_paths(conn: &Connection) -> Result<HashSet<String>, StoreErr
     Ok(paths)
 }
 
+/// An index row whose file should be on disk, as the integrity check compares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpectedFile {
+    pub id: i64,
+    /// Relative to the data directory.
+    pub path: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+/// Every index row whose file should be on disk, by id: the one question "which files must
+/// exist" is asked through (the integrity check). A purged instance's file is at the hub.
+pub fn files_expected(conn: &Connection) -> Result<Vec<ExpectedFile>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, path, size, sha256 FROM instances WHERE purged_at IS NULL ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(ExpectedFile {
+                id: r.get(0)?,
+                path: r.get(1)?,
+                size: r.get(2)?,
+                sha256: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 pub fn list_instances(conn: &Connection) -> Result<Vec<InstanceRow>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT i.id, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, se.series_uid, st.study_uid,

@@ -402,4 +402,19 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE instances ADD COLUMN pixel_sha256 TEXT;
     "#,
+    // 16: storage upkeep (issue 13): one row per backup and integrity check run, for the
+    // dashboard's card and the service's schedule. No CHECK on `kind`: a newer station's kind
+    // must not make an older one fail.
+    r#"
+    CREATE TABLE storage_runs (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,             -- 'backup', 'verify'
+        started_at  INTEGER NOT NULL,
+        finished_at INTEGER NOT NULL,
+        ok          INTEGER NOT NULL,          -- 1: done and nothing found wrong
+        problems    INTEGER NOT NULL,          -- what a person must look at (0 for a good run)
+        detail      TEXT NOT NULL              -- where the backup went, or what was found (English)
+    );
+    CREATE INDEX storage_runs_kind ON storage_runs(kind, finished_at);
+    "#,
 ];

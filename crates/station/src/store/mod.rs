@@ -20,21 +20,25 @@ pub mod queue;
 pub mod reports;
 pub mod retention;
 mod routing;
+pub mod runs;
 pub mod sessions;
 pub mod states;
 pub mod status;
 pub mod studies;
 pub mod tokens;
+pub mod upkeep;
 pub mod users;
 
 pub use instances::{
-    all_instance_paths, devices, insert_instance, instances_with_sop, list_instances, path_of,
-    received_identifying_texts, DeviceSeen, Existing, InstanceRow, NewInstance,
+    all_instance_paths, devices, files_expected, insert_instance, instances_with_sop,
+    list_instances, path_of, received_identifying_texts, DeviceSeen, Existing, ExpectedFile,
+    InstanceRow, NewInstance,
 };
 pub use quarantine::insert_quarantine;
 pub use routing::{complete_quiet_studies, complete_quiet_studies_with, queue_study, Route};
 pub use states::{
-    HubProblem, InstanceSendState, OrderState, QuarantineReason, SendState, StudyState,
+    HubProblem, InstanceSendState, OrderState, QuarantineReason, SendState, StorageRunKind,
+    StudyState,
 };
 pub use status::{status_counts, StatusCounts};
 pub use studies::study_state;

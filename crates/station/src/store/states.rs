@@ -174,6 +174,19 @@ states! {
         UnreadablePdf = "unreadable_pdf",
         /// Read, but the DICOM made of it could not be written: a fault of ours.
         ConversionFailed = "conversion_failed",
+        /// A file under `instances/` the index does not know (left by a crash), moved aside by
+        /// the integrity check (`station verify`).
+        Orphan = "orphan",
+    }
+}
+
+states! {
+    /// What a storage upkeep run did (`storage_runs.kind`): the dashboard shows the last of each.
+    StorageRunKind {
+        /// A copy of the index and the settings (`station backup`, nightly).
+        Backup = "backup",
+        /// The integrity check of index and files (`station verify`, weekly).
+        Verify = "verify",
     }
 }
 
@@ -332,6 +345,7 @@ mod tests {
         agree(OrderState::ALL);
         agree(QuarantineReason::ALL);
         agree(HubProblem::ALL);
+        agree(StorageRunKind::ALL);
         let conn = rusqlite::Connection::open_in_memory().expect("db");
         let back: StudyState = conn
             .query_row("SELECT ?1", [StudyState::Unassigned], |r| r.get(0))

@@ -10,6 +10,7 @@
 mod harness;
 
 mod api;
+mod backup;
 mod charset;
 mod cli;
 mod diagnose;

@@ -453,6 +453,10 @@ fn a_purge_killed_midway_leaves_each_study_whole_or_purged_and_the_start_finishe
         studies.len()
     );
     assert_index_matches_files(&station.data_dir);
+    // The integrity check agrees: no row without its file, no file without its row.
+    let verify = station.run_cli(&["verify", "--rehash"]);
+    verify.assert_success("station verify --rehash after the restart");
+    assert!(verify.log.contains("no problems found"), "{}", verify.log);
     // The next run takes the rest.
     purge_as_of(&station, 31);
     assert!(studies

@@ -1080,6 +1080,8 @@ export interface components {
              * @description Free space on the data disk; `null` if it cannot be read.
              */
             free_disk_bytes?: number | null;
+            last_backup?: null | components["schemas"]["StorageRun"];
+            last_verify?: null | components["schemas"]["StorageRun"];
             /**
              * Format: int64
              * @description Below this, new images are refused.
@@ -1750,7 +1752,7 @@ export interface components {
          *     sent the same way.
          * @enum {string}
          */
-        QuarantineReason: "not_dicom" | "malformed" | "missing_attribute" | "unknown_export" | "not_for_device" | "too_large" | "unreadable_image" | "unreadable_ecg" | "unreadable_pdf" | "conversion_failed";
+        QuarantineReason: "not_dicom" | "malformed" | "missing_attribute" | "unknown_export" | "not_for_device" | "too_large" | "unreadable_image" | "unreadable_ecg" | "unreadable_pdf" | "conversion_failed" | "orphan";
         QueuePage: {
             /** @description Oldest first. */
             rows: components["schemas"]["QueueRow"][];
@@ -2091,6 +2093,18 @@ export interface components {
             verdict: components["schemas"]["Verdict"];
         };
         StorageConfig: {
+            /** @description Where the nightly backups of the index go; absent: `backups` in the data directory. */
+            backup_dir?: string | null;
+            /**
+             * Format: int32
+             * @description The newest this many nightly backups are kept; older ones are deleted.
+             */
+            backup_keep?: number;
+            /**
+             * @description Local time of day ("HH:MM") of the nightly backup, and of the weekly integrity check
+             *     after it; empty: no scheduled backup or check.
+             */
+            backup_time?: string;
             /**
              * Format: int32
              * @description When the data disk is fuller than this (percent), delivered studies go before their
@@ -2111,7 +2125,38 @@ export interface components {
              * @description Below this much free space on the data disk new images are refused (status A700).
              */
             min_free_mb: number;
+            /**
+             * Format: int32
+             * @description Days between the integrity checks `station serve` runs (0: none).
+             */
+            verify_every_days?: number;
         };
+        /** @description One finished run. */
+        StorageRun: {
+            /** @description Where the backup went, or what was found or went wrong (English, as the CLI says it). */
+            detail: string;
+            /** Format: int64 */
+            finished_at: number;
+            kind: components["schemas"]["StorageRunKind"];
+            /** @description Done, and nothing found wrong. */
+            ok: boolean;
+            /**
+             * Format: int64
+             * @description What a person must look at: files missing or changed, unknown files, index damage; 1
+             *     for a backup that failed.
+             */
+            problems: number;
+            /**
+             * Format: int64
+             * @description Unix milliseconds.
+             */
+            started_at: number;
+        };
+        /**
+         * @description What a storage upkeep run did (`storage_runs.kind`): the dashboard shows the last of each.
+         * @enum {string}
+         */
+        StorageRunKind: "backup" | "verify";
         /** @description What the data disk holds, how long it lasts, and retention's next and last runs. */
         StorageSummary: {
             /**

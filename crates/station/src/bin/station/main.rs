@@ -1,5 +1,5 @@
 //! The `station` command: `serve`, `import`, `status`, `sync`, `patient`, `order`, `worklist`,
-//! `study`, `report`, `user`, `token`, `purge`, `openapi` and `demo`. The only place that uses `anyhow`; everything
+//! `study`, `report`, `user`, `token`, `purge`, `backup`, `restore`, `verify`, `openapi` and `demo`. The only place that uses `anyhow`; everything
 //! it calls returns typed errors. Every change it makes goes through the library's operation
 //! layer (`station::actions`), audited with the actor `cli` (or `--actor`), as the API's are.
 
@@ -7,6 +7,7 @@ mod hub;
 mod purge;
 mod registry;
 mod report;
+mod storage;
 mod sync;
 mod token;
 mod user;
@@ -124,6 +125,35 @@ enum Command {
     /// does every hour (`[storage]` retention); `--dry-run` says what would go and what stays,
     /// and why.
     Purge(purge::PurgeArgs),
+    /// Write a consistent copy of the index, the settings without secrets and a manifest into
+    /// a new folder, while the station runs. Instance files are not copied.
+    Backup {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Put a backup's index into the configured data directory (the station must be stopped).
+    Restore {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The backup folder (holding manifest.json).
+        dir: PathBuf,
+        /// Replace an existing index (it is kept aside as station.before-restore-*.db).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check the index against the files: missing or changed files, unknown files (moved to
+    /// quarantine), and the database itself. Exit status 1 when something is wrong.
+    Verify {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        json: bool,
+        /// Also compare each file's SHA-256 (reads every file).
+        #[arg(long)]
+        rehash: bool,
+    },
     /// Print the HTTP API's OpenAPI document (JSON), from which the UI's types are generated.
     Openapi,
     /// Write a synthetic clinic day (5 patients, DX, US, ECG; Chinese names in several
@@ -239,6 +269,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User { action } => user_cli::run(action),
         Command::Token { action } => token::run(action),
         Command::Purge(args) => purge::run(args),
+        Command::Backup { config, out } => storage::backup(&config, &out),
+        Command::Restore { config, dir, force } => storage::restore(&config, &dir, force),
+        Command::Verify {
+            config,
+            json,
+            rehash,
+        } => storage::verify(&config, json, rehash),
         Command::Openapi => {
             println!("{}", station::http::document().to_pretty_json()?);
             Ok(())
