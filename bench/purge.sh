@@ -9,6 +9,7 @@
 #
 #   bench/purge.sh                 # 3 rounds
 #   BENCH_ROUNDS=5 bench/purge.sh
+#   STATION_BIN=/path/to/release/station bench/purge.sh   # an already built binary
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -22,8 +23,8 @@ command -v jq >/dev/null || need+=(jq)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
-cargo build --release -q -p station
-STATION="$CARGO_TARGET_DIR/release/station"
+if [ -z "${STATION_BIN:-}" ]; then cargo build --release -q -p station; fi
+STATION=${STATION_BIN:-$CARGO_TARGET_DIR/release/station}
 WORK=$(mktemp -d /tmp/station-purge-bench.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }

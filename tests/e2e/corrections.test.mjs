@@ -5,10 +5,10 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Orthanc, Station, waitFor } from './station.mjs'
+import { Orthanc, Station, closeAll, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 import { restudy } from './documents.mjs'
 
@@ -41,13 +41,7 @@ before(async () => {
   tech = await loginPage(browser, station, users.technician)
 })
 
-after(async () => {
-  await tech?.context().close()
-  await browser?.close()
-  await station?.stopAndClean()
-  hub?.stop()
-  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
-})
+after(() => closeAll({ page: tech, browser, station, hub, hubDir }))
 
 /** Accession numbers the station's worklist offers a device, asked as a DR asks (findscu -W). */
 function worklist() {

@@ -4,11 +4,11 @@
 // switch. A real Orthanc (requiring a password) and a loopback port nobody listens on.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer } from 'node:net'
-import { Orthanc, Station, waitFor } from './station.mjs'
+import { Orthanc, Station, closeAll, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 
 let station, browser, users, hub, hubDir, page, studyUid
@@ -48,13 +48,7 @@ before(async () => {
   page = await loginPage(browser, station, users.technician)
 })
 
-after(async () => {
-  await page?.context().close()
-  await browser?.close()
-  await station?.stopAndClean()
-  hub?.stop()
-  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
-})
+after(() => closeAll({ page, browser, station, hub, hubDir }))
 
 describe("a hub's failure in words a technician understands", () => {
   it('says what each failure means in Chinese, the raw detail behind a click', async () => {

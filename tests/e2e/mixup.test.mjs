@@ -5,10 +5,10 @@
 // the registered patient as `Wang^Xiaoming=王^小明` is not held.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Orthanc, Station, waitFor } from './station.mjs'
+import { Orthanc, Station, closeAll, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 import { restudy } from './documents.mjs'
 
@@ -37,13 +37,7 @@ before(async () => {
   tech = await loginPage(browser, station, users.technician)
 })
 
-after(async () => {
-  await tech?.context().close()
-  await browser?.close()
-  await station?.stopAndClean()
-  hub?.stop()
-  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
-})
+after(() => closeAll({ page: tech, browser, station, hub, hubDir }))
 
 const dx = (dir, accession, patientName) =>
   restudy([join(day, 'P20260001', 'DX_PA.dcm'), join(day, 'P20260001', 'DX_LL.dcm')], join(station.dir, dir), { accession, patientName })

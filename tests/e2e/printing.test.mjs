@@ -5,10 +5,10 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Orthanc, Station, waitFor } from './station.mjs'
+import { Orthanc, Station, closeAll, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 import { encapsulatedPdf, finalSr, restudy } from './documents.mjs'
 
@@ -58,12 +58,7 @@ before(async () => {
   await hub.store(encapsulatedPdf(pdfPath, join(station.dir, 'report-pdf.dcm'), { from: sent.files[0], title: '影像诊断报告（PDF）' }))
 })
 
-after(async () => {
-  await browser?.close()
-  await station?.stopAndClean()
-  hub?.stop()
-  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
-})
+after(() => closeAll({ browser, station, hub, hubDir }))
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex')
 

@@ -5,10 +5,10 @@
 // One station for the file, tests in order like a clinic's morning.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Orthanc, Station, waitFor } from './station.mjs'
+import { Orthanc, Station, closeAll, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 import { finalSr, restudy } from './documents.mjs'
 
@@ -45,13 +45,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true })
 })
 
-after(async () => {
-  await tech?.context().close()
-  await browser?.close()
-  await station?.stopAndClean()
-  hub?.stop()
-  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
-})
+after(() => closeAll({ page: tech, browser, station, hub, hubDir }))
 
 async function shot(page, name) {
   await page.waitForLoadState('networkidle').catch(() => {})

@@ -5,10 +5,10 @@
 // click away. The dashboard's disk card shows what was freed.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Orthanc, Station, waitFor } from './station.mjs'
+import { Orthanc, Station, closeAll, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 
 let station, browser, users, hub, hubDir, page, studyUid, token
@@ -43,13 +43,7 @@ before(async () => {
   page = await loginPage(browser, station, users.technician)
 })
 
-after(async () => {
-  await page?.context().close()
-  await browser?.close()
-  await station?.stopAndClean()
-  hub?.stop()
-  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
-})
+after(() => closeAll({ page, browser, station, hub, hubDir }))
 
 describe('a study kept at the center', () => {
   it('is shown as 中心存档 with its preview once its days are up', async () => {

@@ -266,3 +266,15 @@ export class Station {
     rmSync(this.dir, { recursive: true, force: true })
   }
 }
+
+/**
+ * The end of a test file with a hub: the page's browser context, the browser, the station (its
+ * folder too), the hub and its folder; each only if it was made.
+ */
+export async function closeAll({ page = null, browser = null, station = null, hub = null, hubDir = null }) {
+  await page?.context().close()
+  await browser?.close()
+  await station?.stopAndClean()
+  hub?.stop()
+  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
+}

@@ -4,10 +4,10 @@
 // sends the first patient (王小明), the tests after it work on that patient's studies.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Orthanc, Station, freePort, waitFor } from './station.mjs'
+import { Orthanc, Station, closeAll, freePort, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
@@ -40,12 +40,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true })
 })
 
-after(async () => {
-  await browser?.close()
-  await station?.stopAndClean()
-  hub?.stop()
-  if (hubDir) rmSync(hubDir, { recursive: true, force: true })
-})
+after(() => closeAll({ browser, station, hub, hubDir }))
 
 async function shot(page, name) {
   // Charts and fonts settle after the data arrives.

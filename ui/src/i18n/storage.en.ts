@@ -1,5 +1,5 @@
-// Texts of retention and fetch-back (issue 13) in English (part of en.ts; its twin is
-// storage.zh-CN.ts).
+// Texts of retention and fetch-back (issue 13), and of studies no destination took (issue 18),
+// in English (part of en.ts; its twin is storage.zh-CN.ts).
 export default {
   storage: {
     archived: 'Kept at the center',
@@ -30,5 +30,12 @@ export default {
     lastPurgeText: '{time}: {n} studies, {size}',
     neverPurged: 'No clean-up yet',
     onlyProtected: 'The disk is above {high}%, but none of the studies left may be deleted (not delivered to the center, held, unassigned, flagged, urgent without a report, or kept). Check the link to the center, or call the administrator.',
+  },
+  unrouted: {
+    offer: '{n} studies of the last {days} days completed when no destination took them and were never sent; the destinations now take them.',
+    send: 'Send these {n} studies',
+    sent: '{n} studies queued for sending',
+    tag: 'Not sent (no destination)',
+    tagHint: 'No destination (diagnostic center) took this study when it completed; add or change a destination in Settings to send it',
   },
 }

@@ -1,5 +1,6 @@
 // Texts of retention and fetch-back (issue 13) in Chinese: the study page's 中心存档, the
-// dashboard's disk card (part of zh-CN.ts, kept apart for its size; its twin is storage.en.ts).
+// dashboard's disk card; and of studies no destination took (issue 18): 未发送（无目的地）
+// (part of zh-CN.ts, kept apart for its size; its twin is storage.en.ts).
 export default {
   storage: {
     archived: '中心存档',
@@ -30,5 +31,12 @@ export default {
     lastPurgeText: '{time}：{n} 个检查，{size}',
     neverPurged: '尚未清理过',
     onlyProtected: '磁盘已超过 {high}%，但剩下的检查都不能自动删除（未送达中心、已暂停、待关联、待复核、急诊未出报告或被设为保留）。请检查与中心的连接，或联系管理员。',
+  },
+  unrouted: {
+    offer: '近 {days} 天有 {n} 个检查完成时没有任何目的地接收，一直未发送；按现在的设置可以发送。',
+    send: '发送这 {n} 个检查',
+    sent: '已安排发送 {n} 个检查',
+    tag: '未发送（无目的地）',
+    tagHint: '检查完成时没有任何目的地（诊断中心）接收它；在设置中添加或修改目的地后可以发送',
   },
 }

@@ -117,6 +117,60 @@ pub fn set_keep(
     announce(by, study_uid, changed)
 }
 
+/// What routing the unsent studies did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StudiesRouted {
+    /// Studies now queued for at least one destination.
+    pub routed: Vec<String>,
+    /// Unsent studies no destination of `routes` accepts either (still unsent).
+    pub still_unrouted: usize,
+}
+
+/// Queues the complete studies received since `since` (Unix ms) that no destination took for
+/// every destination of `routes` that accepts them now (a destination added or widened after
+/// they arrived). One audit entry (`study.route`) names the studies; each is announced.
+pub fn route_unrouted(
+    by: &Actor<'_>,
+    since: i64,
+    routes: &[Route],
+) -> Result<StudiesRouted, ActionError> {
+    let mut conn = by.store.lock();
+    let tx = conn.transaction()?;
+    let waiting = store::unrouted(&tx, since)?;
+    let mut routed = Vec::new();
+    for (id, uid) in &waiting {
+        store::queue_study(&tx, *id, routes)?;
+        if store::is_routed(&tx, *id)? {
+            routed.push(uid.clone());
+        }
+    }
+    if !routed.is_empty() {
+        audit::record(
+            &tx,
+            by.name,
+            "study.route",
+            &format!("{} studies", routed.len()),
+            &routed.join(" "),
+        )?;
+    }
+    tx.commit()?;
+    drop(conn);
+    // A worker looks at its queue when rung.
+    by.store.doorbell.ring();
+    for uid in &routed {
+        if let Ok(Some(state)) = store::studies::state_of(&by.store.lock(), uid) {
+            by.announce(Event::StudyChanged {
+                study_uid: uid.clone(),
+                state,
+            });
+        }
+    }
+    Ok(StudiesRouted {
+        still_unrouted: waiting.len() - routed.len(),
+        routed,
+    })
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudyAssigned {
     pub study_uid: String,

@@ -20,6 +20,7 @@ pub mod ops;
 pub mod registry;
 pub mod reports;
 pub mod roles;
+pub mod routing;
 pub mod settings;
 pub mod station;
 pub mod storage;

@@ -8,8 +8,8 @@ use serde_json::Value;
 use utoipa::openapi::{RefOr, Schema};
 
 use super::{
-    account, admin, dashboard, registry, reports, run_handler, settings, station, storage, studies,
-    ApiError, Ctx, Empty,
+    account, admin, dashboard, registry, reports, routing, run_handler, settings, station, storage,
+    studies, ApiError, Ctx, Empty,
 };
 
 /// One operation as the OpenAPI document describes it.
@@ -86,6 +86,10 @@ operations! {
         "Send a failed study again (refused instances included).";
     StudyMarkUrgent = "study_mark_urgent": studies::UrgentRequest => studies::StudyActionResult, studies::mark_urgent,
         "Mark a study urgent (sent first) or normal.";
+    StudiesUnrouted = "studies_unrouted": routing::UnroutedQuery => routing::UnroutedList, routing::studies_unrouted,
+        "Complete studies no destination took (未发送（无目的地）) in the last days, and how many a destination configured now accepts. Audited.";
+    StudiesRoute = "studies_route": routing::UnroutedQuery => crate::actions::study::StudiesRouted, routing::studies_route,
+        "Send the complete studies no destination took in the last days to the destinations configured now that accept them.";
     StudyKeep = "study_keep": storage::KeepRequest => studies::StudyActionResult, storage::study_keep,
         "Keep a study's files on this station whatever retention says (or let it decide again).";
     StudyFetch = "study_fetch": studies::StudyRef => crate::storage::fetchback::FetchProgress, storage::study_fetch,

@@ -52,6 +52,9 @@ pub fn access(op: Op) -> Access {
         Op::StudyMarkUrgent => Roles(CLINIC),
         // Whoever sees a study may ask for its images back, or keep them here.
         Op::StudyKeep | Op::StudyFetch => Roles(CLINIC),
+        // The list names patients; routing them is working the sending.
+        Op::StudiesUnrouted => Roles(CLINIC),
+        Op::StudiesRoute => Roles(SENDING),
         // Study UIDs, dates and modalities: no patient.
         Op::StoragePlan => Roles(UPKEEP),
         // Refused files carry the patient's name as the device sent it.

@@ -2,8 +2,9 @@
 //! JPEG stays as it is, encapsulated in JPEG Baseline (PS3.5 §8.2.1, A.4.1); PNG, BMP and other
 //! JPEG processes are decoded to uncompressed pixels.
 //!
-//! Must never: re-encode a baseline JPEG (another lossy generation), or store pixels whose
-//! photometric interpretation does not match the bytes.
+//! Must never: re-encode a baseline JPEG (another lossy generation), store pixels whose
+//! photometric interpretation does not match the bytes, or decode an image before its size
+//! from the header is known to fit (a 0.6 KB JPEG can claim 30000×30000 pixels: gigabytes).
 
 use std::io::Cursor;
 
@@ -128,27 +129,66 @@ fn read_sof(b: &[u8]) -> Result<Sof, String> {
     Err(corrupt("too many marker segments"))
 }
 
-/// Prepares the pixels of an image export.
-pub fn prepare(kind: Kind, bytes: Vec<u8>) -> Result<Pixels, String> {
-    match kind {
-        Kind::Jpeg => jpeg(bytes),
-        Kind::Png => decoded(image::load_from_memory_with_format(
-            &bytes,
-            image::ImageFormat::Png,
-        )),
-        Kind::Bmp => decoded(image::load_from_memory_with_format(
-            &bytes,
-            image::ImageFormat::Bmp,
-        )),
-        other => Err(format!("{other} is not an image")),
+/// The most pixels an export may have: four times a large DR detector (3072×3072), far above
+/// any ultrasound or console screenshot.
+pub const MAX_PIXELS: u64 = 40_000_000;
+
+/// Why an image export is not converted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// Its header claims more pixels than [`MAX_PIXELS`]: refused before decoding.
+    TooLarge(String),
+    /// It cannot be read as the image it says it is.
+    Unreadable(String),
+}
+
+impl From<String> for Refused {
+    fn from(why: String) -> Refused {
+        Refused::Unreadable(why)
     }
 }
 
-fn jpeg(bytes: Vec<u8>) -> Result<Pixels, String> {
+impl From<&str> for Refused {
+    fn from(why: &str) -> Refused {
+        Refused::Unreadable(why.to_owned())
+    }
+}
+
+/// Refuses a size over [`MAX_PIXELS`], as read from the header.
+fn check_size(width: u32, height: u32) -> Result<(), Refused> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > MAX_PIXELS {
+        return Err(Refused::TooLarge(format!(
+            "the image claims {width}×{height} pixels, more than the {MAX_PIXELS} an export may have"
+        )));
+    }
+    Ok(())
+}
+
+/// Prepares the pixels of an image export, after its header's size is checked.
+pub fn prepare(kind: Kind, bytes: Vec<u8>) -> Result<Pixels, Refused> {
+    let format = match kind {
+        Kind::Jpeg => return jpeg(bytes),
+        Kind::Png => image::ImageFormat::Png,
+        Kind::Bmp => image::ImageFormat::Bmp,
+        other => return Err(format!("{other} is not an image").into()),
+    };
+    let reader = image::ImageReader::with_format(Cursor::new(&bytes), format);
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|e| format!("the image cannot be read: {e}"))?;
+    check_size(width, height)?;
+    Ok(decoded(image::load_from_memory_with_format(
+        &bytes, format,
+    ))?)
+}
+
+fn jpeg(bytes: Vec<u8>) -> Result<Pixels, Refused> {
     let sof = read_sof(&bytes)?;
     if sof.width == 0 || sof.height == 0 {
         return Err("the JPEG image has no size in its frame header".into());
     }
+    check_size(sof.width.into(), sof.height.into())?;
     // Baseline: sequential DCT, Huffman, 8-bit (T.81 process 1), grey or YCbCr with the
     // chrominance subsampled (YBR_FULL_422, PS3.5 §8.2.1), or RGB stored without transform.
     let baseline = sof.marker == 0xC0 && sof.precision == 8;
@@ -197,7 +237,7 @@ fn jpeg(bytes: Vec<u8>) -> Result<Pixels, String> {
     let (samples, photometric) = match info.pixel_format {
         jpeg_decoder::PixelFormat::L8 => (1, "MONOCHROME2"),
         jpeg_decoder::PixelFormat::RGB24 => (3, "RGB"),
-        other => return Err(format!("JPEG images in {other:?} pixels are not supported")),
+        other => return Err(format!("JPEG images in {other:?} pixels are not supported").into()),
     };
     Ok(Pixels {
         rows: info.height,

@@ -189,8 +189,14 @@ impl Converter {
                     Kind::Jpeg => exif::taken_at(&bytes).unwrap_or(modified),
                     _ => modified,
                 };
-                let mut px = image::prepare(kind, bytes)
-                    .map_err(|e| IngestError::refused(QuarantineReason::UnreadableImage, e))?;
+                let mut px = image::prepare(kind, bytes).map_err(|e| match e {
+                    image::Refused::TooLarge(why) => {
+                        IngestError::refused(QuarantineReason::TooLarge, why)
+                    }
+                    image::Refused::Unreadable(why) => {
+                        IngestError::refused(QuarantineReason::UnreadableImage, why)
+                    }
+                })?;
                 let ctx = self.in_exam(folder, device, path, order_or_none()?, acquired)?;
                 Converted {
                     object: image::build(&ctx, &mut px),

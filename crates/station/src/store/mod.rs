@@ -35,7 +35,10 @@ pub use instances::{
     InstanceRow, NewInstance,
 };
 pub use quarantine::insert_quarantine;
-pub use routing::{complete_quiet_studies, complete_quiet_studies_with, queue_study, Route};
+pub use routing::{
+    complete_quiet_studies, complete_quiet_studies_with, is_routed, queue_study, unrouted,
+    would_route, Route,
+};
 pub use states::{
     HubProblem, InstanceSendState, OrderState, QuarantineReason, SendState, StorageRunKind,
     StudyState,

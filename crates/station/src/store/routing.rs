@@ -124,3 +124,33 @@ pub fn queue_study(conn: &Connection, study_id: i64, routes: &[Route]) -> Result
     }
     Ok(())
 }
+
+/// Complete studies that no destination took (no route accepted them when they completed, or
+/// none existed), received since `since` (Unix ms), oldest first: (id, Study Instance UID).
+pub fn unrouted(conn: &Connection, since: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT s.id, s.study_uid FROM studies s
+         WHERE s.state = 'complete' AND s.last_received_at >= ?1
+           AND NOT EXISTS (SELECT 1 FROM send_queue q WHERE q.study_ref = s.id)
+         ORDER BY s.last_received_at, s.id",
+    )?;
+    let rows = stmt
+        .query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
+
+/// Whether the study is queued for at least one destination.
+pub fn is_routed(conn: &Connection, study_id: i64) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM send_queue WHERE study_ref = ?1)",
+        [study_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Whether some route of `routes` accepts the study now.
+pub fn would_route(conn: &Connection, study_id: i64, routes: &[Route]) -> Result<bool, StoreError> {
+    let facts = study_facts(conn, study_id)?;
+    Ok(routes.iter().any(|r| r.accepts(&facts)))
+}

@@ -51,6 +51,9 @@ pub struct StudySummary {
     pub purged_instances: i64,
     /// A person marked it to be kept on this station (never purged).
     pub keep: bool,
+    /// Complete, and no destination took it (未发送（无目的地）): it stays here until a
+    /// destination that accepts it is added and it is routed (`studies_route`).
+    pub unrouted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -130,7 +133,8 @@ fn summary_select() -> String {
         s.state, s.priority, s.first_received_at, s.last_received_at, s.state_changed_at,
         p.name, o.accession,
         (SELECT COUNT(i.purged_at) FROM instances i JOIN series se ON se.id = i.series_ref WHERE se.study_ref = s.id),
-        s.keep
+        s.keep,
+        s.state = 'complete' AND NOT EXISTS (SELECT 1 FROM send_queue q WHERE q.study_ref = s.id)
      {STUDY_FROM}"
     )
 }
@@ -165,6 +169,7 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<StudySummary> {
         order_accession: r.get(17)?,
         purged_instances: r.get(18)?,
         keep: r.get(19)?,
+        unrouted: r.get(20)?,
     })
 }
 

@@ -502,3 +502,54 @@ fn an_ultrasound_exam_cut_by_a_power_failure_stays_one_series() {
         .collect();
     assert_eq!(numbers, ["1", "2"]);
 }
+
+#[test]
+fn a_jpeg_claiming_30000_by_30000_pixels_is_quarantined_before_it_is_decoded() {
+    let scratch = Scratch::new();
+    let us = scratch.join("us-export");
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            watch: vec![us_folder(&us)],
+            ..Options::default()
+        },
+    );
+    // A real 16×16 baseline JPEG whose frame header (SOF0) says 30000×30000: decoded, 2.7 GB.
+    let mut bomb = samples::jpeg(16, 16, 3, true);
+    let sof = bomb
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a SOF0 marker");
+    bomb[sof + 5..sof + 7].copy_from_slice(&30000u16.to_be_bytes());
+    bomb[sof + 7..sof + 9].copy_from_slice(&30000u16.to_be_bytes());
+    assert!(bomb.len() < 2048, "a small file: {} bytes", bomb.len());
+    drop_file(&us.join("IMG0001.JPG"), &bomb);
+    // A sound image after it is still taken.
+    drop_file(&us.join("IMG0002.JPG"), &samples::jpeg(64, 48, 4, true));
+    wait_for(
+        "the bomb quarantined and the image stored",
+        WAIT_TIMEOUT,
+        || {
+            (station.db_path().exists()
+                && station.status_counts().quarantined == 1
+                && station.instance_count() == 1)
+                .then_some(())
+        },
+    );
+    let listed = station.quarantined();
+    assert_eq!(
+        listed[0].reason_code,
+        Some(QuarantineReason::TooLarge),
+        "{listed:?}"
+    );
+    assert!(
+        listed[0].reason.contains("30000×30000"),
+        "{}",
+        listed[0].reason
+    );
+    assert_eq!(
+        std::fs::read(us.join("quarantine/IMG0001.JPG")).unwrap(),
+        bomb,
+        "kept as it came"
+    );
+}

@@ -232,3 +232,93 @@ fn the_exam_items_an_admin_edits_are_what_registration_offers() {
         "{r:?}"
     );
 }
+
+#[test]
+fn studies_that_arrived_with_nowhere_to_go_are_listed_and_sent_once_a_destination_takes_them() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let station = Station::start(
+        scratch.path(),
+        &Options {
+            quiet_period_secs: Some(1),
+            ..Options::default()
+        },
+    );
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let day = demo_day(&scratch.join("day"), Scale::Small, 63);
+    let of_modality = |m: &str| {
+        let f = day
+            .iter()
+            .find(|f| f.modality == m)
+            .expect("a study of the modality");
+        let files: Vec<&Path> = day
+            .iter()
+            .filter(|x| x.study_uid == f.study_uid)
+            .map(|x| x.path.as_path())
+            .collect();
+        (f.study_uid.clone(), files)
+    };
+    let (dx, dx_files) = of_modality("DX");
+    let (us, us_files) = of_modality("US");
+    let unrouted = |uid: &str| {
+        wait_for(
+            "the study complete with nowhere to go",
+            WAIT_TIMEOUT,
+            || {
+                let d = client.ok(&admin, "study_get", json!({ "study_uid": uid }));
+                (d["study"]["unrouted"] == true).then_some(d)
+            },
+        )
+    };
+
+    // No destination: the study completes and says it goes nowhere.
+    station.send(&dx_files);
+    assert_eq!(unrouted(&dx)["study"]["state"], "complete");
+    let listed = client.ok(&admin, "studies_unrouted", json!({ "since_days": 1 }));
+    assert_eq!(listed["studies"][0]["study_uid"], dx.as_str(), "{listed}");
+    assert_eq!(listed["routable"], 0);
+
+    // The admin adds the hub: the study is offered, and sent when asked.
+    let mut update = as_shown(&client, &admin);
+    update["destinations"] = json!([destination("hub", hub.dicomweb_url())]);
+    client.ok(&admin, "settings_update", update);
+    let listed = client.ok(&admin, "studies_unrouted", json!({ "since_days": 1 }));
+    assert_eq!(listed["routable"], 1, "{listed}");
+    let routed = client.ok(&admin, "studies_route", json!({ "since_days": 1 }));
+    assert_eq!(routed["routed"], json!([dx]), "{routed}");
+    station.wait_delivered(1);
+    assert_eq!(held(&hub, &day, &dx_files), dx_files.len());
+    let audit = client.ok(
+        &admin,
+        "audit_list",
+        json!({ "action_prefix": "study.route" }),
+    );
+    assert!(
+        audit["entries"][0]["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&dx),
+        "{audit}"
+    );
+
+    // A study the route does not take (ECG only) waits too; `station sync route` sends it once
+    // the route takes it.
+    let mut update = as_shown(&client, &admin);
+    update["destinations"][0]["modalities"] = json!(["ECG"]);
+    client.ok(&admin, "settings_update", update);
+    station.send(&us_files);
+    unrouted(&us);
+    let mut update = as_shown(&client, &admin);
+    update["destinations"][0]["modalities"] = json!([]);
+    client.ok(&admin, "settings_update", update);
+    let today = chrono::Local::now().format("%Y-%m-%d").to_string();
+    let run = station.cli(&["sync", "route", &format!("--since={today}")]);
+    assert!(
+        run.log.contains("1 studies queued for sending"),
+        "{}",
+        run.log
+    );
+    station.wait_delivered(2);
+    assert_eq!(held(&hub, &day, &us_files), us_files.len());
+}

@@ -604,6 +604,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/studies_route": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send the complete studies no destination took in the last days to the destinations configured now that accept them.
+         * @description Roles: technician, manager, admin, maintenance.
+         */
+        post: operations["studies_route"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/studies_unassigned": {
         parameters: {
             query?: never;
@@ -618,6 +638,26 @@ export interface paths {
          * @description Roles: technician, manager, admin.
          */
         post: operations["studies_unassigned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies_unrouted": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Complete studies no destination took (未发送（无目的地）) in the last days, and how many a destination configured now accepts. Audited.
+         * @description Roles: technician, doctor, manager, admin.
+         */
+        post: operations["studies_unrouted"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2253,6 +2293,13 @@ export interface components {
             text?: string | null;
             urgent_only?: boolean;
         };
+        /** @description What routing the unsent studies did. */
+        StudiesRouted: {
+            /** @description Studies now queued for at least one destination. */
+            routed: string[];
+            /** @description Unsent studies no destination of `routes` accepts either (still unsent). */
+            still_unrouted: number;
+        };
         StudyActionResult: {
             /** @description Destinations whose queue row changed. */
             changed: number;
@@ -2354,6 +2401,11 @@ export interface components {
             study_date: string;
             study_time: string;
             study_uid: string;
+            /**
+             * @description Complete, and no destination took it (未发送（无目的地）): it stays here until a
+             *     destination that accepts it is added and it is routed (`studies_route`).
+             */
+            unrouted: boolean;
             urgent: boolean;
         };
         /** @description Where a technician puts a study. */
@@ -2474,6 +2526,18 @@ export interface components {
              *     order: `order_ref` set), newest first.
              */
             items: components["schemas"]["StudyFacts"][];
+        };
+        UnroutedList: {
+            /** @description How many of them a destination configured now accepts. */
+            routable: number;
+            studies: components["schemas"]["StudySummary"][];
+        };
+        UnroutedQuery: {
+            /**
+             * Format: int32
+             * @description Studies received in the last this many days (1 to 366).
+             */
+            since_days: number;
         };
         UrgentRequest: {
             study_uid: string;
@@ -4723,6 +4787,84 @@ export interface operations {
             };
         };
     };
+    studies_route: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnroutedQuery"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudiesRouted"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     studies_unassigned: {
         parameters: {
             query?: never;
@@ -4743,6 +4885,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UnassignedList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    studies_unrouted: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UnroutedQuery"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnroutedList"];
                 };
             };
             /** @description Invalid request */

@@ -29,7 +29,9 @@ export interface Ops {
   status: { request: Schemas['Empty']; response: Schemas['StatusResponse'] }
   storage_plan: { request: Schemas['Empty']; response: Schemas['Plan'] }
   studies_list: { request: Schemas['StudiesQuery']; response: Schemas['StudyPage'] }
+  studies_route: { request: Schemas['UnroutedQuery']; response: Schemas['StudiesRouted'] }
   studies_unassigned: { request: Schemas['Empty']; response: Schemas['UnassignedList'] }
+  studies_unrouted: { request: Schemas['UnroutedQuery']; response: Schemas['UnroutedList'] }
   study_assign: { request: Schemas['StudyAssign']; response: Schemas['StudyAssigned'] }
   study_confirm_patient: { request: Schemas['StudyRef']; response: Schemas['PatientConfirmed'] }
   study_fetch: { request: Schemas['StudyRef']; response: Schemas['FetchProgress'] }

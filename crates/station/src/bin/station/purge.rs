@@ -69,17 +69,18 @@ pub fn run(args: PurgeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn parse_when(text: &str) -> anyhow::Result<i64> {
+/// A local date (YYYY-MM-DD, its midnight) or an RFC 3339 time, as Unix ms.
+pub(crate) fn parse_when(text: &str) -> anyhow::Result<i64> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp_millis());
     }
     let day = NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .with_context(|| format!("--as-of {text:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
+        .with_context(|| format!("{text:?}: expected YYYY-MM-DD or an RFC 3339 time"))?;
     let midnight = day.and_hms_opt(0, 0, 0).context("midnight")?;
     let local = Local
         .from_local_datetime(&midnight)
         .earliest()
-        .with_context(|| format!("--as-of {text:?}: no such local time"))?;
+        .with_context(|| format!("{text:?}: no such local time"))?;
     Ok(local.timestamp_millis())
 }
 

@@ -1,6 +1,6 @@
-//! `station sync status|hold|release|retry`: the send queue from a shell. Hold, release and
-//! retry are the operation layer's (`station::actions::study`), audited as the API's are,
-//! with the actor `cli` (or `--actor`); a running station sees the change at its next look.
+//! `station sync status|hold|release|retry|route`: the send queue from a shell. Hold, release,
+//! retry and route are the operation layer's (`station::actions::study`), audited as the API's
+//! are, with the actor `cli` (or `--actor`); a running station sees the change at its next look.
 
 use anyhow::bail;
 use clap::Subcommand;
@@ -45,6 +45,16 @@ pub enum SyncAction {
         #[arg(long, default_value = "cli")]
         actor: String,
     },
+    /// Send the complete studies no destination took (received since a local date,
+    /// YYYY-MM-DD) to the destinations configured now that accept them.
+    Route {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        since: String,
+        #[arg(long, default_value = "cli")]
+        actor: String,
+    },
 }
 
 pub fn run(action: SyncAction) -> anyhow::Result<()> {
@@ -67,6 +77,11 @@ pub fn run(action: SyncAction) -> anyhow::Result<()> {
             study_uid,
             actor,
         } => (config, study_uid, actor, Action::Retry),
+        SyncAction::Route {
+            config,
+            since,
+            actor,
+        } => return route(&config.load(Overrides::default())?, &since, &actor),
     };
     let config = config.load(Overrides::default())?;
     act(&config, &study_uid, &actor, action)
@@ -112,6 +127,28 @@ fn status(config: &Config, json: bool) -> anyhow::Result<()> {
         {
             println!("           refused {}: {}", f.sop_instance_uid, f.reason);
         }
+    }
+    Ok(())
+}
+
+fn route(config: &Config, since: &str, actor: &str) -> anyhow::Result<()> {
+    let db = config.db_path();
+    if !db.exists() {
+        bail!("no station database at {}", db.display());
+    }
+    let since = super::purge::parse_when(since)?;
+    let store = Store::open(&db)?;
+    let events = Events::new();
+    let by = Actor::new(&store, &events, actor);
+    let routes = station::lifecycle::routes(config);
+    let done = study::route_unrouted(&by, since, &routes)?;
+    println!(
+        "{} studies queued for sending; {} still go to no destination",
+        done.routed.len(),
+        done.still_unrouted
+    );
+    for uid in &done.routed {
+        println!("  {uid}");
     }
     Ok(())
 }

@@ -34,6 +34,8 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("study_retry", Some(&[T, M, A, X])),
     ("study_mark_urgent", Some(CLINIC)),
     ("study_keep", Some(CLINIC)),
+    ("studies_unrouted", Some(CLINIC)),
+    ("studies_route", Some(&[T, M, A, X])),
     ("study_fetch", Some(CLINIC)),
     // Retention's plan names studies by UID, date and modality: no patient.
     ("storage_plan", Some(&[M, A, X])),
