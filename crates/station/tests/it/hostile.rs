@@ -195,7 +195,7 @@ fn uid_number() -> u128 {
 }
 
 #[test]
-fn a_stored_object_nested_thousands_deep_gives_no_preview_and_the_station_stays_up() {
+fn a_stored_object_nested_thousands_deep_is_refused_to_quarantine_and_the_station_stays_up() {
     let scratch = Scratch::new();
     let station = Station::start(scratch.path(), &Options::default());
     let file = scratch.join("deep.dcm");
@@ -208,12 +208,86 @@ fn a_stored_object_nested_thousands_deep_gives_no_preview_and_the_station_stays_
             .arg(&station.config),
     );
     import.assert_success("station import");
+    let quarantined = station.quarantined();
+    assert_eq!(quarantined.len(), 1, "{}", import.log);
+    assert_eq!(
+        quarantined[0].reason_code,
+        Some(station::store::QuarantineReason::Malformed)
+    );
+    assert!(
+        quarantined[0].reason.contains("nested deeper than 64"),
+        "{}",
+        quarantined[0].reason
+    );
+    assert_eq!(station.instance_count(), 0, "never indexed");
     let client = Client::new(&station);
     let token = client.admin();
     let (status, _, _) = client.get_bytes(&format!("/api/preview/{sop}.png?token={token}"));
-    assert!(
-        status >= 400,
-        "no preview of an object built to crash the parser: {status}"
+    assert_eq!(
+        status, 404,
+        "no preview of an object built to crash the parser"
     );
+    still_answers(&station);
+}
+
+#[test]
+fn a_dataset_cut_short_inside_its_pixel_data_is_refused_not_acknowledged() {
+    const SECONDARY_CAPTURE: &str = "1.2.840.10008.5.1.4.1.1.7";
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let ui = |s: &str| {
+        let mut v = s.as_bytes().to_vec();
+        if v.len() % 2 == 1 {
+            v.push(0);
+        }
+        v
+    };
+    let sop = format!("2.25.{}", uid_number());
+    let us = |v: u16| v.to_le_bytes().to_vec();
+    let implicit = |tag, vr: &[u8; 2], value: &[u8]| element(tag, *vr, value, false).expect("el");
+    // 64×64 8-bit pixels declared (4096 bytes); the device's stream ends after 1000 of them.
+    let mut pixel_data = [0xE0, 0x7F, 0x10, 0x00].to_vec();
+    pixel_data.extend_from_slice(&4096u32.to_le_bytes());
+    pixel_data.extend_from_slice(&[0x55; 1000]);
+    let dataset = [
+        implicit(0x0008_0016, b"UI", &ui(SECONDARY_CAPTURE)),
+        implicit(0x0008_0018, b"UI", &ui(&sop)),
+        implicit(0x0008_0060, b"CS", b"OT"),
+        implicit(0x0010_0010, b"PN", b"WANG^XIAO "),
+        implicit(0x0010_0020, b"LO", b"P1"),
+        implicit(0x0020_000D, b"UI", &ui(&format!("2.25.{}", uid_number()))),
+        implicit(0x0020_000E, b"UI", &ui(&format!("2.25.{}", uid_number()))),
+        implicit(0x0028_0002, b"US", &us(1)),
+        implicit(0x0028_0004, b"CS", b"MONOCHROME2 "),
+        implicit(0x0028_0010, b"US", &us(64)),
+        implicit(0x0028_0011, b"US", &us(64)),
+        implicit(0x0028_0100, b"US", &us(8)),
+        implicit(0x0028_0101, b"US", &us(8)),
+        implicit(0x0028_0102, b"US", &us(7)),
+        implicit(0x0028_0103, b"US", &us(0)),
+        pixel_data,
+    ]
+    .concat();
+    let (mut assoc, id) = associate(&station, SECONDARY_CAPTURE);
+    let affected = [implicit(0x0000_1000, b"UI", &ui(&sop))].concat();
+    assoc
+        .send(&pdv(
+            id,
+            PDataValueType::Command,
+            command(SECONDARY_CAPTURE, 0x0001, true, &affected),
+        ))
+        .expect("C-STORE command");
+    assoc
+        .send(&pdv(id, PDataValueType::Data, dataset))
+        .expect("C-STORE dataset");
+    let reply = assoc.receive().expect("C-STORE response");
+    let status = status_of(&reply).expect("a status");
+    assert!(status >= 0xA000, "refused, not acknowledged: {status:04X}");
+    assert_eq!(
+        station.instance_count(),
+        0,
+        "nothing indexed, nothing to forward"
+    );
+    let _ = assoc.abort();
     still_answers(&station);
 }
