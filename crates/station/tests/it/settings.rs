@@ -272,21 +272,31 @@ fn studies_that_arrived_with_nowhere_to_go_are_listed_and_sent_once_a_destinatio
         )
     };
 
-    // No destination: the study completes and says it goes nowhere.
+    // No destination: both studies complete and say they go nowhere.
     station.send(&dx_files);
+    station.send(&us_files);
     assert_eq!(unrouted(&dx)["study"]["state"], "complete");
+    unrouted(&us);
     let listed = client.ok(&admin, "studies_unrouted", json!({ "since_days": 1 }));
-    assert_eq!(listed["studies"][0]["study_uid"], dx.as_str(), "{listed}");
+    assert_eq!(
+        listed["studies"].as_array().map(Vec::len),
+        Some(2),
+        "{listed}"
+    );
     assert_eq!(listed["routable"], 0);
 
-    // The admin adds the hub: the study is offered, and sent when asked.
+    // The admin adds the hub for DX: that study is offered, and sent when asked; the
+    // ultrasound still goes nowhere.
     let mut update = as_shown(&client, &admin);
-    update["destinations"] = json!([destination("hub", hub.dicomweb_url())]);
+    let mut hub_dest = destination("hub", hub.dicomweb_url());
+    hub_dest.modalities = vec!["DX".into()];
+    update["destinations"] = json!([hub_dest]);
     client.ok(&admin, "settings_update", update);
     let listed = client.ok(&admin, "studies_unrouted", json!({ "since_days": 1 }));
     assert_eq!(listed["routable"], 1, "{listed}");
     let routed = client.ok(&admin, "studies_route", json!({ "since_days": 1 }));
     assert_eq!(routed["routed"], json!([dx]), "{routed}");
+    assert_eq!(routed["still_unrouted"], 1, "{routed}");
     station.wait_delivered(1);
     assert_eq!(held(&hub, &day, &dx_files), dx_files.len());
     let audit = client.ok(
@@ -301,14 +311,9 @@ fn studies_that_arrived_with_nowhere_to_go_are_listed_and_sent_once_a_destinatio
             .contains(&dx),
         "{audit}"
     );
-
-    // A study the route does not take (ECG only) waits too; `station sync route` sends it once
-    // the route takes it.
-    let mut update = as_shown(&client, &admin);
-    update["destinations"][0]["modalities"] = json!(["ECG"]);
-    client.ok(&admin, "settings_update", update);
-    station.send(&us_files);
     unrouted(&us);
+
+    // Once the route takes every modality, `station sync route` sends the ultrasound.
     let mut update = as_shown(&client, &admin);
     update["destinations"][0]["modalities"] = json!([]);
     client.ok(&admin, "settings_update", update);
