@@ -9,6 +9,7 @@
 
 mod harness;
 
+mod admission;
 mod api;
 mod charset;
 mod cli;
