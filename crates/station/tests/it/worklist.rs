@@ -263,12 +263,13 @@ fn a_cancelled_query_stops_sending_matches() {
 fn an_unlisted_device_is_refused_the_worklist_until_an_admin_allows_it_in_settings() {
     let scratch = Scratch::new();
     // The defaults: no device may read the worklist.
-    let station = Station::start(scratch.path(), &Options::default());
+    let mut station = Station::start(scratch.path(), &Options::default());
     station.register("P100", "王^小明", "US", "20261130", "ACC100");
     let k = keys(&COMMON);
+    let port = station.dicom_port;
     let ask = |dir: &str| {
         run_tool(&mut dcmtk::findscu(
-            station.dicom_port,
+            port,
             "US1",
             &[
                 OsStr::new("-W"),
@@ -319,4 +320,9 @@ fn an_unlisted_device_is_refused_the_worklist_until_an_admin_allows_it_in_settin
         1,
         "the order, once allowed"
     );
+    // Written to the config file: still allowed after a restart.
+    station.restart();
+    std::fs::create_dir_all(scratch.join("restarted")).expect("dir");
+    ask("restarted").assert_success("findscu after a restart");
+    assert_eq!(files_under(&scratch.join("restarted")).len(), 1);
 }
