@@ -94,6 +94,8 @@ impl Listener {
     /// Accepts associations until `shutdown` is set, each on its own thread.
     pub fn run(self, shutdown: Arc<AtomicBool>) {
         let admission = Admission::new(Limits::of(&self.config));
+        // A flood of connections must not flood the log: one line, then one every 10 s.
+        let mut refusals = RefusalLog::default();
         let config = Arc::new(self.config);
         if let Err(e) = self.socket.set_nonblocking(true) {
             tracing::error!(error = %e, "cannot poll the DICOM socket");
@@ -120,8 +122,10 @@ impl Listener {
             let ticket = match admission.admit(peer.ip()) {
                 Ok(t) => t,
                 Err(why) => {
-                    let (total, silent) = admission.in_use();
-                    tracing::warn!(%peer, ?why, total, silent, limit = config.max_associations, per_address = config.max_per_address, "connection refused: too many at once");
+                    if let Some(more) = refusals.due() {
+                        let (total, silent) = admission.in_use();
+                        tracing::warn!(%peer, ?why, total, silent, limit = config.max_associations, per_address = config.max_per_address, refused_before_unlogged = more, "connection refused: too many at once");
+                    }
                     reject_busy(stream);
                     continue;
                 }
@@ -168,6 +172,29 @@ impl Listener {
                 tracing::error!(%peer, error = %e, "cannot start association thread");
             }
         }
+    }
+}
+
+/// When to log a refused connection: the first, then at most one every 10 s with how many
+/// went unlogged in between.
+#[derive(Default)]
+struct RefusalLog {
+    last: Option<Instant>,
+    unlogged: u64,
+}
+
+impl RefusalLog {
+    fn due(&mut self) -> Option<u64> {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(10))
+        {
+            self.unlogged += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.unlogged))
     }
 }
 
@@ -329,6 +356,17 @@ fn abort_raw(mut stream: TcpStream) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_connections_are_logged_once_then_at_most_every_ten_seconds() {
+        let mut log = RefusalLog::default();
+        assert_eq!(log.due(), Some(0));
+        assert_eq!((log.due(), log.due()), (None, None));
+        log.last = log
+            .last
+            .and_then(|t| t.checked_sub(Duration::from_secs(11)));
+        assert_eq!(log.due(), Some(2), "the next line counts the unlogged ones");
+    }
 
     #[test]
     fn a_calling_ae_title_with_control_characters_is_refused_even_when_anyone_may_call() {

@@ -19,6 +19,7 @@ const RSS_BOUND_MB: u64 = 200;
 
 fn assert_memory_bounded(station: &Station, what: &str) {
     let rss = station.resident_mb();
+    eprintln!("{what}: the station holds {rss} MB");
     assert!(
         rss < RSS_BOUND_MB,
         "{what}: the station holds {rss} MB, over the {RSS_BOUND_MB} MB bound"
@@ -246,6 +247,9 @@ fn strangers_holding_every_slot_leave_room_for_a_listed_device() {
     }
     let answered = answered.expect("the listed device's echoscu is answered");
     let holding = strangers.iter().filter(|s| !ended(s)).count();
+    eprintln!(
+        "DR1's echoscu answered {answered:?} after 40 strangers connected; {holding} still held"
+    );
     assert!(
         answered < Duration::from_secs(10),
         "echoscu answered only after {answered:?}"

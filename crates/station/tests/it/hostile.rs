@@ -139,3 +139,46 @@ fn a_stored_object_nested_thousands_deep_gives_no_preview_and_the_station_stays_
     );
     still_answers(&station);
 }
+
+#[test]
+fn a_line_break_in_a_device_value_cannot_forge_a_log_line() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    const STORAGE: &str = "1.2.840.10008.5.1.4.1.1.7";
+    let (mut assoc, id) = associate(&station, STORAGE);
+    // A C-STORE whose Affected SOP Instance UID carries a line break and a fake log line; the
+    // dataset is garbage, so the refusal is logged with that UID.
+    let forged = b"1.2.3\n2026-12-04T00:00:00Z  INFO forged: all studies deleted ";
+    let uid = element(0x0000_1000, *b"UI", forged, false).expect("uid");
+    assoc
+        .send(&pdv(
+            id,
+            PDataValueType::Command,
+            command(STORAGE, 0x0001, true, &uid),
+        ))
+        .expect("command");
+    assoc
+        .send(&pdv(id, PDataValueType::Data, vec![0x55; 64]))
+        .expect("dataset");
+    let answer = assoc.receive().expect("a C-STORE response");
+    assert_ne!(status_of(&answer), Some(0x0000), "{answer:?}");
+    let _ = assoc.release();
+    let logs = wait_for(
+        "the refusal in the log",
+        std::time::Duration::from_secs(10),
+        || {
+            let text = station.logs_text();
+            text.contains("C-STORE refused").then_some(text)
+        },
+    );
+    assert!(
+        logs.contains(r"1.2.3\n2026-12-04T00:00:00Z  INFO forged"),
+        "the UID logged escaped:\n{logs}"
+    );
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.contains("INFO forged") && !l.contains("1.2.3")),
+        "no line of its own:\n{logs}"
+    );
+}
