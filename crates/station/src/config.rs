@@ -20,7 +20,7 @@ pub use device::ExportKind;
 pub use editor::write_editable;
 pub use live::Live;
 pub use schedule::{kbit_to_bytes, parse_clock, Schedule, Window};
-pub use validate::validate_caller;
+pub use validate::{validate_caller, validate_worklist_caller};
 
 /// Where a station started on embedded defaults keeps the settings an admin saves, inside its
 /// data directory; read at the next start when no `--config` is given.
@@ -60,6 +60,7 @@ impl ConfigError {
 pub enum Setting {
     AeTitle,
     AllowedCallers,
+    WorklistCallers,
     MaxPduLength,
     MaxAssociations,
     DicomTimeouts,
@@ -278,13 +279,37 @@ pub struct DicomConfig {
     pub bind: String,
     /// Calling AE titles allowed to associate; empty accepts any (and logs who called).
     pub allowed_callers: Vec<String>,
-    /// Largest P-DATA PDU we advertise and accept.
+    /// Calling AE titles whose Modality Worklist queries are answered (patient names, IDs,
+    /// birth dates); empty answers nobody. A refused caller is shown on the Settings page with
+    /// a one-click allow. When `allowed_callers` is not empty, each must be in it as well.
+    #[serde(default)]
+    pub worklist_callers: Vec<String>,
+    /// Largest P-DATA PDU we advertise and accept; a longer one ends the association unread.
     pub max_pdu_length: u32,
+    /// Connections at once, whether they have sent their association request yet or not.
     pub max_associations: usize,
-    /// How long we wait for the A-ASSOCIATE-RQ after a TCP connect (PS3.8 §9.1.5, ARTIM).
+    /// Of `max_associations`, the slots kept for callers that have said who they are and are
+    /// allowed: connections still silent hold at most `max_associations - reserved_associations`
+    /// slots with the full ARTIM; beyond that they have a few seconds to send their request.
+    #[serde(default = "default_reserved_associations")]
+    pub reserved_associations: usize,
+    /// Connections at once from one network address.
+    #[serde(default = "default_max_per_address")]
+    pub max_per_address: usize,
+    /// How long a connection has, from its TCP connect, to send a whole A-ASSOCIATE-RQ
+    /// (PS3.8 §9.1.5, ARTIM): a deadline, not a wait per byte.
     pub artim_timeout_secs: u64,
-    /// How long an established association may stay silent before we abort it.
+    /// How long an established association has for each whole PDU, counted from the end of the
+    /// previous one, before we abort it: a deadline, not a wait per byte.
     pub idle_timeout_secs: u64,
+}
+
+fn default_reserved_associations() -> usize {
+    4
+}
+
+fn default_max_per_address() -> usize {
+    8
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]

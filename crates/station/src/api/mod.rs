@@ -50,6 +50,8 @@ pub struct Api {
     pub(crate) auth: Auth,
     /// Purged studies' files coming back from the hub.
     pub(crate) fetch: Arc<crate::storage::fetchback::FetchBack>,
+    /// Devices whose worklist queries the listener refused, for the Settings page.
+    pub(crate) worklist_refused: Arc<crate::scp::refused::RefusedCallers>,
 }
 
 /// The request of operations that take nothing.
@@ -133,7 +135,13 @@ impl Api {
             events,
             config: crate::config::Live::new(config.clone()),
             auth,
+            worklist_refused: Arc::default(),
         })
+    }
+
+    /// Where the DICOM listener records refused worklist callers.
+    pub fn worklist_refused(&self) -> Arc<crate::scp::refused::RefusedCallers> {
+        self.worklist_refused.clone()
     }
 
     pub fn events(&self) -> &Events {

@@ -110,3 +110,27 @@ fn report_targets_replace_the_defaults_and_bad_ones_are_named() {
         .expect_err("must fail");
     assert!(err.to_string().contains("reports.targets"), "{err}");
 }
+
+#[test]
+fn worklist_callers_are_titles_and_must_be_allowed_callers_when_those_are_listed() {
+    let mut c = Config::defaults();
+    assert!(
+        c.dicom.worklist_callers.is_empty(),
+        "private by default: no device reads the worklist until listed"
+    );
+    c.dicom.worklist_callers = vec!["US1".into()];
+    assert!(c.validate().is_ok(), "anyone may call: US1 may be listed");
+    c.dicom.allowed_callers = vec!["DR1".into()];
+    let err = c.validate().expect_err("US1 cannot associate at all");
+    assert!(matches!(
+        err,
+        ConfigError::Invalid {
+            setting: Setting::WorklistCallers,
+            ..
+        }
+    ));
+    c.dicom.allowed_callers.push("US1".into());
+    assert!(c.validate().is_ok());
+    c.dicom.reserved_associations = c.dicom.max_associations;
+    assert!(c.validate().is_err(), "a reserve of every slot leaves none");
+}

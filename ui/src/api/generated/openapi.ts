@@ -1241,23 +1241,40 @@ export interface components {
             allowed_callers: string[];
             /**
              * Format: int64
-             * @description How long we wait for the A-ASSOCIATE-RQ after a TCP connect (PS3.8 §9.1.5, ARTIM).
+             * @description How long a connection has, from its TCP connect, to send a whole A-ASSOCIATE-RQ
+             *     (PS3.8 §9.1.5, ARTIM): a deadline, not a wait per byte.
              */
             artim_timeout_secs: number;
             bind: string;
             /**
              * Format: int64
-             * @description How long an established association may stay silent before we abort it.
+             * @description How long an established association has for each whole PDU, counted from the end of the
+             *     previous one, before we abort it: a deadline, not a wait per byte.
              */
             idle_timeout_secs: number;
+            /** @description Connections at once, whether they have sent their association request yet or not. */
             max_associations: number;
             /**
              * Format: int32
-             * @description Largest P-DATA PDU we advertise and accept.
+             * @description Largest P-DATA PDU we advertise and accept; a longer one ends the association unread.
              */
             max_pdu_length: number;
+            /** @description Connections at once from one network address. */
+            max_per_address?: number;
             /** Format: int32 */
             port: number;
+            /**
+             * @description Of `max_associations`, the slots kept for callers that have said who they are and are
+             *     allowed: connections still silent hold at most `max_associations - reserved_associations`
+             *     slots with the full ARTIM; beyond that they have a few seconds to send their request.
+             */
+            reserved_associations?: number;
+            /**
+             * @description Calling AE titles whose Modality Worklist queries are answered (patient names, IDs,
+             *     birth dates); empty answers nobody. A refused caller is shown on the Settings page with
+             *     a one-click allow. When `allowed_callers` is not empty, each must be in it as well.
+             */
+            worklist_callers?: string[];
         };
         /** @description One disagreement: the field, what the device sent and what is registered. */
         Difference: {
@@ -1842,6 +1859,23 @@ export interface components {
             kbit?: number | null;
             to: string;
         };
+        /** @description One refused caller. */
+        RefusedCaller: {
+            /** @description The network address of its last query. */
+            address: string;
+            /** @description Its calling AE title. */
+            calling_ae: string;
+            /**
+             * Format: int64
+             * @description Queries refused since the station started.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description The last refusal, Unix milliseconds.
+             */
+            last_at: number;
+        };
         /**
          * @description What the Register page offers: per modality, the exam items a clinic orders most (free text
          *     is still allowed). An admin edits them on the Settings page.
@@ -2027,11 +2061,16 @@ export interface components {
             config: components["schemas"]["Config"];
             /** @description The file saved settings are written to. */
             file: string;
+            /**
+             * @description Devices whose worklist queries were refused since the station started (not in
+             *     `dicom.worklist_callers`), the latest first: the page offers to allow each.
+             */
+            worklist_refused: components["schemas"]["RefusedCaller"][];
         };
         /** @description A saved change: the settings now in force, and which sections changed. */
         SettingsApplied: {
             /**
-             * @description Sections that changed: `allowed_callers`, `studies`, `watch`, `destinations`, `targets`,
+             * @description Sections that changed: `allowed_callers`, `worklist_callers`, `studies`, `watch`, `destinations`, `targets`,
              *     `procedures`.
              */
             changed: string[];
@@ -2068,6 +2107,11 @@ export interface components {
             targets: components["schemas"]["TurnaroundTarget"][];
             /** @description `[[watch]]`: folders of devices that export files. */
             watch: components["schemas"]["WatchFolder"][];
+            /**
+             * @description `dicom.worklist_callers`: calling AE titles whose worklist queries are answered; empty
+             *     answers nobody. Absent keeps the list in force (clients that predate it).
+             */
+            worklist_callers?: string[] | null;
         };
         /**
          * @description Why a step did not run.

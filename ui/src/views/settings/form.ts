@@ -27,6 +27,8 @@ export type Config = Schemas['Config']
 /** Everything the page edits, saved together. */
 export interface SettingsForm {
   allowedCallers: string[]
+  /** Devices whose worklist queries are answered; empty: none. */
+  worklistCallers: string[]
   quietPeriodSecs: number
   holdUnmatched: boolean
   holdOnMismatch: boolean
@@ -57,6 +59,7 @@ export type EditedConfig = Pick<Config, 'destinations' | 'watch'> & {
 export function toForm(c: EditedConfig): SettingsForm {
   return {
     allowedCallers: [...(c.dicom?.allowed_callers ?? [])],
+    worklistCallers: [...(c.dicom?.worklist_callers ?? [])],
     quietPeriodSecs: c.studies?.quiet_period_secs ?? 120,
     holdUnmatched: c.studies?.hold_unmatched ?? false,
     holdOnMismatch: c.studies?.hold_on_mismatch ?? true,
@@ -76,6 +79,7 @@ export function toForm(c: EditedConfig): SettingsForm {
 export function toUpdate(f: SettingsForm): SettingsUpdate {
   return {
     allowed_callers: f.allowedCallers,
+    worklist_callers: f.worklistCallers,
     quiet_period_secs: f.quietPeriodSecs,
     hold_unmatched: f.holdUnmatched,
     hold_on_mismatch: f.holdOnMismatch,

@@ -244,3 +244,18 @@ pub fn audit(client: &Client, admin: &str, filter: Value) -> Vec<Value> {
     let page = client.ok(admin, "audit_list", filter);
     page["entries"].as_array().expect("entries").clone()
 }
+
+/// The update the Settings page sends: the editable sections as shown, secrets as `***`.
+pub fn settings_as_shown(client: &Client, token: &str) -> Value {
+    let shown = client.ok(token, "settings_get", json!({}));
+    let c = &shown["config"];
+    json!({
+        "allowed_callers": c["dicom"]["allowed_callers"],
+        "quiet_period_secs": c["studies"]["quiet_period_secs"],
+        "hold_unmatched": c["studies"]["hold_unmatched"],
+        "send_while_receiving": c["studies"]["send_while_receiving"],
+        "watch": c["watch"],
+        "destinations": c["destinations"],
+        "targets": c["reports"]["targets"],
+    })
+}
