@@ -290,6 +290,34 @@ pub struct DicomConfig {
 pub struct HttpConfig {
     pub port: u16,
     pub bind: String,
+    /// A connection must send a request's whole header within this many seconds of connecting
+    /// (or of its previous answer), else it is closed: a slow client cannot hold a slot.
+    #[serde(default = "default_header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
+    /// Open connections at most; more wait to be accepted until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one computer at most; more are closed at once, so one computer
+    /// cannot take the slots every other one needs.
+    #[serde(default = "default_max_connections_per_address")]
+    pub max_connections_per_address: usize,
+    /// Host names (besides IP addresses, `localhost` and this computer's name) the UI and API
+    /// answer to, e.g. `station.clinic.lan`. A request naming any other host is refused, so a
+    /// web page elsewhere cannot reach the station through a name it controls (DNS rebinding).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+fn default_header_read_timeout_secs() -> u64 {
+    10
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+
+fn default_max_connections_per_address() -> usize {
+    64
 }
 
 /// Logins and sessions for the UI and the LAN HTTP API.

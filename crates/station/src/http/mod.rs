@@ -12,6 +12,7 @@
 
 mod dicomweb;
 mod downloads;
+mod listen;
 mod monitor;
 mod openapi;
 mod routes;
@@ -75,6 +76,7 @@ pub fn spawn(
         .enable_all()
         .build()
         .map_err(HttpError::Runtime)?;
+    let limits = listen::Limits::from_config(config);
     let thread = std::thread::spawn(move || {
         runtime.block_on(async move {
             let (stop_tx, stopping) = watch::channel(false);
@@ -96,17 +98,7 @@ pub fn spawn(
                 }
                 let _ = stop_tx.send(true);
             });
-            let mut stopped = stopping.clone();
-            // Each request knows its peer address (login throttling is per computer).
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "HTTP server stopped");
-            }
+            listen::serve(listener, app, limits, stopping).await;
             watcher.abort();
         });
     });

@@ -6,5 +6,6 @@ mod clinic_day;
 mod live;
 mod roles;
 mod shutdown;
+mod slow_clients;
 mod studies;
 mod tokens;
