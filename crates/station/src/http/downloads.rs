@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use super::routes::{bearer, error_response, lang};
+use super::security;
 use super::sse::TokenQuery;
 use super::AppState;
 use crate::api::downloads::Binary;
@@ -67,6 +68,13 @@ async fn serve(
         if let Some(d) = disposition {
             resp.headers_mut()
                 .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(d));
+        }
+        if what == Download::ReportPdf {
+            // Shown in an <iframe> of the reports page (browser or desktop window).
+            resp.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(security::CSP_FRAMED_BY_SELF),
+            );
         }
     }
     resp

@@ -16,6 +16,7 @@ mod listen;
 mod monitor;
 mod openapi;
 mod routes;
+mod security;
 mod sse;
 mod static_ui;
 
@@ -77,6 +78,7 @@ pub fn spawn(
         .build()
         .map_err(HttpError::Runtime)?;
     let limits = listen::Limits::from_config(config);
+    let allowed_hosts = Arc::new(security::AllowedHosts::new(&config.allowed_hosts));
     let thread = std::thread::spawn(move || {
         runtime.block_on(async move {
             let (stop_tx, stopping) = watch::channel(false);
@@ -91,7 +93,13 @@ pub fn spawn(
                 api,
                 activity,
                 stopping: stopping.clone(),
-            });
+            })
+            .layer(axum::middleware::from_fn_with_state(
+                allowed_hosts,
+                security::host,
+            ))
+            // Outermost, so a refusal carries the headers too.
+            .layer(axum::middleware::from_fn(security::headers));
             let watcher = tokio::spawn(async move {
                 while !shutdown.load(Ordering::Relaxed) {
                     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -108,6 +108,12 @@ async fn call(
     body: Bytes,
 ) -> Response {
     let lang = lang(&headers);
+    // A password only in a JSON body: a form on another site cannot post one (a cross-origin
+    // JSON request needs a preflight this server never grants).
+    if op == "login" && !is_json(&headers) {
+        let err = ApiError::invalid("login takes a JSON body (Content-Type: application/json)");
+        return error_response(&err, lang);
+    }
     let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
@@ -131,6 +137,15 @@ async fn call(
             error_response(&ApiError::internal(), lang)
         }
     }
+}
+
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
 async fn openapi_json() -> Response {

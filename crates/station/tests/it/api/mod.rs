@@ -2,6 +2,7 @@
 //! sessions, audit of reads, study actions and the live event stream.
 
 mod auth;
+mod browser_safety;
 mod clinic_day;
 mod live;
 mod roles;
