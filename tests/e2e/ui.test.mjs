@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Orthanc, Station, freePort, waitFor } from './station.mjs'
-import { launch, loginPage } from './browser.mjs'
+import { launch, loginPage, urlsWithToken } from './browser.mjs'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
 const NAV = {
@@ -136,7 +136,14 @@ describe('web UI against a real station', () => {
   it('a session the engine ended sends the user back to the login page', async () => {
     const page = await loginPage(browser, station, users.manager)
     try {
-      const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('station.session')).token)
+      // The session is an HttpOnly, SameSite=Strict cookie: the page's scripts cannot read it.
+      const cookie = (await page.context().cookies()).find((c) => c.name === 'station_session')
+      assert.ok(cookie, 'the session cookie')
+      assert.equal(cookie.httpOnly, true)
+      assert.equal(cookie.sameSite, 'Strict')
+      assert.equal(await page.evaluate(() => document.cookie.includes('station_session')), false)
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('station.session')), null)
+      const token = cookie.value
       const { status } = await station.call('logout', {}, token)
       assert.equal(status, 200)
       await page.locator('[data-nav="studies"]').click()
@@ -307,5 +314,12 @@ describe('web UI against a real station', () => {
     } finally {
       await page.context().close()
     }
+  })
+
+  it('no URL the browser opened carries the session token', () => {
+    const { urls, tokens, bad } = urlsWithToken()
+    assert.ok(tokens.length > 0, 'logins seen')
+    for (const kind of [/\/api\/events/]) assert.ok(urls.some((u) => kind.test(u)), `a request for ${kind} was made`)
+    assert.deepEqual(bad, [])
   })
 })

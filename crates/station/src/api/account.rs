@@ -24,7 +24,8 @@ pub struct UserInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoginResponse {
-    /// Send as `Authorization: Bearer <token>` (or `?token=` for the event stream).
+    /// Send as `Authorization: Bearer <token>`. A browser need not: the answer also sets its
+    /// HttpOnly session cookie.
     pub token: String,
     /// Unix milliseconds; each use of the session pushes it back.
     pub expires_at: i64,

@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod dicomweb;
 pub mod downloads;
 pub mod errors;
+pub mod file_keys;
 pub mod ops;
 pub mod registry;
 pub mod reports;
@@ -48,6 +49,8 @@ pub struct Api {
     pub(crate) auth: Auth,
     /// Purged studies' files coming back from the hub.
     pub(crate) fetch: Arc<crate::storage::fetchback::FetchBack>,
+    /// The desktop window's keys for file URLs.
+    pub(crate) file_keys: file_keys::FileKeys,
 }
 
 /// The request of operations that take nothing.
@@ -131,6 +134,7 @@ impl Api {
             events,
             config: crate::config::Live::new(config.clone()),
             auth,
+            file_keys: Default::default(),
         })
     }
 

@@ -8,8 +8,8 @@ use serde_json::Value;
 use utoipa::openapi::{RefOr, Schema};
 
 use super::{
-    account, admin, dashboard, registry, reports, run_handler, settings, station, storage, studies,
-    ApiError, Ctx, Empty,
+    account, admin, dashboard, file_keys, registry, reports, run_handler, settings, station,
+    storage, studies, ApiError, Ctx, Empty,
 };
 
 /// One operation as the OpenAPI document describes it.
@@ -70,6 +70,8 @@ operations! {
         "End the caller's session.";
     Me = "me": Empty => account::MeResponse, account::me,
         "The logged-in user, the session's end and the operations the role may call.";
+    FileKey = "file_key": Empty => file_keys::FileKeyAnswer, file_keys::file_key,
+        "A key for the session's file URLs (`?key=`), for the desktop window, whose page cannot send the browser's cookie.";
     Status = "status": Empty => station::StatusResponse, station::status,
         "Station status for the header bar: studies per state, links, problems.";
     Dashboard = "dashboard": dashboard::DashboardQuery => dashboard::Dashboard, dashboard::dashboard,

@@ -94,6 +94,7 @@ pub fn spawn(
                 activity,
                 stopping: stopping.clone(),
             })
+            .layer(axum::middleware::from_fn(security::no_token_in_url))
             .layer(axum::middleware::from_fn_with_state(
                 allowed_hosts,
                 security::host,

@@ -105,6 +105,28 @@ fn this_computer() -> Option<String> {
         .filter(|n| !n.is_empty())
 }
 
+/// Refuses a URL that carries a `token` (the old `?token=`): a URL stays in the browser's
+/// history on a shared clinic PC, and in any log along the way.
+pub(crate) async fn no_token_in_url(request: Request, next: Next) -> Response {
+    let has_token = request.uri().query().is_some_and(|q| {
+        q.split('&').any(|pair| {
+            pair.split('=')
+                .next()
+                .is_some_and(|n| n.eq_ignore_ascii_case("token"))
+        })
+    });
+    if !has_token {
+        return next.run(request).await;
+    }
+    let err = ApiError::new(
+        ErrorCode::Unauthenticated,
+        "令牌不能放在网址中：浏览器用登录时的会话，脚本用 Authorization 请求头",
+        "a token in a URL is not accepted: a browser uses its login session (a cookie), a \
+         script the Authorization: Bearer header",
+    );
+    error_response(&err, lang(request.headers()))
+}
+
 /// Refuses a request whose `Host` is not one of ours (monitoring paths excepted).
 pub(crate) async fn host(
     State(allowed): State<Arc<AllowedHosts>>,

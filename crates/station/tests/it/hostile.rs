@@ -210,7 +210,7 @@ fn a_stored_object_nested_thousands_deep_gives_no_preview_and_the_station_stays_
     import.assert_success("station import");
     let client = Client::new(&station);
     let token = client.admin();
-    let (status, _, _) = client.get_bytes(&format!("/api/preview/{sop}.png?token={token}"));
+    let (status, _, _) = client.get_bytes_as(&token, &format!("/api/preview/{sop}.png"));
     assert!(
         status >= 400,
         "no preview of an object built to crash the parser: {status}"

@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * The diagnostics bundle of `station diagnose` (settings without secrets, log tail, queue, index check, connection tests; no patient data). Audited.
-         * @description Roles: admin, maintenance. The session token as `?token=` (or a bearer header).
+         * @description Roles: admin, maintenance. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["diagnostics"];
         put?: never;
@@ -73,11 +73,31 @@ export interface paths {
         };
         /**
          * Engine events as server-sent events; each data line is one Event (JSON).
-         * @description A client that fell behind gets `{"type":"lagged","missed":n}` and should reload what it shows. The stream ends when the session does.
+         * @description A client that fell behind gets `{"type":"lagged","missed":n}` and should reload what it shows. The stream ends when the session does. The caller is the browser's session cookie or a bearer header, never a URL.
          */
         get: operations["events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/file_key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A key for the session's file URLs (`?key=`), for the desktop window, whose page cannot send the browser's cookie.
+         * @description Roles: technician, doctor, manager, admin, maintenance.
+         */
+        post: operations["file_key"];
         delete?: never;
         options?: never;
         head?: never;
@@ -133,7 +153,7 @@ export interface paths {
         };
         /**
          * The station log's last 2,000 lines (text/plain), every patient name and ID the station knows replaced by [patient]. Audited.
-         * @description Roles: admin, maintenance. The session token as `?token=` (or a bearer header).
+         * @description Roles: admin, maintenance. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["log"];
         put?: never;
@@ -333,7 +353,7 @@ export interface paths {
         };
         /**
          * An instance's preview (PNG, at most 512 px a side): the converted export's thumbnail, else its first frame rendered. Audited.
-         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         * @description Roles: technician, doctor, manager, admin. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["preview"];
         put?: never;
@@ -413,7 +433,7 @@ export interface paths {
         };
         /**
          * A PDF report's document (application/pdf). Audited.
-         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         * @description Roles: technician, doctor, manager, admin. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["report_pdf"];
         put?: never;
@@ -433,7 +453,7 @@ export interface paths {
         };
         /**
          * A report's print view (self-contained HTML, A4) in the Accept-Language language. Audited.
-         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         * @description Roles: technician, doctor, manager, admin. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["report_print"];
         put?: never;
@@ -1314,8 +1334,34 @@ export interface components {
             /** @description Files to fetch when it started, and fetched so far. */
             total: number;
         };
+        FileKeyAnswer: {
+            /**
+             * @description Put as `?key=` on `/api/preview/...`, `/api/report/{id}/print|pdf`, `/api/log.txt`,
+             *     `/api/diagnostics.tar.gz`; valid while the session is.
+             */
+            key: string;
+        };
         HttpConfig: {
+            /**
+             * @description Host names (besides IP addresses, `localhost` and this computer's name) the UI and API
+             *     answer to, e.g. `station.clinic.lan`. A request naming any other host is refused, so a
+             *     web page elsewhere cannot reach the station through a name it controls (DNS rebinding).
+             */
+            allowed_hosts?: string[];
             bind: string;
+            /**
+             * Format: int64
+             * @description A connection must send a request's whole header within this many seconds of connecting
+             *     (or of its previous answer), else it is closed: a slow client cannot hold a slot.
+             */
+            header_read_timeout_secs?: number;
+            /** @description Open connections at most; more wait to be accepted until one closes. */
+            max_connections?: number;
+            /**
+             * @description Open connections from one computer at most; more are closed at once, so one computer
+             *     cannot take the slots every other one needs.
+             */
+            max_connections_per_address?: number;
             /** Format: int32 */
             port: number;
         };
@@ -1459,7 +1505,10 @@ export interface components {
              * @description Unix milliseconds; each use of the session pushes it back.
              */
             expires_at: number;
-            /** @description Send as `Authorization: Bearer <token>` (or `?token=` for the event stream). */
+            /**
+             * @description Send as `Authorization: Bearer <token>`. A browser need not: the answer also sets its
+             *     HttpOnly session cookie.
+             */
             token: string;
             user: components["schemas"]["UserInfo"];
         };
@@ -2648,7 +2697,7 @@ export interface operations {
     diagnostics: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path?: never;
@@ -2705,9 +2754,7 @@ export interface operations {
     };
     events: {
         parameters: {
-            query: {
-                token: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -2725,6 +2772,84 @@ export interface operations {
             };
             /** @description Not logged in or session expired */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    file_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileKeyAnswer"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2893,7 +3018,7 @@ export interface operations {
     log: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path?: never;
@@ -3635,7 +3760,7 @@ export interface operations {
     preview: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path: {
@@ -3929,7 +4054,7 @@ export interface operations {
     report_pdf: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path: {
@@ -3989,7 +4114,7 @@ export interface operations {
     report_print: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path: {

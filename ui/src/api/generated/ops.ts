@@ -7,6 +7,7 @@ export type Schemas = components['schemas']
 export interface Ops {
   audit_list: { request: Schemas['AuditQuery']; response: Schemas['AuditPage'] }
   dashboard: { request: Schemas['DashboardQuery']; response: Schemas['Dashboard'] }
+  file_key: { request: Schemas['Empty']; response: Schemas['FileKeyAnswer'] }
   hub_test: { request: Schemas['HubTestRequest']; response: Schemas['HubTestResult'] }
   links_list: { request: Schemas['Empty']; response: Schemas['LinksResponse'] }
   login: { request: Schemas['LoginRequest']; response: Schemas['LoginResponse'] }

@@ -11,6 +11,7 @@ export const ROLES: readonly Role[] = ['technician', 'doctor', 'manager', 'admin
 export const OP_ROLES: { readonly [O in OpName]: readonly Role[] | 'public' } = {
   audit_list: ['admin'],
   dashboard: ['technician', 'doctor', 'manager', 'admin'],
+  file_key: ['technician', 'doctor', 'manager', 'admin', 'maintenance'],
   hub_test: ['manager', 'admin', 'maintenance'],
   links_list: ['technician', 'doctor', 'manager', 'admin', 'maintenance'],
   login: 'public',

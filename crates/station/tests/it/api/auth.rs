@@ -242,7 +242,7 @@ fn a_session_ends_after_its_time_without_use_and_use_extends_it() {
     });
     let r = client.call(Some(&token), "me", json!({}));
     assert_eq!((r.status, r.code()), (401, "unauthenticated"), "{r:?}");
-    let (status, _) = client.get(&format!("/api/events?token={token}"));
+    let (status, _) = client.get_as(&token, "/api/events");
     assert_eq!(status, 401, "the event stream checks the session too");
 }
 

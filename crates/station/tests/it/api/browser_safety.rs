@@ -132,3 +132,94 @@ fn every_answer_carries_the_security_headers_and_a_forged_host_is_refused() {
     let client = Client::new(&station);
     client.admin();
 }
+
+fn post(
+    port: u16,
+    op: &str,
+    extra_headers: &str,
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    raw(
+        port,
+        &format!(
+            "POST /api/{op} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra_headers}\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn a_browser_session_is_an_httponly_cookie_and_a_token_in_a_url_is_refused() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let port = station.http_port;
+    let here = format!("127.0.0.1:{port}");
+
+    let login = format!(r#"{{"username":"admin","password":"{ADMIN_PASSWORD}"}}"#);
+    let (status, headers, body) = post(port, "login", "Content-Type: application/json\r\n", &login);
+    assert_eq!(status, 200, "{body}");
+    let set_cookie = header(&headers, "set-cookie").expect("login sets the session cookie");
+    for part in ["station_session=", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(part), "{part} not in {set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
+    let token = cookie.trim_start_matches("station_session=").to_owned();
+
+    // The cookie is the browser's session: its calls, files and event stream.
+    let with_cookie = format!("Cookie: {cookie}\r\n");
+    let json_cookie = format!("{with_cookie}Content-Type: application/json\r\n");
+    let (status, _, body) = post(port, "me", &json_cookie, "{}");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"admin\""), "{body}");
+    let (status, _, body) = raw(
+        port,
+        &format!(
+            "GET /api/log.txt HTTP/1.1\r\nHost: {here}\r\n{with_cookie}Connection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    // A call on the cookie that is not JSON (what a form elsewhere could send) is refused.
+    let (status, _, _) = post(
+        port,
+        "me",
+        &format!("{with_cookie}Content-Type: text/plain\r\n"),
+        "{}",
+    );
+    assert_eq!(status, 400);
+
+    // The old `?token=`: refused everywhere, even with a live session's token.
+    for path in [
+        format!("/api/log.txt?token={token}"),
+        format!("/api/events?token={token}"),
+        format!("/api/preview/1.2.3.png?token={token}"),
+        format!("/dicom-web/studies?token={token}"),
+    ] {
+        let (status, _, body) = get(port, &path, &here);
+        assert_eq!(status, 401, "{path}: {body}");
+        assert!(body.contains("网址"), "{path}: {body}");
+    }
+
+    // The desktop window's file key reads files, and nothing else, while its session lives.
+    let client = Client::new(&station);
+    let key = client.ok(&token, "file_key", serde_json::json!({}))["key"]
+        .as_str()
+        .expect("a key")
+        .to_owned();
+    assert!(!key.contains(&token));
+    let (status, _, body) = get(port, &format!("/api/log.txt?key={key}"), &here);
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = get(port, "/api/log.txt?key=fk_forged", &here);
+    assert_eq!(status, 401);
+    let (status, _, _) = get(port, &format!("/dicom-web/studies?key={key}"), &here);
+    assert_eq!(status, 401, "a file key is not a DICOMweb login");
+
+    // Logging out ends the session and tells the browser to drop the cookie.
+    let (status, headers, _) = post(port, "logout", &json_cookie, "{}");
+    assert_eq!(status, 200);
+    assert!(header(&headers, "set-cookie").is_some_and(|c| c.contains("Max-Age=0")));
+    let (status, _, _) = post(port, "me", &json_cookie, "{}");
+    assert_eq!(status, 401);
+    let (status, _, _) = get(port, &format!("/api/log.txt?key={key}"), &here);
+    assert_eq!(status, 401, "the file key ended with its session");
+}
