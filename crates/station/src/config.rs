@@ -308,6 +308,10 @@ pub struct HttpConfig {
     pub allowed_hosts: Vec<String>,
 }
 
+fn default_session_max_secs() -> u64 {
+    86400
+}
+
 fn default_header_read_timeout_secs() -> u64 {
     10
 }
@@ -326,6 +330,10 @@ fn default_max_connections_per_address() -> usize {
 pub struct AuthConfig {
     /// A session ends after this long without use.
     pub session_ttl_secs: u64,
+    /// A session ends this long after its login however busy it is (a login left open on a
+    /// shared PC does not live on).
+    #[serde(default = "default_session_max_secs")]
+    pub session_max_secs: u64,
     /// Wrong passwords in a row for a username from one computer before that username is
     /// locked out at that computer for `lockout_secs` (elsewhere it can still log in).
     pub max_failed_logins: u32,
