@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Orthanc, Station, freePort, waitFor } from './station.mjs'
+import { ADMIN_PASSWORD, Orthanc, Station, freePort, waitFor } from './station.mjs'
 import { launch, loginPage, urlsWithToken } from './browser.mjs'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
@@ -299,6 +299,31 @@ describe('web UI against a real station', () => {
       await shot(admin, 'dashboard-en')
     } finally {
       await admin.context().close()
+    }
+  })
+
+  it('a user changes their own password from the header, and logs in again with it', async () => {
+    const admin = await station.login('admin', ADMIN_PASSWORD)
+    const sun = { username: 'sun', password: 'sun-password-1', display_name: '孙护士', role: 'technician' }
+    assert.equal((await station.call('user_create', sun, admin)).status, 200)
+    const page = await loginPage(browser, station, sun)
+    try {
+      await page.locator('[data-test="password-change"]').click()
+      await page.locator('input[name="current-password"]').fill('not-my-password')
+      await page.locator('input[name="new-password"]').fill('sun-password-2')
+      await page.locator('input[name="new-password-again"]').fill('sun-password-2')
+      await page.locator('[data-test="password-submit"]').click()
+      assert.match(await page.locator('[data-test="password-problem"]').innerText(), /当前密码不正确/)
+      await page.locator('input[name="current-password"]').fill(sun.password)
+      await page.locator('[data-test="password-submit"]').click()
+      await page.locator('[data-test="login-submit"]').waitFor({ timeout: 15_000 })
+      assert.equal((await station.call('login', { username: 'sun', password: sun.password })).status, 401)
+      await page.locator('input[name="username"]').fill('sun')
+      await page.locator('input[name="password"]').fill('sun-password-2')
+      await page.locator('[data-test="login-submit"]').click()
+      await page.locator('[data-test="user"]', { hasText: '孙护士' }).waitFor({ timeout: 20_000 })
+    } finally {
+      await page.context().close()
     }
   })
 

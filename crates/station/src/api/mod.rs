@@ -138,6 +138,22 @@ impl Api {
         })
     }
 
+    /// After `username`'s password changed: the first-run password file, which holds the
+    /// `admin` account's generated password, is no longer true, and goes.
+    pub(crate) fn password_changed(&self, username: &str) {
+        if username != "admin" {
+            return;
+        }
+        let file = self.config().data_dir.join(INITIAL_ADMIN_PASSWORD_FILE);
+        match std::fs::remove_file(&file) {
+            Ok(()) => tracing::info!(file = %file.display(), "first-run password file deleted"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "cannot delete the first-run password file")
+            }
+        }
+    }
+
     pub fn events(&self) -> &Events {
         &self.events
     }

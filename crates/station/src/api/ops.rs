@@ -70,6 +70,8 @@ operations! {
         "End the caller's session.";
     Me = "me": Empty => account::MeResponse, account::me,
         "The logged-in user, the session's end and the operations the role may call.";
+    PasswordChange = "password_change": account::PasswordChange => Empty, account::password_change,
+        "Change one's own password (the current one first); every session of the user ends.";
     FileKey = "file_key": Empty => file_keys::FileKeyAnswer, file_keys::file_key,
         "A key for the session's file URLs (`?key=`), for the desktop window, whose page cannot send the browser's cookie.";
     Status = "status": Empty => station::StatusResponse, station::status,

@@ -178,6 +178,19 @@ impl Auth {
         sessions::lookup(&self.store.lock(), token, None)
     }
 
+    /// Whether `pw` is `username`'s password now (an active user's), checked without holding
+    /// the store lock: a person changing their own password proves they know it.
+    pub fn check_password(&self, username: &str, pw: &str) -> Result<bool, StoreError> {
+        let found = users::find(&self.store.lock(), username)?;
+        Ok(match found {
+            Some(c) if c.record.active => password::verify(pw, &c.password_hash),
+            _ => {
+                password::verify_dummy(pw);
+                false
+            }
+        })
+    }
+
     pub fn logout(&self, token: &str) -> Result<bool, StoreError> {
         sessions::end(&self.store.lock(), token)
     }

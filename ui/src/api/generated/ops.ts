@@ -16,6 +16,7 @@ export interface Ops {
   order_add: { request: Schemas['NewOrder']; response: Schemas['Order'] }
   order_cancel: { request: Schemas['OrderRef']; response: Schemas['Order'] }
   orders_list: { request: Schemas['OrdersQuery']; response: Schemas['OrderList'] }
+  password_change: { request: Schemas['PasswordChange']; response: Schemas['Empty'] }
   patient_add: { request: Schemas['NewPatient']; response: Schemas['Patient'] }
   patient_search: { request: Schemas['PatientSearch']; response: Schemas['PatientList'] }
   patient_update: { request: Schemas['PatientUpdate']; response: Schemas['PatientUpdated'] }

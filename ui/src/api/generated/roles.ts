@@ -20,6 +20,7 @@ export const OP_ROLES: { readonly [O in OpName]: readonly Role[] | 'public' } = 
   order_add: ['technician', 'manager', 'admin'],
   order_cancel: ['technician', 'manager', 'admin'],
   orders_list: ['technician', 'manager', 'admin'],
+  password_change: ['technician', 'doctor', 'manager', 'admin', 'maintenance'],
   patient_add: ['technician', 'manager', 'admin'],
   patient_search: ['technician', 'manager', 'admin'],
   patient_update: ['technician', 'manager', 'admin'],

@@ -24,6 +24,7 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("logout", Some(ALL)),
     ("me", Some(ALL)),
     ("file_key", Some(ALL)),
+    ("password_change", Some(ALL)),
     ("status", Some(ALL)),
     ("dashboard", Some(CLINIC)),
     ("links_list", Some(ALL)),
