@@ -68,6 +68,8 @@ pub enum Setting {
     DestinationName,
     DestinationDisplayName,
     DestinationUrl,
+    /// Credentials to a plain `http://` hub without `allow_insecure`.
+    InsecureCredentials,
     /// Batch size, request timeout, retry wait.
     DestinationLimits,
     ParallelRequests,

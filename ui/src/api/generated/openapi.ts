@@ -1161,6 +1161,12 @@ export interface components {
             period_days?: number | null;
         };
         Destination: {
+            /**
+             * @description Send credentials (password, bearer token, OAuth 2.0) to a plain `http://` hub anyway,
+             *     e.g. over a VPN the clinic trusts. Without it that is refused: anyone on the way would
+             *     read them. A hub on this computer (loopback) needs no such leave.
+             */
+            allow_insecure?: boolean;
             /** @description Instances per STOW-RS request. */
             batch_instances?: number;
             /**
