@@ -201,7 +201,17 @@ describe('settings page', () => {
       await page.locator('[data-test="destinations"]', { hasText: 'hub.example:8042' }).waitFor({ timeout: 10_000 })
       await page.locator('[data-test="add-destination"]').click()
       await dialog.locator('input[name="dest-name"]').fill('ecg-room')
+      // A password to a plain http:// hub elsewhere: the dialog warns and offers the leave.
+      await dialog.locator('input[name="dest-url"]').fill('http://ecg.example/dicom-web')
+      await dialog.locator('[data-test="dest-auth"]').click()
+      await page.locator('.el-select-dropdown__item', { hasText: /Basic/i }).click()
+      await dialog.locator('input[name="dest-username"]').fill('clinic01')
+      await dialog.locator('input[name="dest-password"]').fill('hub-password-1')
+      const warning = dialog.locator('[data-test="dest-insecure-warning"]')
+      await warning.waitFor({ timeout: 10_000 })
+      assert.match(await warning.innerText(), /http:\/\//)
       await dialog.locator('input[name="dest-url"]').fill('https://ecg.example/dicom-web')
+      await warning.waitFor({ state: 'detached', timeout: 10_000 })
       // What the clinic calls it: shown on every screen in place of the name.
       await dialog.locator('input[name="dest-display-name"]').fill('心电室')
       // The dialog has finished fading in before the picture.

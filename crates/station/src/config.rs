@@ -69,6 +69,8 @@ pub enum Setting {
     DestinationName,
     DestinationDisplayName,
     DestinationUrl,
+    /// Credentials to a plain `http://` hub without `allow_insecure`.
+    InsecureCredentials,
     /// Batch size, request timeout, retry wait.
     DestinationLimits,
     ParallelRequests,
@@ -317,6 +319,38 @@ fn default_max_per_address() -> usize {
 pub struct HttpConfig {
     pub port: u16,
     pub bind: String,
+    /// A connection must send a request's whole header within this many seconds of connecting
+    /// (or of its previous answer), else it is closed: a slow client cannot hold a slot.
+    #[serde(default = "default_header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
+    /// Open connections at most; more wait to be accepted until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one computer at most; more are closed at once, so one computer
+    /// cannot take the slots every other one needs.
+    #[serde(default = "default_max_connections_per_address")]
+    pub max_connections_per_address: usize,
+    /// Host names (besides IP addresses, `localhost` and this computer's name) the UI and API
+    /// answer to, e.g. `station.clinic.lan`. A request naming any other host is refused, so a
+    /// web page elsewhere cannot reach the station through a name it controls (DNS rebinding).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+fn default_session_max_secs() -> u64 {
+    86400
+}
+
+fn default_header_read_timeout_secs() -> u64 {
+    10
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+
+fn default_max_connections_per_address() -> usize {
+    64
 }
 
 /// Logins and sessions for the UI and the LAN HTTP API.
@@ -325,6 +359,10 @@ pub struct HttpConfig {
 pub struct AuthConfig {
     /// A session ends after this long without use.
     pub session_ttl_secs: u64,
+    /// A session ends this long after its login however busy it is (a login left open on a
+    /// shared PC does not live on).
+    #[serde(default = "default_session_max_secs")]
+    pub session_max_secs: u64,
     /// Wrong passwords in a row for a username from one computer before that username is
     /// locked out at that computer for `lockout_secs` (elsewhere it can still log in).
     pub max_failed_logins: u32,

@@ -133,6 +133,8 @@ export default {
     unlimited: 'Empty for no limit',
     routing: 'Modalities sent here',
     routingHint: 'e.g. DX, US, ECG; empty sends every study',
+    insecureWarning: 'The credentials would cross the network in clear over http://: anyone on the way can read them. Use https://; allow it only over a trusted link (e.g. a VPN).',
+    allowInsecure: 'Allow unencrypted',
     pollReports: 'Fetch reports from this center',
     testLink: 'Test connection',
     testPassed: 'The link works',

@@ -133,6 +133,8 @@ export default {
     unlimited: '留空为不限速',
     routing: '发送的设备类型',
     routingHint: '如 DX、US、ECG；留空则发送所有检查',
+    insecureWarning: '登录信息将经未加密的 http:// 明文发送，网络上的任何人都能看到。请改用 https://；只有线路可信（如专线、VPN）时才允许不加密。',
+    allowInsecure: '允许不加密',
     pollReports: '从此中心获取报告',
     testLink: '测试连接',
     testPassed: '连接正常',

@@ -309,6 +309,10 @@ fn check(next: &Config) -> Result<(), ApiError> {
         d.validate().map_err(|e| {
             let (field, zh) = match setting_of(&e) {
                 Some(Setting::DestinationUrl) => ("url", "地址须以 http:// 或 https:// 开头"),
+                Some(Setting::InsecureCredentials) => (
+                    "url",
+                    "登录信息不能经未加密的 http:// 发送：请改用 https://，或确认线路可信后勾选“允许不加密”",
+                ),
                 Some(Setting::DestinationDisplayName) => ("display_name", "显示名称最多 64 个字"),
                 Some(Setting::ParallelRequests) => ("parallel_requests", "并行请求数须为 1 到 16"),
                 Some(Setting::RateWindows) => ("rate_windows", "限速时段须写作 HH:MM"),

@@ -77,12 +77,13 @@ impl Config {
             ));
         }
         if self.auth.session_ttl_secs == 0
+            || self.auth.session_max_secs == 0
             || self.auth.max_failed_logins == 0
             || self.auth.max_failed_logins_per_address == 0
         {
             return Err(ConfigError::invalid(
                 Setting::Auth,
-                "auth.session_ttl_secs, auth.max_failed_logins and \
+                "auth.session_ttl_secs, auth.session_max_secs, auth.max_failed_logins and \
                  auth.max_failed_logins_per_address must be at least 1",
             ));
         }

@@ -144,7 +144,7 @@ fn a_stored_object_nested_thousands_deep_is_refused_to_quarantine_and_the_statio
     assert_eq!(station.instance_count(), 0, "never indexed");
     let client = Client::new(&station);
     let token = client.admin();
-    let (status, _, _) = client.get_bytes(&format!("/api/preview/{sop}.png?token={token}"));
+    let (status, _, _) = client.get_bytes_as(&token, &format!("/api/preview/{sop}.png"));
     assert_eq!(
         status, 404,
         "no preview of an object built to crash the parser"
