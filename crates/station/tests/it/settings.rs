@@ -276,7 +276,7 @@ fn studies_that_arrived_with_nowhere_to_go_are_listed_and_sent_once_a_destinatio
 
     // The admin adds the hub for DX: that study is offered, and sent when asked; the
     // ultrasound still goes nowhere.
-    let mut update = as_shown(&client, &admin);
+    let mut update = settings_as_shown(&client, &admin);
     let mut hub_dest = destination("hub", hub.dicomweb_url());
     hub_dest.modalities = vec!["DX".into()];
     update["destinations"] = json!([hub_dest]);
@@ -303,7 +303,7 @@ fn studies_that_arrived_with_nowhere_to_go_are_listed_and_sent_once_a_destinatio
     unrouted(&us);
 
     // Once the route takes every modality, `station sync route` sends the ultrasound.
-    let mut update = as_shown(&client, &admin);
+    let mut update = settings_as_shown(&client, &admin);
     update["destinations"][0]["modalities"] = json!([]);
     client.ok(&admin, "settings_update", update);
     let today = chrono::Local::now().format("%Y-%m-%d").to_string();
