@@ -78,7 +78,7 @@ T
   "$STATION" serve --config "$WORK/s.toml" --data-dir "$d" --dicom-port "$port" 2>"$WORK/station-$round.log" &
   spid=$!; PIDS+=("$spid")
   for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-  /usr/bin/storescu -aec X -aet DEV 127.0.0.1 "$port" "${FILES[@]}"
+  /usr/bin/storescu -aec STATION -aet DEV 127.0.0.1 "$port" "${FILES[@]}"
   # From the first upload byte to the last study verified; bounded at 20 minutes.
   t_first=""; b_first=0; t_end=""
   for _ in $(seq 1 6000); do

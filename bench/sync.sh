@@ -44,7 +44,7 @@ J
   for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$OHTTP/system" >/dev/null && return 0; sleep 0.1; done
   echo "Orthanc did not start" >&2; return 1
 }
-send4() { local pids=(); for g in 0 1 2 3; do /usr/bin/storescu -aec X -aet DEV$g 127.0.0.1 "$1" "$WORK/g/$g"/*.dcm & pids+=($!); done
+send4() { local pids=(); for g in 0 1 2 3; do /usr/bin/storescu -aec STATION -aet DEV$g 127.0.0.1 "$1" "$WORK/g/$g"/*.dcm & pids+=($!); done
   for p in "${pids[@]}"; do wait "$p"; done; }
 # Prints the time (Unix s) at which the database at $1 shows $2 send-queue rows delivered,
 # reading it every 10 ms (read-only; $3 is created once it reads); fails after 60 s.

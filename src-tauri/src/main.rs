@@ -143,11 +143,14 @@ fn init_logging(data_dir: &Path) {
     });
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(station::logfile::OneLine(std::io::stderr)),
+        )
         .with(file.map(|f| {
             tracing_subscriber::fmt::layer()
                 .with_ansi(false)
-                .with_writer(f)
+                .with_writer(station::logfile::OneLine(f))
         }))
         .init();
 }

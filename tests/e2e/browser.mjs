@@ -18,11 +18,36 @@ export function launch() {
 }
 
 /**
+ * Every URL the pages of `loginPage` contexts asked for (popups, frames, workers, event streams
+ * included), and the session tokens their logins were given: a token must never be in a URL
+ * (it would stay in a shared clinic PC's history).
+ */
+const recorded = { urls: [], tokens: [] }
+
+function record(context) {
+  context.on('request', (r) => recorded.urls.push(r.url()))
+  context.on('response', async (r) => {
+    if (new URL(r.url()).pathname !== '/api/login' || !r.ok()) return
+    const token = await r.json().then((j) => j.token, () => null)
+    if (token) recorded.tokens.push(token)
+  })
+}
+
+/** The recorded URLs, and those that carry a session token or any `token=`. */
+export function urlsWithToken() {
+  const bad = recorded.urls.filter(
+    (u) => /[?&]token=/i.test(u) || recorded.tokens.some((t) => u.includes(t) || u.includes(encodeURIComponent(t))),
+  )
+  return { urls: recorded.urls, tokens: recorded.tokens, bad }
+}
+
+/**
  * A fresh page logged in through the login screen, as a person would. `clock`: the page's time
  * zone and a fixed moment its clock shows (`{ timezoneId, at }`), for a clinic PC at night.
  */
 export async function loginPage(browser, station, user, locale = 'zh-CN', viewport = { width: 1366, height: 820 }, clock = null) {
   const context = await browser.newContext({ viewport, locale, ...(clock ? { timezoneId: clock.timezoneId } : {}) })
+  record(context)
   const page = await context.newPage()
   if (clock) await page.clock.setFixedTime(clock.at)
   await page.goto(`${station.url}/`)

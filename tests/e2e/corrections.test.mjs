@@ -23,7 +23,7 @@ let queries = 0
 before(async () => {
   hubDir = mkdtempSync(join(tmpdir(), 'station-e2e-hub-'))
   hub = await Orthanc.start(hubDir, { overwrite: true })
-  station = await Station.start({ destinations: [{ name: 'radiology', url: hub.dicomweb, modalities: [] }] })
+  station = await Station.start({ destinations: [{ name: 'radiology', url: hub.dicomweb, modalities: [] }], worklistCallers: ['DR1'] })
   users = await station.createRoleUsers()
   browser = await launch()
   mkdirSync(SHOTS, { recursive: true })

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Orthanc, Station, closeAll, waitFor } from './station.mjs'
-import { launch, loginPage } from './browser.mjs'
+import { launch, loginPage, urlsWithToken } from './browser.mjs'
 import { encapsulatedPdf, finalSr, restudy } from './documents.mjs'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
@@ -103,7 +103,7 @@ describe('printing and the PDF report in the browser', () => {
       const response = await pdfResponse
       assert.equal(response.status(), 200)
       assert.match(response.headers()['content-type'] ?? '', /^application\/pdf/)
-      // The bytes the frame was given, fetched again from its own address (with its token).
+      // The bytes the frame was given, fetched again from its own address (with the session cookie).
       const src = await frame.getAttribute('src')
       const bytes = Buffer.from(
         await doctor.evaluate(async (url) => Array.from(new Uint8Array(await (await fetch(url)).arrayBuffer())), src),
@@ -115,5 +115,12 @@ describe('printing and the PDF report in the browser', () => {
     } finally {
       await doctor.context().close()
     }
+  })
+
+  it('no URL the browser opened carries the session token', () => {
+    const { urls, tokens, bad } = urlsWithToken()
+    assert.ok(tokens.length > 0, 'logins seen')
+    for (const kind of [/\/api\/report\/\d+\/print/, /\/api\/report\/\d+\/pdf/]) assert.ok(urls.some((u) => kind.test(u)), `a request for ${kind} was made`)
+    assert.deepEqual(bad, [])
   })
 })

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Orthanc, Station, closeAll, waitFor } from './station.mjs'
-import { launch, loginPage } from './browser.mjs'
+import { launch, loginPage, urlsWithToken } from './browser.mjs'
 import { finalSr, restudy } from './documents.mjs'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
@@ -162,7 +162,7 @@ describe('registry, assignment and reports in the browser', () => {
     assert.ok((await ecg.locator('path[stroke="#000"]').count()) >= 12, 'twelve traces and a rhythm strip')
     assert.ok((await ecg.locator('text').allTextContents()).includes('V6'), 'leads labelled')
     await shot(tech, 'study-ecg')
-    // A DX study's page shows its series previews, fetched with the session token.
+    // A DX study's page shows its series previews, fetched with the session cookie.
     await tech.locator('[data-nav="studies"]').click()
     await tech.locator('.study-table tr', { hasText: clinic.patientId }).filter({ hasText: 'DR' }).click()
     const thumb = tech.locator('img.thumb').first()
@@ -226,5 +226,12 @@ describe('registry, assignment and reports in the browser', () => {
     } finally {
       await manager.context().close()
     }
+  })
+
+  it('no URL the browser opened carries the session token', () => {
+    const { urls, tokens, bad } = urlsWithToken()
+    assert.ok(tokens.length > 0, 'logins seen')
+    for (const kind of [/\/api\/preview\/.+\.png/, /\/api\/events/]) assert.ok(urls.some((u) => kind.test(u)), `a request for ${kind} was made`)
+    assert.deepEqual(bad, [])
   })
 })

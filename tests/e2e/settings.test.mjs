@@ -1,18 +1,20 @@
 // The Settings page against a real station: an admin adds an allowed AE title and a turnaround
 // target, saves, and both are still there after a reload (they were written to the config file
-// and applied); the connection test names the failing step; the diagnostics bundle downloads;
-// a bad hub address is refused with its field marked; an admin makes an API token for the
-// center, shown once; the center's maintenance staff land on their own screen, which shows the
-// links and the send queue but no patient; screenshots for the README.
+// and applied); a device refused the worklist is allowed in one click; the connection test names
+// the failing step; the diagnostics bundle downloads; a bad hub address is refused with its field
+// marked; an admin makes an API token for the center, shown once; the center's maintenance staff
+// land on their own screen, which shows the links and the send queue but no patient; screenshots
+// for the README.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import { join, resolve } from 'node:path'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { ADMIN_PASSWORD, STORESCU, Station, freePort, waitFor } from './station.mjs'
 import { launch, loginPage } from './browser.mjs'
 
+const FINDSCU = '/usr/bin/findscu'
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
 
 let station
@@ -82,6 +84,32 @@ describe('settings page', () => {
     } finally {
       await page.context().close()
     }
+  })
+
+  it('a device refused the worklist is listed on the Settings page and allowed there in one click', async () => {
+    // US2 is an allowed caller since the test above; no device may read the worklist yet.
+    const query = () =>
+      spawnSync(FINDSCU, ['-v', '-W', '-aet', 'US2', '-aec', 'STATION', '-k', 'PatientName', '127.0.0.1', String(station.dicomPort)], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      })
+    const refused = query()
+    assert.match(refused.stderr + refused.stdout, /Final Find Response \(Unknown Status: 0x124\)/, refused.stderr)
+    const page = await loginPage(browser, station, users.admin)
+    try {
+      await openSettings(page)
+      const row = page.locator('[data-test="worklist-refused"] .el-table__body tr', { hasText: 'US2' })
+      await row.waitFor({ timeout: 10_000 })
+      await row.locator('[data-test="allow-worklist"]').click()
+      await page.locator('[data-test="worklist-callers"]', { hasText: 'US2' }).waitFor({ timeout: 10_000 })
+      await page.locator('[data-test="worklist-refused"]').waitFor({ state: 'detached', timeout: 10_000 })
+    } finally {
+      await page.context().close()
+    }
+    const allowed = query()
+    assert.equal(allowed.status, 0, allowed.stderr)
+    assert.match(allowed.stderr + allowed.stdout, /Final Find Response \(Success\)/, allowed.stderr)
+    assert.match(readFileSync(join(station.dir, 'station.toml'), 'utf8'), /worklist_callers = \["US2"\]/)
   })
 
   it("an admin's common exam items are what the Register page offers", async () => {
@@ -173,7 +201,17 @@ describe('settings page', () => {
       await page.locator('[data-test="destinations"]', { hasText: 'hub.example:8042' }).waitFor({ timeout: 10_000 })
       await page.locator('[data-test="add-destination"]').click()
       await dialog.locator('input[name="dest-name"]').fill('ecg-room')
+      // A password to a plain http:// hub elsewhere: the dialog warns and offers the leave.
+      await dialog.locator('input[name="dest-url"]').fill('http://ecg.example/dicom-web')
+      await dialog.locator('[data-test="dest-auth"]').click()
+      await page.locator('.el-select-dropdown__item', { hasText: /Basic/i }).click()
+      await dialog.locator('input[name="dest-username"]').fill('clinic01')
+      await dialog.locator('input[name="dest-password"]').fill('hub-password-1')
+      const warning = dialog.locator('[data-test="dest-insecure-warning"]')
+      await warning.waitFor({ timeout: 10_000 })
+      assert.match(await warning.innerText(), /http:\/\//)
       await dialog.locator('input[name="dest-url"]').fill('https://ecg.example/dicom-web')
+      await warning.waitFor({ state: 'detached', timeout: 10_000 })
       // What the clinic calls it: shown on every screen in place of the name.
       await dialog.locator('input[name="dest-display-name"]').fill('心电室')
       // The dialog has finished fading in before the picture.

@@ -126,7 +126,7 @@ export class Station {
    */
   /** `env`: more environment for the station's process (e.g. its time zone, `TZ`). */
   /** `highWater`: `[storage] high_water_percent` (99 unless a test of retention says). */
-  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, extraToml = '', env = {}, highWater = 99 } = {}) {
+  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, worklistCallers = [], extraToml = '', env = {}, highWater = 99 } = {}) {
     const bin = stationBin()
     if (!existsSync(bin)) throw new Error(`no station binary at ${bin}: run cargo build -p station first`)
     const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
@@ -142,6 +142,8 @@ export class Station {
         'ae_title = "STATION"',
         `port = ${dicomPort}`,
         'bind = "127.0.0.1"',
+        // Devices whose worklist queries are answered: none unless a test lists them.
+        `worklist_callers = ${JSON.stringify(worklistCallers)}`,
         '[http]',
         `port = ${httpPort}`,
         'bind = "127.0.0.1"',

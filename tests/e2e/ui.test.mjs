@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Orthanc, Station, closeAll, freePort, waitFor } from './station.mjs'
-import { launch, loginPage } from './browser.mjs'
+import { ADMIN_PASSWORD, Orthanc, Station, closeAll, freePort, waitFor } from './station.mjs'
+import { launch, loginPage, urlsWithToken } from './browser.mjs'
 
 const SHOTS = resolve(import.meta.dirname, '../../docs/screenshots')
 const NAV = {
@@ -131,7 +131,14 @@ describe('web UI against a real station', () => {
   it('a session the engine ended sends the user back to the login page', async () => {
     const page = await loginPage(browser, station, users.manager)
     try {
-      const token = await page.evaluate(() => JSON.parse(sessionStorage.getItem('station.session')).token)
+      // The session is an HttpOnly, SameSite=Strict cookie: the page's scripts cannot read it.
+      const cookie = (await page.context().cookies()).find((c) => c.name === 'station_session')
+      assert.ok(cookie, 'the session cookie')
+      assert.equal(cookie.httpOnly, true)
+      assert.equal(cookie.sameSite, 'Strict')
+      assert.equal(await page.evaluate(() => document.cookie.includes('station_session')), false)
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('station.session')), null)
+      const token = cookie.value
       const { status } = await station.call('logout', {}, token)
       assert.equal(status, 200)
       await page.locator('[data-nav="studies"]').click()
@@ -290,6 +297,31 @@ describe('web UI against a real station', () => {
     }
   })
 
+  it('a user changes their own password from the header, and logs in again with it', async () => {
+    const admin = await station.login('admin', ADMIN_PASSWORD)
+    const sun = { username: 'sun', password: 'sun-password-1', display_name: '孙护士', role: 'technician' }
+    assert.equal((await station.call('user_create', sun, admin)).status, 200)
+    const page = await loginPage(browser, station, sun)
+    try {
+      await page.locator('[data-test="password-change"]').click()
+      await page.locator('input[name="current-password"]').fill('not-my-password')
+      await page.locator('input[name="new-password"]').fill('sun-password-2')
+      await page.locator('input[name="new-password-again"]').fill('sun-password-2')
+      await page.locator('[data-test="password-submit"]').click()
+      assert.match(await page.locator('[data-test="password-problem"]').innerText(), /当前密码不正确/)
+      await page.locator('input[name="current-password"]').fill(sun.password)
+      await page.locator('[data-test="password-submit"]').click()
+      await page.locator('[data-test="login-submit"]').waitFor({ timeout: 15_000 })
+      assert.equal((await station.call('login', { username: 'sun', password: sun.password })).status, 401)
+      await page.locator('input[name="username"]').fill('sun')
+      await page.locator('input[name="password"]').fill('sun-password-2')
+      await page.locator('[data-test="login-submit"]').click()
+      await page.locator('[data-test="user"]', { hasText: '孙护士' }).waitFor({ timeout: 20_000 })
+    } finally {
+      await page.context().close()
+    }
+  })
+
   it('when the station stops, an open page says it is no longer live', async () => {
     const page = await loginPage(browser, station, users.technician)
     try {
@@ -302,5 +334,12 @@ describe('web UI against a real station', () => {
     } finally {
       await page.context().close()
     }
+  })
+
+  it('no URL the browser opened carries the session token', () => {
+    const { urls, tokens, bad } = urlsWithToken()
+    assert.ok(tokens.length > 0, 'logins seen')
+    for (const kind of [/\/api\/events/]) assert.ok(urls.some((u) => kind.test(u)), `a request for ${kind} was made`)
+    assert.deepEqual(bad, [])
   })
 })

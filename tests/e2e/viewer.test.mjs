@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Station, waitFor } from './station.mjs'
-import { launch, loginPage } from './browser.mjs'
+import { launch, loginPage, urlsWithToken } from './browser.mjs'
 import { CINE, crImage, ecg, usCine, uid } from './imaging.mjs'
 
 const patient = { name: '李^建国=李^建国', id: 'VIEW-P1' }
@@ -359,5 +359,12 @@ describe('image viewer', () => {
     } finally {
       await page.context().close()
     }
+  })
+
+  it('no URL the browser opened carries the session token', () => {
+    const { urls, tokens, bad } = urlsWithToken()
+    assert.ok(tokens.length > 0, 'logins seen')
+    for (const kind of [/\/dicom-web\/studies\//]) assert.ok(urls.some((u) => kind.test(u)), `a request for ${kind} was made`)
+    assert.deepEqual(bad, [])
   })
 })

@@ -1,7 +1,11 @@
-// The logged-in user and the backend they talk through, shared by every screen. The token is
-// kept in sessionStorage so a page reload keeps the login but closing the tab ends it.
+// The logged-in user and the backend they talk through, shared by every screen. In a browser
+// the session is an HttpOnly cookie the engine sets at login (page scripts never hold it, and
+// it never goes in a URL); a reload asks `me` whether it is still good. The desktop window,
+// which calls the engine in-process, keeps its token in sessionStorage so a reload keeps the
+// login.
 //
-// Must never: keep a password, or keep a token in localStorage (it would outlive the tab).
+// Must never: keep a password, keep a token in localStorage (it would outlive the tab), or
+// keep a browser's token at all.
 import { reactive } from 'vue'
 import { ApiError, type Backend } from './api/backend'
 import type { OpName, Schemas } from './api/generated/ops'
@@ -34,27 +38,33 @@ export function setBackend(b: Backend) {
 
 /** Restores a login kept in this tab, checking with `me` that the engine still knows it. */
 export async function restore(storage: Storage | null = globalThis.sessionStorage ?? null) {
+  if (!backend) return
+  const web = backend.kind === 'web'
   const saved = storage?.getItem(KEY)
-  if (!saved || !backend) return
+  if (!saved && !web) return
   try {
-    const { token } = JSON.parse(saved) as { token: string }
-    backend.setToken(token)
+    // A browser's session is its cookie: `me` says whether it is still good.
+    const token = web ? null : (JSON.parse(saved ?? '') as { token: string }).token
+    if (token) await backend.setToken(token)
     const me = await backend.call('me')
+    if (web) await backend.setToken('')
     session.user = me.user
     session.token = token
   } catch {
     storage?.removeItem(KEY)
-    backend.setToken(null)
+    await backend.setToken(null)
   }
 }
 
 export async function login(username: string, password: string) {
   const b = useBackend()
   const ans = await b.call('login', { username, password })
-  b.setToken(ans.token)
-  session.token = ans.token
+  // In a browser the answer also set the HttpOnly cookie: the token is not kept here.
+  const token = b.kind === 'web' ? null : ans.token
+  await b.setToken(token ?? '')
+  session.token = token
   session.user = ans.user
-  globalThis.sessionStorage?.setItem(KEY, JSON.stringify({ token: ans.token }))
+  if (token) globalThis.sessionStorage?.setItem(KEY, JSON.stringify({ token }))
   return ans.user
 }
 
@@ -69,7 +79,7 @@ export async function logout() {
 
 /** Drops the login on this side (after logout, or when the engine says the session ended). */
 export function forget() {
-  backend?.setToken(null)
+  void backend?.setToken(null)
   session.token = null
   session.user = null
   globalThis.sessionStorage?.removeItem(KEY)

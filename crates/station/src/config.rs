@@ -20,7 +20,7 @@ pub use device::ExportKind;
 pub use editor::write_editable;
 pub use live::Live;
 pub use schedule::{kbit_to_bytes, parse_clock, Schedule, Window};
-pub use validate::validate_caller;
+pub use validate::{validate_caller, validate_worklist_caller};
 
 /// Where a station started on embedded defaults keeps the settings an admin saves, inside its
 /// data directory; read at the next start when no `--config` is given.
@@ -60,6 +60,7 @@ impl ConfigError {
 pub enum Setting {
     AeTitle,
     AllowedCallers,
+    WorklistCallers,
     MaxPduLength,
     MaxAssociations,
     DicomTimeouts,
@@ -68,6 +69,8 @@ pub enum Setting {
     DestinationName,
     DestinationDisplayName,
     DestinationUrl,
+    /// Credentials to a plain `http://` hub without `allow_insecure`.
+    InsecureCredentials,
     /// Batch size, request timeout, retry wait.
     DestinationLimits,
     ParallelRequests,
@@ -278,13 +281,37 @@ pub struct DicomConfig {
     pub bind: String,
     /// Calling AE titles allowed to associate; empty accepts any (and logs who called).
     pub allowed_callers: Vec<String>,
-    /// Largest P-DATA PDU we advertise and accept.
+    /// Calling AE titles whose Modality Worklist queries are answered (patient names, IDs,
+    /// birth dates); empty answers nobody. A refused caller is shown on the Settings page with
+    /// a one-click allow. When `allowed_callers` is not empty, each must be in it as well.
+    #[serde(default)]
+    pub worklist_callers: Vec<String>,
+    /// Largest P-DATA PDU we advertise and accept; a longer one ends the association unread.
     pub max_pdu_length: u32,
+    /// Connections at once, whether they have sent their association request yet or not.
     pub max_associations: usize,
-    /// How long we wait for the A-ASSOCIATE-RQ after a TCP connect (PS3.8 §9.1.5, ARTIM).
+    /// Of `max_associations`, the slots kept for callers that have said who they are and are
+    /// allowed: connections still silent hold at most `max_associations - reserved_associations`
+    /// slots with the full ARTIM; beyond that they have a few seconds to send their request.
+    #[serde(default = "default_reserved_associations")]
+    pub reserved_associations: usize,
+    /// Connections at once from one network address.
+    #[serde(default = "default_max_per_address")]
+    pub max_per_address: usize,
+    /// How long a connection has, from its TCP connect, to send a whole A-ASSOCIATE-RQ
+    /// (PS3.8 §9.1.5, ARTIM): a deadline, not a wait per byte.
     pub artim_timeout_secs: u64,
-    /// How long an established association may stay silent before we abort it.
+    /// How long an established association has for each whole PDU, counted from the end of the
+    /// previous one, before we abort it: a deadline, not a wait per byte.
     pub idle_timeout_secs: u64,
+}
+
+fn default_reserved_associations() -> usize {
+    4
+}
+
+fn default_max_per_address() -> usize {
+    8
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -292,6 +319,38 @@ pub struct DicomConfig {
 pub struct HttpConfig {
     pub port: u16,
     pub bind: String,
+    /// A connection must send a request's whole header within this many seconds of connecting
+    /// (or of its previous answer), else it is closed: a slow client cannot hold a slot.
+    #[serde(default = "default_header_read_timeout_secs")]
+    pub header_read_timeout_secs: u64,
+    /// Open connections at most; more wait to be accepted until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one computer at most; more are closed at once, so one computer
+    /// cannot take the slots every other one needs.
+    #[serde(default = "default_max_connections_per_address")]
+    pub max_connections_per_address: usize,
+    /// Host names (besides IP addresses, `localhost` and this computer's name) the UI and API
+    /// answer to, e.g. `station.clinic.lan`. A request naming any other host is refused, so a
+    /// web page elsewhere cannot reach the station through a name it controls (DNS rebinding).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+}
+
+fn default_session_max_secs() -> u64 {
+    86400
+}
+
+fn default_header_read_timeout_secs() -> u64 {
+    10
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+
+fn default_max_connections_per_address() -> usize {
+    64
 }
 
 /// Logins and sessions for the UI and the LAN HTTP API.
@@ -300,6 +359,10 @@ pub struct HttpConfig {
 pub struct AuthConfig {
     /// A session ends after this long without use.
     pub session_ttl_secs: u64,
+    /// A session ends this long after its login however busy it is (a login left open on a
+    /// shared PC does not live on).
+    #[serde(default = "default_session_max_secs")]
+    pub session_max_secs: u64,
     /// Wrong passwords in a row for a username from one computer before that username is
     /// locked out at that computer for `lockout_secs` (elsewhere it can still log in).
     pub max_failed_logins: u32,

@@ -3,6 +3,8 @@
 //! `keep_days` deleted as each new day's file opens. `station serve` writes every log line here
 //! and to stderr (which the journal keeps when it runs as a service).
 //!
+//! Every line goes through [`OneLine`]: a value holding a line break cannot forge a line.
+//!
 //! Must never: stop or slow the station because its log cannot be written (a full disk or a
 //! removed directory costs log lines, never images), or delete a file that is not one of its
 //! own daily files.
@@ -155,6 +157,56 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for DailyLog {
     }
 }
 
+/// Keeps each log event on one line: a line break or other control character inside a value
+/// (a device's UID, a file name, a hub's error text) is written escaped (`\n`, `\x07`), so no
+/// one can forge log lines. Wraps any writer `tracing_subscriber` is given; it writes each event
+/// in one call, ending in its own line break, which stays.
+pub struct OneLine<M>(pub M);
+
+/// The writer of one event through [`OneLine`].
+pub struct OneLineWriter<W>(W);
+
+impl<'a, M: tracing_subscriber::fmt::MakeWriter<'a>> tracing_subscriber::fmt::MakeWriter<'a>
+    for OneLine<M>
+{
+    type Writer = OneLineWriter<M::Writer>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        OneLineWriter(self.0.make_writer())
+    }
+}
+
+impl<W: Write> Write for OneLineWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write_all(&escape_controls(buf))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
+}
+
+/// `buf` with every control character but tabs and a final line break escaped.
+pub fn escape_controls(buf: &[u8]) -> Vec<u8> {
+    let (body, end) = match buf.strip_suffix(b"\n") {
+        Some(body) => (body, &b"\n"[..]),
+        None => (buf, &b""[..]),
+    };
+    let mut out = Vec::with_capacity(buf.len());
+    for &b in body {
+        match b {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.push(b),
+            0..=0x1F | 0x7F => out.extend_from_slice(format!("\\x{b:02x}").as_bytes()),
+            _ => out.push(b),
+        }
+    }
+    out.extend_from_slice(end);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicI64, Ordering};
@@ -180,6 +232,15 @@ mod tests {
     fn write(log: &DailyLog, text: &str) {
         use tracing_subscriber::fmt::MakeWriter;
         log.make_writer().write_all(text.as_bytes()).expect("write");
+    }
+
+    #[test]
+    fn a_line_break_inside_an_event_is_escaped_and_its_own_end_kept() {
+        assert_eq!(
+            escape_controls(b"C-STORE refused sop=1.2\nINFO forged\r\x1b[31m\tok\n"),
+            b"C-STORE refused sop=1.2\\nINFO forged\\r\\x1b[31m\tok\n".to_vec()
+        );
+        assert_eq!(escape_controls("王^小明".as_bytes()), "王^小明".as_bytes());
     }
 
     #[test]

@@ -120,7 +120,9 @@ impl Station {
         // in the backlog until the thread below accepts it.
         activity.set_listener_bound();
         let live = api.live_config();
-        let listener = listener.follow(live.clone());
+        let listener = listener
+            .follow(live.clone())
+            .record_refusals(api.worklist_refused());
         let stop = shutdown.clone();
         threads.push(std::thread::spawn(move || listener.run(stop)));
         // Sending and watching restart when an admin changes their settings (see `groups`).

@@ -22,10 +22,13 @@ describe('backend selection', () => {
     expect(isTauri(window)).toBe(true)
     const b = await createBackend(window)
     expect(b.kind).toBe('tauri')
-    expect(b.previewUrl('1.2')).toBe('/api/preview/1.2.png?token=')
-    b.setToken('tok')
+    expect(b.previewUrl('1.2')).toBe('/api/preview/1.2.png')
+    await b.setToken('tok')
     await expect(b.call('studies_list', { limit: 5 })).resolves.toEqual({ studies: [] })
-    expect(seen).toEqual([{ cmd: 'api_call', args: { op: 'studies_list', body: { limit: 5 }, token: 'tok' } }])
+    expect(seen).toEqual([
+      { cmd: 'api_call', args: { op: 'file_key', body: {}, token: 'tok' } },
+      { cmd: 'api_call', args: { op: 'studies_list', body: { limit: 5 }, token: 'tok' } },
+    ])
   })
 })
 
@@ -34,7 +37,7 @@ describe('WebBackend', () => {
     return vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) => new Response(JSON.stringify(body), { status }))
   }
 
-  it('posts the body to /api/{op} with the token and the language', async () => {
+  it('posts the body to /api/{op} with the language, the session being the cookie', async () => {
     const f = answering(200, { ok: 1 })
     const b = new WebBackend('http://st', f as unknown as typeof fetch)
     b.setToken('abc')
@@ -45,7 +48,9 @@ describe('WebBackend', () => {
     expect(init?.method).toBe('POST')
     expect(JSON.parse(String(init?.body))).toEqual({ study_uid: '1.2' })
     const headers = init?.headers as Record<string, string>
-    expect(headers.Authorization).toBe('Bearer abc')
+    expect(headers.Authorization).toBeUndefined()
+    expect(init?.credentials).toBe('same-origin')
+    expect(headers['Content-Type']).toBe('application/json')
     expect(headers['Accept-Language']).toBe('en')
   })
 
@@ -72,14 +77,16 @@ describe('WebBackend', () => {
     await expect(b.call('me')).rejects.toMatchObject({ code: 'network' })
   })
 
-  it('the desktop window reaches images over the HTTP address the shell gives it', async () => {
-    mockIPC(() => null)
+  it('the desktop window reaches images over the HTTP address the shell gives it, with its file key', async () => {
+    mockIPC((_cmd, args) => ((args as { op?: string }).op === 'file_key' ? { key: 'fk_1' } : null))
     const win = window as unknown as Record<string, unknown>
     win.__STATION_HTTP__ = 'http://127.0.0.1:8080'
     try {
       const b = await createBackend(window)
-      b.setToken('tk')
-      expect(b.fileUrl('/api/report/7/print')).toBe('http://127.0.0.1:8080/api/report/7/print?token=tk')
+      await b.setToken('tk')
+      const url = b.fileUrl('/api/report/7/print')
+      expect(url).toBe('http://127.0.0.1:8080/api/report/7/print?key=fk_1')
+      expect(url).not.toContain('tk')
     } finally {
       delete win.__STATION_HTTP__
     }
@@ -108,7 +115,7 @@ describe('WebBackend', () => {
       const c: unknown[] = []
       const stopA = b.subscribe((e) => a.push(e))
       const stopC = b.subscribe((e) => c.push(e))
-      expect(opened.map((s) => s.url)).toEqual(['/api/events?token=tk'])
+      expect(opened.map((s) => s.url)).toEqual(['/api/events'])
       opened[0].onmessage!({ data: '{"type":"study_changed","study_uid":"1","state":"sending"}' })
       opened[0].onmessage!({ data: 'not json' })
       expect(a).toEqual([{ type: 'study_changed', study_uid: '1', state: 'sending' }])
@@ -124,10 +131,10 @@ describe('WebBackend', () => {
     }
   })
 
-  it('preview URLs carry the token for <img>', () => {
+  it('preview URLs never carry a token: the browser sends its session cookie', () => {
     const b = new WebBackend('')
     b.setToken('t k')
-    expect(b.previewUrl('1.2.3')).toBe('/api/preview/1.2.3.png?token=t%20k')
+    expect(b.previewUrl('1.2.3')).toBe('/api/preview/1.2.3.png')
   })
 })
 

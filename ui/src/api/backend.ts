@@ -53,9 +53,17 @@ export interface Backend {
   subscribe(onEvent: (e: EngineEvent) => void): () => void
   /** URL of an engine-rendered preview image, for an `<img src>`. */
   previewUrl(sopInstanceUid: string): string
-  /** URL of one of the engine's binary answers (`/api/...`), carrying the token, for a link. */
+  /**
+   * URL of one of the engine's binary answers (`/api/...`), for a link. Never the session
+   * token: a browser sends its HttpOnly session cookie; the desktop window adds its file key.
+   */
   fileUrl(path: string): string
-  setToken(token: string | null): void
+  /**
+   * The session this backend acts for (`null`: none). The web backend keeps only that there is
+   * one (its browser holds the session as a cookie); the desktop one fetches its file key, so
+   * wait for it before showing images.
+   */
+  setToken(token: string | null): void | Promise<void>
   setLanguage(lang: string): void
 }
 
@@ -67,7 +75,8 @@ function toApiError(status: number, payload: unknown): ApiError {
 
 export class WebBackend implements Backend {
   readonly kind = 'web' as const
-  private token: string | null = null
+  /** Whether there is a session: the token itself stays in the browser's HttpOnly cookie. */
+  private signedIn = false
   private lang = 'zh-CN'
 
   constructor(
@@ -76,12 +85,10 @@ export class WebBackend implements Backend {
   ) {}
 
   setToken(token: string | null) {
-    if (token !== this.token) {
-      // A stream opened with another session's token must not go on.
-      this.source?.close()
-      this.source = null
-    }
-    this.token = token
+    // A stream opened for another session (or none) must not go on.
+    this.source?.close()
+    this.source = null
+    this.signedIn = token !== null
   }
 
   setLanguage(lang: string) {
@@ -93,13 +100,13 @@ export class WebBackend implements Backend {
       'Content-Type': 'application/json',
       'Accept-Language': this.lang,
     }
-    if (this.token) headers.Authorization = `Bearer ${this.token}`
     let res: Response
     try {
       res = await this.fetchFn(`${this.base}/api/${op}`, {
         method: 'POST',
         headers,
         body: JSON.stringify(body),
+        credentials: 'same-origin',
       })
     } catch (e) {
       throw new ApiError('network', String(e))
@@ -117,10 +124,10 @@ export class WebBackend implements Backend {
   private listeners = new Set<(e: EngineEvent) => void>()
 
   subscribe(onEvent: (e: EngineEvent) => void): () => void {
-    if (!this.token || typeof EventSource === 'undefined') return () => {}
+    if (!this.signedIn || typeof EventSource === 'undefined') return () => {}
     this.listeners.add(onEvent)
     if (!this.source) {
-      const source = new EventSource(`${this.base}/api/events?token=${encodeURIComponent(this.token)}`)
+      const source = new EventSource(`${this.base}/api/events`)
       source.onmessage = (m) => {
         let event: EngineEvent
         try {
@@ -150,7 +157,7 @@ export class WebBackend implements Backend {
   }
 
   fileUrl(path: string): string {
-    return `${this.base}${path}?token=${encodeURIComponent(this.token ?? '')}`
+    return `${this.base}${path}`
   }
 }
 
@@ -163,6 +170,8 @@ type Listen = (
 export class TauriBackend implements Backend {
   readonly kind = 'tauri' as const
   private token: string | null = null
+  /** The session's key for file URLs (`file_key`): the page is on another origin than them. */
+  private fileKey: string | null = null
   private lang = 'zh-CN'
 
   constructor(
@@ -172,8 +181,15 @@ export class TauriBackend implements Backend {
     private httpBase = '',
   ) {}
 
-  setToken(token: string | null) {
+  async setToken(token: string | null) {
     this.token = token
+    this.fileKey = null
+    if (!token) return
+    try {
+      this.fileKey = (await this.call('file_key')).key
+    } catch {
+      // Without a key the images do not show; the calls still work.
+    }
   }
 
   setLanguage(lang: string) {
@@ -213,7 +229,8 @@ export class TauriBackend implements Backend {
   }
 
   fileUrl(path: string): string {
-    return `${this.httpBase}${path}?token=${encodeURIComponent(this.token ?? '')}`
+    const key = this.fileKey ? `?key=${encodeURIComponent(this.fileKey)}` : ''
+    return `${this.httpBase}${path}${key}`
   }
 }
 

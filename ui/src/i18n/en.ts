@@ -18,6 +18,15 @@ export default {
     none: 'None',
     details: 'Details',
   },
+  password: {
+    change: 'Change password',
+    current: 'Current password',
+    new: 'New password',
+    confirm: 'New password again',
+    rule: 'At least 8 characters',
+    mismatch: 'The two new passwords differ',
+    done: 'Password changed: log in again with the new one',
+  },
   status: {
     links: 'Centers online {online}/{total}',
     noHub: 'No center configured',

@@ -18,6 +18,15 @@ export default {
     none: '无',
     details: '详细信息',
   },
+  password: {
+    change: '修改密码',
+    current: '当前密码',
+    new: '新密码',
+    confirm: '再次输入新密码',
+    rule: '至少 8 个字符',
+    mismatch: '两次输入的新密码不一致',
+    done: '密码已修改，请用新密码重新登录',
+  },
   status: {
     links: '诊断中心在线 {online}/{total}',
     noHub: '未配置诊断中心',

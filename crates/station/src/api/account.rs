@@ -24,11 +24,20 @@ pub struct UserInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoginResponse {
-    /// Send as `Authorization: Bearer <token>` (or `?token=` for the event stream).
+    /// Send as `Authorization: Bearer <token>`. A browser need not: the answer also sets its
+    /// HttpOnly session cookie.
     pub token: String,
     /// Unix milliseconds; each use of the session pushes it back.
     pub expires_at: i64,
     pub user: UserInfo,
+}
+
+/// A user changing their own password.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -106,6 +115,42 @@ pub fn logout(ctx: &Ctx<'_>, _: Empty) -> Result<Empty, ApiError> {
         &session.user.username,
         "",
     )?;
+    Ok(Empty {})
+}
+
+/// Changes the caller's own password (audited `user.update`, as any password change): the
+/// current one first. Every session of the user ends, this one too: they log in again. The
+/// `admin` account's new password makes the first-run password file useless: it is deleted.
+pub fn password_change(ctx: &Ctx<'_>, req: PasswordChange) -> Result<Empty, ApiError> {
+    let session = ctx.session()?;
+    let username = session.user.username.clone();
+    if req.current_password.len() > crate::auth::password::MAX_LENGTH
+        || !ctx
+            .api
+            .auth
+            .check_password(&username, &req.current_password)?
+    {
+        crate::store::audit::record(
+            &ctx.api.store.lock(),
+            &username,
+            "password.change_refused",
+            &username,
+            "wrong current password",
+        )?;
+        let mut e = ApiError::new(
+            ErrorCode::Invalid,
+            "当前密码不正确",
+            "the current password is wrong",
+        );
+        e.field = Some("current_password".into());
+        return Err(e);
+    }
+    let change = crate::auth::users::UserChange {
+        password: Some(req.new_password),
+        ..Default::default()
+    };
+    crate::actions::user::update(&ctx.acting(), &username, &change)?;
+    ctx.api.password_changed(&username);
     Ok(Empty {})
 }
 

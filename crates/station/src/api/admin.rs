@@ -94,17 +94,18 @@ pub fn user_create(ctx: &Ctx<'_>, req: UserCreate) -> Result<UserRecord, ApiErro
 }
 
 pub fn user_update(ctx: &Ctx<'_>, req: UserUpdate) -> Result<UserRecord, ApiError> {
+    let new_password = req.password.is_some();
     let change = UserChange {
         display_name: req.display_name,
         role: req.role,
         password: req.password,
         active: req.active,
     };
-    Ok(actions::user::update(
-        &ctx.acting(),
-        &req.username,
-        &change,
-    )?)
+    let user = actions::user::update(&ctx.acting(), &req.username, &change)?;
+    if new_password {
+        ctx.api.password_changed(&user.username);
+    }
+    Ok(user)
 }
 
 pub fn audit_list(ctx: &Ctx<'_>, q: AuditQuery) -> Result<AuditPage, ApiError> {

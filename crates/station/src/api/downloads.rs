@@ -127,7 +127,8 @@ impl Api {
             }
             Download::ReportPdf => {
                 let id = report_id(key)?;
-                let bytes = view::pdf(&self.store.lock(), data_dir, id)?;
+                let path = view::pdf_path(&self.store.lock(), id)?;
+                let bytes = view::pdf_read(data_dir, path)?;
                 ("application/pdf", bytes, format!("report #{id}"))
             }
             Download::ReportPrint => {

@@ -15,6 +15,7 @@ pub mod dashboard;
 pub mod dicomweb;
 pub mod downloads;
 pub mod errors;
+pub mod file_keys;
 pub mod invalid;
 pub mod ops;
 pub mod registry;
@@ -50,6 +51,10 @@ pub struct Api {
     pub(crate) auth: Auth,
     /// Purged studies' files coming back from the hub.
     pub(crate) fetch: Arc<crate::storage::fetchback::FetchBack>,
+    /// Devices whose worklist queries the listener refused, for the Settings page.
+    pub(crate) worklist_refused: Arc<crate::scp::refused::RefusedCallers>,
+    /// The desktop window's keys for file URLs.
+    pub(crate) file_keys: file_keys::FileKeys,
 }
 
 /// The request of operations that take nothing.
@@ -133,7 +138,30 @@ impl Api {
             events,
             config: crate::config::Live::new(config.clone()),
             auth,
+            worklist_refused: Arc::default(),
+            file_keys: Default::default(),
         })
+    }
+
+    /// Where the DICOM listener records refused worklist callers.
+    pub fn worklist_refused(&self) -> Arc<crate::scp::refused::RefusedCallers> {
+        self.worklist_refused.clone()
+    }
+
+    /// After `username`'s password changed: the first-run password file, which holds the
+    /// `admin` account's generated password, is no longer true, and goes.
+    pub(crate) fn password_changed(&self, username: &str) {
+        if username != "admin" {
+            return;
+        }
+        let file = self.config().data_dir.join(INITIAL_ADMIN_PASSWORD_FILE);
+        match std::fs::remove_file(&file) {
+            Ok(()) => tracing::info!(file = %file.display(), "first-run password file deleted"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "cannot delete the first-run password file")
+            }
+        }
     }
 
     pub fn events(&self) -> &Events {

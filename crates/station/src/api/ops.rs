@@ -8,8 +8,8 @@ use serde_json::Value;
 use utoipa::openapi::{RefOr, Schema};
 
 use super::{
-    account, admin, dashboard, registry, reports, routing, run_handler, settings, station, storage,
-    studies, ApiError, Ctx, Empty,
+    account, admin, dashboard, file_keys, registry, reports, routing, run_handler, settings,
+    station, storage, studies, ApiError, Ctx, Empty,
 };
 
 /// One operation as the OpenAPI document describes it.
@@ -70,6 +70,10 @@ operations! {
         "End the caller's session.";
     Me = "me": Empty => account::MeResponse, account::me,
         "The logged-in user, the session's end and the operations the role may call.";
+    PasswordChange = "password_change": account::PasswordChange => Empty, account::password_change,
+        "Change one's own password (the current one first); every session of the user ends.";
+    FileKey = "file_key": Empty => file_keys::FileKeyAnswer, file_keys::file_key,
+        "A key for the session's file URLs (`?key=`), for the desktop window, whose page cannot send the browser's cookie.";
     Status = "status": Empty => station::StatusResponse, station::status,
         "Station status for the header bar: studies per state, links, problems.";
     Dashboard = "dashboard": dashboard::DashboardQuery => dashboard::Dashboard, dashboard::dashboard,

@@ -42,7 +42,7 @@ pub fn access(op: Op) -> Access {
     use Access::{Public, Roles};
     match op {
         Op::Login => Public,
-        Op::Logout | Op::Me => Roles(EVERYONE),
+        Op::Logout | Op::Me | Op::FileKey | Op::PasswordChange => Roles(EVERYONE),
         Op::Status | Op::LinksList | Op::QueueList => Roles(EVERYONE),
         // The dashboard lists overdue studies by patient.
         Op::Dashboard => Roles(CLINIC),

@@ -1,5 +1,6 @@
-//! Settings (admin): the configuration as the Settings page shows it, and the sections an admin
-//! may change there (allowed callers, studies' quiet period and hold, watched folders with their
+//! Settings (admin): the configuration as the Settings page shows it (with the devices whose
+//! worklist queries were refused), and the sections an admin may change there (allowed callers,
+//! worklist callers, studies' quiet period and hold, watched folders with their
 //! device profile, destinations, turnaround targets). A change is checked by the same validation
 //! a config file gets, written back into the station's config file, recorded in the audit
 //! trail, and followed by the running station without a restart (`serve::groups`).
@@ -25,6 +26,9 @@ pub struct Settings {
     pub config: Config,
     /// The file saved settings are written to.
     pub file: String,
+    /// Devices whose worklist queries were refused since the station started (not in
+    /// `dicom.worklist_callers`), the latest first: the page offers to allow each.
+    pub worklist_refused: Vec<crate::scp::refused::RefusedCaller>,
 }
 
 /// The sections an admin edits; each replaces the one in force.
@@ -33,6 +37,10 @@ pub struct Settings {
 pub struct SettingsUpdate {
     /// `dicom.allowed_callers`: calling AE titles allowed to send; empty accepts any.
     pub allowed_callers: Vec<String>,
+    /// `dicom.worklist_callers`: calling AE titles whose worklist queries are answered; empty
+    /// answers nobody. Absent keeps the list in force (clients that predate it).
+    #[serde(default)]
+    pub worklist_callers: Option<Vec<String>>,
     /// `studies.quiet_period_secs`.
     pub quiet_period_secs: u64,
     /// `studies.hold_unmatched`.
@@ -59,7 +67,7 @@ pub struct SettingsUpdate {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SettingsApplied {
     pub settings: Settings,
-    /// Sections that changed: `allowed_callers`, `studies`, `watch`, `destinations`, `targets`,
+    /// Sections that changed: `allowed_callers`, `worklist_callers`, `studies`, `watch`, `destinations`, `targets`,
     /// `procedures`.
     pub changed: Vec<String>,
 }
@@ -74,6 +82,7 @@ impl SettingsUpdate {
         let config = config.redacted();
         SettingsUpdate {
             allowed_callers: config.dicom.allowed_callers,
+            worklist_callers: Some(config.dicom.worklist_callers),
             quiet_period_secs: config.studies.quiet_period_secs,
             hold_unmatched: config.studies.hold_unmatched,
             hold_on_mismatch: Some(config.studies.hold_on_mismatch),
@@ -86,15 +95,19 @@ impl SettingsUpdate {
     }
 }
 
-fn settings_of(config: &Config) -> Settings {
+fn settings_of(ctx: &Ctx<'_>, config: &Config) -> Settings {
     Settings {
         file: config.settings_file().display().to_string(),
         config: config.redacted(),
+        worklist_refused: ctx
+            .api
+            .worklist_refused
+            .list(&config.dicom.worklist_callers),
     }
 }
 
 pub fn settings_get(ctx: &Ctx<'_>, _: Empty) -> Result<Settings, ApiError> {
-    Ok(settings_of(&ctx.api.config()))
+    Ok(settings_of(ctx, &ctx.api.config()))
 }
 
 pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApplied, ApiError> {
@@ -106,6 +119,9 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
         .iter()
         .map(|c| c.trim().to_owned())
         .collect();
+    if let Some(callers) = req.worklist_callers {
+        next.dicom.worklist_callers = callers.iter().map(|c| c.trim().to_owned()).collect();
+    }
     next.studies.quiet_period_secs = req.quiet_period_secs;
     next.studies.hold_unmatched = req.hold_unmatched;
     if let Some(hold) = req.hold_on_mismatch {
@@ -145,7 +161,7 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
         &describe(&next, &changed),
     )?;
     drop(conn);
-    let applied = settings_of(&next);
+    let applied = settings_of(ctx, &next);
     ctx.api.config.set(next);
     Ok(SettingsApplied {
         settings: applied,
@@ -250,6 +266,15 @@ fn check(next: &Config) -> Result<(), ApiError> {
             )
         })?;
     }
+    for (i, c) in next.dicom.worklist_callers.iter().enumerate() {
+        config::validate_worklist_caller(c, &next.dicom.allowed_callers).map_err(|e| {
+            invalid(
+                e,
+                format!("worklist_callers[{i}]"),
+                "AE 名称须为 1 到 16 个字符，且须在允许的设备之列",
+            )
+        })?;
+    }
     if next.studies.quiet_period_secs == 0 {
         return Err(ApiError::new(
             ErrorCode::Invalid,
@@ -284,6 +309,10 @@ fn check(next: &Config) -> Result<(), ApiError> {
         d.validate().map_err(|e| {
             let (field, zh) = match setting_of(&e) {
                 Some(Setting::DestinationUrl) => ("url", "地址须以 http:// 或 https:// 开头"),
+                Some(Setting::InsecureCredentials) => (
+                    "url",
+                    "登录信息不能经未加密的 http:// 发送：请改用 https://，或确认线路可信后勾选“允许不加密”",
+                ),
                 Some(Setting::DestinationDisplayName) => ("display_name", "显示名称最多 64 个字"),
                 Some(Setting::ParallelRequests) => ("parallel_requests", "并行请求数须为 1 到 16"),
                 Some(Setting::RateWindows) => ("rate_windows", "限速时段须写作 HH:MM"),
@@ -360,6 +389,10 @@ fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
             "allowed_callers",
             old.dicom.allowed_callers != new.dicom.allowed_callers,
         ),
+        (
+            "worklist_callers",
+            old.dicom.worklist_callers != new.dicom.worklist_callers,
+        ),
         ("studies", old.studies != new.studies),
         ("watch", old.watch != new.watch),
         ("destinations", old.destinations != new.destinations),
@@ -378,6 +411,9 @@ fn describe(next: &Config, changed: &[String]) -> String {
     for section in changed {
         parts.push(match section.as_str() {
             "allowed_callers" => format!("allowed_callers = {:?}", next.dicom.allowed_callers),
+            "worklist_callers" => {
+                format!("worklist_callers = {:?}", next.dicom.worklist_callers)
+            }
             "studies" => format!(
                 "quiet_period_secs = {}, hold_unmatched = {}, hold_on_mismatch = {}, \
                  send_while_receiving = {}",

@@ -101,4 +101,35 @@ fn a_generated_first_admin_password_is_left_in_a_private_file_that_logs_in() {
         )
         .expect("the admin logs in with the password from the file");
     assert_eq!(login.user.role, Role::Admin);
+
+    // The admin sets a password of their own: the current one first, then the file goes.
+    let change = |current: &str| {
+        api.call(
+            Some(&login.token),
+            "password_change",
+            serde_json::json!({ "current_password": current, "new_password": "clinic-admin-2026" }),
+        )
+    };
+    let refused = change("not-the-password").expect_err("a wrong current password");
+    assert_eq!(refused.field.as_deref(), Some("current_password"));
+    assert!(file.exists(), "kept while the password is unchanged");
+    change(password.trim()).expect("changed");
+    assert!(!file.exists(), "the first-run password file is deleted");
+    assert!(
+        api.call(Some(&login.token), "me", serde_json::json!({}))
+            .is_err(),
+        "the session that changed it ended too"
+    );
+    let relogin = |pw: &str| {
+        api.call(
+            None,
+            "login",
+            serde_json::json!({ "username": "admin", "password": pw }),
+        )
+    };
+    assert!(
+        relogin(password.trim()).is_err(),
+        "the old password is over"
+    );
+    relogin("clinic-admin-2026").expect("the new password logs in");
 }

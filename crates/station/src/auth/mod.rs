@@ -61,8 +61,12 @@ impl Auth {
         }
     }
 
-    fn ttl_ms(&self) -> i64 {
-        (self.config.session_ttl_secs as i64).saturating_mul(1000)
+    fn lifetime(&self) -> sessions::Lifetime {
+        let ms = |secs: u64| i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000);
+        sessions::Lifetime {
+            idle_ms: ms(self.config.session_ttl_secs),
+            max_ms: ms(self.config.session_max_secs),
+        }
     }
 
     /// Creates the `admin` account when there is no active admin (first run, or users added
@@ -137,7 +141,7 @@ impl Auth {
         match found.filter(|_| ok) {
             Some(c) => {
                 self.throttle.succeeded(attempt);
-                let (token, expires_at) = sessions::start(&conn, c.id, self.ttl_ms())?;
+                let (token, expires_at) = sessions::start(&conn, c.id, self.lifetime())?;
                 users::touch_login(&conn, c.id)?;
                 let name = &c.record.username;
                 audit::record(&conn, name, "login", name, &where_from(origin, None))?;
@@ -163,7 +167,7 @@ impl Auth {
         if token.starts_with(tokens::PREFIX) {
             return tokens::lookup(&self.store.lock(), token);
         }
-        sessions::lookup(&self.store.lock(), token, Some(self.ttl_ms()))
+        sessions::lookup(&self.store.lock(), token, Some(self.lifetime()))
     }
 
     /// As [`Auth::session`], without extending a login session.
@@ -172,6 +176,19 @@ impl Auth {
             return tokens::lookup(&self.store.lock(), token);
         }
         sessions::lookup(&self.store.lock(), token, None)
+    }
+
+    /// Whether `pw` is `username`'s password now (an active user's), checked without holding
+    /// the store lock: a person changing their own password proves they know it.
+    pub fn check_password(&self, username: &str, pw: &str) -> Result<bool, StoreError> {
+        let found = users::find(&self.store.lock(), username)?;
+        Ok(match found {
+            Some(c) if c.record.active => password::verify(pw, &c.password_hash),
+            _ => {
+                password::verify_dummy(pw);
+                false
+            }
+        })
     }
 
     pub fn logout(&self, token: &str) -> Result<bool, StoreError> {

@@ -1,7 +1,9 @@
 //! Login sessions in SQLite: a random bearer token per login, kept as its SHA-256, ending after
-//! a configured time without use (each use pushes the end back).
+//! a configured time without use (each use pushes the end back), and at the latest a configured
+//! time after the login, however busy (a session left open on a shared PC does not live on).
 //!
-//! Must never: store a token in clear, or accept a session past its end or of an inactive user.
+//! Must never: store a token in clear, accept a session past its end or of an inactive user, or
+//! push an end past the login's absolute limit.
 
 use rand::RngCore;
 use rusqlite::Connection;
@@ -21,34 +23,50 @@ fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// How long a session lives: `idle_ms` without use, `max_ms` after its login at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetime {
+    pub idle_ms: i64,
+    pub max_ms: i64,
+}
+
 /// Starts a session; returns the token (shown once, to the client) and its end.
-pub fn start(conn: &Connection, user_id: i64, ttl_ms: i64) -> Result<(String, i64), StoreError> {
+pub fn start(
+    conn: &Connection,
+    user_id: i64,
+    lifetime: Lifetime,
+) -> Result<(String, i64), StoreError> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    let expires_at = now_ms() + ttl_ms;
+    let expires_at = now_ms() + lifetime.idle_ms.min(lifetime.max_ms);
     store::sessions::insert(conn, &digest(&token), user_id, expires_at)?;
     Ok((token, expires_at))
 }
 
-/// The session for `token` if it is live. With `extend_to` (the TTL), a use extends it to that
-/// long from now once half of it is gone (so a busy session does not write on every request);
-/// without, it is only looked at (an open event stream is no sign of a person at work).
+/// The session for `token` if it is live. With `extend` (its lifetime), a use extends it to the
+/// idle time from now once half of that is gone (so a busy session does not write on every
+/// request), never past the login's absolute limit; without, it is only looked at (an open
+/// event stream is no sign of a person at work).
 pub fn lookup(
     conn: &Connection,
     token: &str,
-    extend_to: Option<i64>,
+    extend: Option<Lifetime>,
 ) -> Result<Option<Session>, StoreError> {
     let key = digest(token);
-    let Some((username, mut expires_at)) = store::sessions::live(conn, &key)? else {
+    let Some(live) = store::sessions::live(conn, &key)? else {
         return Ok(None);
     };
+    let mut expires_at = live.expires_at;
     let now = now_ms();
-    if let Some(ttl_ms) = extend_to.filter(|ttl| expires_at - now < ttl / 2) {
-        expires_at = now + ttl_ms;
-        store::sessions::extend(conn, &key, expires_at)?;
+    if let Some(l) = extend.filter(|l| expires_at - now < l.idle_ms / 2) {
+        let extended = (now + l.idle_ms).min(live.created_at.saturating_add(l.max_ms));
+        if extended > expires_at {
+            expires_at = extended;
+            store::sessions::extend(conn, &key, expires_at)?;
+        }
     }
-    Ok(users::find(conn, &username)?.map(|c| Session {
+    Ok(users::find(conn, &live.username)?.map(|c| Session {
         user: c.record,
         expires_at,
     }))

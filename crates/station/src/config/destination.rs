@@ -75,6 +75,29 @@ pub struct Destination {
     /// Look for reports at this hub (off for an archive-only cloud that never reports).
     #[serde(default = "default_poll_reports")]
     pub poll_reports: bool,
+    /// Send credentials (password, bearer token, OAuth 2.0) to a plain `http://` hub anyway,
+    /// e.g. over a VPN the clinic trusts. Without it that is refused: anyone on the way would
+    /// read them. A hub on this computer (loopback) needs no such leave.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_insecure: bool,
+}
+
+/// Whether `url` is plain `http://` to a host other than this computer.
+fn in_clear_over_network(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
 }
 
 /// OAuth 2.0 client credentials grant (RFC 6749 §4.4).
@@ -133,6 +156,25 @@ impl Destination {
                 format!(
                     "destinations.url for {:?} = {:?}: must start with http:// or https://",
                     self.name, self.url
+                ),
+            ));
+        }
+        let has_credentials =
+            self.password.is_some() || self.bearer_token.is_some() || self.oauth2.is_some();
+        let token_url_in_clear = self
+            .oauth2
+            .as_ref()
+            .is_some_and(|o| in_clear_over_network(&o.token_url));
+        if has_credentials
+            && (in_clear_over_network(&self.url) || token_url_in_clear)
+            && !self.allow_insecure
+        {
+            return Err(ConfigError::invalid(
+                Setting::InsecureCredentials,
+                format!(
+                    "destinations {:?}: credentials would go over plain http:// in clear: use \
+                     https://, or set allow_insecure = true if the link is trusted (e.g. a VPN)",
+                    self.name
                 ),
             ));
         }

@@ -1,4 +1,4 @@
-//! Writes the sections an admin edits on the Settings page (allowed callers, studies' quiet
+//! Writes the sections an admin edits on the Settings page (allowed and worklist callers, studies' quiet
 //! period and hold, watched folders, destinations, turnaround targets) back into the station's
 //! configuration file, keeping everything else in it as the admin wrote it: other keys,
 //! comments, layout. Entries are matched to the file's own (a destination by name, a folder by
@@ -33,6 +33,7 @@ struct Editable<'a> {
 #[derive(Serialize)]
 struct EditableDicom<'a> {
     allowed_callers: &'a [String],
+    worklist_callers: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -77,6 +78,7 @@ pub fn write_editable(path: &Path, config: &Config) -> Result<(), ConfigError> {
     let edits = Editable {
         dicom: EditableDicom {
             allowed_callers: &config.dicom.allowed_callers,
+            worklist_callers: &config.dicom.worklist_callers,
         },
         studies: EditableStudies {
             quiet_period_secs: config.studies.quiet_period_secs,

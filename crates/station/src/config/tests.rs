@@ -110,3 +110,57 @@ fn report_targets_replace_the_defaults_and_bad_ones_are_named() {
         .expect_err("must fail");
     assert!(err.to_string().contains("reports.targets"), "{err}");
 }
+
+#[test]
+fn credentials_over_plain_http_to_another_computer_need_allow_insecure() {
+    let hub = |url: &str, extra: &str| {
+        load_str(&format!(
+            "[[destinations]]\nname = \"hub\"\nurl = \"{url}\"\n{extra}"
+        ))
+    };
+    let basic = "username = \"clinic\"\npassword = \"secret-1\"\n";
+    let err = hub("http://hub.example:8042/dicom-web", basic).expect_err("refused");
+    assert!(err.to_string().contains("allow_insecure"), "{err}");
+    let err = hub("http://10.0.0.5/dicom-web", "bearer_token = \"t\"\n").expect_err("refused");
+    assert!(err.to_string().contains("http://"), "{err}");
+    let oauth = "[destinations.oauth2]\ntoken_url = \"http://auth.example/token\"\n\
+                 client_id = \"c\"\nclient_secret = \"s\"\n";
+    hub("https://hub.example/dicom-web", oauth).expect_err("a token server in clear is refused");
+
+    // Allowed: said so, over TLS, without credentials, or to this computer.
+    hub(
+        "http://hub.example/dicom-web",
+        &format!("allow_insecure = true\n{basic}"),
+    )
+    .expect("the admin said the link is trusted");
+    hub("https://hub.example/dicom-web", basic).expect("TLS");
+    hub("http://hub.example/dicom-web", "").expect("no credentials");
+    hub("http://127.0.0.1:8042/dicom-web", basic).expect("loopback");
+    hub("http://localhost:8042/dicom-web", basic).expect("loopback by name");
+    hub("http://[::1]:8042/dicom-web", basic).expect("IPv6 loopback");
+    hub("http://127.0.0.1.evil.example/dicom-web", basic).expect_err("not loopback");
+}
+
+#[test]
+fn worklist_callers_are_titles_and_must_be_allowed_callers_when_those_are_listed() {
+    let mut c = Config::defaults();
+    assert!(
+        c.dicom.worklist_callers.is_empty(),
+        "private by default: no device reads the worklist until listed"
+    );
+    c.dicom.worklist_callers = vec!["US1".into()];
+    assert!(c.validate().is_ok(), "anyone may call: US1 may be listed");
+    c.dicom.allowed_callers = vec!["DR1".into()];
+    let err = c.validate().expect_err("US1 cannot associate at all");
+    assert!(matches!(
+        err,
+        ConfigError::Invalid {
+            setting: Setting::WorklistCallers,
+            ..
+        }
+    ));
+    c.dicom.allowed_callers.push("US1".into());
+    assert!(c.validate().is_ok());
+    c.dicom.reserved_associations = c.dicom.max_associations;
+    assert!(c.validate().is_err(), "a reserve of every slot leaves none");
+}

@@ -26,6 +26,9 @@ impl Config {
         for caller in &self.dicom.allowed_callers {
             validate_caller(caller)?;
         }
+        for caller in &self.dicom.worklist_callers {
+            validate_worklist_caller(caller, &self.dicom.allowed_callers)?;
+        }
         if self.dicom.max_pdu_length < 4096 {
             return Err(ConfigError::invalid(
                 Setting::MaxPduLength,
@@ -35,10 +38,18 @@ impl Config {
                 ),
             ));
         }
-        if self.dicom.max_associations == 0 {
+        let d = &self.dicom;
+        if d.max_associations == 0
+            || d.max_per_address == 0
+            || d.reserved_associations >= d.max_associations
+        {
             return Err(ConfigError::invalid(
                 Setting::MaxAssociations,
-                "dicom.max_associations must be at least 1",
+                format!(
+                    "dicom.max_associations = {}, reserved_associations = {}, max_per_address = {}: \
+                     at least 1 association and 1 per address, and fewer reserved than in all",
+                    d.max_associations, d.reserved_associations, d.max_per_address
+                ),
             ));
         }
         if self.dicom.artim_timeout_secs == 0 || self.dicom.idle_timeout_secs == 0 {
@@ -66,12 +77,13 @@ impl Config {
             ));
         }
         if self.auth.session_ttl_secs == 0
+            || self.auth.session_max_secs == 0
             || self.auth.max_failed_logins == 0
             || self.auth.max_failed_logins_per_address == 0
         {
             return Err(ConfigError::invalid(
                 Setting::Auth,
-                "auth.session_ttl_secs, auth.max_failed_logins and \
+                "auth.session_ttl_secs, auth.session_max_secs, auth.max_failed_logins and \
                  auth.max_failed_logins_per_address must be at least 1",
             ));
         }
@@ -146,6 +158,28 @@ pub fn validate_caller(caller: &str) -> Result<(), ConfigError> {
             Setting::AllowedCallers,
             format!(
                 "dicom.allowed_callers: {caller:?} is not a valid AE title (1 to 16 characters)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One entry of `dicom.worklist_callers`: an AE title, and an allowed caller when the station
+/// accepts only listed ones (else its query could never arrive).
+pub fn validate_worklist_caller(caller: &str, allowed: &[String]) -> Result<(), ConfigError> {
+    if caller.trim().is_empty() || caller.len() > 16 {
+        return Err(ConfigError::invalid(
+            Setting::WorklistCallers,
+            format!(
+                "dicom.worklist_callers: {caller:?} is not a valid AE title (1 to 16 characters)"
+            ),
+        ));
+    }
+    if !allowed.is_empty() && !allowed.iter().any(|a| a.trim() == caller.trim()) {
+        return Err(ConfigError::invalid(
+            Setting::WorklistCallers,
+            format!(
+                "dicom.worklist_callers: {caller:?} is not in dicom.allowed_callers, so it cannot associate at all"
             ),
         ));
     }

@@ -34,6 +34,8 @@ pub enum BoundsError {
     Truncated,
     #[error("a delimiter closes nothing, or an item stands outside a sequence")]
     Unbalanced,
+    #[error("cannot read the file: {0}")]
+    Io(String),
 }
 
 /// Why a stored file was not opened.
@@ -68,6 +70,37 @@ pub fn open_file(path: &Path) -> Result<DefaultDicomObject, OpenError> {
         }
     }
     dicom_object::open_file(path).map_err(|e| OpenError::Parse(e.to_string()))
+}
+
+/// The bytes of a file's start read to find its file meta group's end: far more than any meta
+/// group holds.
+const META_PREFIX: u64 = 64 * 1024;
+
+/// Checks a stored PS3.10 file as [`check`] does, reading it a header at a time (values are
+/// skipped): a dataset cut short inside any element (Pixel Data included), a length beyond the
+/// end, or nesting deeper than `max_depth`. Datasets in a syntax this walk cannot read (big
+/// endian, deflated) pass unchecked.
+pub fn check_file(path: &Path, max_depth: usize) -> Result<(), OpenError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let total = file.metadata()?.len();
+    let mut prefix = Vec::new();
+    (&file).take(META_PREFIX).read_to_end(&mut prefix)?;
+    let (ts, dataset) = part10_dataset(&prefix).ok_or(OpenError::NotPart10)?;
+    let explicit = match ts {
+        IMPLICIT_VR_LE => false,
+        EXPLICIT_VR_LE => true,
+        t if t.starts_with("1.2.840.10008.1.2.4.") || t == "1.2.840.10008.1.2.5" => true,
+        _ => return Ok(()),
+    };
+    let start = (prefix.len() - dataset.len()) as u64;
+    let len = usize::try_from(total - start).map_err(|_| OpenError::NotPart10)?;
+    let mut source = InFile {
+        file: std::io::BufReader::with_capacity(4096, file),
+        start,
+        len,
+    };
+    Ok(walk(&mut source, explicit, max_depth)?)
 }
 
 /// The transfer syntax and the dataset's bytes of a PS3.10 file held in memory.
@@ -110,15 +143,69 @@ struct Open {
 /// value counts as a sequence when its length is undefined or it starts with an item, which is
 /// how a parser with a dictionary would take it too.
 pub fn check(bytes: &[u8], explicit: bool, max_depth: usize) -> Result<(), BoundsError> {
+    walk(&mut Slice(bytes), explicit, max_depth)
+}
+
+/// Where [`walk`] reads a dataset from: a slice in memory, or a file read piece by piece.
+trait Source {
+    fn len(&self) -> usize;
+    /// Fills `out` from `at`; false when the source ends first.
+    fn read(&mut self, at: usize, out: &mut [u8]) -> Result<bool, BoundsError>;
+}
+
+struct Slice<'a>(&'a [u8]);
+
+impl Source for Slice<'_> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn read(&mut self, at: usize, out: &mut [u8]) -> Result<bool, BoundsError> {
+        match self.0.get(at..at + out.len()) {
+            Some(b) => {
+                out.copy_from_slice(b);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// A dataset in a file from `start` on, read a header at a time: values are skipped, never
+/// read, so a 300 MB cine costs a few hundred small reads.
+struct InFile {
+    file: std::io::BufReader<std::fs::File>,
+    start: u64,
+    len: usize,
+}
+
+impl Source for InFile {
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn read(&mut self, at: usize, out: &mut [u8]) -> Result<bool, BoundsError> {
+        use std::io::{Read, Seek, SeekFrom};
+        if at + out.len() > self.len {
+            return Ok(false);
+        }
+        self.file
+            .seek(SeekFrom::Start(self.start + at as u64))
+            .and_then(|_| self.file.read_exact(out))
+            .map_err(|e| BoundsError::Io(e.to_string()))?;
+        Ok(true)
+    }
+}
+
+/// The walk of [`check`] over any source.
+fn walk(src: &mut impl Source, explicit: bool, max_depth: usize) -> Result<(), BoundsError> {
     let mut stack: Vec<Open> = Vec::new();
     let mut pos = 0usize;
-    let u16_at = |at: usize| -> Result<u16, BoundsError> {
-        let b = bytes.get(at..at + 2).ok_or(BoundsError::Truncated)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |at: usize| -> Result<u32, BoundsError> {
-        let b = bytes.get(at..at + 4).ok_or(BoundsError::Truncated)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    let len = src.len();
+    let mut bytes_at = |at: usize, out: &mut [u8]| -> Result<(), BoundsError> {
+        if src.read(at, out)? {
+            Ok(())
+        } else {
+            Err(BoundsError::Truncated)
+        }
     };
     // Each turn moves `pos` forward by at least 8 bytes or closes a container: bounded by the
     // input's length.
@@ -132,21 +219,22 @@ pub fn check(bytes: &[u8], explicit: bool, max_depth: usize) -> Result<(), Bound
             }
             stack.pop();
         }
-        if pos == bytes.len() {
+        if pos == len {
             return if stack.is_empty() {
                 Ok(())
             } else {
                 Err(BoundsError::Truncated)
             };
         }
-        let limit = stack.last().and_then(|o| o.end).unwrap_or(bytes.len());
-        let head = bytes.get(pos..pos + 4).ok_or(BoundsError::Truncated)?;
+        let limit = stack.last().and_then(|o| o.end).unwrap_or(len);
+        let mut head = [0u8; 12];
+        bytes_at(pos, &mut head[..8])?;
         let tag = tag_le([head[0], head[1], head[2], head[3]]);
+        let u32_of = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         // What is left of the open container after this element's (or item's) header.
         let at = pos;
         let left_after = move |header: usize| limit.saturating_sub(at + header);
         if tag == ITEM_END || tag == SEQUENCE_END {
-            u32_at(pos + 4)?;
             pos += 8;
             match stack.pop() {
                 Some(Open { end: None, .. }) => continue,
@@ -154,7 +242,7 @@ pub fn check(bytes: &[u8], explicit: bool, max_depth: usize) -> Result<(), Bound
             }
         }
         if tag == ITEM {
-            let len = u32_at(pos + 4)?;
+            let len = u32_of(&head[4..8]);
             let in_fragments = match stack.last() {
                 Some(open) => open.fragments,
                 None => return Err(BoundsError::Unbalanced),
@@ -176,18 +264,26 @@ pub fn check(bytes: &[u8], explicit: bool, max_depth: usize) -> Result<(), Bound
             continue;
         }
         let (vr, len, header) = if explicit {
-            let vr = bytes.get(pos + 4..pos + 6).ok_or(BoundsError::Truncated)?;
-            let vr = [vr[0], vr[1]];
+            let vr = [head[4], head[5]];
             if has_long_length(vr) {
-                (Some(vr), u32_at(pos + 8)?, 12)
+                bytes_at(pos + 8, &mut head[8..12])?;
+                (Some(vr), u32_of(&head[8..12]), 12)
             } else {
-                (Some(vr), u32::from(u16_at(pos + 6)?), 8)
+                (
+                    Some(vr),
+                    u32::from(u16::from_le_bytes([head[6], head[7]])),
+                    8,
+                )
             }
         } else {
-            (None, u32_at(pos + 4)?, 8)
+            (None, u32_of(&head[4..8]), 8)
         };
         let value = pos + header;
-        let starts_with_item = bytes.get(value..value + 4) == Some(&[0xFE, 0xFF, 0x00, 0xE0]);
+        let mut first = [0u8; 4];
+        let starts_with_item = vr.is_none()
+            && value + 4 <= limit
+            && bytes_at(value, &mut first).is_ok()
+            && first == [0xFE, 0xFF, 0x00, 0xE0];
         let sequence = match vr {
             Some(vr) => &vr == b"SQ" || (&vr == b"UN" && len == UNDEFINED_LENGTH),
             None => len == UNDEFINED_LENGTH || starts_with_item,

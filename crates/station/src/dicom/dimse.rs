@@ -30,6 +30,8 @@ pub mod status {
     pub const PROCESSING_FAILURE: u16 = 0x0110;
     /// Failure: Unrecognized operation (PS3.7 §C.4.5).
     pub const UNRECOGNIZED_OPERATION: u16 = 0x0211;
+    /// Refused: Not Authorized (PS3.7 §C.5.x, 0124H): the caller may not use this service.
+    pub const NOT_AUTHORIZED: u16 = 0x0124;
     /// Failure: SOP Class not supported (PS3.7 §C.4.4).
     pub const SOP_CLASS_NOT_SUPPORTED: u16 = 0x0122;
     /// C-FIND Pending: a match follows (PS3.4 §C.4.1.1.4).

@@ -1,6 +1,8 @@
 //! `GET` routes for files: `/api/preview/{sop_instance_uid}.png`, `/api/report/{id}/pdf`,
-//! `/api/report/{id}/print`, `/api/diagnostics.tar.gz` and `/api/log.txt`, each `?token=` (an
-//! `<img>` or a new tab cannot send headers; a bearer header works too). Thin: `Api::download` checks the role and audits.
+//! `/api/report/{id}/print`, `/api/diagnostics.tar.gz` and `/api/log.txt`. A browser's `<img>`
+//! or new tab sends its session cookie; a script a bearer header; the desktop window, whose
+//! page is on another origin, its file key (`?key=`, from `file_key`: files only, ends with its
+//! session). Thin: `Api::download` checks the role and audits.
 //!
 //! Must never: read a file or the store on an async worker, or let a shared PC cache patient
 //! images (`no-store`).
@@ -9,8 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
-use super::routes::{bearer, error_response, lang};
-use super::sse::TokenQuery;
+use super::routes::{credential, error_response, lang};
+use super::security;
 use super::AppState;
 use crate::api::downloads::Binary;
 use crate::api::downloads::Download;
@@ -44,17 +46,28 @@ pub(super) async fn file_answer(
     }
 }
 
+/// The desktop window's file key, the one credential a file URL may carry.
+#[derive(serde::Deserialize)]
+pub(crate) struct KeyQuery {
+    key: Option<String>,
+}
+
 async fn serve(
     state: AppState,
     headers: HeaderMap,
-    token: Option<String>,
+    file_key: Option<String>,
     what: Download,
     key: String,
 ) -> Response {
     let lang = lang(&headers);
-    let token = token.or_else(|| bearer(&headers));
+    let token = credential(&headers).map(|(token, _)| token);
     let api = state.api.clone();
     let mut resp = file_answer(lang, move || {
+        let token = match (token, file_key) {
+            (Some(token), _) => Some(token),
+            (None, Some(k)) => api.file_key_session(&k),
+            (None, None) => None,
+        };
         api.download(token.as_deref(), what, &key, lang)
     })
     .await;
@@ -68,6 +81,13 @@ async fn serve(
             resp.headers_mut()
                 .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(d));
         }
+        if what == Download::ReportPdf {
+            // Shown in an <iframe> of the reports page (browser or desktop window).
+            resp.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(security::CSP_FRAMED_BY_SELF),
+            );
+        }
     }
     resp
 }
@@ -75,7 +95,7 @@ async fn serve(
 pub(crate) async fn preview(
     State(state): State<AppState>,
     Path(file): Path<String>,
-    Query(q): Query<TokenQuery>,
+    Query(q): Query<KeyQuery>,
     headers: HeaderMap,
 ) -> Response {
     let Some(sop) = file.strip_suffix(".png") else {
@@ -83,46 +103,39 @@ pub(crate) async fn preview(
         return error_response(&err, lang(&headers));
     };
     let sop = sop.to_owned();
-    serve(state, headers, q.token, Download::Preview, sop).await
+    serve(state, headers, q.key, Download::Preview, sop).await
 }
 
 pub(crate) async fn report_pdf(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<TokenQuery>,
+    Query(q): Query<KeyQuery>,
     headers: HeaderMap,
 ) -> Response {
-    serve(state, headers, q.token, Download::ReportPdf, id).await
+    serve(state, headers, q.key, Download::ReportPdf, id).await
 }
 
 pub(crate) async fn report_print(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<TokenQuery>,
+    Query(q): Query<KeyQuery>,
     headers: HeaderMap,
 ) -> Response {
-    serve(state, headers, q.token, Download::ReportPrint, id).await
+    serve(state, headers, q.key, Download::ReportPrint, id).await
 }
 
 pub(crate) async fn diagnostics(
     State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
+    Query(q): Query<KeyQuery>,
     headers: HeaderMap,
 ) -> Response {
-    serve(
-        state,
-        headers,
-        q.token,
-        Download::Diagnostics,
-        String::new(),
-    )
-    .await
+    serve(state, headers, q.key, Download::Diagnostics, String::new()).await
 }
 
 pub(crate) async fn log(
     State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
+    Query(q): Query<KeyQuery>,
     headers: HeaderMap,
 ) -> Response {
-    serve(state, headers, q.token, Download::Log, String::new()).await
+    serve(state, headers, q.key, Download::Log, String::new()).await
 }

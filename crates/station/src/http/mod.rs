@@ -12,9 +12,11 @@
 
 mod dicomweb;
 mod downloads;
+mod listen;
 mod monitor;
 mod openapi;
 mod routes;
+mod security;
 mod sse;
 mod static_ui;
 
@@ -75,6 +77,8 @@ pub fn spawn(
         .enable_all()
         .build()
         .map_err(HttpError::Runtime)?;
+    let limits = listen::Limits::from_config(config);
+    let allowed_hosts = Arc::new(security::AllowedHosts::new(&config.allowed_hosts));
     let thread = std::thread::spawn(move || {
         runtime.block_on(async move {
             let (stop_tx, stopping) = watch::channel(false);
@@ -89,24 +93,21 @@ pub fn spawn(
                 api,
                 activity,
                 stopping: stopping.clone(),
-            });
+            })
+            .layer(axum::middleware::from_fn(security::no_token_in_url))
+            .layer(axum::middleware::from_fn_with_state(
+                allowed_hosts,
+                security::host,
+            ))
+            // Outermost, so a refusal carries the headers too.
+            .layer(axum::middleware::from_fn(security::headers));
             let watcher = tokio::spawn(async move {
                 while !shutdown.load(Ordering::Relaxed) {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 let _ = stop_tx.send(true);
             });
-            let mut stopped = stopping.clone();
-            // Each request knows its peer address (login throttling is per computer).
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "HTTP server stopped");
-            }
+            listen::serve(listener, app, limits, stopping).await;
             watcher.abort();
         });
     });

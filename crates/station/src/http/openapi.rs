@@ -124,10 +124,10 @@ fn build() -> OpenApi {
         ))
         .description(Some(
             "A client that fell behind gets `{\"type\":\"lagged\",\"missed\":n}` and should \
-             reload what it shows. The stream ends when the session does.",
+             reload what it shows. The stream ends when the session does. The caller is the \
+             browser's session cookie or a bearer header, never a URL.",
         ))
         .tag("api")
-        .parameter(string_param("token", ParameterIn::Query))
         .response(
             "200",
             ResponseBuilder::new()
@@ -157,7 +157,9 @@ fn build() -> OpenApi {
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
                     "Every operation is POST /api/{op} with a JSON body and \
-                     `Authorization: Bearer <token>` from `login`. Errors are \
+                     `Authorization: Bearer <token>` from `login` (a browser gets the \
+                     HttpOnly `station_session` cookie at login instead, and its calls must \
+                     be `application/json`; a `token` in a URL is refused). Errors are \
                      {\"error\":{\"code\",\"message\"}}, the message in the Accept-Language \
                      language (zh-CN default, en).",
                 ))
@@ -218,14 +220,15 @@ fn download_op(what: Download, summary: &str) -> utoipa::openapi::path::Operatio
         .operation_id(Some(what.name()))
         .summary(Some(summary))
         .description(Some(format!(
-            "{roles} The session token as `?token=` (or a bearer header)."
+            "{roles} The caller: a bearer header, the browser's session cookie, or the \
+             desktop window's `?key=` from `file_key`."
         )))
         .extensions(Some(roles_ext))
         .tag("api");
     if !key.is_empty() {
         op = op.parameter(string_param(key, ParameterIn::Path));
     }
-    op.parameter(string_param("token", ParameterIn::Query))
+    op.parameter(string_param("key", ParameterIn::Query))
         .response(
             "200",
             ResponseBuilder::new()

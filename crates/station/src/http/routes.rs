@@ -92,6 +92,37 @@ pub(crate) fn error_response(err: &ApiError, lang: Lang) -> Response {
     resp
 }
 
+/// The browser's session: set at login, HttpOnly (page scripts never see it) and
+/// SameSite=Strict (no other site's page sends it), so the token is never in a URL.
+pub(crate) const SESSION_COOKIE: &str = "station_session";
+
+/// Who is calling: the `Authorization: Bearer` header (scripts, the HIS, the desktop window's
+/// viewer), else the browser's session cookie; and whether it was the cookie.
+pub(crate) fn credential(headers: &HeaderMap) -> Option<(String, bool)> {
+    if let Some(token) = bearer(headers) {
+        return Some((token, false));
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
+        .map(|(_, value)| (value.to_owned(), true))
+}
+
+/// The `Set-Cookie` that starts (`Some(token)`) or ends (`None`) the browser's session. No
+/// `Secure`: the LAN UI is plain HTTP. No lifetime: it ends with the browser, the session
+/// itself with its time.
+fn session_cookie(token: Option<&str>) -> Option<HeaderValue> {
+    let value = match token {
+        Some(t) => format!("{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict"),
+        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    };
+    HeaderValue::from_str(&value).ok()
+}
+
 pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
@@ -108,6 +139,15 @@ async fn call(
     body: Bytes,
 ) -> Response {
     let lang = lang(&headers);
+    let credential = credential(&headers);
+    let by_cookie = credential.as_ref().is_some_and(|(_, cookie)| *cookie);
+    // A password only in a JSON body, and a cookie's call only as JSON: a form on another
+    // site cannot post JSON (a cross-origin JSON request needs a preflight this server never
+    // grants), on top of the cookie being SameSite=Strict.
+    if (op == "login" || by_cookie) && !is_json(&headers) {
+        let err = ApiError::invalid("this call takes a JSON body (Content-Type: application/json)");
+        return error_response(&err, lang);
+    }
     let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
     } else {
@@ -116,21 +156,53 @@ async fn call(
             Err(e) => return error_response(&ApiError::invalid(format!("JSON: {e}")), lang),
         }
     };
-    let token = bearer(&headers);
+    let token = credential.map(|(token, _)| token);
     let api = state.api.clone();
+    let op_name = op.clone();
     // The TCP peer, never a forwarding header: a client can write those.
     let origin = Origin::network(peer.ip());
     let result =
         tokio::task::spawn_blocking(move || api.call_from(origin, token.as_deref(), &op, body))
             .await;
     match result {
-        Ok(Ok(value)) => Json(value).into_response(),
+        Ok(Ok(value)) => {
+            // A browser's login lives on as the cookie; logging out ends it there too.
+            let cookie = match op_name.as_str() {
+                "login" => session_cookie(value.get("token").and_then(Value::as_str)),
+                "logout" => session_cookie(None),
+                _ => None,
+            };
+            let mut resp = Json(value).into_response();
+            if let Some(c) = cookie {
+                resp.headers_mut().insert(header::SET_COOKIE, c);
+            }
+            resp
+        }
+        Ok(Err(err))
+            if op_name == "logout" && err.code == crate::api::ErrorCode::Unauthenticated =>
+        {
+            // A session already gone: the browser's cookie still goes.
+            let mut resp = error_response(&err, lang);
+            if let Some(c) = session_cookie(None) {
+                resp.headers_mut().insert(header::SET_COOKIE, c);
+            }
+            resp
+        }
         Ok(Err(err)) => error_response(&err, lang),
         Err(e) => {
             tracing::error!(error = %e, "API call panicked");
             error_response(&ApiError::internal(), lang)
         }
     }
+}
+
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
 }
 
 async fn openapi_json() -> Response {

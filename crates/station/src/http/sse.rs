@@ -1,40 +1,30 @@
-//! `GET /api/events?token=...`: engine events as server-sent events, one JSON object per
-//! `data:` line (the same JSON the desktop window gets as `station-event`).
+//! `GET /api/events`: engine events as server-sent events, one JSON object per `data:` line
+//! (the same JSON the desktop window gets as `station-event`).
 //!
 //! A client that falls behind gets `{"type":"lagged","missed":n}` and should reload what it
-//! shows. The token is in the query because browsers' `EventSource` cannot send headers.
+//! shows. A browser's `EventSource` cannot send headers: it sends its session cookie.
 //!
 //! Must never: outlive the station or its session (the stream ends when either does).
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::routes::{error_response, lang};
+use super::routes::{credential, error_response, lang};
 use super::AppState;
 use crate::api::{roles, ApiError};
 
 /// How often an open stream checks that its session is still live.
 const RECHECK: Duration = Duration::from_secs(10);
 
-#[derive(Deserialize)]
-pub(crate) struct TokenQuery {
-    pub(crate) token: Option<String>,
-}
-
-pub(crate) async fn events(
-    State(state): State<AppState>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
-) -> Response {
-    let token = q.token.unwrap_or_default();
+pub(crate) async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let token = credential(&headers).map(|(t, _)| t).unwrap_or_default();
     let lang = lang(&headers);
     let api = state.api.clone();
     let first = token.clone();

@@ -5,7 +5,7 @@
 //! index row committed. Only after that does a caller report success to a device.
 //!
 //! Must never: leave a half-written file under a final name, index a file that is not fully on
-//! disk, overwrite a stored instance, or decode pixel data.
+//! disk or whose dataset is cut short, overwrite a stored instance, or decode pixel data.
 
 pub mod file;
 pub mod quarantine;
@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::dicom::bounds;
 use crate::dicom::header::{self, HeaderError};
 use crate::dicom::part10::{self, FileMeta};
 use crate::store::{self, NewInstance, QuarantineReason, Source, Store, StoreError};
@@ -169,6 +170,16 @@ impl Ingest {
     /// neither the staged file, nor a file under a final name, nor a row.
     pub fn commit(&self, mut staged: StagedFile, source: &Source) -> Result<Outcome, IngestError> {
         let header = header::read_part10(&staged.path)?;
+        // The whole structure, not only the header: a dataset cut short (inside Pixel Data
+        // too), lying about a length or nested past reason is refused now, not acknowledged
+        // and forwarded, nor found later by a preview.
+        bounds::check_file(&staged.path, bounds::MAX_STORED_DEPTH).map_err(|e| match e {
+            bounds::OpenError::Io(io) => IngestError::Io(io),
+            other => IngestError::refused(
+                QuarantineReason::Malformed,
+                format!("the object's structure is damaged: {other}"),
+            ),
+        })?;
         let dir_rel = format!(
             "instances/{}/{}",
             path_safe(&header.study_uid),

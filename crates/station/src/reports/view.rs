@@ -43,12 +43,25 @@ pub fn get(conn: &Connection, id: i64, user: Option<&str>) -> Result<ReportView,
     store::reports::get(conn, id, user)?.ok_or(ReportError::NotFound(id))
 }
 
-/// The PDF document of a PDF report, for display or download.
+/// The PDF document of a PDF report, for display or download (from a shell: the caller holds
+/// the connection only for this).
 pub fn pdf(conn: &Connection, data_dir: &Path, id: i64) -> Result<Vec<u8>, ReportError> {
+    pdf_read(data_dir, pdf_path(conn, id)?)
+}
+
+/// Where the PDF report `id` is stored (relative to the data directory). A running station
+/// locks its store for this only, then reads the document with [`pdf_read`]: a PDF of many
+/// megabytes never holds up the listener or the sync workers.
+pub fn pdf_path(conn: &Connection, id: i64) -> Result<String, ReportError> {
     let (kind, path) = store::reports::pdf_instance(conn, id)?.ok_or(ReportError::NotFound(id))?;
     if kind != "pdf" {
         return Err(ReportError::NotPdf(id));
     }
+    Ok(path)
+}
+
+/// The PDF bytes of the stored Encapsulated PDF at `path` ([`pdf_path`]).
+pub fn pdf_read(data_dir: &Path, path: String) -> Result<Vec<u8>, ReportError> {
     sr::pdf_bytes(&data_dir.join(&path)).map_err(|e| ReportError::File {
         path,
         message: e.to_string(),

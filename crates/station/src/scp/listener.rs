@@ -3,32 +3,36 @@
 //! syntax the registry knows, storing datasets exactly as received, and the Modality Worklist
 //! (C-FIND, served by [`super::worklist`]).
 //!
-//! One thread per association, bounded by `max_associations`: each C-STORE dataset is streamed
-//! PDV by PDV into a staging file and committed through [`Ingest`] before the device hears
-//! "success". Nothing here runs on the async runtime.
+//! One thread per connection, admitted by [`super::admission`] (slots, per-address cap, the
+//! reserve for allowed callers, ARTIM as a deadline); once associated, the messages are
+//! [`super::session`]'s, read through [`super::wire`] (each PDU whole within the idle deadline,
+//! never longer than we advertised). A panic in one association ends that thread only; its slot
+//! is freed by the ticket it holds. Nothing here runs on the async runtime.
 //!
-//! Must never: acknowledge an instance that is not committed, decode or re-encode a dataset, or
-//! log patient names at info level.
+//! Must never: associate a caller the allow list or the called AE title refuses, hold a slot
+//! after its connection ended, or log a title it has not checked except escaped.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dicom_ul::association::server::AccessControl;
 use dicom_ul::pdu::{
     AssociationRJ, AssociationRJResult, AssociationRJServiceProviderPresentationReason,
-    AssociationRJServiceUserReason, AssociationRJSource, PDataValue, PDataValueType,
-    PresentationContextResultReason, UserIdentity,
+    AssociationRJServiceUserReason, AssociationRJSource, PresentationContextResultReason,
+    UserIdentity,
 };
-use dicom_ul::{Pdu, ServerAssociation, ServerAssociationOptions};
+use dicom_ul::{Pdu, ServerAssociationOptions};
 
+use super::admission::{self, Admission, Early, Limits, Ticket};
+use super::refused::RefusedCallers;
+use super::session::Session;
+use super::wire::Reader;
 use crate::config::DicomConfig;
-use crate::dicom::dimse::{self, command_field, status, Command};
-use crate::ingest::{Ingest, IngestError, Outcome, Staging};
+use crate::ingest::Ingest;
 use crate::metrics::Activity;
-use crate::store::Source;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ListenerError {
@@ -48,6 +52,8 @@ pub struct Listener {
     activity: Arc<Activity>,
     /// When set, each association takes the allowed callers in force when it arrives.
     live: Option<crate::config::Live>,
+    /// Callers whose worklist queries were refused, for the Settings page.
+    refused: Arc<RefusedCallers>,
 }
 
 impl Listener {
@@ -65,7 +71,14 @@ impl Listener {
             ingest,
             activity,
             live: None,
+            refused: Arc::new(RefusedCallers::default()),
         })
+    }
+
+    /// Records refused worklist callers where the Settings page reads them.
+    pub fn record_refusals(mut self, refused: Arc<RefusedCallers>) -> Listener {
+        self.refused = refused;
+        self
     }
 
     /// Follows the admin's changes to the allowed callers without a restart.
@@ -80,7 +93,9 @@ impl Listener {
 
     /// Accepts associations until `shutdown` is set, each on its own thread.
     pub fn run(self, shutdown: Arc<AtomicBool>) {
-        let active = Arc::new(AtomicUsize::new(0));
+        let admission = Admission::new(Limits::of(&self.config));
+        // A flood of connections must not flood the log: one line, then one every 10 s.
+        let mut refusals = RefusalLog::default();
         let config = Arc::new(self.config);
         if let Err(e) = self.socket.set_nonblocking(true) {
             tracing::error!(error = %e, "cannot poll the DICOM socket");
@@ -99,35 +114,87 @@ impl Listener {
                     continue;
                 }
             };
+            let connected = Instant::now();
             if let Err(e) = stream.set_nonblocking(false) {
                 tracing::warn!(%peer, error = %e, "cannot configure connection");
                 continue;
             }
-            if active.load(Ordering::SeqCst) >= config.max_associations {
-                tracing::warn!(%peer, limit = config.max_associations, "association refused: too many at once");
-                reject_busy(stream);
-                continue;
-            }
-            active.fetch_add(1, Ordering::SeqCst);
+            let ticket = match admission.admit(peer.ip()) {
+                Ok(t) => t,
+                Err(why) => {
+                    if let Some(more) = refusals.due() {
+                        let (total, silent) = admission.in_use();
+                        tracing::warn!(%peer, ?why, total, silent, limit = config.max_associations, per_address = config.max_per_address, refused_before_unlogged = more, "connection refused: too many at once");
+                    }
+                    reject_busy(stream);
+                    continue;
+                }
+            };
             let config = match &self.live {
-                Some(live) => Arc::new(DicomConfig {
-                    allowed_callers: live.get().dicom.allowed_callers.clone(),
-                    ..(*config).clone()
-                }),
+                Some(live) => {
+                    let now = live.get();
+                    Arc::new(DicomConfig {
+                        allowed_callers: now.dicom.allowed_callers.clone(),
+                        worklist_callers: now.dicom.worklist_callers.clone(),
+                        ..(*config).clone()
+                    })
+                }
                 None => config.clone(),
             };
-            let (ingest, active, activity) =
-                (self.ingest.clone(), active.clone(), self.activity.clone());
+            let (ingest, activity, refused) = (
+                self.ingest.clone(),
+                self.activity.clone(),
+                self.refused.clone(),
+            );
             let spawned = std::thread::Builder::new()
                 .name(format!("assoc-{peer}"))
                 .spawn(move || {
-                    serve_association(stream, peer, &config, &ingest, &activity);
-                    active.fetch_sub(1, Ordering::SeqCst);
+                    // The ticket lives in this thread: its slot is freed however the thread
+                    // ends, a panic included (then only this association is lost).
+                    let mut ticket = ticket;
+                    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let conn = Connection {
+                            peer,
+                            connected,
+                            config: &config,
+                            ingest: &ingest,
+                            activity: &activity,
+                            refused: &refused,
+                        };
+                        conn.serve(stream, &mut ticket);
+                    }));
+                    if served.is_err() {
+                        tracing::error!(%peer, "association ended by an internal error; its slot is free again");
+                    }
                 });
+            // On failure the closure, and the ticket in it, are dropped: the slot is free.
             if let Err(e) = spawned {
                 tracing::error!(%peer, error = %e, "cannot start association thread");
             }
         }
+    }
+}
+
+/// When to log a refused connection: the first, then at most one every 10 s with how many
+/// went unlogged in between.
+#[derive(Default)]
+struct RefusalLog {
+    last: Option<Instant>,
+    unlogged: u64,
+}
+
+impl RefusalLog {
+    fn due(&mut self) -> Option<u64> {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < Duration::from_secs(10))
+        {
+            self.unlogged += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.unlogged))
     }
 }
 
@@ -137,9 +204,9 @@ struct AllowList(Vec<String>);
 impl AccessControl for AllowList {
     fn check_access(
         &self,
-        _this_ae_title: &str,
+        this_ae_title: &str,
         calling_ae_title: &str,
-        _called_ae_title: &str,
+        called_ae_title: &str,
         _user_identity: Option<&UserIdentity>,
     ) -> Result<(), AssociationRJServiceUserReason> {
         let calling = calling_ae_title.trim();
@@ -150,6 +217,10 @@ impl AccessControl for AllowList {
             .all(|b| (0x20..0x7F).contains(&b) && b != b'\\')
         {
             return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
+        }
+        // A device set up for another node (or a scan for any SCP) is told so (PS3.8 §9.3.4).
+        if called_ae_title.trim() != this_ae_title.trim() {
+            return Err(AssociationRJServiceUserReason::CalledAETitleNotRecognized);
         }
         if self.0.is_empty() || self.0.iter().any(|a| a.trim() == calling) {
             Ok(())
@@ -173,352 +244,112 @@ fn reject_busy(mut stream: TcpStream) {
     }
 }
 
-fn serve_association(
-    stream: TcpStream,
+/// One accepted TCP connection, from its connect to its end.
+struct Connection<'a> {
     peer: SocketAddr,
-    config: &DicomConfig,
-    ingest: &Ingest,
-    activity: &Activity,
-) {
-    let options = ServerAssociationOptions::new()
-        .ae_access_control(AllowList(config.allowed_callers.clone()))
-        .ae_title(config.ae_title.clone())
-        .promiscuous(true)
-        .strict(false)
-        .max_pdu_length(config.max_pdu_length)
-        // Until the A-ASSOCIATE-RQ arrives this is the ARTIM timer (PS3.8 §9.1.5).
-        .read_timeout(Duration::from_secs(config.artim_timeout_secs))
-        .write_timeout(Duration::from_secs(config.idle_timeout_secs));
-    let mut assoc = match options.establish(stream) {
-        Ok(a) => a,
-        Err(dicom_ul::association::Error::ConnectionClosed { .. }) => {
-            // A port check (monitoring, a technician's telnet) connects and closes at once.
-            tracing::debug!(%peer, "connection closed before an association request");
-            return;
-        }
-        Err(e) => {
-            tracing::warn!(%peer, error = %e, "association rejected or failed to establish");
-            return;
-        }
-    };
-    // Counted once established: a port check that connects and closes is not an association.
-    let _open = activity.association();
-    let calling_ae = dicom_ul::association::Association::peer_ae_title(&assoc)
-        .trim()
-        .to_string();
-    if let Err(e) = assoc
-        .inner_stream()
-        .set_read_timeout(Some(Duration::from_secs(config.idle_timeout_secs)))
-    {
-        tracing::warn!(%peer, error = %e, "cannot set idle timeout");
-    }
-    let accepted = assoc
-        .presentation_contexts()
-        .iter()
-        .filter(|pc| pc.reason == PresentationContextResultReason::Acceptance)
-        .count();
-    tracing::info!(
-        %peer,
-        calling_ae = %calling_ae,
-        called_ae = %assoc.called_ae_title().trim(),
-        presentation_contexts = accepted,
-        open_to_any_caller = config.allowed_callers.is_empty(),
-        "association accepted"
-    );
-    let mut session = Session {
-        source: Source::Dicom {
-            calling_ae: calling_ae.clone(),
-        },
-        ingest,
-        activity,
-        command: Vec::new(),
-        pending: None,
-        find: None,
-        stored: 0,
-        failed: 0,
-    };
-    let end = session.run(&mut assoc);
-    tracing::info!(%peer, calling_ae = %calling_ae, stored = session.stored, failed = session.failed, end, "association ended");
-}
-
-/// A C-STORE whose dataset is arriving.
-struct PendingStore {
-    request: Command,
-    context_id: u8,
-    /// `Err` when we could not open staging (e.g. disk under the floor): the dataset is still
-    /// read off the wire, then refused with the reason.
-    staging: Result<Staging, IngestError>,
-}
-
-/// A C-FIND whose identifier is arriving.
-struct PendingFind {
-    request: Command,
-    context_id: u8,
-    identifier: Vec<u8>,
-}
-
-struct Session<'a> {
-    source: Source,
+    connected: Instant,
+    config: &'a DicomConfig,
     ingest: &'a Ingest,
     activity: &'a Activity,
-    command: Vec<u8>,
-    pending: Option<PendingStore>,
-    find: Option<PendingFind>,
-    stored: u64,
-    failed: u64,
+    refused: &'a RefusedCallers,
 }
 
-impl Session<'_> {
-    /// Serves the association until release, abort or an error; returns how it ended.
-    fn run(&mut self, assoc: &mut ServerAssociation<TcpStream>) -> &'static str {
-        loop {
-            let pdu = match assoc.receive() {
-                Ok(pdu) => pdu,
-                Err(e) => {
-                    tracing::warn!(error = %e, "association lost");
-                    return "lost";
-                }
-            };
-            match pdu {
-                Pdu::PData { data } => {
-                    for pdv in data {
-                        if let Err(e) = self.on_pdv(assoc, pdv) {
-                            tracing::warn!(error = %e, "aborting association");
-                            let _ = assoc.send(&Pdu::AbortRQ {
-                                source: dicom_ul::pdu::AbortRQSource::ServiceProvider(
-                                    dicom_ul::pdu::AbortRQServiceProviderReason::UnexpectedPdu,
-                                ),
-                            });
-                            return "aborted by us";
-                        }
-                    }
-                }
-                Pdu::ReleaseRQ => {
-                    let _ = assoc.send(&Pdu::ReleaseRP);
-                    return "released";
-                }
-                Pdu::AbortRQ { .. } => return "aborted by peer",
-                other => {
-                    tracing::warn!(pdu = ?pdu_kind(&other), "unexpected PDU; aborting");
-                    let _ = assoc.send(&Pdu::AbortRQ {
-                        source: dicom_ul::pdu::AbortRQSource::ServiceProvider(
-                            dicom_ul::pdu::AbortRQServiceProviderReason::UnexpectedPdu,
-                        ),
-                    });
-                    return "aborted by us";
-                }
+impl Connection<'_> {
+    fn serve(&self, stream: TcpStream, ticket: &mut Ticket) {
+        let (peer, config) = (self.peer, self.config);
+        let artim = ticket.artim(Duration::from_secs(config.artim_timeout_secs));
+        let request = match admission::await_request(&stream, self.connected + artim) {
+            Ok(r) => r,
+            Err(Early::Closed) => {
+                // A port check (monitoring, a technician's telnet) connects and closes at once.
+                tracing::debug!(%peer, "connection closed before an association request");
+                return;
             }
-        }
-    }
-
-    fn on_pdv(
-        &mut self,
-        assoc: &mut ServerAssociation<TcpStream>,
-        pdv: PDataValue,
-    ) -> Result<(), String> {
-        match pdv.value_type {
-            PDataValueType::Command => {
-                if self.pending.is_some() || self.find.is_some() {
-                    return Err("a command arrived before the previous dataset ended".into());
-                }
-                // Command sets may span PDVs (PS3.8 §9.3.5.1): join them, up to a bound.
-                self.command.extend_from_slice(&pdv.data);
-                if self.command.len() > dimse::MAX_COMMAND_SET {
-                    return Err("a command set larger than 64 KiB".into());
-                }
-                if pdv.is_last {
-                    let bytes = std::mem::take(&mut self.command);
-                    let cmd = Command::parse(&bytes).map_err(|e| e.to_string())?;
-                    self.on_command(assoc, cmd, pdv.presentation_context_id)?;
-                }
-                Ok(())
-            }
-            PDataValueType::Data => {
-                if let Some(find) = self.find.as_mut() {
-                    find.identifier.extend_from_slice(&pdv.data);
-                    if find.identifier.len() > super::worklist::MAX_IDENTIFIER {
-                        return Err("a worklist query larger than 64 KiB".into());
-                    }
-                    if pdv.is_last {
-                        if let Some(find) = self.find.take() {
-                            self.activity.worklist_query();
-                            let ts = accepted_syntax(assoc, find.context_id)?;
-                            super::worklist::serve_find(
-                                assoc,
-                                self.ingest.store(),
-                                &find.request,
-                                find.context_id,
-                                &ts,
-                                &find.identifier,
-                            )?;
-                        }
-                    }
-                    return Ok(());
-                }
-                let Some(pending) = self.pending.as_mut() else {
-                    return Err("dataset without a C-STORE command".into());
-                };
-                if let Ok(staging) = pending.staging.as_mut() {
-                    if let Err(e) = staging.write_all(&pdv.data) {
-                        pending.staging = Err(IngestError::Io(e));
-                    }
-                }
-                if pdv.is_last {
-                    if let Some(pending) = self.pending.take() {
-                        self.finish_store(assoc, pending)?;
-                    }
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn on_command(
-        &mut self,
-        assoc: &mut ServerAssociation<TcpStream>,
-        cmd: Command,
-        context_id: u8,
-    ) -> Result<(), String> {
-        match cmd.command_field {
-            command_field::C_ECHO_RQ => {
-                tracing::debug!("C-ECHO");
-                respond(
-                    assoc,
-                    context_id,
-                    &cmd,
-                    command_field::C_ECHO_RSP,
-                    status::SUCCESS,
-                    None,
-                )
-            }
-            command_field::C_FIND_RQ if cmd.has_dataset => {
-                self.find = Some(PendingFind {
-                    request: cmd,
-                    context_id,
-                    identifier: Vec::new(),
-                });
-                Ok(())
-            }
-            // A C-CANCEL after the last response of its C-FIND: nothing left to stop, and
-            // C-CANCEL has no response (PS3.7 §9.3.2.3).
-            command_field::C_CANCEL_RQ => Ok(()),
-            command_field::C_STORE_RQ if cmd.has_dataset => {
-                let ts = accepted_syntax(assoc, context_id)?;
-                let staging = self.ingest.stage_part10(
-                    &cmd.affected_sop_class_uid,
-                    &cmd.affected_sop_instance_uid,
-                    &ts,
-                );
-                self.pending = Some(PendingStore {
-                    request: cmd,
-                    context_id,
-                    staging,
-                });
-                Ok(())
-            }
-            other => {
-                tracing::warn!(
-                    command_field = format!("{other:#06x}"),
-                    "unsupported DIMSE command"
-                );
-                respond(
-                    assoc,
-                    context_id,
-                    &cmd,
-                    other | 0x8000,
-                    status::UNRECOGNIZED_OPERATION,
-                    None,
-                )
-            }
-        }
-    }
-
-    fn finish_store(
-        &mut self,
-        assoc: &mut ServerAssociation<TcpStream>,
-        pending: PendingStore,
-    ) -> Result<(), String> {
-        let result = pending
-            .staging
-            .and_then(|s| s.finish().map_err(IngestError::from))
-            .and_then(|staged| self.ingest.commit(staged, &self.source));
-        let (code, comment) = match &result {
-            Ok(
-                Outcome::Stored { .. }
-                | Outcome::Duplicate { .. }
-                | Outcome::StoredForReview { .. },
-            ) => {
-                self.stored += 1;
-                (status::SUCCESS, None)
+            Err(e @ (Early::NotARequest(_) | Early::TooLarge(_) | Early::Malformed(_))) => {
+                tracing::warn!(%peer, error = %e, "connection aborted before association");
+                abort_raw(stream);
+                return;
             }
             Err(e) => {
-                self.failed += 1;
-                tracing::warn!(sop = %pending.request.affected_sop_instance_uid, error = %e, "C-STORE refused");
-                let code = match e {
-                    IngestError::DiskFull { .. } | IngestError::Io(_) => status::OUT_OF_RESOURCES,
-                    IngestError::Unreadable(_) => status::CANNOT_UNDERSTAND,
-                    IngestError::Store(_) | IngestError::NotTheSame { .. } => {
-                        status::PROCESSING_FAILURE
-                    }
-                };
-                (code, Some(e.to_string()))
+                // ARTIM expiry closes the transport connection (PS3.8 §9.2, AA-2).
+                tracing::warn!(%peer, in_reserve = ticket.in_reserve, error = %e, "connection closed");
+                return;
             }
         };
-        respond(
-            assoc,
-            pending.context_id,
-            &pending.request,
-            command_field::C_STORE_RSP,
-            code,
-            comment.as_deref(),
-        )
+        let left = (self.connected + artim)
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(100));
+        let options = ServerAssociationOptions::new()
+            .ae_access_control(AllowList(config.allowed_callers.clone()))
+            .ae_title(config.ae_title.clone())
+            .promiscuous(true)
+            // The length checks are ours (admission::MAX_REQUEST, then wire::Reader): strict
+            // mode would hold the request to max_pdu_length, which bounds P-DATA only.
+            .strict(false)
+            .max_pdu_length(config.max_pdu_length)
+            // The whole request is on the socket already (await_request): nothing to wait for.
+            .read_timeout(left)
+            .write_timeout(Duration::from_secs(config.idle_timeout_secs));
+        let mut assoc = match options.establish(stream) {
+            Ok(a) => a,
+            Err(e) => {
+                // Titles as Debug: escaped, so a title cannot forge a log line.
+                tracing::warn!(%peer, calling_ae = ?request.calling_ae, called_ae = ?request.called_ae, error = %e, "association rejected or failed to establish");
+                return;
+            }
+        };
+        ticket.named();
+        // Counted once established: a port check that connects and closes is not an association.
+        let _open = self.activity.association();
+        let calling_ae = dicom_ul::association::Association::peer_ae_title(&assoc)
+            .trim()
+            .to_string();
+        let accepted = assoc
+            .presentation_contexts()
+            .iter()
+            .filter(|pc| pc.reason == PresentationContextResultReason::Acceptance)
+            .count();
+        tracing::info!(
+            %peer,
+            calling_ae = %calling_ae,
+            called_ae = %assoc.called_ae_title().trim(),
+            presentation_contexts = accepted,
+            open_to_any_caller = config.allowed_callers.is_empty(),
+            "association accepted"
+        );
+        let worklist_allowed = config
+            .worklist_callers
+            .iter()
+            .any(|w| w.trim() == calling_ae);
+        let reader = Reader {
+            idle: Duration::from_secs(config.idle_timeout_secs),
+            max_pdu: assoc.acceptor_max_pdu_length(),
+        };
+        let mut session = Session::new(
+            &calling_ae,
+            peer,
+            self.ingest,
+            self.activity,
+            reader,
+            worklist_allowed,
+            self.refused,
+        );
+        let end = session.run(&mut assoc);
+        tracing::info!(%peer, calling_ae = %calling_ae, stored = session.stored, failed = session.failed, end, "association ended");
     }
 }
 
-/// The transfer syntax of an accepted presentation context.
-fn accepted_syntax(assoc: &ServerAssociation<TcpStream>, context_id: u8) -> Result<String, String> {
-    assoc
-        .presentation_contexts()
-        .iter()
-        .find(|pc| pc.id == context_id && pc.reason == PresentationContextResultReason::Acceptance)
-        .map(|pc| pc.transfer_syntax.trim_end_matches(['\0', ' ']).to_string())
-        .ok_or_else(|| {
-            format!("a request on presentation context {context_id}, which was not accepted")
-        })
-}
-
-fn respond(
-    assoc: &mut ServerAssociation<TcpStream>,
-    context_id: u8,
-    request: &Command,
-    response_field: u16,
-    status: u16,
-    comment: Option<&str>,
-) -> Result<(), String> {
-    let data = crate::dicom::dimse::response(request, response_field, status, comment)
-        .map_err(|e| e.to_string())?;
-    assoc
-        .send(&Pdu::PData {
-            data: vec![PDataValue {
-                presentation_context_id: context_id,
-                value_type: PDataValueType::Command,
-                is_last: true,
-                data,
-            }],
-        })
-        .map_err(|e| format!("cannot send response: {e}"))
-}
-
-fn pdu_kind(pdu: &Pdu) -> &'static str {
-    match pdu {
-        Pdu::Unknown { .. } => "unknown",
-        Pdu::AssociationRQ(_) => "A-ASSOCIATE-RQ",
-        Pdu::AssociationAC(_) => "A-ASSOCIATE-AC",
-        Pdu::AssociationRJ(_) => "A-ASSOCIATE-RJ",
-        Pdu::PData { .. } => "P-DATA-TF",
-        Pdu::ReleaseRQ => "A-RELEASE-RQ",
-        Pdu::ReleaseRP => "A-RELEASE-RP",
-        Pdu::AbortRQ { .. } => "A-ABORT-RQ",
+/// A-ABORT before any association: the bytes were not a request we read (PS3.8 §9.2, AA-1).
+fn abort_raw(mut stream: TcpStream) {
+    let pdu = Pdu::AbortRQ {
+        source: dicom_ul::pdu::AbortRQSource::ServiceProvider(
+            dicom_ul::pdu::AbortRQServiceProviderReason::InvalidPduParameter,
+        ),
+    };
+    let mut buf = Vec::new();
+    if dicom_ul::write_pdu(&mut buf, &pdu).is_ok() {
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+        let _ = stream.write_all(&buf);
     }
 }
 
@@ -527,11 +358,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn refused_connections_are_logged_once_then_at_most_every_ten_seconds() {
+        let mut log = RefusalLog::default();
+        assert_eq!(log.due(), Some(0));
+        assert_eq!((log.due(), log.due()), (None, None));
+        log.last = log
+            .last
+            .and_then(|t| t.checked_sub(Duration::from_secs(11)));
+        assert_eq!(log.due(), Some(2), "the next line counts the unlogged ones");
+    }
+
+    #[test]
     fn a_calling_ae_title_with_control_characters_is_refused_even_when_anyone_may_call() {
         let anyone = AllowList(Vec::new());
         let check = |ae: &str| anyone.check_access("STATION", ae, "STATION", None);
         assert!(check("DR1").is_ok());
         assert!(check("US 2  ").is_ok());
+        assert_eq!(
+            anyone.check_access("STATION", "DR1", "ANY-SCP", None),
+            Err(AssociationRJServiceUserReason::CalledAETitleNotRecognized),
+            "a device calling another node is refused with the PS3.8 reason"
+        );
         for forged in ["DR1\nINFO forged", "DR\r1", "A\\B", "DR\u{7f}", "王"] {
             assert_eq!(
                 check(forged),

@@ -6,6 +6,10 @@
 //! Must never: store an object by any way but `ingest`, or answer a device before the object is
 //! on disk and in the index.
 
+pub mod admission;
 pub mod listener;
 pub mod preview;
+pub mod refused;
+mod session;
+pub mod wire;
 pub mod worklist;

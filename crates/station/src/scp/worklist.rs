@@ -362,6 +362,7 @@ pub fn answer(
 /// Serves one C-FIND-RQ whose identifier (in transfer syntax `ts`) has fully arrived.
 pub fn serve_find(
     assoc: &mut ServerAssociation<TcpStream>,
+    reader: &super::wire::Reader,
     store: &Store,
     request: &Command,
     context_id: u8,
@@ -430,7 +431,7 @@ pub fn serve_find(
     };
     tracing::info!(matches = matches.len(), "worklist query");
     for m in &matches {
-        if cancel_requested(assoc)? {
+        if cancel_requested(assoc, reader)? {
             tracing::info!("worklist query cancelled by the device");
             return reply(assoc, status::CANCEL, None);
         }
@@ -462,7 +463,10 @@ fn send_pdv(
 
 /// Whether the device sent something while we answer: a C-CANCEL-RQ stops the answers
 /// (PS3.7 §9.3.2.3); anything else in the middle of a C-FIND is a protocol error.
-fn cancel_requested(assoc: &mut ServerAssociation<TcpStream>) -> Result<bool, String> {
+fn cancel_requested(
+    assoc: &mut ServerAssociation<TcpStream>,
+    reader: &super::wire::Reader,
+) -> Result<bool, String> {
     let stream = assoc.inner_stream();
     stream.set_nonblocking(true).map_err(|e| e.to_string())?;
     let waiting = match stream.peek(&mut [0u8; 1]) {
@@ -474,7 +478,7 @@ fn cancel_requested(assoc: &mut ServerAssociation<TcpStream>) -> Result<bool, St
     if !waiting {
         return Ok(false);
     }
-    match assoc.receive().map_err(|e| e.to_string())? {
+    match reader.receive(assoc).map_err(|e| e.to_string())? {
         Pdu::PData { data } => {
             let cmd = data
                 .iter()

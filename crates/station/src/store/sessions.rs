@@ -24,14 +24,28 @@ pub fn insert(
     Ok(())
 }
 
-/// The username and end of the live session with this token digest, if any.
-pub fn live(conn: &Connection, token_sha256: &str) -> Result<Option<(String, i64)>, StoreError> {
+/// A live session's user, end, and start (its login).
+pub struct LiveSession {
+    pub username: String,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+/// The live session with this token digest, if any.
+pub fn live(conn: &Connection, token_sha256: &str) -> Result<Option<LiveSession>, StoreError> {
     Ok(conn
         .query_row(
-            "SELECT u.username, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_ref
+            "SELECT u.username, s.expires_at, s.created_at FROM sessions s
+             JOIN users u ON u.id = s.user_ref
              WHERE s.token_sha256 = ?1 AND s.expires_at > ?2 AND u.active = 1",
             params![token_sha256, now_ms()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| {
+                Ok(LiveSession {
+                    username: r.get(0)?,
+                    expires_at: r.get(1)?,
+                    created_at: r.get(2)?,
+                })
+            },
         )
         .optional()?)
 }

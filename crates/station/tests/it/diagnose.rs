@@ -58,8 +58,7 @@ fn the_bundle_has_what_maintenance_needs_and_no_patient_or_secret() {
     // The same bundle from the Settings page's link, for an admin.
     let client = Client::new(&station);
     let admin = client.admin();
-    let (status, content_type, downloaded) =
-        client.get_bytes(&format!("/api/diagnostics.tar.gz?token={admin}"));
+    let (status, content_type, downloaded) = client.get_bytes_as(&admin, "/api/diagnostics.tar.gz");
     assert_eq!(status, 200);
     assert_eq!(content_type, "application/gzip");
     let downloaded = untar(&downloaded);

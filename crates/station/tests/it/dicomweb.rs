@@ -67,10 +67,7 @@ fn a_received_study_is_read_over_the_stations_own_dicomweb() {
     });
     let client = Client::new(&station);
     let admin = client.admin();
-    let get = |path: &str, token: &str| {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        client.get_bytes(&format!("/dicom-web{path}{sep}token={token}"))
-    };
+    let get = |path: &str, token: &str| client.get_bytes_as(token, &format!("/dicom-web{path}"));
     let json_of = |path: &str, token: &str| -> Value {
         let (status, kind, body) = get(path, token);
         assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&body));

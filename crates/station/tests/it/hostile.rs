@@ -2,36 +2,11 @@
 //! case talks raw DIMSE over a real association (dicom-ul's client), then a device's `echoscu`
 //! must still be answered: one association may end, never the process.
 
-use std::time::Duration;
-
-use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
-use dicom_ul::ClientAssociationOptions;
+use dicom_ul::pdu::{PDataValueType, Pdu};
 use station::dicom::element::{element, UNDEFINED_LENGTH};
 
-use crate::harness::dcmtk;
+use crate::harness::raw::*;
 use crate::harness::*;
-
-const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
-const WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
-const VERIFICATION: &str = "1.2.840.10008.1.1";
-
-/// A command set in implicit VR: (0000,0002), (0000,0100), (0000,0110), (0000,0800).
-fn command(sop_class: &str, field: u16, with_dataset: bool, extra: &[u8]) -> Vec<u8> {
-    let mut uid = sop_class.as_bytes().to_vec();
-    if uid.len() % 2 == 1 {
-        uid.push(0);
-    }
-    let us = |v: u16| v.to_le_bytes().to_vec();
-    let data_set_type = if with_dataset { 0x0000 } else { 0x0101 };
-    [
-        element(0x0000_0002, *b"UI", &uid, false).expect("uid"),
-        element(0x0000_0100, *b"US", &us(field), false).expect("field"),
-        element(0x0000_0110, *b"US", &us(7), false).expect("message id"),
-        element(0x0000_0800, *b"US", &us(data_set_type), false).expect("data set type"),
-        extra.to_vec(),
-    ]
-    .concat()
-}
 
 /// `depth` sequences (0040,0100) of undefined length, each holding one item, around a name:
 /// 32 bytes a level, so a few thousand levels fit in a few tens of KB.
@@ -52,65 +27,12 @@ fn nested_sequences(depth: usize) -> Vec<u8> {
     [name.clone(), open, name, close].concat()
 }
 
-/// Opens an association for `abstract_syntax` in implicit VR LE; its presentation context id.
-fn associate(
-    station: &Station,
-    abstract_syntax: &str,
-) -> (dicom_ul::ClientAssociation<std::net::TcpStream>, u8) {
-    let assoc = ClientAssociationOptions::new()
-        .with_presentation_context(abstract_syntax, vec![IMPLICIT_VR_LE])
-        .calling_ae_title("US1")
-        .called_ae_title("STATION")
-        .read_timeout(Duration::from_secs(20))
-        .establish(("127.0.0.1", station.dicom_port))
-        .expect("association");
-    let id = assoc.presentation_contexts()[0].id;
-    (assoc, id)
-}
-
-fn pdv(id: u8, value_type: PDataValueType, data: Vec<u8>) -> Pdu {
-    Pdu::PData {
-        data: vec![PDataValue {
-            presentation_context_id: id,
-            value_type,
-            is_last: true,
-            data,
-        }],
-    }
-}
-
-/// The Status (0000,0900) of the command set in a P-DATA answer.
-fn status_of(pdu: &Pdu) -> Option<u16> {
-    let Pdu::PData { data } = pdu else {
-        return None;
-    };
-    let cmd = data
-        .iter()
-        .find(|v| v.value_type == PDataValueType::Command)?;
-    let at = cmd
-        .data
-        .windows(4)
-        .position(|w| w == [0x00, 0x00, 0x00, 0x09])?;
-    let b = cmd.data.get(at + 8..at + 10)?;
-    Some(u16::from_le_bytes([b[0], b[1]]))
-}
-
-fn still_answers(station: &Station) {
-    dcmtk::echoscu(station.dicom_port, "DR1").assert_success("echoscu after the attack");
-}
-
 #[test]
 fn a_worklist_query_nested_thousands_deep_is_refused_and_the_station_stays_up() {
     let scratch = Scratch::new();
-    let station = Station::start(scratch.path(), &Options::default());
+    let station = Station::start(scratch.path(), &Options::default().worklist_for(&["US1"]));
     let (mut assoc, id) = associate(&station, WORKLIST_FIND);
-    assoc
-        .send(&pdv(
-            id,
-            PDataValueType::Command,
-            command(WORKLIST_FIND, 0x0020, true, &[]),
-        ))
-        .expect("command");
+    assoc.send(&find_request(id)).expect("command");
     let identifier = nested_sequences(1800);
     assert!(
         identifier.len() < 64 * 1024,
@@ -195,7 +117,7 @@ fn uid_number() -> u128 {
 }
 
 #[test]
-fn a_stored_object_nested_thousands_deep_gives_no_preview_and_the_station_stays_up() {
+fn a_stored_object_nested_thousands_deep_is_refused_to_quarantine_and_the_station_stays_up() {
     let scratch = Scratch::new();
     let station = Station::start(scratch.path(), &Options::default());
     let file = scratch.join("deep.dcm");
@@ -208,12 +130,129 @@ fn a_stored_object_nested_thousands_deep_gives_no_preview_and_the_station_stays_
             .arg(&station.config),
     );
     import.assert_success("station import");
+    let quarantined = station.quarantined();
+    assert_eq!(quarantined.len(), 1, "{}", import.log);
+    assert_eq!(
+        quarantined[0].reason_code,
+        Some(station::store::QuarantineReason::Malformed)
+    );
+    assert!(
+        quarantined[0].reason.contains("nested deeper than 64"),
+        "{}",
+        quarantined[0].reason
+    );
+    assert_eq!(station.instance_count(), 0, "never indexed");
     let client = Client::new(&station);
     let token = client.admin();
-    let (status, _, _) = client.get_bytes(&format!("/api/preview/{sop}.png?token={token}"));
-    assert!(
-        status >= 400,
-        "no preview of an object built to crash the parser: {status}"
+    let (status, _, _) = client.get_bytes_as(&token, &format!("/api/preview/{sop}.png"));
+    assert_eq!(
+        status, 404,
+        "no preview of an object built to crash the parser"
     );
+    still_answers(&station);
+}
+
+#[test]
+fn a_line_break_in_a_device_value_cannot_forge_a_log_line() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    const STORAGE: &str = "1.2.840.10008.5.1.4.1.1.7";
+    let (mut assoc, id) = associate(&station, STORAGE);
+    // A C-STORE whose Affected SOP Instance UID carries a line break and a fake log line; the
+    // dataset is garbage, so the refusal is logged with that UID.
+    let forged = b"1.2.3\n2026-12-04T00:00:00Z  INFO forged: all studies deleted ";
+    let uid = element(0x0000_1000, *b"UI", forged, false).expect("uid");
+    assoc
+        .send(&pdv(
+            id,
+            PDataValueType::Command,
+            command(STORAGE, 0x0001, true, &uid),
+        ))
+        .expect("command");
+    assoc
+        .send(&pdv(id, PDataValueType::Data, vec![0x55; 64]))
+        .expect("dataset");
+    let answer = assoc.receive().expect("a C-STORE response");
+    assert_ne!(status_of(&answer), Some(0x0000), "{answer:?}");
+    let _ = assoc.release();
+    let logs = wait_for(
+        "the refusal in the log",
+        std::time::Duration::from_secs(10),
+        || {
+            let text = station.logs_text();
+            text.contains("C-STORE refused").then_some(text)
+        },
+    );
+    assert!(
+        logs.contains(r"1.2.3\n2026-12-04T00:00:00Z  INFO forged"),
+        "the UID logged escaped:\n{logs}"
+    );
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.contains("INFO forged") && !l.contains("1.2.3")),
+        "no line of its own:\n{logs}"
+    );
+}
+
+#[test]
+fn a_dataset_cut_short_inside_its_pixel_data_is_refused_not_acknowledged() {
+    const SECONDARY_CAPTURE: &str = "1.2.840.10008.5.1.4.1.1.7";
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let ui = |s: &str| {
+        let mut v = s.as_bytes().to_vec();
+        if v.len() % 2 == 1 {
+            v.push(0);
+        }
+        v
+    };
+    let sop = format!("2.25.{}", uid_number());
+    let us = |v: u16| v.to_le_bytes().to_vec();
+    let implicit = |tag, vr: &[u8; 2], value: &[u8]| element(tag, *vr, value, false).expect("el");
+    // 64×64 8-bit pixels declared (4096 bytes); the device's stream ends after 1000 of them.
+    let mut pixel_data = [0xE0, 0x7F, 0x10, 0x00].to_vec();
+    pixel_data.extend_from_slice(&4096u32.to_le_bytes());
+    pixel_data.extend_from_slice(&[0x55; 1000]);
+    let dataset = [
+        implicit(0x0008_0016, b"UI", &ui(SECONDARY_CAPTURE)),
+        implicit(0x0008_0018, b"UI", &ui(&sop)),
+        implicit(0x0008_0060, b"CS", b"OT"),
+        implicit(0x0010_0010, b"PN", b"WANG^XIAO "),
+        implicit(0x0010_0020, b"LO", b"P1"),
+        implicit(0x0020_000D, b"UI", &ui(&format!("2.25.{}", uid_number()))),
+        implicit(0x0020_000E, b"UI", &ui(&format!("2.25.{}", uid_number()))),
+        implicit(0x0028_0002, b"US", &us(1)),
+        implicit(0x0028_0004, b"CS", b"MONOCHROME2 "),
+        implicit(0x0028_0010, b"US", &us(64)),
+        implicit(0x0028_0011, b"US", &us(64)),
+        implicit(0x0028_0100, b"US", &us(8)),
+        implicit(0x0028_0101, b"US", &us(8)),
+        implicit(0x0028_0102, b"US", &us(7)),
+        implicit(0x0028_0103, b"US", &us(0)),
+        pixel_data,
+    ]
+    .concat();
+    let (mut assoc, id) = associate(&station, SECONDARY_CAPTURE);
+    let affected = [implicit(0x0000_1000, b"UI", &ui(&sop))].concat();
+    assoc
+        .send(&pdv(
+            id,
+            PDataValueType::Command,
+            command(SECONDARY_CAPTURE, 0x0001, true, &affected),
+        ))
+        .expect("C-STORE command");
+    assoc
+        .send(&pdv(id, PDataValueType::Data, dataset))
+        .expect("C-STORE dataset");
+    let reply = assoc.receive().expect("C-STORE response");
+    let status = status_of(&reply).expect("a status");
+    assert!(status >= 0xA000, "refused, not acknowledged: {status:04X}");
+    assert_eq!(
+        station.instance_count(),
+        0,
+        "nothing indexed, nothing to forward"
+    );
+    let _ = assoc.abort();
     still_answers(&station);
 }

@@ -9,6 +9,7 @@
 
 mod harness;
 
+mod admission;
 mod api;
 mod backup;
 mod charset;

@@ -138,15 +138,18 @@ fn delivered_studies_go_after_their_days_and_come_back_from_the_hub_with_their_h
     let detail = client.ok(&admin, "study_get", json!({ "study_uid": old_study }));
     assert_eq!(detail["study"]["purged_instances"], 3, "{detail}");
     let (status, kind, png) =
-        client.get_bytes(&format!("/api/preview/{}.png?token={admin}", old[0].sop));
+        client.get_bytes_as(&admin, &format!("/api/preview/{}.png", old[0].sop));
     assert_eq!((status, kind.as_str()), (200, "image/png"));
     assert!(png.starts_with(b"\x89PNG"));
 
     // Reading an image over DICOMweb brings its file back from Orthanc, byte for byte.
-    let (status, _, body) = client.get_bytes(&format!(
-        "/dicom-web/studies/{old_study}/series/{}/instances/{}?token={admin}",
-        old[1].series, old[1].sop
-    ));
+    let (status, _, body) = client.get_bytes_as(
+        &admin,
+        &format!(
+            "/dicom-web/studies/{old_study}/series/{}/instances/{}",
+            old[1].series, old[1].sop
+        ),
+    );
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let rows = station.instances();
     let back = row_of(&rows, &old[1].sop);
@@ -189,10 +192,13 @@ fn delivered_studies_go_after_their_days_and_come_back_from_the_hub_with_their_h
         (d["fetch"]["running"] == false && !d["fetch"]["error"].is_null()).then_some(d)
     });
     assert_eq!(failed["fetch"]["problem"], "refused", "{failed}");
-    let (status, _, body) = client.get_bytes(&format!(
-        "/dicom-web/studies/{old_study}/series/{}/instances/{}?token={admin}",
-        old[2].series, old[2].sop
-    ));
+    let (status, _, body) = client.get_bytes_as(
+        &admin,
+        &format!(
+            "/dicom-web/studies/{old_study}/series/{}/instances/{}",
+            old[2].series, old[2].sop
+        ),
+    );
     let text = String::from_utf8_lossy(&body);
     assert_eq!(status, 409, "{text}");
     assert!(text.contains("连不上中心服务器"), "{text}");
@@ -502,10 +508,13 @@ fn a_file_the_hub_returns_in_another_syntax_comes_back_only_with_the_same_pixels
     let client = Client::new(&station);
     let admin = client.admin();
     let wado = |m: &Made| {
-        client.get_bytes(&format!(
-            "/dicom-web/studies/{study}/series/{}/instances/{}?token={admin}",
-            m.series, m.sop
-        ))
+        client.get_bytes_as(
+            &admin,
+            &format!(
+                "/dicom-web/studies/{study}/series/{}/instances/{}",
+                m.series, m.sop
+            ),
+        )
     };
     let (status, _, body) = wado(&made[0]);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));

@@ -98,7 +98,10 @@ const COMMON: [&str; 4] = [
 #[test]
 fn findscu_gets_registered_orders_with_their_chinese_names_in_the_asked_charset() {
     let scratch = Scratch::new();
-    let station = Station::start(scratch.path(), &Options::default());
+    let station = Station::start(
+        scratch.path(),
+        &Options::default().worklist_for(&["DR1", "US1"]),
+    );
     station.register("P100", "王^小明", "DX", "20261130", "ACC100");
     station.register("P100", "王^小明", "US", "20261130", "ACC101");
     station.register("P200", "张^伟", "DX", "20261201", "ACC200");
@@ -197,7 +200,10 @@ fn findscu_gets_registered_orders_with_their_chinese_names_in_the_asked_charset(
 #[test]
 fn a_cancelled_query_stops_sending_matches() {
     let scratch = Scratch::new();
-    let station = Station::start(scratch.path(), &Options::default());
+    let station = Station::start(
+        scratch.path(),
+        &Options::default().worklist_for(&["DR1", "US1"]),
+    );
     // Many matches (so many that answering them all takes far longer than the cancel takes to
     // arrive), placed through the library on the station's own database.
     const ORDERS: usize = 1500;
@@ -251,4 +257,72 @@ fn a_cancelled_query_stops_sending_matches() {
         pending < ORDERS,
         "{pending} pending responses: the cancel stopped them"
     );
+}
+
+#[test]
+fn an_unlisted_device_is_refused_the_worklist_until_an_admin_allows_it_in_settings() {
+    let scratch = Scratch::new();
+    // The defaults: no device may read the worklist.
+    let mut station = Station::start(scratch.path(), &Options::default());
+    station.register("P100", "王^小明", "US", "20261130", "ACC100");
+    let k = keys(&COMMON);
+    let port = station.dicom_port;
+    let ask = |dir: &str| {
+        run_tool(&mut dcmtk::findscu(
+            port,
+            "US1",
+            &[
+                OsStr::new("-W"),
+                OsStr::new("-X"),
+                OsStr::new("-od"),
+                scratch.join(dir).as_os_str(),
+            ],
+            &k,
+        ))
+    };
+    std::fs::create_dir_all(scratch.join("refused")).expect("dir");
+    let refused = ask("refused");
+    assert!(
+        refused
+            .log
+            .contains("Final Find Response (Unknown Status: 0x124)"),
+        "Refused: Not Authorized (0124H, which DCMTK names no further):\n{}",
+        refused.log
+    );
+    assert!(
+        files_under(&scratch.join("refused")).is_empty(),
+        "no patient data to an unlisted device"
+    );
+
+    // The Settings page lists it, and its one click adds it to worklist_callers.
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let shown = client.ok(&admin, "settings_get", serde_json::json!({}));
+    let listed = &shown["worklist_refused"][0];
+    assert_eq!(
+        (listed["calling_ae"].as_str(), listed["address"].as_str()),
+        (Some("US1"), Some("127.0.0.1")),
+        "{shown}"
+    );
+    let mut update = settings_as_shown(&client, &admin);
+    update["worklist_callers"] = serde_json::json!(["US1"]);
+    let applied = client.ok(&admin, "settings_update", update);
+    assert_eq!(applied["changed"], serde_json::json!(["worklist_callers"]));
+    assert_eq!(
+        applied["settings"]["worklist_refused"],
+        serde_json::json!([])
+    );
+
+    std::fs::create_dir_all(scratch.join("allowed")).expect("dir");
+    ask("allowed").assert_success("findscu once allowed");
+    assert_eq!(
+        files_under(&scratch.join("allowed")).len(),
+        1,
+        "the order, once allowed"
+    );
+    // Written to the config file: still allowed after a restart.
+    station.restart();
+    std::fs::create_dir_all(scratch.join("restarted")).expect("dir");
+    ask("restarted").assert_success("findscu after a restart");
+    assert_eq!(files_under(&scratch.join("restarted")).len(), 1);
 }

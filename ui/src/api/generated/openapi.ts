@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * The diagnostics bundle of `station diagnose` (settings without secrets, log tail, queue, index check, connection tests; no patient data). Audited.
-         * @description Roles: admin, maintenance. The session token as `?token=` (or a bearer header).
+         * @description Roles: admin, maintenance. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["diagnostics"];
         put?: never;
@@ -73,11 +73,31 @@ export interface paths {
         };
         /**
          * Engine events as server-sent events; each data line is one Event (JSON).
-         * @description A client that fell behind gets `{"type":"lagged","missed":n}` and should reload what it shows. The stream ends when the session does.
+         * @description A client that fell behind gets `{"type":"lagged","missed":n}` and should reload what it shows. The stream ends when the session does. The caller is the browser's session cookie or a bearer header, never a URL.
          */
         get: operations["events"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/file_key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A key for the session's file URLs (`?key=`), for the desktop window, whose page cannot send the browser's cookie.
+         * @description Roles: technician, doctor, manager, admin, maintenance.
+         */
+        post: operations["file_key"];
         delete?: never;
         options?: never;
         head?: never;
@@ -133,7 +153,7 @@ export interface paths {
         };
         /**
          * The station log's last 2,000 lines (text/plain), every patient name and ID the station knows replaced by [patient]. Audited.
-         * @description Roles: admin, maintenance. The session token as `?token=` (or a bearer header).
+         * @description Roles: admin, maintenance. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["log"];
         put?: never;
@@ -264,6 +284,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/password_change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change one's own password (the current one first); every session of the user ends.
+         * @description Roles: technician, doctor, manager, admin, maintenance.
+         */
+        post: operations["password_change"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/patient_add": {
         parameters: {
             query?: never;
@@ -333,7 +373,7 @@ export interface paths {
         };
         /**
          * An instance's preview (PNG, at most 512 px a side): the converted export's thumbnail, else its first frame rendered. Audited.
-         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         * @description Roles: technician, doctor, manager, admin. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["preview"];
         put?: never;
@@ -413,7 +453,7 @@ export interface paths {
         };
         /**
          * A PDF report's document (application/pdf). Audited.
-         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         * @description Roles: technician, doctor, manager, admin. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["report_pdf"];
         put?: never;
@@ -433,7 +473,7 @@ export interface paths {
         };
         /**
          * A report's print view (self-contained HTML, A4) in the Accept-Language language. Audited.
-         * @description Roles: technician, doctor, manager, admin. The session token as `?token=` (or a bearer header).
+         * @description Roles: technician, doctor, manager, admin. The caller: a bearer header, the browser's session cookie, or the desktop window's `?key=` from `file_key`.
          */
         get: operations["report_print"];
         put?: never;
@@ -1087,6 +1127,12 @@ export interface components {
             max_failed_logins_per_address: number;
             /**
              * Format: int64
+             * @description A session ends this long after its login however busy it is (a login left open on a
+             *     shared PC does not live on).
+             */
+            session_max_secs?: number;
+            /**
+             * Format: int64
              * @description A session ends after this long without use.
              */
             session_ttl_secs: number;
@@ -1157,6 +1203,12 @@ export interface components {
             period_days?: number | null;
         };
         Destination: {
+            /**
+             * @description Send credentials (password, bearer token, OAuth 2.0) to a plain `http://` hub anyway,
+             *     e.g. over a VPN the clinic trusts. Without it that is refused: anyone on the way would
+             *     read them. A hub on this computer (loopback) needs no such leave.
+             */
+            allow_insecure?: boolean;
             /** @description Instances per STOW-RS request. */
             batch_instances?: number;
             /**
@@ -1241,23 +1293,40 @@ export interface components {
             allowed_callers: string[];
             /**
              * Format: int64
-             * @description How long we wait for the A-ASSOCIATE-RQ after a TCP connect (PS3.8 §9.1.5, ARTIM).
+             * @description How long a connection has, from its TCP connect, to send a whole A-ASSOCIATE-RQ
+             *     (PS3.8 §9.1.5, ARTIM): a deadline, not a wait per byte.
              */
             artim_timeout_secs: number;
             bind: string;
             /**
              * Format: int64
-             * @description How long an established association may stay silent before we abort it.
+             * @description How long an established association has for each whole PDU, counted from the end of the
+             *     previous one, before we abort it: a deadline, not a wait per byte.
              */
             idle_timeout_secs: number;
+            /** @description Connections at once, whether they have sent their association request yet or not. */
             max_associations: number;
             /**
              * Format: int32
-             * @description Largest P-DATA PDU we advertise and accept.
+             * @description Largest P-DATA PDU we advertise and accept; a longer one ends the association unread.
              */
             max_pdu_length: number;
+            /** @description Connections at once from one network address. */
+            max_per_address?: number;
             /** Format: int32 */
             port: number;
+            /**
+             * @description Of `max_associations`, the slots kept for callers that have said who they are and are
+             *     allowed: connections still silent hold at most `max_associations - reserved_associations`
+             *     slots with the full ARTIM; beyond that they have a few seconds to send their request.
+             */
+            reserved_associations?: number;
+            /**
+             * @description Calling AE titles whose Modality Worklist queries are answered (patient names, IDs,
+             *     birth dates); empty answers nobody. A refused caller is shown on the Settings page with
+             *     a one-click allow. When `allowed_callers` is not empty, each must be in it as well.
+             */
+            worklist_callers?: string[];
         };
         /** @description One disagreement: the field, what the device sent and what is registered. */
         Difference: {
@@ -1361,8 +1430,34 @@ export interface components {
             /** @description Files to fetch when it started, and fetched so far. */
             total: number;
         };
+        FileKeyAnswer: {
+            /**
+             * @description Put as `?key=` on `/api/preview/...`, `/api/report/{id}/print|pdf`, `/api/log.txt`,
+             *     `/api/diagnostics.tar.gz`; valid while the session is.
+             */
+            key: string;
+        };
         HttpConfig: {
+            /**
+             * @description Host names (besides IP addresses, `localhost` and this computer's name) the UI and API
+             *     answer to, e.g. `station.clinic.lan`. A request naming any other host is refused, so a
+             *     web page elsewhere cannot reach the station through a name it controls (DNS rebinding).
+             */
+            allowed_hosts?: string[];
             bind: string;
+            /**
+             * Format: int64
+             * @description A connection must send a request's whole header within this many seconds of connecting
+             *     (or of its previous answer), else it is closed: a slow client cannot hold a slot.
+             */
+            header_read_timeout_secs?: number;
+            /** @description Open connections at most; more wait to be accepted until one closes. */
+            max_connections?: number;
+            /**
+             * @description Open connections from one computer at most; more are closed at once, so one computer
+             *     cannot take the slots every other one needs.
+             */
+            max_connections_per_address?: number;
             /** Format: int32 */
             port: number;
         };
@@ -1506,7 +1601,10 @@ export interface components {
              * @description Unix milliseconds; each use of the session pushes it back.
              */
             expires_at: number;
-            /** @description Send as `Authorization: Bearer <token>` (or `?token=` for the event stream). */
+            /**
+             * @description Send as `Authorization: Bearer <token>`. A browser need not: the answer also sets its
+             *     HttpOnly session cookie.
+             */
             token: string;
             user: components["schemas"]["UserInfo"];
         };
@@ -1665,6 +1763,11 @@ export interface components {
             limit?: number | null;
             /** Format: int32 */
             offset?: number;
+        };
+        /** @description A user changing their own password. */
+        PasswordChange: {
+            current_password: string;
+            new_password: string;
         };
         /** @description A registered patient. */
         Patient: {
@@ -1841,6 +1944,23 @@ export interface components {
              */
             kbit?: number | null;
             to: string;
+        };
+        /** @description One refused caller. */
+        RefusedCaller: {
+            /** @description The network address of its last query. */
+            address: string;
+            /** @description Its calling AE title. */
+            calling_ae: string;
+            /**
+             * Format: int64
+             * @description Queries refused since the station started.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description The last refusal, Unix milliseconds.
+             */
+            last_at: number;
         };
         /**
          * @description What the Register page offers: per modality, the exam items a clinic orders most (free text
@@ -2027,11 +2147,16 @@ export interface components {
             config: components["schemas"]["Config"];
             /** @description The file saved settings are written to. */
             file: string;
+            /**
+             * @description Devices whose worklist queries were refused since the station started (not in
+             *     `dicom.worklist_callers`), the latest first: the page offers to allow each.
+             */
+            worklist_refused: components["schemas"]["RefusedCaller"][];
         };
         /** @description A saved change: the settings now in force, and which sections changed. */
         SettingsApplied: {
             /**
-             * @description Sections that changed: `allowed_callers`, `studies`, `watch`, `destinations`, `targets`,
+             * @description Sections that changed: `allowed_callers`, `worklist_callers`, `studies`, `watch`, `destinations`, `targets`,
              *     `procedures`.
              */
             changed: string[];
@@ -2068,6 +2193,11 @@ export interface components {
             targets: components["schemas"]["TurnaroundTarget"][];
             /** @description `[[watch]]`: folders of devices that export files. */
             watch: components["schemas"]["WatchFolder"][];
+            /**
+             * @description `dicom.worklist_callers`: calling AE titles whose worklist queries are answered; empty
+             *     answers nobody. Absent keeps the list in force (clients that predate it).
+             */
+            worklist_callers?: string[] | null;
         };
         /**
          * @description Why a step did not run.
@@ -2765,7 +2895,7 @@ export interface operations {
     diagnostics: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path?: never;
@@ -2822,9 +2952,7 @@ export interface operations {
     };
     events: {
         parameters: {
-            query: {
-                token: string;
-            };
+            query?: never;
             header?: never;
             path?: never;
             cookie?: never;
@@ -2842,6 +2970,84 @@ export interface operations {
             };
             /** @description Not logged in or session expired */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    file_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Empty"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileKeyAnswer"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3010,7 +3216,7 @@ export interface operations {
     log: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path?: never;
@@ -3515,6 +3721,84 @@ export interface operations {
             };
         };
     };
+    password_change: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Empty"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     patient_add: {
         parameters: {
             query?: never;
@@ -3752,7 +4036,7 @@ export interface operations {
     preview: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path: {
@@ -4046,7 +4330,7 @@ export interface operations {
     report_pdf: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path: {
@@ -4106,7 +4390,7 @@ export interface operations {
     report_print: {
         parameters: {
             query: {
-                token: string;
+                key: string;
             };
             header?: never;
             path: {

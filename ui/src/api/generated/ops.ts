@@ -7,6 +7,7 @@ export type Schemas = components['schemas']
 export interface Ops {
   audit_list: { request: Schemas['AuditQuery']; response: Schemas['AuditPage'] }
   dashboard: { request: Schemas['DashboardQuery']; response: Schemas['Dashboard'] }
+  file_key: { request: Schemas['Empty']; response: Schemas['FileKeyAnswer'] }
   hub_test: { request: Schemas['HubTestRequest']; response: Schemas['HubTestResult'] }
   links_list: { request: Schemas['Empty']; response: Schemas['LinksResponse'] }
   login: { request: Schemas['LoginRequest']; response: Schemas['LoginResponse'] }
@@ -15,6 +16,7 @@ export interface Ops {
   order_add: { request: Schemas['NewOrder']; response: Schemas['Order'] }
   order_cancel: { request: Schemas['OrderRef']; response: Schemas['Order'] }
   orders_list: { request: Schemas['OrdersQuery']; response: Schemas['OrderList'] }
+  password_change: { request: Schemas['PasswordChange']; response: Schemas['Empty'] }
   patient_add: { request: Schemas['NewPatient']; response: Schemas['Patient'] }
   patient_search: { request: Schemas['PatientSearch']; response: Schemas['PatientList'] }
   patient_update: { request: Schemas['PatientUpdate']; response: Schemas['PatientUpdated'] }

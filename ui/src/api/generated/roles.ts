@@ -11,6 +11,7 @@ export const ROLES: readonly Role[] = ['technician', 'doctor', 'manager', 'admin
 export const OP_ROLES: { readonly [O in OpName]: readonly Role[] | 'public' } = {
   audit_list: ['admin'],
   dashboard: ['technician', 'doctor', 'manager', 'admin'],
+  file_key: ['technician', 'doctor', 'manager', 'admin', 'maintenance'],
   hub_test: ['manager', 'admin', 'maintenance'],
   links_list: ['technician', 'doctor', 'manager', 'admin', 'maintenance'],
   login: 'public',
@@ -19,6 +20,7 @@ export const OP_ROLES: { readonly [O in OpName]: readonly Role[] | 'public' } = 
   order_add: ['technician', 'manager', 'admin'],
   order_cancel: ['technician', 'manager', 'admin'],
   orders_list: ['technician', 'manager', 'admin'],
+  password_change: ['technician', 'doctor', 'manager', 'admin', 'maintenance'],
   patient_add: ['technician', 'manager', 'admin'],
   patient_search: ['technician', 'manager', 'admin'],
   patient_update: ['technician', 'manager', 'admin'],

@@ -6,6 +6,7 @@ import {
   checkDraft,
   checkTarget,
   checkWatch,
+  credentialsInClear,
   fieldPlace,
   fromDraft,
   toDraft,
@@ -28,7 +29,7 @@ const hub: Destination = {
 describe('settings form', () => {
   it('round-trips the shown configuration into the update, keeping what the forms do not show', () => {
     const form = toForm({
-      dicom: { ae_title: 'STATION', allowed_callers: ['DR1'] },
+      dicom: { ae_title: 'STATION', allowed_callers: ['DR1'], worklist_callers: ['DR1'] },
       studies: { quiet_period_secs: 60, hold_unmatched: true, hold_on_mismatch: false, send_while_receiving: false },
       destinations: [hub],
       reports: { targets: [{ modality: '*', priority: 'urgent', minutes: 30 }] },
@@ -40,6 +41,7 @@ describe('settings form', () => {
     const update = toUpdate(form)
     expect(update).toEqual({
       allowed_callers: ['DR1'],
+      worklist_callers: ['DR1'],
       quiet_period_secs: 60,
       hold_unmatched: true,
       hold_on_mismatch: false,
@@ -67,6 +69,19 @@ describe('settings form', () => {
     expect(d.url).toBe('http://hub2:8042/dicom-web')
     expect(d.rate_windows).toEqual(hub.rate_windows)
     expect(d.timeout_secs).toBe(300)
+  })
+
+  it('warns of credentials sent in clear to another computer, and carries the leave', () => {
+    const draft = toDraft(hub)
+    expect(credentialsInClear(draft)).toBe(true)
+    expect(fromDraft(draft).allow_insecure).toBe(false)
+    draft.allowInsecure = true
+    expect(fromDraft(draft).allow_insecure).toBe(true)
+    for (const url of ['https://hub:8042/dicom-web', 'http://127.0.0.1:8042/dicom-web', 'http://localhost/x', 'http://[::1]:80/x'])
+      expect(credentialsInClear({ ...draft, url }), url).toBe(false)
+    expect(credentialsInClear({ ...draft, url: 'http://127.0.0.1.evil.example/x' })).toBe(true)
+    expect(credentialsInClear({ ...draft, auth: 'none' })).toBe(false)
+    expect(credentialsInClear({ ...draft, url: 'https://hub/x', auth: 'oauth2', tokenUrl: 'http://auth.example/token' })).toBe(true)
   })
 
   it('keeps a display name, trimmed, and sends none for an empty one', () => {

@@ -27,6 +27,8 @@ export type Config = Schemas['Config']
 /** Everything the page edits, saved together. */
 export interface SettingsForm {
   allowedCallers: string[]
+  /** Devices whose worklist queries are answered; empty: none. */
+  worklistCallers: string[]
   quietPeriodSecs: number
   holdUnmatched: boolean
   holdOnMismatch: boolean
@@ -57,6 +59,7 @@ export type EditedConfig = Pick<Config, 'destinations' | 'watch'> & {
 export function toForm(c: EditedConfig): SettingsForm {
   return {
     allowedCallers: [...(c.dicom?.allowed_callers ?? [])],
+    worklistCallers: [...(c.dicom?.worklist_callers ?? [])],
     quietPeriodSecs: c.studies?.quiet_period_secs ?? 120,
     holdUnmatched: c.studies?.hold_unmatched ?? false,
     holdOnMismatch: c.studies?.hold_on_mismatch ?? true,
@@ -76,6 +79,7 @@ export function toForm(c: EditedConfig): SettingsForm {
 export function toUpdate(f: SettingsForm): SettingsUpdate {
   return {
     allowed_callers: f.allowedCallers,
+    worklist_callers: f.worklistCallers,
     quiet_period_secs: f.quietPeriodSecs,
     hold_unmatched: f.holdUnmatched,
     hold_on_mismatch: f.holdOnMismatch,
@@ -109,6 +113,8 @@ export interface DestinationDraft {
   /** Upload limit in kbit/s; null = unlimited. */
   rateLimitKbit: number | null
   pollReports: boolean
+  /** Credentials to a plain http:// hub anyway (the engine refuses them otherwise). */
+  allowInsecure: boolean
   /** The settings the dialog does not show, carried through. */
   rest: Destination
 }
@@ -143,6 +149,7 @@ export function toDraft(d?: Destination): DestinationDraft {
     parallelRequests: base.parallel_requests ?? 2,
     rateLimitKbit: base.rate_limit_kbit ?? null,
     pollReports: base.poll_reports ?? true,
+    allowInsecure: base.allow_insecure ?? false,
     rest: base,
   }
 }
@@ -159,6 +166,7 @@ export function fromDraft(d: DestinationDraft): Destination {
     parallel_requests: d.parallelRequests,
     rate_limit_kbit: d.rateLimitKbit,
     poll_reports: d.pollReports,
+    allow_insecure: d.allowInsecure,
     username: null,
     password: null,
     bearer_token: null,
@@ -178,6 +186,23 @@ export function fromDraft(d: DestinationDraft): Destination {
     }
   }
   return out
+}
+
+/**
+ * Whether the draft would send its credentials in clear: a plain `http://` hub (or token
+ * server) on another computer, as the engine judges it (`config::destination`).
+ */
+export function credentialsInClear(d: DestinationDraft): boolean {
+  const inClear = (url: string) => {
+    const m = /^http:\/\/([^/?#]*)/i.exec(url.trim())
+    if (!m) return false
+    const authority = m[1].replace(/^.*@/, '').toLowerCase()
+    const v6 = /^\[([^\]]*)\]/.exec(authority)
+    const host = v6 ? v6[1] : authority.replace(/:\d*$/, '')
+    return !(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))
+  }
+  if (d.auth === 'none') return false
+  return inClear(d.url) || (d.auth === 'oauth2' && inClear(d.tokenUrl))
 }
 
 /**

@@ -16,7 +16,7 @@ fn api_with_file(dir: &std::path::Path) -> (Api, String, std::path::PathBuf) {
         &file,
         format!(
             "data_dir = {:?}\n[auth]\ninitial_admin_password = \"admin-pw-1234\"\n\n\
-             # the county hub\n[[destinations]]\nname = \"hub\"\nurl = \"http://hub.example/dicom-web\"\n\
+             # the county hub\n[[destinations]]\nname = \"hub\"\nurl = \"https://hub.example/dicom-web\"\n\
              username = \"clinic01\"\npassword = \"hub-password-secret\"\n",
             dir.join("data").display().to_string()
         ),
@@ -56,7 +56,7 @@ fn a_saved_change_keeps_untyped_secrets_is_applied_and_audited_without_them() {
     let mut update = as_shown(&api);
     assert_eq!(update["destinations"][0]["password"], "***");
     update["allowed_callers"] = json!(["DR1", "US2"]);
-    update["destinations"][0]["url"] = json!("http://hub2.example:8042/dicom-web");
+    update["destinations"][0]["url"] = json!("https://hub2.example:8042/dicom-web");
     update["targets"] = json!([{ "modality": "ECG", "priority": "*", "minutes": 15 }]);
     let applied = api
         .call(Some(&token), "settings_update", update)
@@ -71,7 +71,7 @@ fn a_saved_change_keeps_untyped_secrets_is_applied_and_audited_without_them() {
     assert_eq!(live.dicom.allowed_callers, ["DR1", "US2"]);
     assert_eq!(
         live.destinations[0].url,
-        "http://hub2.example:8042/dicom-web"
+        "https://hub2.example:8042/dicom-web"
     );
     let text = std::fs::read_to_string(&file).expect("file");
     assert!(text.contains("# the county hub"), "{text}");
@@ -112,7 +112,7 @@ fn a_bad_url_is_refused_naming_the_field_and_the_file_is_untouched() {
     assert_eq!(std::fs::read_to_string(&file).expect("file"), before);
     assert_eq!(
         api.config().destinations[0].url,
-        "http://hub.example/dicom-web"
+        "https://hub.example/dicom-web"
     );
 
     let mut update = as_shown(&api);
@@ -154,4 +154,22 @@ fn on_embedded_defaults_settings_go_to_the_data_directory_and_are_read_at_next_s
     assert_eq!(next_start.dicom.allowed_callers, ["ECG1"]);
     assert!(!next_start.studies.send_while_receiving);
     assert_eq!(next_start.file, Some(data_dir.join("station.toml")));
+}
+
+#[test]
+fn a_hub_password_over_plain_http_needs_allow_insecure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (api, token, _) = api_with_file(dir.path());
+    // The hub's password over plain http:// to another computer: refused unless said so.
+    let mut update = as_shown(&api);
+    update["destinations"][0]["url"] = json!("http://hub.example/dicom-web");
+    let err = api
+        .call(Some(&token), "settings_update", update.clone())
+        .expect_err("refused");
+    assert_eq!(err.field.as_deref(), Some("destinations[0].url"));
+    assert!(err.message(Lang::Zh).contains("允许不加密"), "{err}");
+    update["destinations"][0]["allow_insecure"] = json!(true);
+    api.call(Some(&token), "settings_update", update)
+        .expect("the admin said the link is trusted");
+    assert!(api.config().destinations[0].allow_insecure);
 }

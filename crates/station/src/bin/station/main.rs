@@ -183,14 +183,14 @@ fn main() -> ExitCode {
         || tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| level.into());
     // Colour codes only for a person at a terminal, never into the journal or a file.
     let stderr = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(station::logfile::OneLine(std::io::stderr))
         .with_ansi(std::io::stderr().is_terminal())
         .with_filter(filter());
     tracing_subscriber::registry()
         .with(stderr)
         .with(daily_log(&cli).map(|log| {
             tracing_subscriber::fmt::layer()
-                .with_writer(log)
+                .with_writer(station::logfile::OneLine(log))
                 .with_ansi(false)
                 .with_filter(filter())
         }))

@@ -11,13 +11,13 @@ fn edits_keep_the_admins_comments_and_other_keys() {
     std::fs::write(
         &path,
         "# our clinic\n[dicom]\nae_title = \"CLINIC1\" # printed on the DR\nallowed_callers = [\"DR1\"]\n\n\
-         # the county hub\n[[destinations]]\nname = \"hub\" # do not rename\nurl = \"http://old/dicom-web\"\n\
+         # the county hub\n[[destinations]]\nname = \"hub\" # do not rename\nurl = \"https://old/dicom-web\"\n\
          password = \"s3cret\"\n",
     )
     .expect("write");
     let mut config = load(&path);
     config.dicom.allowed_callers.push("US2".into());
-    config.destinations[0].url = "http://new:8042/dicom-web".into();
+    config.destinations[0].url = "https://new:8042/dicom-web".into();
     config.reports.targets.truncate(1);
     config.reports.targets[0].minutes = 20;
     write_editable(&path, &config).expect("written");
@@ -34,7 +34,7 @@ fn edits_keep_the_admins_comments_and_other_keys() {
     let again = load(&path);
     assert_eq!(again.dicom.ae_title, "CLINIC1");
     assert_eq!(again.dicom.allowed_callers, ["DR1", "US2"]);
-    assert_eq!(again.destinations[0].url, "http://new:8042/dicom-web");
+    assert_eq!(again.destinations[0].url, "https://new:8042/dicom-web");
     assert_eq!(
         again.destinations[0].password,
         Some(super::super::Secret("s3cret".into()))

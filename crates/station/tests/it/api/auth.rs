@@ -242,8 +242,46 @@ fn a_session_ends_after_its_time_without_use_and_use_extends_it() {
     });
     let r = client.call(Some(&token), "me", json!({}));
     assert_eq!((r.status, r.code()), (401, "unauthenticated"), "{r:?}");
-    let (status, _) = client.get(&format!("/api/events?token={token}"));
+    let (status, _) = client.get_as(&token, "/api/events");
     assert_eq!(status, 401, "the event stream checks the session too");
+}
+
+#[test]
+fn a_busy_session_still_ends_at_its_absolute_limit_after_login() {
+    let scratch = Scratch::new();
+    let station = Station::start(
+        scratch.path(),
+        &Options::default().tweak(|c| {
+            c.auth.session_ttl_secs = 4;
+            c.auth.session_max_secs = 6;
+        }),
+    );
+    let client = Client::new(&station);
+    let logged_in = now_ms();
+    let token = client.login("admin", ADMIN_PASSWORD);
+    // Used every half second: never idle, yet over six seconds after the login.
+    let mut last_ok = logged_in;
+    let step = Duration::from_millis(500);
+    let ended = poll("the session to end", Duration::from_secs(30), step, || {
+        let r = client.call(Some(&token), "me", json!({}));
+        if r.status == 200 {
+            let end = r.body["expires_at"].as_i64().expect("expires_at");
+            assert!(end <= logged_in + 6_000 + 1_000, "end {end} past the limit");
+            last_ok = now_ms();
+            return None;
+        }
+        assert_eq!(r.code(), "unauthenticated", "{r:?}");
+        Some(now_ms())
+    });
+    assert!(
+        last_ok - logged_in > 4_000,
+        "it was extended past its idle time"
+    );
+    assert!(
+        ended - logged_in < 6_000 + 1_500,
+        "ended {} ms after login",
+        ended - logged_in
+    );
 }
 
 #[test]

@@ -167,7 +167,7 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     // The preview: a PNG no larger than 512 px, same aspect, dark on the left, bright on the
     // right as the ramp and its window say.
     let (status, content_type, png) =
-        client.get_bytes(&format!("/api/preview/{sop}.png?token={doctor}"));
+        client.get_bytes_as(&doctor, &format!("/api/preview/{sop}.png"));
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&png));
     assert_eq!(content_type, "image/png");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "PNG signature");
@@ -177,7 +177,7 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     assert_eq!((img.width(), img.height()), (512, 300));
     let (left, right) = (img.get_pixel(5, 150).0[0], img.get_pixel(506, 150).0[0]);
     assert!(left < 20 && right > 235, "ramp shown as {left}..{right}");
-    let (status, _, _) = client.get_bytes(&format!("/api/preview/{sop}.png?token=bogus"));
+    let (status, _, _) = client.get_bytes_as("bogus", &format!("/api/preview/{sop}.png"));
     assert_eq!(status, 401);
     let r = client.call(
         Some(&doctor),
@@ -234,10 +234,10 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     assert_eq!(report["report"]["status"], "final");
     assert_eq!(report["pdfs"][0]["id"], pdf_id);
     let (status, content_type, body) =
-        client.get_bytes(&format!("/api/report/{pdf_id}/pdf?token={doctor}"));
+        client.get_bytes_as(&doctor, &format!("/api/report/{pdf_id}/pdf"));
     assert_eq!((status, content_type.as_str()), (200, "application/pdf"));
     assert_eq!(body, pdf_bytes, "the hub's PDF, byte for byte");
-    let (status, page) = client.get(&format!("/api/report/{sr_id}/print?token={tech}"));
+    let (status, page) = client.get_as(&tech, &format!("/api/report/{sr_id}/print"));
     assert_eq!(status, 200, "{page}");
     assert!(
         page.contains("胸部正位片未见异常。") && page.contains("正式报告"),
@@ -363,8 +363,8 @@ fn every_image_of_a_day_previews_and_an_ecg_plots_from_the_api() {
     let tech = client.user(&admin, "li.tech", "technician");
 
     for f in &day {
-        let url = format!("/api/preview/{}.png?token={tech}", f.sop_instance_uid);
-        let (status, _, png) = client.get_bytes(&url);
+        let url = format!("/api/preview/{}.png", f.sop_instance_uid);
+        let (status, _, png) = client.get_bytes_as(&tech, &url);
         let what = format!("{} {}", f.modality, f.path.display());
         if f.modality == "ECG" {
             assert_eq!(status, 404, "an ECG has no image: {what}");

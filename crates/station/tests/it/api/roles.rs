@@ -23,6 +23,8 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("login", None),
     ("logout", Some(ALL)),
     ("me", Some(ALL)),
+    ("file_key", Some(ALL)),
+    ("password_change", Some(ALL)),
     ("status", Some(ALL)),
     ("dashboard", Some(CLINIC)),
     ("links_list", Some(ALL)),
@@ -160,7 +162,7 @@ fn every_operation_refuses_every_role_not_allowed_to_call_it() {
         let (status, body) = client.get(path);
         assert_eq!(status, 401, "{path} without a token: {body}");
         for (role, _, _, token) in &users {
-            let (status, body) = client.get(&format!("{path}?token={token}"));
+            let (status, body) = client.get_as(token, path);
             let expected = if allowed.contains(role) { *ok } else { 403 };
             assert_eq!(status, expected, "{role} fetching {path}: {body}");
         }

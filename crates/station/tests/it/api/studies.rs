@@ -238,7 +238,7 @@ fn a_list_refetched_by_a_live_screen_is_one_audit_entry_and_the_admin_finds_who_
         .as_str()
         .expect("an instance");
     for _ in 0..3 {
-        let (status, _, _) = client.get_bytes(&format!("/api/preview/{sop}.png?token={tech}"));
+        let (status, _, _) = client.get_bytes_as(&tech, &format!("/api/preview/{sop}.png"));
         assert_eq!(status, 200);
     }
 

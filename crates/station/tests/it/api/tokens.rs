@@ -101,10 +101,10 @@ fn a_maintenance_token_retries_a_failed_study_but_reads_no_patient() {
         let r = client.call(Some(&token), op, json!({}));
         assert_eq!((r.status, r.code()), (403, "forbidden"), "{op}: {r:?}");
     }
-    let (status, _) = client.get(&format!(
-        "/api/preview/{}.png?token={token}",
-        files[0].sop_instance_uid
-    ));
+    let (status, _) = client.get_as(
+        &token,
+        &format!("/api/preview/{}.png", files[0].sop_instance_uid),
+    );
     assert_eq!(status, 403, "an image is patient data");
 
     // The retry works as a technician's does, audited under the token's name.
@@ -137,7 +137,7 @@ fn a_maintenance_token_retries_a_failed_study_but_reads_no_patient() {
     let r = client.call(Some(&token), "system_events", json!({ "patient_id": "P1" }));
     assert_eq!(r.status, 400, "{r:?}");
 
-    let (status, log) = client.get(&format!("/api/log.txt?token={token}"));
+    let (status, log) = client.get_as(&token, "/api/log.txt");
     assert_eq!(status, 200, "{log}");
     assert!(
         !log.contains(&name),

@@ -151,12 +151,29 @@ impl Client {
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
+    /// `GET path` as the holder of `token` (a bearer header: tokens never go in URLs).
+    pub fn get_as(&self, token: &str, path: &str) -> (u16, String) {
+        let (status, _, body) = self.fetch(path, Some(token));
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
     /// `GET path`: status, `Content-Type` and the body's bytes.
     pub fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
+        self.fetch(path, None)
+    }
+
+    /// As [`Client::get_bytes`], as the holder of `token`.
+    pub fn get_bytes_as(&self, token: &str, path: &str) -> (u16, String, Vec<u8>) {
+        self.fetch(path, Some(token))
+    }
+
+    fn fetch(&self, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
         self.rt.block_on(async {
-            let resp = self
-                .http
-                .get(format!("{}{path}", self.base))
+            let mut request = self.http.get(format!("{}{path}", self.base));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let resp = request
                 .timeout(Duration::from_secs(60))
                 .send()
                 .await
@@ -177,7 +194,8 @@ impl Client {
     pub fn events(&self, token: &str) -> EventStream {
         let response = self.rt.block_on(async {
             self.http
-                .get(format!("{}/api/events?token={token}", self.base))
+                .get(format!("{}/api/events", self.base))
+                .bearer_auth(token)
                 .send()
                 .await
                 .expect("GET /api/events")
@@ -243,4 +261,19 @@ impl Client {
 pub fn audit(client: &Client, admin: &str, filter: Value) -> Vec<Value> {
     let page = client.ok(admin, "audit_list", filter);
     page["entries"].as_array().expect("entries").clone()
+}
+
+/// The update the Settings page sends: the editable sections as shown, secrets as `***`.
+pub fn settings_as_shown(client: &Client, token: &str) -> Value {
+    let shown = client.ok(token, "settings_get", json!({}));
+    let c = &shown["config"];
+    json!({
+        "allowed_callers": c["dicom"]["allowed_callers"],
+        "quiet_period_secs": c["studies"]["quiet_period_secs"],
+        "hold_unmatched": c["studies"]["hold_unmatched"],
+        "send_while_receiving": c["studies"]["send_while_receiving"],
+        "watch": c["watch"],
+        "destinations": c["destinations"],
+        "targets": c["reports"]["targets"],
+    })
 }

@@ -57,6 +57,14 @@ impl Options {
     }
 
     /// Any other setting, on the typed configuration, e.g.
+    /// `[dicom] worklist_callers`: the devices whose worklist queries are answered (the
+    /// station answers none by default).
+    pub fn worklist_for(self, callers: &'static [&'static str]) -> Options {
+        self.tweak(move |c| {
+            c.dicom.worklist_callers = callers.iter().map(|s| s.to_string()).collect();
+        })
+    }
+
     /// `.tweak(|c| c.auth.session_ttl_secs = 6)`.
     pub fn tweak(mut self, change: impl Fn(&mut Config) + 'static) -> Options {
         self.tweaks.push(Box::new(change));

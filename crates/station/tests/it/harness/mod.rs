@@ -12,6 +12,8 @@
 //!   for what a real Orthanc will not do on demand (409, 429, stalls).
 //! - [`api`]: a blocking client of the station's HTTP API (login, operations, event stream).
 //! - [`pki`]: certificates made with `openssl` for TLS tests.
+//! - [`raw`]: a raw DICOM client (hand-made command sets and PDUs, any loopback address) for
+//!   the tests of hostile peers.
 //! - [`dataset`]: comparing what was sent with what was stored.
 //! - [`fixtures`]: the demo clinic day, Chinese names in every character set devices use, and
 //!   the documents a hub's doctors write.
@@ -32,6 +34,7 @@ pub mod fixtures;
 mod in_process;
 pub mod orthanc;
 pub mod pki;
+pub mod raw;
 // Private: a public `station` module would shadow the `station` crate in every test that
 // imports the harness with a glob. Its items are re-exported below.
 mod station;
@@ -41,7 +44,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
-pub use api::Client;
+pub use api::{settings_as_shown, Client};
 pub use chaos::{ChaosProxy, Fault};
 pub use config::{destination, device, watch_folder, Options};
 pub use data_dir::{assert_index_matches_files, files_under, read_instances};

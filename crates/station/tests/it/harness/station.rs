@@ -63,6 +63,19 @@ impl Station {
         station
     }
 
+    /// The station process's resident memory (VmRSS), in MB.
+    pub fn resident_mb(&self) -> u64 {
+        let pid = self.child.as_ref().expect("the station is running").id();
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/PID/status");
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("a VmRSS line");
+        kb / 1024
+    }
+
     fn spawn(&mut self) {
         assert!(self.child.is_none(), "station already running");
         let log_path = self.root.join(format!("serve-{}.log", self.logs.len() + 1));
