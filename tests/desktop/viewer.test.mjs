@@ -1,9 +1,8 @@
 // The image viewer in WebKitGTK, the engine of the desktop window (Tauri's webview on Linux):
 // its decoder worker, Cornerstone's rendering (WebGL, or the CPU without it) and the cine loop
 // must work there as in Chromium. WebKit's own MiniBrowser, driven by WebKitWebDriver under
-// Xvfb, against the same station + DICOMweb stand-in as the browser tests
-// (tests/e2e/frontdoor.mjs). The window's tauri://localhost origin is not part of this test:
-// that needs the station's own /dicom-web (issue 16 item 2) and belongs in desktop.test.mjs.
+// Xvfb, against a station serving its own DICOMweb, as the browser tests do (logged in by its
+// session cookie). The window's tauri://localhost origin is desktop.test.mjs's part.
 // Run by scripts/test-desktop.sh.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -11,8 +10,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Orthanc, Station, freePort, waitFor } from '../e2e/station.mjs'
-import { frontDoor } from '../e2e/frontdoor.mjs'
+import { Station, freePort, waitFor } from '../e2e/station.mjs'
 import { crImage, ecg, usCine, uid } from '../e2e/imaging.mjs'
 import { Session } from './webdriver.mjs'
 
@@ -27,7 +25,7 @@ function miniBrowser() {
 
 describe('image viewer in WebKitGTK', () => {
   const studyUid = uid()
-  let dir, hub, station, front, driver, session, users
+  let dir, station, driver, session, users
 
   const find = (css, timeoutMs = 30_000) => waitFor(css, timeoutMs, async () => (await session.findAll(css))[0])
   const meanGrey = () =>
@@ -42,19 +40,14 @@ describe('image viewer in WebKitGTK', () => {
     const files = join(dir, 'study')
     mkdirSync(files)
     const study = { studyUid, patient: { name: '李^建国=李^建国', id: 'WEBKIT-P1' } }
-    const paths = [
-      crImage(join(files, 'cr.dcm'), { ...study, seriesUid: uid(), seriesNumber: 1 }),
-      usCine(join(files, 'us.dcm'), { ...study, seriesUid: uid(), seriesNumber: 2 }),
-      ecg(join(files, 'ecg.dcm'), { ...study, seriesUid: uid(), seriesNumber: 3 }),
-    ]
-    hub = await Orthanc.start(join(dir, 'hub'))
-    for (const p of paths) await hub.store(p)
+    crImage(join(files, 'cr.dcm'), { ...study, seriesUid: uid(), seriesNumber: 1 })
+    usCine(join(files, 'us.dcm'), { ...study, seriesUid: uid(), seriesNumber: 2 })
+    ecg(join(files, 'ecg.dcm'), { ...study, seriesUid: uid(), seriesNumber: 3 })
     station = await Station.start()
     users = await station.createRoleUsers()
     station.storescu([files])
     const admin = await station.login('admin', users.admin.password)
     await waitFor('the station to hold the study', 30_000, async () => (await station.call('study_get', { study_uid: studyUid }, admin)).status === 200)
-    front = await frontDoor(station, hub)
     const port = await freePort()
     const log = openSync(join(dir, 'webkitwebdriver.log'), 'a')
     driver = spawn('/usr/bin/WebKitWebDriver', [`--port=${port}`], { stdio: ['ignore', log, log] })
@@ -66,20 +59,18 @@ describe('image viewer in WebKitGTK', () => {
   after(async () => {
     await session?.delete().catch(() => {})
     driver?.kill()
-    await front?.close()
     await station?.stopAndClean()
-    hub?.stop()
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
   it('draws the radiograph, plays the cine and lays out the ECG', async () => {
     try {
-      await session.cmd('POST', '/url', { url: `${front.url}/` })
+      await session.cmd('POST', '/url', { url: `${station.url}/` })
       await (await find('input[name="username"]')).type(users.doctor.username)
       await (await find('input[name="password"]')).type(users.doctor.password)
       await (await find('[data-test="login-submit"]')).click()
       await find('[data-test="user"]')
-      await session.cmd('POST', '/url', { url: `${front.url}/#/studies/${studyUid}` })
+      await session.cmd('POST', '/url', { url: `${station.url}/#/studies/${studyUid}` })
       await (await find('[data-test="open-viewer"]')).click()
 
       await find('[data-test="viewport-main"][data-rendered^="wadors:"]', 60_000)

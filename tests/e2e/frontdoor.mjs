@@ -1,9 +1,8 @@
-// The browser tests read the station's own /dicom-web now; the WebKitGTK viewer test
-// (tests/desktop/viewer.test.mjs) still puts this in front of the station, to keep that test
-// about WebKit and not the station's server: one loopback origin that passes everything to the real `station serve` except
-// `/dicom-web/`, which goes to a real Orthanc holding the same images — but only with a bearer
-// token the station accepts (checked with its `me` operation), as the station's own DICOMweb
-// will require. The viewer cannot tell the difference: it asks `/dicom-web` on its own origin.
+// The tests read the station's own /dicom-web now; the viewer benchmark (bench/viewer.mjs)
+// still puts this in front of the station, to time the viewer against Orthanc's DICOMweb: one
+// loopback origin that passes everything to the real `station serve` except `/dicom-web/`,
+// which goes to a real Orthanc holding the same images — but only for a caller the station
+// accepts (its session cookie or a bearer token, checked with its `me` operation). The viewer cannot tell the difference: it asks `/dicom-web` on its own origin.
 // Every DICOMweb request is recorded (path and Accept header) for the report.
 import { createServer, request } from 'node:http'
 import { freePort } from './station.mjs'
@@ -11,11 +10,19 @@ import { freePort } from './station.mjs'
 export async function frontDoor(station, hub) {
   const tokens = new Map()
   const requests = []
-  async function accepted(auth) {
-    const m = /^Bearer (.+)$/.exec(auth ?? '')
-    if (!m) return false
-    if (!tokens.has(m[1])) tokens.set(m[1], (await station.call('me', {}, m[1])).status === 200)
-    return tokens.get(m[1])
+  async function accepted(req) {
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]
+    const cookie = /(?:^|;\s*)station_session=([^;]+)/.exec(req.headers.cookie ?? '')?.[1]
+    const key = bearer ?? cookie
+    if (!key) return false
+    if (!tokens.has(key)) {
+      const headers = { 'Content-Type': 'application/json' }
+      if (bearer) headers.Authorization = `Bearer ${bearer}`
+      else headers.Cookie = `station_session=${cookie}`
+      const r = await fetch(`${station.url}/api/me`, { method: 'POST', headers, body: '{}' })
+      tokens.set(key, r.status === 200)
+    }
+    return tokens.get(key)
   }
   const hubUrl = new URL(hub.dicomweb)
   const stationUrl = new URL(station.url)
@@ -26,12 +33,13 @@ export async function frontDoor(station, hub) {
     const headers = { ...req.headers }
     if (dicomweb) {
       requests.push({ method: req.method, path: req.url, accept: req.headers.accept ?? '' })
-      if (!(await accepted(req.headers.authorization))) {
+      if (!(await accepted(req))) {
         res.writeHead(401, { 'Content-Type': 'text/plain' })
         res.end('login required')
         return
       }
       delete headers.authorization
+      delete headers.cookie
       target = hubUrl
       path = hubUrl.pathname.replace(/\/$/, '') + req.url.slice('/dicom-web'.length)
     }

@@ -45,6 +45,15 @@ pub fn make_private(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Makes every file and directory this process creates from now on its user's only (umask
+/// 077: files 0600, directories 0700): instance files, previews, the index and its journal,
+/// backups, logs. Called first thing by `station serve` (and the desktop app, through it) and
+/// the command line. On Windows files inherit the data directory's ACL (not verified there).
+pub fn private_files() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
 /// The lock a running station holds on its data directory (`station.lock`): taken by
 /// `station serve` for as long as it runs, and by `station restore` while it replaces the index.
 /// `Ok(None)` when another process holds it; the OS releases it when its holder dies.

@@ -66,6 +66,7 @@ pub struct Station {
 impl Station {
     pub fn start(config: &Config) -> Result<Station, ServeError> {
         let data_dir = &config.data_dir;
+        crate::disk::private_files();
         std::fs::create_dir_all(data_dir)
             .and_then(|()| crate::disk::make_private(data_dir))
             .map_err(|source| ServeError::DataDir {

@@ -74,6 +74,11 @@ impl From<PreviewError> for ApiError {
                     e.to_string(),
                 )
             }
+            PreviewError::Busy => ApiError::new(
+                ErrorCode::Throttled,
+                "工作站正忙于生成其他预览，请稍后重试",
+                "The station is busy making other previews; try again shortly.",
+            ),
             PreviewError::Store(s) => s.into(),
         }
     }

@@ -157,10 +157,14 @@ pub fn report_ack(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportAcked, ApiError
 }
 
 pub fn waveform_get(ctx: &Ctx<'_>, req: InstanceRef) -> Result<EcgWaveform, ApiError> {
-    let conn = ctx.api.store.lock();
-    let wave = preview::waveform(&conn, &ctx.api.config().data_dir, &req.sop_instance_uid)?;
+    let file = preview::waveform_file(
+        &ctx.api.store.lock(),
+        &ctx.api.config().data_dir,
+        &req.sop_instance_uid,
+    )?;
+    let wave = preview::waveform_read(&file)?;
     audit::record(
-        &conn,
+        &ctx.api.store.lock(),
         ctx.actor(),
         "waveform.read",
         &req.sop_instance_uid,

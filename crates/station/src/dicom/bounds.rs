@@ -36,6 +36,8 @@ pub enum BoundsError {
     Unbalanced,
     #[error("cannot read the file: {0}")]
     Io(String),
+    #[error("Pixel Data holds {declared} bytes but rows × columns × samples × frames × bits need {expected}")]
+    ShortPixelData { declared: u64, expected: u64 },
 }
 
 /// Why a stored file was not opened.
@@ -78,7 +80,8 @@ const META_PREFIX: u64 = 64 * 1024;
 
 /// Checks a stored PS3.10 file as [`check`] does, reading it a header at a time (values are
 /// skipped): a dataset cut short inside any element (Pixel Data included), a length beyond the
-/// end, or nesting deeper than `max_depth`. Datasets in a syntax this walk cannot read (big
+/// end, nesting deeper than `max_depth`, or native Pixel Data shorter than the image it
+/// describes (rows × columns × samples × frames × bits allocated). Datasets in a syntax this walk cannot read (big
 /// endian, deflated) pass unchecked.
 pub fn check_file(path: &Path, max_depth: usize) -> Result<(), OpenError> {
     use std::io::Read;
@@ -100,7 +103,16 @@ pub fn check_file(path: &Path, max_depth: usize) -> Result<(), OpenError> {
         start,
         len,
     };
-    Ok(walk(&mut source, explicit, max_depth)?)
+    let facts = walk(&mut source, explicit, max_depth)?;
+    let native = ts == IMPLICIT_VR_LE || ts == EXPLICIT_VR_LE;
+    if let (true, Some(declared), Some(expected)) =
+        (native, facts.pixel_bytes, facts.expected_pixel_bytes())
+    {
+        if declared < expected {
+            return Err(BoundsError::ShortPixelData { declared, expected }.into());
+        }
+    }
+    Ok(())
 }
 
 /// The transfer syntax and the dataset's bytes of a PS3.10 file held in memory.
@@ -143,7 +155,68 @@ struct Open {
 /// value counts as a sequence when its length is undefined or it starts with an item, which is
 /// how a parser with a dictionary would take it too.
 pub fn check(bytes: &[u8], explicit: bool, max_depth: usize) -> Result<(), BoundsError> {
-    walk(&mut Slice(bytes), explicit, max_depth)
+    walk(&mut Slice(bytes), explicit, max_depth).map(|_| ())
+}
+
+const PIXEL_DATA: u32 = 0x7FE0_0010;
+
+/// What the top level of a dataset says of its image (PS3.3 C.7.6.3), and the length of a
+/// native Pixel Data value.
+#[derive(Debug, Default)]
+struct ImageFacts {
+    samples: Option<u64>,
+    frames: Option<u64>,
+    rows: Option<u64>,
+    columns: Option<u64>,
+    bits_allocated: Option<u64>,
+    /// Photometric Interpretation names chroma subsampling (YBR_FULL_422, YBR_PARTIAL_420…):
+    /// fewer bytes than samples × pixels, so the count is not checked.
+    subsampled: bool,
+    pixel_bytes: Option<u64>,
+}
+
+impl ImageFacts {
+    fn wants(tag: u32) -> bool {
+        matches!(
+            tag,
+            0x0028_0002 | 0x0028_0004 | 0x0028_0008 | 0x0028_0010 | 0x0028_0011 | 0x0028_0100
+        )
+    }
+
+    /// Takes the value of `tag` (US, or IS for Number of Frames).
+    fn note(&mut self, tag: u32, value: &[u8]) {
+        let us = || {
+            value
+                .get(..2)
+                .map(|b| u64::from(u16::from_le_bytes([b[0], b[1]])))
+        };
+        match tag {
+            0x0028_0002 => self.samples = us(),
+            0x0028_0008 => {
+                self.frames = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|t| t.trim_matches(|c: char| c == ' ' || c == '\0').parse().ok())
+            }
+            0x0028_0004 => self.subsampled = value.windows(3).any(|w| w == b"422" || w == b"420"),
+            0x0028_0010 => self.rows = us(),
+            0x0028_0011 => self.columns = us(),
+            0x0028_0100 => self.bits_allocated = us(),
+            _ => {}
+        }
+    }
+
+    /// The bytes native pixel data must hold, when the dataset says all it takes to know.
+    fn expected_pixel_bytes(&self) -> Option<u64> {
+        if self.subsampled {
+            return None;
+        }
+        let bits = self.rows?
+            * self.columns?
+            * self.samples?
+            * self.frames.unwrap_or(1)
+            * self.bits_allocated?;
+        Some(bits.div_ceil(8))
+    }
 }
 
 /// Where [`walk`] reads a dataset from: a slice in memory, or a file read piece by piece.
@@ -196,7 +269,12 @@ impl Source for InFile {
 }
 
 /// The walk of [`check`] over any source.
-fn walk(src: &mut impl Source, explicit: bool, max_depth: usize) -> Result<(), BoundsError> {
+fn walk(
+    src: &mut impl Source,
+    explicit: bool,
+    max_depth: usize,
+) -> Result<ImageFacts, BoundsError> {
+    let mut facts = ImageFacts::default();
     let mut stack: Vec<Open> = Vec::new();
     let mut pos = 0usize;
     let len = src.len();
@@ -221,7 +299,7 @@ fn walk(src: &mut impl Source, explicit: bool, max_depth: usize) -> Result<(), B
         }
         if pos == len {
             return if stack.is_empty() {
-                Ok(())
+                Ok(facts)
             } else {
                 Err(BoundsError::Truncated)
             };
@@ -309,6 +387,14 @@ fn walk(src: &mut impl Source, explicit: bool, max_depth: usize) -> Result<(), B
                 declared: len,
                 left: left_after(header),
             });
+        }
+        if stack.is_empty() && len <= 16 && ImageFacts::wants(tag) {
+            let mut v = [0u8; 16];
+            bytes_at(value, &mut v[..len as usize])?;
+            facts.note(tag, &v[..len as usize]);
+        }
+        if stack.is_empty() && tag == PIXEL_DATA {
+            facts.pixel_bytes = Some(u64::from(len));
         }
         pos = value + len as usize;
     }

@@ -10,6 +10,7 @@ pub mod admission;
 pub mod listener;
 pub mod preview;
 pub mod refused;
+pub mod renders;
 mod session;
 pub mod wire;
 pub mod worklist;

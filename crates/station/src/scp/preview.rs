@@ -4,7 +4,8 @@
 //! for an image without one, MONOCHROME1 inverted). Rendered previews are kept under
 //! `<data_dir>/previews/` so a list of studies does not decode the same image twice.
 //!
-//! Must never: change a received file, or hold the store's lock while decoding.
+//! Must never: change a received file, hold the store's lock while decoding, or decode more
+//! objects at once than `renders` allows.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use dicom_pixeldata::{ConvertOptions, PixelDecoder, VoiLutOption};
 use image::{DynamicImage, GrayImage, RgbImage};
 
+use super::renders;
 use crate::convert::thumbnail;
 use crate::dicom::waveform::{self, EcgWaveform, WaveformError};
 use crate::store::{self, Store};
@@ -24,6 +26,9 @@ pub enum PreviewError {
     NoImage(String),
     #[error("cannot render {sop}: {message}")]
     Render { sop: String, message: String },
+    /// Every decode slot was taken for longer than a request waits (`renders`).
+    #[error("the station is busy making other previews")]
+    Busy,
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }
@@ -59,7 +64,12 @@ pub fn png(
         sop: sop_instance_uid.to_owned(),
         message,
     };
-    let img = render(&data_dir.join(&first.path), sop_instance_uid)?;
+    let img = {
+        let _slot = renders::DECODES
+            .enter(renders::WAIT)
+            .ok_or(PreviewError::Busy)?;
+        render(&data_dir.join(&first.path), sop_instance_uid)?
+    };
     let mut bytes = Vec::new();
     thumbnail::shrink(img)
         .write_to(&mut Cursor::new(&mut bytes), image::ImageFormat::Png)
@@ -71,19 +81,38 @@ pub fn png(
     Ok(bytes)
 }
 
-/// The waveform of a stored instance, by SOP Instance UID (the `waveform_get` operation).
+/// The waveform of a stored instance, by SOP Instance UID: [`waveform_file`] then
+/// [`waveform_read`] (a running station locks its store for the first only).
 pub fn waveform(
     conn: &rusqlite::Connection,
     data_dir: &Path,
     sop_instance_uid: &str,
 ) -> Result<EcgWaveform, WaveformError> {
+    waveform_read(&waveform_file(conn, data_dir, sop_instance_uid)?)
+}
+
+/// Where the stored ECG `sop_instance_uid` is: the first copy received (later ones with other
+/// bytes are kept for review only).
+pub fn waveform_file(
+    conn: &rusqlite::Connection,
+    data_dir: &Path,
+    sop_instance_uid: &str,
+) -> Result<PathBuf, WaveformError> {
     let found = store::instances_with_sop(conn, sop_instance_uid)
         .map_err(|e| WaveformError::Read(e.to_string()))?;
-    // The first copy received; later ones with other bytes are kept for review only.
     let first = found
         .first()
         .ok_or_else(|| WaveformError::NotFound(sop_instance_uid.to_owned()))?;
-    waveform::read(&data_dir.join(&first.path))
+    Ok(data_dir.join(&first.path))
+}
+
+/// The leads of the ECG stored at `path` (the `waveform_get` operation), one of the few
+/// decodes at once `renders` allows.
+pub fn waveform_read(path: &Path) -> Result<EcgWaveform, WaveformError> {
+    let _slot = renders::DECODES
+        .enter(renders::WAIT)
+        .ok_or_else(|| WaveformError::Read("the station is busy reading other waveforms".into()))?;
+    waveform::read(path)
 }
 
 fn write_atomically(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {

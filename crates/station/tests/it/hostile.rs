@@ -195,11 +195,11 @@ fn a_line_break_in_a_device_value_cannot_forge_a_log_line() {
     );
 }
 
-#[test]
-fn a_dataset_cut_short_inside_its_pixel_data_is_refused_not_acknowledged() {
-    const SECONDARY_CAPTURE: &str = "1.2.840.10008.5.1.4.1.1.7";
-    let scratch = Scratch::new();
-    let station = Station::start(scratch.path(), &Options::default());
+const SECONDARY_CAPTURE: &str = "1.2.840.10008.5.1.4.1.1.7";
+
+/// A 64×64 8-bit Secondary Capture dataset (implicit VR LE) whose Pixel Data declares
+/// `declared` bytes and holds `held`.
+fn image_dataset(sop: &str, declared: u32, held: usize) -> Vec<u8> {
     let ui = |s: &str| {
         let mut v = s.as_bytes().to_vec();
         if v.len() % 2 == 1 {
@@ -207,16 +207,14 @@ fn a_dataset_cut_short_inside_its_pixel_data_is_refused_not_acknowledged() {
         }
         v
     };
-    let sop = format!("2.25.{}", uid_number());
     let us = |v: u16| v.to_le_bytes().to_vec();
     let implicit = |tag, vr: &[u8; 2], value: &[u8]| element(tag, *vr, value, false).expect("el");
-    // 64×64 8-bit pixels declared (4096 bytes); the device's stream ends after 1000 of them.
     let mut pixel_data = [0xE0, 0x7F, 0x10, 0x00].to_vec();
-    pixel_data.extend_from_slice(&4096u32.to_le_bytes());
-    pixel_data.extend_from_slice(&[0x55; 1000]);
-    let dataset = [
+    pixel_data.extend_from_slice(&declared.to_le_bytes());
+    pixel_data.extend_from_slice(&vec![0x55; held]);
+    [
         implicit(0x0008_0016, b"UI", &ui(SECONDARY_CAPTURE)),
-        implicit(0x0008_0018, b"UI", &ui(&sop)),
+        implicit(0x0008_0018, b"UI", &ui(sop)),
         implicit(0x0008_0060, b"CS", b"OT"),
         implicit(0x0010_0010, b"PN", b"WANG^XIAO "),
         implicit(0x0010_0020, b"LO", b"P1"),
@@ -232,9 +230,17 @@ fn a_dataset_cut_short_inside_its_pixel_data_is_refused_not_acknowledged() {
         implicit(0x0028_0103, b"US", &us(0)),
         pixel_data,
     ]
-    .concat();
-    let (mut assoc, id) = associate(&station, SECONDARY_CAPTURE);
-    let affected = [implicit(0x0000_1000, b"UI", &ui(&sop))].concat();
+    .concat()
+}
+
+/// Sends `dataset` as SOP Instance `sop` with a raw C-STORE; the response's status.
+fn c_store(station: &Station, sop: &str, dataset: Vec<u8>) -> u16 {
+    let mut uid = sop.as_bytes().to_vec();
+    if uid.len() % 2 == 1 {
+        uid.push(0);
+    }
+    let affected = element(0x0000_1000, *b"UI", &uid, false).expect("uid");
+    let (mut assoc, id) = associate(station, SECONDARY_CAPTURE);
     assoc
         .send(&pdv(
             id,
@@ -246,13 +252,36 @@ fn a_dataset_cut_short_inside_its_pixel_data_is_refused_not_acknowledged() {
         .send(&pdv(id, PDataValueType::Data, dataset))
         .expect("C-STORE dataset");
     let reply = assoc.receive().expect("C-STORE response");
-    let status = status_of(&reply).expect("a status");
-    assert!(status >= 0xA000, "refused, not acknowledged: {status:04X}");
+    let _ = assoc.abort();
+    status_of(&reply).expect("a status")
+}
+
+#[test]
+fn a_dataset_cut_short_or_with_too_few_pixels_is_refused_not_acknowledged() {
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    // 64×64 8-bit pixels: 4096 bytes. The stream ends after 1000 of them.
+    let cut = format!("2.25.{}", uid_number());
+    let status = c_store(&station, &cut, image_dataset(&cut, 4096, 1000));
+    assert!(
+        status >= 0xA000,
+        "cut short: refused, not acknowledged: {status:04X}"
+    );
+    // Complete as sent, but 1000 bytes cannot be a 64×64 image.
+    let short = format!("2.25.{}", uid_number());
+    let status = c_store(&station, &short, image_dataset(&short, 1000, 1000));
+    assert!(status >= 0xA000, "too few pixels: refused: {status:04X}");
     assert_eq!(
         station.instance_count(),
         0,
         "nothing indexed, nothing to forward"
     );
-    let _ = assoc.abort();
+    // The whole image is taken.
+    let whole = format!("2.25.{}", uid_number());
+    assert_eq!(
+        c_store(&station, &whole, image_dataset(&whole, 4096, 4096)),
+        0x0000
+    );
+    assert_eq!(station.instance_count(), 1);
     still_answers(&station);
 }

@@ -231,3 +231,48 @@ fn every_common_transfer_syntax_is_accepted_and_stored_as_sent() {
         assert_same_dataset(dest, &station.data_dir.join(&row.path));
     }
 }
+
+/// Every file and folder a station made under its data directory is its user's only.
+#[cfg(unix)]
+#[test]
+fn what_the_station_stores_is_readable_by_its_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let scratch = Scratch::new();
+    let station = Station::start(scratch.path(), &Options::default());
+    let day = demo_day(&scratch.join("day"), Scale::Small, 31);
+    let paths: Vec<&Path> = day.iter().map(|f| f.path.as_path()).collect();
+    station.send(&paths);
+    let rows = wait_for("the day indexed", WAIT_TIMEOUT, || {
+        let rows = station.instances();
+        (rows.len() == day.len()).then_some(rows)
+    });
+    // A preview, so `previews/` is written too.
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let image = rows
+        .iter()
+        .find(|r| r.modality == "DX")
+        .expect("a radiograph");
+    let (status, _, _) = client.get_bytes_as(
+        &admin,
+        &format!("/api/preview/{}.png", image.sop_instance_uid),
+    );
+    assert_eq!(status, 200);
+    let mut seen = 0;
+    for entry in walkdir::WalkDir::new(&station.data_dir) {
+        let entry = entry.expect("walking the data directory");
+        let mode = entry.metadata().expect("metadata").permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "{} is open to others ({:o})",
+            entry.path().display(),
+            mode & 0o777
+        );
+        seen += 1;
+    }
+    assert!(
+        seen > day.len(),
+        "the instances, the index and the previews were looked at"
+    );
+}

@@ -171,6 +171,7 @@ enum Command {
 
 fn main() -> ExitCode {
     end_quietly_on_a_closed_pipe();
+    station::disk::private_files();
     let cli = Cli::parse();
     // The server logs each association and instance; one-shot commands print their own summary
     // and log only what went wrong.
