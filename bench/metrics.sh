@@ -33,8 +33,8 @@ cat > "$WORK/s.toml" <<T
 data_dir = "$WORK/data"
 [storage]
 min_free_mb = 0
-high_water_percent = 99
-low_water_percent = 98
+high_water_percent = 100
+low_water_percent = 99
 [studies]
 quiet_period_secs = 1
 [dicom]

@@ -67,8 +67,8 @@ port = $HPORT
 bind = "127.0.0.1"
 [storage]
 min_free_mb = 0
-high_water_percent = 99
-low_water_percent = 98
+high_water_percent = 100
+low_water_percent = 99
 [studies]
 quiet_period_secs = 1
 [[destinations]]

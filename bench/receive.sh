@@ -103,8 +103,8 @@ port = $http
 bind = "127.0.0.1"
 [storage]
 min_free_mb = 0
-high_water_percent = 99
-low_water_percent = 98
+high_water_percent = 100
+low_water_percent = 99
 EOF
   NO_COLOR=1 "$STATION" serve --config "$WORK/station-$round.toml" --data-dir "$d" --dicom-port "$port" \
     >"$log.log" 2>&1 &

@@ -63,8 +63,8 @@ J
   cat > "$WORK/s.toml" <<T
 [storage]
 min_free_mb = 0
-high_water_percent = 99
-low_water_percent = 98
+high_water_percent = 100
+low_water_percent = 99
 [studies]
 quiet_period_secs = 1
 [http]

@@ -25,8 +25,8 @@ export function appConfig(dir, { hub, deadPort }) {
       '[storage]',
       'min_free_mb = 1',
       // Retention off on a build machine's full disk (see tests/e2e/station.mjs).
-      'high_water_percent = 99',
-      'low_water_percent = 98',
+      'high_water_percent = 100',
+      'low_water_percent = 99',
       '[studies]',
       'quiet_period_secs = 2',
       ...destination('radiology', hub, ['DX', 'US']),

@@ -125,12 +125,15 @@ export class Station {
    * appended (e.g. `[reports]`).
    */
   /** `env`: more environment for the station's process (e.g. its time zone, `TZ`). */
-  /** `highWater`: `[storage] high_water_percent` (99 unless a test of retention says). */
-  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, worklistCallers = [], extraToml = '', env = {}, highWater = 99 } = {}) {
+  /** `highWater`: `[storage] high_water_percent` (100, early deletion off, unless a test of retention says). */
+  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, worklistCallers = [], extraToml = '', env = {}, highWater = 100 } = {}) {
     const bin = stationBin()
     if (!existsSync(bin)) throw new Error(`no station binary at ${bin}: run cargo build -p station first`)
     const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
-    const [dicomPort, httpPort] = [await freePort(), await freePort()]
+    const dicomPort = await freePort()
+    // Two asks for a free port may get the same one (each is released before the next).
+    let httpPort = await freePort()
+    for (let i = 0; i < 100 && httpPort === dicomPort; i++) httpPort = await freePort()
     const config = join(dir, 'station.toml')
     const exportDir = join(dir, 'export')
     mkdirSync(exportDir)

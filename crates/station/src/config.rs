@@ -385,7 +385,8 @@ pub struct StorageConfig {
     #[serde(default = "default_keep_days_after_delivery")]
     pub keep_days_after_delivery: u64,
     /// When the data disk is fuller than this (percent), delivered studies go before their
-    /// days are up, oldest delivery first, until it is below `low_water_percent`.
+    /// days are up, oldest delivery first, until it is below `low_water_percent`; 100 turns
+    /// early deletion off.
     #[serde(default = "default_high_water_percent")]
     pub high_water_percent: u8,
     #[serde(default = "default_low_water_percent")]

@@ -89,13 +89,13 @@ impl Config {
         }
         let st = &self.storage;
         if st.high_water_percent == 0
-            || st.high_water_percent > 99
+            || st.high_water_percent > 100
             || st.low_water_percent >= st.high_water_percent
         {
             return Err(ConfigError::invalid(
                 Setting::Retention,
                 format!(
-                    "storage.high_water_percent = {} and low_water_percent = {}: high is 1 to 99, low below high",
+                    "storage.high_water_percent = {} and low_water_percent = {}: high is 1 to 100 (100: never early), low below high",
                     st.high_water_percent, st.low_water_percent
                 ),
             ));

@@ -90,6 +90,10 @@ pub fn check_file(path: &Path, max_depth: usize) -> Result<(), OpenError> {
     let mut prefix = Vec::new();
     (&file).take(META_PREFIX).read_to_end(&mut prefix)?;
     let (ts, dataset) = part10_dataset(&prefix).ok_or(OpenError::NotPart10)?;
+    if dataset.is_empty() && total > prefix.len() as u64 {
+        // The meta group runs past the prefix: no sound file has one that long.
+        return Err(OpenError::NotPart10);
+    }
     let explicit = match ts {
         IMPLICIT_VR_LE => false,
         EXPLICIT_VR_LE => true,
@@ -123,7 +127,7 @@ fn part10_dataset(bytes: &[u8]) -> Option<(&str, &[u8])> {
     let mut pos = 132;
     let mut ts = "";
     // The meta group (0002,xxxx) is explicit VR little endian (PS3.10 §7.1).
-    while bytes.get(pos..pos + 2)? == [0x02, 0x00] {
+    while bytes.get(pos..pos + 2) == Some(&[0x02, 0x00]) {
         let vr = [*bytes.get(pos + 4)?, *bytes.get(pos + 5)?];
         let (len, header) = if has_long_length(vr) {
             let b = bytes.get(pos + 8..pos + 12)?;

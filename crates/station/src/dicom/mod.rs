@@ -13,6 +13,8 @@ pub mod element;
 pub mod header;
 pub mod part10;
 pub mod pixels;
+#[cfg(test)]
+mod properties;
 pub mod sop_classes;
 pub mod uid;
 pub mod waveform;

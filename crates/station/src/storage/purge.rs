@@ -149,7 +149,9 @@ impl Plan {
         }
         let mut freed: u64 = purge.iter().map(|p| p.bytes.max(0) as u64).sum();
         let mut only_protected_left = false;
-        if let Some(d) = disk.filter(|d| d.total_bytes > 0) {
+        // 100%: early deletion is off (the disk can never be fuller than full).
+        let early = marks.high_water_percent < 100;
+        if let Some(d) = disk.filter(|d| d.total_bytes > 0 && early) {
             let high = d.total_bytes / 100 * u64::from(marks.high_water_percent);
             let low = d.total_bytes / 100 * u64::from(marks.low_water_percent);
             if d.used_bytes() > high {
@@ -447,6 +449,21 @@ mod tests {
         );
         assert_eq!(uids(&plan.purge), ["1.2.1"]);
         assert!(plan.only_protected_left);
+    }
+
+    #[test]
+    fn a_high_water_mark_of_100_never_deletes_early() {
+        let disk = Disk {
+            total_bytes: 1005,
+            free_bytes: 1,
+        };
+        let off = Marks {
+            high_water_percent: 100,
+            low_water_percent: 99,
+        };
+        let plan = Plan::make(vec![study(1, 1, 500)], &policy(), off, Some(disk), NOW);
+        assert!(plan.purge.is_empty());
+        assert!(!plan.only_protected_left);
     }
 
     #[test]

@@ -88,8 +88,8 @@ impl Options {
         // A build machine's disk may well be 90% full with other things: a station's
         // retention would then delete every delivered study of every test at once. Tests of
         // retention set the marks on a small filesystem of their own.
-        c.storage.high_water_percent = 99;
-        c.storage.low_water_percent = 98;
+        c.storage.high_water_percent = 100;
+        c.storage.low_water_percent = 99;
         c.studies.quiet_period_secs = self.quiet_period_secs.unwrap_or(3600);
         c.studies.hold_unmatched = self.hold_unmatched;
         c.studies.hold_on_mismatch = self.hold_on_mismatch;

@@ -47,7 +47,11 @@ impl Station {
         let data_dir = root.join("data");
         let config = root.join("station.toml");
         let dicom_port = free_port();
-        let http_port = free_port();
+        // Two asks for a free port may get the same one (each is released before the next).
+        let http_port = (0..100)
+            .map(|_| free_port())
+            .find(|p| *p != dicom_port)
+            .expect("a second free port");
         config::write(&options.config(&data_dir, dicom_port, http_port), &config);
         let mut station = Station {
             root: root.to_owned(),
