@@ -2278,7 +2278,8 @@ export interface components {
             /**
              * Format: int32
              * @description When the data disk is fuller than this (percent), delivered studies go before their
-             *     days are up, oldest delivery first, until it is below `low_water_percent`.
+             *     days are up, oldest delivery first, until it is below `low_water_percent`; 100 turns
+             *     early deletion off.
              */
             high_water_percent?: number;
             /**
