@@ -223,9 +223,7 @@ impl Purger<'_> {
             let marked = {
                 let mut conn = self.store.lock();
                 let tx = conn.transaction()?;
-                let still_due = index::studies_on_disk(&tx)?
-                    .into_iter()
-                    .find(|s| s.study_id == p.study_id)
+                let still_due = index::study_on_disk(&tx, p.study_id)?
                     .map(|s| match decide(&s, policy, plan.at) {
                         Verdict::Due => true,
                         Verdict::Keep { reason, .. } => {

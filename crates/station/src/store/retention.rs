@@ -51,6 +51,21 @@ pub struct StudyOnDisk {
 
 /// Every study with at least one file retention may delete, oldest delivery first.
 pub fn studies_on_disk(conn: &Connection) -> Result<Vec<StudyOnDisk>, StoreError> {
+    on_disk(conn, None)
+}
+
+/// The one study `study_id`, if it still holds files retention may delete: what a purge checks
+/// again in its transaction when the study's turn comes (reading only that study's rows).
+pub fn study_on_disk(conn: &Connection, study_id: i64) -> Result<Option<StudyOnDisk>, StoreError> {
+    Ok(on_disk(conn, Some(study_id))?.into_iter().next())
+}
+
+fn on_disk(conn: &Connection, study_id: Option<i64>) -> Result<Vec<StudyOnDisk>, StoreError> {
+    let only = if study_id.is_some() {
+        "AND se.study_ref = ?1"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT st.id, st.study_uid, st.study_date, st.state, st.priority, st.keep,
                 st.last_received_at, st.fetched_at,
@@ -65,13 +80,14 @@ pub fn studies_on_disk(conn: &Connection) -> Result<Vec<StudyOnDisk>, StoreError
          FROM studies st
          JOIN (SELECT se.study_ref AS study_ref, count(*) AS files, sum(i.size) AS bytes
                FROM instances i JOIN series se ON se.id = i.series_ref
-               WHERE i.purged_at IS NULL AND {PURGEABLE}
+               WHERE i.purged_at IS NULL AND {PURGEABLE} {only}
                GROUP BY se.study_ref) f ON f.study_ref = st.id
          ORDER BY (SELECT max(q.updated_at) FROM send_queue q WHERE q.study_ref = st.id), st.id"
     );
     let mut stmt = conn.prepare(&sql)?;
+    let params = rusqlite::params_from_iter(study_id);
     let rows = stmt
-        .query_map([], |r| {
+        .query_map(params, |r| {
             let destinations: Option<String> = r.get(10)?;
             Ok(StudyOnDisk {
                 study_id: r.get(0)?,
