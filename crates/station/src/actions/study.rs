@@ -135,7 +135,8 @@ pub fn route_unrouted(
     routes: &[Route],
 ) -> Result<StudiesRouted, ActionError> {
     let mut conn = by.store.lock();
-    let tx = conn.transaction()?;
+    // Immediate: it reads, then writes (see `act`).
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let waiting = store::unrouted(&tx, since)?;
     let mut routed = Vec::new();
     for (id, uid) in &waiting {

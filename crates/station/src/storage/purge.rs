@@ -222,7 +222,11 @@ impl Purger<'_> {
             let pixels = self.keep_fingerprints(p.study_id)?;
             let marked = {
                 let mut conn = self.store.lock();
-                let tx = conn.transaction()?;
+                // Immediate: it reads, then writes; a deferred one would fail at once with
+                // "database is locked" when another process (the CLI beside a running station)
+                // wrote in between, instead of waiting its turn.
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let still_due = index::study_on_disk(&tx, p.study_id)?
                     .map(|s| match decide(&s, policy, plan.at) {
                         Verdict::Due => true,
