@@ -363,4 +363,6 @@ pub fn build(ctx: &Context, ecg: &Ecg) -> InMemDicomObject {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -12,7 +12,9 @@ use std::path::Path;
 
 use dicom_object::DefaultDicomObject;
 
-use super::element::{has_long_length, tag_le, ITEM, ITEM_END, SEQUENCE_END, UNDEFINED_LENGTH};
+use super::element::{
+    has_long_length, is_known_vr, tag_le, ITEM, ITEM_END, SEQUENCE_END, UNDEFINED_LENGTH,
+};
 
 /// Sequences nest at most this deep in a stored object (an SR content tree included).
 pub const MAX_STORED_DEPTH: usize = 64;
@@ -126,9 +128,19 @@ fn part10_dataset(bytes: &[u8]) -> Option<(&str, &[u8])> {
     }
     let mut pos = 132;
     let mut ts = "";
+    // Where (0002,0000) says the group ends: dicom-rs reads the meta group by that length, so
+    // every element up to it must be a sound meta element, or dicom-rs would meet a stranger's
+    // length first (a changed VR made it zero-fill 774 MB for a 1 KB file).
+    let mut declared_end = None;
     // The meta group (0002,xxxx) is explicit VR little endian (PS3.10 §7.1).
-    while bytes.get(pos..pos + 2) == Some(&[0x02, 0x00]) {
+    while bytes.get(pos..pos + 2) == Some(&[0x02, 0x00]) || declared_end.is_some_and(|e| pos < e) {
+        if bytes.get(pos..pos + 2)? != [0x02, 0x00] {
+            return None;
+        }
         let vr = [*bytes.get(pos + 4)?, *bytes.get(pos + 5)?];
+        if !is_known_vr(&vr) {
+            return None;
+        }
         let (len, header) = if has_long_length(vr) {
             let b = bytes.get(pos + 8..pos + 12)?;
             (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
@@ -137,10 +149,17 @@ fn part10_dataset(bytes: &[u8]) -> Option<(&str, &[u8])> {
             (usize::from(u16::from_le_bytes([b[0], b[1]])), 8)
         };
         let value = bytes.get(pos + header..(pos + header).checked_add(len)?)?;
-        if bytes.get(pos + 2..pos + 4)? == [0x10, 0x00] {
-            ts = std::str::from_utf8(value)
-                .ok()?
-                .trim_end_matches(['\0', ' ']);
+        match bytes.get(pos + 2..pos + 4)? {
+            [0x00, 0x00] if pos == 132 && len == 4 => {
+                let group = u32::from_le_bytes([value[0], value[1], value[2], value[3]]);
+                declared_end = Some((pos + header).checked_add(group as usize)?);
+            }
+            [0x10, 0x00] => {
+                ts = std::str::from_utf8(value)
+                    .ok()?
+                    .trim_end_matches(['\0', ' ']);
+            }
+            _ => {}
         }
         pos += header + len;
     }

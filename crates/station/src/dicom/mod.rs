@@ -14,7 +14,7 @@ pub mod header;
 pub mod part10;
 pub mod pixels;
 #[cfg(test)]
-mod properties;
+pub(crate) mod properties;
 pub mod sop_classes;
 pub mod uid;
 pub mod waveform;

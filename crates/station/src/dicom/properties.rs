@@ -10,8 +10,13 @@ use super::dimse::Command;
 use super::element::{element, item};
 use super::{charset, header, part10};
 
-fn config() -> ProptestConfig {
-    ProptestConfig::with_cases(64)
+/// 64 cases, so the property tests run with the unit tests; `PROPTEST_CASES=N` for a longer
+/// hunt by hand.
+pub(crate) fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    ProptestConfig::with_cases(cases.unwrap_or(64))
 }
 
 /// A sound explicit-VR dataset: a name, a sequence of `depth` nested items, pixel data.
@@ -22,6 +27,53 @@ fn sound_dataset(depth: usize, pixels: usize) -> Vec<u8> {
     }
     let pixel = element(0x7FE0_0010, *b"OB", &vec![7u8; pixels], true).expect("pixels");
     [inner, pixel].concat()
+}
+
+/// Found by the report reader's property test: a byte changed in a meta element's tag ended our
+/// walk of the meta group early, while dicom-rs reads the group by its stated length and met the
+/// next element's changed VR as a 4-byte length (774 MB zero-filled for a 1 KB file). A file
+/// whose stated meta group holds anything but sound meta elements is not Part 10.
+#[test]
+fn a_meta_group_holding_a_stranger_is_refused_before_dicom_rs_reads_it() {
+    let meta = part10::FileMeta::station(
+        "1.2.840.10008.5.1.4.1.1.7",
+        "1.2.3.4",
+        "1.2.840.10008.1.2.1",
+    );
+    let prefix = part10::prefix(&meta).expect("meta");
+    let dataset = sound_dataset(1, 16);
+    let write = |bytes: &[u8]| {
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), bytes).expect("write");
+        file
+    };
+    let sound = write(&[prefix.clone(), dataset.clone()].concat());
+    assert!(
+        bounds::open_file(sound.path()).is_ok(),
+        "the sound file opens"
+    );
+    // As the report reader's test found it: (0002,0003)'s group changed, and (0002,0010) given
+    // a VR that dicom-rs reads with a 4-byte length (the UID's first bytes, hundreds of MB).
+    let at = |tag: [u8; 4]| {
+        prefix
+            .windows(6)
+            .position(|w| w[..4] == tag && w[4..] == *b"UI")
+            .expect("element in the meta group")
+    };
+    let mut damaged = prefix.clone();
+    let instance = at([0x02, 0x00, 0x03, 0x00]);
+    damaged[instance + 1] = 0x83;
+    let syntax = at([0x02, 0x00, 0x10, 0x00]);
+    damaged[syntax + 4] = 0x18;
+    let damaged = write(&[damaged, dataset].concat());
+    assert!(matches!(
+        bounds::open_file(damaged.path()),
+        Err(bounds::OpenError::NotPart10)
+    ));
+    assert!(matches!(
+        bounds::check_file(damaged.path(), MAX_STORED_DEPTH),
+        Err(bounds::OpenError::NotPart10)
+    ));
 }
 
 proptest! {

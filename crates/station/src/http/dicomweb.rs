@@ -12,8 +12,7 @@ use serde::Deserialize;
 use super::downloads::file_answer;
 use super::routes::{credential, error_response, lang};
 use super::AppState;
-use crate::api::dicomweb::{Request, StudySearch};
-use crate::api::ApiError;
+use crate::api::dicomweb::{frame_list, RenderQuery, Request, StudySearch};
 
 /// The query of QIDO-RS studies: its keys (others, such as `includefield`, are ignored: every
 /// answer carries all the attributes the station has).
@@ -72,21 +71,96 @@ pub(crate) async fn instance(
     answer(state, headers, Request::Instance { study, series, sop }).await
 }
 
-pub(crate) async fn frame(
+pub(crate) async fn frames(
     State(state): State<AppState>,
-    Path((study, series, sop, frame)): Path<(String, String, String, String)>,
+    Path((study, series, sop, frames)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    // One frame per request, as the viewer asks (a list such as `1,2` is not served).
-    let Ok(frame) = frame.parse::<usize>() else {
-        let err = ApiError::invalid(format!("frame {frame:?}: one frame number, from 1"));
-        return error_response(&err, lang(&headers));
+    let frames = match frame_list(&frames) {
+        Ok(frames) => frames,
+        Err(err) => return error_response(&err, lang(&headers)),
     };
-    let request = Request::Frame {
+    let request = Request::Frames {
         study,
         series,
         sop,
-        frame,
+        frames,
+    };
+    answer(state, headers, request).await
+}
+
+/// The query of a rendered or thumbnail request, with the Accept header beside it.
+fn render_query(mut query: RenderQuery, headers: &HeaderMap) -> RenderQuery {
+    query.accept = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    query
+}
+
+pub(crate) async fn rendered(
+    State(state): State<AppState>,
+    Path((study, series, sop)): Path<(String, String, String)>,
+    Query(query): Query<RenderQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let query = render_query(query, &headers);
+    let request = Request::Rendered {
+        study,
+        series,
+        sop,
+        frame: None,
+        query,
+    };
+    answer(state, headers, request).await
+}
+
+pub(crate) async fn frame_rendered(
+    State(state): State<AppState>,
+    Path((study, series, sop, frame)): Path<(String, String, String, String)>,
+    Query(query): Query<RenderQuery>,
+    headers: HeaderMap,
+) -> Response {
+    // One frame: a rendered answer is one image.
+    let frame = match frame_list(&frame) {
+        Ok(list) if list.len() == 1 => list[0],
+        Ok(_) => {
+            let err = crate::api::ApiError::invalid("a rendered frame is one frame number");
+            return error_response(&err, lang(&headers));
+        }
+        Err(err) => return error_response(&err, lang(&headers)),
+    };
+    let query = render_query(query, &headers);
+    let request = Request::Rendered {
+        study,
+        series,
+        sop,
+        frame: Some(frame),
+        query,
+    };
+    answer(state, headers, request).await
+}
+
+/// The path of a thumbnail: a study, a series of it, or an instance of that.
+#[derive(Deserialize)]
+pub(crate) struct ThumbnailOf {
+    study: String,
+    series: Option<String>,
+    sop: Option<String>,
+}
+
+pub(crate) async fn thumbnail(
+    State(state): State<AppState>,
+    Path(of): Path<ThumbnailOf>,
+    Query(query): Query<RenderQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let query = render_query(query, &headers);
+    let request = Request::Thumbnail {
+        study: of.study,
+        series: of.series,
+        sop: of.sop,
+        query,
     };
     answer(state, headers, request).await
 }

@@ -48,7 +48,27 @@ fn dicomweb_routes() -> Router<AppState> {
         )
         .route(
             "/dicom-web/studies/{study}/series/{series}/instances/{sop}/frames/{frame}",
-            get(dicomweb::frame),
+            get(dicomweb::frames),
+        )
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/instances/{sop}/rendered",
+            get(dicomweb::rendered),
+        )
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/instances/{sop}/frames/{frame}/rendered",
+            get(dicomweb::frame_rendered),
+        )
+        .route(
+            "/dicom-web/studies/{study}/thumbnail",
+            get(dicomweb::thumbnail),
+        )
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/thumbnail",
+            get(dicomweb::thumbnail),
+        )
+        .route(
+            "/dicom-web/studies/{study}/series/{series}/instances/{sop}/thumbnail",
+            get(dicomweb::thumbnail),
         )
         .layer(cors)
 }

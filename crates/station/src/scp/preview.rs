@@ -68,7 +68,11 @@ pub fn png(
         let _slot = renders::DECODES
             .enter(renders::WAIT)
             .ok_or(PreviewError::Busy)?;
-        render(&data_dir.join(&first.path), sop_instance_uid)?
+        render(
+            &data_dir.join(&first.path),
+            sop_instance_uid,
+            &Look::default(),
+        )?
     };
     let mut bytes = Vec::new();
     thumbnail::shrink(img)
@@ -124,8 +128,22 @@ fn write_atomically(dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, dest)
 }
 
-/// The first frame of a stored object's pixel data as an 8-bit image.
-pub fn render(path: &Path, sop_instance_uid: &str) -> Result<DynamicImage, PreviewError> {
+/// Which frame to render and through which window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Look {
+    /// 0-based.
+    pub frame: u32,
+    /// `(center, width)` in place of the file's own window (or the values' range).
+    pub window: Option<(f64, f64)>,
+}
+
+/// A frame of a stored object's pixel data as an 8-bit image, as `look` says (the caller holds
+/// a `renders` slot).
+pub fn render(
+    path: &Path,
+    sop_instance_uid: &str,
+    look: &Look,
+) -> Result<DynamicImage, PreviewError> {
     let err = |message: String| PreviewError::Render {
         sop: sop_instance_uid.to_owned(),
         message,
@@ -136,26 +154,37 @@ pub fn render(path: &Path, sop_instance_uid: &str) -> Result<DynamicImage, Previ
     }
     let pixels = obj.decode_pixel_data().map_err(|e| err(e.to_string()))?;
     let (w, h) = (pixels.columns(), pixels.rows());
+    if look.frame >= pixels.number_of_frames() {
+        return Err(err(format!(
+            "no frame {} (the instance has {})",
+            look.frame + 1,
+            pixels.number_of_frames()
+        )));
+    }
     let photometric = pixels.photometric_interpretation();
     let img = match pixels.samples_per_pixel() {
         1 if photometric.is_monochrome() => {
             // Stored values through the Modality LUT (rescale), then our own window.
             let options = ConvertOptions::new().with_voi_lut(VoiLutOption::Identity);
             let values: Vec<f64> = pixels
-                .to_vec_frame_with_options(0, &options)
+                .to_vec_frame_with_options(look.frame, &options)
                 .map_err(|e| err(e.to_string()))?;
-            let window = pixels
-                .window()
-                .ok()
-                .flatten()
-                .and_then(|w| w.first().copied())
-                .map(|w| (w.center, w.width));
+            let window = look.window.or_else(|| {
+                pixels
+                    .window()
+                    .ok()
+                    .flatten()
+                    .and_then(|w| w.first().copied())
+                    .map(|w| (w.center, w.width))
+            });
             let invert = photometric.as_str() == "MONOCHROME1";
             let grey = window_8bit(&values, window, invert);
             GrayImage::from_raw(w, h, grey).map(DynamicImage::ImageLuma8)
         }
         3 if pixels.bits_allocated() == 8 => {
-            let data: Vec<u8> = pixels.to_vec_frame(0).map_err(|e| err(e.to_string()))?;
+            let data: Vec<u8> = pixels
+                .to_vec_frame(look.frame)
+                .map_err(|e| err(e.to_string()))?;
             RgbImage::from_raw(w, h, data).map(DynamicImage::ImageRgb8)
         }
         n => {
@@ -201,10 +230,10 @@ mod tests {
     use dicom_dictionary_std::tags;
     use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 
-    use super::{render, window_8bit};
+    use super::{render, window_8bit, Look};
 
     #[test]
-    fn a_multi_frame_colour_image_previews_its_first_frame() {
+    fn a_multi_frame_colour_image_previews_its_first_frame_and_renders_any() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("us.dcm");
         // Two 3×2 RGB frames: the first red, the second blue.
@@ -234,9 +263,26 @@ mod tests {
         .expect("meta")
         .write_to_file(&path)
         .expect("write");
-        let img = render(&path, "1.2.3.4").expect("render").to_rgb8();
+        let img = render(&path, "1.2.3.4", &Look::default())
+            .expect("render")
+            .to_rgb8();
         assert_eq!((img.width(), img.height()), (3, 2));
         assert_eq!(img.get_pixel(2, 1).0, [200, 0, 0]);
+        let second = Look {
+            frame: 1,
+            window: None,
+        };
+        let img = render(&path, "1.2.3.4", &second).expect("render").to_rgb8();
+        assert_eq!(
+            img.get_pixel(2, 1).0,
+            [0, 0, 200],
+            "the second frame is blue"
+        );
+        let past = Look {
+            frame: 2,
+            window: None,
+        };
+        assert!(render(&path, "1.2.3.4", &past).is_err(), "no third frame");
     }
 
     #[test]

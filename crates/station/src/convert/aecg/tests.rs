@@ -50,12 +50,11 @@ fn rhythm_leads_patient_and_time_are_read() {
     );
 }
 
-#[test]
-fn waveform_written_reads_back_as_the_file_says() {
-    let ecg = parse(SAMPLE.as_bytes()).expect("parses");
-    let t = ecg.acquired.unwrap();
-    let ctx = Context {
-        sop_class_uid: sop_class(&ecg),
+/// What the converter passes for one instance: the sample's UIDs, its patient as assigned.
+pub(super) fn context(ecg: &Ecg) -> Context {
+    let t = ecg.acquired.unwrap_or_default();
+    Context {
+        sop_class_uid: sop_class(ecg),
         sop_instance_uid: "2.25.1".into(),
         study_uid: "2.25.2".into(),
         series_uid: "2.25.3".into(),
@@ -63,14 +62,21 @@ fn waveform_written_reads_back_as_the_file_says() {
         instance_number: 1,
         modality: "ECG".into(),
         assignment: Assignment {
-            patient: ecg.patient.clone().unwrap(),
+            patient: ecg.patient.clone().unwrap_or_default(),
             ..Assignment::default()
         },
         acquired: t,
         study_started: t,
         device_name: String::new(),
         series_description: String::new(),
-    };
+    }
+}
+
+#[test]
+fn waveform_written_reads_back_as_the_file_says() {
+    let ecg = parse(SAMPLE.as_bytes()).expect("parses");
+    assert!(ecg.patient.is_some() && ecg.acquired.is_some());
+    let ctx = context(&ecg);
     let obj = build(&ctx, &ecg);
     let w = crate::dicom::waveform::from_object(&obj, ctx.sop_class_uid.into()).expect("reads");
     assert_eq!(w.sampling_hz, 500.0);

@@ -338,4 +338,6 @@ pub fn person_name(pn: &str) -> String {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

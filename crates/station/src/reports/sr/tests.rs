@@ -51,7 +51,7 @@ fn text_dicom_rs_read_byte_for_byte_is_decoded_by_the_declared_or_detected_chars
 }
 
 /// A content item: a concept name coded (value, scheme, meaning), with a text value or children.
-fn item(
+pub(super) fn item(
     value_type: &str,
     name: (&str, &str, &str),
     text: Option<&str>,

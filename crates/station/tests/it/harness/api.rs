@@ -153,25 +153,43 @@ impl Client {
 
     /// `GET path` as the holder of `token` (a bearer header: tokens never go in URLs).
     pub fn get_as(&self, token: &str, path: &str) -> (u16, String) {
-        let (status, _, body) = self.fetch(path, Some(token));
+        let (status, _, body) = self.fetch(path, Some(token), None);
         (status, String::from_utf8_lossy(&body).into_owned())
     }
 
     /// `GET path`: status, `Content-Type` and the body's bytes.
     pub fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
-        self.fetch(path, None)
+        self.fetch(path, None, None)
     }
 
     /// As [`Client::get_bytes`], as the holder of `token`.
     pub fn get_bytes_as(&self, token: &str, path: &str) -> (u16, String, Vec<u8>) {
-        self.fetch(path, Some(token))
+        self.fetch(path, Some(token), None)
     }
 
-    fn fetch(&self, path: &str, token: Option<&str>) -> (u16, String, Vec<u8>) {
+    /// GET with an Accept header, as a DICOMweb client asking for one image type.
+    pub fn get_bytes_accepting(
+        &self,
+        token: &str,
+        path: &str,
+        accept: &str,
+    ) -> (u16, String, Vec<u8>) {
+        self.fetch(path, Some(token), Some(accept))
+    }
+
+    fn fetch(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        accept: Option<&str>,
+    ) -> (u16, String, Vec<u8>) {
         self.rt.block_on(async {
             let mut request = self.http.get(format!("{}{path}", self.base));
             if let Some(token) = token {
                 request = request.bearer_auth(token);
+            }
+            if let Some(accept) = accept {
+                request = request.header("accept", accept);
             }
             let resp = request
                 .timeout(Duration::from_secs(60))

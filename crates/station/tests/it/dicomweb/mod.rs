@@ -2,6 +2,8 @@
 //! day's studies received from DCMTK are found by QIDO-RS, their metadata and frames come back
 //! over WADO-RS with exactly the pixels the device sent, behind the login, audited.
 
+mod rendered;
+
 use std::time::Duration;
 
 use dicom_dictionary_std::tags;
@@ -10,10 +12,10 @@ use station::demo::Scale;
 
 use crate::harness::*;
 
-const BOUNDARY: &str = "--station-dicomweb-part-0a8f3c";
+pub(crate) const BOUNDARY: &str = "--station-dicomweb-part-0a8f3c";
 
 /// The body of the one part of a multipart/related answer, and its Content-Type.
-fn single_part(body: &[u8]) -> (String, Vec<u8>) {
+pub(crate) fn single_part(body: &[u8]) -> (String, Vec<u8>) {
     let text_end = body
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -33,7 +35,7 @@ fn single_part(body: &[u8]) -> (String, Vec<u8>) {
 }
 
 /// The pixel bytes of frame `n` (1-based) of a native little-endian file the device sent.
-fn sent_frame(path: &std::path::Path, n: usize) -> Vec<u8> {
+pub(crate) fn sent_frame(path: &std::path::Path, n: usize) -> Vec<u8> {
     let obj = dicom_object::open_file(path).expect("the sent file");
     let int = |tag| {
         obj.element(tag)
@@ -55,16 +57,25 @@ fn sent_frame(path: &std::path::Path, n: usize) -> Vec<u8> {
     all[(n - 1) * size..n * size].to_vec()
 }
 
-#[test]
-fn a_received_study_is_read_over_the_stations_own_dicomweb() {
-    let scratch = Scratch::new();
+/// A station that has received a small demo day (seed `seed`) from DCMTK, every file indexed.
+pub(crate) fn station_with_a_day(
+    scratch: &Scratch,
+    seed: u64,
+) -> (Station, Vec<station::demo::DemoFile>) {
     let station = Station::start(scratch.path(), &Options::default());
-    let day = demo_day(&scratch.join("day"), Scale::Small, 52);
+    let day = demo_day(&scratch.join("day"), Scale::Small, seed);
     let paths: Vec<&std::path::Path> = day.iter().map(|f| f.path.as_path()).collect();
     station.send(&paths);
     wait_for("the day indexed", Duration::from_secs(60), || {
         (station.instances().len() == day.len()).then_some(())
     });
+    (station, day)
+}
+
+#[test]
+fn a_received_study_is_read_over_the_stations_own_dicomweb() {
+    let scratch = Scratch::new();
+    let (station, day) = station_with_a_day(&scratch, 52);
     let client = Client::new(&station);
     let admin = client.admin();
     let get = |path: &str, token: &str| client.get_bytes_as(token, &format!("/dicom-web{path}"));
@@ -279,7 +290,7 @@ fn a_received_study_is_read_over_the_stations_own_dicomweb() {
     );
 }
 
-fn sent_frames(path: &std::path::Path) -> usize {
+pub(crate) fn sent_frames(path: &std::path::Path) -> usize {
     dicom_object::open_file(path)
         .expect("the sent file")
         .element(tags::NUMBER_OF_FRAMES)
