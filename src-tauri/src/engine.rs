@@ -18,7 +18,8 @@ pub struct Engine {
     pub events: Events,
     /// The database, for the tray's and notifications' read-only queries.
     pub db: PathBuf,
-    /// Where the engine's LAN HTTP server listens (browsers on the clinic LAN, previews).
+    /// Where the window reaches the engine's HTTP server (previews, print views): the LAN
+    /// server, or with `[http] tls` on a plain-HTTP listener of its own on loopback.
     pub http_addr: SocketAddr,
     api: Arc<Api>,
     station: Mutex<Option<Station>>,
@@ -26,11 +27,11 @@ pub struct Engine {
 
 impl Engine {
     pub fn start(config: &Config) -> Result<Engine, ServeError> {
-        let station = Station::start(config)?;
+        let station = Station::start_for_window(config)?;
         Ok(Engine {
             events: station.events.clone(),
             db: config.db_path(),
-            http_addr: station.http_addr,
+            http_addr: station.window_http_addr,
             api: station.api.clone(),
             station: Mutex::new(Some(station)),
         })

@@ -1,6 +1,7 @@
 // Starts a real `station serve` for the browser tests: free loopback ports, its own data
 // directory, the first admin's password set through the environment, logs kept for failures.
 import { spawn, execFileSync } from 'node:child_process'
+import { get as httpsGet } from 'node:https'
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -126,7 +127,8 @@ export class Station {
    */
   /** `env`: more environment for the station's process (e.g. its time zone, `TZ`). */
   /** `highWater`: `[storage] high_water_percent` (100, early deletion off, unless a test of retention says). */
-  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, worklistCallers = [], extraToml = '', env = {}, highWater = 100 } = {}) {
+  /** `tls`: HTTPS with the station's own certificate (`[http] tls = "self-signed"`). */
+  static async start({ destinations = [], holdUnmatched = false, holdOnMismatch = false, worklistCallers = [], extraToml = '', env = {}, highWater = 100, tls = false } = {}) {
     const bin = stationBin()
     if (!existsSync(bin)) throw new Error(`no station binary at ${bin}: run cargo build -p station first`)
     const dir = mkdtempSync(join(tmpdir(), 'station-e2e-'))
@@ -150,6 +152,7 @@ export class Station {
         '[http]',
         `port = ${httpPort}`,
         'bind = "127.0.0.1"',
+        ...(tls ? ['tls = "self-signed"'] : []),
         '[storage]',
         'min_free_mb = 1',
         // A build machine's disk may be 90% full with other things: retention would then
@@ -184,11 +187,10 @@ export class Station {
       env: { ...process.env, STATION_ADMIN_PASSWORD: ADMIN_PASSWORD, RUST_LOG: process.env.RUST_LOG ?? 'info', ...env },
       stdio: ['ignore', out, out],
     })
-    const st = new Station(dir, child, dicomPort, httpPort, log)
+    const st = new Station(dir, child, dicomPort, httpPort, log, tls)
     await waitFor('station HTTP to answer', 60_000, async () => {
       if (child.exitCode !== null) throw new Error(`station exited ${child.exitCode}:\n${st.logs()}`)
-      const r = await fetch(`${st.url}/api/openapi.json`)
-      return r.ok
+      return st.answers('/api/openapi.json')
     }).catch((e) => {
       st.stop()
       throw new Error(`${e.message}\n${st.logs()}`)
@@ -196,10 +198,25 @@ export class Station {
     return st
   }
 
-  constructor(dir, child, dicomPort, httpPort, log) {
+  constructor(dir, child, dicomPort, httpPort, log, tls = false) {
     Object.assign(this, { dir, child, dicomPort, httpPort, logFile: log })
     this.exportDir = join(dir, 'export')
-    this.url = `http://127.0.0.1:${httpPort}`
+    this.url = `${tls ? 'https' : 'http'}://127.0.0.1:${httpPort}`
+    /** With `tls`: the certificate the station made for itself (PEM). */
+    this.certFile = tls ? join(dir, 'data', 'https-cert.pem') : null
+  }
+
+  /** Whether `path` answers 200; over HTTPS trusting only the station's own certificate. */
+  async answers(path) {
+    if (!this.certFile) return (await fetch(`${this.url}${path}`)).ok
+    if (!existsSync(this.certFile)) return false
+    const ca = readFileSync(this.certFile)
+    return new Promise((ok) => {
+      httpsGet(`${this.url}${path}`, { ca }, (r) => {
+        r.resume()
+        ok(r.statusCode === 200)
+      }).on('error', () => ok(false))
+    })
   }
 
   logs() {

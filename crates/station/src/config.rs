@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 mod destination;
 pub mod device;
 mod editor;
+mod http;
 mod live;
 mod schedule;
 mod storage;
@@ -19,6 +20,7 @@ mod validate;
 pub use destination::{Destination, OAuth2Config, RateWindow, Secret};
 pub use device::ExportKind;
 pub use editor::write_editable;
+pub use http::{HttpConfig, TlsMode};
 pub use live::Live;
 pub use schedule::{kbit_to_bytes, parse_clock, Schedule, Window};
 pub use storage::StorageConfig;
@@ -84,6 +86,8 @@ pub enum Setting {
     WatchDevice,
     UidRoot,
     MetricsToken,
+    /// `[http] tls` with its certificate files.
+    Tls,
     /// Retention's days and disk marks.
     Retention,
     /// The backup time and how many backups are kept.
@@ -316,43 +320,8 @@ fn default_max_per_address() -> usize {
     8
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConfig {
-    pub port: u16,
-    pub bind: String,
-    /// A connection must send a request's whole header within this many seconds of connecting
-    /// (or of its previous answer), else it is closed: a slow client cannot hold a slot.
-    #[serde(default = "default_header_read_timeout_secs")]
-    pub header_read_timeout_secs: u64,
-    /// Open connections at most; more wait to be accepted until one closes.
-    #[serde(default = "default_max_connections")]
-    pub max_connections: usize,
-    /// Open connections from one computer at most; more are closed at once, so one computer
-    /// cannot take the slots every other one needs.
-    #[serde(default = "default_max_connections_per_address")]
-    pub max_connections_per_address: usize,
-    /// Host names (besides IP addresses, `localhost` and this computer's name) the UI and API
-    /// answer to, e.g. `station.clinic.lan`. A request naming any other host is refused, so a
-    /// web page elsewhere cannot reach the station through a name it controls (DNS rebinding).
-    #[serde(default)]
-    pub allowed_hosts: Vec<String>,
-}
-
 fn default_session_max_secs() -> u64 {
     86400
-}
-
-fn default_header_read_timeout_secs() -> u64 {
-    10
-}
-
-fn default_max_connections() -> usize {
-    512
-}
-
-fn default_max_connections_per_address() -> usize {
-    64
 }
 
 /// Logins and sessions for the UI and the LAN HTTP API.

@@ -31,6 +31,27 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// Writes `bytes` to `path` as a whole or not at all (a temporary file beside it, synced, then
+/// renamed over it, and the rename made durable), readable by the station's user only.
+pub fn write_private_durably(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".part");
+    let tmp = path.with_file_name(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => sync_dir(dir),
+        None => Ok(()),
+    }
+}
+
 /// Makes `dir` (the data directory: patients' images, the index, passwords' hashes) readable
 /// by the station's own user only, at every start, so an install made before this rule is
 /// fixed too. On Windows the directory keeps the ACL it inherits (not verified there).

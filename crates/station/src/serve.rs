@@ -50,7 +50,11 @@ pub enum ServeError {
 /// A running station. Dropping it does not stop it; call [`Station::shutdown`].
 pub struct Station {
     pub dicom_addr: SocketAddr,
+    /// The LAN HTTP server (HTTPS with `[http] tls`).
     pub http_addr: SocketAddr,
+    /// Where the desktop window reaches the HTTP server: `http_addr`, or when started
+    /// [`Station::start_for_window`] with TLS on, a plain-HTTP listener on loopback.
+    pub window_http_addr: SocketAddr,
     /// The one engine API, for the desktop shell's adapter (the HTTP server uses it too).
     pub api: Arc<crate::api::Api>,
     /// The engine's store and event bus, for the API layers (HTTP, Tauri) built on a station.
@@ -65,6 +69,16 @@ pub struct Station {
 
 impl Station {
     pub fn start(config: &Config) -> Result<Station, ServeError> {
+        Station::start_with(config, false)
+    }
+
+    /// As [`Station::start`], for the desktop shell, whose window reaches the HTTP server at
+    /// [`Station::window_http_addr`] (plain HTTP on loopback when the LAN gets HTTPS).
+    pub fn start_for_window(config: &Config) -> Result<Station, ServeError> {
+        Station::start_with(config, true)
+    }
+
+    fn start_with(config: &Config, for_window: bool) -> Result<Station, ServeError> {
         let data_dir = &config.data_dir;
         crate::disk::private_files();
         std::fs::create_dir_all(data_dir)
@@ -97,13 +111,16 @@ impl Station {
         // The API is up before devices can connect, so "listening" means usable in every way.
         let api = Arc::new(crate::api::Api::new(config, store.clone(), events.clone())?);
         let activity = Arc::new(crate::metrics::Activity::new()?);
-        let (http_addr, http_thread) = crate::http::spawn(
+        let http = crate::http::spawn(
             &config.http,
+            data_dir,
+            for_window,
             api.clone(),
             activity.clone(),
             shutdown.clone(),
         )?;
-        threads.push(http_thread);
+        let (http_addr, window_http_addr) = (http.addr, http.window_addr);
+        threads.push(http.thread);
         let listener = Listener::bind(&config.dicom, ingest.clone(), activity.clone())?;
         let dicom_addr = listener
             .local_addr()
@@ -170,6 +187,7 @@ impl Station {
         Ok(Station {
             dicom_addr,
             http_addr,
+            window_http_addr,
             api,
             store,
             events,

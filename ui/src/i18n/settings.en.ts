@@ -2,6 +2,15 @@
 // settings.zh-CN.ts).
 export default {
   settings: {
+    https: 'HTTPS for LAN browsers',
+    httpsCertificate: 'Certificate',
+    httpsSelfSigned: 'Made by this station (self-signed)',
+    httpsFiles: 'Given by the administrator',
+    httpsFingerprint: 'SHA-256 fingerprint',
+    httpsFile: 'Certificate file',
+    httpsCompare: 'The first time a browser opens https://… it warns about this certificate: open the certificate details in the browser and compare its SHA-256 fingerprint with the one above. Only when they are the same, accept it.',
+    httpsOff: 'Browsers reach the station over plain HTTP. To turn HTTPS on, set tls = "self-signed" (or "files" with tls_cert and tls_key) under [http] in the configuration file and restart the station.',
+    httpsCopyFailed: 'Could not copy it: select the fingerprint and copy it by hand.',
     title: 'Settings',
     diagnostics: 'Download diagnostics',
     diagnosticsHint: 'For the center\'s maintenance staff: versions, disk, settings (no passwords), recent log, send queue, connection tests; no patient data',

@@ -2,6 +2,15 @@
 // and the editors (part of zh-CN.ts, kept apart for its size; its twin is settings.en.ts).
 export default {
   settings: {
+    https: '局域网浏览器的 HTTPS',
+    httpsCertificate: '证书',
+    httpsSelfSigned: '本站自动生成（自签名）',
+    httpsFiles: '管理员提供',
+    httpsFingerprint: 'SHA-256 指纹',
+    httpsFile: '证书文件',
+    httpsCompare: '浏览器首次打开 https://… 时会提示此证书不受信任：请在浏览器中查看证书详情，将其 SHA-256 指纹与上面的指纹逐位核对，完全一致后再接受。',
+    httpsOff: '浏览器目前通过普通 HTTP 访问本站。如需启用 HTTPS，请在配置文件的 [http] 中设置 tls = "self-signed"（或 "files"，并填写 tls_cert 和 tls_key），然后重启采集站。',
+    httpsCopyFailed: '无法自动复制，请选中指纹后手动复制。',
     title: '系统设置',
     diagnostics: '下载诊断包',
     diagnosticsHint: '供诊断中心维护人员排查问题：版本、磁盘、配置（不含密码）、最近日志、发送队列、连接测试；不含患者信息',

@@ -41,6 +41,7 @@ use crate::store::Store;
 pub use errors::{ApiError, ErrorCode, Lang};
 pub use ops::Op;
 use roles::Access;
+pub use settings::HttpsCertificate;
 
 /// The engine as the API sees it. One per station; share it behind an `Arc`.
 pub struct Api {
@@ -55,6 +56,8 @@ pub struct Api {
     pub(crate) worklist_refused: Arc<crate::scp::refused::RefusedCallers>,
     /// The desktop window's keys for file URLs.
     pub(crate) file_keys: file_keys::FileKeys,
+    /// The certificate the HTTP server presents, once it serves HTTPS (the Settings page).
+    pub(crate) https: std::sync::OnceLock<HttpsCertificate>,
 }
 
 /// The request of operations that take nothing.
@@ -140,7 +143,13 @@ impl Api {
             auth,
             worklist_refused: Arc::default(),
             file_keys: Default::default(),
+            https: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Told by the HTTP server, at start, which certificate it serves HTTPS with.
+    pub fn set_https_certificate(&self, certificate: HttpsCertificate) {
+        let _ = self.https.set(certificate);
     }
 
     /// Where the DICOM listener records refused worklist callers.

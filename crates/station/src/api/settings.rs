@@ -29,6 +29,20 @@ pub struct Settings {
     /// Devices whose worklist queries were refused since the station started (not in
     /// `dicom.worklist_callers`), the latest first: the page offers to allow each.
     pub worklist_refused: Vec<crate::scp::refused::RefusedCaller>,
+    /// The certificate the LAN UI is served with over HTTPS; absent: plain HTTP (`[http] tls`).
+    pub https: Option<HttpsCertificate>,
+}
+
+/// The certificate browsers on the LAN are shown, for a person to compare its fingerprint with
+/// the one the browser displays before trusting it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct HttpsCertificate {
+    /// `self-signed` (made by the station at its first start) or `files` (the admin's).
+    pub mode: config::TlsMode,
+    /// SHA-256 of the certificate's DER, as browsers show it (uppercase hex pairs, colons).
+    pub sha256: String,
+    /// The certificate's PEM file.
+    pub file: String,
 }
 
 /// The sections an admin edits; each replaces the one in force.
@@ -103,6 +117,7 @@ fn settings_of(ctx: &Ctx<'_>, config: &Config) -> Settings {
             .api
             .worklist_refused
             .list(&config.dicom.worklist_callers),
+        https: ctx.api.https.get().cloned(),
     }
 }
 

@@ -164,3 +164,22 @@ fn worklist_callers_are_titles_and_must_be_allowed_callers_when_those_are_listed
     c.dicom.reserved_associations = c.dicom.max_associations;
     assert!(c.validate().is_err(), "a reserve of every slot leaves none");
 }
+
+#[test]
+fn tls_is_off_by_default_and_files_need_both_paths() {
+    let c = Config::load(None, &Overrides::default()).expect("defaults load");
+    assert_eq!(c.http.tls, TlsMode::Off);
+    let c = load_str("[http]\ntls = \"self-signed\"\n").expect("self-signed");
+    assert_eq!(c.http.tls, TlsMode::SelfSigned);
+    let c = load_str("[http]\ntls = \"files\"\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n")
+        .expect("files");
+    assert_eq!(c.http.tls_key.as_deref(), Some(Path::new("k.pem")));
+    for (text, named) in [
+        ("tls = \"files\"\ntls_cert = \"c.pem\"\n", "tls_key"),
+        ("tls = \"self-signed\"\ntls_key = \"k.pem\"\n", "tls_cert"),
+        ("tls = \"on\"\n", "tls"),
+    ] {
+        let err = load_str(&format!("[http]\n{text}")).expect_err(text);
+        assert!(err.to_string().contains(named), "{text}: {err}");
+    }
+}

@@ -58,6 +58,7 @@ impl Config {
                 "dicom.artim_timeout_secs and dicom.idle_timeout_secs must be at least 1",
             ));
         }
+        self.http.validate_tls()?;
         let storage = &self.storage;
         if (!storage.backup_time.trim().is_empty() && storage.backup_at().is_none())
             || storage.backup_keep == 0

@@ -1,7 +1,9 @@
 //! Accepting connections within bounds: at most `max_connections` open, at most
 //! `max_connections_per_address` from one computer, and a request header that must arrive
 //! whole within `header_read_timeout_secs` (a slow client that trickles bytes, or sends none,
-//! is closed and frees its slot). Request bodies are bounded by the routes.
+//! is closed and frees its slot). Request bodies are bounded by the routes. Over TLS the
+//! handshake has the same deadline before the header's, so a client that connects and never
+//! says hello frees its slot as a silent plain one does.
 //!
 //! Must never: let one computer hold the slots every other computer needs, or keep the station
 //! from stopping (open connections are asked to finish when it stops, and waited for briefly).
@@ -15,8 +17,10 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::HttpConfig;
 
@@ -77,12 +81,13 @@ impl Drop for AddressSlot {
     }
 }
 
-/// Serves `app` on `listener` until `stopping` turns `true`, then lets open connections finish
-/// (for at most [`DRAIN`]).
+/// Serves `app` on `listener` (over TLS when given an acceptor) until `stopping` turns `true`,
+/// then lets open connections finish (for at most [`DRAIN`]).
 pub(super) async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     stopping: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -118,8 +123,24 @@ pub(super) async fn serve(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let stopping = stopping.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            connection(stream, peer, app, limits, stopping).await;
+            match tls {
+                None => connection(stream, peer, app, limits, OverTls(false), stopping).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(stream)) => {
+                            connection(stream, peer, app, limits, OverTls(true), stopping).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %peer, error = %e, "TLS handshake failed")
+                        }
+                        Err(_) => tracing::debug!(peer = %peer, "TLS handshake too slow: closed"),
+                    }
+                }
+            }
             drop(address_slot);
             drop(permit);
         });
@@ -129,16 +150,26 @@ pub(super) async fn serve(
     let _ = tokio::time::timeout(DRAIN, slots.acquire_many(all)).await;
 }
 
-/// One HTTP/1.1 connection (browsers speak nothing else to a plain-HTTP LAN server).
-async fn connection(
-    stream: tokio::net::TcpStream,
+/// Whether a request came over TLS (its session cookie is then `Secure`).
+#[derive(Clone, Copy)]
+pub(crate) struct OverTls(pub bool);
+
+/// One HTTP/1.1 connection, plain or TLS (ALPN offers nothing else).
+async fn connection<S>(
+    stream: S,
     peer: SocketAddr,
     app: Router,
     limits: Limits,
+    tls: OverTls,
     mut stopping: watch::Receiver<bool>,
-) {
-    // Each request knows its peer address (login throttling is per computer).
-    let app = app.layer(axum::Extension(ConnectInfo(peer)));
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    // Each request knows its peer address (login throttling is per computer) and whether it
+    // came over TLS.
+    let app = app
+        .layer(axum::Extension(ConnectInfo(peer)))
+        .layer(axum::Extension(tls));
     let service = TowerToHyperService::new(app);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

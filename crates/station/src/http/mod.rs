@@ -4,6 +4,11 @@
 //! It runs on its own thread with its own tokio runtime; every API call goes to a blocking
 //! thread (SQLite, argon2), so the async workers only move bytes.
 //!
+//! With `[http] tls` it speaks HTTPS (`tls`): the LAN, the monitoring paths and all. The desktop
+//! window of the same process then reaches it on a plain-HTTP listener of its own on loopback
+//! (its web view would refuse the station's self-signed certificate; loopback never leaves the
+//! PC).
+//!
 //! The center's monitoring reads `/metrics` (with its scrape token), `/healthz` and `/readyz`
 //! (no login) beside the API: they are not operations a person does, and carry no patient data.
 //!
@@ -19,8 +24,10 @@ mod routes;
 mod security;
 mod sse;
 mod static_ui;
+pub mod tls;
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -43,6 +50,18 @@ pub enum HttpError {
     },
     #[error("cannot start the HTTP server's runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+/// The HTTP server, listening.
+pub struct Bound {
+    /// The LAN address (HTTPS when `[http] tls` is on).
+    pub addr: SocketAddr,
+    /// Where this process's own desktop window reaches the server: `addr`, or with TLS on the
+    /// window's plain-HTTP listener on loopback (see the module's comment).
+    pub window_addr: SocketAddr,
+    pub thread: JoinHandle<()>,
 }
 
 /// What the routes share.
@@ -55,22 +74,37 @@ pub(crate) struct AppState {
     pub stopping: watch::Receiver<bool>,
 }
 
-/// Binds `[http]` now (so a taken port is an error at start) and serves on a thread until
-/// `shutdown` is set.
+/// Binds `[http]` now (so a taken port, or a certificate file that cannot be used, is an error
+/// at start) and serves on a thread until `shutdown` is set. `for_window`: also the desktop
+/// window's plain loopback listener when TLS is on.
 pub fn spawn(
     config: &HttpConfig,
+    data_dir: &Path,
+    for_window: bool,
     api: Arc<Api>,
     activity: Arc<Activity>,
     shutdown: Arc<AtomicBool>,
-) -> Result<(SocketAddr, JoinHandle<()>), HttpError> {
+) -> Result<Bound, HttpError> {
+    let tls = tls::prepare(config, data_dir)?;
     let addr = format!("{}:{}", config.bind, config.port);
-    let bind_err = |source| HttpError::Bind {
+    let listener = bind(&addr)?;
+    let local = listener.local_addr().map_err(|source| HttpError::Bind {
         addr: addr.clone(),
         source,
+    })?;
+    let window = match (&tls, for_window) {
+        (Some(_), true) => Some(bind(
+            &SocketAddr::from((Ipv4Addr::LOCALHOST, 0)).to_string(),
+        )?),
+        _ => None,
     };
-    let listener = std::net::TcpListener::bind(&addr).map_err(bind_err)?;
-    listener.set_nonblocking(true).map_err(bind_err)?;
-    let local = listener.local_addr().map_err(bind_err)?;
+    let window_addr = match &window {
+        Some(w) => w.local_addr().map_err(|source| HttpError::Bind {
+            addr: "127.0.0.1:0".into(),
+            source,
+        })?,
+        None => local,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("http")
@@ -79,12 +113,19 @@ pub fn spawn(
         .map_err(HttpError::Runtime)?;
     let limits = listen::Limits::from_config(config);
     let allowed_hosts = Arc::new(security::AllowedHosts::new(&config.allowed_hosts));
+    let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+    if let Some(t) = &tls {
+        api.set_https_certificate(t.certificate.clone());
+    }
     let thread = std::thread::spawn(move || {
         runtime.block_on(async move {
             let (stop_tx, stopping) = watch::channel(false);
-            let listener = match tokio::net::TcpListener::from_std(listener) {
-                Ok(l) => l,
-                Err(e) => {
+            let (listener, window) = match (
+                tokio::net::TcpListener::from_std(listener),
+                window.map(tokio::net::TcpListener::from_std).transpose(),
+            ) {
+                (Ok(l), Ok(w)) => (l, w),
+                (Err(e), _) | (_, Err(e)) => {
                     tracing::error!(error = %e, "HTTP listener unusable");
                     return;
                 }
@@ -107,10 +148,42 @@ pub fn spawn(
                 }
                 let _ = stop_tx.send(true);
             });
-            listen::serve(listener, app, limits, stopping).await;
+            let lan = listen::serve(listener, app.clone(), limits, acceptor, stopping.clone());
+            match window {
+                Some(w) => {
+                    tokio::join!(lan, listen::serve(w, app, limits, None, stopping));
+                }
+                None => lan.await,
+            }
             watcher.abort();
         });
     });
-    tracing::info!(addr = %local, "HTTP API and UI ready");
-    Ok((local, thread))
+    match &tls {
+        Some(t) => tracing::info!(
+            addr = %local,
+            certificate = %t.certificate.file,
+            sha256 = %t.certificate.sha256,
+            "HTTPS API and UI ready"
+        ),
+        None => tracing::info!(addr = %local, "HTTP API and UI ready"),
+    }
+    if window_addr != local {
+        tracing::info!(addr = %window_addr, "plain HTTP on loopback for the desktop window");
+    }
+    Ok(Bound {
+        addr: local,
+        window_addr,
+        thread,
+    })
+}
+
+/// A listening socket the tokio runtime can take over.
+fn bind(addr: &str) -> Result<std::net::TcpListener, HttpError> {
+    let bind_err = |source| HttpError::Bind {
+        addr: addr.to_owned(),
+        source,
+    };
+    let listener = std::net::TcpListener::bind(addr).map_err(bind_err)?;
+    listener.set_nonblocking(true).map_err(bind_err)?;
+    Ok(listener)
 }

@@ -11,9 +11,10 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::Value;
 
+use super::listen::OverTls;
 use super::{dicomweb, downloads, monitor, openapi, sse, static_ui, AppState};
 use crate::api::{ApiError, Lang};
 use crate::auth::Origin;
@@ -132,13 +133,16 @@ pub(crate) fn credential(headers: &HeaderMap) -> Option<(String, bool)> {
         .map(|(_, value)| (value.to_owned(), true))
 }
 
-/// The `Set-Cookie` that starts (`Some(token)`) or ends (`None`) the browser's session. No
-/// `Secure`: the LAN UI is plain HTTP. No lifetime: it ends with the browser, the session
-/// itself with its time.
-fn session_cookie(token: Option<&str>) -> Option<HeaderValue> {
+/// The `Set-Cookie` that starts (`Some(token)`) or ends (`None`) the browser's session;
+/// `Secure` over HTTPS (the browser then never sends it over plain HTTP). No lifetime: it ends
+/// with the browser, the session itself with its time.
+fn session_cookie(token: Option<&str>, tls: OverTls) -> Option<HeaderValue> {
+    let secure = if tls.0 { "; Secure" } else { "" };
     let value = match token {
-        Some(t) => format!("{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict"),
-        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        Some(t) => format!("{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+        None => {
+            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
+        }
     };
     HeaderValue::from_str(&value).ok()
 }
@@ -154,6 +158,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
 async fn call(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(tls): Extension<OverTls>,
     Path(op): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -188,8 +193,8 @@ async fn call(
         Ok(Ok(value)) => {
             // A browser's login lives on as the cookie; logging out ends it there too.
             let cookie = match op_name.as_str() {
-                "login" => session_cookie(value.get("token").and_then(Value::as_str)),
-                "logout" => session_cookie(None),
+                "login" => session_cookie(value.get("token").and_then(Value::as_str), tls),
+                "logout" => session_cookie(None, tls),
                 _ => None,
             };
             let mut resp = Json(value).into_response();
@@ -203,7 +208,7 @@ async fn call(
         {
             // A session already gone: the browser's cookie still goes.
             let mut resp = error_response(&err, lang);
-            if let Some(c) = session_cookie(None) {
+            if let Some(c) = session_cookie(None, tls) {
                 resp.headers_mut().insert(header::SET_COOKIE, c);
             }
             resp

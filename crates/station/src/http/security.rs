@@ -73,6 +73,11 @@ impl AllowedHosts {
         AllowedHosts(names)
     }
 
+    /// The names, lowercase: `localhost`, this computer's (`.local`, bare), the configured ones.
+    pub(crate) fn names(&self) -> &[String] {
+        &self.0
+    }
+
     /// Whether `host` (a `Host` header: `name`, `name:port`, `[v6]:port`) may be answered.
     pub(crate) fn allows(&self, host: &str) -> bool {
         let host = host.trim();

@@ -21,6 +21,7 @@ mod durability;
 mod exports;
 mod folders;
 mod hostile;
+mod https;
 mod hubcheck;
 mod hubtest;
 mod logs;

@@ -1448,7 +1448,8 @@ export interface components {
             /**
              * Format: int64
              * @description A connection must send a request's whole header within this many seconds of connecting
-             *     (or of its previous answer), else it is closed: a slow client cannot hold a slot.
+             *     (or of its previous answer), else it is closed: a slow client cannot hold a slot. Over
+             *     TLS the handshake has the same time, before the header's.
              */
             header_read_timeout_secs?: number;
             /** @description Open connections at most; more wait to be accepted until one closes. */
@@ -1460,6 +1461,28 @@ export interface components {
             max_connections_per_address?: number;
             /** Format: int32 */
             port: number;
+            /**
+             * @description HTTPS for the LAN UI and API: `off` (plain HTTP), `self-signed` (a certificate the
+             *     station makes at its first start and keeps in its data directory; browsers ask once,
+             *     and its SHA-256 fingerprint is shown to compare) or `files` (`tls_cert` and `tls_key`).
+             */
+            tls?: components["schemas"]["TlsMode"];
+            /** @description With `tls = "files"`: the certificate chain, PEM, the station's own certificate first. */
+            tls_cert?: string | null;
+            /** @description With `tls = "files"`: the certificate's private key, PEM (PKCS#8, PKCS#1 or SEC1). */
+            tls_key?: string | null;
+        };
+        /**
+         * @description The certificate browsers on the LAN are shown, for a person to compare its fingerprint with
+         *     the one the browser displays before trusting it.
+         */
+        HttpsCertificate: {
+            /** @description The certificate's PEM file. */
+            file: string;
+            /** @description `self-signed` (made by the station at its first start) or `files` (the admin's). */
+            mode: components["schemas"]["TlsMode"];
+            /** @description SHA-256 of the certificate's DER, as browsers show it (uppercase hex pairs, colons). */
+            sha256: string;
         };
         /**
          * @description What a hub's last error means for a person (issue 17): the word the screens turn into a
@@ -2147,6 +2170,7 @@ export interface components {
             config: components["schemas"]["Config"];
             /** @description The file saved settings are written to. */
             file: string;
+            https?: null | components["schemas"]["HttpsCertificate"];
             /**
              * @description Devices whose worklist queries were refused since the station started (not in
              *     `dicom.worklist_callers`), the latest first: the page offers to allow each.
@@ -2554,6 +2578,11 @@ export interface components {
             /** @enum {string} */
             kind: "from_study";
         };
+        /**
+         * @description Whether, and with which certificate, the LAN HTTP server speaks TLS.
+         * @enum {string}
+         */
+        TlsMode: "off" | "self-signed" | "files";
         TokenCreate: {
             /**
              * Format: int32

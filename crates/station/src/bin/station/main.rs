@@ -458,6 +458,16 @@ fn status(config: &Config, json: bool) -> anyhow::Result<()> {
     println!("  needing review:   {}", counts.instances_for_review);
     println!("  charset repaired: {}", counts.instances_charset_repaired);
     println!("quarantined files:  {}", counts.quarantined);
+    // What a technician compares with the certificate the browser shows.
+    let tls = &config.http;
+    match station::http::tls::current_fingerprint(tls, &config.data_dir)? {
+        Some((sha256, file)) => {
+            println!("https certificate:  SHA-256 {sha256}");
+            println!("  file:             {}", file.display());
+        }
+        None if tls.tls == station::config::TlsMode::Off => println!("https:              off"),
+        None => println!("https certificate:  made at the next start"),
+    }
     if !counts.send_queue_by_state.is_empty() {
         println!("send queue:");
         for (state, n) in &counts.send_queue_by_state {

@@ -20,10 +20,25 @@ impl InProcess {
     /// Starts a station on `root/data` with `options`, its first-run `admin` password
     /// [`ADMIN_PASSWORD`].
     pub fn start(root: &Path, options: &Options) -> InProcess {
+        InProcess::start_with(root, options, station::serve::Station::start)
+    }
+
+    /// As [`InProcess::start`], as the desktop app starts it (its window's own HTTP listener).
+    pub fn start_for_window(root: &Path, options: &Options) -> InProcess {
+        InProcess::start_with(root, options, station::serve::Station::start_for_window)
+    }
+
+    fn start_with(
+        root: &Path,
+        options: &Options,
+        start: fn(
+            &station::config::Config,
+        ) -> Result<station::serve::Station, station::serve::ServeError>,
+    ) -> InProcess {
         let data_dir = root.join("data");
         let mut config = options.config(&data_dir, 0, 0);
         config.auth.initial_admin_password = Some(ADMIN_PASSWORD.into());
-        let station = station::serve::Station::start(&config).expect("station starts in-process");
+        let station = start(&config).expect("station starts in-process");
         InProcess {
             data_dir,
             station: Some(station),

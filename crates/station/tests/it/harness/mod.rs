@@ -53,7 +53,7 @@ pub use dcmtk::{run_tool, store_responses, ToolRun};
 pub use fixtures::{by_sop, demo_day, dx_study};
 pub use in_process::InProcess;
 pub use orthanc::Orthanc;
-pub use station::{Station, ADMIN_PASSWORD, STATION_BIN};
+pub use station::{configure, Station, ADMIN_PASSWORD, STATION_BIN};
 
 /// Generous bounds: a debug build on a busy 2-core CI machine.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);

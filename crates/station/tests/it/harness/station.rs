@@ -27,6 +27,23 @@ pub const ADMIN_PASSWORD: &str = "admin-test-pw";
 /// How long a station may take, at the end of a test, to bring what it is doing to rest.
 pub const SETTLE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Writes `root/station.toml` from `options`, for a data directory `root/data` and two free
+/// loopback ports: the file, the DICOM port and the HTTP port.
+pub fn configure(root: &Path, options: &Options) -> (PathBuf, u16, u16) {
+    let config = root.join("station.toml");
+    let dicom_port = free_port();
+    // Two asks for a free port may get the same one (each is released before the next).
+    let http_port = (0..100)
+        .map(|_| free_port())
+        .find(|p| *p != dicom_port)
+        .expect("a second free port");
+    config::write(
+        &options.config(&root.join("data"), dicom_port, http_port),
+        &config,
+    );
+    (config, dicom_port, http_port)
+}
+
 /// A running (or killed) `station serve` on its own ports and data directory.
 pub struct Station {
     pub root: PathBuf,
@@ -45,14 +62,7 @@ impl Station {
     /// accepts connections.
     pub fn start(root: &Path, options: &Options) -> Station {
         let data_dir = root.join("data");
-        let config = root.join("station.toml");
-        let dicom_port = free_port();
-        // Two asks for a free port may get the same one (each is released before the next).
-        let http_port = (0..100)
-            .map(|_| free_port())
-            .find(|p| *p != dicom_port)
-            .expect("a second free port");
-        config::write(&options.config(&data_dir, dicom_port, http_port), &config);
+        let (config, dicom_port, http_port) = configure(root, options);
         let mut station = Station {
             root: root.to_owned(),
             data_dir,
