@@ -287,13 +287,25 @@ describe('desktop window', () => {
 
   it("opens the viewer from the report: the report beside the images it talks about", async () => {
     try {
-      await (await element('the reports navigation', '[data-nav="reports"]')).click()
-      await waitFor('the report of 李秀英 clicked', 30_000, async () => {
-        await (await element('the report of 李秀英', '[data-test="report-patient"]', (t) => t.includes('李秀英'))).click()
-        return true
-      })
+      // A click may land on something on its way out (WebDriver: "element click intercepted"),
+      // so each is tried again, as a person would.
+      const click = (what, css, match) =>
+        waitFor(`${what} clicked`, 30_000, async () => {
+          try {
+            await (await element(what, css, match)).click()
+            return true
+          } catch (e) {
+            if (/intercepted|stale/.test(e.message)) return false
+            throw e
+          }
+        })
+      // The print test leaves 李秀英's report open in its drawer; otherwise open it.
+      if ((await session.findAll('[data-test="report-text"]')).length === 0) {
+        await click('the reports navigation', '[data-nav="reports"]')
+        await click('the report of 李秀英', '[data-test="report-patient"]', (t) => t.includes('李秀英'))
+      }
       await element('the report text', '[data-test="report-text"]', (t) => t.includes('双肺纹理清晰'))
-      await (await element('the view-images button', '[data-test="open-viewer"]')).click()
+      await click('the view-images button', '[data-test="open-viewer"]')
       await element('the report beside the images', '[data-test="viewer-report"]', (t) => t.includes('双肺纹理清晰') && t.includes('心肺未见异常'), 30_000)
       await element('the report study rendered from DICOMweb', '[data-test="viewport-main"][data-rendered^="wadors:"]', () => true, 60_000)
       let grey = 0
