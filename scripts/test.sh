@@ -99,12 +99,13 @@ cargo --version
 node --version
 
 # The codec tests read our JPEG-LS and JPEG 2000 output with pydicom (with its pyjpegls and
-# pylibjpeg-openjpeg plug-ins) as well as DCMTK and Grok: from PyPI into a venv outside the clone.
+# pylibjpeg-openjpeg plug-ins) as well as DCMTK and Grok, and a third-party DICOMweb client
+# (dicomweb-client) reads the station's DICOMweb: from PyPI into a venv outside the clone.
 codec_venv="${STATION_TEST_VENV:-$HOME/.cache/station-test-venv}"
-if ! "$codec_venv/bin/python" -c 'import pydicom, jpeg_ls, openjpeg, pylibjpeg, numpy' 2>/dev/null; then
+if ! "$codec_venv/bin/python" -c 'import pydicom, jpeg_ls, openjpeg, pylibjpeg, numpy, dicomweb_client' 2>/dev/null; then
   python3 -m venv "$codec_venv"
   "$codec_venv/bin/pip" install -q --disable-pip-version-check pydicom==3.0.2 pylibjpeg==2.1.0 \
-    pylibjpeg-openjpeg==2.6.0 pyjpegls==1.5.1 numpy==2.4.6
+    pylibjpeg-openjpeg==2.6.0 pyjpegls==1.5.1 numpy==2.4.6 dicomweb-client==0.61.2
 fi
 export STATION_TEST_PYTHON="$codec_venv/bin/python"
 log=$(mktemp)

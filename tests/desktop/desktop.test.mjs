@@ -107,6 +107,14 @@ describe('desktop window', () => {
     if (dir && !process.env.KEEP_DESKTOP_TEST_DIR) rmSync(dir, { recursive: true, force: true })
   })
 
+  /** The mean red level of the main viewport's canvas: above 10 once a radiograph is drawn. */
+  const meanGrey = () =>
+    session.execute(`const c = document.querySelector('[data-test="viewport-main"] canvas')
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
+      let s = 0
+      for (let i = 0; i < d.length; i += 4) s += d[i]
+      return s / (d.length / 4)`)
+
   it('logs in through the window and shows the studies storescu sent, with Chinese names, live', async () => {
     try {
       const user = await element('the login form', 'input[name="username"]')
@@ -157,12 +165,6 @@ describe('desktop window', () => {
       assert.ok(dx, `a DX study of 李秀英: ${JSON.stringify(items)}`)
       await session.execute(`location.hash = '#/viewer/${dx.study_uid}'`)
       await element('the radiograph rendered from DICOMweb', '[data-test="viewport-main"][data-rendered^="wadors:"]', () => true, 60_000)
-      const meanGrey = () =>
-        session.execute(`const c = document.querySelector('[data-test="viewport-main"] canvas')
-          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data
-          let s = 0
-          for (let i = 0; i < d.length; i += 4) s += d[i]
-          return s / (d.length / 4)`)
       let grey = 0
       await waitFor('the radiograph to be drawn', 20_000, async () => (grey = await meanGrey()) > 10)
       assert.ok(grey > 10, `the radiograph is drawn (mean grey ${grey})`)
@@ -280,6 +282,39 @@ describe('desktop window', () => {
       assert.ok(text.includes('李秀英') && text.includes('心肺未见异常。') && text.includes('正式报告'), text)
     } finally {
       await session.switchTo(main)
+    }
+  })
+
+  it("opens the viewer from the report: the report beside the images it talks about", async () => {
+    try {
+      // A click may land on something on its way out (WebDriver: "element click intercepted"),
+      // so each is tried again, as a person would.
+      const click = (what, css, match) =>
+        waitFor(`${what} clicked`, 30_000, async () => {
+          try {
+            await (await element(what, css, match)).click()
+            return true
+          } catch (e) {
+            if (/intercepted|stale/.test(e.message)) return false
+            throw e
+          }
+        })
+      // The print test leaves 李秀英's report open in its drawer; otherwise open it.
+      if ((await session.findAll('[data-test="report-text"]')).length === 0) {
+        await click('the reports navigation', '[data-nav="reports"]')
+        await click('the report of 李秀英', '[data-test="report-patient"]', (t) => t.includes('李秀英'))
+      }
+      await element('the report text', '[data-test="report-text"]', (t) => t.includes('双肺纹理清晰'))
+      await click('the view-images button', '[data-test="open-viewer"]')
+      await element('the report beside the images', '[data-test="viewer-report"]', (t) => t.includes('双肺纹理清晰') && t.includes('心肺未见异常'), 30_000)
+      await element('the report study rendered from DICOMweb', '[data-test="viewport-main"][data-rendered^="wadors:"]', () => true, 60_000)
+      let grey = 0
+      await waitFor('the radiograph to be drawn', 20_000, async () => (grey = await meanGrey()) > 10)
+      assert.ok(grey > 10, `the radiograph is drawn (mean grey ${grey})`)
+      await session.execute("location.hash = '#/studies'")
+    } catch (e) {
+      if (session) writeFileSync(join(tmpdir(), 'station-desktop-report-viewer-failure.png'), await session.screenshot().catch(() => Buffer.alloc(0)))
+      throw new Error(`${e.message}\n--- app and driver log ---\n${logs()}`)
     }
   })
 

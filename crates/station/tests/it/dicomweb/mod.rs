@@ -366,3 +366,77 @@ fn the_desktop_windows_origin_may_read_dicomweb_and_no_other() {
         .expect("preflight");
     assert_eq!(allowed(&elsewhere), None, "no other origin");
 }
+
+/// A workstation's DICOMweb client that is not ours (Python's dicomweb-client, from PyPI, in
+/// the venv scripts/test.sh makes, `STATION_TEST_PYTHON`) searches and retrieves a cine with
+/// its token, gets what the device sent, and is refused without one.
+#[test]
+fn a_third_party_dicomweb_client_reads_the_station_with_a_token_and_not_without() {
+    use sha2::{Digest, Sha256};
+    let scratch = Scratch::new();
+    let (station, day) = station_with_a_day(&scratch, 54);
+    let cine = day
+        .iter()
+        .find(|f| f.modality == "US" && sent_frames(&f.path) > 1)
+        .expect("a cine in the day");
+    let row = station
+        .instances()
+        .into_iter()
+        .find(|i| i.sop_instance_uid == cine.sop_instance_uid)
+        .expect("indexed");
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let python = std::env::var_os("STATION_TEST_PYTHON").unwrap_or_else(|| "python3".into());
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/dicomweb/client.py");
+    let output = std::process::Command::new(&python)
+        .arg(&script)
+        .args([
+            format!("http://127.0.0.1:{}", station.http_port).as_str(),
+            admin.as_str(),
+            cine.study_uid.as_str(),
+            row.series_uid.as_str(),
+            cine.sop_instance_uid.as_str(),
+        ])
+        .output()
+        .expect("run python (scripts/test.sh makes the venv with dicomweb-client)");
+    assert!(
+        output.status.success(),
+        "dicomweb-client failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let got: Value = serde_json::from_slice(&output.stdout).expect("the client's JSON");
+    let sha = |bytes: &[u8]| format!("{:x}", Sha256::digest(bytes));
+    assert_eq!(got["studies"], json!([cine.study_uid]));
+    assert_eq!(got["patient_name"], cine.patient_name.as_str());
+    assert!(got["series"]
+        .as_array()
+        .expect("series")
+        .contains(&json!(row.series_uid)));
+    assert!(got["instances"]
+        .as_array()
+        .expect("instances")
+        .contains(&json!(cine.sop_instance_uid)));
+    assert!(got["metadata_sops"]
+        .as_array()
+        .expect("metadata")
+        .contains(&json!(cine.sop_instance_uid)));
+    assert_eq!(got["metadata_has_pixels"], false);
+    assert_eq!(got["instance_sop"], cine.sop_instance_uid.as_str());
+    let sent = dicom_object::open_file(&cine.path).expect("sent");
+    let sent_pixels = sent
+        .element(tags::PIXEL_DATA)
+        .expect("pixels")
+        .to_bytes()
+        .expect("bytes");
+    assert_eq!(got["instance_pixels_sha256"], sha(&sent_pixels));
+    assert_eq!(
+        got["frames_sha256"],
+        json!([
+            sha(&sent_frame(&cine.path, 1)),
+            sha(&sent_frame(&cine.path, 2))
+        ])
+    );
+    assert_eq!(got["rendered_png"], true);
+    assert_eq!(got["without_token"], 401);
+}
