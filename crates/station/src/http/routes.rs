@@ -174,11 +174,11 @@ async fn call(
             .malformed();
         return error_response(&err, lang);
     }
-    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body at all means `{}`; anything else is the request object, so blanks alone are no
+    // more a request than `null` is.
+    let body: Value = if body.is_empty() {
         Value::Null
     } else {
-        // A body, when there is one, is the request object: `null` is not a request (an
-        // absent body is, and means `{}`).
         match serde_json::from_slice(&body) {
             Ok(v @ Value::Object(_)) => v,
             Ok(_) => {
