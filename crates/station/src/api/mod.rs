@@ -327,9 +327,9 @@ fn whole_numbers(body: Value) -> Result<Value, ApiError> {
         }
         Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap_or(f64::NAN);
-            // Only where a float holds every whole number exactly (below 2^53): past that,
+            // Only where a float holds every whole number exactly (up to 2^53): past that,
             // `-9223372036854775809` would read as i64::MIN.
-            if f.fract() == 0.0 && f.abs() < 2f64.powi(53) {
+            if f.fract() == 0.0 && f.abs() <= 2f64.powi(53) {
                 Value::from(f as i64)
             } else {
                 Value::Number(n)

@@ -138,6 +138,8 @@ fn a_request_is_read_as_its_document_describes_it() {
     let token = login(&api, "first-admin-secret");
     let call = |op: &str, body: Value| api.call(Some(&token), op, body);
     let page = call("queue_list", json!({ "limit": 20.0, "offset": 0.0 })).expect("whole floats");
+    let exact: Value = serde_json::from_str(r#"{ "until": 2251799813685247.0 }"#).expect("JSON");
+    call("system_events", exact).expect("read exactly, so whole");
     assert!(page["rows"].is_array(), "{page}");
     call("status", Value::Null).expect("an absent body is {}");
     for body in [
