@@ -4,11 +4,12 @@
 # dicom3tools' dciodvfy, poppler's pdftoppm, CMake and Grok for the codec crate,
 # socat and openssl to put TLS in front of it,
 # a C compiler for the bundled SQLite, Rust through rustup, Debian's Chromium and a Chinese font
-# for the browser tests), lints the web UI (ui/: ESLint, no warning allowed), type-checks and
-# builds it (vue-tsc, then Vite) so the engine embeds it, runs the UI's unit tests (Vitest),
+# for the browser tests, Schemathesis from PyPI for the OpenAPI test), lints the web UI (ui/:
+# ESLint, no warning allowed), type-checks and builds it (vue-tsc, then Vite) so the engine embeds it, runs the UI's unit tests (Vitest),
 # checks formatting and clippy's lints, runs the workspace's test suite (the
 # layering test included), then the browser tests (Chromium driven by
-# playwright-core against a real `station serve`), the desktop window's test
+# playwright-core against a real `station serve`), the OpenAPI test (Schemathesis against
+# one), the desktop window's test
 # (scripts/test-desktop.sh) and the Debian package's test (tests/package/: installs, runs and
 # upgrades the package on this machine, then purges it; needs root), and exits non-zero if
 # anything fails. `station` and `station-desktop` are built once, in release, by
@@ -108,6 +109,14 @@ if ! "$codec_venv/bin/python" -c 'import pydicom, jpeg_ls, openjpeg, pylibjpeg, 
     pylibjpeg-openjpeg==2.6.0 pyjpegls==1.5.1 numpy==2.4.6 dicomweb-client==0.61.2
 fi
 export STATION_TEST_PYTHON="$codec_venv/bin/python"
+# The OpenAPI test (tests/api/) sends the served document's requests with Schemathesis, a
+# property-based client, from PyPI into its own venv (its dependencies are not the codec's).
+st_venv="${STATION_SCHEMATHESIS_VENV:-$HOME/.cache/station-schemathesis-venv}"
+if ! "$st_venv/bin/st" --version 2>/dev/null | grep -qx 'st, version 4.32.5'; then
+  python3 -m venv "$st_venv"
+  "$st_venv/bin/pip" install -q --disable-pip-version-check schemathesis==4.32.5
+fi
+export STATION_SCHEMATHESIS="$st_venv/bin/st"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -138,6 +147,10 @@ export STATION_BIN="$target/release/station"
 # Browser tests: Debian's Chromium against a real `station serve`.
 (cd tests/e2e && npm ci --no-audit --no-fund)
 node --test --test-concurrency=1 --test-reporter=spec tests/e2e/ 2>&1 | tee -a "$log"
+
+# The OpenAPI document against the server it describes: Schemathesis against a real
+# `station serve` (tests/api/).
+node --test --test-reporter=spec tests/api/ 2>&1 | tee -a "$log"
 
 # The desktop window (Tauri under Xvfb, driven by tauri-driver): its own script installs the
 # WebKit libraries, WebKitWebDriver, Xvfb and tauri-driver when missing.

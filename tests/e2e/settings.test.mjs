@@ -243,10 +243,10 @@ describe('settings page', () => {
         { name: 'a', url: 'http://a/dicom-web' },
         { name: 'a', url: 'http://b/dicom-web' },
       ])
-      assert.equal(status, 400)
+      assert.equal(status, 422)
       assert.equal(json.error.field, 'destinations[1].name')
       const long = await withDestinations([{ name: 'a', display_name: '中'.repeat(65), url: 'http://a/dicom-web' }])
-      assert.equal(long.status, 400)
+      assert.equal(long.status, 422)
       assert.equal(long.json.error.field, 'destinations[0].display_name')
       assert.match(long.json.error.message, /显示名称/)
       assert.equal(readFileSync(join(station.dir, 'station.toml'), 'utf8'), after, 'a refused change writes nothing')

@@ -37,6 +37,8 @@ pub struct LoginResponse {
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    /// 8 to 1024 characters (`auth::password`).
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -58,7 +60,7 @@ fn user_info(user: &crate::auth::users::UserRecord) -> UserInfo {
 
 pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError> {
     // Hashing a megabyte-long "password" is work for nothing: refuse it before argon2.
-    if req.username.len() > 64 || req.password.len() > crate::auth::password::MAX_LENGTH {
+    if req.username.len() > 64 || req.password.chars().count() > crate::auth::password::MAX_LENGTH {
         return Err(ApiError::new(
             super::ErrorCode::Invalid,
             "用户名或密码过长",
@@ -124,7 +126,7 @@ pub fn logout(ctx: &Ctx<'_>, _: Empty) -> Result<Empty, ApiError> {
 pub fn password_change(ctx: &Ctx<'_>, req: PasswordChange) -> Result<Empty, ApiError> {
     let session = ctx.session()?;
     let username = session.user.username.clone();
-    if req.current_password.len() > crate::auth::password::MAX_LENGTH
+    if req.current_password.chars().count() > crate::auth::password::MAX_LENGTH
         || !ctx
             .api
             .auth

@@ -20,10 +20,14 @@ pub struct UsersResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
+    /// 1 to 64 letters, digits, '.', '_' or '-' (`auth::users::valid_username`).
+    #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$")]
     pub username: String,
     #[serde(default)]
     pub display_name: String,
     pub role: Role,
+    /// 8 to 1024 characters (`auth::password`).
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
 }
 
@@ -36,8 +40,9 @@ pub struct UserUpdate {
     pub display_name: Option<String>,
     #[serde(default)]
     pub role: Option<Role>,
-    /// A new password ends the user's sessions.
+    /// A new password ends the user's sessions; 8 to 1024 characters.
     #[serde(default)]
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
     /// `false` disables the account and ends its sessions.
     #[serde(default)]
@@ -160,8 +165,10 @@ pub struct TokenCreate {
     pub name: String,
     /// Any role but admin.
     pub role: Role,
-    /// Days until it stops working (1 to 1830); absent: until revoked.
+    /// Days until it stops working (1 to 1830, `auth::tokens::MAX_LIFETIME`); absent: until
+    /// revoked.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1830)]
     pub expires_days: Option<u32>,
 }
 

@@ -30,6 +30,7 @@ const OVERDUE_LISTED: i64 = 100;
 pub struct DashboardQuery {
     /// Turnaround over studies sent in the last this many days; 30 when absent, 1 to 366.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 366)]
     pub period_days: Option<u32>,
 }
 
@@ -145,10 +146,11 @@ fn turnaround(rows: Vec<TurnaroundRow>) -> Vec<TurnaroundStats> {
 
 pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError> {
     let period_days = q.period_days.unwrap_or(DEFAULT_PERIOD_DAYS);
-    if !(1..=366).contains(&period_days) {
+    let most = super::routing::MAX_DAYS;
+    if !(1..=most).contains(&period_days) {
         return Err(super::invalid::invalid_field(
             "period_days",
-            format!("period_days = {period_days}: expected 1 to 366"),
+            format!("period_days = {period_days}: expected 1 to {most}"),
         ));
     }
     let user = ctx.session()?.user.username.clone();

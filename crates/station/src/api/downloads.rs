@@ -96,7 +96,7 @@ fn diagnostics_error(e: diagnose::DiagnoseError) -> ApiError {
 
 fn report_id(key: &str) -> Result<i64, ApiError> {
     key.parse()
-        .map_err(|_| ApiError::invalid(format!("{key:?} is not a report number")))
+        .map_err(|_| ApiError::invalid(format!("{key:?} is not a report number")).malformed())
 }
 
 impl Api {

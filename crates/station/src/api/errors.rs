@@ -42,7 +42,8 @@ impl Lang {
     }
 }
 
-/// The `code` of an error body; each maps to one HTTP status.
+/// The `code` of an error body; each maps to one HTTP status (`invalid` to two: see
+/// [`ApiError::malformed`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -91,6 +92,11 @@ pub struct ApiError {
     /// the sentence; never in place of it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// The request does not fit the OpenAPI document (not JSON, a wrong type, a missing or
+    /// unknown field): HTTP 400. An `invalid` request that fits it, with a value the engine
+    /// refuses (a check digit, a date that does not exist, a name taken), is 422.
+    #[serde(skip)]
+    pub malformed: bool,
 }
 
 /// The JSON body of every error response: `{"error": {"code", "message"}}`.
@@ -133,6 +139,21 @@ impl ApiError {
             retry_after_secs: None,
             field: None,
             detail: None,
+            malformed: false,
+        }
+    }
+
+    /// The same error, for a request that does not fit the document (HTTP 400).
+    pub fn malformed(mut self) -> ApiError {
+        self.malformed = true;
+        self
+    }
+
+    /// The HTTP status: the code's, but 422 for an `invalid` request that fits the document.
+    pub fn http_status(&self) -> u16 {
+        match self.code {
+            ErrorCode::Invalid if !self.malformed => 422,
+            code => code.http_status(),
         }
     }
 

@@ -7,8 +7,13 @@
 use super::errors::{ApiError, ErrorCode};
 use crate::registry::Field;
 
-/// A request body that does not fit its operation's type, as `serde_path_to_error` saw it.
+/// A request body that does not fit its operation's type, as `serde_path_to_error` saw it:
+/// it does not fit the document either (HTTP 400).
 pub fn bad_request(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    misfit(e).malformed()
+}
+
+fn misfit(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = e.path().to_string();
     let detail = match path.as_str() {
         "." | "" => e.inner().to_string(),

@@ -297,16 +297,56 @@ pub(crate) fn run_handler<Q: DeserializeOwned, R: Serialize>(
     body: Value,
     handler: fn(&Ctx<'_>, Q) -> Result<R, ApiError>,
 ) -> Result<Value, ApiError> {
-    let body = if body.is_null() {
-        Value::Object(Default::default())
-    } else {
-        body
+    // A struct would read a JSON array too, field by field: only an object is a request.
+    let body = match body {
+        Value::Null => Value::Object(Default::default()),
+        Value::Object(_) => body,
+        _ => return Err(ApiError::invalid("the request is a JSON object").malformed()),
     };
-    let request: Q = serde_path_to_error::deserialize(body).map_err(invalid::bad_request)?;
+    let request: Q =
+        serde_path_to_error::deserialize(whole_numbers(body)?).map_err(invalid::bad_request)?;
     let response = handler(ctx, request)?;
     serde_json::to_value(response).map_err(|e| {
         tracing::error!(error = %e, "cannot serialize a response");
         ApiError::internal()
+    })
+}
+
+/// `body` with every whole number written as a float (`30.0`) made an integer: JSON (and the
+/// document's `integer`) says they are the same number, but serde refuses a float where it
+/// reads an integer. A whole number past i64 is refused: nothing the station keeps (SQLite,
+/// the TOML config file) holds one, and the document says so (`http::openapi`).
+fn whole_numbers(body: Value) -> Result<Value, ApiError> {
+    Ok(match body {
+        Value::Number(n) if n.as_u64().is_some_and(|u| i64::try_from(u).is_err()) => {
+            return Err(ApiError::invalid(format!(
+                "{n}: whole numbers above {} are not taken",
+                i64::MAX
+            ))
+            .malformed())
+        }
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            // Only where a float holds every whole number exactly (up to 2^53): past that,
+            // `-9223372036854775809` would read as i64::MIN.
+            if f.fract() == 0.0 && f.abs() <= 2f64.powi(53) {
+                Value::from(f as i64)
+            } else {
+                Value::Number(n)
+            }
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(whole_numbers)
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| Ok((k, whole_numbers(v)?)))
+                .collect::<Result<_, ApiError>>()?,
+        ),
+        other => other,
     })
 }
 

@@ -18,6 +18,9 @@ pub struct OpSpec {
     pub summary: &'static str,
     pub request: String,
     pub response: String,
+    /// Whether the request may be left out: the body is optional (`null` counts as `{}`)
+    /// exactly when the request type accepts `{}`.
+    pub body_optional: fn() -> bool,
     /// Adds the request and response schemas (and those they use) to a list.
     pub schemas: fn(&mut Vec<(String, RefOr<Schema>)>),
 }
@@ -57,6 +60,7 @@ macro_rules! operations {
                 summary: $summary,
                 request: <$req>::name().into_owned(),
                 response: <$resp>::name().into_owned(),
+                body_optional: || serde_json::from_value::<$req>(Value::Object(Default::default())).is_ok(),
                 schemas: |out| { collect::<$req>(out); collect::<$resp>(out); },
             }),*]
         }

@@ -12,14 +12,15 @@ use crate::actions::study::{self, StudiesRouted};
 use crate::store::studies::StudySummary;
 use crate::store::{self, audit};
 
-/// At most this many days back.
-const MAX_DAYS: u32 = 366;
+/// At most this many days back (the unrouted list; the dashboard's period too).
+pub(crate) const MAX_DAYS: u32 = 366;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnroutedQuery {
     /// Studies received in the last this many days (1 to 366).
+    #[schema(minimum = 1, maximum = 366)]
     pub since_days: u32,
 }
 

@@ -29,23 +29,29 @@ fn api_with_secrets(dir: &std::path::Path) -> Api {
     Api::new(&config, store, Events::new()).expect("api")
 }
 
-#[test]
-fn settings_come_without_secrets_and_typed_calls_share_the_dispatcher() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let api = api_with_secrets(dir.path());
+/// The first-run admin's token, logging in with `password` (checked to be the admin's).
+pub(super) fn login(api: &Api, password: &str) -> String {
     let login: LoginResponse = api
         .call_typed(
             None,
             Op::Login,
             &LoginRequest {
                 username: "admin".into(),
-                password: "first-admin-secret".into(),
+                password: password.into(),
             },
         )
-        .expect("first-run admin logs in with the configured password");
+        .expect("the first-run admin logs in with the configured password");
     assert_eq!(login.user.role, Role::Admin);
+    login.token
+}
+
+#[test]
+fn settings_come_without_secrets_and_typed_calls_share_the_dispatcher() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let api = api_with_secrets(dir.path());
+    let token = login(&api, "first-admin-secret");
     let settings = api
-        .call(Some(&login.token), "settings_get", json!({}))
+        .call(Some(&token), "settings_get", json!({}))
         .expect("settings")
         .to_string();
     for secret in [
@@ -61,12 +67,10 @@ fn settings_come_without_secrets_and_typed_calls_share_the_dispatcher() {
         "{settings}"
     );
 
-    let err = api
-        .call(Some(&login.token), "no_such_op", json!({}))
-        .unwrap_err();
+    let err = api.call(Some(&token), "no_such_op", json!({})).unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
     let err = api
-        .call(Some(&login.token), "study_get", json!({ "study": "1.2" }))
+        .call(Some(&token), "study_get", json!({ "study": "1.2" }))
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Invalid);
     assert!(err.message(Lang::En).contains("study"), "{err}");
@@ -90,22 +94,13 @@ fn a_generated_first_admin_password_is_left_in_a_private_file_that_logs_in() {
         let mode = std::fs::metadata(&file).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "only the station's user reads it");
     }
-    let login: LoginResponse = api
-        .call_typed(
-            None,
-            Op::Login,
-            &LoginRequest {
-                username: "admin".into(),
-                password: password.trim().into(),
-            },
-        )
-        .expect("the admin logs in with the password from the file");
-    assert_eq!(login.user.role, Role::Admin);
+    // The admin logs in with the password from the file.
+    let token = login(&api, password.trim());
 
     // The admin sets a password of their own: the current one first, then the file goes.
     let change = |current: &str| {
         api.call(
-            Some(&login.token),
+            Some(&token),
             "password_change",
             serde_json::json!({ "current_password": current, "new_password": "clinic-admin-2026" }),
         )
@@ -116,8 +111,7 @@ fn a_generated_first_admin_password_is_left_in_a_private_file_that_logs_in() {
     change(password.trim()).expect("changed");
     assert!(!file.exists(), "the first-run password file is deleted");
     assert!(
-        api.call(Some(&login.token), "me", serde_json::json!({}))
-            .is_err(),
+        api.call(Some(&token), "me", serde_json::json!({})).is_err(),
         "the session that changed it ended too"
     );
     let relogin = |pw: &str| {
@@ -132,4 +126,34 @@ fn a_generated_first_admin_password_is_left_in_a_private_file_that_logs_in() {
         "the old password is over"
     );
     relogin("clinic-admin-2026").expect("the new password logs in");
+}
+
+/// A request body as the OpenAPI document describes it: an object (absent is `{}`), `30.0` is
+/// the integer 30, a number past i64 and an array are refused as not fitting (400); a value
+/// the engine refuses in a request that fits is 422.
+#[test]
+fn a_request_is_read_as_its_document_describes_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let api = api_with_secrets(dir.path());
+    let token = login(&api, "first-admin-secret");
+    let call = |op: &str, body: Value| api.call(Some(&token), op, body);
+    let page = call("queue_list", json!({ "limit": 20.0, "offset": 0.0 })).expect("whole floats");
+    let exact: Value = serde_json::from_str(r#"{ "until": 2251799813685247.0 }"#).expect("JSON");
+    call("system_events", exact).expect("read exactly, so whole");
+    assert!(page["rows"].is_array(), "{page}");
+    call("status", Value::Null).expect("an absent body is {}");
+    for body in [
+        json!([null, null]),
+        json!({ "limit": 1.5 }),
+        json!({ "limit": 9_223_372_036_854_775_808u64 }),
+    ] {
+        let err = call("queue_list", body.clone()).expect_err("refused");
+        assert_eq!(
+            (err.code, err.http_status()),
+            (ErrorCode::Invalid, 400),
+            "{body}"
+        );
+    }
+    let err = call("dashboard", json!({ "period_days": 0 })).expect_err("refused");
+    assert_eq!((err.code, err.http_status()), (ErrorCode::Invalid, 422));
 }

@@ -8,7 +8,8 @@ use rand::RngCore;
 
 /// Shortest password a person may set.
 pub const MIN_LENGTH: usize = 8;
-/// Longest password accepted (bytes), so nobody makes the station hash megabytes.
+/// Longest password accepted, in characters (at most 4 KB of UTF-8), so nobody makes the
+/// station hash megabytes.
 pub const MAX_LENGTH: usize = 1024;
 
 /// Hashes `password` for storage.

@@ -127,7 +127,9 @@ pub(crate) fn valid_username(name: &str) -> bool {
 }
 
 fn check_password(pw: &str) -> Result<(), UserError> {
-    if pw.chars().count() < password::MIN_LENGTH || pw.len() > password::MAX_LENGTH {
+    // Characters both ways, as the message (and the API's document) says.
+    let length = pw.chars().count();
+    if !(password::MIN_LENGTH..=password::MAX_LENGTH).contains(&length) {
         return Err(UserError::WeakPassword);
     }
     Ok(())

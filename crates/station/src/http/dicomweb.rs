@@ -13,6 +13,7 @@ use super::downloads::file_answer;
 use super::routes::{credential, error_response, lang};
 use super::AppState;
 use crate::api::dicomweb::{frame_list, RenderQuery, Request, StudySearch};
+use crate::api::ApiError;
 
 /// The query of QIDO-RS studies: its keys (others, such as `includefield`, are ignored: every
 /// answer carries all the attributes the station has).
@@ -22,11 +23,18 @@ pub(crate) struct StudyQuery {
     search: StudySearch,
 }
 
+/// A request DICOMweb cannot serve is 400 (PS3.18 §8.3.4), where the station's own API says
+/// 422 for a value it refuses in a request that fits its document.
+fn refused(err: ApiError, headers: &HeaderMap) -> Response {
+    error_response(&err.malformed(), lang(headers))
+}
+
 async fn answer(state: AppState, headers: HeaderMap, request: Request) -> Response {
     let token = credential(&headers).map(|(token, _)| token);
     let api = state.api.clone();
     file_answer(lang(&headers), move || {
         api.dicomweb(token.as_deref(), &request)
+            .map_err(ApiError::malformed)
     })
     .await
 }
@@ -78,7 +86,7 @@ pub(crate) async fn frames(
 ) -> Response {
     let frames = match frame_list(&frames) {
         Ok(frames) => frames,
-        Err(err) => return error_response(&err, lang(&headers)),
+        Err(err) => return refused(err, &headers),
     };
     let request = Request::Frames {
         study,
@@ -125,10 +133,12 @@ pub(crate) async fn frame_rendered(
     let frame = match frame_list(&frame) {
         Ok(list) if list.len() == 1 => list[0],
         Ok(_) => {
-            let err = crate::api::ApiError::invalid("a rendered frame is one frame number");
-            return error_response(&err, lang(&headers));
+            return refused(
+                ApiError::invalid("a rendered frame is one frame number"),
+                &headers,
+            );
         }
-        Err(err) => return error_response(&err, lang(&headers)),
+        Err(err) => return refused(err, &headers),
     };
     let query = render_query(query, &headers);
     let request = Request::Rendered {

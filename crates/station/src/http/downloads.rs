@@ -99,7 +99,7 @@ pub(crate) async fn preview(
     headers: HeaderMap,
 ) -> Response {
     let Some(sop) = file.strip_suffix(".png") else {
-        let err = ApiError::invalid("a preview's URL ends in .png");
+        let err = ApiError::invalid("a preview's URL ends in .png").malformed();
         return error_response(&err, lang(&headers));
     };
     let sop = sop.to_owned();

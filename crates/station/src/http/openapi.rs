@@ -7,6 +7,8 @@
 //!
 //! Must never: describe an operation by hand; add it to `api/ops.rs` instead.
 
+mod refine;
+
 use std::sync::OnceLock;
 
 use utoipa::openapi::extensions::{Extensions, ExtensionsBuilder};
@@ -68,6 +70,37 @@ pub(crate) fn document_json() -> String {
 }
 
 fn build() -> OpenApi {
+    let doc = assemble();
+    match serde_json::to_value(&doc) {
+        Ok(mut value) => {
+            refine::integer_ranges(&mut value);
+            refine::close_variants(&mut value);
+            serde_json::from_value(value).unwrap_or(doc)
+        }
+        Err(_) => doc,
+    }
+}
+
+/// One server-sent event as OpenAPI 3.1 describes a stream's item: its `data` line is one
+/// `Event` as JSON (the `Event` schema; a `contentSchema` pointing at it would not survive
+/// utoipa's types).
+fn sse_event() -> ObjectBuilder {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "data",
+            text()
+                .content_media_type("application/json")
+                .description(Some("One Event (#/components/schemas/Event) as JSON.")),
+        )
+        .required("data")
+        .property("event", text())
+        .property("id", text())
+}
+
+/// The document as the operation list and the types give it.
+fn assemble() -> OpenApi {
     let mut schemas: Vec<(String, RefOr<Schema>)> = Vec::new();
     collect::<ErrorBody>(&mut schemas);
     let mut paths = PathsBuilder::new();
@@ -87,7 +120,11 @@ fn build() -> OpenApi {
                         "application/json",
                         json(Ref::from_schema_name(&spec.request)),
                     )
-                    .required(Some(Required::True))
+                    .required(Some(if (spec.body_optional)() {
+                        Required::False
+                    } else {
+                        Required::True
+                    }))
                     .build(),
             ))
             .response(
@@ -97,8 +134,26 @@ fn build() -> OpenApi {
                     json(Ref::from_schema_name(&spec.response)),
                 ),
             )
-            .response("400", error_response("Invalid request"))
+            .response(
+                "400",
+                error_response(
+                    "The request does not fit this document: not a JSON object, a wrong type, \
+                     a missing or unknown field",
+                ),
+            )
             .response("500", error_response("Internal error"));
+        // A request that takes nothing has no value to refuse.
+        if spec.request != "Empty" {
+            op = op.response(
+                "422",
+                error_response(
+                    "The request fits this document but a value is refused by a check it \
+                     cannot state (an ID card's check digit, a date that does not exist, a \
+                     URL that does not parse, a name or password the rules refuse); \
+                     `error.field` names it",
+                ),
+            );
+        }
         op = match access(spec.op) {
             Access::Public => op
                 .response("401", error_response("Wrong username or password"))
@@ -132,7 +187,7 @@ fn build() -> OpenApi {
             "200",
             ResponseBuilder::new()
                 .description("text/event-stream of Event")
-                .content("text/event-stream", json(Ref::from_schema_name("Event"))),
+                .content("text/event-stream", json(sse_event())),
         )
         .response("401", error_response("Not logged in or session expired"));
     paths = paths.path("/api/events", PathItem::new(HttpMethod::Get, events));
@@ -170,12 +225,18 @@ fn build() -> OpenApi {
         .build()
 }
 
-fn string_param(name: &str, place: ParameterIn) -> ParameterBuilder {
+/// A URL parameter: a path's is required; the query's `key` is one way of three to say who
+/// calls, so it may be left out.
+fn param(name: &str, place: ParameterIn, schema: ObjectBuilder) -> ParameterBuilder {
+    let required = match place {
+        ParameterIn::Path => Required::True,
+        _ => Required::False,
+    };
     ParameterBuilder::new()
         .name(name)
         .parameter_in(place)
-        .required(Required::True)
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .required(required)
+        .schema(Some(schema))
 }
 
 /// The URL and summary of a file route.
@@ -225,15 +286,29 @@ fn download_op(what: Download, summary: &str) -> utoipa::openapi::path::Operatio
         )))
         .extensions(Some(roles_ext))
         .tag("api");
+    let string = || ObjectBuilder::new().schema_type(Type::String);
     if !key.is_empty() {
-        op = op.parameter(string_param(key, ParameterIn::Path));
+        // A report's number is what `report_id` parses: an i64.
+        let schema = match what {
+            Download::ReportPdf | Download::ReportPrint => {
+                ObjectBuilder::new().schema_type(Type::Integer).format(Some(
+                    utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64),
+                ))
+            }
+            _ => string(),
+        };
+        op = op.parameter(param(key, ParameterIn::Path, schema));
     }
-    op.parameter(string_param("key", ParameterIn::Query))
+    op.parameter(param("key", ParameterIn::Query, string()))
         .response(
             "200",
             ResponseBuilder::new()
                 .description(media)
                 .content(media, json(binary)),
+        )
+        .response(
+            "400",
+            error_response("The URL does not fit this document (a report number that is not one)"),
         )
         .response("401", error_response("Not logged in or session expired"))
         .response("403", error_response("The caller's role may not do this"))

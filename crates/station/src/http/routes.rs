@@ -103,7 +103,7 @@ pub(crate) fn lang(headers: &HeaderMap) -> Lang {
 /// The JSON error body with its status (and `Retry-After` when throttled).
 pub(crate) fn error_response(err: &ApiError, lang: Lang) -> Response {
     let status =
-        StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        StatusCode::from_u16(err.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = (status, Json(err.body(lang))).into_response();
     if let Some(secs) = err.retry_after_secs {
         if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -170,15 +170,25 @@ async fn call(
     // site cannot post JSON (a cross-origin JSON request needs a preflight this server never
     // grants), on top of the cookie being SameSite=Strict.
     if (op == "login" || by_cookie) && !is_json(&headers) {
-        let err = ApiError::invalid("this call takes a JSON body (Content-Type: application/json)");
+        let err = ApiError::invalid("this call takes a JSON body (Content-Type: application/json)")
+            .malformed();
         return error_response(&err, lang);
     }
-    let body: Value = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body at all means `{}`; anything else is the request object, so blanks alone are no
+    // more a request than `null` is.
+    let body: Value = if body.is_empty() {
         Value::Null
     } else {
         match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => return error_response(&ApiError::invalid(format!("JSON: {e}")), lang),
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                let err = ApiError::invalid("the body is a JSON object").malformed();
+                return error_response(&err, lang);
+            }
+            Err(e) => {
+                let err = ApiError::invalid(format!("JSON: {e}")).malformed();
+                return error_response(&err, lang);
+            }
         }
     };
     let token = credential.map(|(token, _)| token);

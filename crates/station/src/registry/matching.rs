@@ -292,7 +292,12 @@ pub fn unassigned(conn: &Connection) -> Result<Vec<StudyFacts>, RegistryError> {
 
 /// Where a technician puts a study.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+#[serde(
+    tag = "kind",
+    content = "value",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
 pub enum Target {
     /// An existing order, by accession number.
     Order(String),

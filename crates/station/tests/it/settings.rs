@@ -140,7 +140,7 @@ fn an_added_ae_title_lets_a_refused_device_in_and_bad_values_are_refused_by_fiel
     update["destinations"] = json!([{ "name": "hub", "url": "hub.example/dicom-web" }]);
     for (lang, words) in [("zh-CN", "地址"), ("en", "destinations.url")] {
         let r = client.call_lang(Some(&admin), "settings_update", update.clone(), lang);
-        assert_eq!((r.status, r.code()), (400, "invalid"), "{r:?}");
+        assert_eq!((r.status, r.code()), (422, "invalid"), "{r:?}");
         assert_eq!(r.body["error"]["field"], "destinations[0].url", "{r:?}");
         assert!(r.message().contains(words), "{lang}: {r:?}");
     }
@@ -217,7 +217,7 @@ fn the_exam_items_an_admin_edits_are_what_registration_offers() {
     let r = client.call(Some(&admin), "settings_update", update);
     assert_eq!(
         (r.status, r.body["error"]["field"].as_str()),
-        (400, Some("procedures.DX")),
+        (422, Some("procedures.DX")),
         "{r:?}"
     );
 }

@@ -1086,7 +1086,7 @@ export interface components {
              */
             before_id?: number | null;
             /**
-             * Format: int32
+             * Format: int64
              * @description 100 when absent; at most 1000.
              */
             limit?: number | null;
@@ -1114,13 +1114,13 @@ export interface components {
             /** Format: int64 */
             lockout_secs: number;
             /**
-             * Format: int32
+             * Format: int64
              * @description Wrong passwords in a row for a username from one computer before that username is
              *     locked out at that computer for `lockout_secs` (elsewhere it can still log in).
              */
             max_failed_logins: number;
             /**
-             * Format: int32
+             * Format: int64
              * @description Failed logins (any usernames) from one computer within `lockout_secs` before every
              *     login from it is refused for `lockout_secs`.
              */
@@ -1179,7 +1179,7 @@ export interface components {
              * @description Every overdue study (the list holds the 100 most overdue).
              */
             overdue_total: number;
-            /** Format: int32 */
+            /** Format: int64 */
             period_days: number;
             /** @description The data disk and retention. */
             storage: components["schemas"]["StorageSummary"];
@@ -1197,7 +1197,7 @@ export interface components {
         };
         DashboardQuery: {
             /**
-             * Format: int32
+             * Format: int64
              * @description Turnaround over studies sent in the last this many days; 30 when absent, 1 to 366.
              */
             period_days?: number | null;
@@ -1209,7 +1209,10 @@ export interface components {
              *     read them. A hub on this computer (loopback) needs no such leave.
              */
             allow_insecure?: boolean;
-            /** @description Instances per STOW-RS request. */
+            /**
+             * Format: int64
+             * @description Instances per STOW-RS request.
+             */
             batch_instances?: number;
             /**
              * Format: int64
@@ -1239,7 +1242,10 @@ export interface components {
             /** @description Short name used in the queue, the logs and the metrics, e.g. "hub". */
             name: string;
             oauth2?: null | components["schemas"]["OAuth2Config"];
-            /** @description STOW-RS requests in flight at once to this hub. */
+            /**
+             * Format: int64
+             * @description STOW-RS requests in flight at once to this hub.
+             */
             parallel_requests?: number;
             password?: null | components["schemas"]["Secret"];
             /** @description Look for reports at this hub (off for an archive-only cloud that never reports). */
@@ -1304,18 +1310,25 @@ export interface components {
              *     previous one, before we abort it: a deadline, not a wait per byte.
              */
             idle_timeout_secs: number;
-            /** @description Connections at once, whether they have sent their association request yet or not. */
+            /**
+             * Format: int64
+             * @description Connections at once, whether they have sent their association request yet or not.
+             */
             max_associations: number;
             /**
-             * Format: int32
+             * Format: int64
              * @description Largest P-DATA PDU we advertise and accept; a longer one ends the association unread.
              */
             max_pdu_length: number;
-            /** @description Connections at once from one network address. */
+            /**
+             * Format: int64
+             * @description Connections at once from one network address.
+             */
             max_per_address?: number;
             /** Format: int32 */
             port: number;
             /**
+             * Format: int64
              * @description Of `max_associations`, the slots kept for callers that have said who they are and are
              *     allowed: connections still silent hold at most `max_associations - reserved_associations`
              *     slots with the full ARTIM; beyond that they have a few seconds to send their request.
@@ -1357,7 +1370,8 @@ export interface components {
             error: components["schemas"]["ErrorDetail"];
         };
         /**
-         * @description The `code` of an error body; each maps to one HTTP status.
+         * @description The `code` of an error body; each maps to one HTTP status (`invalid` to two: see
+         *     [`ApiError::malformed`]).
          * @enum {string}
          */
         ErrorCode: "invalid" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "patient_mismatch" | "throttled" | "internal";
@@ -1420,6 +1434,7 @@ export interface components {
         };
         /** @description How a study's fetch-back is going. */
         FetchProgress: {
+            /** Format: int64 */
             done: number;
             /** @description Why it stopped, when it failed (raw). */
             error?: string | null;
@@ -1427,7 +1442,10 @@ export interface components {
             no_hub: boolean;
             problem?: null | components["schemas"]["HubProblem"];
             running: boolean;
-            /** @description Files to fetch when it started, and fetched so far. */
+            /**
+             * Format: int64
+             * @description Files to fetch when it started, and fetched so far.
+             */
             total: number;
         };
         FileKeyAnswer: {
@@ -1452,9 +1470,13 @@ export interface components {
              *     TLS the handshake has the same time, before the header's.
              */
             header_read_timeout_secs?: number;
-            /** @description Open connections at most; more wait to be accepted until one closes. */
+            /**
+             * Format: int64
+             * @description Open connections at most; more wait to be accepted until one closes.
+             */
             max_connections?: number;
             /**
+             * Format: int64
              * @description Open connections from one computer at most; more are closed at once, so one computer
              *     cannot take the slots every other one needs.
              */
@@ -1609,7 +1631,7 @@ export interface components {
              */
             dir?: string | null;
             /**
-             * Format: int32
+             * Format: int64
              * @description Days of log files kept; older ones are deleted as a new day's file opens.
              */
             keep_days?: number;
@@ -1647,10 +1669,7 @@ export interface components {
             token?: null | components["schemas"]["Secret"];
         };
         NewOrder: {
-            /**
-             * @description Generated when not given.
-             * @default null
-             */
+            /** @description Generated when not given. */
             accession?: string | null;
             /** @default  */
             body_part?: string;
@@ -1663,24 +1682,15 @@ export interface components {
              * @default
              */
             patient?: string;
-            /**
-             * @description "routine" (default) or "urgent".
-             * @default null
-             */
+            /** @description "routine" (default) or "urgent". */
             priority?: string | null;
             /** @default  */
             procedure?: string;
             /** @default  */
             referring?: string;
-            /**
-             * @description YYYYMMDD; today when not given.
-             * @default null
-             */
+            /** @description YYYYMMDD; today when not given. */
             scheduled_date?: string | null;
-            /**
-             * @description HHMMSS; may be empty.
-             * @default null
-             */
+            /** @description HHMMSS; may be empty. */
             scheduled_time?: string | null;
             /**
              * @description The device's AE title that should perform it; empty: any device of the modality.
@@ -1690,28 +1700,16 @@ export interface components {
         };
         /** @description What a technician types; `None` or empty fields are not known. */
         NewPatient: {
-            /**
-             * @description YYYYMMDD.
-             * @default null
-             */
+            /** @description YYYYMMDD. */
             birth_date?: string | null;
-            /**
-             * @description Generated when not given.
-             * @default null
-             */
+            /** @description Generated when not given. */
             clinic_id?: string | null;
-            /** @default null */
             id_card?: string | null;
             /** @default  */
             name?: string;
-            /** @default null */
             phone?: string | null;
-            /** @default null */
             pinyin?: string | null;
-            /**
-             * @description "M", "F" or "O".
-             * @default null
-             */
+            /** @description "M", "F" or "O". */
             sex?: string | null;
         };
         /** @description OAuth 2.0 client credentials grant (RFC 6749 §4.4). */
@@ -1780,16 +1778,17 @@ export interface components {
         };
         PageRequest: {
             /**
-             * Format: int32
+             * Format: int64
              * @description 50 when absent; at most 500.
              */
             limit?: number | null;
-            /** Format: int32 */
+            /** Format: int64 */
             offset?: number;
         };
         /** @description A user changing their own password. */
         PasswordChange: {
             current_password: string;
+            /** @description 8 to 1024 characters (`auth::password`). */
             new_password: string;
         };
         /** @description A registered patient. */
@@ -1828,7 +1827,7 @@ export interface components {
         };
         PatientSearch: {
             /**
-             * Format: int32
+             * Format: int64
              * @description 20 when absent; at most 500.
              */
             limit?: number | null;
@@ -1843,7 +1842,10 @@ export interface components {
         };
         PatientUpdated: {
             patient: components["schemas"]["Patient"];
-            /** @description Studies already matched to this patient that are corrected and sent again. */
+            /**
+             * Format: int64
+             * @description Studies already matched to this patient that are corrected and sent again.
+             */
             studies_corrected: number;
         };
         /** @description What a purge would do now: `station purge --dry-run`, and the dashboard's storage card. */
@@ -1932,11 +1934,11 @@ export interface components {
              */
             include_delivered?: boolean;
             /**
-             * Format: int32
+             * Format: int64
              * @description 50 when absent; at most 500.
              */
             limit?: number | null;
-            /** Format: int32 */
+            /** Format: int64 */
             offset?: number;
         };
         /**
@@ -2073,7 +2075,10 @@ export interface components {
             versions: components["schemas"]["ReportSummary"][];
         };
         ReportsConfig: {
-            /** @description Studies asked about per QIDO-RS request. */
+            /**
+             * Format: int64
+             * @description Studies asked about per QIDO-RS request.
+             */
             batch_studies: number;
             /** @description The clinic's name, at the top of a printed report. */
             clinic_name: string;
@@ -2108,7 +2113,7 @@ export interface components {
             /** @description Superseded versions too. */
             all_versions?: boolean;
             /**
-             * Format: int32
+             * Format: int64
              * @description 200 when absent; at most 5000.
              */
             limit?: number | null;
@@ -2256,7 +2261,9 @@ export interface components {
         StatusResponse: {
             ae_title: string;
             counts: components["schemas"]["StatusCounts"];
+            /** Format: int64 */
             links_online: number;
+            /** Format: int64 */
             links_total: number;
             /**
              * Format: int64
@@ -2290,7 +2297,7 @@ export interface components {
             /** @description Where the nightly backups of the index go; absent: `backups` in the data directory. */
             backup_dir?: string | null;
             /**
-             * Format: int32
+             * Format: int64
              * @description The newest this many nightly backups are kept; older ones are deleted.
              */
             backup_keep?: number;
@@ -2321,7 +2328,7 @@ export interface components {
              */
             min_free_mb: number;
             /**
-             * Format: int32
+             * Format: int64
              * @description Days between the integrity checks `station serve` runs (0: none).
              */
             verify_every_days?: number;
@@ -2434,12 +2441,12 @@ export interface components {
             /** @description Study date to (inclusive). */
             date_to?: string | null;
             /**
-             * Format: int32
+             * Format: int64
              * @description 50 when absent; at most 500.
              */
             limit?: number | null;
             modality?: string | null;
-            /** Format: int32 */
+            /** Format: int64 */
             offset?: number;
             /** @description Exactly this patient ID. */
             patient_id?: string | null;
@@ -2452,11 +2459,17 @@ export interface components {
         StudiesRouted: {
             /** @description Studies now queued for at least one destination. */
             routed: string[];
-            /** @description Unsent studies no destination of `routes` accepts either (still unsent). */
+            /**
+             * Format: int64
+             * @description Unsent studies no destination of `routes` accepts either (still unsent).
+             */
             still_unrouted: number;
         };
         StudyActionResult: {
-            /** @description Destinations whose queue row changed. */
+            /**
+             * Format: int64
+             * @description Destinations whose queue row changed.
+             */
             changed: number;
             state: components["schemas"]["StudyState"];
             study_uid: string;
@@ -2585,8 +2598,9 @@ export interface components {
         TlsMode: "off" | "self-signed" | "files";
         TokenCreate: {
             /**
-             * Format: int32
-             * @description Days until it stops working (1 to 1830); absent: until revoked.
+             * Format: int64
+             * @description Days until it stops working (1 to 1830, `auth::tokens::MAX_LIFETIME`); absent: until
+             *     revoked.
              */
             expires_days?: number | null;
             /** @description Who uses it, e.g. `center-ops` or `his`: letters, digits, '.', '_', '-'. */
@@ -2688,13 +2702,16 @@ export interface components {
             items: components["schemas"]["StudyFacts"][];
         };
         UnroutedList: {
-            /** @description How many of them a destination configured now accepts. */
+            /**
+             * Format: int64
+             * @description How many of them a destination configured now accepts.
+             */
             routable: number;
             studies: components["schemas"]["StudySummary"][];
         };
         UnroutedQuery: {
             /**
-             * Format: int32
+             * Format: int64
              * @description Studies received in the last this many days (1 to 366).
              */
             since_days: number;
@@ -2705,8 +2722,10 @@ export interface components {
         };
         UserCreate: {
             display_name?: string;
+            /** @description 8 to 1024 characters (`auth::password`). */
             password: string;
             role: components["schemas"]["Role"];
+            /** @description 1 to 64 letters, digits, '.', '_' or '-' (`auth::users::valid_username`). */
             username: string;
         };
         /** @description A user as the UI shows them. */
@@ -2733,7 +2752,7 @@ export interface components {
             /** @description `false` disables the account and ends its sessions. */
             active?: boolean | null;
             display_name?: string | null;
-            /** @description A new password ends the user's sessions. */
+            /** @description A new password ends the user's sessions; 8 to 1024 characters. */
             password?: string | null;
             role?: null | components["schemas"]["Role"];
             username: string;
@@ -2773,7 +2792,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["AuditQuery"];
             };
@@ -2788,7 +2807,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2826,6 +2845,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2851,7 +2879,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["DashboardQuery"];
             };
@@ -2866,7 +2894,7 @@ export interface operations {
                     "application/json": components["schemas"]["Dashboard"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2911,6 +2939,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -2924,8 +2961,8 @@ export interface operations {
     };
     diagnostics: {
         parameters: {
-            query: {
-                key: string;
+            query?: {
+                key?: string;
             };
             header?: never;
             path?: never;
@@ -2940,6 +2977,15 @@ export interface operations {
                 };
                 content: {
                     "application/gzip": string;
+                };
+            };
+            /** @description The URL does not fit this document (a report number that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not logged in or session expired */
@@ -2995,7 +3041,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": components["schemas"]["Event"];
+                    "text/event-stream": {
+                        /** @description One Event (#/components/schemas/Event) as JSON. */
+                        data: string;
+                        event?: string;
+                        id?: string;
+                    };
                 };
             };
             /** @description Not logged in or session expired */
@@ -3016,7 +3067,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -3031,7 +3082,7 @@ export interface operations {
                     "application/json": components["schemas"]["FileKeyAnswer"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3109,7 +3160,7 @@ export interface operations {
                     "application/json": components["schemas"]["HubTestResult"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3154,6 +3205,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -3172,7 +3232,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -3187,7 +3247,7 @@ export interface operations {
                     "application/json": components["schemas"]["LinksResponse"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3245,8 +3305,8 @@ export interface operations {
     };
     log: {
         parameters: {
-            query: {
-                key: string;
+            query?: {
+                key?: string;
             };
             header?: never;
             path?: never;
@@ -3261,6 +3321,15 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description The URL does not fit this document (a report number that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not logged in or session expired */
@@ -3323,7 +3392,7 @@ export interface operations {
                     "application/json": components["schemas"]["LoginResponse"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3334,6 +3403,15 @@ export interface operations {
             };
             /** @description Wrong username or password */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3368,7 +3446,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -3383,7 +3461,7 @@ export interface operations {
                     "application/json": components["schemas"]["Empty"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3446,7 +3524,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -3461,7 +3539,7 @@ export interface operations {
                     "application/json": components["schemas"]["MeResponse"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3524,7 +3602,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["NewOrder"];
             };
@@ -3539,7 +3617,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3577,6 +3655,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3617,7 +3704,7 @@ export interface operations {
                     "application/json": components["schemas"]["Order"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3655,6 +3742,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3680,7 +3776,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["OrdersQuery"];
             };
@@ -3695,7 +3791,7 @@ export interface operations {
                     "application/json": components["schemas"]["OrderList"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3733,6 +3829,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3773,7 +3878,7 @@ export interface operations {
                     "application/json": components["schemas"]["Empty"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3811,6 +3916,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3836,7 +3950,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["NewPatient"];
             };
@@ -3851,7 +3965,7 @@ export interface operations {
                     "application/json": components["schemas"]["Patient"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3889,6 +4003,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3914,7 +4037,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatientSearch"];
             };
@@ -3929,7 +4052,7 @@ export interface operations {
                     "application/json": components["schemas"]["PatientList"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3967,6 +4090,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4007,7 +4139,7 @@ export interface operations {
                     "application/json": components["schemas"]["PatientUpdated"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4052,6 +4184,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4065,8 +4206,8 @@ export interface operations {
     };
     preview: {
         parameters: {
-            query: {
-                key: string;
+            query?: {
+                key?: string;
             };
             header?: never;
             path: {
@@ -4083,6 +4224,15 @@ export interface operations {
                 };
                 content: {
                     "image/png": string;
+                };
+            };
+            /** @description The URL does not fit this document (a report number that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not logged in or session expired */
@@ -4130,7 +4280,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -4145,7 +4295,7 @@ export interface operations {
                     "application/json": components["schemas"]["Procedures"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4208,7 +4358,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["PageRequest"];
             };
@@ -4223,7 +4373,7 @@ export interface operations {
                     "application/json": components["schemas"]["QuarantinePage"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4261,6 +4411,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4286,7 +4445,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["QueueQuery"];
             };
@@ -4301,7 +4460,7 @@ export interface operations {
                     "application/json": components["schemas"]["QueuePage"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4346,6 +4505,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4359,12 +4527,12 @@ export interface operations {
     };
     report_pdf: {
         parameters: {
-            query: {
-                key: string;
+            query?: {
+                key?: string;
             };
             header?: never;
             path: {
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -4377,6 +4545,15 @@ export interface operations {
                 };
                 content: {
                     "application/pdf": string;
+                };
+            };
+            /** @description The URL does not fit this document (a report number that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not logged in or session expired */
@@ -4419,12 +4596,12 @@ export interface operations {
     };
     report_print: {
         parameters: {
-            query: {
-                key: string;
+            query?: {
+                key?: string;
             };
             header?: never;
             path: {
-                id: string;
+                id: number;
             };
             cookie?: never;
         };
@@ -4437,6 +4614,15 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description The URL does not fit this document (a report number that is not one) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Not logged in or session expired */
@@ -4499,7 +4685,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportAcked"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4537,6 +4723,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4577,7 +4772,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportDetail"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4615,6 +4810,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4640,7 +4844,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["ReportsQuery"];
             };
@@ -4655,7 +4859,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReportList"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4700,6 +4904,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4718,7 +4931,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -4733,7 +4946,7 @@ export interface operations {
                     "application/json": components["schemas"]["Settings"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4811,7 +5024,7 @@ export interface operations {
                     "application/json": components["schemas"]["SettingsApplied"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4856,6 +5069,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -4874,7 +5096,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -4889,7 +5111,7 @@ export interface operations {
                     "application/json": components["schemas"]["StatusResponse"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -4952,7 +5174,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -4967,7 +5189,7 @@ export interface operations {
                     "application/json": components["schemas"]["Plan"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5030,7 +5252,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["StudiesQuery"];
             };
@@ -5045,7 +5267,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudyPage"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5083,6 +5305,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5123,7 +5354,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudiesRouted"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5168,6 +5399,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -5186,7 +5426,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -5201,7 +5441,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnassignedList"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5279,7 +5519,7 @@ export interface operations {
                     "application/json": components["schemas"]["UnroutedList"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5317,6 +5557,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5357,7 +5606,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudyAssigned"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5395,6 +5644,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5435,7 +5693,7 @@ export interface operations {
                     "application/json": components["schemas"]["PatientConfirmed"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5473,6 +5731,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5513,7 +5780,7 @@ export interface operations {
                     "application/json": components["schemas"]["FetchProgress"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5551,6 +5818,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5591,7 +5867,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudyDetail"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5629,6 +5905,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5669,7 +5954,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudyActionResult"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5707,6 +5992,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5747,7 +6041,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudyActionResult"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5785,6 +6079,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5825,7 +6128,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudyActionResult"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5863,6 +6166,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5903,7 +6215,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudyActionResult"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -5941,6 +6253,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5981,7 +6302,7 @@ export interface operations {
                     "application/json": components["schemas"]["StudyActionResult"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6019,6 +6340,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6044,7 +6374,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["AuditQuery"];
             };
@@ -6059,7 +6389,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditPage"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6097,6 +6427,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6137,7 +6476,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenCreated"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6175,6 +6514,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6215,7 +6563,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokenRecord"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6260,6 +6608,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -6278,7 +6635,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -6293,7 +6650,7 @@ export interface operations {
                     "application/json": components["schemas"]["TokensResponse"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6371,7 +6728,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserRecord"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6409,6 +6766,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6449,7 +6815,7 @@ export interface operations {
                     "application/json": components["schemas"]["UserRecord"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6494,6 +6860,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Internal error */
             500: {
                 headers: {
@@ -6512,7 +6887,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": components["schemas"]["Empty"];
             };
@@ -6527,7 +6902,7 @@ export interface operations {
                     "application/json": components["schemas"]["UsersResponse"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6605,7 +6980,7 @@ export interface operations {
                     "application/json": components["schemas"]["EcgWaveform"];
                 };
             };
-            /** @description Invalid request */
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6643,6 +7018,15 @@ export interface operations {
             };
             /** @description Conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -3,8 +3,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::SettingsUpdate;
-use crate::api::account::{LoginRequest, LoginResponse};
-use crate::api::{Api, ErrorCode, Lang, Op};
+use crate::api::{Api, ErrorCode, Lang};
 use crate::config::{Config, Overrides};
 use crate::events::Events;
 use crate::store::Store;
@@ -31,17 +30,7 @@ fn api_with_file(dir: &std::path::Path) -> (Api, String, std::path::PathBuf) {
 }
 
 fn admin_token(api: &Api) -> String {
-    let login: LoginResponse = api
-        .call_typed(
-            None,
-            Op::Login,
-            &LoginRequest {
-                username: "admin".into(),
-                password: "admin-pw-1234".into(),
-            },
-        )
-        .expect("login");
-    login.token
+    crate::api::tests::login(api, "admin-pw-1234")
 }
 
 /// The update the Settings page would send back unchanged.

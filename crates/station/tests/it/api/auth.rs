@@ -341,7 +341,7 @@ fn a_new_password_role_or_a_disabled_account_ends_sessions_and_the_last_admin_st
         "user_create",
         json!({ "username": "short", "role": "doctor", "password": "1234" }),
     );
-    assert_eq!((r.status, r.code()), (400, "invalid"), "{r:?}");
+    assert_eq!((r.status, r.code()), (422, "invalid"), "{r:?}");
     let users = client.ok(&admin, "users_list", json!({}));
     let text = users.to_string();
     assert!(

@@ -172,6 +172,11 @@ fn a_browser_session_is_an_httponly_cookie_and_a_token_in_a_url_is_refused() {
     let (status, _, body) = post(port, "me", &json_cookie, "{}");
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"admin\""), "{body}");
+    // A request is a JSON object, or no body at all (`{}`), as the OpenAPI document says.
+    for (request, want) in [("", 200), ("\t", 400), ("null", 400), ("[]", 400)] {
+        let (status, _, body) = post(port, "me", &json_cookie, request);
+        assert_eq!(status, want, "{request:?}: {body}");
+    }
     let (status, _, body) = raw(
         port,
         &format!(

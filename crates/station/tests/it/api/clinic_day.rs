@@ -186,7 +186,7 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     );
     assert_eq!(
         (r.status, r.code()),
-        (400, "invalid"),
+        (422, "invalid"),
         "a DX is no ECG: {r:?}"
     );
 
@@ -301,7 +301,7 @@ fn register_send_assign_preview_and_read_the_report_through_the_api() {
     assert_eq!(board["unread_reports"], 2);
     assert_eq!(board["unacknowledged_reports"], 1);
     let r = client.call(Some(&manager), "dashboard", json!({ "period_days": 0 }));
-    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.status, 422, "{r:?}");
 
     // Every read is in the audit trail, by the person who read.
     let trail = audit(&client, &admin, json!({ "limit": 1000 }));

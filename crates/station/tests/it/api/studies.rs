@@ -86,7 +86,7 @@ fn a_clinic_day_is_searchable_readable_and_held_with_every_read_audited() {
         "studies_list",
         json!({ "date_from": "yesterday" }),
     );
-    assert_eq!((r.status, r.code()), (400, "invalid"));
+    assert_eq!((r.status, r.code()), (422, "invalid"));
 
     // One study in detail: its series and instances, and its sending to the hub.
     let uid = *expected.iter().next().expect("a study");

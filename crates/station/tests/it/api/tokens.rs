@@ -135,7 +135,7 @@ fn a_maintenance_token_retries_a_failed_study_but_reads_no_patient() {
         "no patient reads among system events: {events}"
     );
     let r = client.call(Some(&token), "system_events", json!({ "patient_id": "P1" }));
-    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(r.status, 422, "{r:?}");
 
     let (status, log) = client.get_as(&token, "/api/log.txt");
     assert_eq!(status, 200, "{log}");
