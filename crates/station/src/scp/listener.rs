@@ -136,6 +136,8 @@ impl Listener {
                     Arc::new(DicomConfig {
                         allowed_callers: now.dicom.allowed_callers.clone(),
                         worklist_callers: now.dicom.worklist_callers.clone(),
+                        query_callers: now.dicom.query_callers.clone(),
+                        move_destinations: now.dicom.move_destinations.clone(),
                         ..(*config).clone()
                     })
                 }

@@ -1313,8 +1313,16 @@ export interface components {
             max_pdu_length: number;
             /** @description Connections at once from one network address. */
             max_per_address?: number;
+            /** @description Where a C-MOVE may send studies: the only AE titles a move destination may name. */
+            move_destinations?: components["schemas"]["MoveDestination"][];
             /** Format: int32 */
             port: number;
+            /**
+             * @description Calling AE titles whose Query/Retrieve requests (C-FIND, C-MOVE, C-GET of stored
+             *     studies, PS3.4 Annex C) are answered; empty answers nobody. When `allowed_callers` is
+             *     not empty, each must be in it as well.
+             */
+            query_callers?: string[];
             /**
              * @description Of `max_associations`, the slots kept for callers that have said who they are and are
              *     allowed: connections still silent hold at most `max_associations - reserved_associations`
@@ -1622,6 +1630,13 @@ export interface components {
          */
         MetricsConfig: {
             token?: null | components["schemas"]["Secret"];
+        };
+        /** @description A C-MOVE destination (PS3.4 §C.4.2): the AE title a caller names, and where it listens. */
+        MoveDestination: {
+            ae_title: string;
+            host: string;
+            /** Format: int32 */
+            port: number;
         };
         NewOrder: {
             /**
