@@ -15,11 +15,24 @@ use dicom_ul::pdu::{
 use dicom_ul::{Pdu, ServerAssociation};
 
 use super::refused::RefusedCallers;
+use super::retrieve::Retrieve;
 use super::wire::{Reader, WireError};
 use crate::dicom::dimse::{self, command_field, status, Command};
 use crate::ingest::{Ingest, IngestError, Outcome, Staging};
 use crate::metrics::Activity;
 use crate::store::Source;
+
+/// What an association's caller may query (`dicom.worklist_callers`, `dicom.query_callers`),
+/// and what a retrieve needs of the configuration.
+pub(super) struct Access {
+    /// The caller is in `worklist_callers`.
+    pub worklist: bool,
+    /// The caller is in `query_callers`.
+    pub query: bool,
+    pub ae_title: String,
+    pub destinations: Vec<crate::config::MoveDestination>,
+    pub max_pdu_length: u32,
+}
 
 /// A C-STORE whose dataset is arriving.
 struct PendingStore {
@@ -30,7 +43,7 @@ struct PendingStore {
     staging: Result<Staging, IngestError>,
 }
 
-/// A C-FIND whose identifier is arriving.
+/// A C-FIND, C-MOVE or C-GET whose identifier is arriving.
 struct PendingFind {
     request: Command,
     context_id: u8,
@@ -43,8 +56,7 @@ pub(super) struct Session<'a> {
     ingest: &'a Ingest,
     activity: &'a Activity,
     reader: Reader,
-    /// The caller is in `worklist_callers`.
-    worklist_allowed: bool,
+    access: &'a Access,
     refused: &'a RefusedCallers,
     calling_ae: String,
     command: Vec<u8>,
@@ -62,7 +74,7 @@ impl<'a> Session<'a> {
         ingest: &'a Ingest,
         activity: &'a Activity,
         reader: Reader,
-        worklist_allowed: bool,
+        access: &'a Access,
         refused: &'a RefusedCallers,
     ) -> Session<'a> {
         Session {
@@ -73,7 +85,7 @@ impl<'a> Session<'a> {
             ingest,
             activity,
             reader,
-            worklist_allowed,
+            access,
             refused,
             calling_ae: calling_ae.to_owned(),
             command: Vec::new(),
@@ -153,25 +165,12 @@ impl<'a> Session<'a> {
             PDataValueType::Data => {
                 if let Some(find) = self.find.as_mut() {
                     find.identifier.extend_from_slice(&pdv.data);
-                    if find.identifier.len() > super::worklist::MAX_IDENTIFIER {
-                        return Err("a worklist query larger than 64 KiB".into());
+                    if find.identifier.len() > super::find::MAX_IDENTIFIER {
+                        return Err("a query identifier larger than 64 KiB".into());
                     }
                     if pdv.is_last {
                         if let Some(find) = self.find.take() {
-                            self.activity.worklist_query();
-                            if !self.worklist_allowed {
-                                return self.refuse_find(assoc, &find);
-                            }
-                            let ts = accepted_syntax(assoc, find.context_id)?;
-                            super::worklist::serve_find(
-                                assoc,
-                                &self.reader,
-                                self.ingest.store(),
-                                &find.request,
-                                find.context_id,
-                                &ts,
-                                &find.identifier,
-                            )?;
+                            self.on_identifier(assoc, find)?;
                         }
                     }
                     return Ok(());
@@ -212,7 +211,9 @@ impl<'a> Session<'a> {
                     None,
                 )
             }
-            command_field::C_FIND_RQ if cmd.has_dataset => {
+            command_field::C_FIND_RQ | command_field::C_MOVE_RQ | command_field::C_GET_RQ
+                if cmd.has_dataset =>
+            {
                 self.find = Some(PendingFind {
                     request: cmd,
                     context_id,
@@ -252,6 +253,72 @@ impl<'a> Session<'a> {
                 )
             }
         }
+    }
+
+    /// A C-FIND, C-MOVE or C-GET whose identifier has arrived: the worklist's or Q/R's.
+    fn on_identifier(
+        &mut self,
+        assoc: &mut ServerAssociation<TcpStream>,
+        find: PendingFind,
+    ) -> Result<(), String> {
+        let ts = accepted_syntax(assoc, find.context_id)?;
+        let request = &find.request;
+        if !super::query::is_query_retrieve(&request.affected_sop_class_uid) {
+            self.activity.worklist_query();
+            if !self.access.worklist || request.command_field != command_field::C_FIND_RQ {
+                return self.refuse_find(assoc, &find);
+            }
+            return super::worklist::serve_find(
+                assoc,
+                &self.reader,
+                self.ingest.store(),
+                request,
+                find.context_id,
+                &ts,
+                &find.identifier,
+            );
+        }
+        if !self.access.query {
+            tracing::warn!(peer = %self.peer, calling_ae = %self.calling_ae, "query/retrieve refused: the caller is not in dicom.query_callers");
+            return respond(
+                assoc,
+                find.context_id,
+                request,
+                request.command_field | 0x8000,
+                status::NOT_AUTHORIZED,
+                Some("this caller is not in the station's query callers"),
+            );
+        }
+        if request.command_field == command_field::C_FIND_RQ {
+            return super::query::serve_find(
+                assoc,
+                &self.reader,
+                self.ingest.store(),
+                &self.calling_ae,
+                request,
+                find.context_id,
+                &ts,
+                &find.identifier,
+            );
+        }
+        let ctx = Retrieve {
+            store: self.ingest.store(),
+            data_dir: self.ingest.data_dir(),
+            calling_ae: &self.calling_ae,
+            our_ae: &self.access.ae_title,
+            destinations: &self.access.destinations,
+            max_pdu_length: self.access.max_pdu_length,
+            idle: self.reader.idle,
+        };
+        super::retrieve::serve(
+            assoc,
+            &self.reader,
+            &ctx,
+            request,
+            find.context_id,
+            &ts,
+            &find.identifier,
+        )
     }
 
     /// A worklist query from a caller not in `worklist_callers`: "Refused: Not Authorized",
