@@ -13,6 +13,7 @@
 
 use std::net::TcpStream;
 
+use dicom_core::value::DataSetSequence;
 use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
@@ -200,6 +201,14 @@ impl Query {
             }
             match ours.iter().find(|(t, _, _)| *t == tag) {
                 Some((_, vr, value)) => put_text(&mut out, tag, *vr, value, self.charset),
+                // A sequence key we do not hold goes back as an empty sequence.
+                None if asked.header().vr == VR::SQ => {
+                    out.put(DataElement::new(
+                        tag,
+                        VR::SQ,
+                        DataSetSequence::from(Vec::<InMemDicomObject>::new()),
+                    ));
+                }
                 None => {
                     out.put(DataElement::new(
                         tag,
@@ -369,4 +378,82 @@ pub fn serve_find(
         query.identifier.syntax,
         &answers,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN;
+
+    /// A query at `level` with `keys` (tag, VR, value), as a caller's identifier.
+    fn query(sop_class: &str, level: &str, keys: &[(Tag, VR, &str)]) -> Result<Query, String> {
+        let mut obj = InMemDicomObject::new_empty();
+        put_str(&mut obj, tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192");
+        put_str(&mut obj, tags::QUERY_RETRIEVE_LEVEL, VR::CS, level);
+        for (tag, vr, value) in keys {
+            put_str(&mut obj, *tag, *vr, value);
+        }
+        let mut bytes = Vec::new();
+        obj.write_dataset_with_ts(&mut bytes, &EXPLICIT_VR_LITTLE_ENDIAN.erased())
+            .expect("encode");
+        find::read_identifier(&bytes, crate::dicom::header::EXPLICIT_VR_LE)
+            .and_then(|i| Query::parse(i, sop_class))
+    }
+
+    fn study() -> QrRow {
+        QrRow {
+            patient_id: "P1".into(),
+            patient_name: "王^小明".into(),
+            study_uid: "1.2.3".into(),
+            study_date: "20261128".into(),
+            modalities: "DX\\US".into(),
+            accession: "A100".into(),
+            ..QrRow::default()
+        }
+    }
+
+    #[test]
+    fn study_keys_match_by_wildcard_range_uid_list_and_any_modality() {
+        let matches = |keys: &[(Tag, VR, &str)]| {
+            let q = query(STUDY_ROOT_FIND, "STUDY", keys).expect("a query");
+            q.matches(&attributes(&study(), Level::Study))
+        };
+        assert!(matches(&[(tags::PATIENT_NAME, VR::PN, "王*")]));
+        assert!(matches(&[(tags::PATIENT_NAME, VR::PN, "")]), "universal");
+        assert!(!matches(&[(tags::PATIENT_NAME, VR::PN, "李*")]));
+        assert!(matches(&[(tags::STUDY_DATE, VR::DA, "20261101-20261130")]));
+        assert!(!matches(&[(tags::STUDY_DATE, VR::DA, "20261201-")]));
+        assert!(matches(&[(tags::STUDY_INSTANCE_UID, VR::UI, "9.9\\1.2.3")]));
+        assert!(!matches(&[(tags::STUDY_INSTANCE_UID, VR::UI, "1.2")]));
+        assert!(matches(&[(tags::MODALITIES_IN_STUDY, VR::CS, "US")]));
+        assert!(!matches(&[(tags::MODALITIES_IN_STUDY, VR::CS, "CT")]));
+        assert!(matches(&[(tags::ACCESSION_NUMBER, VR::SH, "A1?0")]));
+        // A key we do not hold is ignored, not a mismatch (PS3.4 §C.2.2.1.2).
+        assert!(matches(&[(tags::PATIENT_COMMENTS, VR::LT, "X")]));
+    }
+
+    #[test]
+    fn levels_are_checked_against_the_model_and_retrieves_need_their_unique_key() {
+        assert!(query(STUDY_ROOT_FIND, "PATIENT", &[]).is_err());
+        assert!(query(PATIENT_ROOT_FIND, "PATIENT", &[]).is_ok());
+        assert!(query(STUDY_ROOT_FIND, "FRAME", &[]).is_err());
+        let q = query(STUDY_ROOT_MOVE, "STUDY", &[]).expect("a query");
+        assert!(!q.names_unique_key());
+        let q = query(
+            STUDY_ROOT_MOVE,
+            "SERIES",
+            &[(tags::SERIES_INSTANCE_UID, VR::UI, "1.2\\1.3")],
+        )
+        .expect("a query");
+        assert!(q.names_unique_key());
+        assert_eq!(q.filter.series_uids, ["1.2", "1.3"]);
+        // A wildcard patient ID is matched afterwards, not used to narrow the index.
+        let q = query(
+            PATIENT_ROOT_FIND,
+            "PATIENT",
+            &[(tags::PATIENT_ID, VR::LO, "P*")],
+        )
+        .expect("a query");
+        assert_eq!(q.filter.patient_id, None);
+    }
 }

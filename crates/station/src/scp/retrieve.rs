@@ -407,3 +407,57 @@ impl Sink for ToCaller<'_> {
         Err("no C-STORE-RSP".into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pc(id: u8, class: &str, ts: &str, ok: bool) -> PresentationContextNegotiated {
+        PresentationContextNegotiated {
+            id,
+            reason: if ok {
+                PresentationContextResultReason::Acceptance
+            } else {
+                PresentationContextResultReason::TransferSyntaxesNotSupported
+            },
+            transfer_syntax: ts.into(),
+            abstract_syntax: class.into(),
+        }
+    }
+
+    #[test]
+    fn an_instance_goes_as_stored_else_re_encoded_only_when_uncompressed() {
+        const DX: &str = "1.2.840.10008.5.1.4.1.1.1.1";
+        const JPEG: &str = "1.2.840.10008.1.2.4.50";
+        let row = |ts: &str| QrRow {
+            sop_class_uid: DX.into(),
+            transfer_syntax: ts.into(),
+            ..QrRow::default()
+        };
+        let contexts = [
+            pc(1, DX, IMPLICIT_VR_LE, true),
+            pc(3, DX, JPEG, false),
+            pc(5, "1.2.840.10008.5.1.4.1.1.6.1", EXPLICIT_VR_LE, true),
+        ];
+        let chosen = |ts: &str| context_for(&contexts, &row(ts)).map(|pc| pc.id);
+        assert_eq!(chosen(IMPLICIT_VR_LE), Some(1), "as stored");
+        assert_eq!(chosen(EXPLICIT_VR_LE), Some(1), "re-encoded to implicit");
+        assert_eq!(chosen(JPEG), None, "compressed, and refused as stored");
+        let with_jpeg = [pc(1, DX, IMPLICIT_VR_LE, true), pc(3, DX, JPEG, true)];
+        assert_eq!(context_for(&with_jpeg, &row(JPEG)).map(|pc| pc.id), Some(3));
+    }
+
+    #[test]
+    fn the_dataset_starts_after_the_meta_group() {
+        let mut file = vec![0u8; 128];
+        file.extend_from_slice(b"DICM");
+        file.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0, 6, 0, 0, 0]);
+        file.extend_from_slice(&[0xAA; 6]);
+        file.extend_from_slice(b"data");
+        assert_eq!(dataset_offset(&file), Some(150));
+        assert_eq!(&file[150..], b"data");
+        assert_eq!(dataset_offset(&file[..140]), None, "cut short");
+        file[128] = b'X';
+        assert_eq!(dataset_offset(&file), None, "not PS3.10");
+    }
+}
