@@ -1,7 +1,8 @@
 //! The DICOM upper-layer listener (PS3.8): accepts associations from devices and serves
 //! Verification (C-ECHO) and Storage (C-STORE) for every storage SOP class and every transfer
-//! syntax the registry knows, storing datasets exactly as received, and the Modality Worklist
-//! (C-FIND, served by [`super::worklist`]).
+//! syntax the registry knows, storing datasets exactly as received, the Modality Worklist
+//! (C-FIND, served by [`super::worklist`]) and Query/Retrieve (C-FIND, C-MOVE, C-GET, served by
+//! [`super::query`] and [`super::retrieve`]; a C-GET caller's SCP role granted as proposed).
 //!
 //! One thread per connection, admitted by [`super::admission`] (slots, per-address cap, the
 //! reserve for allowed callers, ARTIM as a deadline); once associated, the messages are

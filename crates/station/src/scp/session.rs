@@ -1,10 +1,13 @@
 //! One established association's DIMSE messages: C-ECHO, C-STORE streamed to staging and
-//! committed through [`Ingest`] before the device hears "success", and C-FIND for the worklist
-//! (answered only to `worklist_callers`, a refused caller recorded for the Settings page). Its
-//! PDUs come through [`Reader`]: whole, within the idle deadline, never longer than advertised.
+//! committed through [`Ingest`] before the device hears "success", C-FIND for the worklist
+//! (answered only to `worklist_callers`, a refused caller recorded for the Settings page), and
+//! Query/Retrieve's C-FIND, C-MOVE and C-GET (answered only to `query_callers`, by
+//! [`super::query`] and [`super::retrieve`]). Its PDUs come through [`Reader`]: whole, within
+//! the idle deadline, never longer than advertised.
 //!
-//! Must never: acknowledge an instance that is not committed, decode or re-encode a dataset,
-//! answer a worklist query from a caller not listed, or log patient names at info level.
+//! Must never: acknowledge an instance that is not committed, decode or re-encode a received
+//! dataset, answer a worklist query or a query/retrieve from a caller not listed, or log
+//! patient names at info level.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
