@@ -65,6 +65,8 @@ pub enum Setting {
     AeTitle,
     AllowedCallers,
     WorklistCallers,
+    QueryCallers,
+    MoveDestinations,
     MaxPduLength,
     MaxAssociations,
     DicomTimeouts,
@@ -292,6 +294,14 @@ pub struct DicomConfig {
     /// a one-click allow. When `allowed_callers` is not empty, each must be in it as well.
     #[serde(default)]
     pub worklist_callers: Vec<String>,
+    /// Calling AE titles whose Query/Retrieve requests (C-FIND, C-MOVE, C-GET of stored
+    /// studies, PS3.4 Annex C) are answered; empty answers nobody. When `allowed_callers` is
+    /// not empty, each must be in it as well.
+    #[serde(default)]
+    pub query_callers: Vec<String>,
+    /// Where a C-MOVE may send studies: the only AE titles a move destination may name.
+    #[serde(default)]
+    pub move_destinations: Vec<MoveDestination>,
     /// Largest P-DATA PDU we advertise and accept; a longer one ends the association unread.
     pub max_pdu_length: u32,
     /// Connections at once, whether they have sent their association request yet or not.
@@ -310,6 +320,15 @@ pub struct DicomConfig {
     /// How long an established association has for each whole PDU, counted from the end of the
     /// previous one, before we abort it: a deadline, not a wait per byte.
     pub idle_timeout_secs: u64,
+}
+
+/// A C-MOVE destination (PS3.4 §C.4.2): the AE title a caller names, and where it listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveDestination {
+    pub ae_title: String,
+    pub host: String,
+    pub port: u16,
 }
 
 fn default_reserved_associations() -> usize {

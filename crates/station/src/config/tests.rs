@@ -183,3 +183,49 @@ fn tls_is_off_by_default_and_files_need_both_paths() {
         assert!(err.to_string().contains(named), "{text}: {err}");
     }
 }
+
+#[test]
+fn query_callers_and_move_destinations_are_checked_like_the_other_callers() {
+    let mut c = Config::defaults();
+    assert!(
+        c.dicom.query_callers.is_empty() && c.dicom.move_destinations.is_empty(),
+        "private by default: nobody queries or retrieves until listed"
+    );
+    c.dicom.query_callers = vec!["VIEWER".into()];
+    c.dicom.allowed_callers = vec!["DR1".into()];
+    let err = c.validate().expect_err("VIEWER cannot associate at all");
+    assert!(matches!(
+        err,
+        ConfigError::Invalid {
+            setting: Setting::QueryCallers,
+            ..
+        }
+    ));
+    c.dicom.allowed_callers.push("VIEWER".into());
+    assert!(c.validate().is_ok());
+    let dest = |ae: &str, port| super::MoveDestination {
+        ae_title: ae.into(),
+        host: "127.0.0.1".into(),
+        port,
+    };
+    c.dicom.move_destinations = vec![dest("VIEWER", 104)];
+    assert!(c.validate().is_ok());
+    for bad in [
+        vec![dest("", 104)],
+        vec![dest("VIEWER", 0)],
+        vec![dest("A\\B", 104)],
+        vec![dest("VIEWER", 104), dest("VIEWER", 105)],
+    ] {
+        c.dicom.move_destinations = bad.clone();
+        assert!(
+            matches!(
+                c.validate(),
+                Err(ConfigError::Invalid {
+                    setting: Setting::MoveDestinations,
+                    ..
+                })
+            ),
+            "{bad:?}"
+        );
+    }
+}

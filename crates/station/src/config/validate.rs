@@ -29,6 +29,29 @@ impl Config {
         for caller in &self.dicom.worklist_callers {
             validate_worklist_caller(caller, &self.dicom.allowed_callers)?;
         }
+        for caller in &self.dicom.query_callers {
+            validate_listed_caller(
+                Setting::QueryCallers,
+                "dicom.query_callers",
+                caller,
+                &self.dicom.allowed_callers,
+            )?;
+        }
+        for (i, dest) in self.dicom.move_destinations.iter().enumerate() {
+            validate_move_destination(dest)?;
+            if self.dicom.move_destinations[..i]
+                .iter()
+                .any(|d| d.ae_title.trim() == dest.ae_title.trim())
+            {
+                return Err(ConfigError::invalid(
+                    Setting::MoveDestinations,
+                    format!(
+                        "dicom.move_destinations: {:?} is listed twice",
+                        dest.ae_title
+                    ),
+                ));
+            }
+        }
         if self.dicom.max_pdu_length < 4096 {
             return Err(ConfigError::invalid(
                 Setting::MaxPduLength,
@@ -168,19 +191,53 @@ pub fn validate_caller(caller: &str) -> Result<(), ConfigError> {
 /// One entry of `dicom.worklist_callers`: an AE title, and an allowed caller when the station
 /// accepts only listed ones (else its query could never arrive).
 pub fn validate_worklist_caller(caller: &str, allowed: &[String]) -> Result<(), ConfigError> {
+    validate_listed_caller(
+        Setting::WorklistCallers,
+        "dicom.worklist_callers",
+        caller,
+        allowed,
+    )
+}
+
+/// One entry of a list of callers given a service (`key`): an AE title, and an allowed caller
+/// when the station accepts only listed ones.
+fn validate_listed_caller(
+    setting: Setting,
+    key: &str,
+    caller: &str,
+    allowed: &[String],
+) -> Result<(), ConfigError> {
     if caller.trim().is_empty() || caller.len() > 16 {
         return Err(ConfigError::invalid(
-            Setting::WorklistCallers,
-            format!(
-                "dicom.worklist_callers: {caller:?} is not a valid AE title (1 to 16 characters)"
-            ),
+            setting,
+            format!("{key}: {caller:?} is not a valid AE title (1 to 16 characters)"),
         ));
     }
     if !allowed.is_empty() && !allowed.iter().any(|a| a.trim() == caller.trim()) {
         return Err(ConfigError::invalid(
-            Setting::WorklistCallers,
+            setting,
             format!(
-                "dicom.worklist_callers: {caller:?} is not in dicom.allowed_callers, so it cannot associate at all"
+                "{key}: {caller:?} is not in dicom.allowed_callers, so it cannot associate at all"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One `[[dicom.move_destinations]]`: a valid AE title, a host, a port.
+fn validate_move_destination(dest: &super::MoveDestination) -> Result<(), ConfigError> {
+    let ae = dest.ae_title.trim();
+    let ae_ok = !ae.is_empty()
+        && ae.len() <= 16
+        && ae
+            .chars()
+            .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '\\');
+    if !ae_ok || dest.host.trim().is_empty() || dest.port == 0 {
+        return Err(ConfigError::invalid(
+            Setting::MoveDestinations,
+            format!(
+                "dicom.move_destinations {dest:?}: ae_title is 1 to 16 printable ASCII characters \
+                 without backslash, host is not empty, port is 1 to 65535"
             ),
         ));
     }

@@ -17,6 +17,10 @@ pub mod command_field {
     pub const C_FIND_RQ: u16 = 0x0020;
     pub const C_FIND_RSP: u16 = 0x8020;
     pub const C_CANCEL_RQ: u16 = 0x0FFF;
+    pub const C_GET_RQ: u16 = 0x0010;
+    pub const C_GET_RSP: u16 = 0x8010;
+    pub const C_MOVE_RQ: u16 = 0x0021;
+    pub const C_MOVE_RSP: u16 = 0x8021;
 }
 
 /// Status codes we answer with (PS3.7 Annex C, PS3.4 §B.2.3).
@@ -40,6 +44,12 @@ pub mod status {
     pub const CANCEL: u16 = 0xFE00;
     /// C-FIND Failure: Identifier does not match SOP Class (PS3.4 §C.4.1.1.4).
     pub const IDENTIFIER_MISMATCH: u16 = 0xA900;
+    /// C-MOVE Failure: Move Destination unknown (PS3.4 §C.4.2.1.5).
+    pub const MOVE_DESTINATION_UNKNOWN: u16 = 0xA801;
+    /// C-MOVE / C-GET Warning: sub-operations complete, one or more failures (PS3.4 §C.4.2.1.5).
+    pub const SUB_OPERATIONS_FAILED: u16 = 0xB000;
+    /// C-MOVE / C-GET Failure: unable to perform sub-operations (PS3.4 §C.4.2.1.5).
+    pub const UNABLE_TO_PERFORM: u16 = 0xA702;
 }
 
 /// Command Data Set Type value meaning "no dataset follows" (PS3.7 §E.1).
@@ -66,29 +76,75 @@ pub struct Command {
     pub affected_sop_class_uid: String,
     pub affected_sop_instance_uid: String,
     pub has_dataset: bool,
+    /// Move Destination (0000,0600) of a C-MOVE-RQ; empty otherwise.
+    pub move_destination: String,
+}
+
+/// The sub-operation counts of a C-MOVE-RSP or C-GET-RSP (PS3.7 §9.3.3.2, §9.3.4.2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubOperations {
+    pub remaining: u16,
+    pub completed: u16,
+    pub failed: u16,
+    pub warning: u16,
+}
+
+/// What we read of a response a peer sent us (a C-STORE-RSP to our sub-operation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Response {
+    pub command_field: u16,
+    pub message_id_responded: u16,
+    /// Absent in a C-CANCEL-RQ, which also names the request it is about.
+    pub status: Option<u16>,
+}
+
+impl Response {
+    pub fn parse(bytes: &[u8]) -> Result<Response, DimseError> {
+        let obj = parse_command_set(bytes)?;
+        let u16_of = |tag, name| u16_in(&obj, tag, name);
+        Ok(Response {
+            command_field: u16_of(tags::COMMAND_FIELD, "Command Field (0000,0100)")?,
+            message_id_responded: u16_of(
+                tags::MESSAGE_ID_BEING_RESPONDED_TO,
+                "Message ID Being Responded To (0000,0120)",
+            )?,
+            status: u16_of(tags::STATUS, "Status (0000,0900)").ok(),
+        })
+    }
+}
+
+/// A US element of a command set, or which is missing.
+fn u16_in(
+    obj: &InMemDicomObject,
+    tag: dicom_core::Tag,
+    name: &'static str,
+) -> Result<u16, DimseError> {
+    obj.element(tag)
+        .ok()
+        .and_then(|e| e.to_int::<u16>().ok())
+        .ok_or(DimseError::Missing(name))
+}
+
+/// A command set read within the bounds every one we take obeys.
+fn parse_command_set(bytes: &[u8]) -> Result<InMemDicomObject, DimseError> {
+    // A command set is a few hundred bytes of plain elements (PS3.7 §6.3): anything bigger or
+    // holding a sequence is refused before dicom-rs, which recurses and allocates by
+    // declared lengths, parses it.
+    if bytes.len() > MAX_COMMAND_SET {
+        return Err(DimseError::Parse(format!(
+            "{} bytes, more than the {MAX_COMMAND_SET} a command set may have",
+            bytes.len()
+        )));
+    }
+    super::bounds::check(bytes, false, 0).map_err(|e| DimseError::Parse(e.to_string()))?;
+    InMemDicomObject::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+        .map_err(|e| DimseError::Parse(e.to_string()))
 }
 
 impl Command {
     pub fn parse(bytes: &[u8]) -> Result<Command, DimseError> {
-        // A command set is a few hundred bytes of plain elements (PS3.7 §6.3): anything bigger or
-        // holding a sequence is refused before dicom-rs, which recurses and allocates by
-        // declared lengths, parses it.
-        if bytes.len() > MAX_COMMAND_SET {
-            return Err(DimseError::Parse(format!(
-                "{} bytes, more than the {MAX_COMMAND_SET} a command set may have",
-                bytes.len()
-            )));
-        }
-        super::bounds::check(bytes, false, 0).map_err(|e| DimseError::Parse(e.to_string()))?;
-        let obj =
-            InMemDicomObject::read_dataset_with_ts(bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
-                .map_err(|e| DimseError::Parse(e.to_string()))?;
-        let u16_of = |tag, name| -> Result<u16, DimseError> {
-            obj.element(tag)
-                .ok()
-                .and_then(|e| e.to_int::<u16>().ok())
-                .ok_or(DimseError::Missing(name))
-        };
+        let obj = parse_command_set(bytes)?;
+        let u16_of = |tag, name| u16_in(&obj, tag, name);
         let str_of = |tag| -> String {
             obj.element(tag)
                 .ok()
@@ -115,6 +171,7 @@ impl Command {
                 tags::COMMAND_DATA_SET_TYPE,
                 "Command Data Set Type (0000,0800)",
             )? != NO_DATASET,
+            move_destination: str_of(tags::MOVE_DESTINATION).trim().to_string(),
         })
     }
 }
@@ -137,6 +194,106 @@ pub fn response_with(
     error_comment: Option<&str>,
     has_dataset: bool,
 ) -> Result<Vec<u8>, DimseError> {
+    encode(response_elements(
+        request,
+        response_field,
+        status,
+        error_comment,
+        has_dataset,
+    ))
+}
+
+/// A C-MOVE-RSP or C-GET-RSP with its sub-operation counts; a final one with failures carries
+/// the Failed SOP Instance UID List as its dataset (announced by `has_dataset`).
+pub fn retrieve_response(
+    request: &Command,
+    response_field: u16,
+    status: u16,
+    counts: SubOperations,
+    has_dataset: bool,
+) -> Result<Vec<u8>, DimseError> {
+    let mut elements = response_elements(request, response_field, status, None, has_dataset);
+    // Remaining is sent only with Pending (PS3.7 Table 9.3-6).
+    let mut numbers = vec![
+        (tags::NUMBER_OF_COMPLETED_SUBOPERATIONS, counts.completed),
+        (tags::NUMBER_OF_FAILED_SUBOPERATIONS, counts.failed),
+        (tags::NUMBER_OF_WARNING_SUBOPERATIONS, counts.warning),
+    ];
+    if status == status::PENDING {
+        numbers.push((tags::NUMBER_OF_REMAINING_SUBOPERATIONS, counts.remaining));
+    }
+    for (tag, n) in numbers {
+        elements.push(DataElement::new(tag, VR::US, dicom_value!(U16, [n])));
+    }
+    encode(elements)
+}
+
+/// A C-STORE-RQ for a sub-operation of a C-MOVE or C-GET (PS3.7 §9.3.1.1); a C-MOVE names
+/// its originator so the destination can tell whose move it was.
+pub fn store_request(
+    message_id: u16,
+    sop_class_uid: &str,
+    sop_instance_uid: &str,
+    originator: Option<(&str, u16)>,
+) -> Result<Vec<u8>, DimseError> {
+    let mut elements = vec![
+        DataElement::new(
+            tags::AFFECTED_SOP_CLASS_UID,
+            VR::UI,
+            dicom_value!(Str, uid_value(sop_class_uid)),
+        ),
+        DataElement::new(
+            tags::COMMAND_FIELD,
+            VR::US,
+            dicom_value!(U16, [command_field::C_STORE_RQ]),
+        ),
+        DataElement::new(tags::MESSAGE_ID, VR::US, dicom_value!(U16, [message_id])),
+        DataElement::new(tags::PRIORITY, VR::US, dicom_value!(U16, [0])),
+        DataElement::new(
+            tags::COMMAND_DATA_SET_TYPE,
+            VR::US,
+            dicom_value!(U16, [0x0000]),
+        ),
+        DataElement::new(
+            tags::AFFECTED_SOP_INSTANCE_UID,
+            VR::UI,
+            dicom_value!(Str, uid_value(sop_instance_uid)),
+        ),
+    ];
+    if let Some((ae, id)) = originator {
+        let mut ae = ae.to_string();
+        if ae.len() % 2 == 1 {
+            ae.push(' ');
+        }
+        elements.push(DataElement::new(
+            tags::MOVE_ORIGINATOR_APPLICATION_ENTITY_TITLE,
+            VR::AE,
+            dicom_value!(Str, ae),
+        ));
+        elements.push(DataElement::new(
+            tags::MOVE_ORIGINATOR_MESSAGE_ID,
+            VR::US,
+            dicom_value!(U16, [id]),
+        ));
+    }
+    encode(elements)
+}
+
+fn encode(elements: Vec<DataElement<InMemDicomObject>>) -> Result<Vec<u8>, DimseError> {
+    let obj = InMemDicomObject::command_from_element_iter(elements);
+    let mut out = Vec::with_capacity(256);
+    obj.write_dataset_with_ts(&mut out, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+        .map_err(|e| DimseError::Encode(e.to_string()))?;
+    Ok(out)
+}
+
+fn response_elements(
+    request: &Command,
+    response_field: u16,
+    status: u16,
+    error_comment: Option<&str>,
+    has_dataset: bool,
+) -> Vec<DataElement<InMemDicomObject>> {
     let mut elements = vec![
         DataElement::new(
             tags::AFFECTED_SOP_CLASS_UID,
@@ -180,11 +337,7 @@ pub fn response_with(
             dicom_value!(Str, ascii),
         ));
     }
-    let obj = InMemDicomObject::command_from_element_iter(elements);
-    let mut out = Vec::with_capacity(256);
-    obj.write_dataset_with_ts(&mut out, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
-        .map_err(|e| DimseError::Encode(e.to_string()))?;
-    Ok(out)
+    elements
 }
 
 /// UI values are padded with NUL to an even length (PS3.5 §6.2).
@@ -202,34 +355,13 @@ mod tests {
 
     #[test]
     fn store_request_is_parsed() {
-        let elements = vec![
-            DataElement::new(
-                tags::AFFECTED_SOP_CLASS_UID,
-                VR::UI,
-                dicom_value!(Str, "1.2.840.10008.5.1.4.1.1.7\0"),
-            ),
-            DataElement::new(
-                tags::COMMAND_FIELD,
-                VR::US,
-                dicom_value!(U16, [command_field::C_STORE_RQ]),
-            ),
-            DataElement::new(tags::MESSAGE_ID, VR::US, dicom_value!(U16, [3])),
-            DataElement::new(tags::PRIORITY, VR::US, dicom_value!(U16, [0])),
-            DataElement::new(
-                tags::COMMAND_DATA_SET_TYPE,
-                VR::US,
-                dicom_value!(U16, [0x0000]),
-            ),
-            DataElement::new(
-                tags::AFFECTED_SOP_INSTANCE_UID,
-                VR::UI,
-                dicom_value!(Str, "1.2.3.4"),
-            ),
-        ];
-        let mut bytes = Vec::new();
-        InMemDicomObject::command_from_element_iter(elements)
-            .write_dataset_with_ts(&mut bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
-            .expect("encode");
+        let bytes = store_request(
+            3,
+            "1.2.840.10008.5.1.4.1.1.7",
+            "1.2.3.4",
+            Some(("VIEWER", 9)),
+        )
+        .expect("encode");
         let cmd = Command::parse(&bytes).expect("parse");
         assert_eq!(cmd.command_field, command_field::C_STORE_RQ);
         assert_eq!(cmd.message_id, 3);
@@ -246,6 +378,7 @@ mod tests {
             affected_sop_class_uid: "1.2.840.10008.5.1.4.1.1.1.1".into(),
             affected_sop_instance_uid: "1.2.3.4.5".into(),
             has_dataset: true,
+            move_destination: String::new(),
         };
         let bytes = response(
             &rq,

@@ -1,7 +1,8 @@
 //! The DICOM upper-layer listener (PS3.8): accepts associations from devices and serves
 //! Verification (C-ECHO) and Storage (C-STORE) for every storage SOP class and every transfer
-//! syntax the registry knows, storing datasets exactly as received, and the Modality Worklist
-//! (C-FIND, served by [`super::worklist`]).
+//! syntax the registry knows, storing datasets exactly as received, the Modality Worklist
+//! (C-FIND, served by [`super::worklist`]) and Query/Retrieve (C-FIND, C-MOVE, C-GET, served by
+//! [`super::query`] and [`super::retrieve`]; a C-GET caller's SCP role granted as proposed).
 //!
 //! One thread per connection, admitted by [`super::admission`] (slots, per-address cap, the
 //! reserve for allowed callers, ARTIM as a deadline); once associated, the messages are
@@ -28,7 +29,7 @@ use dicom_ul::{Pdu, ServerAssociationOptions};
 
 use super::admission::{self, Admission, Early, Limits, Ticket};
 use super::refused::RefusedCallers;
-use super::session::Session;
+use super::session::{Access, Session};
 use super::wire::Reader;
 use crate::config::DicomConfig;
 use crate::ingest::Ingest;
@@ -136,6 +137,8 @@ impl Listener {
                     Arc::new(DicomConfig {
                         allowed_callers: now.dicom.allowed_callers.clone(),
                         worklist_callers: now.dicom.worklist_callers.clone(),
+                        query_callers: now.dicom.query_callers.clone(),
+                        move_destinations: now.dicom.move_destinations.clone(),
                         ..(*config).clone()
                     })
                 }
@@ -230,6 +233,24 @@ impl AccessControl for AllowList {
     }
 }
 
+/// SCP/SCU role selection granted as the caller proposes it (PS3.7 §D.3.3.4): a C-GET caller
+/// asks to be the Storage SCP of what it retrieves. Who may retrieve is checked per request.
+struct AsProposed;
+
+impl dicom_ul::association::server::Negotiation for AsProposed {
+    fn negotiate_roles(
+        &self,
+        _sop_class_uid: &str,
+        scu_role: bool,
+        scp_role: bool,
+    ) -> Option<dicom_ul::pdu::RequestorRoles> {
+        Some(dicom_ul::pdu::RequestorRoles {
+            scu: scu_role,
+            scp: scp_role,
+        })
+    }
+}
+
 /// A-ASSOCIATE-RJ, transient, "local limit exceeded" (PS3.8 §9.3.4): the device should retry.
 fn reject_busy(mut stream: TcpStream) {
     let pdu = Pdu::AssociationRJ(AssociationRJ {
@@ -283,6 +304,8 @@ impl Connection<'_> {
             .ae_access_control(AllowList(config.allowed_callers.clone()))
             .ae_title(config.ae_title.clone())
             .promiscuous(true)
+            // A C-GET's caller takes the Storage SCP role for what it retrieves (PS3.7 D.3.3.4).
+            .with_negotiation(AsProposed)
             // The length checks are ours (admission::MAX_REQUEST, then wire::Reader): strict
             // mode would hold the request to max_pdu_length, which bounds P-DATA only.
             .strict(false)
@@ -317,13 +340,19 @@ impl Connection<'_> {
             open_to_any_caller = config.allowed_callers.is_empty(),
             "association accepted"
         );
-        let worklist_allowed = config
-            .worklist_callers
-            .iter()
-            .any(|w| w.trim() == calling_ae);
         let reader = Reader {
             idle: Duration::from_secs(config.idle_timeout_secs),
             max_pdu: assoc.acceptor_max_pdu_length(),
+        };
+        let access = Access {
+            worklist: config
+                .worklist_callers
+                .iter()
+                .any(|w| w.trim() == calling_ae),
+            query: config.query_callers.iter().any(|q| q.trim() == calling_ae),
+            ae_title: config.ae_title.clone(),
+            destinations: config.move_destinations.clone(),
+            max_pdu_length: config.max_pdu_length,
         };
         let mut session = Session::new(
             &calling_ae,
@@ -331,7 +360,7 @@ impl Connection<'_> {
             self.ingest,
             self.activity,
             reader,
-            worklist_allowed,
+            &access,
             self.refused,
         );
         let end = session.run(&mut assoc);

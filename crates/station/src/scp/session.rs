@@ -1,10 +1,13 @@
 //! One established association's DIMSE messages: C-ECHO, C-STORE streamed to staging and
-//! committed through [`Ingest`] before the device hears "success", and C-FIND for the worklist
-//! (answered only to `worklist_callers`, a refused caller recorded for the Settings page). Its
-//! PDUs come through [`Reader`]: whole, within the idle deadline, never longer than advertised.
+//! committed through [`Ingest`] before the device hears "success", C-FIND for the worklist
+//! (answered only to `worklist_callers`, a refused caller recorded for the Settings page), and
+//! Query/Retrieve's C-FIND, C-MOVE and C-GET (answered only to `query_callers`, by
+//! [`super::query`] and [`super::retrieve`]). Its PDUs come through [`Reader`]: whole, within
+//! the idle deadline, never longer than advertised.
 //!
-//! Must never: acknowledge an instance that is not committed, decode or re-encode a dataset,
-//! answer a worklist query from a caller not listed, or log patient names at info level.
+//! Must never: acknowledge an instance that is not committed, decode or re-encode a received
+//! dataset, answer a worklist query or a query/retrieve from a caller not listed, or log
+//! patient names at info level.
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
@@ -15,11 +18,24 @@ use dicom_ul::pdu::{
 use dicom_ul::{Pdu, ServerAssociation};
 
 use super::refused::RefusedCallers;
+use super::retrieve::Retrieve;
 use super::wire::{Reader, WireError};
 use crate::dicom::dimse::{self, command_field, status, Command};
 use crate::ingest::{Ingest, IngestError, Outcome, Staging};
 use crate::metrics::Activity;
 use crate::store::Source;
+
+/// What an association's caller may query (`dicom.worklist_callers`, `dicom.query_callers`),
+/// and what a retrieve needs of the configuration.
+pub(super) struct Access {
+    /// The caller is in `worklist_callers`.
+    pub worklist: bool,
+    /// The caller is in `query_callers`.
+    pub query: bool,
+    pub ae_title: String,
+    pub destinations: Vec<crate::config::MoveDestination>,
+    pub max_pdu_length: u32,
+}
 
 /// A C-STORE whose dataset is arriving.
 struct PendingStore {
@@ -30,7 +46,7 @@ struct PendingStore {
     staging: Result<Staging, IngestError>,
 }
 
-/// A C-FIND whose identifier is arriving.
+/// A C-FIND, C-MOVE or C-GET whose identifier is arriving.
 struct PendingFind {
     request: Command,
     context_id: u8,
@@ -43,8 +59,7 @@ pub(super) struct Session<'a> {
     ingest: &'a Ingest,
     activity: &'a Activity,
     reader: Reader,
-    /// The caller is in `worklist_callers`.
-    worklist_allowed: bool,
+    access: &'a Access,
     refused: &'a RefusedCallers,
     calling_ae: String,
     command: Vec<u8>,
@@ -62,7 +77,7 @@ impl<'a> Session<'a> {
         ingest: &'a Ingest,
         activity: &'a Activity,
         reader: Reader,
-        worklist_allowed: bool,
+        access: &'a Access,
         refused: &'a RefusedCallers,
     ) -> Session<'a> {
         Session {
@@ -73,7 +88,7 @@ impl<'a> Session<'a> {
             ingest,
             activity,
             reader,
-            worklist_allowed,
+            access,
             refused,
             calling_ae: calling_ae.to_owned(),
             command: Vec::new(),
@@ -153,25 +168,12 @@ impl<'a> Session<'a> {
             PDataValueType::Data => {
                 if let Some(find) = self.find.as_mut() {
                     find.identifier.extend_from_slice(&pdv.data);
-                    if find.identifier.len() > super::worklist::MAX_IDENTIFIER {
-                        return Err("a worklist query larger than 64 KiB".into());
+                    if find.identifier.len() > super::find::MAX_IDENTIFIER {
+                        return Err("a query identifier larger than 64 KiB".into());
                     }
                     if pdv.is_last {
                         if let Some(find) = self.find.take() {
-                            self.activity.worklist_query();
-                            if !self.worklist_allowed {
-                                return self.refuse_find(assoc, &find);
-                            }
-                            let ts = accepted_syntax(assoc, find.context_id)?;
-                            super::worklist::serve_find(
-                                assoc,
-                                &self.reader,
-                                self.ingest.store(),
-                                &find.request,
-                                find.context_id,
-                                &ts,
-                                &find.identifier,
-                            )?;
+                            self.on_identifier(assoc, find)?;
                         }
                     }
                     return Ok(());
@@ -212,7 +214,9 @@ impl<'a> Session<'a> {
                     None,
                 )
             }
-            command_field::C_FIND_RQ if cmd.has_dataset => {
+            command_field::C_FIND_RQ | command_field::C_MOVE_RQ | command_field::C_GET_RQ
+                if cmd.has_dataset =>
+            {
                 self.find = Some(PendingFind {
                     request: cmd,
                     context_id,
@@ -252,6 +256,72 @@ impl<'a> Session<'a> {
                 )
             }
         }
+    }
+
+    /// A C-FIND, C-MOVE or C-GET whose identifier has arrived: the worklist's or Q/R's.
+    fn on_identifier(
+        &mut self,
+        assoc: &mut ServerAssociation<TcpStream>,
+        find: PendingFind,
+    ) -> Result<(), String> {
+        let ts = accepted_syntax(assoc, find.context_id)?;
+        let request = &find.request;
+        if !super::query::is_query_retrieve(&request.affected_sop_class_uid) {
+            self.activity.worklist_query();
+            if !self.access.worklist || request.command_field != command_field::C_FIND_RQ {
+                return self.refuse_find(assoc, &find);
+            }
+            return super::worklist::serve_find(
+                assoc,
+                &self.reader,
+                self.ingest.store(),
+                request,
+                find.context_id,
+                &ts,
+                &find.identifier,
+            );
+        }
+        if !self.access.query {
+            tracing::warn!(peer = %self.peer, calling_ae = %self.calling_ae, "query/retrieve refused: the caller is not in dicom.query_callers");
+            return respond(
+                assoc,
+                find.context_id,
+                request,
+                request.command_field | 0x8000,
+                status::NOT_AUTHORIZED,
+                Some("this caller is not in the station's query callers"),
+            );
+        }
+        if request.command_field == command_field::C_FIND_RQ {
+            return super::query::serve_find(
+                assoc,
+                &self.reader,
+                self.ingest.store(),
+                &self.calling_ae,
+                request,
+                find.context_id,
+                &ts,
+                &find.identifier,
+            );
+        }
+        let ctx = Retrieve {
+            store: self.ingest.store(),
+            data_dir: self.ingest.data_dir(),
+            calling_ae: &self.calling_ae,
+            our_ae: &self.access.ae_title,
+            destinations: &self.access.destinations,
+            max_pdu_length: self.access.max_pdu_length,
+            idle: self.reader.idle,
+        };
+        super::retrieve::serve(
+            assoc,
+            &self.reader,
+            &ctx,
+            request,
+            find.context_id,
+            &ts,
+            &find.identifier,
+        )
     }
 
     /// A worklist query from a caller not in `worklist_callers`: "Refused: Not Authorized",

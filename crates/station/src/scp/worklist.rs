@@ -14,20 +14,17 @@
 //! Must never: return an attribute the query did not ask for (beyond Specific Character Set),
 //! or keep sending matches after a C-CANCEL.
 
-use std::io::ErrorKind;
 use std::net::TcpStream;
 
 use dicom_core::value::DataSetSequence;
-use dicom_core::{DataElement, PrimitiveValue, Tag, VR};
+use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
-use dicom_ul::pdu::{PDataValue, PDataValueType};
-use dicom_ul::{Pdu, ServerAssociation};
+use dicom_ul::ServerAssociation;
 
-use crate::dicom::dimse::{self, command_field, status, Command};
-use crate::dicom::header::{self, QueryText};
-use crate::dicom::{bounds, charset};
+use super::find::{self, date_matches, put_str, put_text, text, wildcard};
+use crate::dicom::dimse::{status, Command};
+use crate::dicom::header::QueryText;
 use crate::registry::orders::{self, OrderWithPatient};
 use crate::store::{OrderState, Store};
 
@@ -44,24 +41,8 @@ pub struct Query {
     pub station_ae: String,
     /// A date, or a range "from-to" (either end may be empty).
     pub date: String,
-    /// The response character set: "GB18030", "GBK", [`IR58`] or "ISO_IR 192".
+    /// The response character set: "GB18030", "GBK", [`find::IR58`] or "ISO_IR 192".
     pub charset: &'static str,
-}
-
-/// The largest query identifier accepted (issue 18): a real one is a few hundred bytes.
-pub const MAX_IDENTIFIER: usize = 64 * 1024;
-/// Sequences nest at most this deep in a query (a real one nests one: the SPS sequence).
-const MAX_QUERY_DEPTH: usize = 8;
-
-/// (0008,0005) of an ISO 2022 answer with GB2312 in G1 (PS3.5 Annex J).
-pub const IR58: &str = "\\ISO 2022 IR 58";
-
-fn text(obj: &InMemDicomObject, tag: Tag) -> String {
-    obj.element(tag)
-        .ok()
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim_matches(|c: char| c == ' ' || c == '\0').to_string())
-        .unwrap_or_default()
 }
 
 impl Query {
@@ -74,7 +55,6 @@ impl Query {
             .and_then(|e| e.items())
             .and_then(|items| items.first().cloned())
             .unwrap_or_else(InMemDicomObject::new_empty);
-        let asked = keys.charset.to_ascii_uppercase();
         Query {
             patient_name: keys.patient_name.clone(),
             patient_id: keys.patient_id.clone(),
@@ -82,15 +62,7 @@ impl Query {
             modality: text(&sps, tags::MODALITY),
             station_ae: text(&sps, tags::SCHEDULED_STATION_AE_TITLE),
             date: text(&sps, tags::SCHEDULED_PROCEDURE_STEP_START_DATE),
-            charset: if asked.contains("GB18030") {
-                "GB18030"
-            } else if asked.contains("GBK") {
-                "GBK"
-            } else if asked.contains("ISO 2022 IR 58") {
-                IR58
-            } else {
-                "ISO_IR 192"
-            },
+            charset: find::answer_charset(&keys.charset),
         }
     }
 
@@ -121,63 +93,6 @@ impl Query {
         };
         (or(from, "00000000"), or(to, "99999999"))
     }
-}
-
-/// Wildcard matching (PS3.4 §C.2.2.2.4): `*` any run, `?` one character; otherwise equal.
-pub fn wildcard(pattern: &str, value: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let v: Vec<char> = value.chars().collect();
-    let (mut pi, mut vi) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while vi < v.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == v[vi]) {
-            pi += 1;
-            vi += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = vi;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            vi = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
-/// Single value or range matching of a DA (PS3.4 §C.2.2.2.5).
-fn date_matches(key: &str, date: &str) -> bool {
-    match key.split_once('-') {
-        None => key.is_empty() || key == date,
-        Some((from, to)) => (from.is_empty() || date >= from) && (to.is_empty() || date <= to),
-    }
-}
-
-fn put_str(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str) {
-    obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
-}
-
-/// A text value that may hold Chinese, in the answer's `charset`. dicom-rs cannot write ISO
-/// 2022 (it reads only the first value of (0008,0005)), so for [`IR58`] the bytes are made
-/// here and written as they are, padded with a space to even length (PS3.5 §6.2). A character
-/// GB2312 lacks is written as `?`, as a device that asked in GB2312 could not show it anyway.
-fn put_text(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str, charset: &str) {
-    if charset != IR58 || value.is_ascii() {
-        return put_str(obj, tag, vr, value);
-    }
-    let in_gb2312 = |c: char| charset::encode_iso2022_ir58(c.encode_utf8(&mut [0; 4])).is_ok();
-    let shown: String = value
-        .chars()
-        .map(|c| if in_gb2312(c) { c } else { '?' })
-        .collect();
-    let mut bytes = charset::encode_iso2022_ir58(&shown).unwrap_or_default();
-    if bytes.len() % 2 == 1 {
-        bytes.push(b' ');
-    }
-    obj.put(DataElement::new(tag, vr, PrimitiveValue::from(bytes)));
 }
 
 /// Our full answer for one order; [`restrict`] then keeps what was asked.
@@ -369,149 +284,27 @@ pub fn serve_find(
     ts: &str,
     identifier: &[u8],
 ) -> Result<(), String> {
-    let reply = |assoc: &mut ServerAssociation<TcpStream>, code: u16, data: Option<Vec<u8>>| {
-        let cmd = dimse::response_with(
-            request,
-            command_field::C_FIND_RSP,
-            code,
-            None,
-            data.is_some(),
-        )
-        .map_err(|e| e.to_string())?;
-        send_pdv(assoc, context_id, PDataValueType::Command, cmd)?;
-        match data {
-            Some(bytes) => send_pdv(assoc, context_id, PDataValueType::Data, bytes),
-            None => Ok(()),
-        }
+    let reply = |assoc: &mut ServerAssociation<TcpStream>, code: u16| {
+        find::reply_find(assoc, request, context_id, code, None)
     };
     if request.affected_sop_class_uid != MODALITY_WORKLIST_FIND {
         tracing::warn!(sop_class = %request.affected_sop_class_uid, "C-FIND for an information model we do not serve");
-        return reply(assoc, status::SOP_CLASS_NOT_SUPPORTED, None);
+        return reply(assoc, status::SOP_CLASS_NOT_SUPPORTED);
     }
-    let Some(syntax) = TransferSyntaxRegistry.get(ts) else {
-        return reply(assoc, status::IDENTIFIER_MISMATCH, None);
-    };
-    // Checked before dicom-rs parses it (it recurses into sequences): little endian only, which
-    // is what devices send queries in.
-    let explicit = match ts {
-        header::IMPLICIT_VR_LE => false,
-        header::EXPLICIT_VR_LE => true,
-        _ => {
-            tracing::warn!(
-                transfer_syntax = ts,
-                "worklist query in a transfer syntax we do not read"
-            );
-            return reply(assoc, status::IDENTIFIER_MISMATCH, None);
-        }
-    };
-    if let Err(e) = bounds::check(identifier, explicit, MAX_QUERY_DEPTH) {
-        tracing::warn!(error = %e, "worklist query refused unparsed");
-        return reply(assoc, status::IDENTIFIER_MISMATCH, None);
-    }
-    let query = match InMemDicomObject::read_dataset_with_ts(identifier, syntax) {
+    let query = match find::read_identifier(identifier, ts) {
         Ok(q) => q,
         Err(e) => {
             tracing::warn!(error = %e, "unreadable worklist query");
-            return reply(assoc, status::IDENTIFIER_MISMATCH, None);
+            return reply(assoc, status::IDENTIFIER_MISMATCH);
         }
     };
-    let keys = match header::read_query_text(identifier, ts) {
-        Ok(k) => k,
-        Err(e) => {
-            tracing::warn!(error = %e, "unreadable worklist query");
-            return reply(assoc, status::IDENTIFIER_MISMATCH, None);
-        }
-    };
-    let matches = match answer(store, &query, &keys) {
+    let matches = match answer(store, &query.object, &query.keys) {
         Ok(m) => m,
         Err(e) => {
             tracing::error!(error = %e, "worklist query failed");
-            return reply(assoc, 0xC000, None);
+            return reply(assoc, status::CANNOT_UNDERSTAND);
         }
     };
     tracing::info!(matches = matches.len(), "worklist query");
-    for m in &matches {
-        if cancel_requested(assoc, reader)? {
-            tracing::info!("worklist query cancelled by the device");
-            return reply(assoc, status::CANCEL, None);
-        }
-        let mut bytes = Vec::new();
-        m.write_dataset_with_ts(&mut bytes, syntax)
-            .map_err(|e| format!("cannot encode a worklist response: {e}"))?;
-        reply(assoc, status::PENDING, Some(bytes))?;
-    }
-    reply(assoc, status::SUCCESS, None)
-}
-
-fn send_pdv(
-    assoc: &mut ServerAssociation<TcpStream>,
-    context_id: u8,
-    value_type: PDataValueType,
-    data: Vec<u8>,
-) -> Result<(), String> {
-    assoc
-        .send(&Pdu::PData {
-            data: vec![PDataValue {
-                presentation_context_id: context_id,
-                value_type,
-                is_last: true,
-                data,
-            }],
-        })
-        .map_err(|e| format!("cannot send a worklist response: {e}"))
-}
-
-/// Whether the device sent something while we answer: a C-CANCEL-RQ stops the answers
-/// (PS3.7 §9.3.2.3); anything else in the middle of a C-FIND is a protocol error.
-fn cancel_requested(
-    assoc: &mut ServerAssociation<TcpStream>,
-    reader: &super::wire::Reader,
-) -> Result<bool, String> {
-    let stream = assoc.inner_stream();
-    stream.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let waiting = match stream.peek(&mut [0u8; 1]) {
-        Ok(n) => n > 0,
-        Err(e) if e.kind() == ErrorKind::WouldBlock => false,
-        Err(e) => return Err(e.to_string()),
-    };
-    stream.set_nonblocking(false).map_err(|e| e.to_string())?;
-    if !waiting {
-        return Ok(false);
-    }
-    match reader.receive(assoc).map_err(|e| e.to_string())? {
-        Pdu::PData { data } => {
-            let cmd = data
-                .iter()
-                .find(|p| p.value_type == PDataValueType::Command)
-                .map(|p| Command::parse(&p.data))
-                .transpose()
-                .map_err(|e| e.to_string())?;
-            match cmd {
-                Some(c) if c.command_field == command_field::C_CANCEL_RQ => Ok(true),
-                _ => Err("a message other than C-CANCEL arrived during a C-FIND".into()),
-            }
-        }
-        other => Err(format!("{other:?} arrived during a C-FIND")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wildcards_and_date_ranges_match_as_ps3_4_says() {
-        assert!(wildcard("王*", "王^小明"));
-        assert!(wildcard("*小明", "王^小明"));
-        assert!(wildcard("王^??", "王^小明"));
-        assert!(!wildcard("王^?", "王^小明"));
-        assert!(!wildcard("李*", "王^小明"));
-        assert!(wildcard("*", ""));
-        assert!(date_matches("20261128-20261130", "20261130"));
-        assert!(date_matches("-20261130", "20261101"));
-        assert!(date_matches("20261130-", "20261201"));
-        assert!(!date_matches("20261201-", "20261130"));
-        assert!(date_matches("", "20261130"));
-        assert!(!date_matches("20261129", "20261130"));
-    }
+    find::answer_find(assoc, reader, request, context_id, query.syntax, &matches)
 }

@@ -15,6 +15,7 @@ mod instances;
 pub mod migrations;
 pub mod orders;
 pub mod patients;
+pub mod qr;
 pub mod quarantine;
 pub mod queue;
 pub mod reports;

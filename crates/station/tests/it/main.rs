@@ -28,6 +28,7 @@ mod logs;
 mod matching;
 mod mixup;
 mod monitor;
+mod qr;
 mod queuerace;
 mod receive;
 mod refusal;

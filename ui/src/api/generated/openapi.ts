@@ -1325,8 +1325,16 @@ export interface components {
              * @description Connections at once from one network address.
              */
             max_per_address?: number;
+            /** @description Where a C-MOVE may send studies: the only AE titles a move destination may name. */
+            move_destinations?: components["schemas"]["MoveDestination"][];
             /** Format: int32 */
             port: number;
+            /**
+             * @description Calling AE titles whose Query/Retrieve requests (C-FIND, C-MOVE, C-GET of stored
+             *     studies, PS3.4 Annex C) are answered; empty answers nobody. When `allowed_callers` is
+             *     not empty, each must be in it as well.
+             */
+            query_callers?: string[];
             /**
              * Format: int64
              * @description Of `max_associations`, the slots kept for callers that have said who they are and are
@@ -1667,6 +1675,13 @@ export interface components {
          */
         MetricsConfig: {
             token?: null | components["schemas"]["Secret"];
+        };
+        /** @description A C-MOVE destination (PS3.4 §C.4.2): the AE title a caller names, and where it listens. */
+        MoveDestination: {
+            ae_title: string;
+            host: string;
+            /** Format: int32 */
+            port: number;
         };
         NewOrder: {
             /** @description Generated when not given. */

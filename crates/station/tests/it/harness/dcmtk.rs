@@ -1,5 +1,6 @@
 //! DCMTK's clients and tools (Debian package `dcmtk`), always by full path: the devices of the
-//! tests (`storescu`, `echoscu`, `findscu`), and `dcmdump`/`dcmodify` to read and change files
+//! tests (`storescu`, `echoscu`, `findscu`), a workstation's (`movescu`, `getscu`, `storescp`),
+//! and `dcmdump`/`dcmodify` to read and change files
 //! the way a site engineer would.
 //!
 //! Never decides what a run means: callers assert on the [`ToolRun`] they get back.
@@ -10,6 +11,9 @@ use std::process::{Command, ExitStatus, Stdio};
 pub const STORESCU: &str = "/usr/bin/storescu";
 pub const ECHOSCU: &str = "/usr/bin/echoscu";
 pub const FINDSCU: &str = "/usr/bin/findscu";
+pub const MOVESCU: &str = "/usr/bin/movescu";
+pub const GETSCU: &str = "/usr/bin/getscu";
+pub const STORESCP: &str = "/usr/bin/storescp";
 pub const DCMDUMP: &str = "/usr/bin/dcmdump";
 pub const DCMODIFY: &str = "/usr/bin/dcmodify";
 pub const PDF2DCM: &str = "/usr/bin/pdf2dcm";
