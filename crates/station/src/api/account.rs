@@ -78,31 +78,32 @@ pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError
             "用户名或密码错误",
             "wrong username or password",
         )),
-        Err(LoginError::Throttled { wait, scope }) => {
-            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-            // Said so the person knows it is this computer, and that another PC still works.
-            let mut e = match scope {
-                Scope::User => ApiError::new(
-                    ErrorCode::Throttled,
-                    format!(
-                        "该用户在这台电脑上登录失败次数过多，请 {secs} 秒后再试，或换一台电脑登录"
-                    ),
-                    format!(
-                        "too many failed logins for this user from this computer: try again in \
-                         {secs} s, or log in from another computer"
-                    ),
-                ),
-                Scope::Origin => ApiError::new(
-                    ErrorCode::Throttled,
-                    format!("这台电脑登录失败次数过多，请 {secs} 秒后再试"),
-                    format!("too many failed logins from this computer: try again in {secs} s"),
-                ),
-            };
-            e.retry_after_secs = Some(secs);
-            Err(e)
-        }
+        Err(LoginError::Throttled { wait, scope }) => Err(throttled(wait, scope)),
         Err(LoginError::Store(e)) => Err(e.into()),
     }
+}
+
+/// The refusal of a login (or a current password) while the throttle holds it back: said so
+/// the person knows it is this computer, and that another PC still works.
+fn throttled(wait: std::time::Duration, scope: Scope) -> ApiError {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut e = match scope {
+        Scope::User => ApiError::new(
+            ErrorCode::Throttled,
+            format!("该用户在这台电脑上登录失败次数过多，请 {secs} 秒后再试，或换一台电脑登录"),
+            format!(
+                "too many failed logins for this user from this computer: try again in \
+                 {secs} s, or log in from another computer"
+            ),
+        ),
+        Scope::Origin => ApiError::new(
+            ErrorCode::Throttled,
+            format!("这台电脑登录失败次数过多，请 {secs} 秒后再试"),
+            format!("too many failed logins from this computer: try again in {secs} s"),
+        ),
+    };
+    e.retry_after_secs = Some(secs);
+    e
 }
 
 pub fn logout(ctx: &Ctx<'_>, _: Empty) -> Result<Empty, ApiError> {
@@ -126,26 +127,33 @@ pub fn logout(ctx: &Ctx<'_>, _: Empty) -> Result<Empty, ApiError> {
 pub fn password_change(ctx: &Ctx<'_>, req: PasswordChange) -> Result<Empty, ApiError> {
     let session = ctx.session()?;
     let username = session.user.username.clone();
-    if req.current_password.chars().count() > crate::auth::password::MAX_LENGTH
-        || !ctx
-            .api
+    let checked = if req.current_password.chars().count() > crate::auth::password::MAX_LENGTH {
+        Err(LoginError::BadCredentials)
+    } else {
+        ctx.api
             .auth
-            .check_password(&username, &req.current_password)?
-    {
-        crate::store::audit::record(
-            &ctx.api.store.lock(),
-            &username,
-            "password.change_refused",
-            &username,
-            "wrong current password",
-        )?;
-        let mut e = ApiError::new(
-            ErrorCode::Invalid,
-            "当前密码不正确",
-            "the current password is wrong",
-        );
-        e.field = Some("current_password".into());
-        return Err(e);
+            .check_password(&username, &req.current_password, ctx.origin)
+    };
+    match checked {
+        Ok(()) => {}
+        Err(LoginError::BadCredentials) => {
+            crate::store::audit::record(
+                &ctx.api.store.lock(),
+                &username,
+                "password.change_refused",
+                &username,
+                "wrong current password",
+            )?;
+            let mut e = ApiError::new(
+                ErrorCode::Invalid,
+                "当前密码不正确",
+                "the current password is wrong",
+            );
+            e.field = Some("current_password".into());
+            return Err(e);
+        }
+        Err(LoginError::Throttled { wait, scope }) => return Err(throttled(wait, scope)),
+        Err(LoginError::Store(e)) => return Err(e.into()),
     }
     let change = crate::auth::users::UserChange {
         password: Some(req.new_password),

@@ -128,6 +128,53 @@ fn a_generated_first_admin_password_is_left_in_a_private_file_that_logs_in() {
     relogin("clinic-admin-2026").expect("the new password logs in");
 }
 
+/// Guessing a password through "change my password" on a session left open is held back like
+/// guessing it at the login page: the same count, the same lock, for that computer.
+#[test]
+fn wrong_current_passwords_lock_like_failed_logins() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::defaults();
+    config.data_dir = dir.path().to_owned();
+    config.auth.initial_admin_password = Some("first-admin-secret".into());
+    config.auth.max_failed_logins = 3;
+    let store = Arc::new(Store::open(&dir.path().join("s.db")).expect("store"));
+    let api = Api::new(&config, store, Events::new()).expect("api");
+    let token = login(&api, "first-admin-secret");
+    let lan = crate::auth::Origin::network("192.168.1.20".parse().expect("ip"));
+    let change = |current: &str| {
+        api.call_from(
+            lan,
+            Some(&token),
+            "password_change",
+            json!({ "current_password": current, "new_password": "clinic-admin-2026" }),
+        )
+    };
+    for guess in ["guess-1", "guess-2", "guess-3"] {
+        let refused = change(guess).expect_err("a wrong current password");
+        assert_eq!(
+            refused.field.as_deref(),
+            Some("current_password"),
+            "{refused}"
+        );
+    }
+    let held = change("first-admin-secret").expect_err("locked after three guesses");
+    assert_eq!(held.code, ErrorCode::Throttled, "{held}");
+    assert!(held.retry_after_secs.is_some_and(|s| s > 0));
+    let login_there = api.call_from(
+        lan,
+        None,
+        "login",
+        json!({ "username": "admin", "password": "first-admin-secret" }),
+    );
+    assert_eq!(
+        login_there.expect_err("the same lock").code,
+        ErrorCode::Throttled,
+        "the login page at that computer is held back too"
+    );
+    // The desktop window is another computer: it still works.
+    login(&api, "first-admin-secret");
+}
+
 /// A request body as the OpenAPI document describes it: an object (absent is `{}`), `30.0` is
 /// the integer 30, a number past i64 and an array are refused as not fitting (400); a value
 /// the engine refuses in a request that fits is 422.

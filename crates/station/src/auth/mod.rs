@@ -180,15 +180,33 @@ impl Auth {
 
     /// Whether `pw` is `username`'s password now (an active user's), checked without holding
     /// the store lock: a person changing their own password proves they know it.
-    pub fn check_password(&self, username: &str, pw: &str) -> Result<bool, StoreError> {
+    /// Checks `username`'s current password, typed at `origin` to change it: counted by the
+    /// same throttle as logins, so a session left open on a shared PC cannot be used to guess
+    /// the password faster than the login page allows.
+    pub fn check_password(
+        &self,
+        username: &str,
+        pw: &str,
+        origin: Origin,
+    ) -> Result<(), LoginError> {
+        let attempt = self
+            .throttle
+            .begin(&username.trim().to_lowercase(), origin)
+            .map_err(|(wait, scope)| LoginError::Throttled { wait, scope })?;
         let found = users::find(&self.store.lock(), username)?;
-        Ok(match found {
+        let ok = match found {
             Some(c) if c.record.active => password::verify(pw, &c.password_hash),
             _ => {
                 password::verify_dummy(pw);
                 false
             }
-        })
+        };
+        if ok {
+            self.throttle.succeeded(attempt);
+            Ok(())
+        } else {
+            Err(LoginError::BadCredentials)
+        }
     }
 
     pub fn logout(&self, token: &str) -> Result<bool, StoreError> {
