@@ -72,11 +72,11 @@ const SERVICE_PATIENCE: Duration = Duration::from_secs(15);
 fn run(args: Args) -> anyhow::Result<()> {
     let lang = Lang::from_env();
     let config = args.serve.load()?;
-    let mode = choose_mode(&config, lang)?;
+    let answering = attach::service_url(&config).filter(|base| attach::is_station(base));
     // Attached, the data directory is the service's: the app adds its log beside the service's
     // only where that folder already is, and creates nothing there.
-    init_logging(&config.data_dir, matches!(mode, Some(Mode::InProcess(_))));
-    match mode {
+    init_logging(&config.data_dir, answering.is_none());
+    match choose_mode(&config, answering, lang)? {
         Some(Mode::InProcess(engine)) => run_in_process(&config, *engine, lang),
         Some(Mode::Attached(base)) => run_attached(&config, base, lang),
         None => {
@@ -86,18 +86,21 @@ fn run(args: Args) -> anyhow::Result<()> {
     }
 }
 
-/// Attach when a station answers at the configured address, else start the engine here.
-/// `None`: another desktop app holds this data directory and has shown its window.
-fn choose_mode(config: &station::config::Config, lang: Lang) -> anyhow::Result<Option<Mode>> {
-    let service = attach::service_url(config);
-    if let Some(base) = service.as_deref().filter(|base| attach::is_station(base)) {
+/// Attach when a station answers at the configured address (`answering`), else start the
+/// engine here. `None`: another desktop app holds this data directory and has shown its window.
+fn choose_mode(
+    config: &station::config::Config,
+    answering: Option<String>,
+    lang: Lang,
+) -> anyhow::Result<Option<Mode>> {
+    if let Some(base) = answering {
         // A desktop app of this data directory answers there too: show its window instead.
         if instance::is_held(&config.data_dir)
             && instance::ask_running_app_to_show(&config.data_dir, SHOW_PATIENCE)
         {
             return Ok(None);
         }
-        return Ok(Some(Mode::Attached(base.to_string())));
+        return Ok(Some(Mode::Attached(base)));
     }
     match Engine::start(config) {
         Ok(engine) => Ok(Some(Mode::InProcess(Box::new(engine)))),
@@ -106,6 +109,7 @@ fn choose_mode(config: &station::config::Config, lang: Lang) -> anyhow::Result<O
                 return Ok(None);
             }
             // A headless `station serve` holds it: attach once it answers.
+            let service = attach::service_url(config);
             match service.filter(|base| attach::wait_for_station(base, SERVICE_PATIENCE)) {
                 Some(base) => Ok(Some(Mode::Attached(base))),
                 None => anyhow::bail!(lang.already_running_headless(&dir)),
