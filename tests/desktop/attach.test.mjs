@@ -4,7 +4,9 @@
 // person logs in there as in a browser and sees the service's studies, one sent to the service
 // now appears live; the tray line says the service's link and backlog state, and a report the
 // hub sends back to the service raises an OS notification in Chinese, both fed by the page from
-// the service's event stream. The in-process path is desktop.test.mjs.
+// the service's event stream; the report's print view opens in a window of its own. A second
+// start shows the same window; a service speaking HTTPS is left to the browser. The in-process
+// path is desktop.test.mjs.
 // Run by scripts/test-desktop.sh, which builds the UI and the app and starts Xvfb and the bus.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -13,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { ADMIN_PASSWORD, Station, freePort } from '../e2e/station.mjs'
 import { Session } from './webdriver.mjs'
-import { elementOf, finish, prepare, reportNotifies, startAgain, startDriver, trayMatches } from './window.mjs'
+import { elementOf, finish, prepare, printViewText, reportNotifies, startAgain, startDriver, trayMatches } from './window.mjs'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target')
@@ -122,6 +124,15 @@ describe('desktop window attached to a running station serve', () => {
     assert.equal(second.status, 0, `second start: exit ${second.status}, signal ${second.signal}\n${second.stderr}`)
     assert.match(second.stderr, /already running; its window is shown/)
     await element('the study list after the second start', '[data-test="patient-name"]', (t) => t.includes('王小明'), 10_000)
+  })
+
+  it("a report's print view opens in a window of its own, from the service, with the report in Chinese", async () => {
+    try {
+      const text = await printViewText(session, element)
+      assert.ok(text.includes('李秀英') && text.includes('心肺未见异常。') && text.includes('正式报告'), text)
+    } catch (e) {
+      throw failed(e, 'station-desktop-attach-print.png')
+    }
   })
 
   it('a service speaking HTTPS is not attached to: the app says to use a browser and starts no engine', async () => {

@@ -125,3 +125,34 @@ export async function finish({ session, driver, app, marker, others, dir }) {
 export function startAgain(app, args) {
   return spawnSync(app, args, { encoding: 'utf8', timeout: 60_000, env: { ...process.env, LANG: 'C.UTF-8', NO_COLOR: '1' } })
 }
+
+/**
+ * Opens 李秀英's report on the reports page and its print view, which must come in a window of
+ * its own; returns that window's text (the main window is current again afterwards).
+ */
+export async function printViewText(session, element) {
+  await (await element('the reports navigation', '[data-nav="reports"]')).click()
+  // Clicked once the list has settled (a live reload may still cover it for a moment).
+  await waitFor('the report of 李秀英 clicked', 30_000, async () => {
+    await (await element('the report of 李秀英', '[data-test="report-patient"]', (t) => t.includes('李秀英'))).click()
+    return true
+  })
+  await element('the report text', '[data-test="report-text"]', (t) => t.includes('双肺纹理清晰'))
+  const main = (await session.windows())[0]
+  // A live reload can re-render the report pane under the click (seen once in CI: no window
+  // after 30 s); a person clicks again, so the test does too, at most three times.
+  let print
+  for (let attempt = 1; attempt <= 3 && !print; attempt++) {
+    await (await element('the print button', '[data-test="print"]')).click()
+    print = await waitFor('a second window', 10_000, async () => (await session.windows()).find((h) => h !== main)).catch((e) => {
+      if (attempt === 3) throw e
+      return undefined
+    })
+  }
+  await session.switchTo(print)
+  try {
+    return await (await element('the print view', 'body', (t) => t.includes('双肺纹理清晰'))).text()
+  } finally {
+    await session.switchTo(main)
+  }
+}
