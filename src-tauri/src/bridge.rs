@@ -28,8 +28,10 @@ pub async fn api_call(
     token: Option<String>,
 ) -> Result<Value, ApiError> {
     let body = body.unwrap_or_else(|| json!({}));
-    tauri::async_runtime::spawn_blocking(move || {
-        app.state::<Engine>().call(token.as_deref(), &op, body)
+    tauri::async_runtime::spawn_blocking(move || match app.try_state::<Engine>() {
+        Some(engine) => engine.call(token.as_deref(), &op, body),
+        // Attached to a service, the page talks to it over HTTP; no engine answers here.
+        None => Err(ApiError::internal()),
     })
     .await
     .unwrap_or_else(|e| {
@@ -61,12 +63,17 @@ pub fn spawn_event_forwarder(app: &AppHandle, lang: Lang) {
                 tracing::warn!(error = %e, "desktop: cannot emit an engine event to the window");
             }
             if let Some((title, body)) = notification_text(&app, lang, &event).await {
-                if let Err(e) = app.notification().builder().title(title).body(body).show() {
-                    tracing::warn!(error = %e, "desktop: cannot show an OS notification");
-                }
+                notify(&app, &title, &body);
             }
         }
     });
+}
+
+/// Shows an OS notification (a desktop without a notification server only logs it).
+pub fn notify(app: &AppHandle, title: &str, body: &str) {
+    if let Err(e) = app.notification().builder().title(title).body(body).show() {
+        tracing::warn!(error = %e, "desktop: cannot show an OS notification");
+    }
 }
 
 /// The notification a person should get for this event, if any.
@@ -86,10 +93,16 @@ async fn notification_text(app: &AppHandle, lang: Lang, event: &Event) -> Option
         .ok()
         .flatten()
         .unwrap_or_default();
-    Some(match report_final {
-        Some(is_final) => lang.report_arrived(&patient, is_final),
-        None => lang.study_overdue(&patient),
-    })
+    Some(notification_for(lang, &patient, report_final))
+}
+
+/// The notification's title and text: `report_final` is `Some(is_final)` for a report, `None`
+/// for an overdue study.
+pub fn notification_for(lang: Lang, patient: &str, report_final: Option<bool>) -> (String, String) {
+    match report_final {
+        Some(is_final) => lang.report_arrived(patient, is_final),
+        None => lang.study_overdue(patient),
+    }
 }
 
 /// The study's patient name as a person writes it, for the notification's text: the registered

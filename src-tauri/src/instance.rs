@@ -17,6 +17,12 @@ fn request_path(data_dir: &Path) -> PathBuf {
     data_dir.join(REQUEST)
 }
 
+/// Whether a running station holds the data directory's lock (a directory this user cannot
+/// open, e.g. a service's, counts as not held: nothing here can ask its holder anything).
+pub fn is_held(data_dir: &Path) -> bool {
+    data_dir.is_dir() && matches!(station::disk::lock_data_dir(data_dir), Ok(None))
+}
+
 /// Asks the app holding the data directory to show its window. True when it answered within
 /// `patience`; false when the holder is not a desktop app (e.g. a headless `station serve`).
 pub fn ask_running_app_to_show(data_dir: &Path, patience: Duration) -> bool {

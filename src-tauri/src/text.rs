@@ -40,6 +40,16 @@ impl Lang {
     pub fn quit(self) -> &'static str {
         self.pick("退出（停止接收）", "Quit (stop receiving)")
     }
+    pub fn quit_attached(self) -> &'static str {
+        self.pick(
+            "退出（后台服务继续接收）",
+            "Quit (the service keeps receiving)",
+        )
+    }
+    /// The tray's line while attached to a service and nobody has logged in in the window.
+    pub fn attached_line(self) -> &'static str {
+        self.pick("已连接本机采集站服务", "Showing this PC's station service")
+    }
     pub fn still_receiving(self) -> &'static str {
         self.pick(
             "窗口已关闭，仍在接收和发送影像。再次打开本应用或点击托盘图标可显示窗口。",

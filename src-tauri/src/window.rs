@@ -1,6 +1,8 @@
 //! The main window: the built web UI (`tauri://localhost`), told where the engine's HTTP server
-//! is (`window.__STATION_HTTP__`) for what IPC cannot carry (preview images, print views). A
-//! report's print view and PDF, which the UI opens in a new tab, open in a window of their own.
+//! is (`window.__STATION_HTTP__`) for what IPC cannot carry (preview images, print views); or,
+//! attached to a station service, that service's own web UI (`http://127.0.0.1:PORT/`), told
+//! so (`window.__STATION_ATTACHED__`) to talk HTTP like a browser. A report's print view and
+//! PDF, which the UI opens in a new tab, open in a window of their own.
 //!
 //! Must never: give the page a way around the API's login (no token or session is injected), or
 //! open a window on anything but the engine's report files.
@@ -21,12 +23,29 @@ pub fn create_main(app: &AppHandle) -> tauri::Result<()> {
         "window.__STATION_HTTP__ = {};",
         serde_json::Value::String(http.clone())
     );
-    WebviewWindowBuilder::new(app, MAIN, WebviewUrl::default())
+    build(app, WebviewUrl::default(), &script, http)
+}
+
+/// The main window on a station service's own web UI at `base`.
+pub fn create_attached(app: &AppHandle, base: &str) -> tauri::Result<()> {
+    let url = Url::parse(&format!("{base}/")).map_err(|e| tauri::Error::Anyhow(e.into()))?;
+    build(
+        app,
+        WebviewUrl::External(url),
+        "window.__STATION_ATTACHED__ = true;",
+        base.to_string(),
+    )
+}
+
+/// The window on `url`, with `script` run before the page's, opening only `http`'s report files
+/// in new windows.
+fn build(app: &AppHandle, url: WebviewUrl, script: &str, http: String) -> tauri::Result<()> {
+    WebviewWindowBuilder::new(app, MAIN, url)
         // Both names: the window list is read before anyone picks a language.
         .title(format!("{} · {}", Lang::Zh.app_name(), Lang::En.app_name()))
         .inner_size(1280.0, 800.0)
         .min_inner_size(960.0, 600.0)
-        .initialization_script(&script)
+        .initialization_script(script)
         .on_new_window(move |url, _| {
             if is_report_file(&http, &url) {
                 NewWindowResponse::Allow
@@ -41,7 +60,7 @@ pub fn create_main(app: &AppHandle) -> tauri::Result<()> {
 
 /// The URL the window reaches the engine's HTTP server at: loopback when it listens on every
 /// address.
-fn http_base(addr: SocketAddr) -> String {
+pub fn http_base(addr: SocketAddr) -> String {
     let ip = match addr.ip() {
         ip if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         ip => ip,

@@ -4,20 +4,21 @@
 // logs in through the window (a wrong password first, then the right one) and sees the studies
 // with their Chinese names, a new one arriving live without a reload. On the session bus (see
 // bus.mjs): the tray icon's menu says the link and backlog state, a report from the hub raises
-// an OS notification in Chinese, and closing the window leaves the app receiving.
+// an OS notification in Chinese, and closing the window leaves the app receiving. With a
+// station service already running, the app attaches to it instead: attach.test.mjs.
 // Run by scripts/test-desktop.sh, which builds the UI and the app and starts Xvfb and the bus.
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { ADMIN_PASSWORD, Orthanc, STORESCU, Station, freePort, stationBin, waitFor } from '../e2e/station.mjs'
-import { finalSr, restudy } from '../e2e/documents.mjs'
+import { ADMIN_PASSWORD, STORESCU, Station, freePort, waitFor } from '../e2e/station.mjs'
+import { restudy } from '../e2e/documents.mjs'
 import { Session } from './webdriver.mjs'
-import { Bus } from './bus.mjs'
 import { appConfig, appPids } from './app.mjs'
+import { elementOf, finish, prepare, printViewText, reportNotifies, startAgain, startDriver, trayMatches } from './window.mjs'
 
 const ROOT = resolve(import.meta.dirname, '../..')
 const TARGET = process.env.CARGO_TARGET_DIR ?? join(ROOT, 'target')
@@ -42,15 +43,7 @@ describe('desktop window', () => {
   const logFile = () => join(dir, 'tauri-driver.log')
   const logs = () => (existsSync(logFile()) ? readFileSync(logFile(), 'utf8').slice(-6000) : '')
 
-  /** Waits for a CSS selector to match an element whose text passes `accept`. */
-  async function element(what, css, accept = () => true, timeoutMs = 60_000) {
-    return waitFor(what, timeoutMs, async () => {
-      for (const el of await session.findAll(css)) {
-        if (accept(await el.text())) return el
-      }
-      return null
-    })
-  }
+  const element = elementOf(() => session)
 
   function storescu(patient) {
     execFileSync(STORESCU, ['-aet', 'DR1', '-aec', 'STATION', '+sd', '+r', '127.0.0.1', String(dicomPort), join(day, patient)], {
@@ -59,31 +52,12 @@ describe('desktop window', () => {
   }
 
   before(async () => {
-    for (const [what, path] of [['the desktop app', APP], ['tauri-driver', TAURI_DRIVER], ['the station binary', stationBin()]]) {
-      if (!existsSync(path)) throw new Error(`no ${what} at ${path}: run scripts/test-desktop.sh`)
-    }
-    dir = mkdtempSync(join(tmpdir(), 'station-desktop-'))
-    day = join(dir, 'demo')
-    execFileSync(stationBin(), ['demo', '--small', '--out', day], { timeout: 60_000 })
-    // The desktop's notification server and tray host are there before the app starts; the
-    // hub binds its ports before the app's are picked, so no two pick the same one.
-    bus = await Bus.start(dir)
-    hub = await Orthanc.start(join(dir, 'hub'))
-    const [driverPort, nativePort] = [await freePort(), await freePort()]
+    ;({ dir, day, bus, hub } = await prepare('station-desktop-', { 'the desktop app': APP, 'tauri-driver': TAURI_DRIVER }))
     httpPort = await freePort()
     dicomPort = await freePort()
     const config = appConfig(dir, { hub: hub.dicomweb, deadPort: await freePort() })
-    const out = openSync(logFile(), 'a')
-    // The app inherits this environment through tauri-driver and WebKitWebDriver.
-    driver = spawn(TAURI_DRIVER, ['--port', String(driverPort), '--native-port', String(nativePort), '--native-driver', '/usr/bin/WebKitWebDriver'], {
-      env: { ...process.env, STATION_ADMIN_PASSWORD: ADMIN_PASSWORD, LANG: 'C.UTF-8', RUST_LOG: process.env.RUST_LOG ?? 'warn,station_desktop=info', NO_COLOR: '1' },
-      stdio: ['ignore', out, out],
-    })
-    const url = `http://127.0.0.1:${driverPort}`
-    await waitFor('tauri-driver to answer', 30_000, async () => {
-      if (driver.exitCode !== null) throw new Error(`tauri-driver exited ${driver.exitCode}:\n${logs()}`)
-      return (await fetch(`${url}/status`)).ok
-    })
+    let url
+    ;({ driver, url } = await startDriver(TAURI_DRIVER, logFile(), { STATION_ADMIN_PASSWORD: ADMIN_PASSWORD }))
     session = await Session.create(url, {
       'tauri:options': {
         application: APP,
@@ -97,15 +71,7 @@ describe('desktop window', () => {
     for (const patient of ['P20260002', 'P20260003', 'P20260004', 'P20260005']) storescu(patient)
   })
 
-  after(async () => {
-    if (session) await session.delete().catch(() => {})
-    if (driver && driver.exitCode === null) driver.kill('SIGTERM')
-    // A window closed to the tray outlives its WebDriver session: end this test's app by its pid.
-    if (dir) for (const pid of appPids(APP, join(dir, 'data'))) process.kill(pid, 'SIGTERM')
-    bus?.stop()
-    hub?.stop()
-    if (dir && !process.env.KEEP_DESKTOP_TEST_DIR) rmSync(dir, { recursive: true, force: true })
-  })
+  after(() => finish({ session, driver, app: APP, marker: dir && join(dir, 'data'), others: [bus, hub], dir }))
 
   /** The mean red level of the main viewport's canvas: above 10 once a radiograph is drawn. */
   const meanGrey = () =>
@@ -177,32 +143,11 @@ describe('desktop window', () => {
 
   it('a second start on the same data directory shows the running window and exits', async () => {
     // Other ports, so only the data directory's lock can stop a second engine.
-    const second = spawnSync(APP, ['--data-dir', join(dir, 'data'), '--dicom-port', String(await freePort()), '--http-port', String(await freePort())], {
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, LANG: 'C.UTF-8', NO_COLOR: '1' },
-    })
+    const second = startAgain(APP, ['--data-dir', join(dir, 'data'), '--dicom-port', String(await freePort()), '--http-port', String(await freePort())])
     assert.equal(second.status, 0, `second start: exit ${second.status}, signal ${second.signal}\n${second.stderr}`)
     assert.match(second.stderr, /already running; its window is shown/)
     // The first app is still the one serving the window.
     await element('the study list after the second start', '[data-test="patient-name"]', (t) => t.includes('王小明'), 10_000)
-  })
-
-  it('started on the data directory of a headless station serve, it says so and starts no engine', async () => {
-    const headless = await Station.start()
-    try {
-      const app = spawnSync(APP, ['--data-dir', join(headless.dir, 'data'), '--dicom-port', String(await freePort()), '--http-port', String(await freePort())], {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: { ...process.env, LANG: 'C.UTF-8', NO_COLOR: '1' },
-      })
-      assert.equal(app.status, 1, `exit ${app.status}, signal ${app.signal}\n${app.stderr}`)
-      assert.match(app.stderr, /station serve/)
-      // The headless station is untouched and still answers.
-      assert.equal((await fetch(`${headless.url}/api/openapi.json`)).status, 200)
-    } finally {
-      headless.stop()
-    }
   })
 
   /** The engine's own answer over its HTTP API, as a LAN browser would ask. */
@@ -215,74 +160,19 @@ describe('desktop window', () => {
 
   it("the tray icon's menu says the link and backlog state the engine reports", async () => {
     // The ECG room is down, so each patient's ECG study waits: the line must say how many.
-    let labels, expected
-    await waitFor('the tray line to match the engine', 90_000, async () => {
-      const { links } = await api('links_list')
-      const waiting = links.reduce((n, l) => n + l.backlog + l.failed + l.held, 0)
-      const online = links.filter((l) => l.online).length
-      const link = online === 2 ? '在线' : online === 0 ? '离线' : `部分在线 ${online}/2`
-      expected = `${link} · 待发送 ${waiting}`
-      labels = bus.trayLabels()
-      return waiting > 0 && labels?.includes(expected)
-    }).catch((e) => {
-      throw new Error(`${e.message}\nexpected ${expected}, tray menu ${JSON.stringify(labels)}\n${bus.log()}`)
-    })
+    const labels = await trayMatches(bus, async () => (await api('links_list')).links)
     assert.ok(labels.includes('显示窗口') && labels.some((l) => l.startsWith('退出')), `the menu's actions: ${labels}`)
   })
 
   it('a report from the hub raises an OS notification in Chinese, naming the patient', async () => {
-    // 李秀英's device writes GB18030; the notification names her as written.
-    const sent = restudy([join(day, 'P20260002', 'DX_PA.dcm')], join(dir, 'report-study'), { accession: 'DESK-RPT-1' })
-    execFileSync(STORESCU, ['-aet', 'DR1', '-aec', 'STATION', '127.0.0.1', String(dicomPort), ...sent.files], { timeout: 60_000 })
-    await waitFor('the study at the hub', 120_000, async () => (await hub.studyUids()).includes(sent.studyUid))
-    await hub.store(
-      finalSr(join(dir, 'report.dcm'), {
-        studyUid: sent.studyUid,
-        patientId: 'P20260002',
-        patientName: '李^秀英',
-        findings: '双肺纹理清晰。',
-        conclusion: '心肺未见异常。',
-        doctor: '孙^主任',
-      }),
-    )
-    const expected = { summary: '报告已返回', body: '李秀英 的检查报告已到，请查看。' }
-    const seen = await waitFor('a Notify call for the report', 90_000, () =>
-      bus.notifyCalls().find((n) => n.summary === expected.summary && n.body === expected.body),
-    ).catch((e) => {
-      throw new Error(`${e.message}\nNotify calls: ${JSON.stringify(bus.notifyCalls())}\n${bus.log()}\n${logs()}`)
+    await reportNotifies({ bus, hub, dir, day, dicomPort, accession: 'DESK-RPT-1' }).catch((e) => {
+      throw new Error(`${e.message}\n${logs()}`)
     })
-    assert.ok(seen)
-    // Answered by the notification server, not only sent.
-    assert.ok(bus.received().some((n) => n.summary === expected.summary && n.body === expected.body), JSON.stringify(bus.received()))
   })
 
   it("a report's print view opens in a window of its own, with the report in Chinese", async () => {
-    await (await element('the reports navigation', '[data-nav="reports"]')).click()
-    // Clicked once the list has settled (a live reload may still cover it for a moment).
-    await waitFor('the report of 李秀英 clicked', 30_000, async () => {
-      await (await element('the report of 李秀英', '[data-test="report-patient"]', (t) => t.includes('李秀英'))).click()
-      return true
-    })
-    await element('the report text', '[data-test="report-text"]', (t) => t.includes('双肺纹理清晰'))
-    const main = (await session.windows())[0]
-    // A live reload can re-render the report pane under the click (seen once in CI: no window
-    // after 30 s); a person clicks again, so the test does too, at most three times.
-    let print
-    for (let attempt = 1; attempt <= 3 && !print; attempt++) {
-      await (await element('the print button', '[data-test="print"]')).click()
-      print = await waitFor('a second window', 10_000, async () => (await session.windows()).find((h) => h !== main)).catch((e) => {
-        if (attempt === 3) throw e
-        return undefined
-      })
-    }
-    await session.switchTo(print)
-    try {
-      const body = await element('the print view', 'body', (t) => t.includes('双肺纹理清晰'))
-      const text = await body.text()
-      assert.ok(text.includes('李秀英') && text.includes('心肺未见异常。') && text.includes('正式报告'), text)
-    } finally {
-      await session.switchTo(main)
-    }
+    const text = await printViewText(session, element)
+    assert.ok(text.includes('李秀英') && text.includes('心肺未见异常。') && text.includes('正式报告'), text)
   })
 
   it("opens the viewer from the report: the report beside the images it talks about", async () => {

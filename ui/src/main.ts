@@ -2,10 +2,11 @@ import { createApp } from 'vue'
 import ElementPlus from 'element-plus'
 import 'element-plus/dist/index.css'
 import App from './App.vue'
-import { createBackend } from './api/backend'
+import { createBackend, isAttachedWindow } from './api/backend'
 import { makeI18n, savedLocale } from './i18n'
 import { makeRouter } from './router'
 import { restore, setBackend } from './session'
+import { feedShell } from './shellFeed'
 import './style.css'
 
 async function start() {
@@ -19,6 +20,10 @@ async function start() {
   app.use(ElementPlus)
   app.use(makeRouter())
   app.mount('#app')
+  if (isAttachedWindow(window)) {
+    const core = await import('@tauri-apps/api/core')
+    feedShell(backend, core.invoke)
+  }
 }
 
 start()

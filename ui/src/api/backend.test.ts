@@ -32,6 +32,19 @@ describe('backend selection', () => {
   })
 })
 
+describe('the desktop window attached to a station service', () => {
+  it('talks HTTP like a browser, though the shell is there', async () => {
+    mockIPC(() => null)
+    const win = window as unknown as Record<string, unknown>
+    win.__STATION_ATTACHED__ = true
+    try {
+      expect((await createBackend(window)).kind).toBe('web')
+    } finally {
+      delete win.__STATION_ATTACHED__
+    }
+  })
+})
+
 describe('WebBackend', () => {
   function answering(status: number, body: unknown) {
     return vi.fn(async (_url: RequestInfo | URL, _init?: RequestInit) => new Response(JSON.stringify(body), { status }))

@@ -239,8 +239,16 @@ export function isTauri(win: object): boolean {
   return '__TAURI_INTERNALS__' in win
 }
 
+/**
+ * The desktop window showing a station service's own page (the shell found one running and
+ * set `__STATION_ATTACHED__`): it talks HTTP to that service like any browser.
+ */
+export function isAttachedWindow(win: object): boolean {
+  return '__STATION_ATTACHED__' in win
+}
+
 export async function createBackend(win: object = window): Promise<Backend> {
-  if (isTauri(win)) {
+  if (isTauri(win) && !isAttachedWindow(win)) {
     const core = await import('@tauri-apps/api/core')
     const event = await import('@tauri-apps/api/event')
     // The desktop shell may tell the window where the engine's HTTP server is.
