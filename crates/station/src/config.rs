@@ -24,7 +24,7 @@ pub use http::{HttpConfig, TlsMode};
 pub use live::Live;
 pub use schedule::{kbit_to_bytes, parse_clock, Schedule, Window};
 pub use storage::StorageConfig;
-pub use validate::{validate_caller, validate_worklist_caller};
+pub use validate::{validate_caller, validate_query_caller, validate_worklist_caller};
 
 /// Where a station started on embedded defaults keeps the settings an admin saves, inside its
 /// data directory; read at the next start when no `--config` is given.

@@ -55,6 +55,10 @@ pub struct SettingsUpdate {
     /// answers nobody. Absent keeps the list in force (clients that predate it).
     #[serde(default)]
     pub worklist_callers: Option<Vec<String>>,
+    /// `dicom.query_callers`: calling AE titles (viewing workstations) whose Query/Retrieve
+    /// requests are answered; empty answers nobody. Absent keeps the list in force.
+    #[serde(default)]
+    pub query_callers: Option<Vec<String>>,
     /// `studies.quiet_period_secs`.
     pub quiet_period_secs: u64,
     /// `studies.hold_unmatched`.
@@ -81,8 +85,8 @@ pub struct SettingsUpdate {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SettingsApplied {
     pub settings: Settings,
-    /// Sections that changed: `allowed_callers`, `worklist_callers`, `studies`, `watch`, `destinations`, `targets`,
-    /// `procedures`.
+    /// Sections that changed: `allowed_callers`, `worklist_callers`, `query_callers`, `studies`,
+    /// `watch`, `destinations`, `targets`, `procedures`.
     pub changed: Vec<String>,
 }
 
@@ -97,6 +101,7 @@ impl SettingsUpdate {
         SettingsUpdate {
             allowed_callers: config.dicom.allowed_callers,
             worklist_callers: Some(config.dicom.worklist_callers),
+            query_callers: Some(config.dicom.query_callers),
             quiet_period_secs: config.studies.quiet_period_secs,
             hold_unmatched: config.studies.hold_unmatched,
             hold_on_mismatch: Some(config.studies.hold_on_mismatch),
@@ -136,6 +141,9 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
         .collect();
     if let Some(callers) = req.worklist_callers {
         next.dicom.worklist_callers = callers.iter().map(|c| c.trim().to_owned()).collect();
+    }
+    if let Some(callers) = req.query_callers {
+        next.dicom.query_callers = callers.iter().map(|c| c.trim().to_owned()).collect();
     }
     next.studies.quiet_period_secs = req.quiet_period_secs;
     next.studies.hold_unmatched = req.hold_unmatched;
@@ -290,6 +298,15 @@ fn check(next: &Config) -> Result<(), ApiError> {
             )
         })?;
     }
+    for (i, c) in next.dicom.query_callers.iter().enumerate() {
+        config::validate_query_caller(c, &next.dicom.allowed_callers).map_err(|e| {
+            invalid(
+                e,
+                format!("query_callers[{i}]"),
+                "AE 名称须为 1 到 16 个字符，且须在允许的设备之列",
+            )
+        })?;
+    }
     if next.studies.quiet_period_secs == 0 {
         return Err(ApiError::new(
             ErrorCode::Invalid,
@@ -408,6 +425,10 @@ fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
             "worklist_callers",
             old.dicom.worklist_callers != new.dicom.worklist_callers,
         ),
+        (
+            "query_callers",
+            old.dicom.query_callers != new.dicom.query_callers,
+        ),
         ("studies", old.studies != new.studies),
         ("watch", old.watch != new.watch),
         ("destinations", old.destinations != new.destinations),
@@ -429,6 +450,7 @@ fn describe(next: &Config, changed: &[String]) -> String {
             "worklist_callers" => {
                 format!("worklist_callers = {:?}", next.dicom.worklist_callers)
             }
+            "query_callers" => format!("query_callers = {:?}", next.dicom.query_callers),
             "studies" => format!(
                 "quiet_period_secs = {}, hold_unmatched = {}, hold_on_mismatch = {}, \
                  send_while_receiving = {}",

@@ -34,6 +34,7 @@ struct Editable<'a> {
 struct EditableDicom<'a> {
     allowed_callers: &'a [String],
     worklist_callers: &'a [String],
+    query_callers: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -79,6 +80,7 @@ pub fn write_editable(path: &Path, config: &Config) -> Result<(), ConfigError> {
         dicom: EditableDicom {
             allowed_callers: &config.dicom.allowed_callers,
             worklist_callers: &config.dicom.worklist_callers,
+            query_callers: &config.dicom.query_callers,
         },
         studies: EditableStudies {
             quiet_period_secs: config.studies.quiet_period_secs,

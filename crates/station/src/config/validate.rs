@@ -30,12 +30,7 @@ impl Config {
             validate_worklist_caller(caller, &self.dicom.allowed_callers)?;
         }
         for caller in &self.dicom.query_callers {
-            validate_listed_caller(
-                Setting::QueryCallers,
-                "dicom.query_callers",
-                caller,
-                &self.dicom.allowed_callers,
-            )?;
+            validate_query_caller(caller, &self.dicom.allowed_callers)?;
         }
         for (i, dest) in self.dicom.move_destinations.iter().enumerate() {
             validate_move_destination(dest)?;
@@ -194,6 +189,17 @@ pub fn validate_worklist_caller(caller: &str, allowed: &[String]) -> Result<(), 
     validate_listed_caller(
         Setting::WorklistCallers,
         "dicom.worklist_callers",
+        caller,
+        allowed,
+    )
+}
+
+/// One entry of `dicom.query_callers`: an AE title, and an allowed caller when the station
+/// accepts only listed ones.
+pub fn validate_query_caller(caller: &str, allowed: &[String]) -> Result<(), ConfigError> {
+    validate_listed_caller(
+        Setting::QueryCallers,
+        "dicom.query_callers",
         caller,
         allowed,
     )

@@ -2200,8 +2200,8 @@ export interface components {
         /** @description A saved change: the settings now in force, and which sections changed. */
         SettingsApplied: {
             /**
-             * @description Sections that changed: `allowed_callers`, `worklist_callers`, `studies`, `watch`, `destinations`, `targets`,
-             *     `procedures`.
+             * @description Sections that changed: `allowed_callers`, `worklist_callers`, `query_callers`, `studies`,
+             *     `watch`, `destinations`, `targets`, `procedures`.
              */
             changed: string[];
             settings: components["schemas"]["Settings"];
@@ -2226,6 +2226,11 @@ export interface components {
             procedures?: {
                 [key: string]: string[];
             } | null;
+            /**
+             * @description `dicom.query_callers`: calling AE titles (viewing workstations) whose Query/Retrieve
+             *     requests are answered; empty answers nobody. Absent keeps the list in force.
+             */
+            query_callers?: string[] | null;
             /**
              * Format: int64
              * @description `studies.quiet_period_secs`.

@@ -29,7 +29,7 @@ const hub: Destination = {
 describe('settings form', () => {
   it('round-trips the shown configuration into the update, keeping what the forms do not show', () => {
     const form = toForm({
-      dicom: { ae_title: 'STATION', allowed_callers: ['DR1'], worklist_callers: ['DR1'] },
+      dicom: { ae_title: 'STATION', allowed_callers: ['DR1', 'PACS1'], worklist_callers: ['DR1'], query_callers: ['PACS1'] },
       studies: { quiet_period_secs: 60, hold_unmatched: true, hold_on_mismatch: false, send_while_receiving: false },
       destinations: [hub],
       reports: { targets: [{ modality: '*', priority: 'urgent', minutes: 30 }] },
@@ -40,8 +40,9 @@ describe('settings form', () => {
     form.procedures.US = '腹部超声\n\n甲状腺超声'
     const update = toUpdate(form)
     expect(update).toEqual({
-      allowed_callers: ['DR1'],
+      allowed_callers: ['DR1', 'PACS1'],
       worklist_callers: ['DR1'],
+      query_callers: ['PACS1'],
       quiet_period_secs: 60,
       hold_unmatched: true,
       hold_on_mismatch: false,

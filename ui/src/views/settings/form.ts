@@ -29,6 +29,7 @@ export interface SettingsForm {
   allowedCallers: string[]
   /** Devices whose worklist queries are answered; empty: none. */
   worklistCallers: string[]
+  queryCallers: string[]
   quietPeriodSecs: number
   holdUnmatched: boolean
   holdOnMismatch: boolean
@@ -60,6 +61,7 @@ export function toForm(c: EditedConfig): SettingsForm {
   return {
     allowedCallers: [...(c.dicom?.allowed_callers ?? [])],
     worklistCallers: [...(c.dicom?.worklist_callers ?? [])],
+    queryCallers: [...(c.dicom?.query_callers ?? [])],
     quietPeriodSecs: c.studies?.quiet_period_secs ?? 120,
     holdUnmatched: c.studies?.hold_unmatched ?? false,
     holdOnMismatch: c.studies?.hold_on_mismatch ?? true,
@@ -80,6 +82,7 @@ export function toUpdate(f: SettingsForm): SettingsUpdate {
   return {
     allowed_callers: f.allowedCallers,
     worklist_callers: f.worklistCallers,
+    query_callers: f.queryCallers,
     quiet_period_secs: f.quietPeriodSecs,
     hold_unmatched: f.holdUnmatched,
     hold_on_mismatch: f.holdOnMismatch,

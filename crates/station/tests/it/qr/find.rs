@@ -265,7 +265,7 @@ fn findscu_finds_patients_studies_series_and_images_in_both_models_and_charsets(
 #[test]
 fn a_caller_not_in_query_callers_is_refused_and_sees_nothing() {
     let scratch = Scratch::new();
-    let (station, _sent) = station_with_day(&scratch, Options::default());
+    let (mut station, _sent) = station_with_day(&scratch, Options::default());
     let (run, answers) = find(
         &station,
         &scratch.join("refused"),
@@ -282,6 +282,42 @@ fn a_caller_not_in_query_callers_is_refused_and_sees_nothing() {
         run.log
             .contains("Final Find Response (Unknown Status: 0x124)"),
         "findscu shows the refusal:\n{}",
+        run.log
+    );
+
+    // The admin lets it query on the Settings page: answered at once, and after a restart
+    // (written to the config file).
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let mut update = settings_as_shown(&client, &admin);
+    update["query_callers"] = serde_json::json!([VIEWER, "OTHER"]);
+    let applied = client.ok(&admin, "settings_update", update);
+    assert_eq!(applied["changed"], serde_json::json!(["query_callers"]));
+    let study_keys = keys(&[
+        "QueryRetrieveLevel=STUDY",
+        "PatientName",
+        "StudyInstanceUID",
+    ]);
+    let (run, answers) = find(
+        &station,
+        &scratch.join("allowed"),
+        "OTHER",
+        "-S",
+        &study_keys,
+    );
+    assert!(!answers.is_empty(), "answered once allowed:\n{}", run.log);
+    station.restart();
+    let (run, again) = find(
+        &station,
+        &scratch.join("restarted"),
+        "OTHER",
+        "-S",
+        &study_keys,
+    );
+    assert_eq!(
+        again.len(),
+        answers.len(),
+        "still allowed after a restart:\n{}",
         run.log
     );
 }
