@@ -38,4 +38,5 @@ mod sendearly;
 mod settings;
 mod sync;
 mod upstream;
+mod wire;
 mod worklist;
