@@ -91,7 +91,7 @@ pub fn spawn_workers(
                 .clone(),
             store: store.clone(),
             data_dir: config.data_dir.clone(),
-            wire: WireCopies::new(&config.data_dir, dest.transfer_syntax.codec(), cpu.clone()),
+            wire: WireCopies::new(&config.data_dir, cpu.clone()),
             shutdown: shutdown.clone(),
         },
         Worker::run,
@@ -375,17 +375,20 @@ impl Worker {
         groups: Vec<&'a [queue::PendingInstance]>,
     ) -> Result<Vec<&'a queue::PendingInstance>, Failure> {
         let stop = &Cell::new(false);
+        let codec = wire::codec_for(&self.store.lock(), &self.dest)?;
         let requests = groups.into_iter().map(|group| async move {
             if stop.get() {
-                return (group, None);
+                return (group, false, None);
             }
             // Compressed copies are made before the request waits for its turn, so they are
             // ready while the requests ahead of it upload; they are deleted with `ready`.
             let ready = future::join_all(group.iter().map(|p| {
                 let original = self.data_dir.join(&p.path);
-                self.wire.file_for(original, claim.queue_id, p.instance_id)
+                self.wire
+                    .file_for(original, codec, claim.queue_id, p.instance_id)
             }))
             .await;
+            let compressed = ready.iter().any(wire::Ready::is_copy);
             let instances: Vec<StowInstance> = group
                 .iter()
                 .zip(&ready)
@@ -397,19 +400,31 @@ impl Worker {
             // Closed only if dropped, which never happens while a worker runs.
             let _permit = self.in_flight.acquire().await.ok();
             if stop.get() {
-                return (group, None);
+                return (group, compressed, None);
             }
-            (group, Some(self.hub.stow(&instances).await))
+            (group, compressed, Some(self.hub.stow(&instances).await))
         });
         let mut answers = stream::iter(requests).buffer_unordered(self.dest.parallel_requests);
         let mut unexplained = Vec::new();
         let mut failure = None;
         // Each answer is recorded before the next is awaited; requests still in flight only
         // pause for that short database write.
-        while let Some((group, answer)) = rt.block_on(answers.next()) {
+        while let Some((group, compressed, answer)) = rt.block_on(answers.next()) {
             let Some(answer) = answer else { continue };
             let recorded = match answer {
-                Ok(result) => self.record_answer(claim, group, &result, &mut unexplained),
+                Ok(result) => {
+                    self.record_answer(claim, group, &result, compressed, &mut unexplained)
+                }
+                // The hub does not take this compressed form: the group goes again, as received.
+                Err(UpstreamError::Permanent { status, message })
+                    if compressed && matches!(status, 406 | 415) =>
+                {
+                    let reason = format!("HTTP {status}: {message}");
+                    wire::remember_refusal(&self.store.lock(), &self.dest, &reason)
+                        .map(|()| unexplained.extend(group))
+                        .map(|()| true)
+                        .map_err(Failure::from)
+                }
                 Err(UpstreamError::Permanent { status, message }) if refuses_content(status) => {
                     self.record_refusal(claim, group, status, &message, &mut unexplained)
                 }
@@ -459,12 +474,21 @@ impl Worker {
         claim: &Claim,
         group: &'a [queue::PendingInstance],
         result: &super::stow::StowResult,
+        compressed: bool,
         unexplained: &mut Vec<&'a queue::PendingInstance>,
     ) -> Result<bool, Failure> {
         let conn = self.store.lock();
         for p in group {
             let refused = match result.outcomes.get(&p.sop_instance_uid) {
                 Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => None,
+                Some(InstanceOutcome::Failed(code))
+                    if compressed && wire::refuses_compression(*code) =>
+                {
+                    let reason = format!("failure reason {code:#06x}");
+                    wire::remember_refusal(&conn, &self.dest, &reason)?;
+                    unexplained.push(p);
+                    continue;
+                }
                 Some(InstanceOutcome::Failed(code)) => Some(format!(
                     "hub refused the instance: failure reason {code:#06x} ({})",
                     failure_reason_text(*code)

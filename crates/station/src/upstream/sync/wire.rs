@@ -6,6 +6,10 @@
 //! answer is in (whatever it says), and everything there is thrown away at start, so a crash
 //! leaves nothing behind. Retention and the integrity check never look there.
 //!
+//! A hub that refuses a compressed instance (HTTP 415 or 406, or a Failure Reason saying it
+//! cannot take it) is remembered for the destination (`store::wire`): the instance is sent
+//! again as received, and so is everything after it.
+//!
 //! Must never: send a copy that is not complete (it is renamed into place only once written),
 //! send anything but the original when the copy cannot be made (the reason is logged), or
 //! delete anything outside `derived/wire/`.
@@ -16,7 +20,11 @@ use std::sync::Arc;
 use station_codec::Codec;
 use tokio::sync::Semaphore;
 
+use rusqlite::Connection;
+
+use crate::config::Destination;
 use crate::dicom::compress::{self, Outcome};
+use crate::store::{self, StoreError};
 
 /// Where compressed copies live while their request is out, under the data directory.
 const WIRE_DIR: &str = "derived/wire";
@@ -25,6 +33,49 @@ const WIRE_DIR: &str = "derived/wire";
 pub(super) struct Ready {
     pub path: PathBuf,
     copy: bool,
+}
+
+impl Ready {
+    /// Whether what is sent is a compressed copy.
+    pub fn is_copy(&self) -> bool {
+        self.copy
+    }
+}
+
+/// The codec `dest`'s instances are compressed with now: none for `as-received`, nor once its
+/// hub refused that codec (`store::wire`).
+pub(super) fn codec_for(
+    conn: &Connection,
+    dest: &Destination,
+) -> Result<Option<Codec>, StoreError> {
+    let Some(codec) = dest.transfer_syntax.codec() else {
+        return Ok(None);
+    };
+    let refused = store::wire::refusal(conn, &dest.name, codec.setting_name())?;
+    Ok(refused.is_none().then_some(codec))
+}
+
+/// Failure Reasons (PS3.4 B.2.3, PS3.18 Table 10.5.3-1) a hub gives a compressed instance it
+/// cannot take in that form: SOP class or transfer syntax not supported (0xC122, 0x0122), data
+/// set does not match the SOP class (0xA9xx).
+pub(super) fn refuses_compression(code: u16) -> bool {
+    matches!(code, 0xC122 | 0x0122 | 0xA900..=0xA9FF)
+}
+
+/// Remembers that `dest`'s hub refused its codec: what it is sent from now on is as received.
+pub(super) fn remember_refusal(
+    conn: &Connection,
+    dest: &Destination,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let Some(codec) = dest.transfer_syntax.codec() else {
+        return Ok(());
+    };
+    if store::wire::refusal(conn, &dest.name, codec.setting_name())?.is_none() {
+        tracing::warn!(destination = %dest.name, %codec, reason, "the hub refuses compressed instances; they go as received from now on");
+        store::wire::record_refusal(conn, &dest.name, codec.setting_name(), reason)?;
+    }
+    Ok(())
 }
 
 impl Drop for Ready {
@@ -38,7 +89,6 @@ impl Drop for Ready {
 /// A destination's way of making what it sends.
 pub(super) struct WireCopies {
     dir: PathBuf,
-    codec: Option<Codec>,
     /// Encoders running at once, shared by every destination's workers.
     cpu: Arc<Semaphore>,
 }
@@ -60,18 +110,24 @@ pub(super) fn cpu_permits() -> Arc<Semaphore> {
 }
 
 impl WireCopies {
-    pub fn new(data_dir: &Path, codec: Option<Codec>, cpu: Arc<Semaphore>) -> WireCopies {
+    pub fn new(data_dir: &Path, cpu: Arc<Semaphore>) -> WireCopies {
         WireCopies {
             dir: data_dir.join(WIRE_DIR),
-            codec,
             cpu,
         }
     }
 
-    /// The file to send for `original` (instance `instance_id` of queue row `queue_id`).
-    pub async fn file_for(&self, original: PathBuf, queue_id: i64, instance_id: i64) -> Ready {
+    /// The file to send for `original` (instance `instance_id` of queue row `queue_id`),
+    /// compressed with `codec` if there is one and the image allows it.
+    pub async fn file_for(
+        &self,
+        original: PathBuf,
+        codec: Option<Codec>,
+        queue_id: i64,
+        instance_id: i64,
+    ) -> Ready {
         let as_received = |path| Ready { path, copy: false };
-        let Some(codec) = self.codec else {
+        let Some(codec) = codec else {
             return as_received(original);
         };
         if let Err(e) = std::fs::create_dir_all(&self.dir) {
