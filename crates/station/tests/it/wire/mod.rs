@@ -389,3 +389,54 @@ fn refused_then_remembered(refusal: impl Fn(&str) -> Reply, reason: &str) {
         .expect("the refusal is remembered");
     assert!(remembered.contains(reason), "{remembered}");
 }
+
+/// A clinic day to a JPEG-LS destination, the station killed (-9) while its first requests'
+/// compressed copies wait at a stalled hub: after the restart every instance is delivered
+/// once, the images held compressed, and no compressed copy is left on disk.
+#[test]
+fn kill_9_with_compressed_copies_in_flight_then_every_instance_once_and_none_left() {
+    use std::time::Duration;
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let stall = Fault::Stall(Duration::from_secs(5));
+    let proxy = ChaosProxy::start(hub.http_port, vec![stall.clone(), stall]);
+    let mut options = Options {
+        poll_reports: Some(false),
+        ..Options::sending_to(format!("http://127.0.0.1:{}/dicom-web", proxy.port))
+    };
+    options.destinations[0].transfer_syntax = WireSyntax::JpegLsLossless;
+    let mut station = Station::start(scratch.path(), &options);
+    let day = demo_day(&scratch.join("day"), station::demo::Scale::Small, 27);
+    let paths: Vec<&Path> = day.iter().map(|f| f.path.as_path()).collect();
+    station.send(&paths);
+
+    let wire = station.data_dir.join("derived/wire");
+    let copies = || std::fs::read_dir(&wire).map(|d| d.count()).unwrap_or(0);
+    wait_for(
+        "compressed copies in flight",
+        Duration::from_secs(30),
+        || {
+            let stalled = proxy.faults_used.lock().expect("lock").len() == 2;
+            (stalled && copies() > 0).then_some(())
+        },
+    );
+    station.kill9();
+    assert!(copies() > 0, "copies were on disk at the kill");
+    station.restart();
+
+    let rows = station.wait_delivered(15);
+    assert_eq!(rows.iter().map(|r| r.stored).sum::<i64>(), 40);
+    let held = hub_copies(&hub, &scratch.join("held"));
+    assert_eq!(held.len(), 40, "every instance at the hub, once");
+    // The day's radiographs and ultrasound go compressed; its ECGs (no pixel data) as received.
+    for f in &day {
+        let (_, ts) = &held[&f.sop_instance_uid];
+        let expected = if f.modality == "ECG" {
+            "1.2.840.10008.1.2.1"
+        } else {
+            JPEG_LS
+        };
+        assert_eq!(ts, expected, "{} {}", f.modality, f.path.display());
+    }
+    assert_eq!(copies(), 0, "no compressed copy outlives the restart");
+}
