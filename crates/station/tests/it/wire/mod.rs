@@ -13,13 +13,14 @@ use serde_json::Value;
 use station::config::{Destination, WireSyntax};
 
 use crate::harness::dcmtk::convert;
-use crate::harness::fake_hub::{stow_response, FakeHub, Reply};
 use crate::harness::fixtures::documents::{el, write};
 use crate::harness::*;
 
 const JPEG_LS: &str = "1.2.840.10008.1.2.4.80";
 const JPEG_2000: &str = "1.2.840.10008.1.2.4.90";
 const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
+
+mod refusal;
 
 /// An image as a device makes it.
 struct Image {
@@ -303,93 +304,6 @@ fn a_jpeg2000_destination_gets_jpeg2000_and_an_as_received_one_the_original() {
     assert_same_dataset(&path, copy);
 }
 
-/// What a QIDO-RS search of a study's instances answers for `sop` in `series`.
-fn held(sop: &str, series: &str) -> String {
-    serde_json::json!([{
-        "00080018": { "vr": "UI", "Value": [sop] },
-        "0020000E": { "vr": "UI", "Value": [series] },
-    }])
-    .to_string()
-}
-
-/// A hub that answers a JPEG-LS instance with 415 gets it again as received at once, and the
-/// next study goes to it as received without another refusal; the destination remembers it.
-#[test]
-fn a_hub_that_refuses_compression_with_415_gets_the_original_and_is_remembered() {
-    refused_then_remembered(
-        |_| Reply::Json("415 Unsupported Media Type", vec![], String::new()),
-        "415",
-    );
-}
-
-/// The same when the hub says it in the STOW-RS answer: Failure Reason 0xC122.
-#[test]
-fn a_hub_that_refuses_compression_with_c122_gets_the_original_and_is_remembered() {
-    refused_then_remembered(
-        |sop| Reply::Json("409 Conflict", vec![], stow_response(&[], &[(sop, 0xC122)])),
-        "0xc122",
-    );
-}
-
-fn refused_then_remembered(refusal: impl Fn(&str) -> Reply, reason: &str) {
-    let scratch = Scratch::new();
-    let dir = scratch.join("device");
-    std::fs::create_dir_all(dir.join("a")).unwrap();
-    std::fs::create_dir_all(dir.join("b")).unwrap();
-    let gray = || image("gray16", "MONOCHROME2", (16, 12), false);
-    let (first, first_sop) = make(&dir.join("a"), &fixtures::uid(), &gray());
-    let (second, second_sop) = make(&dir.join("b"), &fixtures::uid(), &gray());
-    let series = |path: &Path| {
-        dicom_object::open_file(path)
-            .unwrap()
-            .element(tags::SERIES_INSTANCE_UID)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .trim_end_matches('\0')
-            .to_string()
-    };
-    let json = |body: String| Reply::Json("200 OK", vec![], body);
-    let fake = FakeHub::start(vec![
-        refusal(&first_sop),
-        json(stow_response(&[(first_sop.as_str(), None)], &[])),
-        json(held(&first_sop, &series(&first))),
-        json("[]".into()),
-        json(stow_response(&[(second_sop.as_str(), None)], &[])),
-        json(held(&second_sop, &series(&second))),
-        json("[]".into()),
-    ]);
-    let mut options = compressing(fake.url(), WireSyntax::JpegLsLossless);
-    options.destinations[0].poll_reports = false;
-    let station = Station::start(scratch.path(), &options);
-    station.send(&[&first]);
-    station.wait_delivered(1);
-    station.send(&[&second]);
-    station.wait_delivered(2);
-
-    let stows: Vec<_> = fake
-        .requests()
-        .into_iter()
-        .filter(|r| r.request_line.starts_with("POST"))
-        .collect();
-    assert_eq!(stows.len(), 3, "refused, again as received, the next study");
-    let carries = |body: &[u8], what: &str| body.windows(what.len()).any(|w| w == what.as_bytes());
-    assert!(carries(&stows[0].body, JPEG_LS), "first try compressed");
-    for (n, s) in stows.iter().enumerate().skip(1) {
-        assert!(!carries(&s.body, JPEG_LS), "request {n} as received");
-        assert!(carries(&s.body, "1.2.840.10008.1.2.1"), "request {n}");
-    }
-    let remembered: String = station
-        .reader()
-        .query_row(
-            "SELECT reason FROM wire_refusals WHERE destination = 'hub' AND transfer_syntax = 'jpeg-ls-lossless'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("the refusal is remembered");
-    assert!(remembered.contains(reason), "{remembered}");
-}
-
 /// A clinic day to a JPEG-LS destination, the station killed (-9) while its first requests'
 /// compressed copies wait at a stalled hub: after the restart every instance is delivered
 /// once, the images held compressed, and no compressed copy is left on disk.
@@ -439,4 +353,55 @@ fn kill_9_with_compressed_copies_in_flight_then_every_instance_once_and_none_lef
         assert_eq!(ts, expected, "{} {}", f.modality, f.path.display());
     }
     assert_eq!(copies(), 0, "no compressed copy outlives the restart");
+}
+
+/// A study its order corrects goes to a JPEG-LS destination as one file holding both: the
+/// registered patient with the received values in Original Attributes Sequence, and the
+/// device's pixels compressed exactly.
+#[test]
+fn a_corrected_copy_is_the_one_compressed() {
+    let scratch = Scratch::new();
+    let hub = Orthanc::start(&scratch.join("hub"));
+    let station = Station::start(
+        scratch.path(),
+        &compressing(hub.dicomweb_url(), WireSyntax::JpegLsLossless),
+    );
+    station.cli(&["patient", "add", "--name", "赵^建国", "--clinic-id", "P515"]);
+    station.cli(&[
+        "order",
+        "add",
+        "--patient",
+        "P515",
+        "--modality",
+        "DX",
+        "--date",
+        station::demo::STUDY_DATE,
+        "--accession",
+        "ACC515",
+    ]);
+    let day = demo_day(&scratch.join("day"), station::demo::Scale::Small, 43);
+    let (paths, demo) = dx_study(&day, "GB18030", &scratch.join("send"));
+    for p in &paths {
+        crate::harness::dcmtk::dcmodify(p, "(0008,0050)=ACC515");
+    }
+    station.send(&paths);
+    station.wait_delivered(1);
+
+    let held = hub_copies(&hub, &scratch.join("held"));
+    assert_eq!(held.len(), paths.len());
+    let mut pairs = Vec::new();
+    for p in &paths {
+        let sop = read_part10(p).sop_instance_uid;
+        let (copy, ts) = &held[&sop];
+        assert_eq!(ts, JPEG_LS, "{}", p.display());
+        pairs.push((p.as_path(), copy.as_path()));
+    }
+    for tags in hub.tags() {
+        assert_eq!(tags["PatientName"], "赵^建国", "{tags}");
+        let original = &tags["OriginalAttributesSequence"][0]["ModifiedAttributesSequence"][0];
+        assert_eq!(original["PatientName"], demo.patient_name.as_str());
+    }
+    for (original, got) in compare_pixels(&pairs) {
+        assert_eq!(got["equal"], Value::Bool(true), "{original}: {got}");
+    }
 }
