@@ -170,7 +170,7 @@ fn compressing(url: String, syntax: WireSyntax) -> Options {
     }
 }
 
-/// 8-bit, 12-in-16-bit and signed monochrome, RGB and a multi-frame cine, received in explicit
+/// 8-bit, 12-in-16-bit, 16-bit and signed monochrome, palette colour, RGB and a multi-frame cine, received in explicit
 /// and implicit VR, reach a JPEG-LS destination compressed and pixel-exact; an image the device
 /// compressed (JPEG baseline) arrives byte for byte as it sent it; nothing stays in
 /// `derived/wire/`.
@@ -190,6 +190,8 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
         image("gray8", "MONOCHROME2", (8, 8), false),
         image("rgb", "RGB", (8, 8), false),
         image("signed", "MONOCHROME2", (16, 12), true),
+        image("gray16full", "MONOCHROME2", (16, 16), false),
+        image("palette", "PALETTE COLOR", (8, 8), false),
     ] {
         explicit.push(make(&dir, &explicit_study, &i));
     }
@@ -241,7 +243,7 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
         );
     }
     let held = hub_copies(&hub, &scratch.join("held"));
-    assert_eq!(held.len(), 6, "every instance at the hub once");
+    assert_eq!(held.len(), 8, "every instance at the hub once");
     let mut pairs = Vec::new();
     for (path, sop) in explicit.iter().chain(&implicit) {
         let (copy, ts) = &held[sop];
