@@ -8,7 +8,7 @@
 //!
 //! What cannot be compressed exactly, or is not yet handled here, is [`Outcome::AsReceived`]
 //! with the reason: the caller sends the original. Images already compressed, objects without
-//! pixel data (SR, PDF, waveforms), Big Endian and deflated datasets (not yet transcoded), and
+//! pixel data (SR, PDF, waveforms), Big Endian datasets (not yet transcoded), and
 //! every [`NotCompressible`] reason of the codec.
 //!
 //! Must never: write to the original, leave anything under the destination name but a complete
@@ -76,7 +76,7 @@ pub struct Compressed {
 pub enum Declined {
     /// Already in a compressed (or otherwise non-native) transfer syntax: sent as the device did.
     NotNative(String),
-    /// Big Endian or deflated: not transcoded yet (a later step of issue 15).
+    /// Big Endian: not transcoded yet (a later step of issue 15).
     NotYet(&'static str),
     /// No Pixel Data: SR, PDF, waveforms, presentation states.
     NoPixelData,
@@ -280,14 +280,20 @@ pub fn write_compressed(
 
 fn write(original: &Path, tmp: &Path, codec: Codec) -> Result<Outcome, CompressError> {
     let declined = |d| Ok(Outcome::AsReceived(d));
-    let mut r = BufReader::with_capacity(1 << 16, File::open(original)?);
-    let meta = read_meta(&mut r)?;
+    let mut file = BufReader::with_capacity(1 << 16, File::open(original)?);
+    let meta = read_meta(&mut file)?;
     let implicit = match meta.transfer_syntax.as_str() {
         IMPLICIT_LE => true,
-        EXPLICIT_LE => false,
+        EXPLICIT_LE | DEFLATED => false,
         EXPLICIT_BE => return declined(Declined::NotYet("Explicit VR Big Endian")),
-        DEFLATED => return declined(Declined::NotYet("Deflated Explicit VR Little Endian")),
         other => return declined(Declined::NotNative(other.to_string())),
+    };
+    // A deflated dataset is Explicit VR Little Endian once inflated (PS3.5 A.5), read as a
+    // stream like any other.
+    let mut r: Box<dyn Read> = if meta.transfer_syntax == DEFLATED {
+        Box::new(BufReader::new(flate2::read::DeflateDecoder::new(file)))
+    } else {
+        Box::new(file)
     };
     // Top-level elements before Pixel Data, explicit, by tag (replaced ones swapped in later).
     let mut before: BTreeMap<u32, Vec<u8>> = BTreeMap::new();

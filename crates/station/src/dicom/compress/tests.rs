@@ -127,3 +127,32 @@ fn what_cannot_or_need_not_be_compressed_is_declined_and_nothing_is_left() {
         assert_eq!(left.len(), 1, "only the original stays");
     }
 }
+
+/// A deflated dataset is inflated on the way and compressed like an explicit one.
+#[test]
+fn a_deflated_image_is_inflated_and_compressed() {
+    use std::io::Write as _;
+    let pixels: Vec<u8> = (0..48u16)
+        .flat_map(|i| (i * 91 % 4096).to_le_bytes())
+        .collect();
+    let plain = image(EXPLICIT_LE, true, &mono(16, 12, false, "1"), &pixels);
+    let header = prefix(&FileMeta::station(CT, "1.2.3.4", DEFLATED)).unwrap();
+    let old_header = prefix(&FileMeta::station(CT, "1.2.3.4", EXPLICIT_LE)).unwrap();
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&plain[old_header.len()..]).unwrap();
+    let file = [header, z.finish().unwrap()].concat();
+    let (out, dir) = run(&file, Codec::JpegLsLossless);
+    let Ok(Outcome::Compressed(c)) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(c.native_bytes, 96);
+    let obj = dicom_object::open_file(dir.path().join("out.dcm")).expect("readable");
+    assert_eq!(
+        obj.meta().transfer_syntax(),
+        Codec::JpegLsLossless.transfer_syntax_uid()
+    );
+    assert!(
+        obj.element(dicom_core::Tag(0xFFFC, 0xFFFC)).is_ok(),
+        "what followed Pixel Data"
+    );
+}

@@ -170,10 +170,10 @@ fn compressing(url: String, syntax: WireSyntax) -> Options {
     }
 }
 
-/// 8-bit, 12-in-16-bit, 16-bit and signed monochrome, palette colour, RGB and a multi-frame cine, received in explicit
-/// and implicit VR, reach a JPEG-LS destination compressed and pixel-exact; an image the device
-/// compressed (JPEG baseline) arrives byte for byte as it sent it; nothing stays in
-/// `derived/wire/`.
+/// 8-bit, 12-in-16-bit, 16-bit and signed monochrome, palette colour, RGB and a multi-frame
+/// cine, received in explicit or implicit VR or deflated, reach a JPEG-LS destination
+/// compressed and pixel-exact; an image the device compressed (JPEG baseline) arrives byte for
+/// byte as it sent it; nothing stays in `derived/wire/`.
 #[test]
 fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
     let scratch = Scratch::new();
@@ -223,7 +223,15 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
     let refs: Vec<&Path> = implicit.iter().map(|(p, _)| p.as_path()).collect();
     run_tool(&mut station.storescu_command_with("DR1", &["-xi"], &refs))
         .assert_success("storescu -xi");
-    station.wait_delivered(2);
+    // `-xd`: Deflated Explicit VR Little Endian, in a study of its own.
+    let (deflated, deflated_sop) = make(
+        &dir,
+        &fixtures::uid(),
+        &image("deflated", "MONOCHROME2", (16, 12), false),
+    );
+    run_tool(&mut station.storescu_command_with("DR1", &["-xd"], &[&deflated]))
+        .assert_success("storescu -xd");
+    station.wait_delivered(3);
 
     let stored: BTreeMap<String, String> = station
         .instances()
@@ -242,10 +250,15 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
             "stored as received, explicit"
         );
     }
+    assert_eq!(
+        stored[&deflated_sop], "1.2.840.10008.1.2.1.99",
+        "stored deflated"
+    );
     let held = hub_copies(&hub, &scratch.join("held"));
-    assert_eq!(held.len(), 8, "every instance at the hub once");
+    assert_eq!(held.len(), 9, "every instance at the hub once");
     let mut pairs = Vec::new();
-    for (path, sop) in explicit.iter().chain(&implicit) {
+    let deflated = [(deflated, deflated_sop)];
+    for (path, sop) in explicit.iter().chain(&implicit).chain(&deflated) {
         let (copy, ts) = &held[sop];
         assert_eq!(ts, JPEG_LS, "{} held as JPEG-LS", path.display());
         pairs.push((path.as_path(), copy.as_path()));
