@@ -148,6 +148,8 @@ export default {
     insecureWarning: 'The credentials would cross the network in clear over http://: anyone on the way can read them. Use https://; allow it only over a trusted link (e.g. a VPN).',
     allowInsecure: 'Allow unencrypted',
     pollReports: 'Fetch reports from this center',
+    transferSyntax: 'Send images as',
+    wireSyntax: { 'as-received': 'As received', 'jpeg-ls-lossless': 'JPEG-LS lossless (smaller, pixel-exact)', 'jpeg2000-lossless': 'JPEG 2000 lossless (smaller, pixel-exact)' },
     testLink: 'Test connection',
     testPassed: 'The link works',
     testFailed: 'The link has a problem: see the failed step',

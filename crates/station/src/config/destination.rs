@@ -80,6 +80,39 @@ pub struct Destination {
     /// read them. A hub on this computer (loopback) needs no such leave.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_insecure: bool,
+    /// How images go on the wire: re-encoded losslessly (JPEG-LS or JPEG 2000, pixel-exact,
+    /// only images received uncompressed) or as received.
+    #[serde(default)]
+    pub transfer_syntax: WireSyntax,
+}
+
+/// A destination's `transfer_syntax`: what images received uncompressed are sent as (PS3.5
+/// A.4.3, A.4.4). Images the device compressed, and objects without pixel data, always go as
+/// received; nothing is ever made lossy.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum WireSyntax {
+    /// Every file byte for byte as the device sent it (or as corrected).
+    #[default]
+    AsReceived,
+    /// JPEG-LS Lossless, 1.2.840.10008.1.2.4.80.
+    JpegLsLossless,
+    /// JPEG 2000 Lossless Only, 1.2.840.10008.1.2.4.90.
+    #[serde(rename = "jpeg2000-lossless")]
+    Jpeg2000Lossless,
+}
+
+impl WireSyntax {
+    /// The codec this setting re-encodes with; None: as received.
+    pub fn codec(self) -> Option<station_codec::Codec> {
+        match self {
+            WireSyntax::AsReceived => None,
+            WireSyntax::JpegLsLossless => Some(station_codec::Codec::JpegLsLossless),
+            WireSyntax::Jpeg2000Lossless => Some(station_codec::Codec::Jpeg2000Lossless),
+        }
+    }
 }
 
 /// Whether `url` is plain `http://` to a host other than this computer.

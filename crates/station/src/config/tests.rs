@@ -229,3 +229,29 @@ fn query_callers_and_move_destinations_are_checked_like_the_other_callers() {
         );
     }
 }
+
+#[test]
+fn transfer_syntax_is_one_of_three_words_and_defaults_to_as_received() {
+    use crate::config::WireSyntax;
+    let hub = |extra: &str| {
+        load_str(&format!(
+            "[[destinations]]\nname = \"hub\"\nurl = \"http://127.0.0.1/dicom-web\"\n{extra}"
+        ))
+    };
+    let syntax = |extra: &str| hub(extra).expect("valid").destinations[0].transfer_syntax;
+    assert_eq!(syntax(""), WireSyntax::AsReceived);
+    assert_eq!(
+        syntax("transfer_syntax = \"jpeg-ls-lossless\""),
+        WireSyntax::JpegLsLossless
+    );
+    assert_eq!(
+        syntax("transfer_syntax = \"jpeg2000-lossless\""),
+        WireSyntax::Jpeg2000Lossless
+    );
+    assert_eq!(
+        syntax("transfer_syntax = \"as-received\""),
+        WireSyntax::AsReceived
+    );
+    let err = hub("transfer_syntax = \"jpeg-lossy\"").expect_err("refused");
+    assert!(err.to_string().contains("transfer_syntax"), "{err}");
+}

@@ -8,6 +8,7 @@
 
 pub mod bounds;
 pub mod charset;
+pub mod compress;
 pub mod dimse;
 pub mod element;
 pub mod header;

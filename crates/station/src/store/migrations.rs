@@ -417,4 +417,16 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX storage_runs_kind ON storage_runs(kind, finished_at);
     "#,
+    // 17: lossless compression on the wire (issue 15): a destination whose hub refused a
+    // compressed instance (HTTP 415/406, or a Failure Reason saying so) is remembered, per
+    // transfer syntax, so later studies go as received without a failed round trip.
+    r#"
+    CREATE TABLE wire_refusals (
+        destination     TEXT NOT NULL,
+        transfer_syntax TEXT NOT NULL,      -- the setting's word, e.g. 'jpeg-ls-lossless'
+        refused_at      INTEGER NOT NULL,   -- Unix milliseconds
+        reason          TEXT NOT NULL,      -- what the hub said (English)
+        PRIMARY KEY (destination, transfer_syntax)
+    );
+    "#,
 ];

@@ -29,6 +29,7 @@ pub mod studies;
 pub mod tokens;
 pub mod upkeep;
 pub mod users;
+pub mod wire;
 
 pub use instances::{
     all_instance_paths, devices, files_expected, insert_instance, instances_with_sop,

@@ -4,6 +4,9 @@
 //! delivered. Each thread drives its own single-threaded tokio runtime, so database work never
 //! runs on an async executor.
 //!
+//! Each instance goes as received or, for a destination with a lossless `transfer_syntax`, as
+//! a compressed copy made just before its request (`wire`).
+//!
 //! A study still arriving (sent while receiving) gets one round of what has arrived, after a
 //! short bounded wait for a batch to fill, and goes back to the queue: it is due again when
 //! more instances come, and is verified only once complete.
@@ -25,6 +28,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use futures_util::future;
 use futures_util::stream::{self, StreamExt};
 use tokio::sync::Semaphore;
 
@@ -38,7 +42,9 @@ use crate::store::{now_ms, Store, StoreError};
 
 mod hubpatient;
 mod requests;
+mod wire;
 use requests::{batches, failure_reason_text, refuses_content};
+use wire::WireCopies;
 
 /// How often an offline destination is probed, so work restarts within seconds of the link
 /// coming back instead of waiting out a long backoff.
@@ -69,6 +75,8 @@ pub fn spawn_workers(
             "sends interrupted by the last shutdown are due again"
         );
     }
+    wire::clear_stray(&config.data_dir);
+    let cpu = wire::cpu_permits();
     let mut in_flight: HashMap<String, Arc<Semaphore>> = HashMap::new();
     super::threads::spawn_per_destination(
         config,
@@ -83,6 +91,7 @@ pub fn spawn_workers(
                 .clone(),
             store: store.clone(),
             data_dir: config.data_dir.clone(),
+            wire: WireCopies::new(&config.data_dir, cpu.clone()),
             shutdown: shutdown.clone(),
         },
         Worker::run,
@@ -96,6 +105,8 @@ struct Worker {
     in_flight: Arc<Semaphore>,
     store: Arc<Store>,
     data_dir: PathBuf,
+    /// What each instance is sent as (as received, or a compressed copy).
+    wire: WireCopies,
     shutdown: Arc<AtomicBool>,
 }
 
@@ -364,32 +375,56 @@ impl Worker {
         groups: Vec<&'a [queue::PendingInstance]>,
     ) -> Result<Vec<&'a queue::PendingInstance>, Failure> {
         let stop = &Cell::new(false);
-        let requests = groups.into_iter().map(|group| {
+        let codec = wire::codec_for(&self.store.lock(), &self.dest)?;
+        let requests = groups.into_iter().map(|group| async move {
+            if stop.get() {
+                return (group, false, None);
+            }
+            // Compressed copies are made before the request waits for its turn, so they are
+            // ready while the requests ahead of it upload; they are deleted with `ready`.
+            let ready = future::join_all(group.iter().map(|p| {
+                let original = self.data_dir.join(&p.path);
+                self.wire
+                    .file_for(original, codec, claim.queue_id, p.instance_id)
+            }))
+            .await;
+            let compressed = ready.iter().any(wire::Ready::is_copy);
             let instances: Vec<StowInstance> = group
                 .iter()
-                .map(|p| StowInstance {
-                    path: self.data_dir.join(&p.path),
+                .zip(&ready)
+                .map(|(p, r)| StowInstance {
+                    path: r.path.clone(),
                     sop_instance_uid: p.sop_instance_uid.clone(),
                 })
                 .collect();
-            async move {
-                // Closed only if dropped, which never happens while a worker runs.
-                let _permit = self.in_flight.acquire().await.ok();
-                if stop.get() {
-                    return (group, None);
-                }
-                (group, Some(self.hub.stow(&instances).await))
+            // Closed only if dropped, which never happens while a worker runs.
+            let _permit = self.in_flight.acquire().await.ok();
+            if stop.get() {
+                return (group, compressed, None);
             }
+            (group, compressed, Some(self.hub.stow(&instances).await))
         });
         let mut answers = stream::iter(requests).buffer_unordered(self.dest.parallel_requests);
         let mut unexplained = Vec::new();
         let mut failure = None;
         // Each answer is recorded before the next is awaited; requests still in flight only
         // pause for that short database write.
-        while let Some((group, answer)) = rt.block_on(answers.next()) {
+        while let Some((group, compressed, answer)) = rt.block_on(answers.next()) {
             let Some(answer) = answer else { continue };
             let recorded = match answer {
-                Ok(result) => self.record_answer(claim, group, &result, &mut unexplained),
+                Ok(result) => {
+                    self.record_answer(claim, group, &result, compressed, &mut unexplained)
+                }
+                // The hub does not take this compressed form: the group goes again, as received.
+                Err(UpstreamError::Permanent { status, message })
+                    if compressed && matches!(status, 406 | 415) =>
+                {
+                    let reason = format!("HTTP {status}: {message}");
+                    wire::remember_refusal(&self.store.lock(), &self.dest, &reason)
+                        .map(|()| unexplained.extend(group))
+                        .map(|()| true)
+                        .map_err(Failure::from)
+                }
                 Err(UpstreamError::Permanent { status, message }) if refuses_content(status) => {
                     self.record_refusal(claim, group, status, &message, &mut unexplained)
                 }
@@ -439,12 +474,21 @@ impl Worker {
         claim: &Claim,
         group: &'a [queue::PendingInstance],
         result: &super::stow::StowResult,
+        compressed: bool,
         unexplained: &mut Vec<&'a queue::PendingInstance>,
     ) -> Result<bool, Failure> {
         let conn = self.store.lock();
         for p in group {
             let refused = match result.outcomes.get(&p.sop_instance_uid) {
                 Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => None,
+                Some(InstanceOutcome::Failed(code))
+                    if compressed && wire::refuses_compression(*code) =>
+                {
+                    let reason = format!("failure reason {code:#06x}");
+                    wire::remember_refusal(&conn, &self.dest, &reason)?;
+                    unexplained.push(p);
+                    continue;
+                }
                 Some(InstanceOutcome::Failed(code)) => Some(format!(
                     "hub refused the instance: failure reason {code:#06x} ({})",
                     failure_reason_text(*code)

@@ -39,4 +39,5 @@ mod sendearly;
 mod settings;
 mod sync;
 mod upstream;
+mod wire;
 mod worklist;

@@ -1266,6 +1266,11 @@ export interface components {
             sop_classes?: string[];
             /** Format: int64 */
             timeout_secs?: number;
+            /**
+             * @description How images go on the wire: re-encoded losslessly (JPEG-LS or JPEG 2000, pixel-exact,
+             *     only images received uncompressed) or as received.
+             */
+            transfer_syntax?: components["schemas"]["WireSyntax"];
             /** @description DICOMweb root, e.g. "http://hub:8042/dicom-web". */
             url: string;
             username?: string | null;
@@ -2796,6 +2801,13 @@ export interface components {
              */
             settle_ms?: number;
         };
+        /**
+         * @description A destination's `transfer_syntax`: what images received uncompressed are sent as (PS3.5
+         *     A.4.3, A.4.4). Images the device compressed, and objects without pixel data, always go as
+         *     received; nothing is ever made lossy.
+         * @enum {string}
+         */
+        WireSyntax: "as-received" | "jpeg-ls-lossless" | "jpeg2000-lossless";
     };
     responses: never;
     parameters: never;

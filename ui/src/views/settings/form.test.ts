@@ -58,6 +58,14 @@ describe('settings form', () => {
     expect(toForm(reactive({ destinations: [hub] })).destinations).toEqual([hub])
   })
 
+  it('the transfer syntax defaults to as received and goes back as chosen', () => {
+    const draft = toDraft(hub)
+    expect(draft.transferSyntax).toBe('as-received')
+    draft.transferSyntax = 'jpeg-ls-lossless'
+    expect(fromDraft(draft).transfer_syntax).toBe('jpeg-ls-lossless')
+    expect(toDraft(fromDraft(draft)).transferSyntax).toBe('jpeg-ls-lossless')
+  })
+
   it('an untouched secret goes back as *** and a typed one as typed', () => {
     const draft = toDraft(hub)
     expect(draft.auth).toBe('basic')

@@ -8,6 +8,9 @@
 import type { Schemas } from '../../api/generated/ops'
 
 export type Destination = Schemas['Destination']
+export type WireSyntax = Schemas['WireSyntax']
+/** What a destination's images received uncompressed are sent as, in the dialog's order. */
+export const WIRE_SYNTAXES: WireSyntax[] = ['as-received', 'jpeg-ls-lossless', 'jpeg2000-lossless']
 export type WatchFolder = Schemas['WatchFolder']
 export type Target = Schemas['TurnaroundTarget']
 export type SettingsUpdate = Schemas['SettingsUpdate']
@@ -116,6 +119,7 @@ export interface DestinationDraft {
   /** Upload limit in kbit/s; null = unlimited. */
   rateLimitKbit: number | null
   pollReports: boolean
+  transferSyntax: WireSyntax
   /** Credentials to a plain http:// hub anyway (the engine refuses them otherwise). */
   allowInsecure: boolean
   /** The settings the dialog does not show, carried through. */
@@ -152,6 +156,7 @@ export function toDraft(d?: Destination): DestinationDraft {
     parallelRequests: base.parallel_requests ?? 2,
     rateLimitKbit: base.rate_limit_kbit ?? null,
     pollReports: base.poll_reports ?? true,
+    transferSyntax: base.transfer_syntax ?? 'as-received',
     allowInsecure: base.allow_insecure ?? false,
     rest: base,
   }
@@ -169,6 +174,7 @@ export function fromDraft(d: DestinationDraft): Destination {
     parallel_requests: d.parallelRequests,
     rate_limit_kbit: d.rateLimitKbit,
     poll_reports: d.pollReports,
+    transfer_syntax: d.transferSyntax,
     allow_insecure: d.allowInsecure,
     username: null,
     password: null,

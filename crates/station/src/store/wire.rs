@@ -1,0 +1,63 @@
+//! The `wire_refusals` table: destinations whose hub refused an instance in a compressed
+//! transfer syntax, per syntax, so that later studies go to it as received at once.
+//!
+//! Must never: forget a refusal on its own (an admin's change of the destination's
+//! `transfer_syntax` to another codec is a new question; clearing one is a later step).
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{now_ms, StoreError};
+
+/// What the hub said when it refused, if `destination` refused `syntax` (a setting's word).
+pub fn refusal(
+    conn: &Connection,
+    destination: &str,
+    syntax: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT reason FROM wire_refusals WHERE destination = ?1 AND transfer_syntax = ?2",
+            params![destination, syntax],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Remembers that `destination` refused `syntax`, with the hub's words (the first kept).
+pub fn record_refusal(
+    conn: &Connection,
+    destination: &str,
+    syntax: &str,
+    reason: &str,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO wire_refusals (destination, transfer_syntax, refused_at, reason)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![destination, syntax, now_ms(), reason],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn a_refusal_is_remembered_per_destination_and_syntax_and_the_first_reason_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let conn = store.lock();
+        assert_eq!(refusal(&conn, "hub", "jpeg-ls-lossless").unwrap(), None);
+        record_refusal(&conn, "hub", "jpeg-ls-lossless", "HTTP 415").unwrap();
+        record_refusal(&conn, "hub", "jpeg-ls-lossless", "later").unwrap();
+        assert_eq!(
+            refusal(&conn, "hub", "jpeg-ls-lossless")
+                .unwrap()
+                .as_deref(),
+            Some("HTTP 415")
+        );
+        assert_eq!(refusal(&conn, "hub", "jpeg2000-lossless").unwrap(), None);
+        assert_eq!(refusal(&conn, "other", "jpeg-ls-lossless").unwrap(), None);
+    }
+}
