@@ -148,6 +148,7 @@ export default {
     insecureWarning: 'The credentials would cross the network in clear over http://: anyone on the way can read them. Use https://; allow it only over a trusted link (e.g. a VPN).',
     allowInsecure: 'Allow unencrypted',
     pollReports: 'Fetch reports from this center',
+    wireRefused: 'This center refused images in this compressed form on {when}; since then its images are sent as received.',
     transferSyntax: 'Send images as',
     wireSyntax: { 'as-received': 'As received', 'jpeg-ls-lossless': 'JPEG-LS lossless (smaller, pixel-exact)', 'jpeg2000-lossless': 'JPEG 2000 lossless (smaller, pixel-exact)' },
     testLink: 'Test connection',

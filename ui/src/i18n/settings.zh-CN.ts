@@ -148,6 +148,7 @@ export default {
     insecureWarning: '登录信息将经未加密的 http:// 明文发送，网络上的任何人都能看到。请改用 https://；只有线路可信（如专线、VPN）时才允许不加密。',
     allowInsecure: '允许不加密',
     pollReports: '从此中心获取报告',
+    wireRefused: '该诊断中心于 {when} 拒收了这种压缩格式的影像，此后发往它的影像都按原样发送。',
     transferSyntax: '图像发送格式',
     wireSyntax: { 'as-received': '按原样', 'jpeg-ls-lossless': 'JPEG-LS 无损压缩（更小，像素不变）', 'jpeg2000-lossless': 'JPEG 2000 无损压缩（更小，像素不变）' },
     testLink: '测试连接',

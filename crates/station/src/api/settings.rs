@@ -31,6 +31,9 @@ pub struct Settings {
     pub worklist_refused: Vec<crate::scp::refused::RefusedCaller>,
     /// The certificate the LAN UI is served with over HTTPS; absent: plain HTTP (`[http] tls`).
     pub https: Option<HttpsCertificate>,
+    /// Destinations whose hub refused a compressed transfer syntax: they get those images as
+    /// received (shown on the destination's dialog).
+    pub wire_refusals: Vec<crate::store::wire::WireRefusal>,
 }
 
 /// The certificate browsers on the LAN are shown, for a person to compare its fingerprint with
@@ -114,8 +117,9 @@ impl SettingsUpdate {
     }
 }
 
-fn settings_of(ctx: &Ctx<'_>, config: &Config) -> Settings {
-    Settings {
+fn settings_of(ctx: &Ctx<'_>, config: &Config) -> Result<Settings, ApiError> {
+    let wire_refusals = crate::store::wire::refusals(&ctx.api.store.lock())?;
+    Ok(Settings {
         file: config.settings_file().display().to_string(),
         config: config.redacted(),
         worklist_refused: ctx
@@ -123,11 +127,12 @@ fn settings_of(ctx: &Ctx<'_>, config: &Config) -> Settings {
             .worklist_refused
             .list(&config.dicom.worklist_callers),
         https: ctx.api.https.get().cloned(),
-    }
+        wire_refusals,
+    })
 }
 
 pub fn settings_get(ctx: &Ctx<'_>, _: Empty) -> Result<Settings, ApiError> {
-    Ok(settings_of(ctx, &ctx.api.config()))
+    settings_of(ctx, &ctx.api.config())
 }
 
 pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApplied, ApiError> {
@@ -184,7 +189,7 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
         &describe(&next, &changed),
     )?;
     drop(conn);
-    let applied = settings_of(ctx, &next);
+    let applied = settings_of(ctx, &next)?;
     ctx.api.config.set(next);
     Ok(SettingsApplied {
         settings: applied,

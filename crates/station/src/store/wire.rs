@@ -5,8 +5,38 @@
 //! `transfer_syntax` to another codec is a new question; clearing one is a later step).
 
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
 
 use super::{now_ms, StoreError};
+
+/// One remembered refusal, as the destination's dialog shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WireRefusal {
+    pub destination: String,
+    /// The setting's word (`jpeg-ls-lossless`, `jpeg2000-lossless`).
+    pub transfer_syntax: String,
+    /// Unix milliseconds.
+    pub refused_at: i64,
+    /// What the hub said (status and its words).
+    pub reason: String,
+}
+
+/// Every remembered refusal, by destination and syntax.
+pub fn refusals(conn: &Connection) -> Result<Vec<WireRefusal>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT destination, transfer_syntax, refused_at, reason FROM wire_refusals
+         ORDER BY destination, transfer_syntax",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(WireRefusal {
+            destination: r.get(0)?,
+            transfer_syntax: r.get(1)?,
+            refused_at: r.get(2)?,
+            reason: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
 
 /// What the hub said when it refused, if `destination` refused `syntax` (a setting's word).
 pub fn refusal(
@@ -59,5 +89,11 @@ mod tests {
         );
         assert_eq!(refusal(&conn, "hub", "jpeg2000-lossless").unwrap(), None);
         assert_eq!(refusal(&conn, "other", "jpeg-ls-lossless").unwrap(), None);
+        let all = refusals(&conn).unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(
+            (all[0].destination.as_str(), all[0].reason.as_str()),
+            ("hub", "HTTP 415")
+        );
     }
 }

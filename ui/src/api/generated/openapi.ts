@@ -2197,6 +2197,11 @@ export interface components {
             file: string;
             https?: null | components["schemas"]["HttpsCertificate"];
             /**
+             * @description Destinations whose hub refused a compressed transfer syntax: they get those images as
+             *     received (shown on the destination's dialog).
+             */
+            wire_refusals: components["schemas"]["WireRefusal"][];
+            /**
              * @description Devices whose worklist queries were refused since the station started (not in
              *     `dicom.worklist_callers`), the latest first: the page offers to allow each.
              */
@@ -2800,6 +2805,19 @@ export interface components {
              * @description A file is taken once its size and mtime have not changed for this long.
              */
             settle_ms?: number;
+        };
+        /** @description One remembered refusal, as the destination's dialog shows it. */
+        WireRefusal: {
+            destination: string;
+            /** @description What the hub said (status and its words). */
+            reason: string;
+            /**
+             * Format: int64
+             * @description Unix milliseconds.
+             */
+            refused_at: number;
+            /** @description The setting's word (`jpeg-ls-lossless`, `jpeg2000-lossless`). */
+            transfer_syntax: string;
         };
         /**
          * @description A destination's `transfer_syntax`: what images received uncompressed are sent as (PS3.5

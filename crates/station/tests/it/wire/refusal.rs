@@ -86,13 +86,18 @@ fn refused_then_remembered(refusal: impl Fn(&str) -> Reply, reason: &str) {
         assert!(!carries(&s.body, JPEG_LS), "request {n} as received");
         assert!(carries(&s.body, "1.2.840.10008.1.2.1"), "request {n}");
     }
-    let remembered: String = station
-        .reader()
-        .query_row(
-            "SELECT reason FROM wire_refusals WHERE destination = 'hub' AND transfer_syntax = 'jpeg-ls-lossless'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("the refusal is remembered");
+    // Remembered, and said where the admin looks: the destination's dialog reads it from the
+    // settings.
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let shown = client.ok(&admin, "settings_get", serde_json::json!({}));
+    let refusals = shown["wire_refusals"].as_array().expect("wire_refusals");
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!(refusals[0]["destination"], "hub");
+    assert_eq!(refusals[0]["transfer_syntax"], "jpeg-ls-lossless");
+    let remembered = refusals[0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(remembered.contains(reason), "{remembered}");
 }
