@@ -153,18 +153,27 @@ fn a_cancel_stops_a_find_and_a_move_part_way() {
         &k,
     ));
     run.assert_success("findscu --cancel 1");
-    assert!(
-        run.log.contains(
-            "Received Final Find Response (Cancel: MatchingTerminatedDueToCancelRequest)"
-        ),
-        "the final response says cancelled:\n{}",
-        &run.log[run.log.len().saturating_sub(2000)..]
-    );
+    // The station writes its answers without waiting for the workstation, so on a busy machine
+    // all of them can be in the socket before findscu's C-CANCEL arrives (CI run 38): then the
+    // search is over and the cancel has nothing to stop (PS3.7 9.1.2.1). Otherwise the answers
+    // stop, and the final response says why. The move below, which takes far longer than a
+    // cancel's trip, is where the cancel must always win.
     let pending = run.log.matches("(Pending)").count();
-    assert!(
-        pending < COPIES,
-        "{pending} pending responses: the cancel stopped them"
-    );
+    if pending < COPIES {
+        assert!(
+            run.log.contains(
+                "Received Final Find Response (Cancel: MatchingTerminatedDueToCancelRequest)"
+            ),
+            "{pending} pending answers, then the final response says cancelled:\n{}",
+            &run.log[run.log.len().saturating_sub(2000)..]
+        );
+    } else {
+        assert!(
+            run.log.contains("Received Final Find Response (Success)"),
+            "every answer sent before the cancel arrived, then success:\n{}",
+            &run.log[run.log.len().saturating_sub(2000)..]
+        );
+    }
 
     let run = run_tool(
         Command::new(dcmtk::MOVESCU)
