@@ -1,15 +1,17 @@
-//! The compressed copy for the wire: from a stored PS3.10 file received in Implicit or Explicit
-//! VR Little Endian, a PS3.10 file whose Pixel Data is JPEG-LS lossless or JPEG 2000 lossless
+//! The compressed copy for the wire: from a stored PS3.10 file received uncompressed (Implicit
+//! or Explicit VR Little Endian, Deflated, or Explicit VR Big Endian), a PS3.10 file whose Pixel Data is JPEG-LS lossless or JPEG 2000 lossless
 //! (PS3.5 A.4.3, A.4.4), made as `station_codec` says its caller must: the meta group with the
 //! new Transfer Syntax UID (everything else in it kept), the dataset in Explicit VR Little Endian
-//! (`explicit`), (0028,0004) and (0028,0006) as the codec's `DatasetChanges` say, then the
+//! (`explicit`: a Big Endian one byte-swapped by VR), (0028,0004) and (0028,0006) as the codec's `DatasetChanges` say, then the
 //! encapsulated Pixel Data the codec writes frame by frame (each frame decoded again and compared
-//! with the original first), then whatever followed Pixel Data.
+//! with the original first), then whatever followed Pixel Data. Big Endian Pixel Data goes to the
+//! codec as received: it reads OW words most significant byte first (PS3.5 A.3), so the samples
+//! it encodes and compares are the original's values.
 //!
 //! What cannot be compressed exactly, or is not yet handled here, is [`Outcome::AsReceived`]
 //! with the reason: the caller sends the original. Images already compressed, objects without
-//! pixel data (SR, PDF, waveforms), Big Endian datasets (not yet transcoded), and
-//! every [`NotCompressible`] reason of the codec.
+//! pixel data (SR, PDF, waveforms), and every [`NotCompressible`] reason of the codec (Big
+//! Endian 16-bit samples in OB, whose byte order the standard leaves undefined, among them).
 //!
 //! Must never: write to the original, leave anything under the destination name but a complete
 //! copy (it is written to a temporary name and renamed), hold more than the elements before
@@ -29,7 +31,7 @@ use station_codec::{
 };
 
 use super::element::{self, has_long_length, padded, read_rest, tag_le, UNDEFINED_LENGTH};
-use explicit::read_tag;
+use explicit::{read_tag, Source};
 
 /// Attributes before Pixel Data are held in memory while the pixel description is gathered
 /// (they are small: the header of an image); a dataset with more goes as received.
@@ -76,7 +78,7 @@ pub struct Compressed {
 pub enum Declined {
     /// Already in a compressed (or otherwise non-native) transfer syntax: sent as the device did.
     NotNative(String),
-    /// Big Endian: not transcoded yet (a later step of issue 15).
+    /// Something this module does not handle yet (a dataset too large before Pixel Data).
     NotYet(&'static str),
     /// No Pixel Data: SR, PDF, waveforms, presentation states.
     NoPixelData,
@@ -282,10 +284,10 @@ fn write(original: &Path, tmp: &Path, codec: Codec) -> Result<Outcome, CompressE
     let declined = |d| Ok(Outcome::AsReceived(d));
     let mut file = BufReader::with_capacity(1 << 16, File::open(original)?);
     let meta = read_meta(&mut file)?;
-    let implicit = match meta.transfer_syntax.as_str() {
-        IMPLICIT_LE => true,
-        EXPLICIT_LE | DEFLATED => false,
-        EXPLICIT_BE => return declined(Declined::NotYet("Explicit VR Big Endian")),
+    let source = match meta.transfer_syntax.as_str() {
+        IMPLICIT_LE => Source::ImplicitLe,
+        EXPLICIT_LE | DEFLATED => Source::ExplicitLe,
+        EXPLICIT_BE => Source::ExplicitBe,
         other => return declined(Declined::NotNative(other.to_string())),
     };
     // A deflated dataset is Explicit VR Little Endian once inflated (PS3.5 A.5), read as a
@@ -302,9 +304,9 @@ fn write(original: &Path, tmp: &Path, codec: Codec) -> Result<Outcome, CompressE
         let Some(t) = read_tag(&mut r)? else {
             return declined(Declined::NoPixelData);
         };
-        let tag = tag_le(t);
+        let tag = source.tag(t);
         match tag {
-            PIXEL_DATA => break t,
+            PIXEL_DATA => break tag,
             FLOAT_PIXEL_DATA | DOUBLE_FLOAT_PIXEL_DATA => {
                 return declined(Declined::NotCompressible(NotCompressible::FloatPixels))
             }
@@ -315,7 +317,7 @@ fn write(original: &Path, tmp: &Path, codec: Codec) -> Result<Outcome, CompressE
             _ => {}
         }
         let signed = pixels.pixel_representation == Some(1);
-        let bytes = explicit::element(&mut r, t, implicit, signed)?;
+        let bytes = explicit::element(&mut r, t, source, signed)?;
         held += bytes.len();
         if held > MAX_HELD {
             return declined(Declined::NotYet(
@@ -328,7 +330,7 @@ fn write(original: &Path, tmp: &Path, codec: Codec) -> Result<Outcome, CompressE
     // The Pixel Data header: VR (explicit) and the value length.
     let mut vr = None;
     let mut len_bytes = [0u8; 4];
-    if !implicit {
+    if source != Source::ImplicitLe {
         let mut v = [0u8; 4];
         r.read_exact(&mut v)?;
         if !has_long_length([v[0], v[1]]) {
@@ -339,8 +341,8 @@ fn write(original: &Path, tmp: &Path, codec: Codec) -> Result<Outcome, CompressE
         vr = Some([v[0], v[1]]);
     }
     r.read_exact(&mut len_bytes)?;
-    let length = u32::from_le_bytes(len_bytes);
-    debug_assert_eq!(tag_le(pixel_tag), PIXEL_DATA);
+    let length = source.number(&len_bytes);
+    debug_assert_eq!(pixel_tag, PIXEL_DATA);
     if length == UNDEFINED_LENGTH {
         return declined(Declined::NotNative(format!(
             "{} with encapsulated Pixel Data",
@@ -389,7 +391,7 @@ fn write(original: &Path, tmp: &Path, codec: Codec) -> Result<Outcome, CompressE
     )?;
     for _ in 0..1_000_000 {
         let Some(t) = read_tag(&mut r)? else { break };
-        w.write_all(&explicit::element(&mut r, t, implicit, false)?)?;
+        w.write_all(&explicit::element(&mut r, t, source, false)?)?;
     }
     let file = w.into_inner().map_err(|e| e.into_error())?;
     // No fsync: the copy is sent and deleted by this process, and thrown away at the next start

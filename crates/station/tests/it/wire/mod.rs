@@ -1,7 +1,8 @@
 //! Lossless compression on the wire (issue 15): images received uncompressed reach a real
 //! Orthanc as JPEG-LS (or JPEG 2000) lossless, and decode there (pydicom with its JPEG-LS and
 //! JPEG 2000 plug-ins, from `STATION_TEST_PYTHON`) to exactly the device's pixels; what the
-//! codec cannot hold exactly, and what the device already compressed, arrive as received.
+//! codec cannot hold exactly, and what the device already compressed, arrive as received. Big
+//! Endian input is compressed like little endian.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -170,13 +171,8 @@ fn compressing(url: String, syntax: WireSyntax) -> Options {
     }
 }
 
-/// 8-bit, 12-in-16-bit, 16-bit and signed monochrome, palette colour, RGB and a multi-frame
-/// cine, received in explicit or implicit VR or deflated, reach a JPEG-LS destination
-/// compressed and pixel-exact; an image the device compressed (JPEG baseline) arrives byte for
-/// byte as it sent it; nothing stays in `derived/wire/`.
-#[test]
-fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
-    let scratch = Scratch::new();
+/// A hub, a station sending to it in JPEG-LS, and the device's folder.
+fn jpeg_ls_station(scratch: &Scratch) -> (Orthanc, Station, PathBuf) {
     let hub = Orthanc::start(&scratch.join("hub"));
     let station = Station::start(
         scratch.path(),
@@ -184,6 +180,26 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
     );
     let dir = scratch.join("device");
     std::fs::create_dir_all(&dir).unwrap();
+    (hub, station, dir)
+}
+
+/// The transfer syntax each instance is stored in, by SOP Instance UID.
+fn stored_syntaxes(station: &Station) -> BTreeMap<String, String> {
+    station
+        .instances()
+        .into_iter()
+        .map(|r| (r.sop_instance_uid, r.transfer_syntax))
+        .collect()
+}
+
+/// 8-bit, 12-in-16-bit, 16-bit and signed monochrome, palette colour, RGB and a multi-frame
+/// cine, received in explicit or implicit VR or deflated, reach a JPEG-LS destination
+/// compressed and pixel-exact; an image the device compressed (JPEG baseline) arrives byte for
+/// byte as it sent it; nothing stays in `derived/wire/`.
+#[test]
+fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
+    let scratch = Scratch::new();
+    let (hub, station, dir) = jpeg_ls_station(&scratch);
     let (explicit_study, implicit_study) = (fixtures::uid(), fixtures::uid());
     let mut explicit = Vec::new();
     for i in [
@@ -233,11 +249,7 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
         .assert_success("storescu -xd");
     station.wait_delivered(3);
 
-    let stored: BTreeMap<String, String> = station
-        .instances()
-        .into_iter()
-        .map(|r| (r.sop_instance_uid, r.transfer_syntax))
-        .collect();
+    let stored = stored_syntaxes(&station);
     for (_, sop) in &implicit {
         assert_eq!(
             stored[sop], "1.2.840.10008.1.2",
@@ -282,6 +294,59 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
     let wire = station.data_dir.join("derived/wire");
     let left = std::fs::read_dir(&wire).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "no compressed copy outlives its request");
+}
+
+/// Images a device sends in Explicit VR Big Endian (retired, still sent by old modalities; made
+/// here by DCMTK's `dcmconv +tb`, proposed big endian first by `storescu -xb`): stored as
+/// received, and held at a JPEG-LS destination compressed, decoding to exactly the pixels of the
+/// device's file, and of the little endian image it was made from.
+#[test]
+fn big_endian_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
+    let scratch = Scratch::new();
+    let (hub, station, dir) = jpeg_ls_station(&scratch);
+    let study = fixtures::uid();
+    let mut sent = Vec::new();
+    for i in [
+        image("be-gray16", "MONOCHROME2", (16, 12), false),
+        image("be-gray16full", "MONOCHROME2", (16, 16), false),
+        image("be-gray8", "MONOCHROME2", (8, 8), false),
+        image("be-rgb", "RGB", (8, 8), false),
+        Image {
+            frames: 3,
+            ..image("be-cine", "MONOCHROME2", (16, 12), false)
+        },
+    ] {
+        let (little, sop) = make(&dir, &study, &i);
+        let big = dir.join(format!("{}-big.dcm", i.name));
+        convert("dcmconv", "+tb", &little, &big);
+        sent.push((little, big, sop));
+    }
+    let big: Vec<&Path> = sent.iter().map(|(_, b, _)| b.as_path()).collect();
+    run_tool(&mut station.storescu_command_with("DR1", &["-xb"], &big))
+        .assert_success("storescu -xb");
+    station.wait_delivered(1);
+
+    let stored = stored_syntaxes(&station);
+    let held = hub_copies(&hub, &scratch.join("held"));
+    assert_eq!(held.len(), sent.len(), "every instance at the hub once");
+    let mut pairs = Vec::new();
+    for (little, big, sop) in &sent {
+        assert_eq!(
+            stored[sop], "1.2.840.10008.1.2.2",
+            "stored as received, big endian"
+        );
+        let (copy, ts) = &held[sop];
+        assert_eq!(ts, JPEG_LS, "{} held as JPEG-LS", big.display());
+        pairs.push((big.as_path(), copy.as_path()));
+        pairs.push((little.as_path(), copy.as_path()));
+    }
+    let compared = compare_pixels(&pairs);
+    assert_eq!(compared.len(), pairs.len());
+    for (original, got) in &compared {
+        assert_eq!(got["equal"], Value::Bool(true), "{original}: {got}");
+    }
+    let cine = &compared[&sent[4].1.display().to_string()]["shape"];
+    assert_eq!(cine, &serde_json::json!([3, 64, 48]), "the cine's frames");
 }
 
 /// A JPEG 2000 destination gets a 12-bit image as JPEG 2000 lossless, pixel-exact; an

@@ -14,8 +14,12 @@ for pair in sys.argv[1:]:
     original, copy = pair.split(",")
     a = pydicom.dcmread(original)
     b = pydicom.dcmread(copy)
+    # An Explicit VR Big Endian original reads as a big-endian array (dtype >u2): its values,
+    # not its byte order, are what must match, so both are compared in native order.
     pa = a.pixel_array
+    pa = pa.astype(pa.dtype.newbyteorder("="))
     pb = b.pixel_array
+    pb = pb.astype(pb.dtype.newbyteorder("="))
     result.append({
         "original": original,
         "transfer_syntax": str(b.file_meta.TransferSyntaxUID),
