@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ageOf, dicomDate, dicomDateTime, localDate, modalityChoices, modalityCodes, modalityText, personName } from './format'
+import { ageOf, bytesText, dicomDate, dicomDateTime, localDate, modalityChoices, modalityCodes, modalityText, personName, wireText } from './format'
+import { makeI18n } from './i18n'
 
 describe('display formats', () => {
   it('shows DICOM person names as people write them', () => {
@@ -74,5 +75,23 @@ describe('modalities in the words clinics use', () => {
       { code: 'US', label: '超声' },
     ])
     expect(modalityChoices(t, ['CT'])).toEqual([{ code: 'CT', label: 'CT' }])
+  })
+})
+
+describe('sizes and bytes on the wire', () => {
+  const MB = 1024 ** 2
+  it('shows sizes with the precision they need', () => {
+    expect(bytesText(1.2 * 1024 ** 3)).toBe('1.2 GB')
+    expect(bytesText(214 * MB)).toBe('214 MB')
+    expect(bytesText(3.1 * MB)).toBe('3.1 MB')
+    expect(bytesText(512 * 1024)).toBe('512 KB')
+    expect(bytesText(null)).toBe('')
+  })
+  it('says what was sent beside the originals, in Chinese by default', () => {
+    const w = { original_bytes: 9.4 * MB, sent_bytes: 3.1 * MB, saved_bytes: 6.3 * MB, ratio: 3.1 / 9.4 }
+    const zh = makeI18n('zh-CN').global.t
+    const en = makeI18n('en').global.t
+    expect(wireText(zh, w)).toBe('已发送 3.1 MB（原 9.4 MB，压缩比 0.33）')
+    expect(wireText(en, w)).toBe('Sent 3.1 MB (originals 9.4 MB, ratio 0.33)')
   })
 })

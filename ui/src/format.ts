@@ -117,10 +117,28 @@ export function timeText(ms: number | null | undefined): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`
 }
 
+/** A size as people read it: "1.2 GB", "214 MB", "3.1 MB" (a tenth below 10 MB, where whole
+ * megabytes say too little), "512 KB" below 1 MB. */
 export function bytesText(n: number | null | undefined): string {
   if (n === undefined || n === null) return ''
-  const gb = n / 1024 ** 3
-  return gb >= 1 ? `${gb.toFixed(1)} GB` : `${(n / 1024 ** 2).toFixed(0)} MB`
+  const [gb, mb] = [n / 1024 ** 3, n / 1024 ** 2]
+  if (Math.abs(gb) >= 1) return `${gb.toFixed(1)} GB`
+  if (Math.abs(mb) >= 10) return `${mb.toFixed(0)} MB`
+  if (Math.abs(mb) >= 1) return `${mb.toFixed(1)} MB`
+  return `${(n / 1024).toFixed(0)} KB`
+}
+
+/** Bytes on the wire (the engine's `WireBytes`): what was sent, and the originals'. */
+export interface Wire {
+  original_bytes: number
+  sent_bytes: number
+  saved_bytes: number
+  ratio: number
+}
+
+/** "已发送 3.1 MB（原 9.4 MB，压缩比 0.33）" ("Sent 3.1 MB (originals 9.4 MB, ratio 0.33)"). */
+export function wireText(t: Translate, w: Wire): string {
+  return t('wire.sent', { sent: bytesText(w.sent_bytes), original: bytesText(w.original_bytes), ratio: w.ratio.toFixed(2) })
 }
 
 /**

@@ -175,6 +175,7 @@ export default {
     preview: 'Preview',
     noPreview: 'No preview yet',
     uid: 'Study UID',
+    wire: 'On the wire',
     accession: 'Accession',
   },
   dashboard: {
@@ -214,7 +215,13 @@ export default {
     runOk: 'OK',
     runFailed: 'Failed',
     runProblems: 'Problems found: {n}',
+    savedMonth: 'Saved this month',
     upkeepHint: 'The backup holds the index and settings only; when the check finds problems, an administrator sees the details with station verify.',
+  },
+  wire: {
+    sent: 'Sent {sent} (originals {original}, ratio {ratio})',
+    hint: 'Bytes actually sent after lossless compression, against the original files, over {n} images the hub confirmed with their sizes recorded.',
+    monthHint: 'Images the hubs confirmed this month (since the 1st, 00:00): {text}',
   },
   upkeep: {
     title: 'Maintenance',

@@ -159,6 +159,7 @@ export default {
     preview: '预览',
     noPreview: '暂无预览图',
     uid: '检查UID',
+    wire: '传输量',
     accession: '检查号',
   },
   patientCheck: {
@@ -214,7 +215,13 @@ export default {
     runOk: '正常',
     runFailed: '失败',
     runProblems: '发现 {n} 个问题',
+    savedMonth: '本月节省',
     upkeepHint: '备份只包含索引和设置；检查发现问题时请管理员运行 station verify 查看详情。',
+  },
+  wire: {
+    sent: '已发送 {sent}（原 {original}，压缩比 {ratio}）',
+    hint: '无损压缩后实际发送的大小与原始文件大小之比，统计 {n} 幅已被中心确认且记录了大小的图像。',
+    monthHint: '本月（自 1 日零点起）发往各中心并被确认的图像：{text}',
   },
   upkeep: {
     title: '运维',

@@ -1,13 +1,14 @@
 //! The manager's dashboard: studies per stage, links, disk and devices, how long the hub takes
 //! to report per modality (median and 90th percentile over a chosen period), the studies past
 //! their turnaround target, reports nobody has read, the disk with retention (issue 13), and
-//! the last backup and integrity check. One query per figure, nothing cached: the database
-//! tells the truth.
+//! the last backup and integrity check, and the bytes compression spared the link this month
+//! (issue 15). One query per figure, nothing cached: the database tells the truth.
 //!
 //! Must never: list patients without an audit entry.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Datelike, NaiveTime, Offset, TimeDelta, TimeZone};
 use serde::{Deserialize, Serialize};
 
 use super::{station, ApiError, Ctx};
@@ -16,6 +17,7 @@ use crate::storage::retention::Policy;
 pub use crate::store::reports::OverdueStudy;
 use crate::store::reports::TurnaroundRow;
 pub use crate::store::runs::StorageRun;
+pub use crate::store::wire::WireBytes;
 pub use crate::store::DeviceSeen;
 use crate::store::{self, audit, StatusCounts, StorageRunKind};
 
@@ -75,6 +77,10 @@ pub struct Dashboard {
     pub last_verify: Option<StorageRun>,
     /// The data disk and retention.
     pub storage: StorageSummary,
+    /// Bytes sent to every destination this month (since the 1st, 00:00 in the clinic's
+    /// time), beside their originals': `saved_bytes` is what compression spared the link.
+    /// `null` when nothing stored at a hub this month had its size recorded.
+    pub wire_month: Option<WireBytes>,
 }
 
 /// What the data disk holds, how long it lasts, and retention's next and last runs.
@@ -189,7 +195,29 @@ pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError
         last_backup: store::runs::last(&conn, StorageRunKind::Backup)?,
         last_verify: store::runs::last(&conn, StorageRunKind::Verify)?,
         storage: storage_summary(ctx, &conn, now)?,
+        wire_month: store::wire::bytes_since(&conn, month_start(&chrono::Local::now()))?,
     })
+}
+
+/// The first moment of `now`'s month in its time zone, as Unix ms: the 1st at 00:00, found as
+/// `storage::nightly::last_slot` finds a local time of day (a midnight that daylight saving
+/// skips is taken an hour later). The station runs in the clinic, so `Local` is the clinic's.
+fn month_start<Tz: TimeZone>(now: &DateTime<Tz>) -> i64 {
+    let today = now.date_naive();
+    let first = today.with_day(1).unwrap_or(today).and_time(NaiveTime::MIN);
+    let tz = now.timezone();
+    tz.from_local_datetime(&first)
+        .earliest()
+        .or_else(|| {
+            tz.from_local_datetime(&(first + TimeDelta::hours(1)))
+                .earliest()
+        })
+        .map(|t| t.timestamp_millis())
+        // Never in a real zone; today's offset then is near enough.
+        .unwrap_or_else(|| {
+            let offset = TimeDelta::seconds(now.offset().fix().local_minus_utc().into());
+            (first - offset).and_utc().timestamp_millis()
+        })
 }
 
 const INTAKE_WINDOW_MS: i64 = 14 * DAY_MS;
@@ -254,7 +282,43 @@ fn storage_summary(
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{month_start, percentile};
+    use chrono::{FixedOffset, TimeZone, Utc};
+
+    /// Unix ms of a UTC time.
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> i64 {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
+            .single()
+            .expect("UTC time")
+            .timestamp_millis()
+    }
+
+    #[test]
+    fn the_month_starts_at_local_midnight_on_the_first() {
+        let beijing = FixedOffset::east_opt(8 * 3600).expect("offset");
+        let at = |ms: i64| beijing.timestamp_millis_opt(ms).single().expect("time");
+        // 1 December 00:30 in Beijing is still 30 November in UTC: December already.
+        assert_eq!(
+            month_start(&at(utc(2026, 11, 30, 16, 30))),
+            utc(2026, 11, 30, 16, 0)
+        );
+        assert_eq!(
+            month_start(&at(utc(2026, 12, 31, 15, 59))),
+            utc(2026, 11, 30, 16, 0)
+        );
+        // 30 November 23:59 in Beijing: November, from 1 November 00:00 Beijing time.
+        assert_eq!(
+            month_start(&at(utc(2026, 11, 30, 15, 59))),
+            utc(2026, 10, 31, 16, 0)
+        );
+        // West of UTC the local month runs later: 1 January 02:00 UTC is still December.
+        let bogota = FixedOffset::west_opt(5 * 3600).expect("offset");
+        let now = bogota
+            .timestamp_millis_opt(utc(2027, 1, 1, 2, 0))
+            .single()
+            .expect("time");
+        assert_eq!(month_start(&now), utc(2026, 12, 1, 5, 0));
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

@@ -81,11 +81,11 @@ operations! {
     Status = "status": Empty => station::StatusResponse, station::status,
         "Station status for the header bar: studies per state, links, problems.";
     Dashboard = "dashboard": dashboard::DashboardQuery => dashboard::Dashboard, dashboard::dashboard,
-        "Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports.";
+        "Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports, bytes compression saved this month.";
     StudiesList = "studies_list": studies::StudiesQuery => studies::StudyPage, studies::list,
         "Search studies by name, patient ID, date, modality, state; paged. Audited.";
     StudyGet = "study_get": studies::StudyRef => studies::StudyDetail, studies::get,
-        "One study: series, instances, per-destination send history with the hub's errors. Audited.";
+        "One study: series, instances, per-destination send history with the hub's errors and bytes sent. Audited.";
     StudyHold = "study_hold": studies::StudyRef => studies::StudyActionResult, studies::hold,
         "Pause sending a study to every destination.";
     StudyRelease = "study_release": studies::StudyRef => studies::StudyActionResult, studies::release,

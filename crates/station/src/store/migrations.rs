@@ -429,4 +429,14 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (destination, transfer_syntax)
     );
     "#,
+    // 18: bytes on the wire (issue 15), per instance and destination, written when the hub
+    // reports the instance stored: the size of the file it would have gone as (the stored
+    // file, or its corrected copy) and of the file actually sent (its compressed copy where one
+    // was made). NULL for instances stored before: the screens leave them out rather than
+    // guess. The index serves the dashboard's "saved this month".
+    r#"
+    ALTER TABLE send_instances ADD COLUMN original_bytes INTEGER;
+    ALTER TABLE send_instances ADD COLUMN sent_bytes INTEGER;
+    CREATE INDEX send_instances_sent ON send_instances(updated_at) WHERE sent_bytes IS NOT NULL;
+    "#,
 ];

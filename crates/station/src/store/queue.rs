@@ -179,24 +179,68 @@ pub fn claim_current(conn: &Connection, claim: &Claim) -> Result<bool, StoreErro
         .unwrap_or(false))
 }
 
+/// What one instance weighed on the wire, recorded with its stored outcome ([`record_stored`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentBytes {
+    /// The file the instance would have gone as: the stored original, or its corrected copy
+    /// when the study has one (what a compressed copy is made from).
+    pub original: i64,
+    /// The file actually sent: its compressed copy where one was made, else that same file.
+    pub sent: i64,
+}
+
 /// Records what the hub said of one instance: `Ok` stored, `Err(reason)` refused for good.
 /// Returns false, recording nothing, when the claim was superseded (what was sent may be an
-/// uncorrected copy). A row a person held during the send still records it.
+/// uncorrected copy). A row a person held during the send still records it. No sizes are
+/// recorded (see [`record_stored`]).
 pub fn record_instance(
     conn: &Connection,
     claim: &Claim,
     instance_id: i64,
     outcome: Result<(), &str>,
 ) -> Result<bool, StoreError> {
+    record(conn, claim, instance_id, outcome, None)
+}
+
+/// [`record_instance`] for an instance the hub reports stored, with the sizes of what was
+/// sent, for the study page's and the dashboard's bytes on the wire (`store::wire`).
+pub fn record_stored(
+    conn: &Connection,
+    claim: &Claim,
+    instance_id: i64,
+    bytes: SentBytes,
+) -> Result<bool, StoreError> {
+    record(conn, claim, instance_id, Ok(()), Some(bytes))
+}
+
+/// The sizes belong to the outcome recorded with them: a later outcome without sizes clears
+/// them, so a row never shows the bytes of an earlier send as its own.
+fn record(
+    conn: &Connection,
+    claim: &Claim,
+    instance_id: i64,
+    outcome: Result<(), &str>,
+    bytes: Option<SentBytes>,
+) -> Result<bool, StoreError> {
     let (state, error) = match outcome {
         Ok(()) => ("stored", None),
         Err(reason) => ("failed", Some(reason)),
     };
     let n = conn.execute(
-        "UPDATE send_instances SET state = ?3, last_error = ?4, attempts = attempts + 1, updated_at = ?5
+        "UPDATE send_instances SET state = ?3, last_error = ?4, attempts = attempts + 1, updated_at = ?5,
+                original_bytes = ?7, sent_bytes = ?8
          WHERE queue_ref = ?1 AND instance_ref = ?2
            AND EXISTS (SELECT 1 FROM send_queue WHERE id = ?1 AND claim = ?6 AND NOT superseded)",
-        params![claim.queue_id, instance_id, state, error, now_ms(), claim.token],
+        params![
+            claim.queue_id,
+            instance_id,
+            state,
+            error,
+            now_ms(),
+            claim.token,
+            bytes.map(|b| b.original),
+            bytes.map(|b| b.sent)
+        ],
     )?;
     Ok(n > 0)
 }

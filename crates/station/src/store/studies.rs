@@ -106,6 +106,9 @@ pub struct SendInfo {
     pub stored: i64,
     pub failed: i64,
     pub failures: Vec<InstanceFailure>,
+    /// Bytes sent of the instances stored there, beside their originals' (`null` when none
+    /// had its size recorded: stored before the station recorded sizes).
+    pub wire: Option<super::wire::WireBytes>,
 }
 
 /// Which studies to list; `None` and empty fields match everything. Dates are DICOM DA.
@@ -307,6 +310,7 @@ pub fn sends_of(conn: &Connection, study_uid: &str) -> Result<Vec<SendInfo>, Sto
                     stored: r.get(10)?,
                     failed: r.get(11)?,
                     failures: Vec::new(),
+                    wire: None,
                 },
             ))
         })?
@@ -326,6 +330,7 @@ pub fn sends_of(conn: &Connection, study_uid: &str) -> Result<Vec<SendInfo>, Sto
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
+        send.wire = super::wire::bytes_of_row(conn, *id)?;
     }
     Ok(sends.into_iter().map(|(_, s)| s).collect())
 }

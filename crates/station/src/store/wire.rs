@@ -1,8 +1,11 @@
 //! The `wire_refusals` table: destinations whose hub refused an instance in a compressed
-//! transfer syntax, per syntax, so that later studies go to it as received at once.
+//! transfer syntax, per syntax, so that later studies go to it as received at once. And the
+//! bytes on the wire (`send_instances.original_bytes`, `sent_bytes`, written by
+//! `queue::record_stored`) summed for the study page and the dashboard.
 //!
 //! Must never: forget a refusal on its own (an admin's change of the destination's
-//! `transfer_syntax` to another codec is a new question; clearing one is a later step).
+//! `transfer_syntax` to another codec is a new question; clearing one is a later step), or
+//! count an instance whose sizes were not recorded (stored before they were) as sent for 0.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -66,6 +69,64 @@ pub fn record_refusal(
         params![destination, syntax, now_ms(), reason],
     )?;
     Ok(())
+}
+
+/// Bytes on the wire of the instances stored at a hub whose sizes were recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct WireBytes {
+    /// Instances counted.
+    pub instances: i64,
+    /// Bytes of the files they would have gone as: the stored originals, or their corrected
+    /// copies where the study has them.
+    pub original_bytes: i64,
+    /// Bytes actually sent: compressed copies where they were made, else those same files.
+    pub sent_bytes: i64,
+    /// `original_bytes - sent_bytes`: what compression spared the link (negative if it cost).
+    pub saved_bytes: i64,
+    /// `sent_bytes / original_bytes`: 0.33 for a third, 1 when nothing was compressed.
+    pub ratio: f64,
+}
+
+/// The sum over the stored rows of `send_instances` that `filter` (an SQL condition on `si`,
+/// with `?1`) selects; `None` when none of them has its sizes recorded.
+fn wire_bytes(
+    conn: &Connection,
+    filter: &str,
+    param: i64,
+) -> Result<Option<WireBytes>, StoreError> {
+    let (instances, original_bytes, sent_bytes): (i64, i64, i64) = conn.query_row(
+        &format!(
+            "SELECT COUNT(*), COALESCE(SUM(si.original_bytes), 0), COALESCE(SUM(si.sent_bytes), 0)
+             FROM send_instances si
+             WHERE si.state = 'stored' AND si.sent_bytes IS NOT NULL AND si.original_bytes IS NOT NULL
+               AND {filter}"
+        ),
+        [param],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok((instances > 0).then(|| WireBytes {
+        instances,
+        original_bytes,
+        sent_bytes,
+        saved_bytes: original_bytes - sent_bytes,
+        ratio: if original_bytes > 0 {
+            sent_bytes as f64 / original_bytes as f64
+        } else {
+            1.0
+        },
+    }))
+}
+
+/// The bytes on the wire of one send queue row (a study to one destination).
+pub fn bytes_of_row(conn: &Connection, queue_id: i64) -> Result<Option<WireBytes>, StoreError> {
+    wire_bytes(conn, "si.queue_ref = ?1", queue_id)
+}
+
+/// The bytes on the wire of every instance reported stored, at any destination, at or after
+/// `since_ms` (Unix ms). A row reports when it was last stored: an instance sent again (a
+/// correction) counts when it went again, once.
+pub fn bytes_since(conn: &Connection, since_ms: i64) -> Result<Option<WireBytes>, StoreError> {
+    wire_bytes(conn, "si.updated_at >= ?1", since_ms)
 }
 
 #[cfg(test)]

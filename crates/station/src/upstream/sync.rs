@@ -378,7 +378,7 @@ impl Worker {
         let codec = wire::codec_for(&self.store.lock(), &self.dest)?;
         let requests = groups.into_iter().map(|group| async move {
             if stop.get() {
-                return (group, false, None);
+                return (group, false, Vec::new(), None);
             }
             // Compressed copies are made before the request waits for its turn, so they are
             // ready while the requests ahead of it upload; they are deleted with `ready`.
@@ -389,6 +389,7 @@ impl Worker {
             }))
             .await;
             let compressed = ready.iter().any(wire::Ready::is_copy);
+            let sizes: Vec<_> = group.iter().zip(&ready).map(|(p, r)| r.bytes(p)).collect();
             let instances: Vec<StowInstance> = group
                 .iter()
                 .zip(&ready)
@@ -400,20 +401,25 @@ impl Worker {
             // Closed only if dropped, which never happens while a worker runs.
             let _permit = self.in_flight.acquire().await.ok();
             if stop.get() {
-                return (group, compressed, None);
+                return (group, compressed, sizes, None);
             }
-            (group, compressed, Some(self.hub.stow(&instances).await))
+            (
+                group,
+                compressed,
+                sizes,
+                Some(self.hub.stow(&instances).await),
+            )
         });
         let mut answers = stream::iter(requests).buffer_unordered(self.dest.parallel_requests);
         let mut unexplained = Vec::new();
         let mut failure = None;
         // Each answer is recorded before the next is awaited; requests still in flight only
         // pause for that short database write.
-        while let Some((group, compressed, answer)) = rt.block_on(answers.next()) {
+        while let Some((group, compressed, sizes, answer)) = rt.block_on(answers.next()) {
             let Some(answer) = answer else { continue };
             let recorded = match answer {
                 Ok(result) => {
-                    self.record_answer(claim, group, &result, compressed, &mut unexplained)
+                    self.record_answer(claim, group, &result, compressed, &sizes, &mut unexplained)
                 }
                 // The hub does not take this compressed form: the group goes again, as received.
                 Err(UpstreamError::Permanent { status, message })
@@ -467,18 +473,19 @@ impl Worker {
         )?)
     }
 
-    /// Records each instance's outcome from a STOW-RS answer. Ok(false): the claim was
-    /// superseded, nothing was recorded.
+    /// Records each instance's outcome from a STOW-RS answer, a stored one with its sizes
+    /// (`sizes`, in `group`'s order). Ok(false): the claim was superseded, nothing was recorded.
     fn record_answer<'a>(
         &self,
         claim: &Claim,
         group: &'a [queue::PendingInstance],
         result: &super::stow::StowResult,
         compressed: bool,
+        sizes: &[queue::SentBytes],
         unexplained: &mut Vec<&'a queue::PendingInstance>,
     ) -> Result<bool, Failure> {
         let conn = self.store.lock();
-        for p in group {
+        for (p, bytes) in group.iter().zip(sizes) {
             let refused = match result.outcomes.get(&p.sop_instance_uid) {
                 Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => None,
                 Some(InstanceOutcome::Failed(code))
@@ -498,8 +505,11 @@ impl Worker {
                     continue;
                 }
             };
-            let outcome = refused.as_deref().map_or(Ok(()), Err);
-            if !queue::record_instance(&conn, claim, p.instance_id, outcome)? {
+            let recorded = match refused.as_deref() {
+                None => queue::record_stored(&conn, claim, p.instance_id, *bytes)?,
+                Some(reason) => queue::record_instance(&conn, claim, p.instance_id, Err(reason))?,
+            };
+            if !recorded {
                 return Ok(false);
             }
         }

@@ -349,3 +349,132 @@ fn a_row_held_and_released_during_a_send_waits_for_that_send_to_end() {
     mark_delivered(&conn, &next).expect("delivered");
     assert_eq!(row_state(&conn), "delivered");
 }
+
+/// Study 1.2.3 with three instances (10 bytes each as stored), complete, queued for `routes`.
+fn store_with_three_instances(routes: &[&str]) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).expect("open");
+    {
+        let mut conn = store.lock();
+        for sop in ["1.2.3.4.1", "1.2.3.4.2", "1.2.3.4.3"] {
+            receive(&mut conn, sop);
+        }
+        conn.execute("UPDATE studies SET state = 'complete'", [])
+            .expect("complete");
+        let routes: Vec<Route> = routes
+            .iter()
+            .map(|d| Route {
+                destination: (*d).into(),
+                ..Default::default()
+            })
+            .collect();
+        queue_study(&conn, 1, &routes).expect("queue");
+    }
+    (dir, store)
+}
+
+fn bytes(original: i64, sent: i64) -> SentBytes {
+    SentBytes { original, sent }
+}
+
+#[test]
+fn sizes_sent_are_summed_per_destination_leaving_out_rows_without_them() {
+    use crate::store::wire::{bytes_of_row, WireBytes};
+    let (_dir, store) = store_with_three_instances(&["hub"]);
+    let conn = store.lock();
+    let claim = claim_next(&conn, "hub").expect("claim").expect("due");
+    let pending = pending_instances(&conn, claim.queue_id).expect("pending");
+    assert_eq!(
+        bytes_of_row(&conn, claim.queue_id).expect("sum"),
+        None,
+        "nothing stored yet: no figure, not a zero"
+    );
+    let [a, b, c] = &pending[..] else {
+        panic!("three pending: {pending:?}")
+    };
+    assert!(record_stored(&conn, &claim, a.instance_id, bytes(10, 4)).expect("record"));
+    assert!(record_stored(&conn, &claim, b.instance_id, bytes(10, 3)).expect("record"));
+    // As a station before this one recorded it: stored, no sizes.
+    assert!(record_instance(&conn, &claim, c.instance_id, Ok(())).expect("record"));
+    assert_eq!(
+        bytes_of_row(&conn, claim.queue_id).expect("sum"),
+        Some(WireBytes {
+            instances: 2,
+            original_bytes: 20,
+            sent_bytes: 7,
+            saved_bytes: 13,
+            ratio: 0.35,
+        })
+    );
+    // Refused when sent again: its earlier sizes are no longer counted.
+    let refused = Err("hub refused the instance");
+    assert!(record_instance(&conn, &claim, b.instance_id, refused).expect("record"));
+    let row = bytes_of_row(&conn, claim.queue_id)
+        .expect("sum")
+        .expect("one");
+    assert_eq!((row.instances, row.sent_bytes), (1, 4));
+    // A claim a correction superseded records no sizes either.
+    correct(&conn);
+    assert!(!record_stored(&conn, &claim, b.instance_id, bytes(10, 1)).expect("record"));
+    assert_eq!(
+        bytes_of_row(&conn, claim.queue_id).expect("sum"),
+        None,
+        "every instance goes again after the correction: none counts until it is stored again"
+    );
+}
+
+#[test]
+fn bytes_saved_count_what_was_stored_since_the_clinic_month_began() {
+    use crate::store::wire::bytes_since;
+    use chrono::{FixedOffset, TimeZone};
+    let (_dir, store) = store_with_three_instances(&["hub", "center"]);
+    let conn = store.lock();
+    for destination in ["hub", "center"] {
+        let claim = claim_next(&conn, destination).expect("claim").expect("due");
+        for p in pending_instances(&conn, claim.queue_id).expect("pending") {
+            let sent = if destination == "hub" { 4 } else { 10 };
+            record_stored(&conn, &claim, p.instance_id, bytes(10, sent)).expect("record");
+        }
+    }
+    // December in Beijing begins on 30 November, 16:00 UTC.
+    let beijing = FixedOffset::east_opt(8 * 3600).expect("offset");
+    let december = beijing
+        .with_ymd_and_hms(2026, 12, 1, 0, 0, 0)
+        .single()
+        .expect("time")
+        .timestamp_millis();
+    let at = |destination: &str, sop: &str, ms: i64| {
+        conn.execute(
+            "UPDATE send_instances SET updated_at = ?3
+             WHERE queue_ref = (SELECT id FROM send_queue WHERE destination = ?1)
+               AND instance_ref = (SELECT id FROM instances WHERE sop_instance_uid = ?2)",
+            params![destination, sop, ms],
+        )
+        .expect("backdate");
+    };
+    // The hub's: the last moment of November, the first of December (still 30 November in
+    // UTC), and an hour later. The center's (sent as received, nothing saved): in December.
+    at("hub", "1.2.3.4.1", december - 1);
+    at("hub", "1.2.3.4.2", december);
+    at("hub", "1.2.3.4.3", december + 3_600_000);
+    for sop in ["1.2.3.4.1", "1.2.3.4.2", "1.2.3.4.3"] {
+        at("center", sop, december + 60_000);
+    }
+    // One of the center's as an older station recorded it, without sizes.
+    conn.execute(
+        "UPDATE send_instances SET original_bytes = NULL, sent_bytes = NULL
+         WHERE queue_ref = (SELECT id FROM send_queue WHERE destination = 'center')
+           AND instance_ref = (SELECT id FROM instances WHERE sop_instance_uid = '1.2.3.4.3')",
+        [],
+    )
+    .expect("older row");
+    let month = bytes_since(&conn, december).expect("sum").expect("some");
+    assert_eq!(month.instances, 4, "two of the hub's, two of the center's");
+    assert_eq!(month.original_bytes, 40);
+    assert_eq!(month.sent_bytes, 4 + 4 + 10 + 10);
+    assert_eq!(month.saved_bytes, 12);
+    assert_eq!(
+        bytes_since(&conn, december + 2 * 3_600_000).expect("sum"),
+        None
+    );
+}

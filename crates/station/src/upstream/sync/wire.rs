@@ -24,6 +24,7 @@ use rusqlite::Connection;
 
 use crate::config::Destination;
 use crate::dicom::compress::{self, Outcome};
+use crate::store::queue::{PendingInstance, SentBytes};
 use crate::store::{self, StoreError};
 
 /// Where compressed copies live while their request is out, under the data directory.
@@ -32,13 +33,24 @@ const WIRE_DIR: &str = "derived/wire";
 /// One instance ready to go: the file to send. A compressed copy is deleted when this is dropped.
 pub(super) struct Ready {
     pub path: PathBuf,
-    copy: bool,
+    /// The compressed copy's size as written; `None`: the original goes as it is.
+    copy_bytes: Option<u64>,
 }
 
 impl Ready {
     /// Whether what is sent is a compressed copy.
     pub fn is_copy(&self) -> bool {
-        self.copy
+        self.copy_bytes.is_some()
+    }
+
+    /// The sizes of what `p` would have gone as (the stored file or its corrected copy, as
+    /// the index has it) and of what is sent for it, recorded once the hub stores it.
+    pub fn bytes(&self, p: &PendingInstance) -> SentBytes {
+        let sent = self.copy_bytes.map_or(p.size, |b| b as i64);
+        SentBytes {
+            original: p.size,
+            sent,
+        }
     }
 }
 
@@ -80,7 +92,7 @@ pub(super) fn remember_refusal(
 
 impl Drop for Ready {
     fn drop(&mut self) {
-        if self.copy {
+        if self.is_copy() {
             let _ = std::fs::remove_file(&self.path);
         }
     }
@@ -126,7 +138,10 @@ impl WireCopies {
         queue_id: i64,
         instance_id: i64,
     ) -> Ready {
-        let as_received = |path| Ready { path, copy: false };
+        let as_received = |path| Ready {
+            path,
+            copy_bytes: None,
+        };
         let Some(codec) = codec else {
             return as_received(original);
         };
@@ -146,7 +161,7 @@ impl WireCopies {
                 tracing::debug!(file = %original.display(), %codec, frames = c.frames, native = c.native_bytes, compressed = c.encapsulated_bytes, "compressed copy ready");
                 Ready {
                     path: dest,
-                    copy: true,
+                    copy_bytes: Some(c.size),
                 }
             }
             Ok(Ok(Outcome::AsReceived(why))) => {

@@ -21,6 +21,7 @@ const JPEG_LS: &str = "1.2.840.10008.1.2.4.80";
 const JPEG_2000: &str = "1.2.840.10008.1.2.4.90";
 const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
 
+mod bytes;
 mod refusal;
 
 /// An image as a device makes it.
