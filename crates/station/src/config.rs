@@ -17,7 +17,7 @@ mod live;
 mod schedule;
 mod storage;
 mod validate;
-pub use destination::{Destination, OAuth2Config, RateWindow, Secret, WireSyntax};
+pub use destination::{Destination, OAuth2Config, RateWindow, Secret, WireCompression, WireSyntax};
 pub use device::ExportKind;
 pub use editor::write_editable;
 pub use http::{HttpConfig, TlsMode};

@@ -13,6 +13,7 @@
 //! Must never: change state without its audit entry, or send an event for a change that did
 //! not commit.
 
+pub mod destination;
 pub mod order;
 pub mod patient;
 pub mod report;

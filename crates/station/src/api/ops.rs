@@ -132,6 +132,8 @@ operations! {
         "Change allowed callers, quiet period, watched folders, destinations, turnaround targets (admin); saved to the config file and applied without a restart.";
     HubTest = "hub_test": settings::HubTestRequest => settings::HubTestResult, settings::hub_test,
         "Test the link to a destination as the dialog holds it: DNS, TCP, TLS, OAuth2 token, one QIDO-RS search; each step's verdict, time and detail.";
+    WireRefusalForget = "wire_refusal_forget": settings::DestinationRef => crate::actions::destination::RefusalsForgotten, settings::wire_refusal_forget,
+        "Forget that a destination's hub refused compressed images (shown on its dialog): its next request tries the codec again (admin, maintenance).";
     PatientSearch = "patient_search": registry::PatientSearch => registry::PatientList, registry::patient_search,
         "Find registered patients by name, pinyin initials, ID card number, phone or clinic ID. Audited.";
     PatientAdd = "patient_add": crate::registry::patients::NewPatient => crate::registry::patients::Patient, registry::patient_add,

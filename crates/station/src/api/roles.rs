@@ -66,6 +66,9 @@ pub fn access(op: Op) -> Access {
         // Those who see the settings may test a link (the test changes nothing).
         Op::SettingsGet | Op::HubTest => Roles(UPKEEP),
         Op::SettingsUpdate => Roles(ADMIN),
+        // A retry of the codec, not a change of settings: the admin on the destination's
+        // dialog, or the center's staff who made the hub take it (no patient in it).
+        Op::WireRefusalForget => Roles(&[Admin, Maintenance]),
         Op::PatientSearch | Op::PatientAdd | Op::PatientUpdate => Roles(REGISTRATION),
         Op::OrderAdd | Op::OrdersList | Op::OrderCancel | Op::Procedures => Roles(REGISTRATION),
         // Whoever may assign a study may say it is the patient it was matched to.

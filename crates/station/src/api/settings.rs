@@ -232,6 +232,39 @@ pub fn hub_test(ctx: &Ctx<'_>, req: HubTestRequest) -> Result<HubTestResult, Api
     Ok(HubTestResult { steps, ok })
 }
 
+/// A destination named as in `[[destinations]] name`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationRef {
+    pub destination: String,
+}
+
+/// Forgets that a configured destination's hub refused compressed images: its next request
+/// tries the codec again.
+pub fn wire_refusal_forget(
+    ctx: &Ctx<'_>,
+    req: DestinationRef,
+) -> Result<crate::actions::destination::RefusalsForgotten, ApiError> {
+    let configured = ctx
+        .api
+        .config()
+        .destinations
+        .iter()
+        .any(|d| d.name == req.destination);
+    if !configured {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            format!("没有名为 {:?} 的目的地", req.destination),
+            format!("no destination {:?}", req.destination),
+        )
+        .at("destination"));
+    }
+    Ok(crate::actions::destination::forget_refusals(
+        &ctx.acting(),
+        &req.destination,
+    )?)
+}
+
 /// Replaces each `***` by the secret the destination of the same name has now.
 fn keep_secrets(i: usize, d: &mut Destination, old: Option<&Destination>) -> Result<(), ApiError> {
     let retype = |field: &str| {

@@ -231,7 +231,7 @@ fn query_callers_and_move_destinations_are_checked_like_the_other_callers() {
 }
 
 #[test]
-fn transfer_syntax_is_one_of_three_words_and_defaults_to_as_received() {
+fn transfer_syntax_is_one_of_three_words_and_defaults_to_jpeg_ls() {
     use crate::config::WireSyntax;
     let hub = |extra: &str| {
         load_str(&format!(
@@ -239,7 +239,7 @@ fn transfer_syntax_is_one_of_three_words_and_defaults_to_as_received() {
         ))
     };
     let syntax = |extra: &str| hub(extra).expect("valid").destinations[0].transfer_syntax;
-    assert_eq!(syntax(""), WireSyntax::AsReceived);
+    assert_eq!(syntax(""), WireSyntax::JpegLsLossless);
     assert_eq!(
         syntax("transfer_syntax = \"jpeg-ls-lossless\""),
         WireSyntax::JpegLsLossless
@@ -254,4 +254,22 @@ fn transfer_syntax_is_one_of_three_words_and_defaults_to_as_received() {
     );
     let err = hub("transfer_syntax = \"jpeg-lossy\"").expect_err("refused");
     assert!(err.to_string().contains("transfer_syntax"), "{err}");
+}
+
+#[test]
+fn compression_is_auto_unless_always_and_auto_is_not_written_back() {
+    use crate::config::WireCompression;
+    let hub = |extra: &str| {
+        load_str(&format!(
+            "[[destinations]]\nname = \"hub\"\nurl = \"http://127.0.0.1/dicom-web\"\n{extra}"
+        ))
+    };
+    let auto = hub("").expect("valid");
+    assert_eq!(auto.destinations[0].compression, WireCompression::Auto);
+    let written = serde_json::to_value(&auto.destinations[0]).expect("json");
+    assert!(written.get("compression").is_none(), "{written}");
+    let always = hub("compression = \"always\"").expect("valid");
+    assert_eq!(always.destinations[0].compression, WireCompression::Always);
+    let err = hub("compression = \"sometimes\"").expect_err("refused");
+    assert!(err.to_string().contains("compression"), "{err}");
 }

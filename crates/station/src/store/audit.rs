@@ -158,6 +158,7 @@ pub const SYSTEM_ACTIONS: &[&str] = &[
     "user.create",
     "user.update",
     "settings.update",
+    "destination.refusal_forget",
     "token.create",
     "token.revoke",
     "study.hold",

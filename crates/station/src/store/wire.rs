@@ -3,9 +3,10 @@
 //! bytes on the wire (`send_instances.original_bytes`, `sent_bytes`, written by
 //! `queue::record_stored`) summed for the study page and the dashboard.
 //!
-//! Must never: forget a refusal on its own (an admin's change of the destination's
-//! `transfer_syntax` to another codec is a new question; clearing one is a later step), or
-//! count an instance whose sizes were not recorded (stored before they were) as sent for 0.
+//! Must never: forget a refusal on its own: only a person does (`actions::destination`), e.g.
+//! once the hub was upgraded (a change of the destination's `transfer_syntax` to another codec
+//! needs no forgetting: refusals are kept per codec); or count an instance whose sizes were not
+//! recorded (stored before they were) as sent for 0.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -129,6 +130,22 @@ pub fn bytes_since(conn: &Connection, since_ms: i64) -> Result<Option<WireBytes>
     wire_bytes(conn, "si.updated_at >= ?1", since_ms)
 }
 
+/// Forgets every refusal `destination` gave, so its next request tries the codec again;
+/// returns the syntaxes forgotten (none: nothing was remembered).
+pub fn forget_refusals(conn: &Connection, destination: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT transfer_syntax FROM wire_refusals WHERE destination = ?1 ORDER BY transfer_syntax",
+    )?;
+    let syntaxes = stmt
+        .query_map([destination], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    conn.execute(
+        "DELETE FROM wire_refusals WHERE destination = ?1",
+        [destination],
+    )?;
+    Ok(syntaxes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +172,34 @@ mod tests {
         assert_eq!(
             (all[0].destination.as_str(), all[0].reason.as_str()),
             ("hub", "HTTP 415")
+        );
+    }
+
+    #[test]
+    fn forgetting_clears_one_destination_s_refusals_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let conn = store.lock();
+        record_refusal(&conn, "hub", "jpeg-ls-lossless", "HTTP 415").unwrap();
+        record_refusal(&conn, "hub", "jpeg2000-lossless", "HTTP 406").unwrap();
+        record_refusal(&conn, "other", "jpeg-ls-lossless", "0xc122").unwrap();
+        assert_eq!(
+            forget_refusals(&conn, "hub").unwrap(),
+            ["jpeg-ls-lossless", "jpeg2000-lossless"]
+        );
+        assert_eq!(refusal(&conn, "hub", "jpeg-ls-lossless").unwrap(), None);
+        assert_eq!(refusal(&conn, "hub", "jpeg2000-lossless").unwrap(), None);
+        assert!(refusal(&conn, "other", "jpeg-ls-lossless")
+            .unwrap()
+            .is_some());
+        assert!(forget_refusals(&conn, "hub").unwrap().is_empty());
+        // Remembered again at the next refusal, with the new words.
+        record_refusal(&conn, "hub", "jpeg-ls-lossless", "HTTP 406 later").unwrap();
+        assert_eq!(
+            refusal(&conn, "hub", "jpeg-ls-lossless")
+                .unwrap()
+                .as_deref(),
+            Some("HTTP 406 later")
         );
     }
 }

@@ -5,7 +5,8 @@
 //! runs on an async executor.
 //!
 //! Each instance goes as received or, for a destination with a lossless `transfer_syntax`, as
-//! a compressed copy made just before its request (`wire`).
+//! a compressed copy made just before its request (`wire`), while the encoders outrun the link
+//! (`pace`, the fast-link rule).
 //!
 //! A study still arriving (sent while receiving) gets one round of what has arrived, after a
 //! short bounded wait for a batch to fill, and goes back to the queue: it is due again when
@@ -33,17 +34,20 @@ use futures_util::stream::{self, StreamExt};
 use tokio::sync::Semaphore;
 
 use super::retry::retry_delay;
-use super::stow::{InstanceOutcome, StowInstance};
+use super::stow::StowInstance;
 use super::{Hub, UpstreamError};
-use crate::config::{Config, Destination};
+use crate::config::{Config, Destination, WireCompression};
 use crate::registry::correction::{self, CorrectionError};
 use crate::store::queue::{self, Claim};
 use crate::store::{now_ms, Store, StoreError};
 
+mod answers;
 mod hubpatient;
+mod pace;
 mod requests;
 mod wire;
-use requests::{batches, failure_reason_text, refuses_content};
+use pace::Pace;
+use requests::{batches, refuses_content};
 use wire::WireCopies;
 
 /// How often an offline destination is probed, so work restarts within seconds of the link
@@ -78,6 +82,7 @@ pub fn spawn_workers(
     wire::clear_stray(&config.data_dir);
     let cpu = wire::cpu_permits();
     let mut in_flight: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let mut paces: HashMap<String, Arc<Pace>> = HashMap::new();
     super::threads::spawn_per_destination(
         config,
         "sync",
@@ -88,6 +93,13 @@ pub fn spawn_workers(
             in_flight: in_flight
                 .entry(dest.name.clone())
                 .or_insert_with(|| Arc::new(Semaphore::new(dest.parallel_requests)))
+                .clone(),
+            pace: paces
+                .entry(dest.name.clone())
+                .or_insert_with(|| {
+                    let always = dest.compression == WireCompression::Always;
+                    Arc::new(Pace::new(&dest.name, always, wire::encoders()))
+                })
                 .clone(),
             store: store.clone(),
             data_dir: config.data_dir.clone(),
@@ -103,6 +115,8 @@ struct Worker {
     hub: Hub,
     /// Permits for STOW-RS requests to this destination, shared by its workers.
     in_flight: Arc<Semaphore>,
+    /// Whether to compress now (the fast-link rule), shared by its workers.
+    pace: Arc<Pace>,
     store: Arc<Store>,
     data_dir: PathBuf,
     /// What each instance is sent as (as received, or a compressed copy).
@@ -382,14 +396,16 @@ impl Worker {
             }
             // Compressed copies are made before the request waits for its turn, so they are
             // ready while the requests ahead of it upload; they are deleted with `ready`.
+            let codec = codec.filter(|_| self.pace.compress());
             let ready = future::join_all(group.iter().map(|p| {
                 let original = self.data_dir.join(&p.path);
-                self.wire
-                    .file_for(original, codec, claim.queue_id, p.instance_id)
+                let ids = (claim.queue_id, p.instance_id);
+                self.wire.file_for(original, codec, ids, &self.pace)
             }))
             .await;
             let compressed = ready.iter().any(wire::Ready::is_copy);
             let sizes: Vec<_> = group.iter().zip(&ready).map(|(p, r)| r.bytes(p)).collect();
+            let bytes = sizes.iter().map(|s| s.sent.max(0) as u64).sum();
             let instances: Vec<StowInstance> = group
                 .iter()
                 .zip(&ready)
@@ -403,12 +419,12 @@ impl Worker {
             if stop.get() {
                 return (group, compressed, sizes, None);
             }
-            (
-                group,
-                compressed,
-                sizes,
-                Some(self.hub.stow(&instances).await),
-            )
+            let request = self.pace.request();
+            let answer = self.hub.stow(&instances).await;
+            if answer.is_ok() {
+                request.answered(bytes);
+            }
+            (group, compressed, sizes, Some(answer))
         });
         let mut answers = stream::iter(requests).buffer_unordered(self.dest.parallel_requests);
         let mut unexplained = Vec::new();
@@ -448,71 +464,5 @@ impl Worker {
             Some(failure) => Err(failure),
             None => Ok(unexplained),
         }
-    }
-
-    /// A many-instance request the hub refused as a whole goes again one by one; a single
-    /// instance is recorded refused. Ok(false): the claim was superseded.
-    fn record_refusal<'a>(
-        &self,
-        claim: &Claim,
-        group: &'a [queue::PendingInstance],
-        status: u16,
-        message: &str,
-        unexplained: &mut Vec<&'a queue::PendingInstance>,
-    ) -> Result<bool, Failure> {
-        let [only] = group else {
-            unexplained.extend(group);
-            return Ok(true);
-        };
-        let reason = format!("hub refused the instance: HTTP {status}: {message}");
-        Ok(queue::record_instance(
-            &self.store.lock(),
-            claim,
-            only.instance_id,
-            Err(&reason),
-        )?)
-    }
-
-    /// Records each instance's outcome from a STOW-RS answer, a stored one with its sizes
-    /// (`sizes`, in `group`'s order). Ok(false): the claim was superseded, nothing was recorded.
-    fn record_answer<'a>(
-        &self,
-        claim: &Claim,
-        group: &'a [queue::PendingInstance],
-        result: &super::stow::StowResult,
-        compressed: bool,
-        sizes: &[queue::SentBytes],
-        unexplained: &mut Vec<&'a queue::PendingInstance>,
-    ) -> Result<bool, Failure> {
-        let conn = self.store.lock();
-        for (p, bytes) in group.iter().zip(sizes) {
-            let refused = match result.outcomes.get(&p.sop_instance_uid) {
-                Some(InstanceOutcome::Stored | InstanceOutcome::StoredWithWarning(_)) => None,
-                Some(InstanceOutcome::Failed(code))
-                    if compressed && wire::refuses_compression(*code) =>
-                {
-                    let reason = format!("failure reason {code:#06x}");
-                    wire::remember_refusal(&conn, &self.dest, &reason)?;
-                    unexplained.push(p);
-                    continue;
-                }
-                Some(InstanceOutcome::Failed(code)) => Some(format!(
-                    "hub refused the instance: failure reason {code:#06x} ({})",
-                    failure_reason_text(*code)
-                )),
-                Some(InstanceOutcome::NotMentioned) | None => {
-                    unexplained.push(p);
-                    continue;
-                }
-            };
-            let recorded = match refused.as_deref() {
-                None => queue::record_stored(&conn, claim, p.instance_id, *bytes)?,
-                Some(reason) => queue::record_instance(&conn, claim, p.instance_id, Err(reason))?,
-            };
-            if !recorded {
-                return Ok(false);
-            }
-        }
-        Ok(true)
     }
 }

@@ -34,7 +34,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports, bytes compression saved this month.
+         * Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports.
          * @description Roles: technician, doctor, manager, admin.
          */
         post: operations["dashboard"];
@@ -774,7 +774,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * One study: series, instances, per-destination send history with the hub's errors and bytes sent. Audited.
+         * One study: series, instances, per-destination send history with the hub's errors. Audited.
          * @description Roles: technician, doctor, manager, admin.
          */
         post: operations["study_get"];
@@ -1044,6 +1044,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/wire_refusal_forget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Forget that a destination's hub refused compressed images (shown on its dialog): its next request tries the codec again (admin, maintenance).
+         * @description Roles: admin, maintenance.
+         */
+        post: operations["wire_refusal_forget"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1194,7 +1214,6 @@ export interface components {
              * @description Current reports the caller has not acknowledged.
              */
             unread_reports: number;
-            wire_month?: null | components["schemas"]["WireBytes"];
         };
         DashboardQuery: {
             /**
@@ -1227,6 +1246,12 @@ export interface components {
             calling_aes?: string[];
             /** @description PEM file with the station's client certificate and key, for hubs that require mutual TLS. */
             client_identity_file?: string | null;
+            /**
+             * @description When the lossless `transfer_syntax` is used: `auto` (the default) compresses while the
+             *     encoder outruns the link, so a fast link (a LAN, a hub on this computer) is never
+             *     slowed by the encoder; `always` compresses whatever the link's speed.
+             */
+            compression?: components["schemas"]["WireCompression"];
             /**
              * @description What the clinic calls the center, shown on screens in place of `name`, e.g.
              *     "市医院影像中心". At most 64 characters.
@@ -1268,13 +1293,17 @@ export interface components {
             /** Format: int64 */
             timeout_secs?: number;
             /**
-             * @description How images go on the wire: re-encoded losslessly (JPEG-LS or JPEG 2000, pixel-exact,
-             *     only images received uncompressed) or as received.
+             * @description How images go on the wire: re-encoded losslessly (JPEG-LS, the default, or JPEG 2000;
+             *     pixel-exact, only images received uncompressed) or as received.
              */
             transfer_syntax?: components["schemas"]["WireSyntax"];
             /** @description DICOMweb root, e.g. "http://hub:8042/dicom-web". */
             url: string;
             username?: string | null;
+        };
+        /** @description A destination named as in `[[destinations]] name`. */
+        DestinationRef: {
+            destination: string;
         };
         /** @description What a device that only exports files is, and what it writes. */
         DeviceProfile: {
@@ -1991,6 +2020,15 @@ export interface components {
             kbit?: number | null;
             to: string;
         };
+        /** @description What forgetting did. */
+        RefusalsForgotten: {
+            destination: string;
+            /**
+             * @description The syntaxes (`jpeg-ls-lossless`, `jpeg2000-lossless`) no longer remembered; empty: none
+             *     was.
+             */
+            forgotten: string[];
+        };
         /** @description One refused caller. */
         RefusedCaller: {
             /** @description The network address of its last query. */
@@ -2176,7 +2214,6 @@ export interface components {
             stored: number;
             /** Format: int64 */
             updated_at: number;
-            wire?: null | components["schemas"]["WireBytes"];
         };
         /**
          * @description One study's sending to one destination (`send_queue.state`).
@@ -2808,35 +2845,11 @@ export interface components {
              */
             settle_ms?: number;
         };
-        /** @description Bytes on the wire of the instances stored at a hub whose sizes were recorded. */
-        WireBytes: {
-            /**
-             * Format: int64
-             * @description Instances counted.
-             */
-            instances: number;
-            /**
-             * Format: int64
-             * @description Bytes of the files they would have gone as: the stored originals, or their corrected
-             *     copies where the study has them.
-             */
-            original_bytes: number;
-            /**
-             * Format: double
-             * @description `sent_bytes / original_bytes`: 0.33 for a third, 1 when nothing was compressed.
-             */
-            ratio: number;
-            /**
-             * Format: int64
-             * @description `original_bytes - sent_bytes`: what compression spared the link (negative if it cost).
-             */
-            saved_bytes: number;
-            /**
-             * Format: int64
-             * @description Bytes actually sent: compressed copies where they were made, else those same files.
-             */
-            sent_bytes: number;
-        };
+        /**
+         * @description A destination's `compression`: whether the fast-link rule may skip the codec.
+         * @enum {string}
+         */
+        WireCompression: "auto" | "always";
         /** @description One remembered refusal, as the destination's dialog shows it. */
         WireRefusal: {
             destination: string;
@@ -7059,6 +7072,93 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EcgWaveform"];
+                };
+            };
+            /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not logged in or session expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The caller's role may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The request fits this document but a value is refused by a check it cannot state (an ID card's check digit, a date that does not exist, a URL that does not parse, a name or password the rules refuse); `error.field` names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    wire_refusal_forget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DestinationRef"];
+            };
+        };
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefusalsForgotten"];
                 };
             };
             /** @description The request does not fit this document: not a JSON object, a wrong type, a missing or unknown field */

@@ -51,6 +51,7 @@ export interface Ops {
   user_update: { request: Schemas['UserUpdate']; response: Schemas['UserRecord'] }
   users_list: { request: Schemas['Empty']; response: Schemas['UsersResponse'] }
   waveform_get: { request: Schemas['InstanceRef']; response: Schemas['EcgWaveform'] }
+  wire_refusal_forget: { request: Schemas['DestinationRef']; response: Schemas['RefusalsForgotten'] }
 }
 
 export type OpName = keyof Ops

@@ -55,4 +55,5 @@ export const OP_ROLES: { readonly [O in OpName]: readonly Role[] | 'public' } = 
   user_update: ['admin'],
   users_list: ['admin'],
   waveform_get: ['technician', 'doctor', 'manager', 'admin'],
+  wire_refusal_forget: ['admin', 'maintenance'],
 }

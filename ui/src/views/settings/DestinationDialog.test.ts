@@ -1,5 +1,6 @@
 // The destination dialog says, beside the compression chosen, that this center refused it and
-// its images go as received; not for another center, nor for another compression.
+// its images go as received; not for another center, nor for another compression. The admin
+// can forget the refusal there, so the next study tries the compression again.
 import { afterEach, describe, expect, it } from 'vitest'
 import { flushPromises, mount } from '@vue/test-utils'
 import ElementPlus from 'element-plus'
@@ -47,5 +48,28 @@ describe('destination dialog', () => {
     expect(await open({ ...HUB, name: 'other' } as Destination)).toBeNull()
     document.body.innerHTML = ''
     expect(await open({ ...HUB, transfer_syntax: 'jpeg2000-lossless' } as unknown as Destination)).toBeNull()
+  })
+
+  it('forgets the refusal on request: the engine is asked, the warning goes, the page reloads', async () => {
+    const calls: [string, Record<string, unknown>][] = []
+    setBackend(
+      standIn((op, body) => {
+        calls.push([op, body])
+        return { destination: 'hub', forgotten: ['jpeg-ls-lossless'] }
+      }),
+    )
+    const wrapper = mount(DestinationDialog, {
+      props: { open: true, destination: HUB, others: [], serverError: null, wireRefusals: [REFUSED] },
+      attachTo: document.body,
+      global: { plugins: [makeI18n('en'), ElementPlus] },
+    })
+    await flushPromises()
+    const button = document.querySelector<HTMLButtonElement>('[data-test="wire-forget"]')
+    expect(button?.textContent).toContain('try the compression again')
+    button?.click()
+    await flushPromises()
+    expect(calls).toEqual([['wire_refusal_forget', { destination: 'hub' }]])
+    expect(document.querySelector('[data-test="wire-refused"]')).toBeNull()
+    expect(wrapper.emitted('refusalForgotten')).toHaveLength(1)
   })
 })

@@ -58,12 +58,17 @@ describe('settings form', () => {
     expect(toForm(reactive({ destinations: [hub] })).destinations).toEqual([hub])
   })
 
-  it('the transfer syntax defaults to as received and goes back as chosen', () => {
+  it('the transfer syntax defaults to JPEG-LS, as the engine does, and goes back as chosen', () => {
     const draft = toDraft(hub)
-    expect(draft.transferSyntax).toBe('as-received')
-    draft.transferSyntax = 'jpeg-ls-lossless'
-    expect(fromDraft(draft).transfer_syntax).toBe('jpeg-ls-lossless')
-    expect(toDraft(fromDraft(draft)).transferSyntax).toBe('jpeg-ls-lossless')
+    expect(draft.transferSyntax).toBe('jpeg-ls-lossless')
+    draft.transferSyntax = 'as-received'
+    expect(fromDraft(draft).transfer_syntax).toBe('as-received')
+    expect(toDraft(fromDraft(draft)).transferSyntax).toBe('as-received')
+  })
+
+  it('a compression setting the dialog does not show is carried through', () => {
+    const draft = toDraft({ ...hub, compression: 'always' } as Destination)
+    expect(fromDraft(draft).compression).toBe('always')
   })
 
   it('an untouched secret goes back as *** and a typed one as typed', () => {

@@ -156,7 +156,7 @@ export function toDraft(d?: Destination): DestinationDraft {
     parallelRequests: base.parallel_requests ?? 2,
     rateLimitKbit: base.rate_limit_kbit ?? null,
     pollReports: base.poll_reports ?? true,
-    transferSyntax: base.transfer_syntax ?? 'as-received',
+    transferSyntax: base.transfer_syntax ?? 'jpeg-ls-lossless',
     allowInsecure: base.allow_insecure ?? false,
     rest: base,
   }

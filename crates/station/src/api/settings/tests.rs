@@ -162,3 +162,52 @@ fn a_hub_password_over_plain_http_needs_allow_insecure() {
         .expect("the admin said the link is trusted");
     assert!(api.config().destinations[0].allow_insecure);
 }
+
+/// The admin forgets that the hub refused JPEG-LS: the settings no longer show it, the audit
+/// trail says who did it, and the sync's next look finds no refusal. An unknown destination is
+/// refused by name.
+#[test]
+fn a_remembered_refusal_is_forgotten_by_the_admin_and_audited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (api, token, _) = api_with_file(dir.path());
+    crate::store::wire::record_refusal(&api.store.lock(), "hub", "jpeg-ls-lossless", "HTTP 415")
+        .expect("remembered");
+    let shown = api
+        .call(Some(&token), "settings_get", json!({}))
+        .expect("settings");
+    assert_eq!(shown["wire_refusals"].as_array().map(Vec::len), Some(1));
+
+    let forgot = api
+        .call(
+            Some(&token),
+            "wire_refusal_forget",
+            json!({ "destination": "hub" }),
+        )
+        .expect("forgotten");
+    assert_eq!(
+        forgot,
+        json!({ "destination": "hub", "forgotten": ["jpeg-ls-lossless"] })
+    );
+    let shown = api
+        .call(Some(&token), "settings_get", json!({}))
+        .expect("settings");
+    assert_eq!(shown["wire_refusals"], json!([]));
+    let refusal =
+        crate::store::wire::refusal(&api.store.lock(), "hub", "jpeg-ls-lossless").expect("read");
+    assert_eq!(refusal, None);
+    let audit = api
+        .call(Some(&token), "audit_list", json!({}))
+        .expect("audit")
+        .to_string();
+    assert!(audit.contains("destination.refusal_forget"), "{audit}");
+
+    let err = api
+        .call(
+            Some(&token),
+            "wire_refusal_forget",
+            json!({ "destination": "nowhere" }),
+        )
+        .expect_err("unknown");
+    assert_eq!(err.code, ErrorCode::NotFound);
+    assert_eq!(err.field.as_deref(), Some("destination"));
+}

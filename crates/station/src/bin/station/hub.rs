@@ -1,10 +1,15 @@
 //! `station hub test NAME`: the connection test of one destination, a line per step with its
 //! verdict in Chinese (`--english` for English), the time it took and the raw detail; exit
 //! status 1 when a step failed. `--json` for the center's scripts.
+//!
+//! `station hub forget-refusal NAME`: forget that the hub refused compressed images, as the
+//! destination dialog's button does (`station::actions::destination`, audited as actor `cli`).
 
 use anyhow::{anyhow, bail};
 use clap::Subcommand;
+use station::actions::{self, Actor};
 use station::config::Overrides;
+use station::events::Events;
 use station::upstream::probe::{self, Skip, Step, StepResult, Verdict};
 
 use super::words;
@@ -23,15 +28,25 @@ pub enum HubAction {
         #[arg(long)]
         json: bool,
     },
+    /// Forget that the hub refused compressed images: the next study tries the codec again.
+    ForgetRefusal {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// The destination's name, as in `[[destinations]] name`.
+        name: String,
+    },
 }
 
 pub fn run(action: HubAction) -> anyhow::Result<()> {
-    let HubAction::Test {
-        config,
-        name,
-        english,
-        json,
-    } = action;
+    let (config, name, english, json) = match action {
+        HubAction::Test {
+            config,
+            name,
+            english,
+            json,
+        } => (config, name, english, json),
+        HubAction::ForgetRefusal { config, name } => return forget_refusal(&config, &name),
+    };
     let config = config.load(Overrides::default())?;
     let Some(dest) = config.destinations.iter().find(|d| d.name == name) else {
         let known: Vec<&str> = config
@@ -54,6 +69,24 @@ pub fn run(action: HubAction) -> anyhow::Result<()> {
     }
     if !probe::passed(&steps) {
         std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn forget_refusal(config: &ConfigArgs, name: &str) -> anyhow::Result<()> {
+    let (config, store) = super::open_store(config)?;
+    if !config.destinations.iter().any(|d| d.name == name) {
+        bail!("no destination {name:?}");
+    }
+    let events = Events::new();
+    let done = actions::destination::forget_refusals(&Actor::new(&store, &events, "cli"), name)?;
+    if done.forgotten.is_empty() {
+        println!("{name}: no refusal was remembered");
+    } else {
+        println!(
+            "{name}: forgot the refusal of {}; the next study tries it again",
+            done.forgotten.join(", ")
+        );
     }
     Ok(())
 }

@@ -86,6 +86,9 @@ pub enum Declined {
     Attribute(&'static str),
     /// The codec cannot hold this image exactly.
     NotCompressible(NotCompressible),
+    /// The copy came out no smaller than the original (noise compresses badly): it would only
+    /// cost the hub's decoding. Decided by the caller, who has both sizes.
+    NotSmaller { copy: u64, original: u64 },
 }
 
 impl Declined {
@@ -97,6 +100,7 @@ impl Declined {
             Declined::NoPixelData => "no-pixel-data",
             Declined::Attribute(_) => "attribute",
             Declined::NotCompressible(n) => n.code(),
+            Declined::NotSmaller { .. } => "not-smaller",
         }
     }
 }
@@ -109,6 +113,10 @@ impl fmt::Display for Declined {
             Declined::NoPixelData => f.write_str("no pixel data"),
             Declined::Attribute(what) => write!(f, "{what} missing or unreadable"),
             Declined::NotCompressible(n) => n.fmt(f),
+            Declined::NotSmaller { copy, original } => write!(
+                f,
+                "the compressed copy ({copy} bytes) is not smaller than the original ({original} bytes)"
+            ),
         }
     }
 }

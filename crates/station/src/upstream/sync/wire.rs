@@ -6,9 +6,15 @@
 //! answer is in (whatever it says), and everything there is thrown away at start, so a crash
 //! leaves nothing behind. Retention and the integrity check never look there.
 //!
+//! Whether a request's images are compressed at all is `pace`'s choice (the fast-link rule);
+//! each encode's speed is measured here for it.
+//!
 //! A hub that refuses a compressed instance (HTTP 415 or 406, or a Failure Reason saying it
 //! cannot take it) is remembered for the destination (`store::wire`): the instance is sent
 //! again as received, and so is everything after it.
+//!
+//! A copy no smaller than its original (noise compresses badly) is deleted and the original
+//! sent, the reason logged like any other.
 //!
 //! Must never: send a copy that is not complete (it is renamed into place only once written),
 //! send anything but the original when the copy cannot be made (the reason is logged), or
@@ -16,6 +22,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use station_codec::Codec;
 use tokio::sync::Semaphore;
@@ -23,9 +30,11 @@ use tokio::sync::Semaphore;
 use rusqlite::Connection;
 
 use crate::config::Destination;
-use crate::dicom::compress::{self, Outcome};
+use crate::dicom::compress::{self, Declined, Outcome};
 use crate::store::queue::{PendingInstance, SentBytes};
 use crate::store::{self, StoreError};
+
+use super::pace::Pace;
 
 /// Where compressed copies live while their request is out, under the data directory.
 const WIRE_DIR: &str = "derived/wire";
@@ -115,10 +124,14 @@ pub(super) fn clear_stray(data_dir: &Path) {
     }
 }
 
-/// Permits for encoders: one per CPU core.
+/// Encoders that may run at once: one per CPU core.
+pub(super) fn encoders() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Permits for encoders, shared by every destination.
 pub(super) fn cpu_permits() -> Arc<Semaphore> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    Arc::new(Semaphore::new(cores))
+    Arc::new(Semaphore::new(encoders()))
 }
 
 impl WireCopies {
@@ -130,15 +143,16 @@ impl WireCopies {
     }
 
     /// The file to send for `original` (instance `instance_id` of queue row `queue_id`),
-    /// compressed with `codec` if there is one and the image allows it.
+    /// compressed with `codec` if there is one and the image allows it; the encode's speed goes
+    /// to `pace`.
     pub async fn file_for(
         &self,
         original: PathBuf,
         codec: Option<Codec>,
-        queue_id: i64,
-        instance_id: i64,
+        (queue_id, instance_id): (i64, i64),
+        pace: &Pace,
     ) -> Ready {
-        let as_received = |path| Ready {
+        let as_received = |path: PathBuf| Ready {
             path,
             copy_bytes: None,
         };
@@ -153,22 +167,36 @@ impl WireCopies {
         let dest = self.dir.join(format!("q{queue_id}-i{instance_id}.dcm"));
         let _permit = self.cpu.acquire().await.ok();
         let (from, to) = (original.clone(), dest.clone());
-        let made =
-            tokio::task::spawn_blocking(move || compress::write_compressed(&from, &to, codec))
-                .await;
+        let made = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let made = compress::write_compressed(&from, &to, codec);
+            (made, started.elapsed())
+        })
+        .await;
         match made {
-            Ok(Ok(Outcome::Compressed(c))) => {
-                tracing::debug!(file = %original.display(), %codec, frames = c.frames, native = c.native_bytes, compressed = c.encapsulated_bytes, "compressed copy ready");
+            Ok((Ok(Outcome::Compressed(c)), took)) => {
+                pace.encoded(c.native_bytes, took);
+                let original_size = std::fs::metadata(&original).map_or(0, |m| m.len());
+                if c.size >= original_size {
+                    let _ = std::fs::remove_file(&dest);
+                    let why = Declined::NotSmaller {
+                        copy: c.size,
+                        original: original_size,
+                    };
+                    tracing::info!(file = %original.display(), %codec, reason = why.code(), detail = %why, "sent as received");
+                    return as_received(original);
+                }
+                tracing::debug!(file = %original.display(), %codec, frames = c.frames, native = c.native_bytes, compressed = c.encapsulated_bytes, ms = took.as_millis() as u64, "compressed copy ready");
                 Ready {
                     path: dest,
                     copy_bytes: Some(c.size),
                 }
             }
-            Ok(Ok(Outcome::AsReceived(why))) => {
+            Ok((Ok(Outcome::AsReceived(why)), _)) => {
                 tracing::info!(file = %original.display(), %codec, reason = why.code(), detail = %why, "sent as received");
                 as_received(original)
             }
-            Ok(Err(e)) => {
+            Ok((Err(e), _)) => {
                 tracing::warn!(file = %original.display(), %codec, error = %e, "cannot make the compressed copy; sent as received");
                 as_received(original)
             }
@@ -177,5 +205,83 @@ impl WireCopies {
                 as_received(original)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dicom::element::{element, padded};
+    use crate::dicom::part10::{prefix, FileMeta};
+
+    /// An Explicit VR Little Endian 64×64 8-bit image of `pixels`.
+    fn image(pixels: &[u8]) -> Vec<u8> {
+        const SC: &str = "1.2.840.10008.5.1.4.1.1.7";
+        let mut out = prefix(&FileMeta::station(SC, "1.2.3.4", "1.2.840.10008.1.2.1")).unwrap();
+        let mut put = |tag: u32, vr: [u8; 2], v: &[u8]| {
+            out.extend(element(tag, vr, &padded(vr, v.to_vec()), true).unwrap());
+        };
+        let us = |v: u16| v.to_le_bytes();
+        put(0x0008_0016, *b"UI", SC.as_bytes());
+        put(0x0028_0002, *b"US", &us(1));
+        put(0x0028_0004, *b"CS", b"MONOCHROME2");
+        put(0x0028_0010, *b"US", &us(64));
+        put(0x0028_0011, *b"US", &us(64));
+        put(0x0028_0100, *b"US", &us(8));
+        put(0x0028_0101, *b"US", &us(8));
+        put(0x0028_0102, *b"US", &us(7));
+        put(0x0028_0103, *b"US", &us(0));
+        put(0x7FE0_0010, *b"OB", pixels);
+        out
+    }
+
+    fn send(pixels: &[u8]) -> (bool, u64, u64, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let original = dir.path().join("in.dcm");
+        std::fs::write(&original, image(pixels)).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let copies = WireCopies::new(dir.path(), cpu_permits());
+        let pace = Pace::new("hub", true, 1);
+        let ready = rt.block_on(copies.file_for(
+            original.clone(),
+            Some(Codec::JpegLsLossless),
+            (1, 1),
+            &pace,
+        ));
+        let size = std::fs::metadata(&original).unwrap().len();
+        let sent = (ready.is_copy(), ready.copy_bytes.unwrap_or(size), size);
+        drop(ready);
+        (sent.0, sent.1, sent.2, dir)
+    }
+
+    fn left(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join(WIRE_DIR)).map_or(0, |d| d.count())
+    }
+
+    /// White noise over all 256 grey levels cannot be made smaller: the original goes, and the
+    /// copy is gone. A smooth image of the same size goes compressed.
+    #[test]
+    fn a_copy_no_smaller_than_the_original_is_not_sent() {
+        let mut noise = 0x2545_F491_u32;
+        let pixels: Vec<u8> = (0..64 * 64)
+            .map(|_| {
+                noise ^= noise << 13;
+                noise ^= noise >> 17;
+                noise ^= noise << 5;
+                (noise >> 24) as u8
+            })
+            .collect();
+        let (copy, sent, original, dir) = send(&pixels);
+        assert!(!copy, "noise goes as received");
+        assert_eq!(sent, original);
+        assert_eq!(left(dir.path()), 0, "the copy is deleted");
+
+        let smooth: Vec<u8> = (0..64 * 64).map(|i| (i / 64 + i % 64) as u8).collect();
+        let (copy, sent, original, dir) = send(&smooth);
+        assert!(copy, "a smooth image goes compressed");
+        assert!(sent < original, "{sent} < {original}");
+        assert_eq!(left(dir.path()), 0, "the copy is deleted once sent");
     }
 }

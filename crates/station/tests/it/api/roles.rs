@@ -52,6 +52,7 @@ const TABLE: &[(&str, Option<&[&str]>)] = &[
     ("token_revoke", Some(&[A])),
     ("settings_get", Some(&[M, A, X])),
     ("settings_update", Some(&[A])),
+    ("wire_refusal_forget", Some(&[A, X])),
     ("hub_test", Some(&[M, A, X])),
     ("patient_search", Some(&[T, M, A])),
     ("patient_add", Some(&[T, M, A])),

@@ -11,7 +11,7 @@ use dicom_core::VR;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use serde_json::Value;
-use station::config::{Destination, WireSyntax};
+use station::config::{Destination, WireCompression, WireSyntax};
 
 use crate::harness::dcmtk::convert;
 use crate::harness::fixtures::documents::{el, write};
@@ -22,6 +22,7 @@ const JPEG_2000: &str = "1.2.840.10008.1.2.4.90";
 const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
 
 mod bytes;
+mod fast_link;
 mod refusal;
 
 /// An image as a device makes it.
@@ -33,6 +34,8 @@ struct Image {
     bits_stored: u16,
     signed: bool,
     frames: u32,
+    rows: u16,
+    columns: u16,
 }
 
 /// Pixels with structure and noise (an edge, a gradient), in range for the image's bits.
@@ -63,7 +66,7 @@ fn pixels(image: &Image, rows: u16, columns: u16) -> Vec<u8> {
 
 /// Writes `image` of `study` to `dir` (explicit VR little endian); returns its path and SOP UID.
 fn make(dir: &Path, study: &str, image: &Image) -> (PathBuf, String) {
-    let (rows, columns) = (64u16, 48u16);
+    let (rows, columns) = (image.rows, image.columns);
     let sop = fixtures::uid();
     let mut elements = vec![
         el(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.7"),
@@ -108,6 +111,8 @@ fn image(name: &'static str, photometric: &'static str, bits: (u16, u16), signed
         bits_stored: bits.1,
         signed,
         frames: 1,
+        rows: 64,
+        columns: 48,
     }
 }
 
@@ -161,11 +166,15 @@ fn compare_pixels(pairs: &[(&Path, &Path)]) -> BTreeMap<String, Value> {
         .collect()
 }
 
+/// One destination sending with `syntax` always: the hub here is on this computer, a link
+/// faster than the encoder, where the fast-link rule (`compression = "auto"`) would send most
+/// images as received (`fast_link` shows that).
 fn compressing(url: String, syntax: WireSyntax) -> Options {
     Options {
         quiet_period_secs: Some(1),
         destinations: vec![Destination {
             transfer_syntax: syntax,
+            compression: WireCompression::Always,
             ..destination("hub", url)
         }],
         ..Options::default()
@@ -358,9 +367,10 @@ fn a_jpeg2000_destination_gets_jpeg2000_and_an_as_received_one_the_original() {
     let j2k_hub = Orthanc::start(&scratch.join("j2k"));
     let plain_hub = Orthanc::start(&scratch.join("plain"));
     let mut options = compressing(j2k_hub.dicomweb_url(), WireSyntax::Jpeg2000Lossless);
-    options
-        .destinations
-        .push(destination("plain", plain_hub.dicomweb_url()));
+    options.destinations.push(Destination {
+        transfer_syntax: WireSyntax::AsReceived,
+        ..destination("plain", plain_hub.dicomweb_url())
+    });
     let station = Station::start(scratch.path(), &options);
     let dir = scratch.join("device");
     std::fs::create_dir_all(&dir).unwrap();
@@ -400,6 +410,8 @@ fn kill_9_with_compressed_copies_in_flight_then_every_instance_once_and_none_lef
         ..Options::sending_to(format!("http://127.0.0.1:{}/dicom-web", proxy.port))
     };
     options.destinations[0].transfer_syntax = WireSyntax::JpegLsLossless;
+    // What is asserted is that the images are held compressed: whatever the link's speed.
+    options.destinations[0].compression = WireCompression::Always;
     let mut station = Station::start(scratch.path(), &options);
     let day = demo_day(&scratch.join("day"), station::demo::Scale::Small, 27);
     let paths: Vec<&Path> = day.iter().map(|f| f.path.as_path()).collect();
