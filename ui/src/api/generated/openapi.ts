@@ -34,7 +34,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports.
+         * Counts per stage, links, free disk, devices, report turnaround per modality, overdue studies, unread reports, bytes compression saved this month.
          * @description Roles: technician, doctor, manager, admin.
          */
         post: operations["dashboard"];
@@ -774,7 +774,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * One study: series, instances, per-destination send history with the hub's errors. Audited.
+         * One study: series, instances, per-destination send history with the hub's errors and bytes sent. Audited.
          * @description Roles: technician, doctor, manager, admin.
          */
         post: operations["study_get"];
@@ -1214,6 +1214,7 @@ export interface components {
              * @description Current reports the caller has not acknowledged.
              */
             unread_reports: number;
+            wire_month?: null | components["schemas"]["WireBytes"];
         };
         DashboardQuery: {
             /**
@@ -2214,6 +2215,7 @@ export interface components {
             stored: number;
             /** Format: int64 */
             updated_at: number;
+            wire?: null | components["schemas"]["WireBytes"];
         };
         /**
          * @description One study's sending to one destination (`send_queue.state`).
@@ -2844,6 +2846,35 @@ export interface components {
              * @description A file is taken once its size and mtime have not changed for this long.
              */
             settle_ms?: number;
+        };
+        /** @description Bytes on the wire of the instances stored at a hub whose sizes were recorded. */
+        WireBytes: {
+            /**
+             * Format: int64
+             * @description Instances counted.
+             */
+            instances: number;
+            /**
+             * Format: int64
+             * @description Bytes of the files they would have gone as: the stored originals, or their corrected
+             *     copies where the study has them.
+             */
+            original_bytes: number;
+            /**
+             * Format: double
+             * @description `sent_bytes / original_bytes`: 0.33 for a third, 1 when nothing was compressed.
+             */
+            ratio: number;
+            /**
+             * Format: int64
+             * @description `original_bytes - sent_bytes`: what compression spared the link (negative if it cost).
+             */
+            saved_bytes: number;
+            /**
+             * Format: int64
+             * @description Bytes actually sent: compressed copies where they were made, else those same files.
+             */
+            sent_bytes: number;
         };
         /**
          * @description A destination's `compression`: whether the fast-link rule may skip the codec.
