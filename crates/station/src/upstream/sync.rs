@@ -396,7 +396,9 @@ impl Worker {
             }
             // Compressed copies are made before the request waits for its turn, so they are
             // ready while the requests ahead of it upload; they are deleted with `ready`.
-            let codec = codec.filter(|_| self.pace.compress());
+            // Held until the answer: a probe (see `pace`) ends when it is dropped.
+            let choice = self.pace.choose();
+            let codec = codec.filter(|_| choice.compress);
             let ready = future::join_all(group.iter().map(|p| {
                 let original = self.data_dir.join(&p.path);
                 let ids = (claim.queue_id, p.instance_id);

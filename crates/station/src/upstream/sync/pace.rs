@@ -8,8 +8,10 @@
 //! the link) and the encoders' (native pixel bytes per second of one encode, times the encoders
 //! that may run at once). Copies are made while earlier requests upload, so compressing costs
 //! nothing as long as the encoders make bytes faster than the link takes them; once the link is
-//! faster, every copy would make the link wait. With no measurement yet the station compresses
-//! (a clinic's link is slow, and the first encodes measure the encoder). Once it stopped, the
+//! faster, every copy would make the link wait. Until both are measured one request at a time
+//! is compressed (a probe: its encodes measure the encoder) while the others go as received
+//! (their answers measure the link at once): a fast link pays for one request's copies after a
+//! start, a slow one sends one or two requests uncompressed. Once it stopped, the
 //! encoder must outrun the link by [`RESUME_MARGIN`] before it compresses again, so a link near
 //! the encoder's speed does not flip the choice at every request. A destination with
 //! `compression = "always"` compresses whatever the link's speed.
@@ -17,7 +19,7 @@
 //! Must never: make a choice that changes what reaches the hub beyond as received or a verified
 //! lossless copy (it only picks between them), or block: the state is a short-held mutex.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -88,6 +90,8 @@ pub(super) struct Pace {
     encoders: usize,
     /// This destination's requests being sent now.
     in_flight: AtomicUsize,
+    /// A request is compressed to measure the encoder while the rule lacks a measurement.
+    probing: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -98,6 +102,7 @@ impl Pace {
             always,
             encoders: encoders.max(1),
             in_flight: AtomicUsize::new(0),
+            probing: AtomicBool::new(false),
             state: Mutex::new(State {
                 est: Estimates::default(),
                 compressing: true,
@@ -111,12 +116,24 @@ impl Pace {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether the next request's images are compressed; a change of mind is logged.
-    pub fn compress(&self) -> bool {
+    /// Whether the next request's images are compressed (hold the answer until the request is
+    /// answered: a probe ends when it is dropped); a change of mind is logged.
+    pub fn choose(&self) -> Choice<'_> {
         let mut s = self.state();
         let (compress, why) = decide(s.est, s.compressing, self.always);
         let mb = |v: Option<f64>| v.map(|b| (b / 1e6 * 10.0).round() / 10.0);
         let (link_mb_s, encoder_mb_s) = (mb(s.est.link), mb(s.est.encoder));
+        if why == Why::Unmeasured {
+            let probe = !self.probing.swap(true, Ordering::Relaxed);
+            if s.why != Some(why) {
+                tracing::debug!(destination = %self.destination, ?link_mb_s, ?encoder_mb_s, "compression on the wire: measuring, one request at a time compressed");
+            }
+            s.why = Some(why);
+            return Choice {
+                compress: probe,
+                probe: probe.then_some(self),
+            };
+        }
         // A change of mind is news for whoever reads the log; a new reason for the same
         // choice (measured at last) is detail.
         if compress != s.compressing {
@@ -130,7 +147,10 @@ impl Pace {
             tracing::debug!(destination = %self.destination, compress, ?why, ?link_mb_s, ?encoder_mb_s, "compression on the wire");
         }
         (s.compressing, s.why) = (compress, Some(why));
-        compress
+        Choice {
+            compress,
+            probe: None,
+        }
     }
 
     /// The estimates now.
@@ -166,6 +186,22 @@ impl Pace {
             pace: self,
             started: Instant::now(),
             beside,
+        }
+    }
+}
+
+/// The rule's answer for one request.
+pub(super) struct Choice<'a> {
+    /// Whether its images are compressed.
+    pub compress: bool,
+    /// Set when it is the probe: the next probe may start once it is dropped.
+    probe: Option<&'a Pace>,
+}
+
+impl Drop for Choice<'_> {
+    fn drop(&mut self) {
+        if let Some(pace) = self.probe {
+            pace.probing.store(false, Ordering::Relaxed);
         }
     }
 }
@@ -252,13 +288,13 @@ mod tests {
     #[test]
     fn measurements_move_the_choice() {
         let pace = Pace::new("hub", false, 2);
-        assert!(pace.compress(), "unmeasured");
+        assert!(pace.choose().compress, "unmeasured: a probe");
         pace.encoded(35_000_000, Duration::from_secs(1));
         pace.sent(50_000_000, Duration::from_secs(1), 2);
         assert_eq!(pace.estimates(), est(100.0, 70.0));
-        assert!(!pace.compress(), "the link outruns the encoders");
+        assert!(!pace.choose().compress, "the link outruns the encoders");
         let mut rounds = 0;
-        while !pace.compress() {
+        while !pace.choose().compress {
             pace.sent(1_000_000, Duration::from_secs(1), 1);
             rounds += 1;
             assert!(rounds < 20, "{:?}", pace.estimates());
@@ -274,7 +310,29 @@ mod tests {
         let pace = Pace::new("hub", true, 1);
         pace.encoded(1_000_000, Duration::from_secs(1));
         pace.sent(1_000_000_000, Duration::from_secs(1), 1);
-        assert!(pace.compress());
+        assert!(pace.choose().compress);
+    }
+
+    /// Unmeasured, one request at a time is compressed; the others go as received (and
+    /// measure the link) until the probe is answered, when the next may probe.
+    #[test]
+    fn unmeasured_one_request_at_a_time_probes() {
+        let pace = Pace::new("hub", false, 2);
+        let probe = pace.choose();
+        assert!(probe.compress);
+        assert!(!pace.choose().compress, "a probe is out");
+        assert!(!pace.choose().compress, "still out");
+        drop(probe);
+        let next = pace.choose();
+        assert!(next.compress, "the probe was answered: the next may probe");
+        pace.encoded(70_000_000, Duration::from_secs(1));
+        pace.sent(1_000_000, Duration::from_secs(1), 1);
+        assert!(
+            pace.choose().compress,
+            "measured, a slow link: every request"
+        );
+        assert!(pace.choose().compress);
+        drop(next);
     }
 
     #[test]
