@@ -15,18 +15,12 @@ need=()
 [ -x /usr/bin/dcmcjpls ] || need+=(dcmtk)
 [ -x /usr/bin/time ] || need+=(time)
 command -v cmake >/dev/null || need+=(cmake)
-python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
 fi
-venv="${STATION_BENCH_VENV:-$HOME/.cache/station-bench-venv}"
-if ! "$venv/bin/python" -c 'import pydicom, data_store, jpeg_ls, openjpeg, pylibjpeg, numpy' 2>/dev/null; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check pydicom==3.0.2 pydicom-data==1.0.0 \
-    pylibjpeg==2.1.0 pylibjpeg-openjpeg==2.6.0 pyjpegls==1.5.1 numpy==2.4.6
-fi
+. bench/vendor_venv.sh
 cargo build --release -q -p station-codec --example encode_raw
 WORK=$(mktemp -d /tmp/station-codec-bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 echo "station-codec benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
-"$venv/bin/python" bench/codec_bench.py "$CARGO_TARGET_DIR/release/examples/encode_raw" "$WORK" "$ROUNDS"
+"$VENV_PY" bench/codec_bench.py "$CARGO_TARGET_DIR/release/examples/encode_raw" "$WORK" "$ROUNDS"

@@ -14,33 +14,12 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
 import pydicom
 from pydicom.uid import JPEG2000Lossless
 
 ENCODE_RAW, WORK, ROUNDS = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
-import data_store  # noqa: E402  (pydicom-data)
-
-DATA = os.path.join(os.path.dirname(data_store.__file__), "data")
-PYDICOM_FILES = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
-# Uncompressed images from real devices (synthetic and test-pattern files left out).
-FILES = [
-    (DATA, "RG1_UNCR.dcm", "CR Philips 15-bit"),
-    (DATA, "RG3_UNCR.dcm", "CR Fuji 10-bit"),
-    (DATA, "MR2_UNCR.dcm", "MR Philips 12-bit"),
-    (DATA, "693_UNCR.dcm", "CT signed 14-bit"),
-    (DATA, "JPEG2000_UNC.dcm", "NM GE signed 16-bit"),
-    (DATA, "US1_UNCR.dcm", "US GE RGB"),
-    (DATA, "OBXXXX1A.dcm", "US Philips palette"),
-    (DATA, "OBXXXX1A_expb_2frame.dcm", "US Philips palette BE 2fr"),
-    (DATA, "gdcm-US-ALOKA-16.dcm", "US Aloka palette 16-bit"),
-    (DATA, "emri_small.dcm", "MR 10 frames"),
-    (DATA, "MR-SIEMENS-DICOM-WithOverlays.dcm", "MR Siemens with overlays"),
-    (DATA, "liver.dcm", "SEG 1-bit"),
-    (PYDICOM_FILES, "CT_small.dcm", "CT GE signed 16-bit"),
-    (PYDICOM_FILES, "MR_small.dcm", "MR signed 16-bit"),
-]
+from vendor_images import FILES, write_cine  # noqa: E402  (bench/vendor_images.py, beside this file)
 
 
 def timed(argv):
@@ -156,27 +135,14 @@ def real_images():
 
 def cine():
     """A ~300 MB RGB cine: the GE ultrasound frame, moving a little from frame to frame."""
-    src = pydicom.dcmread(os.path.join(DATA, "US1_UNCR.dcm"))
-    frame = src.pixel_array  # 480 x 640 x 3
-    frames = 342  # 300 MiB of pixels
     raw = os.path.join(WORK, "cine.raw")
-    with open(raw, "wb") as f:
-        for i in range(frames):
-            f.write(np.roll(frame, (i % 40) - 20, axis=1).tobytes())
-    native = os.path.getsize(raw)
+    # The same cine as a Part-10 file for DCMTK.
+    part10 = os.path.join(WORK, "cine.dcm")
+    header, native = write_cine(raw, part10)
+    frames = int(header.NumberOfFrames)
     desc = os.path.join(WORK, "cine.desc")
-    header = src.copy()
-    del header.PixelData
-    header.NumberOfFrames = frames
     with open(desc, "w") as f:
         f.write(describe(header, native, vr="OB"))
-    # The same cine as a Part-10 file for DCMTK: header, then Pixel Data streamed in.
-    part10 = os.path.join(WORK, "cine.dcm")
-    header.save_as(part10, enforce_file_format=True)
-    with open(part10, "ab") as f, open(raw, "rb") as r:
-        f.write(b"\xe0\x7f\x10\x00OB\x00\x00" + native.to_bytes(4, "little"))
-        while chunk := r.read(1 << 24):
-            f.write(chunk)
     print(f"\n300 MB cine ({frames} frames of 640x480 RGB, {native / 2**20:.0f} MB of pixels):")
     print("| encoder | bytes out / in | peak RSS MB | CPU s | wall s |")
     print("|---|---:|---:|---:|---:|")
