@@ -144,6 +144,27 @@ fn hub_copies(hub: &Orthanc, dir: &Path) -> BTreeMap<String, (PathBuf, String)> 
 }
 
 /// What pixels.py says of each (original, hub copy), by original path.
+/// `source` compressed to JPEG 2000 lossless by pydicom with OpenJPEG, as a device would send it.
+fn j2k_by_pydicom(source: &Path, out: &Path) {
+    let python = std::env::var_os("STATION_TEST_PYTHON").unwrap_or_else(|| "python3".into());
+    let script = "import sys, pydicom\n\
+                  from pydicom.uid import JPEG2000Lossless\n\
+                  ds = pydicom.dcmread(sys.argv[1])\n\
+                  ds.compress(JPEG2000Lossless, generate_instance_uid=False)\n\
+                  ds.save_as(sys.argv[2])\n";
+    let output = std::process::Command::new(&python)
+        .args(["-c", script])
+        .arg(source)
+        .arg(out)
+        .output()
+        .expect("run python (scripts/test.sh makes the venv)");
+    assert!(
+        output.status.success(),
+        "pydicom JPEG 2000: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn compare_pixels(pairs: &[(&Path, &Path)]) -> BTreeMap<String, Value> {
     let python = std::env::var_os("STATION_TEST_PYTHON").unwrap_or_else(|| "python3".into());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/wire/pixels.py");
@@ -204,8 +225,8 @@ fn stored_syntaxes(station: &Station) -> BTreeMap<String, String> {
 
 /// 8-bit, 12-in-16-bit, 16-bit and signed monochrome, palette colour, RGB and a multi-frame
 /// cine, received in explicit or implicit VR or deflated, reach a JPEG-LS destination
-/// compressed and pixel-exact; an image the device compressed (JPEG baseline) arrives byte for
-/// byte as it sent it; nothing stays in `derived/wire/`.
+/// compressed and pixel-exact; images the device compressed (JPEG baseline, JPEG-LS and JPEG
+/// 2000 lossless) arrive byte for byte as it sent them; nothing stays in `derived/wire/`.
 #[test]
 fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
     let scratch = Scratch::new();
@@ -231,6 +252,23 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
     std::fs::remove_file(&source).unwrap();
     // dcmcjpeg gives a lossy image a new SOP Instance UID.
     let jpeg_sop = read_part10(&jpeg).sop_instance_uid;
+    // Lossless ones the device made itself: JPEG-LS by DCMTK, JPEG 2000 by pydicom (OpenJPEG).
+    let (source, jls_sop) = make(
+        &dir,
+        &explicit_study,
+        &image("for-jls", "MONOCHROME2", (16, 12), false),
+    );
+    let jls = dir.join("jpeg-ls.dcm");
+    convert("dcmcjpls", "+el", &source, &jls);
+    std::fs::remove_file(&source).unwrap();
+    let (source, j2k_sop) = make(
+        &dir,
+        &explicit_study,
+        &image("for-j2k", "RGB", (8, 8), false),
+    );
+    let j2k = dir.join("jpeg2000.dcm");
+    j2k_by_pydicom(&source, &j2k);
+    std::fs::remove_file(&source).unwrap();
     let mut implicit = Vec::new();
     let cine = Image {
         frames: 12,
@@ -245,6 +283,10 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
     // `-xy`: the device proposes JPEG Baseline, as it has the image.
     run_tool(&mut station.storescu_command_with("DR1", &["-xy"], &[&jpeg]))
         .assert_success("storescu -xy");
+    run_tool(&mut station.storescu_command_with("DR1", &["-xt"], &[&jls]))
+        .assert_success("storescu -xt");
+    run_tool(&mut station.storescu_command_with("DR1", &["-xv"], &[&j2k]))
+        .assert_success("storescu -xv");
     // `-xi`: proposed in Implicit VR Little Endian only, so the station stores them that way.
     let refs: Vec<&Path> = implicit.iter().map(|(p, _)| p.as_path()).collect();
     run_tool(&mut station.storescu_command_with("DR1", &["-xi"], &refs))
@@ -277,7 +319,7 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
         "stored deflated"
     );
     let held = hub_copies(&hub, &scratch.join("held"));
-    assert_eq!(held.len(), 9, "every instance at the hub once");
+    assert_eq!(held.len(), 11, "every instance at the hub once");
     let mut pairs = Vec::new();
     let deflated = [(deflated, deflated_sop)];
     for (path, sop) in explicit.iter().chain(&implicit).chain(&deflated) {
@@ -301,6 +343,12 @@ fn uncompressed_images_reach_the_hub_as_jpeg_ls_with_exactly_their_pixels() {
     let (jpeg_copy, ts) = &held[&jpeg_sop];
     assert_eq!(ts, JPEG_BASELINE, "the device's JPEG goes as it came");
     assert_same_dataset(&jpeg, jpeg_copy);
+    let (jls_copy, ts) = &held[&jls_sop];
+    assert_eq!(ts, JPEG_LS, "the device's JPEG-LS goes as it came");
+    assert_same_dataset(&jls, jls_copy);
+    let (j2k_copy, ts) = &held[&j2k_sop];
+    assert_eq!(ts, JPEG_2000, "the device's JPEG 2000 goes as it came");
+    assert_same_dataset(&j2k, j2k_copy);
     let wire = station.data_dir.join("derived/wire");
     let left = std::fs::read_dir(&wire).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "no compressed copy outlives its request");
