@@ -396,9 +396,13 @@ impl Worker {
             }
             // Compressed copies are made before the request waits for its turn, so they are
             // ready while the requests ahead of it upload; they are deleted with `ready`.
-            // Held until the answer: a probe (see `pace`) ends when it is dropped.
-            let choice = self.pace.choose();
-            let codec = codec.filter(|_| choice.compress);
+            // Held until the answer: a probe (see `pace`) ends when it is dropped. Only a
+            // destination with a codec asks (nothing to measure otherwise).
+            let choice = match codec {
+                Some(_) => Some(self.pace.choose().await),
+                None => None,
+            };
+            let codec = codec.filter(|_| choice.as_ref().is_some_and(|c| c.compress));
             let ready = future::join_all(group.iter().map(|p| {
                 let original = self.data_dir.join(&p.path);
                 let ids = (claim.queue_id, p.instance_id);

@@ -8,10 +8,12 @@
 //! the link) and the encoders' (native pixel bytes per second of one encode, times the encoders
 //! that may run at once). Copies are made while earlier requests upload, so compressing costs
 //! nothing as long as the encoders make bytes faster than the link takes them; once the link is
-//! faster, every copy would make the link wait. Until both are measured one request at a time
-//! is compressed (a probe: its encodes measure the encoder) while the others go as received
-//! (their answers measure the link at once): a fast link pays for one request's copies after a
-//! start, a slow one sends one or two requests uncompressed. Once it stopped, the
+//! faster, every copy would make the link wait. Until the link is measured (after a start) one
+//! request at a time goes, compressed (a probe: its encodes measure the encoder, its answer the
+//! link), and the others wait for its answer: a fast link pays for one request's copies, a slow
+//! one loses nothing (one request keeps it busy) and sends nothing uncompressed. With the link
+//! measured and not yet the encoder (nothing encodable sent so far) it compresses. Once it
+//! stopped, the
 //! encoder must outrun the link by [`RESUME_MARGIN`] before it compresses again, so a link near
 //! the encoder's speed does not flip the choice at every request. A destination with
 //! `compression = "always"` compresses whatever the link's speed.
@@ -22,6 +24,8 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 /// Weight of a new sample in each moving average.
 const ALPHA: f64 = 0.3;
@@ -90,8 +94,10 @@ pub(super) struct Pace {
     encoders: usize,
     /// This destination's requests being sent now.
     in_flight: AtomicUsize,
-    /// A request is compressed to measure the encoder while the rule lacks a measurement.
+    /// A request is out, compressed, to measure the link (and the encoder) after a start.
     probing: AtomicBool,
+    /// Wakes the requests waiting for the probe's answer.
+    probe_done: Notify,
     state: Mutex<State>,
 }
 
@@ -103,6 +109,7 @@ impl Pace {
             encoders: encoders.max(1),
             in_flight: AtomicUsize::new(0),
             probing: AtomicBool::new(false),
+            probe_done: Notify::new(),
             state: Mutex::new(State {
                 est: Estimates::default(),
                 compressing: true,
@@ -117,23 +124,38 @@ impl Pace {
     }
 
     /// Whether the next request's images are compressed (hold the answer until the request is
-    /// answered: a probe ends when it is dropped); a change of mind is logged.
-    pub fn choose(&self) -> Choice<'_> {
+    /// answered: a probe ends when it is dropped); waits while a probe measures the link. A
+    /// change of mind is logged.
+    pub async fn choose(&self) -> Choice<'_> {
+        loop {
+            // Registered before the check, so a probe answered in between still wakes it.
+            let done = self.probe_done.notified();
+            tokio::pin!(done);
+            done.as_mut().enable();
+            if let Some(choice) = self.try_choose() {
+                return choice;
+            }
+            done.await;
+        }
+    }
+
+    /// The choice now; None while another request probes the link.
+    fn try_choose(&self) -> Option<Choice<'_>> {
         let mut s = self.state();
+        if s.est.link.is_none() && !self.always {
+            if self.probing.swap(true, Ordering::Relaxed) {
+                return None;
+            }
+            tracing::debug!(destination = %self.destination, "compression on the wire: one request, compressed, measures the link");
+            s.why = Some(Why::Unmeasured);
+            return Some(Choice {
+                compress: true,
+                probe: Some(self),
+            });
+        }
         let (compress, why) = decide(s.est, s.compressing, self.always);
         let mb = |v: Option<f64>| v.map(|b| (b / 1e6 * 10.0).round() / 10.0);
         let (link_mb_s, encoder_mb_s) = (mb(s.est.link), mb(s.est.encoder));
-        if why == Why::Unmeasured {
-            let probe = !self.probing.swap(true, Ordering::Relaxed);
-            if s.why != Some(why) {
-                tracing::debug!(destination = %self.destination, ?link_mb_s, ?encoder_mb_s, "compression on the wire: measuring, one request at a time compressed");
-            }
-            s.why = Some(why);
-            return Choice {
-                compress: probe,
-                probe: probe.then_some(self),
-            };
-        }
         // A change of mind is news for whoever reads the log; a new reason for the same
         // choice (measured at last) is detail.
         if compress != s.compressing {
@@ -147,10 +169,10 @@ impl Pace {
             tracing::debug!(destination = %self.destination, compress, ?why, ?link_mb_s, ?encoder_mb_s, "compression on the wire");
         }
         (s.compressing, s.why) = (compress, Some(why));
-        Choice {
+        Some(Choice {
             compress,
             probe: None,
-        }
+        })
     }
 
     /// The estimates now.
@@ -194,7 +216,7 @@ impl Pace {
 pub(super) struct Choice<'a> {
     /// Whether its images are compressed.
     pub compress: bool,
-    /// Set when it is the probe: the next probe may start once it is dropped.
+    /// Set when it is the probe: the requests waiting go on once it is dropped.
     probe: Option<&'a Pace>,
 }
 
@@ -202,6 +224,7 @@ impl Drop for Choice<'_> {
     fn drop(&mut self) {
         if let Some(pace) = self.probe {
             pace.probing.store(false, Ordering::Relaxed);
+            pace.probe_done.notify_waiters();
         }
     }
 }
@@ -232,6 +255,7 @@ impl Drop for Request<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
 
     const MB: f64 = 1e6;
 
@@ -288,13 +312,13 @@ mod tests {
     #[test]
     fn measurements_move_the_choice() {
         let pace = Pace::new("hub", false, 2);
-        assert!(pace.choose().compress, "unmeasured: a probe");
+        assert!(now(&pace).compress, "unmeasured: a probe");
         pace.encoded(35_000_000, Duration::from_secs(1));
         pace.sent(50_000_000, Duration::from_secs(1), 2);
         assert_eq!(pace.estimates(), est(100.0, 70.0));
-        assert!(!pace.choose().compress, "the link outruns the encoders");
+        assert!(!now(&pace).compress, "the link outruns the encoders");
         let mut rounds = 0;
-        while !pace.choose().compress {
+        while !now(&pace).compress {
             pace.sent(1_000_000, Duration::from_secs(1), 1);
             rounds += 1;
             assert!(rounds < 20, "{:?}", pace.estimates());
@@ -310,29 +334,44 @@ mod tests {
         let pace = Pace::new("hub", true, 1);
         pace.encoded(1_000_000, Duration::from_secs(1));
         pace.sent(1_000_000_000, Duration::from_secs(1), 1);
-        assert!(pace.choose().compress);
+        assert!(now(&pace).compress);
     }
 
-    /// Unmeasured, one request at a time is compressed; the others go as received (and
-    /// measure the link) until the probe is answered, when the next may probe.
+    /// Until the link is measured one request goes, compressed; the others wait for its
+    /// answer, then follow the rule (here: a slow link, every request compressed). A probe
+    /// that ends without measuring (a failed request) lets the next one probe.
     #[test]
-    fn unmeasured_one_request_at_a_time_probes() {
+    fn until_the_link_is_measured_one_request_probes_and_the_others_wait() {
         let pace = Pace::new("hub", false, 2);
-        let probe = pace.choose();
+        let probe = now(&pace);
         assert!(probe.compress);
-        assert!(!pace.choose().compress, "a probe is out");
-        assert!(!pace.choose().compress, "still out");
-        drop(probe);
-        let next = pace.choose();
-        assert!(next.compress, "the probe was answered: the next may probe");
-        pace.encoded(70_000_000, Duration::from_secs(1));
-        pace.sent(1_000_000, Duration::from_secs(1), 1);
         assert!(
-            pace.choose().compress,
-            "measured, a slow link: every request"
+            pace.choose().now_or_never().is_none(),
+            "waits for the probe"
         );
-        assert!(pace.choose().compress);
-        drop(next);
+        drop(probe);
+        let probe = now(&pace);
+        assert!(probe.compress, "the failed probe's follower probes");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let waiting = std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| rt.block_on(async { pace.choose().await.compress }));
+            pace.encoded(70_000_000, Duration::from_secs(1));
+            pace.sent(1_000_000, Duration::from_secs(1), 1);
+            drop(probe);
+            waiter.join().unwrap()
+        });
+        assert!(waiting, "answered: a slow link, compressed");
+        assert!(
+            now(&pace).compress && now(&pace).compress,
+            "no probe any more"
+        );
+    }
+
+    /// The choice without waiting (a test knows no probe is out).
+    fn now(pace: &Pace) -> Choice<'_> {
+        pace.choose().now_or_never().expect("no probe is out")
     }
 
     #[test]
