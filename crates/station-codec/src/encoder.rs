@@ -31,13 +31,13 @@ pub struct Encoded {
     pub encapsulated_bytes: u64,
 }
 
-/// Buffers one `encode` call reuses from frame to frame.
+/// The buffer one `encode` call reuses from frame to frame: the native frame. Everything else a
+/// frame needs lives only while it is used (the codecs read the native bytes directly, and the
+/// check compares the decoded frame with them a chunk at a time), so an encode holds at most
+/// the native frame, the codestream and one decoded copy (plus the codec's own working memory).
 #[derive(Default)]
 struct Work {
     native: Vec<u8>,
-    patterns: Vec<u16>,
-    decoded: Vec<u16>,
-    rebuilt: Vec<u8>,
 }
 
 impl PixelEncoder {
@@ -108,11 +108,11 @@ impl PixelEncoder {
     /// Encodes the frame in `work.native`; the codestream is returned only once it has been
     /// proven to decode to the original bytes.
     fn encode_frame(&self, index: u32, work: &mut Work) -> Result<Vec<u8>, NotCompressible> {
-        frame::to_patterns(&self.layout, &work.native, &mut work.patterns)
+        frame::check_patterns(&self.layout, &work.native)
             .map_err(|()| NotCompressible::BitsAboveHighBit { frame: index })?;
         let encoded = match self.codec {
-            Codec::JpegLsLossless => jpegls::encode(&self.layout, &work.patterns),
-            Codec::Jpeg2000Lossless => j2k::encode(&self.layout, &work.patterns),
+            Codec::JpegLsLossless => jpegls::encode(&self.layout, &work.native),
+            Codec::Jpeg2000Lossless => j2k::encode(&self.layout, &work.native),
         };
         let codestream = encoded.map_err(|detail| NotCompressible::EncoderFailed {
             frame: index,
@@ -132,27 +132,28 @@ impl PixelEncoder {
         work: &mut Work,
     ) -> Result<(), NotCompressible> {
         let layout = &self.layout;
-        let decoded = match self.codec {
-            Codec::JpegLsLossless => jpegls::decode(layout, codestream, &mut work.decoded),
-            Codec::Jpeg2000Lossless => j2k::decode(layout, codestream, &mut work.decoded),
+        let native = &work.native;
+        let difference = match self.codec {
+            Codec::JpegLsLossless => jpegls::decode(layout, codestream).map(|decoded| {
+                frame::first_difference(layout, native, |i| {
+                    jpegls::decoded_pattern(layout, &decoded, i)
+                })
+            }),
+            Codec::Jpeg2000Lossless => j2k::decode(layout, codestream, |decoded| {
+                frame::first_difference(layout, native, decoded)
+            }),
         };
-        decoded.map_err(|detail| NotCompressible::DecodeFailed {
-            frame: index,
-            codec: self.codec,
-            detail,
-        })?;
-        frame::to_native(layout, &work.decoded, &mut work.rebuilt);
-        match work
-            .rebuilt
-            .iter()
-            .zip(&work.native)
-            .position(|(a, b)| a != b)
-        {
-            None if work.rebuilt.len() == work.native.len() => Ok(()),
-            first => Err(NotCompressible::NotLossless {
+        match difference {
+            Err(detail) => Err(NotCompressible::DecodeFailed {
                 frame: index,
                 codec: self.codec,
-                offset: first.unwrap_or(work.native.len().min(work.rebuilt.len())),
+                detail,
+            }),
+            Ok(None) => Ok(()),
+            Ok(Some(offset)) => Err(NotCompressible::NotLossless {
+                frame: index,
+                codec: self.codec,
+                offset,
             }),
         }
     }
@@ -190,7 +191,6 @@ mod tests {
     fn work_for(native: &[u8]) -> Work {
         Work {
             native: native.to_vec(),
-            ..Work::default()
         }
     }
 

@@ -8,6 +8,7 @@
 use charls::{CharLS, FrameInfo, InterleaveMode};
 
 use crate::descriptor::Layout;
+use crate::frame;
 
 fn frame_info(layout: &Layout) -> FrameInfo {
     FrameInfo {
@@ -23,11 +24,37 @@ fn one_byte_samples(layout: &Layout) -> bool {
     layout.precision <= 8
 }
 
-pub(crate) fn encode(layout: &Layout, patterns: &[u16]) -> Result<Vec<u8>, String> {
-    let source: Vec<u8> = if one_byte_samples(layout) {
-        patterns.iter().map(|&v| v as u8).collect()
+/// True when `native` already is the buffer CharLS takes: samples in the order it codes them
+/// (interleaved), as wide as it wants them, in this machine's byte order (little endian), and
+/// each equal to its bit pattern (unsigned; `frame::check_patterns` has ruled out bits above
+/// High Bit). The usual radiograph (16-bit little-endian, 12 bits stored) is, and is then
+/// encoded without a converted copy.
+fn native_is_charls_input(layout: &Layout) -> bool {
+    !layout.signed
+        && !layout.planar
+        && !layout.big_endian
+        && cfg!(target_endian = "little")
+        && one_byte_samples(layout) == (layout.bytes_per_sample == 1)
+}
+
+/// Encodes the frame in `native` (already checked by `frame::check_patterns`).
+pub(crate) fn encode(layout: &Layout, native: &[u8]) -> Result<Vec<u8>, String> {
+    let converted: Vec<u8>;
+    let source: &[u8] = if native_is_charls_input(layout) {
+        native
     } else {
-        patterns.iter().flat_map(|v| v.to_ne_bytes()).collect()
+        let samples = layout.samples;
+        let patterns = (0..layout.samples_per_frame())
+            .map(|i| frame::pattern(layout, native, i / samples, i % samples));
+        converted = if one_byte_samples(layout) {
+            patterns.map(|v| v as u8).collect()
+        } else {
+            // Sized up front: a growing Vec would pass through twice the frame on its way.
+            let mut bytes = Vec::with_capacity(2 * layout.samples_per_frame());
+            bytes.extend(patterns.flat_map(u16::to_ne_bytes));
+            bytes
+        };
+        &converted
     };
     let mut codec = CharLS::default();
     if layout.samples > 1 {
@@ -35,17 +62,18 @@ pub(crate) fn encode(layout: &Layout, patterns: &[u16]) -> Result<Vec<u8>, Strin
             .set_interleave_mode(InterleaveMode::Sample)
             .map_err(|e| e.to_string())?;
     }
+    // The charls crate copies `source` once more inside: the frame and that copy are no more
+    // than the check holds later (the frame and its decoded copy), so avoiding it through
+    // CharLS's C API would not lower the peak. Its output buffer is sized for the worst case
+    // but zero-allocated, so only the pages the codestream fills are ever resident.
     codec
-        .encode(frame_info(layout), 0, &source)
+        .encode(frame_info(layout), 0, source)
         .map_err(|e| e.to_string())
 }
 
-/// Decodes `codestream` into `patterns`, checking it describes exactly the frame we expect.
-pub(crate) fn decode(
-    layout: &Layout,
-    codestream: &[u8],
-    patterns: &mut Vec<u16>,
-) -> Result<(), String> {
+/// Decodes `codestream`, checking it describes exactly the frame we expect, and returns the
+/// decoded samples as CharLS gives them (read them with [`decoded_pattern`]).
+pub(crate) fn decode(layout: &Layout, codestream: &[u8]) -> Result<Vec<u8>, String> {
     let info = CharLS::default()
         .get_frame_info(codestream)
         .map_err(|e| e.to_string())?;
@@ -65,15 +93,14 @@ pub(crate) fn decode(
             bytes.len()
         ));
     }
-    patterns.clear();
+    Ok(bytes)
+}
+
+/// Bit pattern `i` (pixel by pixel, colour samples interleaved) of what [`decode`] returned.
+pub(crate) fn decoded_pattern(layout: &Layout, decoded: &[u8], i: usize) -> u16 {
     if one_byte_samples(layout) {
-        patterns.extend(bytes.iter().map(|&b| u16::from(b)));
+        u16::from(decoded[i])
     } else {
-        patterns.extend(
-            bytes
-                .chunks_exact(2)
-                .map(|b| u16::from_ne_bytes([b[0], b[1]])),
-        );
+        u16::from_ne_bytes([decoded[2 * i], decoded[2 * i + 1]])
     }
-    Ok(())
 }

@@ -8,7 +8,7 @@
 mod openjpeg;
 
 use crate::descriptor::Layout;
-use crate::frame::signed_value;
+use crate::frame::{self, signed_value};
 use openjpeg::{ComponentInfo, EncodeOptions};
 
 fn component_info(layout: &Layout) -> ComponentInfo {
@@ -18,20 +18,21 @@ fn component_info(layout: &Layout) -> ComponentInfo {
     }
 }
 
-pub(crate) fn encode(layout: &Layout, patterns: &[u16]) -> Result<Vec<u8>, String> {
+/// Encodes the frame in `native` (already checked by `frame::check_patterns`). OpenJPEG holds
+/// each sample as an `i32`, filled here straight from the native bytes.
+pub(crate) fn encode(layout: &Layout, native: &[u8]) -> Result<Vec<u8>, String> {
     let components = vec![component_info(layout); layout.samples];
     let options = EncodeOptions {
         colour_transform: layout.colour_transform,
     };
-    let samples = layout.samples;
     openjpeg::encode(
         layout.columns as u32,
         layout.rows as u32,
         &components,
         &options,
         &mut |c, data| {
-            let values = patterns.iter().skip(c).step_by(samples);
-            for (d, &pattern) in data.iter_mut().zip(values) {
+            for (p, d) in data.iter_mut().enumerate() {
+                let pattern = frame::pattern(layout, native, p, c);
                 *d = if layout.signed {
                     signed_value(layout, pattern)
                 } else {
@@ -42,13 +43,15 @@ pub(crate) fn encode(layout: &Layout, patterns: &[u16]) -> Result<Vec<u8>, Strin
     )
 }
 
-/// Decodes `codestream` into `patterns`, checking it describes exactly the frame we expect and
-/// every value lies in the range its precision allows (a decoder would clip one that does not).
-pub(crate) fn decode(
+/// Decodes `codestream`, checking it describes exactly the frame we expect and every value lies
+/// in the range its precision allows (a decoder would clip one that does not), and hands the
+/// decoded bit patterns to `compare` (pattern `i` pixel by pixel, colour samples interleaved)
+/// while the decoded image is alive: no second copy of the frame is made.
+pub(crate) fn decode<T>(
     layout: &Layout,
     codestream: &[u8],
-    patterns: &mut Vec<u16>,
-) -> Result<(), String> {
+    compare: impl FnOnce(&dyn Fn(usize) -> u16) -> T,
+) -> Result<T, String> {
     let image = openjpeg::decode(codestream)?;
     if (image.width(), image.height()) != (layout.columns as u32, layout.rows as u32) {
         return Err(format!(
@@ -76,9 +79,7 @@ pub(crate) fn decode(
     } else {
         (0, (1i32 << layout.precision) - 1)
     };
-    let mask = u32::from(layout.value_mask());
-    patterns.clear();
-    patterns.resize(layout.samples_per_frame(), 0);
+    let mut planes = Vec::with_capacity(layout.samples);
     for (c, component) in components.into_iter().enumerate() {
         let Some((info, data)) = component else {
             return Err(format!("component {c} does not cover the whole image"));
@@ -86,14 +87,17 @@ pub(crate) fn decode(
         if info != expected {
             return Err(format!("component {c} is {info:?}, not {expected:?}"));
         }
-        for (p, &value) in data.iter().enumerate() {
-            if !(low..=high).contains(&value) {
-                return Err(format!(
-                    "component {c} sample {p} decodes to {value}, outside {low}..={high}"
-                ));
-            }
-            patterns[p * layout.samples + c] = (value as u32 & mask) as u16;
+        if let Some(p) = data.iter().position(|v| !(low..=high).contains(v)) {
+            return Err(format!(
+                "component {c} sample {p} decodes to {}, outside {low}..={high}",
+                data[p]
+            ));
         }
+        planes.push(data);
     }
-    Ok(())
+    let mask = u32::from(layout.value_mask());
+    let samples = layout.samples;
+    Ok(compare(&|i| {
+        (planes[i % samples][i / samples] as u32 & mask) as u16
+    }))
 }
