@@ -47,7 +47,7 @@ mod pace;
 mod requests;
 mod wire;
 use pace::Pace;
-use requests::{batches, refuses_content};
+use requests::{batches, refuses_content, smallest_first};
 use wire::WireCopies;
 
 /// How often an offline destination is probed, so work restarts within seconds of the link
@@ -300,11 +300,24 @@ impl Worker {
         claim: &Claim,
         pending: &[queue::PendingInstance],
     ) -> Result<(), Failure> {
-        let groups = batches(
-            pending,
-            self.dest.batch_instances,
-            self.dest.batch_mb * 1024 * 1024,
-        );
+        // Until the link is measured the first request is the probe the others wait for
+        // (`pace`): the smallest instance alone keeps that wait short on any link.
+        let probing = self.dest.transfer_syntax.codec().is_some() && self.pace.probes();
+        let reordered: Vec<queue::PendingInstance>;
+        let pending = match probing {
+            true => {
+                reordered = smallest_first(pending);
+                &reordered[..]
+            }
+            false => pending,
+        };
+        let max_bytes = self.dest.batch_mb * 1024 * 1024;
+        let groups = match pending.split_first() {
+            Some(_) if probing => std::iter::once(&pending[..1])
+                .chain(batches(&pending[1..], self.dest.batch_instances, max_bytes))
+                .collect(),
+            _ => batches(pending, self.dest.batch_instances, max_bytes),
+        };
         let alone = self.send_batches(rt, claim, groups)?;
         let singles = alone.into_iter().map(std::slice::from_ref).collect();
         let unconfirmed = self.send_batches(rt, claim, singles)?.len();

@@ -139,6 +139,11 @@ impl Pace {
         }
     }
 
+    /// Whether the next request would probe the link (it is not measured yet).
+    pub fn probes(&self) -> bool {
+        !self.always && self.state().est.link.is_none()
+    }
+
     /// The choice now; None while another request probes the link.
     fn try_choose(&self) -> Option<Choice<'_>> {
         let mut s = self.state();

@@ -52,6 +52,17 @@ pub(super) fn batches(
     out
 }
 
+/// `pending` with its smallest instance first (the rest in their order): the request that
+/// measures the link goes first and short.
+pub(super) fn smallest_first(pending: &[queue::PendingInstance]) -> Vec<queue::PendingInstance> {
+    let mut out = pending.to_vec();
+    if let Some(i) = (0..out.len()).min_by_key(|&i| out[i].size) {
+        let smallest = out.remove(i);
+        out.insert(0, smallest);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use crate::store::queue::PendingInstance;
@@ -65,6 +76,11 @@ mod tests {
             size,
         };
         let pending = [p(10), p(10), p(10), p(100), p(5), p(5), p(5)];
+        let probe_first: Vec<i64> = super::smallest_first(&pending)
+            .iter()
+            .map(|p| p.size)
+            .collect();
+        assert_eq!(probe_first, [5, 10, 10, 10, 100, 5, 5]);
         let sizes: Vec<usize> = super::batches(&pending, 2, 30)
             .iter()
             .map(|b| b.len())
