@@ -22,12 +22,16 @@ const LOG_LINES: usize = 2000;
 /// Errors kept per destination, newest studies first.
 const ERRORS_PER_DESTINATION: usize = 20;
 
+/// Why a diagnostic bundle could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum DiagnoseError {
+    /// The index could not be read.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// The bundle's file could not be written.
     #[error("writing the bundle: {0}")]
     Write(#[from] std::io::Error),
+    /// A part of the bundle could not be serialized.
     #[error("encoding: {0}")]
     Encode(String),
 }
@@ -101,6 +105,8 @@ pub struct StoreFacts {
     index: std::collections::HashSet<String>,
 }
 
+/// Reads what the bundle reports of the index (queue rows, the set of indexed files) in one
+/// pass, so the file walk that follows compares against a consistent picture.
 pub fn read_store(conn: &rusqlite::Connection) -> Result<StoreFacts, DiagnoseError> {
     Ok(StoreFacts {
         scrubber: Scrubber::from_store(conn)?,

@@ -23,13 +23,18 @@ use crate::store::{self, queue, Route, Store, StoreError};
 /// What the ticker does with studies; from `[studies]` and the destinations' routes.
 #[derive(Debug, Clone)]
 pub struct Policy {
+    /// How long a study must receive nothing before it counts as complete.
     pub quiet_period: Duration,
+    /// Which destinations each study is queued for.
     pub routes: Vec<Route>,
+    /// Which studies wait for a person instead of being sent (matching's holds).
     pub holds: matching::Holds,
+    /// Whether a study may be sent while its images still arrive.
     pub send_while_receiving: bool,
 }
 
 impl Policy {
+    /// The policy the configuration asks for (read again when the settings change).
     pub fn from_config(config: &crate::config::Config) -> Policy {
         Policy {
             quiet_period: Duration::from_secs(config.studies.quiet_period_secs),

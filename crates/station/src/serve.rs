@@ -20,35 +20,49 @@ use crate::scp::listener::{Listener, ListenerError};
 mod groups;
 use crate::store::{Store, StoreError};
 
+/// Why a station could not start; nothing was received before it.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The data directory could not be made.
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
+        /// The directory.
         path: String,
+        /// What the operating system said.
         source: std::io::Error,
     },
+    /// Another process holds the data directory's lock: two stations must never share it.
     #[error("another station is already running on data directory {0}")]
     AlreadyRunning(String),
+    /// The index could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Files a crash left half-received could not be put right.
     #[error("crash recovery failed: {0}")]
     Recovery(#[from] IngestError),
+    /// The DICOM listener could not bind.
     #[error(transparent)]
     Listener(#[from] ListenerError),
+    /// The send workers could not start (a destination's configuration).
     #[error(transparent)]
     Upstream(#[from] crate::upstream::UpstreamError),
+    /// The first administrator could not be made.
     #[error("users: {0}")]
     Users(#[from] crate::auth::users::UserError),
+    /// The HTTP server could not start.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    /// The metrics could not be registered.
     #[error(transparent)]
     Metrics(#[from] crate::metrics::MetricsError),
+    /// A purge a crash interrupted could not be finished.
     #[error("finishing an interrupted purge: {0}")]
     Storage(#[from] crate::storage::StorageError),
 }
 
 /// A running station. Dropping it does not stop it; call [`Station::shutdown`].
 pub struct Station {
+    /// Where devices send images (the DICOM listener).
     pub dicom_addr: SocketAddr,
     /// The LAN HTTP server (HTTPS with `[http] tls`).
     pub http_addr: SocketAddr,
@@ -59,6 +73,7 @@ pub struct Station {
     pub api: Arc<crate::api::Api>,
     /// The engine's store and event bus, for the API layers (HTTP, Tauri) built on a station.
     pub store: Arc<Store>,
+    /// What changed, for the UI's live updates.
     pub events: Events,
     /// What the metrics and the readiness check read of the running station.
     pub activity: Arc<crate::metrics::Activity>,
@@ -68,6 +83,7 @@ pub struct Station {
 }
 
 impl Station {
+    /// Starts everything `config` asks for: index, crash recovery, listener, workers, HTTP.
     pub fn start(config: &Config) -> Result<Station, ServeError> {
         Station::start_with(config, false)
     }

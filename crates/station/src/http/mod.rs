@@ -41,15 +41,21 @@ use crate::metrics::Activity;
 
 pub use openapi::document;
 
+/// Why the HTTP server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    /// The address is taken or not allowed.
     #[error("cannot listen for HTTP on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: String,
+        /// What the operating system said.
         source: std::io::Error,
     },
+    /// The server's tokio runtime could not be made.
     #[error("cannot start the HTTP server's runtime: {0}")]
     Runtime(std::io::Error),
+    /// The HTTPS certificate could not be read or made.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
 }
@@ -61,6 +67,7 @@ pub struct Bound {
     /// Where this process's own desktop window reaches the server: `addr`, or with TLS on the
     /// window's plain-HTTP listener on loopback (see the module's comment).
     pub window_addr: SocketAddr,
+    /// The server's thread; it ends when the station shuts down.
     pub thread: JoinHandle<()>,
 }
 

@@ -24,14 +24,23 @@ use super::security::AllowedHosts;
 use crate::api::HttpsCertificate;
 use crate::config::{HttpConfig, TlsMode};
 
-/// The self-signed certificate's files, in the data directory.
+/// The self-signed certificate, in the data directory.
 pub const SELF_SIGNED_CERT: &str = "https-cert.pem";
+/// The self-signed certificate's private key (0600), beside it.
 pub const SELF_SIGNED_KEY: &str = "https-key.pem";
 
+/// Why HTTPS cannot be served: the start stops naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
+    /// A certificate or key file is missing, unreadable, or does not match.
     #[error("HTTPS certificate file {path}: {message}")]
-    File { path: PathBuf, message: String },
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The self-signed certificate could not be made or written.
     #[error("cannot make the station's HTTPS certificate: {0}")]
     Make(String),
 }
@@ -45,7 +54,9 @@ fn file_error(path: &Path, message: impl ToString) -> TlsError {
 
 /// What the server presents over TLS, ready to serve.
 pub struct Served {
+    /// Performs the TLS handshake on each accepted connection.
     pub acceptor: tokio_rustls::TlsAcceptor,
+    /// What is presented, for the status and the Settings page (fingerprint).
     pub certificate: HttpsCertificate,
 }
 

@@ -20,10 +20,13 @@ use crate::config::Config;
 pub use ready::{readiness, NotReady};
 pub use scrape::render;
 
+/// Why the metrics could not be made or read.
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
+    /// The index could not be read for a gauge.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The Prometheus registry refused a metric (a name or label clash: a bug).
     #[error("metrics: {0}")]
     Prometheus(#[from] prometheus::Error),
 }
@@ -37,6 +40,7 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// Counters at zero, the listener not yet bound.
     pub fn new() -> Result<Activity, MetricsError> {
         Ok(Activity {
             associations: IntGauge::new(
@@ -57,6 +61,7 @@ impl Activity {
         AssociationGuard(self.associations.clone())
     }
 
+    /// Counts one Modality Worklist query answered.
     pub fn worklist_query(&self) {
         self.worklist_queries.inc();
     }
@@ -66,6 +71,7 @@ impl Activity {
         self.listener_bound.store(true, Ordering::SeqCst);
     }
 
+    /// Whether the DICOM listener holds its port (readiness needs it).
     pub fn listener_bound(&self) -> bool {
         self.listener_bound.load(Ordering::SeqCst)
     }
@@ -83,6 +89,7 @@ impl Drop for AssociationGuard {
 /// Whether a scrape may read the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
+    /// The request carried the configured token.
     Allowed,
     /// No `[metrics] token` is configured: the endpoint is off.
     Off,

@@ -15,16 +15,27 @@ const STORE_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 /// Why the station cannot take images now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NotReady {
+    /// The index cannot be written within the wait (locked or failing).
     #[error("store unavailable: {0}")]
     Store(String),
+    /// The DICOM listener does not hold its port: devices cannot connect.
     #[error("DICOM listener not bound")]
     Listener,
+    /// Free space is below `[storage]`'s floor: new images are refused.
     #[error("disk below the floor: {free_mb} MB free, floor {floor_mb} MB")]
-    DiskFull { free_mb: u64, floor_mb: u64 },
+    DiskFull {
+        /// Free space on the data directory's disk, MB.
+        free_mb: u64,
+        /// The configured floor, MB.
+        floor_mb: u64,
+    },
+    /// Free space could not be read.
     #[error("disk space unreadable: {0}")]
     Disk(String),
 }
 
+/// Whether the station can take images now (`/readyz`): the index writable, the listener
+/// bound, the disk above its floor.
 pub fn readiness(config: &Config, store: &Store, activity: &Activity) -> Result<(), NotReady> {
     status::ping_writable(&store.lock(), STORE_WAIT).map_err(|e| NotReady::Store(e.to_string()))?;
     if !activity.listener_bound() {
