@@ -33,6 +33,7 @@ pub mod metrics;
 pub mod options;
 pub mod registry;
 pub mod reports;
+#[deny(missing_docs)]
 pub mod scp;
 #[deny(missing_docs)]
 pub mod serve;

@@ -34,12 +34,17 @@ const PEEK_POLL: Duration = Duration::from_millis(50);
 /// The slot limits, from `[dicom]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Associations open at once, all callers together.
     pub max: usize,
+    /// Of those, slots a connection that has not yet said who it is holds only on a short
+    /// leash ([`RESERVE_ARTIM`]), so silent strangers cannot keep a listed device out.
     pub reserved: usize,
+    /// Associations open at once from one address.
     pub per_address: usize,
 }
 
 impl Limits {
+    /// The limits `[dicom]` asks for.
     pub fn of(config: &crate::config::DicomConfig) -> Limits {
         Limits {
             max: config.max_associations,
@@ -68,7 +73,9 @@ pub struct Admission {
 /// refusal the device retries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
+    /// Every slot this caller may take is in use.
     Full,
+    /// This address already holds its share.
     AddressFull,
 }
 
@@ -83,6 +90,7 @@ pub struct Ticket {
 }
 
 impl Admission {
+    /// No association admitted yet.
     pub fn new(limits: Limits) -> Arc<Admission> {
         Arc::new(Admission {
             limits,
@@ -164,23 +172,31 @@ impl Drop for Ticket {
 /// The titles of an A-ASSOCIATE-RQ that has wholly arrived (still unread on the socket).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
+    /// The caller's AE title, as it sent it (trimmed).
     pub calling_ae: String,
+    /// The AE title it asked for (ours, or not: checked later).
     pub called_ae: String,
 }
 
 /// Why no request was read.
 #[derive(Debug, thiserror::Error)]
 pub enum Early {
+    /// The caller closed the connection first.
     #[error("closed before an association request")]
     Closed,
+    /// The ARTIM timer ran out (PS3.8 9.1.5): a silent or trickling caller.
     #[error("no whole association request within {0:?} of connecting (ARTIM)")]
     Artim(Duration),
+    /// The first PDU was not an A-ASSOCIATE-RQ.
     #[error("a PDU of type {0:#04x} where an association request belongs")]
     NotARequest(u8),
+    /// The request claims more bytes than any real one needs.
     #[error("an association request of {0} bytes, more than the {MAX_REQUEST} read")]
     TooLarge(u32),
+    /// The request could not be parsed.
     #[error("an unreadable association request: {0}")]
     Malformed(String),
+    /// The socket failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

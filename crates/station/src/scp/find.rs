@@ -47,9 +47,11 @@ pub fn answer_charset(declared: &str) -> &'static str {
 
 /// A query identifier, read.
 pub struct Identifier {
+    /// The identifier as received.
     pub object: InMemDicomObject,
     /// Its name, ID and accession decoded by the station's charset code.
     pub keys: QueryText,
+    /// The presentation context's transfer syntax, in which the answers go.
     pub syntax: &'static TransferSyntax,
 }
 
@@ -123,6 +125,7 @@ pub fn date_matches(key: &str, date: &str) -> bool {
     }
 }
 
+/// Sets a text element of an answer (replacing one the query carried).
 pub fn put_str(obj: &mut InMemDicomObject, tag: Tag, vr: VR, value: &str) {
     obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
 }
@@ -194,6 +197,7 @@ pub fn answer_find(
     reply_find(assoc, request, context_id, status::SUCCESS, None)
 }
 
+/// Sends one P-DATA value (a command or a data set) on the association.
 pub fn send_pdv(
     assoc: &mut ServerAssociation<TcpStream>,
     context_id: u8,

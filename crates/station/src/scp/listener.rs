@@ -35,11 +35,15 @@ use crate::config::DicomConfig;
 use crate::ingest::Ingest;
 use crate::metrics::Activity;
 
+/// Why the DICOM listener could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ListenerError {
+    /// The port is taken or not allowed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: String,
+        /// What the operating system said.
         source: std::io::Error,
     },
 }
@@ -58,6 +62,7 @@ pub struct Listener {
 }
 
 impl Listener {
+    /// Binds the listener's socket; nothing is accepted until it runs.
     pub fn bind(
         config: &DicomConfig,
         ingest: Arc<Ingest>,
@@ -88,6 +93,7 @@ impl Listener {
         self
     }
 
+    /// The address bound (the port chosen when `[dicom] port` is 0).
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.socket.local_addr()
     }

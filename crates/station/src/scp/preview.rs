@@ -18,17 +18,27 @@ use crate::convert::thumbnail;
 use crate::dicom::waveform::{self, EcgWaveform, WaveformError};
 use crate::store::{self, Store};
 
+/// Why no preview was made.
 #[derive(Debug, thiserror::Error)]
 pub enum PreviewError {
+    /// The index holds no such instance.
     #[error("no instance {0}")]
     NotFound(String),
+    /// The instance has no pixel data (a report, an ECG).
     #[error("instance {0} has no image to show")]
     NoImage(String),
+    /// The pixels could not be decoded or drawn.
     #[error("cannot render {sop}: {message}")]
-    Render { sop: String, message: String },
+    Render {
+        /// The SOP Instance UID.
+        sop: String,
+        /// What the decoder said.
+        message: String,
+    },
     /// Every decode slot was taken for longer than a request waits (`renders`).
     #[error("the station is busy making other previews")]
     Busy,
+    /// The index could not be read.
     #[error(transparent)]
     Store(#[from] store::StoreError),
 }

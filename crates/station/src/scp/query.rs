@@ -26,11 +26,15 @@ use crate::store::{audit, Store};
 
 /// Patient Root Query/Retrieve Information Model – FIND, MOVE, GET (PS3.4 §C.6.1).
 pub const PATIENT_ROOT_FIND: &str = "1.2.840.10008.5.1.4.1.2.1.1";
+/// Patient Root C-MOVE.
 pub const PATIENT_ROOT_MOVE: &str = "1.2.840.10008.5.1.4.1.2.1.2";
+/// Patient Root C-GET.
 pub const PATIENT_ROOT_GET: &str = "1.2.840.10008.5.1.4.1.2.1.3";
 /// Study Root Query/Retrieve Information Model – FIND, MOVE, GET (PS3.4 §C.6.2).
 pub const STUDY_ROOT_FIND: &str = "1.2.840.10008.5.1.4.1.2.2.1";
+/// Study Root C-MOVE.
 pub const STUDY_ROOT_MOVE: &str = "1.2.840.10008.5.1.4.1.2.2.2";
+/// Study Root C-GET.
 pub const STUDY_ROOT_GET: &str = "1.2.840.10008.5.1.4.1.2.2.3";
 
 /// Whether `sop_class` is one of the Q/R models we serve.
@@ -49,9 +53,13 @@ pub fn is_query_retrieve(sop_class: &str) -> bool {
 /// Query/Retrieve Level (0008,0052).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
+    /// "PATIENT": one answer per patient.
     Patient,
+    /// "STUDY".
     Study,
+    /// "SERIES".
     Series,
+    /// "IMAGE": one answer per instance.
     Image,
 }
 
@@ -68,6 +76,7 @@ impl Level {
 
 /// A Q/R identifier, read.
 pub struct Query {
+    /// The level asked for.
     pub level: Level,
     /// What the unique keys narrow the index to.
     pub filter: QrFilter,

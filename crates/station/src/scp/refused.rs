@@ -26,10 +26,13 @@ pub struct RefusedCaller {
     pub last_at: i64,
 }
 
+/// Worklist callers refused since the start, at most [`MAX_CALLERS`]: what the Settings page lists.
 #[derive(Debug, Default)]
 pub struct RefusedCallers(Mutex<Vec<RefusedCaller>>);
 
 impl RefusedCallers {
+    /// Notes a refusal of `calling_ae` from `address` (a known caller: its count, time and
+    /// address move on; a new one past the bound forgets the oldest).
     pub fn record(&self, calling_ae: &str, address: &str) {
         let mut list = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let now = crate::store::now_ms();

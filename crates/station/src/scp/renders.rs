@@ -26,6 +26,7 @@ pub struct Permit<'a> {
 }
 
 impl Gate {
+    /// A gate letting `limit` decodes run at once.
     pub const fn new(limit: usize) -> Gate {
         Gate {
             limit,

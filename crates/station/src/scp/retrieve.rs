@@ -37,12 +37,19 @@ use crate::store::Store;
 
 /// What a retrieve needs beyond the request: who asked, where files are, where a move may go.
 pub struct Retrieve<'a> {
+    /// The index: what the identifier matches, and the audit entry.
     pub store: &'a Store,
+    /// Where the instance files are.
     pub data_dir: &'a Path,
+    /// Who asked (checked against `[dicom] query_callers`, named in the audit trail).
     pub calling_ae: &'a str,
+    /// Our AE title, the calling AE of a C-MOVE's own association.
     pub our_ae: &'a str,
+    /// Where a C-MOVE may send (`[[dicom.move_destinations]]`); others get A801.
     pub destinations: &'a [MoveDestination],
+    /// The largest PDU we send on a C-MOVE's association.
     pub max_pdu_length: u32,
+    /// How long a C-MOVE destination may stay silent before we give up on it.
     pub idle: std::time::Duration,
 }
 

@@ -22,16 +22,27 @@ const HEADER: usize = 6;
 /// Read at most this much per system call.
 const CHUNK: usize = 64 * 1024;
 
+/// Why a PDU could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum WireError {
+    /// Nothing whole arrived within the deadline: the peer stalled.
     #[error("no whole PDU within {0:?} (idle deadline)")]
     Idle(Duration),
+    /// The peer closed the connection.
     #[error("the peer closed the connection")]
     Closed,
+    /// The PDU is larger than the maximum length we advertised (PS3.8 D.1).
     #[error("a PDU of {length} bytes, more than the {max} we advertised")]
-    TooLarge { length: u32, max: u32 },
+    TooLarge {
+        /// The length the PDU claims.
+        length: u32,
+        /// What we advertised.
+        max: u32,
+    },
+    /// The PDU could not be parsed.
     #[error("an unreadable PDU: {0}")]
     Malformed(String),
+    /// The socket failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

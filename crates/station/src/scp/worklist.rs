@@ -34,10 +34,15 @@ pub const MODALITY_WORKLIST_FIND: &str = "1.2.840.10008.5.1.4.31";
 /// What a query asks, read from its identifier.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
+    /// Patient's Name key (wildcards `*` `?`), decoded; empty matches all.
     pub patient_name: String,
+    /// Patient ID key; empty matches all.
     pub patient_id: String,
+    /// Accession Number key; empty matches all.
     pub accession: String,
+    /// Modality key of the Scheduled Procedure Step; empty matches all.
     pub modality: String,
+    /// Scheduled Station AE Title key; empty matches all.
     pub station_ae: String,
     /// A date, or a range "from-to" (either end may be empty).
     pub date: String,
@@ -66,6 +71,7 @@ impl Query {
         }
     }
 
+    /// Whether order `o` answers this query.
     pub fn matches(&self, o: &OrderWithPatient) -> bool {
         let single = |key: &str, value: &str| key.is_empty() || wildcard(key, value);
         single(&self.patient_name, &o.patient.name)
