@@ -9,6 +9,7 @@
 // module is documented; then it moves to the crate.
 pub mod actions;
 pub mod api;
+#[deny(missing_docs)]
 pub mod auth;
 #[deny(missing_docs)]
 pub mod changes;

@@ -28,10 +28,19 @@ pub use throttle::{Origin, Scope};
 /// Why a login failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
+    /// No active user with that name and password: one answer for every case, so a guesser
+    /// cannot tell which part was wrong.
     #[error("wrong username or password")]
     BadCredentials,
+    /// Too many failures lately (the throttle); nothing is checked until the wait is over.
     #[error("too many failed logins; try again in {wait:?}")]
-    Throttled { wait: Duration, scope: Scope },
+    Throttled {
+        /// How long until the next try is heard.
+        wait: Duration,
+        /// Which limit was reached.
+        scope: Scope,
+    },
+    /// The index could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -53,6 +62,7 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// Logins, sessions and users over `store`, with `[auth]`'s limits.
     pub fn new(store: Arc<Store>, config: AuthConfig) -> Auth {
         Auth {
             store,
@@ -209,6 +219,7 @@ impl Auth {
         }
     }
 
+    /// Ends the session of `token`; false when there was none.
     pub fn logout(&self, token: &str) -> Result<bool, StoreError> {
         sessions::end(&self.store.lock(), token)
     }

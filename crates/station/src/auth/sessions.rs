@@ -15,7 +15,9 @@ use crate::store::{self, now_ms, StoreError};
 /// A live session and its user.
 #[derive(Debug, Clone)]
 pub struct Session {
+    /// Whose session it is.
     pub user: UserRecord,
+    /// When it ends unless used again, Unix ms.
     pub expires_at: i64,
 }
 
@@ -26,7 +28,9 @@ fn digest(token: &str) -> String {
 /// How long a session lives: `idle_ms` without use, `max_ms` after its login at most.
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetime {
+    /// Unused this long, a session ends (ms).
     pub idle_ms: i64,
+    /// This long after its login, a session ends however used (ms).
     pub max_ms: i64,
 }
 

@@ -82,6 +82,8 @@ struct State {
 /// Entries kept before the ones that lock nothing are dropped.
 const MAX_ENTRIES: usize = 10_000;
 
+/// Failed logins counted per username and origin and per origin, in memory: past a limit,
+/// logins from there wait out the lockout.
 pub struct Throttle {
     per_user: u32,
     per_origin: u32,
@@ -94,6 +96,7 @@ fn remaining(until: Option<Instant>, now: Instant) -> Option<Duration> {
 }
 
 impl Throttle {
+    /// A throttle with `[auth]`'s limits and lockout, nothing counted yet.
     pub fn new(config: &AuthConfig) -> Throttle {
         Throttle {
             per_user: config.max_failed_logins.max(1),

@@ -35,16 +35,22 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(5 * 366 * 24 * 3600);
 /// `not_found`.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
+    /// The name has characters or a length a name may not have.
     #[error("a token name is 1 to 64 letters, digits, '.', '_' or '-'")]
     BadName,
+    /// Tokens may not administer.
     #[error("a token cannot have the admin role: administration needs a person")]
     AdminRole,
+    /// The lifetime is outside what a token may have.
     #[error("a token lasts from one second to five years")]
     BadLifetime,
+    /// The name is taken, by a live or a revoked token.
     #[error("a token named {0} exists (revoked tokens keep their names)")]
     Exists(String),
+    /// No live token has that name.
     #[error("no live token {0}")]
     NotFound(String),
+    /// The index could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

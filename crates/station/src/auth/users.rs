@@ -17,20 +17,26 @@ use crate::store::{self, audit, Store, StoreError};
 /// Why a user change was refused; the API turns these into `invalid` / `conflict` / `not_found`.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
+    /// The username has characters or a length a username may not have.
     #[error("a username is 1 to 64 letters, digits, '.', '_' or '-'")]
     BadUsername,
+    /// The password is too short or too long.
     #[error(
         "a password has {} to {} characters",
         password::MIN_LENGTH,
         password::MAX_LENGTH
     )]
     WeakPassword,
+    /// The username is taken.
     #[error("user {0} already exists")]
     Exists(String),
+    /// No user has that name.
     #[error("no user {0}")]
     NotFound(String),
+    /// The change would leave nobody to administer the station.
     #[error("the last active admin cannot be removed or demoted")]
     LastAdmin,
+    /// The index could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -44,10 +50,13 @@ impl From<rusqlite::Error> for UserError {
 /// What to change; `None` keeps the current value.
 #[derive(Debug, Clone, Default)]
 pub struct UserChange {
+    /// The name shown in the UI and the audit trail.
     pub display_name: Option<String>,
+    /// A new role (the last active admin keeps theirs); it ends the user's sessions.
     pub role: Option<Role>,
     /// A new password (checked and hashed here); it ends the user's sessions.
     pub password: Option<String>,
+    /// Deactivated users cannot log in; their sessions end.
     pub active: Option<bool>,
 }
 
