@@ -188,6 +188,7 @@ impl Poller {
             &hit.study_uid,
             &hit.series_uid,
             &hit.sop_instance_uid,
+            crate::upstream::wado::AS_STORED,
             &mut staging,
         ))?;
         let staged = staging.finish().map_err(IngestError::from)?;

@@ -17,7 +17,7 @@ use crate::events::{Event, Events};
 use crate::ingest::{Ingest, IngestError};
 use crate::store::retention::{self as index, PurgedInstance};
 use crate::store::{HubProblem, Store, StoreError};
-use crate::upstream::{Hub, UpstreamError};
+use crate::upstream::{wado, Hub, UpstreamError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -167,7 +167,10 @@ impl FetchBack {
     }
 }
 
-/// One instance from the first hub that gives it; the last hub's error otherwise.
+/// One instance from the first hub that gives it; the last hub's error otherwise. Each hub is
+/// asked for the file as it stored it, then, when that is not the file deleted (a destination
+/// with a lossless `transfer_syntax` holds a compressed copy), in Explicit VR Little Endian:
+/// the hub decodes it, and restore checks the pixels against the fingerprint kept.
 fn fetch_one(
     runtime: &tokio::runtime::Runtime,
     hubs: &[Hub],
@@ -175,12 +178,19 @@ fn fetch_one(
     instance: &PurgedInstance,
 ) -> Result<(), FetchError> {
     let mut last = None;
-    for hub in hubs {
+    let asks = hubs.iter().flat_map(|hub| {
+        [
+            (hub, wado::AS_STORED),
+            (hub, wado::EXPLICIT_VR_LITTLE_ENDIAN),
+        ]
+    });
+    for (hub, transfer_syntax) in asks {
         let mut staging = ingest.stage()?;
         let got = runtime.block_on(hub.retrieve_instance(
             &instance.study_uid,
             &instance.series_uid,
             &instance.sop_instance_uid,
+            transfer_syntax,
             &mut staging,
         ));
         match got {

@@ -18,14 +18,23 @@ const MAX_PART_BYTES: u64 = 1024 * 1024 * 1024;
 /// Bytes of preamble and part headers read before the content must have begun.
 const MAX_HEADER_BYTES: usize = 64 * 1024;
 
+/// Asks a hub for an instance as it stored it.
+pub const AS_STORED: &str = "*";
+/// Explicit VR Little Endian: what a hub is asked for when the stored form (a compressed copy
+/// this station sent) is not the file it deleted.
+pub const EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1";
+
 impl Hub {
     /// Writes the PS3.10 bytes of one instance into `out`:
-    /// `GET {base}/studies/{s}/series/{se}/instances/{i}`. Returns how many were written.
+    /// `GET {base}/studies/{s}/series/{se}/instances/{i}`, in the transfer syntax the hub
+    /// stored it in ([`AS_STORED`]) or in the one asked for (PS3.18 8.7.3.5.2: the hub
+    /// transcodes). Returns how many were written.
     pub async fn retrieve_instance(
         &self,
         study_uid: &str,
         series_uid: &str,
         sop_instance_uid: &str,
+        transfer_syntax: &str,
         out: &mut impl Write,
     ) -> Result<u64, UpstreamError> {
         let url = format!(
@@ -37,7 +46,9 @@ impl Hub {
         );
         let request = self.client.get(&url).header(
             ACCEPT,
-            "multipart/related; type=\"application/dicom\"; transfer-syntax=*",
+            format!(
+                "multipart/related; type=\"application/dicom\"; transfer-syntax={transfer_syntax}"
+            ),
         );
         let mut response = self.open(request).await?;
         if !response.status().is_success() {
