@@ -24,6 +24,7 @@ pub mod disk;
 pub mod events;
 #[deny(missing_docs)]
 pub mod http;
+#[deny(missing_docs)]
 pub mod ingest;
 #[deny(missing_docs)]
 pub mod lifecycle;

@@ -38,7 +38,7 @@ impl Ingest {
 
 /// Moves a file found under `instances/` back into staging (same filesystem: a rename) and
 /// hashes it, so recovery can commit it through the one ingest path.
-pub fn restage(tmp_dir: &Path, path: &Path) -> Result<StagedFile, IngestError> {
+pub(crate) fn restage(tmp_dir: &Path, path: &Path) -> Result<StagedFile, IngestError> {
     let mut staging = Staging::create(tmp_dir)?;
     let mut input = BufReader::new(File::open(path)?);
     io::copy(&mut input, &mut staging)?;

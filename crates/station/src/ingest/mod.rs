@@ -10,7 +10,7 @@
 pub mod file;
 pub mod quarantine;
 mod restore;
-pub mod staging;
+pub(crate) mod staging;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -21,22 +21,37 @@ use crate::dicom::bounds;
 use crate::dicom::header::{self, HeaderError};
 use crate::dicom::part10::{self, FileMeta};
 use crate::store::{self, NewInstance, QuarantineReason, Source, Store, StoreError};
-pub use staging::{StagedFile, Staging};
+pub(crate) use staging::{StagedFile, Staging};
 
+/// Why an arriving object was not stored. Only `Unreadable` is about the object itself (it goes
+/// to quarantine); the others are the station's trouble, and the sender may try again later.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    /// Free space is under `storage.min_free_mb`: nothing new is accepted (a device sees A700).
     #[error("free disk space {free_mb} MB is below the configured floor of {floor_mb} MB; new images are refused until space is freed")]
-    DiskFull { free_mb: u64, floor_mb: u64 },
+    DiskFull {
+        /// Free space on the data directory's disk, in MiB.
+        free_mb: u64,
+        /// The configured floor, in MiB.
+        floor_mb: u64,
+    },
+    /// Reading, writing, fsyncing or renaming a file failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
     /// The bytes are not an object we can store: they go to quarantine with the refusal.
     #[error("{0}")]
     Unreadable(Refusal),
+    /// The index could not be read or written; nothing was stored.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Bytes meant to put back a purged file are not the ones deleted.
     #[error("the file is not the one deleted (SHA-256 {found}, expected {expected})")]
-    NotTheSame { expected: String, found: String },
+    NotTheSame {
+        /// The SHA-256 (hex) recorded for the deleted file.
+        expected: String,
+        /// The SHA-256 (hex) of the bytes offered.
+        found: String,
+    },
 }
 
 /// Why a file cannot be stored: the reason a person is told (in their language, by the
@@ -44,11 +59,14 @@ pub enum IngestError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{detail}")]
 pub struct Refusal {
+    /// The kind of problem, which the screens translate.
     pub reason: QuarantineReason,
+    /// What exactly is wrong, in English (written to `<file>.reason.txt`).
     pub detail: String,
 }
 
 impl Refusal {
+    /// A refusal for `reason` with this detail.
     pub fn new(reason: QuarantineReason, detail: impl Into<String>) -> Refusal {
         Refusal {
             reason,
@@ -79,22 +97,30 @@ impl From<HeaderError> for IngestError {
 /// What happened to one arriving object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
+    /// A new instance, durable and indexed.
     Stored {
+        /// The new index row's id.
         instance_id: i64,
+        /// The study it belongs to.
         study_uid: String,
     },
     /// Same SOP Instance UID, same bytes: acknowledged, not stored twice.
     Duplicate {
+        /// The index row of the copy already stored.
         existing_id: i64,
     },
     /// Same SOP Instance UID, different bytes: both kept, this one flagged for a person.
     StoredForReview {
+        /// The new index row's id.
         instance_id: i64,
+        /// The study it belongs to.
         study_uid: String,
+        /// Why a person must look (which stored instance it collides with).
         reason: String,
     },
 }
 
+/// The ingest path over one data directory and its index; shared (`Arc`) by every receiver.
 pub struct Ingest {
     data_dir: PathBuf,
     tmp_dir: PathBuf,
@@ -123,16 +149,16 @@ impl Ingest {
         })
     }
 
-    pub fn store(&self) -> &Arc<Store> {
+    pub(crate) fn store(&self) -> &Arc<Store> {
         &self.store
     }
 
-    pub fn data_dir(&self) -> &Path {
+    pub(crate) fn data_dir(&self) -> &Path {
         &self.data_dir
     }
 
     /// Refuses new data when the disk is under the floor (the device sees status A700).
-    pub fn check_space(&self) -> Result<(), IngestError> {
+    pub(crate) fn check_space(&self) -> Result<(), IngestError> {
         let free = fs4::available_space(&self.data_dir)?;
         if free < self.min_free_bytes {
             return Err(IngestError::DiskFull {
@@ -144,14 +170,14 @@ impl Ingest {
     }
 
     /// Opens a staging file, after checking the disk floor.
-    pub fn stage(&self) -> Result<Staging, IngestError> {
+    pub(crate) fn stage(&self) -> Result<Staging, IngestError> {
         self.check_space()?;
         Ok(Staging::create(&self.tmp_dir)?)
     }
 
     /// Stages a PS3.10 object whose dataset arrives in pieces (the listener): writes the
     /// preamble and meta group, then the caller writes the dataset bytes as received.
-    pub fn stage_part10(
+    pub(crate) fn stage_part10(
         &self,
         sop_class_uid: &str,
         sop_instance_uid: &str,
@@ -168,7 +194,11 @@ impl Ingest {
 
     /// Reads the staged object's header, places it and indexes it. On error nothing remains:
     /// neither the staged file, nor a file under a final name, nor a row.
-    pub fn commit(&self, mut staged: StagedFile, source: &Source) -> Result<Outcome, IngestError> {
+    pub(crate) fn commit(
+        &self,
+        mut staged: StagedFile,
+        source: &Source,
+    ) -> Result<Outcome, IngestError> {
         let header = header::read_part10(&staged.path)?;
         // The whole structure, not only the header: a dataset cut short (inside Pixel Data
         // too), lying about a length or nested past reason is refused now, not acknowledged
@@ -291,7 +321,7 @@ impl Ingest {
     /// (no device was told "success" for them), and complete files under `instances/` that have
     /// no row (a crash between rename and commit) are indexed; one that cannot be read goes to
     /// quarantine (reason `orphan`). Returns how many were indexed.
-    pub fn recover(&self) -> Result<usize, IngestError> {
+    pub(crate) fn recover(&self) -> Result<usize, IngestError> {
         for entry in std::fs::read_dir(&self.tmp_dir)? {
             let path = entry?.path();
             tracing::info!(path = %path.display(), "removing unfinished staging file");
@@ -349,7 +379,7 @@ impl Ingest {
 
 /// Preamble, "DICM" and the file meta group (PS3.10 §7.1) for an object received over the
 /// network, whose dataset bytes follow unchanged.
-pub fn part10_prefix(
+pub(crate) fn part10_prefix(
     sop_class_uid: &str,
     sop_instance_uid: &str,
     transfer_syntax: &str,

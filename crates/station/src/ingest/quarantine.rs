@@ -42,7 +42,7 @@ pub fn quarantine_file(
 
 /// `dir/name`, or `dir/name.1`, `.2`… when taken: a second bad file of the same name must not
 /// overwrite the first.
-pub fn unique_dest(dir: &Path, file: &Path) -> PathBuf {
+pub(crate) fn unique_dest(dir: &Path, file: &Path) -> PathBuf {
     let name = file
         .file_name()
         .map(|n| n.to_os_string())

@@ -28,7 +28,11 @@ impl Ingest {
     /// Puts `staged` back as the file of purged instance `instance_id`. Refused (and the staged
     /// file deleted) when it is not the image deleted; nothing to do when the instance is not
     /// purged (its file is there).
-    pub fn restore(&self, mut staged: StagedFile, instance_id: i64) -> Result<(), IngestError> {
+    pub(crate) fn restore(
+        &self,
+        mut staged: StagedFile,
+        instance_id: i64,
+    ) -> Result<(), IngestError> {
         let Some(kept) = retention::purged_file(&self.store.lock(), instance_id)? else {
             return Ok(());
         };
