@@ -32,6 +32,7 @@ pub mod lifecycle;
 pub mod logfile;
 #[deny(missing_docs)]
 pub mod metrics;
+#[deny(missing_docs)]
 pub mod options;
 pub mod registry;
 pub mod reports;
@@ -42,4 +43,5 @@ pub mod serve;
 pub mod storage;
 pub mod store;
 pub mod upstream;
+#[deny(missing_docs)]
 pub mod watch;

@@ -31,6 +31,8 @@ impl ConfigArgs {
 /// addresses a clinic most often changes on the command line.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ServeArgs {
+    /// Which configuration file and data directory (a doc comment on a `flatten` field does
+    /// not reach `--help`).
     #[command(flatten)]
     pub config: ConfigArgs,
     /// The station's own DICOM AE title (overrides `dicom.ae_title`).
@@ -45,6 +47,7 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The configuration with these flags applied over what the file (or the defaults) say.
     pub fn load(&self) -> Result<Config, ConfigError> {
         self.config.load(Overrides {
             ae_title: self.ae_title.clone(),
