@@ -21,6 +21,7 @@ pub mod diagnose;
 pub mod dicom;
 #[deny(missing_docs)]
 pub mod disk;
+#[deny(missing_docs)]
 pub mod events;
 #[deny(missing_docs)]
 pub mod http;
@@ -40,6 +41,7 @@ pub mod reports;
 pub mod scp;
 #[deny(missing_docs)]
 pub mod serve;
+#[deny(missing_docs)]
 pub mod storage;
 pub mod store;
 pub mod upstream;

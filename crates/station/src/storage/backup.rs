@@ -20,33 +20,55 @@ use crate::config::Config;
 use crate::store::upkeep::{self, Contents};
 use crate::store::{self, StoreError};
 
-pub const MANIFEST: &str = "manifest.json";
-pub const INDEX: &str = "station.db";
+pub(crate) const MANIFEST: &str = "manifest.json";
+pub(crate) const INDEX: &str = "station.db";
+/// The backup's copy of the settings, secrets hidden (compare by hand; never restored).
 pub const SETTINGS: &str = "station.toml";
 /// Nightly backups are folders named `station-YYYYMMDD-HHMMSS` (local time) in the backup
 /// directory; only those are rotated.
 const NIGHTLY_PREFIX: &str = "station-";
 
+/// Why a backup or a restore did not happen (nothing was replaced).
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
+    /// Reading, writing or renaming a file failed.
     #[error("{path}: {source}")]
-    Io { path: String, source: io::Error },
+    Io {
+        /// The file or folder concerned.
+        path: String,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// The index could not be copied, opened or audited.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The data directory has no `station.db` to back up (the path).
     #[error("no station database at {0}")]
     NoIndex(String),
+    /// The output folder (the path) already holds a backup.
     #[error("{0} already holds a backup; choose an empty folder")]
     NotEmpty(String),
+    /// The folder (first) has no readable manifest (second: why).
     #[error("{0} is not a backup (no readable {MANIFEST}): {1}")]
     NoManifest(String, String),
+    /// A file is missing or differs from the manifest's size or SHA-256.
     #[error("the backup is damaged: {0}")]
     Damaged(String),
+    /// The backup comes from a newer station: its schema has more migrations than this one.
     #[error("the backup's index has schema {found}, newer than this station knows ({known}); restore it with a newer station")]
-    TooNew { found: i64, known: usize },
+    TooNew {
+        /// The backup's schema version (`PRAGMA user_version`).
+        found: i64,
+        /// How many migrations this station knows.
+        known: usize,
+    },
+    /// A station holds the data directory's lock (the path): never restore under it.
     #[error("a station is running on {0}; stop it before restoring")]
     Running(String),
+    /// The data directory (the path) has an index and `force` was not given.
     #[error("{0} already holds an index; use --force to replace it (the old one is kept aside)")]
     IndexExists(String),
+    /// The settings or the manifest could not be serialized.
     #[error("encoding: {0}")]
     Encode(String),
 }
@@ -61,19 +83,24 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> BackupError + '_ {
 /// One file of a backup, as the manifest lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileEntry {
+    /// Length in bytes.
     pub size: u64,
+    /// SHA-256, lower-case hex.
     pub sha256: String,
 }
 
 /// `manifest.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The version of the station that wrote it.
     pub station_version: String,
     /// Local time, RFC 3339.
     pub created_at: String,
+    /// The same time, in milliseconds since the Unix epoch (when the copy started).
     pub created_at_ms: i64,
     /// The data directory it was taken from.
     pub data_dir: String,
+    /// The copied index's schema version and counts.
     #[serde(flatten)]
     pub contents: Contents,
     /// Each file of the backup by name (the manifest itself aside).
@@ -204,7 +231,9 @@ pub fn check(dir: &Path) -> Result<Manifest, BackupError> {
 /// What a restore did.
 #[derive(Debug, Clone)]
 pub struct Restored {
+    /// The manifest of the backup restored.
     pub manifest: Manifest,
+    /// The index file now in place (`station.db` in the data directory).
     pub index: PathBuf,
     /// Where the index it replaced was put (with `--force`).
     pub previous: Option<PathBuf>,

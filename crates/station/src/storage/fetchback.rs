@@ -19,17 +19,22 @@ use crate::store::retention::{self as index, PurgedInstance};
 use crate::store::{HubProblem, Store, StoreError};
 use crate::upstream::{wado, Hub, UpstreamError};
 
+/// Why a fetch-back stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// No destination that verified the study is configured any more.
     #[error("no hub that holds study {0} is configured")]
     NoHub(String),
+    /// The hub did not answer, refused, or sent something that is not the file.
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
+    /// The fetched bytes could not be put back (not the file deleted, disk full, I/O).
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    /// The index could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The async runtime the HTTP client needs could not be started.
     #[error("cannot start the HTTP client: {0}")]
     Runtime(std::io::Error),
 }
@@ -47,9 +52,11 @@ impl FetchError {
 /// How a study's fetch-back is going.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FetchProgress {
-    /// Files to fetch when it started, and fetched so far.
+    /// Files to fetch when it started.
     pub total: usize,
+    /// Files fetched and put back so far.
     pub done: usize,
+    /// Still going (false once it finished or failed).
     pub running: bool,
     /// Why it stopped, when it failed (raw).
     pub error: Option<String>,
@@ -67,6 +74,7 @@ pub struct FetchBack {
 }
 
 impl FetchBack {
+    /// No fetch-back yet; the end of each is announced on `events` (`StudyChanged`).
     pub fn new(store: Arc<Store>, events: Events) -> FetchBack {
         FetchBack {
             store,

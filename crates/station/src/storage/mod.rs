@@ -26,13 +26,18 @@ use sha2::{Digest, Sha256};
 use crate::store::runs::{self, StorageRun};
 use crate::store::{Store, StoreError};
 
+/// Why a purge (or its plan) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    /// The index could not be read or written.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A file could not be deleted.
     #[error("cannot delete {path}: {source}")]
     File {
+        /// The file, as shown to a person.
         path: String,
+        /// The operating system's error.
         source: std::io::Error,
     },
 }

@@ -26,11 +26,14 @@ use crate::store::{audit, Store};
 /// The disk holding the data directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Disk {
+    /// The disk's size, in bytes.
     pub total_bytes: u64,
+    /// Space this process may still use, in bytes.
     pub free_bytes: u64,
 }
 
 impl Disk {
+    /// The disk holding `data_dir`, as it is now.
     pub fn of(data_dir: &Path) -> std::io::Result<Disk> {
         Ok(Disk {
             total_bytes: fs4::total_space(data_dir)?,
@@ -38,6 +41,7 @@ impl Disk {
         })
     }
 
+    /// Bytes not free (never negative).
     pub fn used_bytes(&self) -> u64 {
         self.total_bytes.saturating_sub(self.free_bytes)
     }
@@ -54,11 +58,14 @@ impl Disk {
 /// The disk marks of `[storage]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Marks {
+    /// Above this used percentage, delivered studies go early (100: never).
     pub high_water_percent: u8,
+    /// Early deletion stops once use is at or under this percentage.
     pub low_water_percent: u8,
 }
 
 impl Marks {
+    /// The marks `config` sets.
     pub fn of(config: &crate::config::Config) -> Marks {
         Marks {
             high_water_percent: config.storage.high_water_percent,
@@ -80,10 +87,15 @@ pub enum PurgeReason {
 /// One study in a plan.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlannedStudy {
+    /// The study's Study Instance UID.
     pub study_uid: String,
+    /// Its Study Date as stored (DICOM `YYYYMMDD`, may be empty).
     pub study_date: String,
+    /// Its series' modalities, e.g. `DX` or `US,SR`.
     pub modalities: String,
+    /// How many of its files are on disk.
     pub files: i64,
+    /// Their total size, in bytes.
     pub bytes: i64,
     /// Set when it goes.
     pub purge: Option<PurgeReason>,
@@ -100,11 +112,17 @@ pub struct PlannedStudy {
 pub struct Plan {
     /// The time the plan was made for (Unix ms).
     pub at: i64,
+    /// The disk as measured (none: unknown, and no early deletion).
     pub disk: Option<Disk>,
+    /// The high-water mark the plan used, in percent.
     pub high_water_percent: u8,
+    /// The low-water mark the plan used, in percent.
     pub low_water_percent: u8,
+    /// The studies whose files would go, with why.
     pub purge: Vec<PlannedStudy>,
+    /// The studies that stay, with why.
     pub keep: Vec<PlannedStudy>,
+    /// The bytes the purge would free.
     pub purge_bytes: i64,
     /// The disk is above the high-water mark and would still be after this plan: what is
     /// left is held for reasons a full disk does not override (not delivered, held ...).
@@ -191,8 +209,11 @@ impl Plan {
 /// What a run did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Outcome {
+    /// The Study Instance UIDs whose files were deleted.
     pub studies: Vec<String>,
+    /// How many files were deleted.
     pub files: u64,
+    /// How many bytes that freed.
     pub bytes: u64,
     /// Studies planned but no longer due when their turn came (a new instance, a hold).
     pub skipped: usize,
@@ -200,8 +221,11 @@ pub struct Outcome {
 
 /// The running engine's purge: its store, data directory and event bus.
 pub struct Purger<'a> {
+    /// The index the purge records in (rows kept, files marked purged, audit).
     pub store: &'a Store,
+    /// The data directory the files are deleted under.
     pub data_dir: &'a Path,
+    /// Where each purged study's change is announced.
     pub events: &'a Events,
 }
 

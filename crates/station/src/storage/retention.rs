@@ -20,6 +20,7 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 /// What the policy reads of the settings.
 #[derive(Debug, Clone)]
 pub struct Policy {
+    /// Days a delivered study's files stay (`[storage] keep_days_after_delivery`).
     pub keep_days_after_delivery: u64,
     /// Days after delivery the report poller keeps looking (`[reports] poll_days`).
     pub poll_days: u64,
@@ -29,6 +30,7 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The policy `config` sets.
     pub fn of(config: &crate::config::Config) -> Policy {
         Policy {
             keep_days_after_delivery: config.storage.keep_days_after_delivery,
@@ -81,7 +83,9 @@ pub enum Verdict {
     Due,
     /// It stays, until `until` (ms) for a soft reason.
     Keep {
+        /// Why it stays.
         reason: KeepReason,
+        /// When a soft reason runs out (Unix ms); none for a reason with no end date.
         until: Option<i64>,
     },
 }

@@ -22,12 +22,21 @@ use crate::store::{self, QuarantineReason, StorageRunKind, Store, StoreError};
 /// Files under `instances/` without a row younger than this are not judged yet.
 pub const GRACE: Duration = Duration::from_secs(120);
 
+/// Why the check could not finish (a problem it finds is in the [`Report`], not an error).
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
+    /// The index could not be read.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A folder under `instances/` could not be listed.
     #[error("reading {path}: {detail}")]
-    Walk { path: String, detail: String },
+    Walk {
+        /// The folder or file concerned.
+        path: String,
+        /// The error met.
+        detail: String,
+    },
+    /// A file the index does not know could not be moved to quarantine.
     #[error("quarantining an unknown file: {0}")]
     Quarantine(#[from] IngestError),
 }
@@ -36,8 +45,11 @@ pub enum VerifyError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Problem {
+    /// No file where the row says.
     Missing,
+    /// The file's length is not the one recorded.
     SizeDiffers,
+    /// Same length, another SHA-256 (only looked at with `rehash`).
     HashDiffers,
     /// It is there but cannot be read (permissions, a failing disk).
     Unreadable,
@@ -46,31 +58,41 @@ pub enum Problem {
 /// An index row whose file is not as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileProblem {
+    /// The index row's id.
     pub instance_id: i64,
     /// Relative to the data directory.
     pub path: String,
+    /// What is wrong.
     pub problem: Problem,
     /// What the index and the disk say (size in bytes, or SHA-256), or the I/O error.
     pub expected: String,
+    /// What the disk says (or the I/O error), beside `expected`.
     pub found: String,
 }
 
 /// A file under `instances/` the index does not know, and where it was moved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Orphan {
+    /// Where it was, relative to the data directory.
     pub path: String,
+    /// Where it is now, under `quarantine/`.
     pub quarantined_to: String,
 }
 
+/// What one integrity check found (recorded as a storage run; shown by `station verify`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Report {
     /// Index rows looked at.
     pub checked: u64,
+    /// Whether every file was hashed, not only its size compared.
     pub rehashed: bool,
     /// Bytes read to hash them (0 without `rehash`).
     pub bytes_hashed: u64,
+    /// How long the check took, in seconds.
     pub seconds: f64,
+    /// Index rows whose file is not as recorded.
     pub files: Vec<FileProblem>,
+    /// Files without a row, now in quarantine.
     pub orphans: Vec<Orphan>,
     /// Files without a row too young to judge (see [`GRACE`]).
     pub too_new: u64,

@@ -1393,9 +1393,15 @@ export interface components {
         };
         /** @description The disk holding the data directory. */
         Disk: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Space this process may still use, in bytes.
+             */
             free_bytes: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The disk's size, in bytes.
+             */
             total_bytes: number;
         };
         /** @description One multiplex group, ready to plot. */
@@ -1430,65 +1436,96 @@ export interface components {
             field?: string | null;
             message: string;
         };
+        /**
+         * @description One change worth refreshing a view for; serialized with a `type` tag in snake_case (the
+         *     shape the browser's event stream and the desktop window receive).
+         */
         Event: {
+            /**
+             * @description How the study's latest instance arrived: `dicom`, `folder`, `import`, `recovery` or
+             *     `report` (empty if unknown).
+             */
             source: string;
+            /** @description The study the instance belongs to. */
             study_uid: string;
             /** @enum {string} */
             type: "instance_received";
         } | {
+            /** @description Its state now. */
             state: components["schemas"]["StudyState"];
+            /** @description The study that changed. */
             study_uid: string;
             /** @enum {string} */
             type: "study_changed";
         } | {
+            /** @description The destination's configured name. */
             destination: string;
+            /** @description Whether its last contact succeeded. */
             online: boolean;
             /** @enum {string} */
             type: "link_changed";
         } | {
+            /** @description A final report, not a preliminary one. */
             is_final: boolean;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The stored report's id (as in `/api/report/{id}/pdf`).
+             */
             report_id: number;
+            /** @description The study the report is for. */
             study_uid: string;
             /** @enum {string} */
             type: "report_arrived";
         } | {
+            /** @description The overdue study. */
             study_uid: string;
             /** @enum {string} */
             type: "study_overdue";
         } | {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The acknowledged report's id.
+             */
             report_id: number;
             /** @enum {string} */
             type: "report_acknowledged";
+            /** @description Who acknowledged it (username). */
             user: string;
         } | {
+            /** @description The patient's clinic ID. */
             clinic_id: string;
             /** @enum {string} */
             type: "patient_changed";
         } | {
+            /** @description The order's accession number. */
             accession: string;
+            /** @description Its state now. */
             state: components["schemas"]["OrderState"];
             /** @enum {string} */
             type: "order_changed";
         } | {
             /** @enum {string} */
             type: "user_changed";
+            /** @description The user's login name. */
             username: string;
         };
         /** @description How a study's fetch-back is going. */
         FetchProgress: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Files fetched and put back so far.
+             */
             done: number;
             /** @description Why it stopped, when it failed (raw). */
             error?: string | null;
             /** @description No destination that holds the study is configured. */
             no_hub: boolean;
             problem?: null | components["schemas"]["HubProblem"];
+            /** @description Still going (false once it finished or failed). */
             running: boolean;
             /**
              * Format: int64
-             * @description Files to fetch when it started, and fetched so far.
+             * @description Files to fetch when it started.
              */
             total: number;
         };
@@ -1907,30 +1944,50 @@ export interface components {
              */
             at: number;
             disk?: null | components["schemas"]["Disk"];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The high-water mark the plan used, in percent.
+             */
             high_water_percent: number;
+            /** @description The studies that stay, with why. */
             keep: components["schemas"]["PlannedStudy"][];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The low-water mark the plan used, in percent.
+             */
             low_water_percent: number;
             /**
              * @description The disk is above the high-water mark and would still be after this plan: what is
              *     left is held for reasons a full disk does not override (not delivered, held ...).
              */
             only_protected_left: boolean;
+            /** @description The studies whose files would go, with why. */
             purge: components["schemas"]["PlannedStudy"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The bytes the purge would free.
+             */
             purge_bytes: number;
         };
         /** @description One study in a plan. */
         PlannedStudy: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Their total size, in bytes.
+             */
             bytes: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many of its files are on disk.
+             */
             files: number;
             keep?: null | components["schemas"]["KeepReason"];
+            /** @description Its series' modalities, e.g. `DX` or `US,SR`. */
             modalities: string;
             purge?: null | components["schemas"]["PurgeReason"];
+            /** @description Its Study Date as stored (DICOM `YYYYMMDD`, may be empty). */
             study_date: string;
+            /** @description The study's Study Instance UID. */
             study_uid: string;
             /**
              * Format: int64
