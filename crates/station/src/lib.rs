@@ -36,6 +36,7 @@ pub mod metrics;
 #[deny(missing_docs)]
 pub mod options;
 pub mod registry;
+#[deny(missing_docs)]
 pub mod reports;
 #[deny(missing_docs)]
 pub mod scp;

@@ -14,8 +14,10 @@ use crate::config::ReportsConfig;
 /// The language of the printed page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
+    /// Simplified Chinese (the default).
     #[default]
     Zh,
+    /// English.
     En,
 }
 

@@ -13,18 +13,29 @@ use super::sr;
 pub use crate::store::reports::{KeyImage, ReportFilter, ReportSummary, ReportView};
 use crate::store::{self, StoreError};
 
+/// Why a report operation could not be done.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// No report has this id.
     #[error("no report #{0}")]
     NotFound(i64),
+    /// The report (this id) is an SR or a key object selection, not a PDF.
     #[error("report #{0} is not a PDF document")]
     NotPdf(i64),
+    /// Acknowledging needs a user name; an empty one was given.
     #[error("a user name is needed to acknowledge a report")]
     NoUser,
+    /// The index could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The stored report document could not be read.
     #[error("report file {path}: {message}")]
-    File { path: String, message: String },
+    File {
+        /// Its path, relative to the data directory.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// Reports matching `filter`, newest first.

@@ -13,12 +13,17 @@ use dicom_object::mem::InMemDicomObject;
 
 use crate::dicom::charset;
 
-/// The SOP classes of reports the station looks for at the hub.
+/// Basic Text SR Storage (PS3.4 Annex B.5).
 pub const BASIC_TEXT_SR: &str = "1.2.840.10008.5.1.4.1.1.88.11";
+/// Enhanced SR Storage (PS3.4 Annex B.5).
 pub const ENHANCED_SR: &str = "1.2.840.10008.5.1.4.1.1.88.22";
+/// Comprehensive SR Storage (PS3.4 Annex B.5).
 pub const COMPREHENSIVE_SR: &str = "1.2.840.10008.5.1.4.1.1.88.33";
+/// Key Object Selection Document Storage (PS3.4 Annex B.5).
 pub const KEY_OBJECT_SELECTION: &str = "1.2.840.10008.5.1.4.1.1.88.59";
+/// Encapsulated PDF Storage (PS3.4 Annex B.5).
 pub const ENCAPSULATED_PDF: &str = "1.2.840.10008.5.1.4.1.1.104.1";
+/// The SOP classes of reports the station looks for at the hub.
 pub const REPORT_CLASSES: [&str; 5] = [
     BASIC_TEXT_SR,
     ENHANCED_SR,
@@ -30,6 +35,7 @@ pub const REPORT_CLASSES: [&str; 5] = [
 pub use crate::store::reports::{Parsed, ReportKind as Kind};
 
 impl Kind {
+    /// The kind of report a SOP Class UID holds; none for a class that is not a report.
     pub fn of_sop_class(sop_class_uid: &str) -> Option<Kind> {
         match sop_class_uid {
             BASIC_TEXT_SR | ENHANCED_SR | COMPREHENSIVE_SR => Some(Kind::Sr),
@@ -40,6 +46,7 @@ impl Kind {
     }
 }
 
+/// A report document that cannot be read (not DICOM, cut short, or not the kind expected).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot read the report document: {0}")]
 pub struct ParseError(String);
