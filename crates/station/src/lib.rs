@@ -15,6 +15,7 @@ pub mod auth;
 pub mod changes;
 pub mod config;
 pub mod convert;
+#[deny(missing_docs)]
 pub mod demo;
 #[deny(missing_docs)]
 pub mod diagnose;

@@ -38,6 +38,7 @@ pub enum Scale {
 /// One file written by [`write_clinic_day`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DemoFile {
+    /// Where it was written.
     pub path: PathBuf,
     /// The true name in Unicode, PN form (family^given), e.g. "王^小明"; the ISO 2022 patient has
     /// an alphabetic and an ideographic group ("Liu^Yang=刘^洋"), since PS3.5 §6.1.2.5.3 forbids
@@ -45,7 +46,9 @@ pub struct DemoFile {
     pub patient_name: String,
     /// The declared (0008,0005) value, "" when the element is absent.
     pub charset: &'static str,
+    /// Its SOP Instance UID.
     pub sop_instance_uid: String,
+    /// Its Study Instance UID.
     pub study_uid: String,
     /// "DX", "US" or "ECG".
     pub modality: &'static str,
@@ -54,9 +57,13 @@ pub struct DemoFile {
 /// The day all studies are dated (fixed, so the same seed gives the same bytes).
 pub const STUDY_DATE: &str = "20261128";
 
+/// Digital X-Ray Image Storage - For Presentation (PS3.4 Annex B.5).
 pub const DX_FOR_PRESENTATION: &str = "1.2.840.10008.5.1.4.1.1.1.1";
+/// Ultrasound Image Storage (PS3.4 Annex B.5).
 pub const US_IMAGE: &str = "1.2.840.10008.5.1.4.1.1.6.1";
+/// Ultrasound Multi-frame Image Storage (PS3.4 Annex B.5).
 pub const US_MULTIFRAME: &str = "1.2.840.10008.5.1.4.1.1.3.1";
+/// 12-lead ECG Waveform Storage (PS3.4 Annex B.5).
 pub const TWELVE_LEAD_ECG: &str = "1.2.840.10008.5.1.4.1.1.9.1.1";
 
 const INSTITUTION: &str = "城关镇卫生院";
