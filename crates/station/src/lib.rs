@@ -14,6 +14,7 @@ pub mod auth;
 #[deny(missing_docs)]
 pub mod changes;
 pub mod config;
+#[deny(missing_docs)]
 pub mod convert;
 #[deny(missing_docs)]
 pub mod demo;

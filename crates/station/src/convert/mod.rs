@@ -12,14 +12,15 @@
 //! Must never: change or delete the export file (the watcher moves it to done/ or quarantine/),
 //! store an object by any way but `Ingest::commit`, or convert a file its profile does not list.
 
-pub mod aecg;
-pub mod exam;
-pub mod exif;
-pub mod image;
-pub mod modules;
-pub mod patient;
-pub mod pdf;
-pub mod profile;
+// Only the thumbnails are used outside the crate (the preview path and the tests find them).
+pub(crate) mod aecg;
+pub(crate) mod exam;
+pub(crate) mod exif;
+pub(crate) mod image;
+pub(crate) mod modules;
+pub(crate) mod patient;
+pub(crate) mod pdf;
+pub(crate) mod profile;
 pub mod thumbnail;
 
 use std::path::Path;
@@ -57,7 +58,7 @@ struct Converted {
 const MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Turns export files into DICOM objects; one per station, shared by the folder watchers.
-pub struct Converter {
+pub(crate) struct Converter {
     ingest: Arc<Ingest>,
     uids: Uids,
     exams: exam::Exams,

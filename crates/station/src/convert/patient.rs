@@ -36,10 +36,6 @@ impl Assignment {
         Assignment::default()
     }
 
-    pub fn is_assigned(&self) -> bool {
-        !self.patient.id.is_empty() || !self.patient.name.is_empty()
-    }
-
     /// What tells two exams apart: different keys never share a study or series.
     pub fn key(&self) -> String {
         format!(

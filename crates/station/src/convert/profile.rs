@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::path::Path;
 
-pub use crate::config::device::{validate, writes, ExportKind as Kind};
+pub use crate::config::device::{writes, ExportKind as Kind};
 
 /// What the file is, from its first bytes; `Err` says what it is instead, for quarantine.
 pub fn detect(path: &Path) -> Result<Kind, String> {
@@ -68,6 +68,7 @@ fn detect_bytes(head: &[u8]) -> Result<Kind, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::device::validate;
     use crate::config::DeviceProfile;
 
     #[test]

@@ -17,6 +17,7 @@ use image::{DynamicImage, Rgb, RgbImage};
 use super::aecg::Ecg;
 use crate::dicom::waveform::LEADS;
 
+/// The longest side of a thumbnail, in pixels.
 pub const MAX_SIDE: u32 = 512;
 const RENDER_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -105,7 +106,7 @@ pub fn render_pdf(pdf: &Path, data_dir: &Path, sop_instance_uid: &str) -> io::Re
 }
 
 /// A lead II strip (else the first lead) on ECG paper: 4 px per mm, 25 mm/s, 10 mm/mV.
-pub fn draw_ecg(ecg: &Ecg) -> DynamicImage {
+pub(crate) fn draw_ecg(ecg: &Ecg) -> DynamicImage {
     const PX_PER_MM: f64 = 4.0;
     let lead = ecg
         .leads
