@@ -37,6 +37,7 @@ pub mod logfile;
 pub mod metrics;
 #[deny(missing_docs)]
 pub mod options;
+#[deny(missing_docs)]
 pub mod registry;
 #[deny(missing_docs)]
 pub mod reports;

@@ -31,14 +31,24 @@ pub const ATTRIBUTES: [(&str, u32, [u8; 2]); 5] = [
     ("PatientSex", 0x0010_0040, *b"CS"),
 ];
 
+/// Why a corrected copy could not be written (the received file is never changed).
 #[derive(Debug, thiserror::Error)]
 pub enum CorrectionError {
+    /// The index could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Reading the original or writing the copy failed.
     #[error("I/O: {0}")]
     Io(#[from] io::Error),
+    /// The file's structure is one the copier does not rewrite.
     #[error("{path}: {reason}")]
-    Unsupported { path: String, reason: String },
+    Unsupported {
+        /// The original file.
+        path: String,
+        /// What it cannot handle.
+        reason: String,
+    },
+    /// This corrected value has characters the file's declared character set cannot hold.
     #[error("{0:?} cannot be written in the file's character set")]
     Encoding(String),
 }
@@ -49,6 +59,7 @@ impl From<rusqlite::Error> for CorrectionError {
     }
 }
 
+/// The corrections made to study `study_id`, in the order they were made.
 pub fn list(conn: &Connection, study_id: i64) -> Result<Vec<Correction>, StoreError> {
     store::corrections::list(conn, study_id)
 }

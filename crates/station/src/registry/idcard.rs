@@ -17,16 +17,26 @@ pub struct IdCard {
     pub sex: &'static str,
 }
 
+/// Why a string is not a valid resident ID card number (GB 11643).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdCardError {
+    /// Neither 18 characters nor 15 digits (the length found).
     #[error("an ID card number has 18 characters (or 15 digits for an old card), not {0}")]
     Length(usize),
+    /// A character other than a digit, or an X not in last place of 18.
     #[error("an ID card number is digits only, with X allowed as the last of 18")]
     Characters,
+    /// The embedded birth date (YYYYMMDD) is not a calendar date.
     #[error("the ID card number's birth date {0} is not a real date")]
     BirthDate(String),
+    /// The ISO 7064 MOD 11-2 check character does not match: a digit was mistyped.
     #[error("the ID card number's check character is {found}, it should be {expected}: a digit was mistyped")]
-    CheckDigit { found: char, expected: char },
+    CheckDigit {
+        /// The last character as typed.
+        found: char,
+        /// What the first 17 digits call for.
+        expected: char,
+    },
 }
 
 /// ISO 7064 MOD 11-2 weights for the first 17 digits (2^(17-i) mod 11).

@@ -26,12 +26,16 @@ pub struct Identity {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentityField {
+    /// Patient's Name (0010,0010).
     Name,
+    /// Patient's Sex (0010,0040).
     Sex,
+    /// Patient's Birth Date (0010,0030).
     BirthDate,
 }
 
 impl IdentityField {
+    /// The field's name in English, for messages and the log.
     pub fn en(self) -> &'static str {
         match self {
             IdentityField::Name => "name",
@@ -40,6 +44,7 @@ impl IdentityField {
         }
     }
 
+    /// The field's name in Chinese.
     pub fn zh(self) -> &'static str {
         match self {
             IdentityField::Name => "姓名",
@@ -52,8 +57,11 @@ impl IdentityField {
 /// One disagreement: the field, what the device sent and what is registered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Difference {
+    /// Which field.
     pub field: IdentityField,
+    /// What the device sent.
     pub device: String,
+    /// What the registration says.
     pub registered: String,
 }
 

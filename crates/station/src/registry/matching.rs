@@ -30,6 +30,7 @@ use crate::store::{self, audit, OrderState, Route, StoreError, StudyState};
 pub use check::{confirm_patient, patient_check, PatientCheck};
 use check::{device_identity, registered_identity};
 
+/// What matching looks at of study `study_id` (its header values, state and order).
 pub fn study_facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError> {
     store::studies::facts(conn, study_id)
 }
@@ -46,6 +47,7 @@ fn same_modality(order: &str, study: &str) -> bool {
 /// What a study was matched to its order by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchedBy {
+    /// The accession number the device sent.
     Accession,
     /// The Study Instance UID the worklist offered.
     StudyUid,
@@ -66,7 +68,9 @@ impl MatchedBy {
 /// (`hold_on_mismatch`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Holds {
+    /// Hold a study that matches no order until a person assigns it.
     pub unmatched: bool,
+    /// Hold a study whose device-sent patient differs from its order's until a person checks.
     pub mismatch: bool,
 }
 

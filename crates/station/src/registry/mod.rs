@@ -17,31 +17,58 @@ pub mod patients;
 
 use crate::store::StoreError;
 
+/// Why a registration, order or matching operation was refused; nothing was changed.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
+    /// The index could not be read or written.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The ID card number is not a valid one.
     #[error(transparent)]
     IdCard(#[from] idcard::IdCardError),
     /// What was typed disagrees with what the ID card number says.
     #[error("{field} {typed} does not match the ID card number, which says {from_card}")]
     Mismatch {
+        /// The field that disagrees (sex or birth date).
         field: Field,
+        /// What was typed.
         typed: String,
+        /// What the card number says.
         from_card: String,
     },
+    /// A field's value is not acceptable.
     #[error("{field}: {reason}")]
-    Invalid { field: Field, reason: String },
+    Invalid {
+        /// The field.
+        field: Field,
+        /// Why, in English.
+        reason: String,
+    },
+    /// A value that must be unique (clinic ID, ID card number, accession) is taken.
     #[error("{what} {value} is already registered")]
-    Duplicate { what: Field, value: String },
+    Duplicate {
+        /// What kind of value.
+        what: Field,
+        /// The value.
+        value: String,
+    },
+    /// The record the operation names does not exist.
     #[error("no {what} {key}")]
-    NotFound { what: Field, key: String },
+    NotFound {
+        /// What kind of record.
+        what: Field,
+        /// The key it was looked up by.
+        key: String,
+    },
+    /// The record is not in a state that allows this (e.g. a study not waiting for its patient
+    /// check); the message says which.
     #[error("{0}")]
     State(String),
     /// The patient a study is assigned to differs from the one the device sent, and the caller
     /// did not confirm it.
     #[error("the device sent another patient: {}; confirm to assign it anyway", identity::describe(.0))]
     PatientMismatch(Vec<identity::Difference>),
+    /// The corrected copy of a study's files could not be written.
     #[error("cannot write the corrected copy")]
     Correction(#[from] correction::CorrectionError),
 }
@@ -50,20 +77,35 @@ pub enum RegistryError {
 /// the caller's language from this, not from the English text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
+    /// The patient's name.
     Name,
+    /// The patient's sex.
     Sex,
+    /// The patient's birth date.
     BirthDate,
+    /// The patient's phone number.
     Phone,
+    /// The clinic's own patient ID.
     ClinicId,
+    /// The national ID card number.
     IdCard,
+    /// An order's modality.
     Modality,
+    /// An order's priority.
     Priority,
+    /// An order's scheduled date.
     ScheduledDate,
+    /// An order's scheduled time.
     ScheduledTime,
+    /// The AE title of the device an order is scheduled on.
     StationAe,
+    /// An order's accession number.
     Accession,
+    /// The patient an order is for, by clinic ID (must be registered first).
     RegisteredPatient,
+    /// A patient, by clinic ID.
     Patient,
+    /// A study, by Study Instance UID.
     Study,
     /// An order, by accession number.
     Order,

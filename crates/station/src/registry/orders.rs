@@ -14,17 +14,23 @@ use crate::store::{self, audit, OrderState};
 /// The modalities clinic devices are ordered for.
 pub const MODALITIES: [&str; 4] = ["DX", "CR", "US", "ECG"];
 
+/// What a technician types to order a procedure (the worklist serves it to the devices).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NewOrder {
     /// The registered patient's clinic patient ID.
     pub patient: String,
+    /// One of [`MODALITIES`] (case does not matter).
     pub modality: String,
+    /// What to do, e.g. "胸部正侧位" (the worklist's procedure and step descriptions).
     pub procedure: String,
+    /// Body Part Examined (sent upper case).
     pub body_part: String,
     /// "routine" (default) or "urgent".
     pub priority: Option<String>,
+    /// The referring physician's name.
     pub referring: String,
+    /// Free text for the technician (Requested Procedure Comments).
     pub note: String,
     /// The device's AE title that should perform it; empty: any device of the modality.
     pub station_ae: String,
@@ -176,10 +182,12 @@ pub fn set_state(conn: &Connection, order_id: i64, state: OrderState) -> Result<
     Ok(store::orders::set_state(conn, order_id, state)?)
 }
 
+/// The order with this accession number, if any.
 pub fn by_accession(conn: &Connection, accession: &str) -> Result<Option<Order>, RegistryError> {
     Ok(store::orders::by_accession(conn, accession)?)
 }
 
+/// The order with this row id, if any.
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Order>, RegistryError> {
     Ok(store::orders::by_id(conn, id)?)
 }

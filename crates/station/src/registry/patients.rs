@@ -17,13 +17,17 @@ use crate::store::{self, audit};
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NewPatient {
+    /// The patient's name (PN: family^given, at most 64 characters); required.
     pub name: String,
+    /// The name's pinyin, if the technician gives it.
     pub pinyin: Option<String>,
     /// "M", "F" or "O".
     pub sex: Option<String>,
     /// YYYYMMDD.
     pub birth_date: Option<String>,
+    /// The resident ID card number; checked, and must agree with sex and birth date.
     pub id_card: Option<String>,
+    /// A phone number to reach the patient.
     pub phone: Option<String>,
     /// Generated when not given.
     pub clinic_id: Option<String>,
@@ -209,10 +213,12 @@ pub fn update(
     Ok((old, p))
 }
 
+/// The patient with this clinic patient ID, if any.
 pub fn by_clinic_id(conn: &Connection, clinic_id: &str) -> Result<Option<Patient>, RegistryError> {
     Ok(store::patients::by_clinic_id(conn, clinic_id)?)
 }
 
+/// The patient with this row id, if any.
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Patient>, RegistryError> {
     Ok(store::patients::by_id(conn, id)?)
 }

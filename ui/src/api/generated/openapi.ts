@@ -1387,8 +1387,11 @@ export interface components {
         };
         /** @description One disagreement: the field, what the device sent and what is registered. */
         Difference: {
+            /** @description What the device sent. */
             device: string;
+            /** @description Which field. */
             field: components["schemas"]["IdentityField"];
+            /** @description What the registration says. */
             registered: string;
         };
         /** @description The disk holding the data directory. */
@@ -1756,14 +1759,24 @@ export interface components {
             /** Format: int32 */
             port: number;
         };
+        /** @description What a technician types to order a procedure (the worklist serves it to the devices). */
         NewOrder: {
             /** @description Generated when not given. */
             accession?: string | null;
-            /** @default  */
+            /**
+             * @description Body Part Examined (sent upper case).
+             * @default
+             */
             body_part?: string;
-            /** @default  */
+            /**
+             * @description One of [`MODALITIES`] (case does not matter).
+             * @default
+             */
             modality?: string;
-            /** @default  */
+            /**
+             * @description Free text for the technician (Requested Procedure Comments).
+             * @default
+             */
             note?: string;
             /**
              * @description The registered patient's clinic patient ID.
@@ -1772,9 +1785,15 @@ export interface components {
             patient?: string;
             /** @description "routine" (default) or "urgent". */
             priority?: string | null;
-            /** @default  */
+            /**
+             * @description What to do, e.g. "胸部正侧位" (the worklist's procedure and step descriptions).
+             * @default
+             */
             procedure?: string;
-            /** @default  */
+            /**
+             * @description The referring physician's name.
+             * @default
+             */
             referring?: string;
             /** @description YYYYMMDD; today when not given. */
             scheduled_date?: string | null;
@@ -1792,10 +1811,16 @@ export interface components {
             birth_date?: string | null;
             /** @description Generated when not given. */
             clinic_id?: string | null;
+            /** @description The resident ID card number; checked, and must agree with sex and birth date. */
             id_card?: string | null;
-            /** @default  */
+            /**
+             * @description The patient's name (PN: family^given, at most 64 characters); required.
+             * @default
+             */
             name?: string;
+            /** @description A phone number to reach the patient. */
             phone?: string | null;
+            /** @description The name's pinyin, if the technician gives it. */
             pinyin?: string | null;
             /** @description "M", "F" or "O". */
             sex?: string | null;
