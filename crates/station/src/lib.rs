@@ -20,6 +20,7 @@ pub mod convert;
 pub mod demo;
 #[deny(missing_docs)]
 pub mod diagnose;
+#[deny(missing_docs)]
 pub mod dicom;
 #[deny(missing_docs)]
 pub mod disk;

@@ -24,33 +24,51 @@ const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 /// Why a dataset is refused unparsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BoundsError {
+    /// An element's declared length runs past the end of the data.
     #[error("element ({tag:08X}) declares {declared} bytes but only {left} remain")]
     TooLong {
+        /// The element's tag, group in the high 16 bits.
         tag: u32,
+        /// Its Value Length, in bytes.
         declared: u32,
+        /// Bytes left in the dataset (or the enclosing item).
         left: usize,
     },
+    /// Sequences nest deeper than the limit given (the limit).
     #[error("sequences nested deeper than {0}")]
     TooDeep(usize),
+    /// The data stops inside an element, an item or a sequence of undefined length.
     #[error("the dataset ends inside an element or an open sequence")]
     Truncated,
+    /// An item or a delimitation item where none can be.
     #[error("a delimiter closes nothing, or an item stands outside a sequence")]
     Unbalanced,
+    /// The file could not be read (the I/O error as text).
     #[error("cannot read the file: {0}")]
     Io(String),
+    /// Native Pixel Data shorter than its image attributes say.
     #[error("Pixel Data holds {declared} bytes but rows × columns × samples × frames × bits need {expected}")]
-    ShortPixelData { declared: u64, expected: u64 },
+    ShortPixelData {
+        /// Pixel Data's Value Length, in bytes.
+        declared: u64,
+        /// The bytes the image attributes call for.
+        expected: u64,
+    },
 }
 
 /// Why a stored file was not opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The file could not be read.
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
+    /// No preamble and "DICM", or a file meta group that cannot be read.
     #[error("not a DICOM Part 10 file, or its file meta group is damaged")]
     NotPart10,
+    /// The dataset broke a limit of [`check`].
     #[error(transparent)]
     Bounds(#[from] BoundsError),
+    /// dicom-rs refused the dataset after the walk passed it (its message).
     #[error("{0}")]
     Parse(String),
 }

@@ -10,21 +10,33 @@ use dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN;
 
 /// Command Field values (PS3.7 §E.1).
 pub mod command_field {
+    /// C-STORE request (PS3.7 §9.3.1.1).
     pub const C_STORE_RQ: u16 = 0x0001;
+    /// C-STORE response (PS3.7 §9.3.1.2).
     pub const C_STORE_RSP: u16 = 0x8001;
+    /// C-ECHO request (PS3.7 §9.3.5.1).
     pub const C_ECHO_RQ: u16 = 0x0030;
+    /// C-ECHO response (PS3.7 §9.3.5.2).
     pub const C_ECHO_RSP: u16 = 0x8030;
+    /// C-FIND request (PS3.7 §9.3.2.1).
     pub const C_FIND_RQ: u16 = 0x0020;
+    /// C-FIND response (PS3.7 §9.3.2.2).
     pub const C_FIND_RSP: u16 = 0x8020;
+    /// C-CANCEL request, for a C-FIND, C-GET or C-MOVE in progress (PS3.7 §9.3.2.3).
     pub const C_CANCEL_RQ: u16 = 0x0FFF;
+    /// C-GET request (PS3.7 §9.3.3.1).
     pub const C_GET_RQ: u16 = 0x0010;
+    /// C-GET response (PS3.7 §9.3.3.2).
     pub const C_GET_RSP: u16 = 0x8010;
+    /// C-MOVE request (PS3.7 §9.3.4.1).
     pub const C_MOVE_RQ: u16 = 0x0021;
+    /// C-MOVE response (PS3.7 §9.3.4.2).
     pub const C_MOVE_RSP: u16 = 0x8021;
 }
 
 /// Status codes we answer with (PS3.7 Annex C, PS3.4 §B.2.3).
 pub mod status {
+    /// Success (PS3.7 §C.1.1).
     pub const SUCCESS: u16 = 0x0000;
     /// Refused: Out of Resources (PS3.4 §B.2.3), used when the disk is under the floor.
     pub const OUT_OF_RESOURCES: u16 = 0xA700;
@@ -55,12 +67,16 @@ pub mod status {
 /// Command Data Set Type value meaning "no dataset follows" (PS3.7 §E.1).
 const NO_DATASET: u16 = 0x0101;
 
+/// A command set that cannot be read, or a response that cannot be written.
 #[derive(Debug, thiserror::Error)]
 pub enum DimseError {
+    /// Too big, not plain Implicit VR Little Endian elements, or unparsable.
     #[error("cannot parse command set: {0}")]
     Parse(String),
+    /// A required element is absent (its name and tag).
     #[error("command set lacks {0}")]
     Missing(&'static str),
+    /// Our response could not be encoded.
     #[error("cannot encode command set: {0}")]
     Encode(String),
 }
@@ -71,10 +87,15 @@ pub const MAX_COMMAND_SET: usize = 64 * 1024;
 /// The parts of a request command set we act on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Command {
+    /// Command Field (0000,0100): one of [`command_field`].
     pub command_field: u16,
+    /// Message ID (0000,0110); for a C-CANCEL-RQ, the Message ID Being Responded To.
     pub message_id: u16,
+    /// Affected SOP Class UID (0000,0002), padding trimmed; empty when absent.
     pub affected_sop_class_uid: String,
+    /// Affected SOP Instance UID (0000,1000), padding trimmed; empty when absent.
     pub affected_sop_instance_uid: String,
+    /// Command Data Set Type (0000,0800) is not 0101H: a dataset follows.
     pub has_dataset: bool,
     /// Move Destination (0000,0600) of a C-MOVE-RQ; empty otherwise.
     pub move_destination: String,
@@ -83,22 +104,29 @@ pub struct Command {
 /// The sub-operation counts of a C-MOVE-RSP or C-GET-RSP (PS3.7 §9.3.3.2, §9.3.4.2).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SubOperations {
+    /// Number of Remaining Sub-operations (0000,1020).
     pub remaining: u16,
+    /// Number of Completed Sub-operations (0000,1021).
     pub completed: u16,
+    /// Number of Failed Sub-operations (0000,1022).
     pub failed: u16,
+    /// Number of Warning Sub-operations (0000,1023).
     pub warning: u16,
 }
 
 /// What we read of a response a peer sent us (a C-STORE-RSP to our sub-operation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Response {
+    /// Command Field (0000,0100).
     pub command_field: u16,
+    /// Message ID Being Responded To (0000,0120).
     pub message_id_responded: u16,
     /// Absent in a C-CANCEL-RQ, which also names the request it is about.
     pub status: Option<u16>,
 }
 
 impl Response {
+    /// Reads a response command set (Implicit VR Little Endian, bounded like a request's).
     pub fn parse(bytes: &[u8]) -> Result<Response, DimseError> {
         let obj = parse_command_set(bytes)?;
         let u16_of = |tag, name| u16_in(&obj, tag, name);
@@ -142,6 +170,7 @@ fn parse_command_set(bytes: &[u8]) -> Result<InMemDicomObject, DimseError> {
 }
 
 impl Command {
+    /// Reads a request command set (Implicit VR Little Endian, at most [`MAX_COMMAND_SET`]).
     pub fn parse(bytes: &[u8]) -> Result<Command, DimseError> {
         let obj = parse_command_set(bytes)?;
         let u16_of = |tag, name| u16_in(&obj, tag, name);

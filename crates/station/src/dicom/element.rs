@@ -25,7 +25,9 @@ pub const LONG_VRS: [&[u8; 2]; 13] = [
 pub const UNDEFINED_LENGTH: u32 = 0xFFFF_FFFF;
 /// Item, Item Delimitation Item, Sequence Delimitation Item (PS3.5 §7.5).
 pub const ITEM: u32 = 0xFFFE_E000;
+/// Item Delimitation Item (FFFE,E00D): ends an item of undefined length.
 pub const ITEM_END: u32 = 0xFFFE_E00D;
+/// Sequence Delimitation Item (FFFE,E0DD): ends a sequence of undefined length.
 pub const SEQUENCE_END: u32 = 0xFFFE_E0DD;
 
 /// Whether an explicit-VR header of `vr` has the 4-byte length form.

@@ -11,15 +11,21 @@ use super::element::{self, padded};
 
 /// The station's implementation class UID (PS3.7 §D.3.3.2), under a UUID-derived root.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.137201805216718163513236404374281862421";
+/// The station's implementation version name (0002,0013), at most 16 characters.
 pub const IMPLEMENTATION_VERSION_NAME: &str = "CLINICSTATION01";
 
 /// What the meta group says.
 #[derive(Debug, Clone, Copy)]
 pub struct FileMeta<'a> {
+    /// (0002,0002) Media Storage SOP Class UID.
     pub sop_class_uid: &'a str,
+    /// (0002,0003) Media Storage SOP Instance UID.
     pub sop_instance_uid: &'a str,
+    /// (0002,0010) Transfer Syntax UID of the dataset that follows.
     pub transfer_syntax: &'a str,
+    /// (0002,0012) Implementation Class UID of the writer.
     pub implementation_class_uid: &'a str,
+    /// (0002,0013) Implementation Version Name of the writer.
     pub implementation_version_name: &'a str,
     /// (0002,0016) Source Application Entity Title, when known.
     pub source_ae: Option<&'a str>,

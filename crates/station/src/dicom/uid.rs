@@ -42,6 +42,8 @@ impl Uids {
         }
     }
 
+    /// A new UID: `<root>.<random>` under the configured root, else a UUID-derived `2.25.` UID
+    /// (PS3.5 §B.2); at most 64 characters either way.
     pub fn generate(&self) -> String {
         let mut rng = rand::rng();
         match &self.root {

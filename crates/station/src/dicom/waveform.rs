@@ -33,14 +33,19 @@ pub const LEADS: [(&str, &str, &str); 12] = [
     ("V6", "5.6.3-9-8", "Lead V6"),
 ];
 
+/// Why an object's waveform cannot be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum WaveformError {
+    /// No stored instance has this SOP Instance UID.
     #[error("no instance {0}")]
     NotFound(String),
+    /// The file could not be opened or parsed.
     #[error("cannot read the object: {0}")]
     Read(String),
+    /// The object has no Waveform Sequence (5400,0100) we can read.
     #[error("not a waveform: {0}")]
     NotWaveform(String),
+    /// The waveform's attributes contradict each other or its data.
     #[error("malformed waveform: {0}")]
     Malformed(String),
 }
@@ -48,13 +53,17 @@ pub enum WaveformError {
 /// One multiplex group, ready to plot.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct EcgWaveform {
+    /// The object's SOP Class UID (12-lead, general ECG ...).
     pub sop_class_uid: String,
+    /// Sampling Frequency (003A,001A), in Hz.
     pub sampling_hz: f64,
     /// Multiplex Group Label, e.g. "RHYTHM".
     pub label: String,
+    /// The channels, in the object's order.
     pub leads: Vec<Lead>,
 }
 
+/// One channel of a multiplex group.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Lead {
     /// "I", "II", "aVR", "V1"… (Channel Label, else the source code's meaning).
@@ -66,6 +75,7 @@ pub struct Lead {
 }
 
 impl EcgWaveform {
+    /// The recording's length in seconds (samples of the first lead over the sampling rate).
     pub fn duration_secs(&self) -> f64 {
         let n = self.leads.first().map_or(0, |l| l.microvolts.len());
         n as f64 / self.sampling_hz

@@ -1411,9 +1411,14 @@ export interface components {
         EcgWaveform: {
             /** @description Multiplex Group Label, e.g. "RHYTHM". */
             label: string;
+            /** @description The channels, in the object's order. */
             leads: components["schemas"]["Lead"][];
-            /** Format: double */
+            /**
+             * Format: double
+             * @description Sampling Frequency (003A,001A), in Hz.
+             */
             sampling_hz: number;
+            /** @description The object's SOP Class UID (12-lead, general ECG ...). */
             sop_class_uid: string;
         };
         /** @description The request of operations that take nothing. */
@@ -1671,6 +1676,7 @@ export interface components {
             path?: string | null;
             sop_instance_uid: string;
         };
+        /** @description One channel of a multiplex group. */
         Lead: {
             /** @description The Channel Source code value (SCPECG or MDC), empty when absent. */
             code: string;

@@ -12,6 +12,7 @@ use encoding_rs::Encoding;
 /// Result of decoding one text value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
+    /// The value as Unicode.
     pub text: String,
     /// Some(name) when the declared charset was wrong and we decoded with a detected one
     pub repaired_as: Option<&'static str>,

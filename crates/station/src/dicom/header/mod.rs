@@ -14,22 +14,39 @@ use super::element::{self, has_long_length};
 /// What the index keeps of one object. Text is decoded to Unicode; UIDs are trimmed.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Header {
+    /// Transfer Syntax UID (0002,0010) of the file (or the one detected for a bare dataset).
     pub transfer_syntax: String,
+    /// SOP Class UID (0008,0016).
     pub sop_class_uid: String,
+    /// SOP Instance UID (0008,0018).
     pub sop_instance_uid: String,
+    /// Study Instance UID (0020,000D).
     pub study_uid: String,
+    /// Series Instance UID (0020,000E).
     pub series_uid: String,
+    /// Modality (0008,0060).
     pub modality: String,
+    /// Study Date (0008,0020), `YYYYMMDD` as sent; may be empty.
     pub study_date: String,
+    /// Study Time (0008,0030), `HHMMSS.frac` as sent; may be empty.
     pub study_time: String,
+    /// Accession Number (0008,0050).
     pub accession: String,
+    /// Study Description (0008,1030).
     pub study_description: String,
+    /// Series Description (0008,103E).
     pub series_description: String,
+    /// Series Number (0020,0011), when present and a number.
     pub series_number: Option<i64>,
+    /// Instance Number (0020,0013), when present and a number.
     pub instance_number: Option<i64>,
+    /// Patient ID (0010,0020).
     pub patient_id: String,
+    /// Patient's Name (0010,0010), PN groups joined by `=` as in the file.
     pub patient_name: String,
+    /// Patient's Birth Date (0010,0030).
     pub patient_birth_date: String,
+    /// Patient's Sex (0010,0040).
     pub patient_sex: String,
     /// (0008,0005) as declared, values joined by `\`; empty when absent.
     pub charset: String,
@@ -37,14 +54,19 @@ pub struct Header {
     pub charset_repaired: Option<String>,
 }
 
+/// Why a header could not be read; ingest turns all but `Io` into a quarantine reason.
 #[derive(Debug, thiserror::Error)]
 pub enum HeaderError {
+    /// The file could not be read.
     #[error("cannot read file: {0}")]
     Io(#[from] std::io::Error),
+    /// Not a PS3.10 file nor a dataset we recognise.
     #[error("not a DICOM file: {0}")]
     NotDicom(String),
+    /// The bytes break the encoding rules (lengths, VRs, meta group).
     #[error("malformed DICOM: {0}")]
     Malformed(String),
+    /// A required attribute (its name) is absent or empty.
     #[error("required attribute {0} is missing or empty")]
     Missing(&'static str),
 }
@@ -56,14 +78,19 @@ pub enum FileKind {
     Part10,
     /// A bare dataset without preamble or meta group, in the transfer syntax we detected.
     RawDataset {
+        /// Implicit or Explicit VR Little Endian, as detected from its first elements.
         transfer_syntax: &'static str,
     },
+    /// Neither: it goes to quarantine.
     NotDicom {
+        /// What it looks like instead, for the reason file.
         reason: String,
     },
 }
 
+/// Implicit VR Little Endian (PS3.5 §A.1).
 pub const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
+/// Explicit VR Little Endian (PS3.5 §A.2).
 pub const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 const EXPLICIT_VR_BE: &str = "1.2.840.10008.1.2.2";
 const DEFLATED_LE: &str = "1.2.840.10008.1.2.1.99";
@@ -200,8 +227,11 @@ fn read_dataset<R: Read>(src: R, ts: &str) -> Result<Header, HeaderError> {
 pub struct QueryText {
     /// (0008,0005) as declared, values joined by `\`.
     pub charset: String,
+    /// Patient's Name (0010,0010), decoded.
     pub patient_name: String,
+    /// Patient ID (0010,0020).
     pub patient_id: String,
+    /// Accession Number (0008,0050).
     pub accession: String,
 }
 
