@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+// Being edited on another branch: gated when that lands (lib.rs gates the rest of `config`).
+#[allow(missing_docs)]
 mod destination;
 pub mod device;
 mod editor;
@@ -36,17 +38,33 @@ pub const HIDDEN: &str = "***";
 /// The defaults every station starts from; a config file overrides any part of it.
 pub const DEFAULT_TOML: &str = include_str!("config/default.toml");
 
+/// Why a configuration could not be loaded or saved; the station does not start on one.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The file could not be read (or written back).
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The configuration file.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// The file is not valid TOML, or has an unknown key or a value of the wrong type.
     #[error("config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The configuration file.
+        path: PathBuf,
+        /// The TOML parser's message (with the line).
+        message: String,
+    },
+    /// A value is out of range or contradicts another.
     #[error("config: {message}")]
-    Invalid { setting: Setting, message: String },
+    Invalid {
+        /// Which setting, for the Settings page to point at.
+        setting: Setting,
+        /// What is wrong, in English, naming the key.
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -62,31 +80,53 @@ impl ConfigError {
 /// from the message's English words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
+    /// `dicom.ae_title`.
     AeTitle,
+    /// `dicom.allowed_callers`.
     AllowedCallers,
+    /// `dicom.worklist_callers`.
     WorklistCallers,
+    /// `dicom.query_callers`.
     QueryCallers,
+    /// `dicom.move_destinations`.
     MoveDestinations,
+    /// `dicom.max_pdu_length`.
     MaxPduLength,
+    /// `dicom.max_associations` with `reserved_associations` and `max_per_address`.
     MaxAssociations,
+    /// `dicom.artim_timeout_secs` and `dicom.idle_timeout_secs`.
     DicomTimeouts,
+    /// `studies.quiet_period_secs`.
     QuietPeriod,
+    /// The `[auth]` session lengths and failed-login limits.
     Auth,
+    /// A destination's `name`.
     DestinationName,
+    /// A destination's `display_name`.
     DestinationDisplayName,
+    /// A destination's `url`.
     DestinationUrl,
     /// Credentials to a plain `http://` hub without `allow_insecure`.
     InsecureCredentials,
     /// Batch size, request timeout, retry wait.
     DestinationLimits,
+    /// A destination's `parallel_requests`.
     ParallelRequests,
+    /// A destination's `rate_windows`.
     RateWindows,
+    /// The `[reports]` poll periods and batch size.
     ReportPolling,
+    /// A `[[reports.targets]]` entry.
     TurnaroundTarget,
+    /// A `[[watch]]` folder's `path`.
     WatchPath,
+    /// A `[[watch]]` folder's `rescan_secs`.
     WatchRescan,
+    /// A `[[watch]]` folder's `device` profile.
     WatchDevice,
+    /// `station.uid_root`.
     UidRoot,
+    /// `metrics.token`.
     MetricsToken,
     /// `[http] tls` with its certificate files.
     Tls,
@@ -98,17 +138,25 @@ pub enum Setting {
     File,
 }
 
+/// A station's whole configuration: the embedded defaults, the file over them, then the
+/// command line; validated before anything starts.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Where the database, the instance files, staging and quarantine live.
     #[schema(value_type = String)]
     pub data_dir: PathBuf,
+    /// The DICOM listener (`[dicom]`).
     pub dicom: DicomConfig,
+    /// The HTTP API and web UI (`[http]`).
     pub http: HttpConfig,
+    /// Logins and sessions (`[auth]`).
     pub auth: AuthConfig,
+    /// Disk floor, retention, backups and checks (`[storage]`).
     pub storage: StorageConfig,
+    /// When a study is complete and what waits for a person (`[studies]`).
     pub studies: StudiesConfig,
+    /// Watched folders (`[[watch]]`), for devices that only export files.
     #[serde(default)]
     pub watch: Vec<WatchFolder>,
     /// Diagnostic centers to send to; every complete study goes to each one it is routed to.
@@ -116,6 +164,7 @@ pub struct Config {
     pub destinations: Vec<Destination>,
     /// Reports coming back: how often to look, turnaround targets, the printed header.
     pub reports: ReportsConfig,
+    /// The station's identity in objects it creates (`[station]`).
     #[serde(default)]
     pub station: StationConfig,
     /// The daily log file of `station serve`.
@@ -124,6 +173,7 @@ pub struct Config {
     /// `GET /metrics` for the center's Prometheus.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// The Register page's common exam items (`[registration]`).
     #[serde(default)]
     pub registration: RegistrationConfig,
     /// The file this configuration was read from (absent: embedded defaults only); settings an
@@ -132,6 +182,7 @@ pub struct Config {
     pub file: Option<PathBuf>,
 }
 
+/// Reports coming back from the hubs (`[reports]`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportsConfig {
@@ -143,6 +194,7 @@ pub struct ReportsConfig {
     pub urgent_poll_secs: u64,
     /// Seconds between looks for a study sent within `recent_hours` without a final report.
     pub recent_poll_secs: u64,
+    /// How many hours after sending a study counts as recent (polled every `recent_poll_secs`).
     pub recent_hours: u64,
     /// Seconds between looks for every other study (older, or final but maybe amended later).
     pub idle_poll_secs: u64,
@@ -154,6 +206,7 @@ pub struct ReportsConfig {
     pub targets: Vec<TurnaroundTarget>,
 }
 
+/// How soon a study's final report is due, by modality and priority.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TurnaroundTarget {
@@ -180,6 +233,7 @@ pub struct StationConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationConfig {
+    /// Exam items by modality (e.g. "DX" → "胸部正侧位", ...).
     #[serde(default = "default_procedures")]
     pub procedures: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -244,6 +298,7 @@ pub struct MetricsConfig {
     pub token: Option<Secret>,
 }
 
+/// The daily log files (`[log]`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
@@ -281,11 +336,15 @@ impl Config {
     }
 }
 
+/// The DICOM listener (`[dicom]`): who may call, limits and timeouts.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DicomConfig {
+    /// The station's own AE title (1 to 16 characters), which callers must name as called AE.
     pub ae_title: String,
+    /// The TCP port the listener takes (default 11112).
     pub port: u16,
+    /// The address it listens on (default `0.0.0.0`: every interface, for the devices).
     pub bind: String,
     /// Calling AE titles allowed to associate; empty accepts any (and logs who called).
     pub allowed_callers: Vec<String>,
@@ -326,8 +385,11 @@ pub struct DicomConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveDestination {
+    /// The AE title a C-MOVE names (1 to 16 characters).
     pub ae_title: String,
+    /// The host name or address the station connects to.
     pub host: String,
+    /// Its DICOM port.
     pub port: u16,
 }
 
@@ -359,6 +421,7 @@ pub struct AuthConfig {
     /// Failed logins (any usernames) from one computer within `lockout_secs` before every
     /// login from it is refused for `lockout_secs`.
     pub max_failed_logins_per_address: u32,
+    /// How long a lockout lasts, and the window the per-address count covers, in seconds.
     pub lockout_secs: u64,
     /// Password for the `admin` account created at first run; when absent (and the environment
     /// variable `STATION_ADMIN_PASSWORD` is unset) a random one is printed once to the log.
@@ -366,6 +429,7 @@ pub struct AuthConfig {
     pub initial_admin_password: Option<String>,
 }
 
+/// When a study is complete, and which studies wait for a person (`[studies]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudiesConfig {
@@ -394,9 +458,12 @@ fn default_hold_on_mismatch() -> bool {
     true
 }
 
+/// One watched folder (`[[watch]]`); see `watch` for how files are taken.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WatchFolder {
+    /// The folder (a local path or a mounted share); its `done/` and `quarantine/` are made
+    /// inside it.
     #[schema(value_type = String)]
     pub path: PathBuf,
     /// A file is taken once its size and mtime have not changed for this long.
@@ -442,9 +509,13 @@ fn default_rescan_secs() -> u64 {
 /// Command-line overrides; `None` keeps the file's value.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
+    /// `--data-dir`: replaces `data_dir`.
     pub data_dir: Option<PathBuf>,
+    /// `--ae-title`: replaces `dicom.ae_title`.
     pub ae_title: Option<String>,
+    /// `--dicom-port`: replaces `dicom.port`.
     pub dicom_port: Option<u16>,
+    /// `--http-port`: replaces `http.port`.
     pub http_port: Option<u16>,
 }
 
@@ -547,6 +618,7 @@ impl Config {
         config
     }
 
+    /// The index database: `station.db` in the data directory.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("station.db")
     }

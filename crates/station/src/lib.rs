@@ -13,6 +13,7 @@ pub mod api;
 pub mod auth;
 #[deny(missing_docs)]
 pub mod changes;
+#[deny(missing_docs)]
 pub mod config;
 #[deny(missing_docs)]
 pub mod convert;

@@ -14,13 +14,16 @@ pub enum ExportKind {
     Pdf,
     /// JPEG/PNG/BMP images (ultrasound, DR exports) → Secondary Capture.
     Jpeg,
+    /// PNG images → Secondary Capture.
     Png,
+    /// BMP images → Secondary Capture.
     Bmp,
     /// HL7 v3 annotated ECG (FDA XML) → 12-lead ECG Waveform.
     Aecg,
 }
 
 impl ExportKind {
+    /// Every kind, in the order the settings list them.
     pub const ALL: [ExportKind; 5] = [
         ExportKind::Pdf,
         ExportKind::Jpeg,

@@ -11,10 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, Setting};
 
+/// The HTTP API and web UI (`[http]`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpConfig {
+    /// The TCP port (default 8080).
     pub port: u16,
+    /// The address it listens on (default `127.0.0.1`: this computer only).
     pub bind: String,
     /// A connection must send a request's whole header within this many seconds of connecting
     /// (or of its previous answer), else it is closed: a slow client cannot hold a slot. Over

@@ -24,6 +24,7 @@ struct Inner {
 }
 
 impl Live {
+    /// A shared value starting as `config`.
     pub fn new(config: Config) -> Live {
         Live {
             inner: Arc::new(Inner {

@@ -7,7 +7,9 @@
 /// A time-of-day window with its own rate. `from` > `to` wraps past midnight.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Window {
+    /// Start, in minutes after local midnight (inclusive).
     pub from_minute: u16,
+    /// End, in minutes after local midnight (exclusive).
     pub to_minute: u16,
     /// Bytes per second inside the window; `None`: unlimited.
     pub bytes_per_sec: Option<u64>,
@@ -26,11 +28,14 @@ impl Window {
 /// Which rate applies when: the first window containing the time, else the default.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Schedule {
+    /// Bytes per second outside every window; `None`: unlimited.
     pub default_bytes_per_sec: Option<u64>,
+    /// The windows, looked at in order.
     pub windows: Vec<Window>,
 }
 
 impl Schedule {
+    /// The rate (bytes per second, `None`: unlimited) at `minute_of_day` (0 to 1439, local).
     pub fn rate_at(&self, minute_of_day: u16) -> Option<u64> {
         self.windows
             .iter()

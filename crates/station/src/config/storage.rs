@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+/// Disk floor, retention, backups and integrity checks (`[storage]`).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
@@ -20,6 +21,7 @@ pub struct StorageConfig {
     /// early deletion off.
     #[serde(default = "default_high_water_percent")]
     pub high_water_percent: u8,
+    /// Early deletion stops once the disk is at or below this use (percent).
     #[serde(default = "default_low_water_percent")]
     pub low_water_percent: u8,
     /// Below this much free space on the data disk new images are refused (status A700).

@@ -251,6 +251,7 @@ fn validate_move_destination(dest: &super::MoveDestination) -> Result<(), Config
 }
 
 impl TurnaroundTarget {
+    /// Checks that the priority is "urgent", "routine" or "*" and minutes at least 1.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !matches!(self.priority.as_str(), "urgent" | "routine" | "*") || self.minutes == 0 {
             return Err(ConfigError::invalid(
@@ -265,6 +266,7 @@ impl TurnaroundTarget {
 }
 
 impl WatchFolder {
+    /// Checks for a non-empty path, a rescan period of at least 1 s and a valid device profile.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.path.as_os_str().is_empty() {
             return Err(ConfigError::invalid(

@@ -1131,7 +1131,10 @@ export interface components {
              *     variable `STATION_ADMIN_PASSWORD` is unset) a random one is printed once to the log.
              */
             initial_admin_password?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How long a lockout lasts, and the window the per-address count covers, in seconds.
+             */
             lockout_secs: number;
             /**
              * Format: int64
@@ -1157,24 +1160,36 @@ export interface components {
              */
             session_ttl_secs: number;
         };
+        /**
+         * @description A station's whole configuration: the embedded defaults, the file over them, then the
+         *     command line; validated before anything starts.
+         */
         Config: {
+            /** @description Logins and sessions (`[auth]`). */
             auth: components["schemas"]["AuthConfig"];
             /** @description Where the database, the instance files, staging and quarantine live. */
             data_dir: string;
             /** @description Diagnostic centers to send to; every complete study goes to each one it is routed to. */
             destinations?: components["schemas"]["Destination"][];
+            /** @description The DICOM listener (`[dicom]`). */
             dicom: components["schemas"]["DicomConfig"];
+            /** @description The HTTP API and web UI (`[http]`). */
             http: components["schemas"]["HttpConfig"];
             /** @description The daily log file of `station serve`. */
             log?: components["schemas"]["LogConfig"];
             /** @description `GET /metrics` for the center's Prometheus. */
             metrics?: components["schemas"]["MetricsConfig"];
+            /** @description The Register page's common exam items (`[registration]`). */
             registration?: components["schemas"]["RegistrationConfig"];
             /** @description Reports coming back: how often to look, turnaround targets, the printed header. */
             reports: components["schemas"]["ReportsConfig"];
+            /** @description The station's identity in objects it creates (`[station]`). */
             station?: components["schemas"]["StationConfig"];
+            /** @description Disk floor, retention, backups and checks (`[storage]`). */
             storage: components["schemas"]["StorageConfig"];
+            /** @description When a study is complete and what waits for a person (`[studies]`). */
             studies: components["schemas"]["StudiesConfig"];
+            /** @description Watched folders (`[[watch]]`), for devices that only export files. */
             watch?: components["schemas"]["WatchFolder"][];
         };
         Dashboard: {
@@ -1329,7 +1344,9 @@ export interface components {
             /** Format: int64 */
             last_contact: number;
         };
+        /** @description The DICOM listener (`[dicom]`): who may call, limits and timeouts. */
         DicomConfig: {
+            /** @description The station's own AE title (1 to 16 characters), which callers must name as called AE. */
             ae_title: string;
             /** @description Calling AE titles allowed to associate; empty accepts any (and logs who called). */
             allowed_callers: string[];
@@ -1339,6 +1356,7 @@ export interface components {
              *     (PS3.8 §9.1.5, ARTIM): a deadline, not a wait per byte.
              */
             artim_timeout_secs: number;
+            /** @description The address it listens on (default `0.0.0.0`: every interface, for the devices). */
             bind: string;
             /**
              * Format: int64
@@ -1363,7 +1381,10 @@ export interface components {
             max_per_address?: number;
             /** @description Where a C-MOVE may send studies: the only AE titles a move destination may name. */
             move_destinations?: components["schemas"]["MoveDestination"][];
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The TCP port the listener takes (default 11112).
+             */
             port: number;
             /**
              * @description Calling AE titles whose Query/Retrieve requests (C-FIND, C-MOVE, C-GET of stored
@@ -1544,6 +1565,7 @@ export interface components {
              */
             key: string;
         };
+        /** @description The HTTP API and web UI (`[http]`). */
         HttpConfig: {
             /**
              * @description Host names (besides IP addresses, `localhost` and this computer's name) the UI and API
@@ -1551,6 +1573,7 @@ export interface components {
              *     web page elsewhere cannot reach the station through a name it controls (DNS rebinding).
              */
             allowed_hosts?: string[];
+            /** @description The address it listens on (default `127.0.0.1`: this computer only). */
             bind: string;
             /**
              * Format: int64
@@ -1570,7 +1593,10 @@ export interface components {
              *     cannot take the slots every other one needs.
              */
             max_connections_per_address?: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The TCP port (default 8080).
+             */
             port: number;
             /**
              * @description HTTPS for the LAN UI and API: `off` (plain HTTP), `self-signed` (a certificate the
@@ -1714,6 +1740,7 @@ export interface components {
         LinksResponse: {
             links: components["schemas"]["LinkInfo"][];
         };
+        /** @description The daily log files (`[log]`). */
         LogConfig: {
             /**
              * @description Where `station.YYYY-MM-DD.log` files go; absent: the directory systemd gives the service
@@ -1760,9 +1787,14 @@ export interface components {
         };
         /** @description A C-MOVE destination (PS3.4 §C.4.2): the AE title a caller names, and where it listens. */
         MoveDestination: {
+            /** @description The AE title a C-MOVE names (1 to 16 characters). */
             ae_title: string;
+            /** @description The host name or address the station connects to. */
             host: string;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Its DICOM port.
+             */
             port: number;
         };
         /** @description What a technician types to order a procedure (the worklist serves it to the devices). */
@@ -2140,6 +2172,7 @@ export interface components {
          *     is still allowed). An admin edits them on the Settings page.
          */
         RegistrationConfig: {
+            /** @description Exam items by modality (e.g. "DX" → "胸部正侧位", ...). */
             procedures?: {
                 [key: string]: string[];
             };
@@ -2222,6 +2255,7 @@ export interface components {
             /** @description Every version of this study's report of the same kind, newest first (this one included). */
             versions: components["schemas"]["ReportSummary"][];
         };
+        /** @description Reports coming back from the hubs (`[reports]`). */
         ReportsConfig: {
             /**
              * Format: int64
@@ -2242,7 +2276,10 @@ export interface components {
             poll_days: number;
             /** @description A second header line for printing (department, address, phone); may be empty. */
             print_header: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many hours after sending a study counts as recent (polled every `recent_poll_secs`).
+             */
             recent_hours: number;
             /**
              * Format: int64
@@ -2452,6 +2489,7 @@ export interface components {
             step: components["schemas"]["Step"];
             verdict: components["schemas"]["Verdict"];
         };
+        /** @description Disk floor, retention, backups and integrity checks (`[storage]`). */
         StorageConfig: {
             /** @description Where the nightly backups of the index go; absent: `backups` in the data directory. */
             backup_dir?: string | null;
@@ -2479,7 +2517,10 @@ export interface components {
              *     demand). 0 deletes them at the next purge after delivery.
              */
             keep_days_after_delivery?: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Early deletion stops once the disk is at or below this use (percent).
+             */
             low_water_percent?: number;
             /**
              * Format: int64
@@ -2571,6 +2612,7 @@ export interface components {
             /** Format: int64 */
             undelivered_bytes: number;
         };
+        /** @description When a study is complete, and which studies wait for a person (`[studies]`). */
         StudiesConfig: {
             /**
              * @description When true, a study matched by accession or worklist Study UID whose device-sent name, sex
@@ -2842,6 +2884,7 @@ export interface components {
              */
             sent: number;
         };
+        /** @description How soon a study's final report is due, by modality and priority. */
         TurnaroundTarget: {
             /**
              * Format: int64
@@ -2921,8 +2964,13 @@ export interface components {
         };
         /** @enum {string} */
         Verdict: "passed" | "failed" | "skipped";
+        /** @description One watched folder (`[[watch]]`); see `watch` for how files are taken. */
         WatchFolder: {
             device?: null | components["schemas"]["DeviceProfile"];
+            /**
+             * @description The folder (a local path or a mounted share); its `done/` and `quarantine/` are made
+             *     inside it.
+             */
             path: string;
             /**
              * Format: int64
