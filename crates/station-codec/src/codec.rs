@@ -12,8 +12,10 @@ pub enum Codec {
 }
 
 impl Codec {
+    /// Every codec, in the order settings and tests list them.
     pub const ALL: [Codec; 2] = [Codec::JpegLsLossless, Codec::Jpeg2000Lossless];
 
+    /// The Transfer Syntax UID (0002,0010) a file written with this codec carries.
     pub const fn transfer_syntax_uid(self) -> &'static str {
         match self {
             Codec::JpegLsLossless => "1.2.840.10008.1.2.4.80",
@@ -29,6 +31,7 @@ impl Codec {
         }
     }
 
+    /// The codec a `transfer_syntax` setting names; `None` for `as-received` or an unknown name.
     pub fn from_setting_name(name: &str) -> Option<Codec> {
         Codec::ALL.into_iter().find(|c| c.setting_name() == name)
     }

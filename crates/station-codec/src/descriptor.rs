@@ -26,6 +26,7 @@ pub struct PixelDescriptor {
     /// The transfer syntax the object is stored in (for deflated objects the caller inflates
     /// and hands over the plain bytes).
     pub transfer_syntax_uid: String,
+    /// Which pixel element the dataset has.
     pub element: PixelElement,
     /// The Pixel Data element's VR as written (explicit VR syntaxes); `None` for implicit VR.
     pub pixel_data_vr: Option<[u8; 2]>,

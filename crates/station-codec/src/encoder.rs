@@ -24,6 +24,7 @@ pub struct PixelEncoder {
 /// What one [`PixelEncoder::encode`] call did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Encoded {
+    /// Frames encoded (every frame of the image).
     pub frames: u32,
     /// Native bytes read (the frames, without the value's padding byte).
     pub native_bytes: u64,
@@ -51,6 +52,7 @@ impl PixelEncoder {
         })
     }
 
+    /// The codec this encoder writes.
     pub fn codec(&self) -> Codec {
         self.codec
     }
@@ -60,6 +62,7 @@ impl PixelEncoder {
         &self.changes
     }
 
+    /// Number of frames the image has (1 when Number of Frames is absent).
     pub fn frames(&self) -> u32 {
         self.layout.frames
     }

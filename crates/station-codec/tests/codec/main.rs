@@ -1,6 +1,9 @@
 //! station-codec's tests: every supported layout round-trips and is confirmed by independent
 //! decoders, every unsupported one is refused with its reason, and encoders run concurrently.
 
+// A failed unwrap is a failed test, with the panic message saying where.
+#![allow(clippy::unwrap_used)]
+
 mod hayro;
 mod images;
 mod independent;
