@@ -1,10 +1,12 @@
 //! Fetch-back (issue 13): the files of a purged study fetched again from a hub that verified
-//! it (WADO-RS, PS3.18 §10.4.1), checked against the SHA-256 kept when they were deleted, and
-//! put back through ingest (`Ingest::restore`), where the retention clock starts again. A
+//! it (WADO-RS, PS3.18 §10.4.1), checked against the SHA-256 kept when they were deleted (or,
+//! when the hub holds another encoding, e.g. the JPEG-LS copy the station sent, against the
+//! native pixels' SHA-256 kept too), and put back through ingest (`Ingest::restore`), where the
+//! retention clock starts again. A
 //! person starts it from the study page and sees its progress; the DICOMweb server and the
 //! preview fetch what they must show at once.
 //!
-//! Must never: put back a file that is not byte for byte the one deleted, ask a hub that never
+//! Must never: put back a file whose pixels are not byte for byte the ones deleted, ask a hub that never
 //! verified the study, or hold the store's lock while a hub answers.
 
 use std::collections::HashMap;
