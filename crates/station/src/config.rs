@@ -13,17 +13,21 @@ use serde::{Deserialize, Serialize};
 #[allow(missing_docs)]
 mod destination;
 pub mod device;
+mod dicom;
 mod editor;
 mod http;
 mod live;
+mod registration;
 mod schedule;
 mod storage;
 mod validate;
 pub use destination::{Destination, OAuth2Config, RateWindow, Secret, WireCompression, WireSyntax};
-pub use device::ExportKind;
+pub use device::{DeviceProfile, ExportKind, WatchFolder};
+pub use dicom::{DicomConfig, MoveDestination};
 pub use editor::write_editable;
 pub use http::{HttpConfig, TlsMode};
 pub use live::Live;
+pub use registration::RegistrationConfig;
 pub use schedule::{kbit_to_bytes, parse_clock, Schedule, Window};
 pub use storage::StorageConfig;
 pub use validate::{validate_caller, validate_query_caller, validate_worklist_caller};
@@ -228,65 +232,6 @@ pub struct StationConfig {
     pub uid_root: Option<String>,
 }
 
-/// What the Register page offers: per modality, the exam items a clinic orders most (free text
-/// is still allowed). An admin edits them on the Settings page.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegistrationConfig {
-    /// Exam items by modality (e.g. "DX" → "胸部正侧位", ...).
-    #[serde(default = "default_procedures")]
-    pub procedures: std::collections::BTreeMap<String, Vec<String>>,
-}
-
-impl Default for RegistrationConfig {
-    fn default() -> Self {
-        RegistrationConfig {
-            procedures: default_procedures(),
-        }
-    }
-}
-
-/// The items a grassroots clinic orders most, until an admin changes them.
-fn default_procedures() -> std::collections::BTreeMap<String, Vec<String>> {
-    let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let radiographs = [
-        "胸部正位",
-        "胸部正侧位",
-        "腰椎正侧位",
-        "颈椎正侧位",
-        "膝关节正侧位",
-        "腹部立位",
-        "骨盆正位",
-        "手正斜位",
-        "足正斜位",
-    ];
-    [
-        ("DX", list(&radiographs)),
-        ("CR", list(&radiographs)),
-        (
-            "US",
-            list(&[
-                "腹部超声",
-                "肝胆胰脾超声",
-                "泌尿系超声",
-                "甲状腺超声",
-                "乳腺超声",
-                "心脏超声",
-                "妇科超声",
-                "产科超声",
-                "颈部血管超声",
-            ]),
-        ),
-        (
-            "ECG",
-            list(&["常规十二导联心电图", "动态心电图", "运动负荷心电图"]),
-        ),
-    ]
-    .into_iter()
-    .map(|(m, items)| (m.to_owned(), items))
-    .collect()
-}
-
 /// The Prometheus endpoint. Metrics carry no patient data but describe the clinic's work, so
 /// they are not public: with no token the endpoint is off (404), and a scrape must send the
 /// token as `Authorization: Bearer`.
@@ -334,71 +279,6 @@ impl Config {
             .or_else(|| std::env::var_os("LOGS_DIRECTORY").map(PathBuf::from))
             .unwrap_or_else(|| self.data_dir.join("logs"))
     }
-}
-
-/// The DICOM listener (`[dicom]`): who may call, limits and timeouts.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DicomConfig {
-    /// The station's own AE title (1 to 16 characters), which callers must name as called AE.
-    pub ae_title: String,
-    /// The TCP port the listener takes (default 11112).
-    pub port: u16,
-    /// The address it listens on (default `0.0.0.0`: every interface, for the devices).
-    pub bind: String,
-    /// Calling AE titles allowed to associate; empty accepts any (and logs who called).
-    pub allowed_callers: Vec<String>,
-    /// Calling AE titles whose Modality Worklist queries are answered (patient names, IDs,
-    /// birth dates); empty answers nobody. A refused caller is shown on the Settings page with
-    /// a one-click allow. When `allowed_callers` is not empty, each must be in it as well.
-    #[serde(default)]
-    pub worklist_callers: Vec<String>,
-    /// Calling AE titles whose Query/Retrieve requests (C-FIND, C-MOVE, C-GET of stored
-    /// studies, PS3.4 Annex C) are answered; empty answers nobody. When `allowed_callers` is
-    /// not empty, each must be in it as well.
-    #[serde(default)]
-    pub query_callers: Vec<String>,
-    /// Where a C-MOVE may send studies: the only AE titles a move destination may name.
-    #[serde(default)]
-    pub move_destinations: Vec<MoveDestination>,
-    /// Largest P-DATA PDU we advertise and accept; a longer one ends the association unread.
-    pub max_pdu_length: u32,
-    /// Connections at once, whether they have sent their association request yet or not.
-    pub max_associations: usize,
-    /// Of `max_associations`, the slots kept for callers that have said who they are and are
-    /// allowed: connections still silent hold at most `max_associations - reserved_associations`
-    /// slots with the full ARTIM; beyond that they have a few seconds to send their request.
-    #[serde(default = "default_reserved_associations")]
-    pub reserved_associations: usize,
-    /// Connections at once from one network address.
-    #[serde(default = "default_max_per_address")]
-    pub max_per_address: usize,
-    /// How long a connection has, from its TCP connect, to send a whole A-ASSOCIATE-RQ
-    /// (PS3.8 §9.1.5, ARTIM): a deadline, not a wait per byte.
-    pub artim_timeout_secs: u64,
-    /// How long an established association has for each whole PDU, counted from the end of the
-    /// previous one, before we abort it: a deadline, not a wait per byte.
-    pub idle_timeout_secs: u64,
-}
-
-/// A C-MOVE destination (PS3.4 §C.4.2): the AE title a caller names, and where it listens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MoveDestination {
-    /// The AE title a C-MOVE names (1 to 16 characters).
-    pub ae_title: String,
-    /// The host name or address the station connects to.
-    pub host: String,
-    /// Its DICOM port.
-    pub port: u16,
-}
-
-fn default_reserved_associations() -> usize {
-    4
-}
-
-fn default_max_per_address() -> usize {
-    8
 }
 
 fn default_session_max_secs() -> u64 {
@@ -456,54 +336,6 @@ fn default_send_while_receiving() -> bool {
 
 fn default_hold_on_mismatch() -> bool {
     true
-}
-
-/// One watched folder (`[[watch]]`); see `watch` for how files are taken.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WatchFolder {
-    /// The folder (a local path or a mounted share); its `done/` and `quarantine/` are made
-    /// inside it.
-    #[schema(value_type = String)]
-    pub path: PathBuf,
-    /// A file is taken once its size and mtime have not changed for this long.
-    #[serde(default = "default_settle_ms")]
-    pub settle_ms: u64,
-    /// Full rescan period, for network shares and missed events.
-    #[serde(default = "default_rescan_secs")]
-    pub rescan_secs: u64,
-    /// The exporting device, when the folder receives PDF, image or XML exports to be converted
-    /// into DICOM (see `convert`). Absent: only DICOM files are taken.
-    #[serde(default)]
-    pub device: Option<DeviceProfile>,
-}
-
-/// What a device that only exports files is, and what it writes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceProfile {
-    /// DICOM modality of the device: "ECG", "US", "DX"…
-    pub modality: String,
-    /// What it writes: any of "pdf", "jpeg", "png", "bmp", "aecg" (HL7 aECG XML).
-    pub writes: Vec<String>,
-    /// Shown in the objects as Manufacturer's Model Name, e.g. "ECG-1250".
-    #[serde(default)]
-    pub name: String,
-    /// Image files written less than this far apart (in the same subfolder, for the same
-    /// patient) belong to one exam: one series.
-    #[serde(default = "default_exam_gap_secs")]
-    pub exam_gap_secs: u64,
-}
-
-fn default_exam_gap_secs() -> u64 {
-    300
-}
-
-fn default_settle_ms() -> u64 {
-    1500
-}
-fn default_rescan_secs() -> u64 {
-    30
 }
 
 /// Command-line overrides; `None` keeps the file's value.

@@ -1,11 +1,60 @@
-//! Device profiles of watched folders: which kinds of export file a device writes (`writes`),
-//! and checking a profile from the configuration.
+//! Watched folders (`[[watch]]`) and the profiles of the devices that write into them: which
+//! kinds of export file a device writes (`writes`), and checking a profile from the configuration.
 //!
 //! Must never: accept a kind the converter does not know.
 
 use std::fmt;
+use std::path::PathBuf;
 
-use super::DeviceProfile;
+use serde::{Deserialize, Serialize};
+
+/// One watched folder (`[[watch]]`); see `watch` for how files are taken.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchFolder {
+    /// The folder (a local path or a mounted share); its `done/` and `quarantine/` are made
+    /// inside it.
+    #[schema(value_type = String)]
+    pub path: PathBuf,
+    /// A file is taken once its size and mtime have not changed for this long.
+    #[serde(default = "default_settle_ms")]
+    pub settle_ms: u64,
+    /// Full rescan period, for network shares and missed events.
+    #[serde(default = "default_rescan_secs")]
+    pub rescan_secs: u64,
+    /// The exporting device, when the folder receives PDF, image or XML exports to be converted
+    /// into DICOM (see `convert`). Absent: only DICOM files are taken.
+    #[serde(default)]
+    pub device: Option<DeviceProfile>,
+}
+
+/// What a device that only exports files is, and what it writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceProfile {
+    /// DICOM modality of the device: "ECG", "US", "DX"…
+    pub modality: String,
+    /// What it writes: any of "pdf", "jpeg", "png", "bmp", "aecg" (HL7 aECG XML).
+    pub writes: Vec<String>,
+    /// Shown in the objects as Manufacturer's Model Name, e.g. "ECG-1250".
+    #[serde(default)]
+    pub name: String,
+    /// Image files written less than this far apart (in the same subfolder, for the same
+    /// patient) belong to one exam: one series.
+    #[serde(default = "default_exam_gap_secs")]
+    pub exam_gap_secs: u64,
+}
+
+fn default_exam_gap_secs() -> u64 {
+    300
+}
+
+fn default_settle_ms() -> u64 {
+    1500
+}
+fn default_rescan_secs() -> u64 {
+    30
+}
 
 /// Export file kinds the station converts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
