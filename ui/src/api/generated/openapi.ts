@@ -1070,15 +1070,28 @@ export interface components {
     schemas: {
         /** @description One entry as an admin browses it. */
         AuditEntry: {
+            /**
+             * @description What, as a dotted code (`study.retry`, `report.acknowledge`, `login.failed`…); the UI
+             *     translates it.
+             */
             action: string;
+            /** @description Who: a username, `system` for the engine itself, or `token:NAME` for an API token. */
             actor: string;
             /**
              * Format: int64
              * @description Unix milliseconds; for a repeated read, the first time.
              */
             at: number;
+            /**
+             * @description More about it, often JSON (old and new values, a count, the filter of a search); may be
+             *     empty.
+             */
             detail: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Row id in `audit_log`; entries are numbered in the order written (page with
+             *     `before_id`).
+             */
             id: number;
             /**
              * Format: int64
@@ -1090,6 +1103,10 @@ export interface components {
              * @description How many times this was done (a read refetched by a live screen counts here).
              */
             repeats: number;
+            /**
+             * @description What it was done to: usually a Study Instance UID, a patient ID or a username; may be
+             *     empty.
+             */
             subject: string;
         };
         AuditPage: {
@@ -2085,15 +2102,27 @@ export interface components {
          * @enum {string}
          */
         PurgeReason: "days_up" | "disk_full";
+        /** @description A file refused at arrival and kept aside, as the quarantine list shows it. */
         QuarantineItem: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When it was quarantined (Unix ms).
+             */
             created_at: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Row id in `quarantine`; newer files have higher ids.
+             */
             id: number;
             /** @description The raw detail (English, as the reason file beside the quarantined file says). */
             reason: string;
             reason_code?: null | components["schemas"]["QuarantineReason"];
+            /**
+             * @description Where the file came from: its path in the watched folder, the imported path, or the
+             *     received file's temporary path.
+             */
             source: string;
+            /** @description Where it is kept now (full path on the station's disk), with `<name>.reason.txt` beside it. */
             stored_path: string;
         };
         QuarantinePage: {
@@ -2604,8 +2633,12 @@ export interface components {
         StorageRun: {
             /** @description Where the backup went, or what was found or went wrong (English, as the CLI says it). */
             detail: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When it ended (Unix ms), whether it went well or not.
+             */
             finished_at: number;
+            /** @description Backup or integrity check. */
             kind: components["schemas"]["StorageRunKind"];
             /** @description Done, and nothing found wrong. */
             ok: boolean;
@@ -2883,7 +2916,10 @@ export interface components {
         };
         /** @description A token as administrators see it (never the token itself, nor its digest). */
         TokenRecord: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When it was made (Unix ms).
+             */
             created_at: number;
             /** @description The username that made it (`cli` from the command line). */
             created_by: string;
@@ -2897,9 +2933,14 @@ export interface components {
              * @description The last call it made, to the minute.
              */
             last_used_at?: number | null;
+            /** @description Unique name the admin gave it (the audit trail records its calls as `token:NAME`). */
             name: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When an admin revoked it (Unix ms); absent while it works. Revoked tokens stay listed.
+             */
             revoked_at?: number | null;
+            /** @description What calls made with it may do. */
             role: components["schemas"]["Role"];
         };
         TokenRef: {
@@ -3113,6 +3154,7 @@ export interface components {
         WireCompression: "auto" | "always";
         /** @description One remembered refusal, as the destination's dialog shows it. */
         WireRefusal: {
+            /** @description The destination's configured name. */
             destination: string;
             /** @description What the hub said (status and its words). */
             reason: string;
