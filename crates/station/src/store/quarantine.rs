@@ -13,8 +13,8 @@ use super::{now_ms, QuarantineReason, StoreError};
 pub struct QuarantineItem {
     /// Row id in `quarantine`; newer files have higher ids.
     pub id: i64,
-    /// Where the file came from: its path in the watched folder, the imported path, or the
-    /// received file's temporary path.
+    /// Where the file came from: its path in the watched folder or given to `station import`,
+    /// or under `instances/` (a file the index does not know).
     pub source: String,
     /// Where it is kept now (full path on the station's disk), with `<name>.reason.txt` beside it.
     pub stored_path: String,

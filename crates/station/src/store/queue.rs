@@ -56,7 +56,7 @@ pub struct PendingInstance {
     pub sop_instance_uid: String,
     /// Relative to the data directory.
     pub path: String,
-    /// Bytes of the file at `path` (the corrected or compressed copy when one is sent).
+    /// Bytes of the file at `path` (the corrected copy's when one is sent).
     pub size: i64,
 }
 

@@ -147,7 +147,7 @@ states! {
     InstanceSendState {
         /// Not yet reported stored by the hub (or to be sent again).
         Pending = "pending",
-        /// The hub reported it stored (C-STORE success or a STOW-RS response listing it).
+        /// The hub's STOW-RS response named it in its Referenced SOP Sequence (PS3.18 10.5).
         Stored = "stored",
         /// Refused for good by the hub; sent again only when a person retries.
         Failed = "failed",

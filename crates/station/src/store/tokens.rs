@@ -13,7 +13,7 @@ use super::{now_ms, StoreError};
 /// A token as administrators see it (never the token itself, nor its digest).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TokenRecord {
-    /// Unique name the admin gave it (the audit trail records its calls as `token:NAME`).
+    /// Name the admin gave it, unique ignoring case (the audit trail records its calls as `token:NAME`).
     pub name: String,
     /// What calls made with it may do.
     pub role: Role,

@@ -2118,8 +2118,8 @@ export interface components {
             reason: string;
             reason_code?: null | components["schemas"]["QuarantineReason"];
             /**
-             * @description Where the file came from: its path in the watched folder, the imported path, or the
-             *     received file's temporary path.
+             * @description Where the file came from: its path in the watched folder or given to `station import`,
+             *     or under `instances/` (a file the index does not know).
              */
             source: string;
             /** @description Where it is kept now (full path on the station's disk), with `<name>.reason.txt` beside it. */
@@ -2933,7 +2933,7 @@ export interface components {
              * @description The last call it made, to the minute.
              */
             last_used_at?: number | null;
-            /** @description Unique name the admin gave it (the audit trail records its calls as `token:NAME`). */
+            /** @description Name the admin gave it, unique ignoring case (the audit trail records its calls as `token:NAME`). */
             name: string;
             /**
              * Format: int64
