@@ -21,12 +21,21 @@ use super::{now_ms, StoreError};
 /// One entry as an admin browses it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct AuditEntry {
+    /// Row id in `audit_log`; entries are numbered in the order written (page with
+    /// `before_id`).
     pub id: i64,
     /// Unix milliseconds; for a repeated read, the first time.
     pub at: i64,
+    /// Who: a username, `system` for the engine itself, or `token:NAME` for an API token.
     pub actor: String,
+    /// What, as a dotted code (`study.retry`, `report.acknowledge`, `login.failed`…); the UI
+    /// translates it.
     pub action: String,
+    /// What it was done to: usually a Study Instance UID, a patient ID or a username; may be
+    /// empty.
     pub subject: String,
+    /// More about it, often JSON (old and new values, a count, the filter of a search); may be
+    /// empty.
     pub detail: String,
     /// How many times this was done (a read refetched by a live screen counts here).
     pub repeats: i64,
@@ -129,19 +138,24 @@ fn read_in(
 /// What to list; empty fields match everything.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// Only this actor's entries (exact username).
     pub actor: Option<String>,
+    /// Only actions starting with this text (`study.` matches every study action).
     pub action_prefix: Option<String>,
+    /// Only entries whose subject is exactly this.
     pub subject: Option<String>,
     /// Entries about this patient ID: reads that showed the patient, or entries whose subject
     /// it is.
     pub patient_id: Option<String>,
     /// Entries done at or after this time (a repeated read: last done at or after it).
     pub since: Option<i64>,
+    /// Entries first done before this time (Unix ms).
     pub until: Option<i64>,
     /// Entries with an id below this one (paging backwards from the newest).
     pub before_id: Option<i64>,
     /// Only [`SYSTEM_ACTIONS`]: what the maintenance role may see.
     pub system_only: bool,
+    /// At most this many (0: 100; capped at 1000).
     pub limit: u32,
 }
 

@@ -9,7 +9,7 @@ use super::{StoreError, StudyState};
 
 /// A study as the change feed compares it between two looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StudyMark {
+pub(crate) struct StudyMark {
     pub study_uid: String,
     pub state: StudyState,
     pub last_received_at: i64,
@@ -21,7 +21,7 @@ pub struct StudyMark {
 
 /// Studies that received an instance, changed state or had a send row change at or after
 /// `since`.
-pub fn studies_since(conn: &Connection, since: i64) -> Result<Vec<StudyMark>, StoreError> {
+pub(crate) fn studies_since(conn: &Connection, since: i64) -> Result<Vec<StudyMark>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.study_uid, s.state, s.last_received_at,
                 COALESCE((SELECT MAX(q.updated_at) FROM send_queue q WHERE q.study_ref = s.id), 0),

@@ -35,7 +35,7 @@ pub fn record(
 
 /// The latest image converted from a file in `dir`, with its exam's identity.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LastImage {
+pub(crate) struct LastImage {
     pub study_uid: String,
     pub series_uid: String,
     /// Highest Instance Number in that series.
@@ -49,7 +49,7 @@ pub struct LastImage {
 }
 
 /// The most recent image conversion (since `since_ms`) whose export file was directly in `dir`.
-pub fn latest_image_in(
+pub(crate) fn latest_image_in(
     conn: &Connection,
     dir: &std::path::Path,
     since_ms: i64,

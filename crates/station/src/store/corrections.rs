@@ -15,10 +15,13 @@ pub type Values = BTreeMap<String, String>;
 /// One row of `study_corrections`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Correction {
+    /// Row id; copies name the latest correction they include (`instances.send_correction`).
     pub id: i64,
+    /// When it was made (Unix ms).
     pub at: i64,
     /// "COERCE" (matching, assignment) or "CORRECT" (an edit after the fact), PS3.3 C.12.1.1.9.
     pub reason: String,
+    /// The attributes it changed, by DICOM keyword (`PatientName`…), with their new values.
     pub attributes: Values,
 }
 
@@ -94,7 +97,7 @@ pub fn study_of_queue_row(
 
 /// One instance whose corrected copy is missing or older than the latest correction.
 #[derive(Debug, Clone)]
-pub struct Stale {
+pub(crate) struct Stale {
     pub id: i64,
     /// The received file, relative to the data directory.
     pub path: String,
@@ -108,7 +111,7 @@ pub struct Stale {
 
 /// The study's instances that are sent (none held for review) without a copy for correction
 /// `latest`.
-pub fn stale_copies(
+pub(crate) fn stale_copies(
     conn: &Connection,
     study_id: i64,
     latest: i64,

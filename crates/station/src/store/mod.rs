@@ -54,16 +54,24 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::Connection;
 
+/// Why the index could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// SQLite failed: a constraint, a lock held past the busy timeout, a full disk, a damaged
+    /// file, or no row where one was required.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The database has migrations this build does not know: a newer station wrote it, and
+    /// this one must not (downgrading needs a backup from before the upgrade).
     #[error(
         "database {path} was written by a newer station (schema {found}, this build knows {known})"
     )]
     TooNew {
+        /// The database file.
         path: String,
+        /// Its schema version (`PRAGMA user_version`).
         found: i64,
+        /// The newest schema version this build has migrations for.
         known: usize,
     },
 }
@@ -80,18 +88,34 @@ pub fn now_ms() -> i64 {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
     /// A device over DICOM; the calling AE title.
-    Dicom { calling_ae: String },
+    Dicom {
+        /// The device's AE title (A-ASSOCIATE-RQ, PS3.8 9.3.2).
+        calling_ae: String,
+    },
     /// A watched folder; the file's original path.
-    Folder { path: String },
+    Folder {
+        /// Where the file was found.
+        path: String,
+    },
     /// `station import`; the file's original path.
-    Import { path: String },
+    Import {
+        /// The file given to the command (or found under the folder given).
+        path: String,
+    },
     /// A complete file found under `instances/` without an index row after a crash.
-    Recovery { path: String },
+    Recovery {
+        /// The file under `instances/`.
+        path: String,
+    },
     /// A report fetched from a hub (WADO-RS); the destination's name. Never sent back.
-    Report { destination: String },
+    Report {
+        /// The destination's configured name.
+        destination: String,
+    },
 }
 
 impl Source {
+    /// The `instances.source_kind` column: `dicom`, `folder`, `import`, `recovery` or `report`.
     pub fn kind(&self) -> &'static str {
         match self {
             Source::Dicom { .. } => "dicom",
@@ -101,6 +125,8 @@ impl Source {
             Source::Report { .. } => "report",
         }
     }
+    /// The `instances.source` column: the calling AE title, the original path or the
+    /// destination's name.
     pub fn detail(&self) -> &str {
         match self {
             Source::Dicom { calling_ae } => calling_ae,
@@ -110,6 +136,8 @@ impl Source {
     }
 }
 
+/// The index as the process that writes it holds it: one connection behind a mutex, so writes
+/// are serialized; calls lock it only for the statements, never across network I/O.
 pub struct Store {
     conn: Mutex<Connection>,
     /// Rung when queue work may have become due; idle sync workers and the lifecycle wait on it.

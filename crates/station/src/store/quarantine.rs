@@ -8,16 +8,22 @@ use serde::{Deserialize, Serialize};
 
 use super::{now_ms, QuarantineReason, StoreError};
 
+/// A file refused at arrival and kept aside, as the quarantine list shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuarantineItem {
+    /// Row id in `quarantine`; newer files have higher ids.
     pub id: i64,
+    /// Where the file came from: its path in the watched folder or given to `station import`,
+    /// or under `instances/` (a file the index does not know).
     pub source: String,
+    /// Where it is kept now (full path on the station's disk), with `<name>.reason.txt` beside it.
     pub stored_path: String,
     /// Why, for a person: the screens say it in their language. None for files quarantined
     /// before the station recorded it, or by a newer station with a reason this one lacks.
     pub reason_code: Option<QuarantineReason>,
     /// The raw detail (English, as the reason file beside the quarantined file says).
     pub reason: String,
+    /// When it was quarantined (Unix ms).
     pub created_at: i64,
 }
 

@@ -27,16 +27,21 @@ use super::{now_ms, StoreError};
 mod doorbell;
 mod view;
 pub use doorbell::Doorbell;
+pub(crate) use view::link;
 pub use view::{
-    destinations_with_unsent, link, links_online, queue_rows, refused_instances, rows_in, LinkRow,
-    QueueRow, RefusedInstance,
+    destinations_with_unsent, links_online, queue_rows, refused_instances, rows_in, QueueRow,
+    RefusedInstance,
 };
 
 /// A study claimed for sending to one destination.
 #[derive(Debug, Clone)]
 pub struct Claim {
+    /// The claimed `send_queue` row.
     pub queue_id: i64,
+    /// Study Instance UID of the study to send.
     pub study_uid: String,
+    /// Sends of this row that ended in a retry or a failure before this one (backoff grows
+    /// with it).
     pub attempts: i64,
     /// The row's claim number when claimed: the worker's writes count only while it is current.
     pub token: i64,
@@ -45,10 +50,13 @@ pub struct Claim {
 /// One instance still to send.
 #[derive(Debug, Clone)]
 pub struct PendingInstance {
+    /// Row id in `instances`.
     pub instance_id: i64,
+    /// SOP Instance UID (0008,0018) the hub will report it stored under.
     pub sop_instance_uid: String,
     /// Relative to the data directory.
     pub path: String,
+    /// Bytes of the file at `path` (the corrected copy's when one is sent).
     pub size: i64,
 }
 
@@ -265,6 +273,8 @@ pub fn stored_by_series(
     Ok(by_series)
 }
 
+/// How many instances of queue row `queue_id` the hub refused (`send_instances.state`
+/// `failed`): a row with any is not delivered.
 pub fn failed_count(conn: &Connection, queue_id: i64) -> Result<i64, StoreError> {
     Ok(conn.query_row(
         "SELECT COUNT(*) FROM send_instances WHERE queue_ref = ?1 AND state = 'failed'",

@@ -12,9 +12,13 @@ use super::{now_ms, StoreError};
 /// (any of its modalities, calling AE titles, SOP classes); empty filters match everything.
 #[derive(Debug, Clone, Default)]
 pub struct Route {
+    /// The destination's configured name (`send_queue.destination`).
     pub destination: String,
+    /// Modality (0008,0060) values accepted, case-insensitive (`CT`, `US`…).
     pub modalities: Vec<String>,
+    /// Calling AE titles of devices whose studies are accepted.
     pub calling_aes: Vec<String>,
+    /// SOP Class UIDs (0008,0016) accepted.
     pub sop_classes: Vec<String>,
 }
 

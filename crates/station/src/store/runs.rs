@@ -11,9 +11,11 @@ use super::{StorageRunKind, StoreError};
 /// One finished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StorageRun {
+    /// Backup or integrity check.
     pub kind: StorageRunKind,
     /// Unix milliseconds.
     pub started_at: i64,
+    /// When it ended (Unix ms), whether it went well or not.
     pub finished_at: i64,
     /// Done, and nothing found wrong.
     pub ok: bool,

@@ -25,14 +25,17 @@ pub fn insert(
 }
 
 /// A live session's user, end, and start (its login).
-pub struct LiveSession {
+pub(crate) struct LiveSession {
     pub username: String,
     pub expires_at: i64,
     pub created_at: i64,
 }
 
 /// The live session with this token digest, if any.
-pub fn live(conn: &Connection, token_sha256: &str) -> Result<Option<LiveSession>, StoreError> {
+pub(crate) fn live(
+    conn: &Connection,
+    token_sha256: &str,
+) -> Result<Option<LiveSession>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT u.username, s.expires_at, s.created_at FROM sessions s
@@ -50,7 +53,13 @@ pub fn live(conn: &Connection, token_sha256: &str) -> Result<Option<LiveSession>
         .optional()?)
 }
 
-pub fn extend(conn: &Connection, token_sha256: &str, expires_at: i64) -> Result<(), StoreError> {
+/// Moves the end of the session with this token digest to `expires_at` (Unix ms): activity
+/// keeps a session alive.
+pub(crate) fn extend(
+    conn: &Connection,
+    token_sha256: &str,
+    expires_at: i64,
+) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE sessions SET expires_at = ?2 WHERE token_sha256 = ?1",
         params![token_sha256, expires_at],

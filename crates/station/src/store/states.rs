@@ -33,6 +33,7 @@ macro_rules! states {
                 match self { $($name::$variant => $text),* }
             }
 
+            /// The value `as_str` writes as `text`; `None` for any other word.
             pub fn parse(text: &str) -> Option<$name> {
                 match text { $($text => Some($name::$variant),)* _ => None }
             }
@@ -93,7 +94,9 @@ macro_rules! states {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{text:?} is not a {kind}")]
 pub struct UnknownState {
+    /// Which kind of word was expected (`study state`, `send state`…).
     pub kind: &'static str,
+    /// The word found.
     pub text: String,
 }
 
@@ -110,12 +113,15 @@ states! {
         Unassigned = "unassigned",
         /// Due to be sent (again): released, retried or corrected.
         Ready = "ready",
+        /// Being sent to at least one destination.
         Sending = "sending",
         /// Every destination confirmed every instance.
         Delivered = "delivered",
         /// A report came back.
         Reported = "reported",
+        /// A send failed in a way retrying cannot fix; a person must look (and retry).
         Failed = "failed",
+        /// A person paused its sending; it waits until released.
         Held = "held",
     }
 }
@@ -123,10 +129,15 @@ states! {
 states! {
     /// One study's sending to one destination (`send_queue.state`).
     SendState {
+        /// Waiting for a sync worker (at once, or after a backoff following an error).
         Queued = "queued",
+        /// A sync worker is sending it now.
         Sending = "sending",
+        /// The hub confirmed holding every instance; nothing left to do.
         Delivered = "delivered",
+        /// Retrying cannot fix the last error; waits for a person to retry.
         Failed = "failed",
+        /// A person paused it; waits until released.
         Held = "held",
     }
 }
@@ -136,6 +147,7 @@ states! {
     InstanceSendState {
         /// Not yet reported stored by the hub (or to be sent again).
         Pending = "pending",
+        /// The hub's STOW-RS response named it in its Referenced SOP Sequence (PS3.18 10.5).
         Stored = "stored",
         /// Refused for good by the hub; sent again only when a person retries.
         Failed = "failed",
@@ -145,9 +157,13 @@ states! {
 states! {
     /// An order's Scheduled Procedure Step (`orders.state`, PS3.4 Annex K).
     OrderState {
+        /// Registered; offered on the worklist and waiting for its study.
         Scheduled = "scheduled",
+        /// A study with its accession number is arriving.
         InProgress = "in_progress",
+        /// Its study was received and matched; final.
         Completed = "completed",
+        /// Called off by a person; no longer offered on the worklist. Final.
         Cancelled = "cancelled",
     }
 }
@@ -169,8 +185,11 @@ states! {
         NotForDevice = "not_for_device",
         /// Larger than any export may be.
         TooLarge = "too_large",
+        /// An exported image (JPEG, PNG, BMP) that cannot be decoded.
         UnreadableImage = "unreadable_image",
+        /// An exported ECG file that cannot be read.
         UnreadableEcg = "unreadable_ecg",
+        /// An exported PDF that cannot be read.
         UnreadablePdf = "unreadable_pdf",
         /// Read, but the DICOM made of it could not be written: a fault of ours.
         ConversionFailed = "conversion_failed",

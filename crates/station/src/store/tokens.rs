@@ -13,13 +13,17 @@ use super::{now_ms, StoreError};
 /// A token as administrators see it (never the token itself, nor its digest).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TokenRecord {
+    /// Name the admin gave it, unique ignoring case (the audit trail records its calls as `token:NAME`).
     pub name: String,
+    /// What calls made with it may do.
     pub role: Role,
     /// The username that made it (`cli` from the command line).
     pub created_by: String,
+    /// When it was made (Unix ms).
     pub created_at: i64,
     /// When it stops working; absent: until revoked.
     pub expires_at: Option<i64>,
+    /// When an admin revoked it (Unix ms); absent while it works. Revoked tokens stay listed.
     pub revoked_at: Option<i64>,
     /// The last call it made, to the minute.
     pub last_used_at: Option<i64>,

@@ -27,11 +27,15 @@ pub fn copy_database(db: &Path, dest: &Path) -> Result<(), StoreError> {
 pub struct Contents {
     /// `PRAGMA user_version`: how many migrations it has.
     pub schema_version: i64,
+    /// Rows in `studies`.
     pub studies: i64,
+    /// Rows in `instances` (purged ones included).
     pub instances: i64,
+    /// Rows in `reports` (every version).
     pub reports: i64,
 }
 
+/// What the database behind `conn` holds (for a backup: the copy, opened read-only).
 pub fn contents(conn: &Connection) -> Result<Contents, StoreError> {
     let count = |table: &str| -> Result<i64, StoreError> {
         // The table names are this module's own constants, never outside input.

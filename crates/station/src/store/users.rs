@@ -26,7 +26,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    const ALL: [Role; 5] = [
         Role::Technician,
         Role::Doctor,
         Role::Manager,
@@ -34,6 +34,7 @@ impl Role {
         Role::Maintenance,
     ];
 
+    /// The `users.role` column and the JSON value: `technician`, `doctor`, …
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Technician => "technician",
@@ -44,6 +45,7 @@ impl Role {
         }
     }
 
+    /// The role named `s` as `as_str` writes it; `None` for any other text.
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
     }
@@ -52,12 +54,19 @@ impl Role {
 /// A user as administrators see it (never with the hash).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct UserRecord {
+    /// Login name; unique, never changes.
     pub username: String,
+    /// Name shown in the UI and audit views; may be empty.
     pub display_name: String,
+    /// What the user may do.
     pub role: Role,
+    /// May log in; a deactivated user keeps their row (and audit history) but cannot log in.
     pub active: bool,
+    /// When the user was added (Unix ms).
     pub created_at: i64,
+    /// When name, role, password or active last changed (Unix ms).
     pub updated_at: i64,
+    /// Last successful login (Unix ms); `None` if never.
     pub last_login_at: Option<i64>,
 }
 
@@ -90,6 +99,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Credentials> {
     })
 }
 
+/// The user named `username` with their password hash, for login; `None` if no such user.
 pub(crate) fn find(conn: &Connection, username: &str) -> Result<Option<Credentials>, StoreError> {
     Ok(conn
         .query_row(
@@ -100,6 +110,7 @@ pub(crate) fn find(conn: &Connection, username: &str) -> Result<Option<Credentia
         .optional()?)
 }
 
+/// Every user, active or not, by username.
 pub fn list(conn: &Connection) -> Result<Vec<UserRecord>, StoreError> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))?;
     let rows = stmt
@@ -137,14 +148,16 @@ pub fn insert(
 
 /// What to write; `None` keeps the current value.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Update<'a> {
+pub(crate) struct Update<'a> {
     pub display_name: Option<&'a str>,
     pub role: Option<Role>,
     pub password_hash: Option<&'a str>,
     pub active: Option<bool>,
 }
 
-pub fn update(conn: &Connection, user_id: i64, u: Update<'_>) -> Result<(), StoreError> {
+/// Writes `u` to user row `user_id` and stamps `updated_at`; the "one active admin left" rule
+/// is the caller's (`auth::users`).
+pub(crate) fn update(conn: &Connection, user_id: i64, u: Update<'_>) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE users SET display_name = COALESCE(?2, display_name), role = COALESCE(?3, role),
                 password_hash = COALESCE(?4, password_hash), active = COALESCE(?5, active),
@@ -161,7 +174,8 @@ pub fn update(conn: &Connection, user_id: i64, u: Update<'_>) -> Result<(), Stor
     Ok(())
 }
 
-pub fn touch_login(conn: &Connection, user_id: i64) -> Result<(), StoreError> {
+/// Stamps `last_login_at` of user row `user_id` with now.
+pub(crate) fn touch_login(conn: &Connection, user_id: i64) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE users SET last_login_at = ?2 WHERE id = ?1",
         params![user_id, now_ms()],

@@ -16,6 +16,7 @@ use super::{now_ms, StoreError};
 /// One remembered refusal, as the destination's dialog shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WireRefusal {
+    /// The destination's configured name.
     pub destination: String,
     /// The setting's word (`jpeg-ls-lossless`, `jpeg2000-lossless`).
     pub transfer_syntax: String,

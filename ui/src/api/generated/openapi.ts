@@ -1070,15 +1070,28 @@ export interface components {
     schemas: {
         /** @description One entry as an admin browses it. */
         AuditEntry: {
+            /**
+             * @description What, as a dotted code (`study.retry`, `report.acknowledge`, `login.failed`…); the UI
+             *     translates it.
+             */
             action: string;
+            /** @description Who: a username, `system` for the engine itself, or `token:NAME` for an API token. */
             actor: string;
             /**
              * Format: int64
              * @description Unix milliseconds; for a repeated read, the first time.
              */
             at: number;
+            /**
+             * @description More about it, often JSON (old and new values, a count, the filter of a search); may be
+             *     empty.
+             */
             detail: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Row id in `audit_log`; entries are numbered in the order written (page with
+             *     `before_id`).
+             */
             id: number;
             /**
              * Format: int64
@@ -1090,6 +1103,10 @@ export interface components {
              * @description How many times this was done (a read refetched by a live screen counts here).
              */
             repeats: number;
+            /**
+             * @description What it was done to: usually a Study Instance UID, a patient ID or a username; may be
+             *     empty.
+             */
             subject: string;
         };
         AuditPage: {
@@ -1692,6 +1709,7 @@ export interface components {
             keep: boolean;
             study_uid: string;
         };
+        /** @description An image the reader marked as significant (referenced by a Key Object Selection or the SR). */
         KeyImage: {
             /**
              * Format: int64
@@ -1700,6 +1718,7 @@ export interface components {
             instance_id?: number | null;
             /** @description Relative to the data directory. */
             path?: string | null;
+            /** @description SOP Instance UID of the marked image. */
             sop_instance_uid: string;
         };
         /** @description One channel of a multiplex group. */
@@ -1915,16 +1934,30 @@ export interface components {
         };
         /** @description A study past its turnaround target without a final report. */
         OverdueStudy: {
+            /** @description Accession Number as sent (the order's once matched); empty when there is none. */
             accession: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When its final report was due (Unix ms); always in the past here.
+             */
             due_at: number;
             /** @description A preliminary report came back; the final one is late. */
             has_preliminary: boolean;
+            /** @description Modalities of the study's images (its report documents left out), e.g. `["CT"]`. */
             modalities: string[];
+            /**
+             * @description Patient ID as sent: the registered patient's clinic ID once matched to an order, else
+             *     the device's.
+             */
             patient_id: string;
+            /** @description Patient's name as sent (registered or device's, like `patient_id`), DICOM PN form. */
             patient_name: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When the study's send was delivered (Unix ms).
+             */
             sent_at: number;
+            /** @description Study Instance UID (0020,000D). */
             study_uid: string;
         };
         PageRequest: {
@@ -2069,15 +2102,27 @@ export interface components {
          * @enum {string}
          */
         PurgeReason: "days_up" | "disk_full";
+        /** @description A file refused at arrival and kept aside, as the quarantine list shows it. */
         QuarantineItem: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When it was quarantined (Unix ms).
+             */
             created_at: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Row id in `quarantine`; newer files have higher ids.
+             */
             id: number;
             /** @description The raw detail (English, as the reason file beside the quarantined file says). */
             reason: string;
             reason_code?: null | components["schemas"]["QuarantineReason"];
+            /**
+             * @description Where the file came from: its path in the watched folder or given to `station import`,
+             *     or under `instances/` (a file the index does not know).
+             */
             source: string;
+            /** @description Where it is kept now (full path on the station's disk), with `<name>.reason.txt` beside it. */
             stored_path: string;
         };
         QuarantinePage: {
@@ -2117,18 +2162,37 @@ export interface components {
          *     patient.
          */
         QueueRow: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Sends tried that ended in a retry or a failure (0 while the first is pending).
+             */
             attempts: number;
+            /** @description The destination's configured name. */
             destination: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Of those, how many the hub refused (each with its reason in `station sync status`).
+             */
             failed: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Instances of the study queued for this destination.
+             */
             instances: number;
+            /**
+             * @description The last error recorded for this row (the hub's or the network's, in English as the
+             *     engine logged it); cleared when delivered.
+             */
             last_error?: string | null;
             last_error_kind?: null | components["schemas"]["HubProblem"];
+            /** @description Where this study's send to this destination stands. */
             state: components["schemas"]["SendState"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Of those, how many the hub reported stored.
+             */
             stored: number;
+            /** @description Study Instance UID of the study being sent. */
             study_uid: string;
         };
         RateWindow: {
@@ -2204,35 +2268,64 @@ export interface components {
         };
         /** @description One report document in a list. */
         ReportSummary: {
+            /** @description Accession Number as sent (the order's once matched); may be empty. */
             accession: string;
             /**
              * Format: int64
              * @description When the asking user acknowledged it (`None`: unread, or no user asked).
              */
             acknowledged_at?: number | null;
+            /** @description Content Date and Time, `YYYYMMDDHHMMSS…` (the hub's local time): orders versions. */
             content_at: string;
+            /** @description The destination (hub) it was fetched from, by its configured name. */
             destination: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Report id (row in `reports`): what `/reports/{id}` and acknowledging take.
+             */
             id: number;
+            /** @description The newest version of this study's report of this kind; older ones are superseded. */
             is_current: boolean;
+            /** @description The signed report (complete and verified, not preliminary). */
             is_final: boolean;
             /** @description "sr", "pdf" or "ko". */
             kind: string;
+            /**
+             * @description Modalities of the study's images, comma-separated, e.g. `CT,MR` (report documents
+             *     left out).
+             */
             modalities: string;
+            /** @description The reading doctor (verifying observer, else the SR's author), as a display name. */
             observer: string;
+            /** @description The verifying observer's organization (e.g. the reading hospital); may be empty. */
             organization: string;
+            /** @description Patient's Birth Date as sent, `YYYYMMDD` or empty. */
             patient_birth_date: string;
+            /**
+             * @description Patient ID as sent: the registered patient's clinic ID once the study matched an
+             *     order, else the device's.
+             */
             patient_id: string;
+            /** @description Patient's name as sent (registered or device's, like `patient_id`), DICOM PN form. */
             patient_name: string;
+            /** @description Patient's Sex as sent: `M`, `F`, `O` or empty. */
             patient_sex: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When the station fetched it (Unix ms).
+             */
             received_at: number;
             /** @description "preliminary", "final", or "amended" (a final that replaced an earlier version). */
             status: string;
+            /** @description Study Date (0008,0020) as the device sent it, `YYYYMMDD` (device local time). */
             study_date: string;
+            /** @description Study Description (0008,1030); may be empty. */
             study_description: string;
+            /** @description Study Instance UID of the study reported on. */
             study_uid: string;
+            /** @description Document title (the PDF's Document Title, or the SR's root concept name). */
             title: string;
+            /** @description Verification DateTime as the hub gave it (DICOM DT, the hub's local time); may be empty. */
             verified_at: string;
         };
         /** @description A report document with everything shown alongside it. */
@@ -2242,15 +2335,18 @@ export interface components {
                 string,
                 number
             ][];
+            /** @description Completion Flag (0040,A491): `PARTIAL` or `COMPLETE`; empty for a PDF. */
             completion: string;
             /** @description Images the hub marked (Key Object Selection), resolved to local instances. */
             key_images: components["schemas"]["KeyImage"][];
             /** @description The study's PDF reports, newest first. */
             pdfs: components["schemas"]["ReportSummary"][];
+            /** @description The report asked for. */
             report: components["schemas"]["ReportSummary"];
             /** @description The SR content as readable text (empty for a PDF). */
             text: string;
             turnaround?: null | components["schemas"]["Turnaround"];
+            /** @description Verification Flag (0040,A493): `UNVERIFIED` or `VERIFIED`; empty for a PDF. */
             verification: string;
             /** @description Every version of this study's report of the same kind, newest first (this one included). */
             versions: components["schemas"]["ReportSummary"][];
@@ -2537,8 +2633,12 @@ export interface components {
         StorageRun: {
             /** @description Where the backup went, or what was found or went wrong (English, as the CLI says it). */
             detail: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When it ended (Unix ms), whether it went well or not.
+             */
             finished_at: number;
+            /** @description Backup or integrity check. */
             kind: components["schemas"]["StorageRunKind"];
             /** @description Done, and nothing found wrong. */
             ok: boolean;
@@ -2816,7 +2916,10 @@ export interface components {
         };
         /** @description A token as administrators see it (never the token itself, nor its digest). */
         TokenRecord: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When it was made (Unix ms).
+             */
             created_at: number;
             /** @description The username that made it (`cli` from the command line). */
             created_by: string;
@@ -2830,9 +2933,14 @@ export interface components {
              * @description The last call it made, to the minute.
              */
             last_used_at?: number | null;
+            /** @description Name the admin gave it, unique ignoring case (the audit trail records its calls as `token:NAME`). */
             name: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When an admin revoked it (Unix ms); absent while it works. Revoked tokens stay listed.
+             */
             revoked_at?: number | null;
+            /** @description What calls made with it may do. */
             role: components["schemas"]["Role"];
         };
         TokenRef: {
@@ -2844,14 +2952,28 @@ export interface components {
         };
         /** @description A study's turnaround: milliseconds from sending to the first and the final report. */
         Turnaround: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When its final report is due (Unix ms), from the turnaround target for its modality
+             *     and priority.
+             */
             due_at: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Milliseconds from sending to the final (signed) report; `None` while it has not come.
+             */
             final_report_ms?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Milliseconds from sending to the first report of any kind; `None` while none came.
+             */
             first_report_ms?: number | null;
+            /** @description It was flagged overdue (past `due_at` without a final report); stays set once flagged. */
             overdue: boolean;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When the study's send was delivered (Unix ms): the clock starts here.
+             */
             sent_at: number;
         };
         /**
@@ -2938,15 +3060,28 @@ export interface components {
         };
         /** @description A user as administrators see it (never with the hash). */
         UserRecord: {
+            /** @description May log in; a deactivated user keeps their row (and audit history) but cannot log in. */
             active: boolean;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When the user was added (Unix ms).
+             */
             created_at: number;
+            /** @description Name shown in the UI and audit views; may be empty. */
             display_name: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Last successful login (Unix ms); `None` if never.
+             */
             last_login_at?: number | null;
+            /** @description What the user may do. */
             role: components["schemas"]["Role"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When name, role, password or active last changed (Unix ms).
+             */
             updated_at: number;
+            /** @description Login name; unique, never changes. */
             username: string;
         };
         /** @description Absent fields stay as they are. */
@@ -3019,6 +3154,7 @@ export interface components {
         WireCompression: "auto" | "always";
         /** @description One remembered refusal, as the destination's dialog shows it. */
         WireRefusal: {
+            /** @description The destination's configured name. */
             destination: string;
             /** @description What the hub said (status and its words). */
             reason: string;

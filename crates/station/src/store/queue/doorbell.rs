@@ -15,6 +15,7 @@ pub struct Doorbell {
 }
 
 impl Doorbell {
+    /// Wakes every waiter now; call it after committing the change that may have made work due.
     pub fn ring(&self) {
         let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
         *rings = rings.wrapping_add(1);

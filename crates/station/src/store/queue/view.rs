@@ -13,18 +13,28 @@ use crate::store::{HubProblem, SendState, StoreError};
 /// patient.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct QueueRow {
+    /// Study Instance UID of the study being sent.
     pub study_uid: String,
+    /// The destination's configured name.
     pub destination: String,
+    /// Where this study's send to this destination stands.
     pub state: SendState,
+    /// Sends tried that ended in a retry or a failure (0 while the first is pending).
     pub attempts: i64,
+    /// The last error recorded for this row (the hub's or the network's, in English as the
+    /// engine logged it); cleared when delivered.
     pub last_error: Option<String>,
     /// What `last_error` means, for the sentence a person reads.
     pub last_error_kind: Option<HubProblem>,
+    /// Instances of the study queued for this destination.
     pub instances: i64,
+    /// Of those, how many the hub reported stored.
     pub stored: i64,
+    /// Of those, how many the hub refused (each with its reason in `station sync status`).
     pub failed: i64,
 }
 
+/// Every queue row, oldest first (the order they were queued in).
 pub fn queue_rows(conn: &Connection) -> Result<Vec<QueueRow>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT s.study_uid, q.destination, q.state, q.attempts, q.last_error,
@@ -57,9 +67,13 @@ pub fn queue_rows(conn: &Connection) -> Result<Vec<QueueRow>, StoreError> {
 /// An instance a hub refused, with the hub's reason: what a person looks at before retrying.
 #[derive(Debug, Clone, Serialize)]
 pub struct RefusedInstance {
+    /// Study Instance UID of its study.
     pub study_uid: String,
+    /// The destination's configured name.
     pub destination: String,
+    /// SOP Instance UID of the refused instance.
     pub sop_instance_uid: String,
+    /// The hub's reason as recorded (e.g. the C-STORE status); empty if it gave none.
     pub reason: String,
 }
 
@@ -88,7 +102,7 @@ pub fn refused_instances(conn: &Connection) -> Result<Vec<RefusedInstance>, Stor
 
 /// A destination's link as last seen.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LinkRow {
+pub(crate) struct LinkRow {
     pub online: bool,
     pub last_success_at: Option<i64>,
     pub last_error: Option<String>,
@@ -96,7 +110,7 @@ pub struct LinkRow {
 }
 
 /// The link state of `destination`, once the station has talked to it.
-pub fn link(conn: &Connection, destination: &str) -> Result<Option<LinkRow>, StoreError> {
+pub(crate) fn link(conn: &Connection, destination: &str) -> Result<Option<LinkRow>, StoreError> {
     Ok(conn
         .query_row(
             "SELECT online, last_success_at, last_error, last_error_at FROM links WHERE destination = ?1",

@@ -18,8 +18,11 @@ pub use read::{
 /// What kind of report document an instance is (`reports.kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportKind {
+    /// A Structured Report (Basic Text, Enhanced or Comprehensive SR; PS3.3 A.35).
     Sr,
+    /// An Encapsulated PDF (PS3.3 A.45.1).
     Pdf,
+    /// A Key Object Selection (PS3.3 A.35.4): the images the reader marked, no report text.
     KeyObjects,
 }
 
@@ -37,19 +40,26 @@ impl ReportKind {
 /// A report document as read from its file (`reports::sr`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Parsed {
+    /// Document Title (0042,0010) of a PDF, else the root Concept Name's meaning.
     pub title: String,
     /// The content tree as text: headings, then "concept: value" lines, indented by depth.
     pub text: String,
     /// The verifying observer (the reading doctor), as a display name.
     pub observer: String,
+    /// The verifying observer's Verifying Organization (0040,A027); empty when unverified.
     pub organization: String,
     /// Verification DateTime (DT) as given.
     pub verified_at: String,
     /// Content Date and Time, `YYYYMMDDHHMMSS…`: orders versions of a study's report.
     pub content_at: String,
+    /// Completion Flag (0040,A491): `PARTIAL` or `COMPLETE`; empty for a PDF.
     pub completion: String,
+    /// Verification Flag (0040,A493): `UNVERIFIED` or `VERIFIED`; empty for a PDF.
     pub verification: String,
+    /// Preliminary Flag (0040,A496): `PRELIMINARY`, `FINAL` or empty.
     pub preliminary: String,
+    /// The signed report: complete, verified and not preliminary (a PDF unless marked
+    /// preliminary). Stops the turnaround clock.
     pub is_final: bool,
     /// SOP Instance UIDs of the images a Key Object Selection (or an SR) references.
     pub key_images: Vec<String>,
@@ -58,13 +68,16 @@ pub struct Parsed {
 /// A delivered study due a look at one hub.
 #[derive(Debug, Clone)]
 pub struct Waiting {
+    /// The delivered `send_queue` row (its `report_polls` row is keyed by it).
     pub queue_id: i64,
+    /// Study Instance UID to ask the hub about.
     pub study_uid: String,
 }
 
-/// A study waiting for a report, as turnaround targets see it.
+/// A study waiting for a report, as turnaround targets see it: row id in `studies`, when its
+/// send was delivered (Unix ms), its priority and image modalities.
 #[derive(Debug, Clone)]
-pub struct Delivered {
+pub(crate) struct Delivered {
     pub study_ref: i64,
     pub sent_at: i64,
     /// `None` until its turnaround row exists.
@@ -84,7 +97,7 @@ fn modalities(joined: Option<String>) -> Vec<String> {
 
 /// Newly delivered studies for `destination` get a poll schedule; returns those without a
 /// turnaround row yet (their target is the caller's to choose).
-pub fn enroll(conn: &Connection, destination: &str) -> Result<Vec<Delivered>, StoreError> {
+pub(crate) fn enroll(conn: &Connection, destination: &str) -> Result<Vec<Delivered>, StoreError> {
     conn.execute(
         "INSERT OR IGNORE INTO report_polls (queue_ref, next_poll_at)
          SELECT id, 0 FROM send_queue WHERE destination = ?1 AND state = 'delivered'",
@@ -152,7 +165,7 @@ pub fn due(
 }
 
 /// Studies still waiting for their final report.
-pub fn waiting_for_final(conn: &Connection) -> Result<Vec<Delivered>, StoreError> {
+pub(crate) fn waiting_for_final(conn: &Connection) -> Result<Vec<Delivered>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT t.study_ref, t.sent_at, t.due_at, s.priority,
                 (SELECT group_concat(se.modality, '\\') FROM series se WHERE se.study_ref = s.id)
@@ -173,7 +186,9 @@ pub fn waiting_for_final(conn: &Connection) -> Result<Vec<Delivered>, StoreError
     Ok(waiting)
 }
 
-pub fn set_due(conn: &Connection, study_ref: i64, due_at: i64) -> Result<(), StoreError> {
+/// Moves study `study_ref`'s turnaround target to `due_at` (Unix ms); `reports::store::retarget`
+/// calls it when the targets change.
+pub(crate) fn set_due(conn: &Connection, study_ref: i64, due_at: i64) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE report_turnaround SET due_at = ?2 WHERE study_ref = ?1",
         params![study_ref, due_at],
@@ -215,7 +230,9 @@ pub fn is_known_sop(conn: &Connection, sop_instance_uid: &str) -> Result<bool, S
 /// What recording a report changed, for the events.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recorded {
+    /// Row id of the new `reports` row.
     pub report_id: i64,
+    /// It is now the study's current version of its kind (not an older version arriving late).
     pub is_current: bool,
     /// The study moved to `reported` now.
     pub study_reported: bool,
@@ -352,13 +369,20 @@ pub fn flag_overdue(conn: &Connection) -> Result<Vec<String>, StoreError> {
 /// A study's turnaround: milliseconds from sending to the first and the final report.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Turnaround {
+    /// When the study's send was delivered (Unix ms): the clock starts here.
     pub sent_at: i64,
+    /// When its final report is due (Unix ms), from the turnaround target for its modality
+    /// and priority.
     pub due_at: i64,
+    /// Milliseconds from sending to the first report of any kind; `None` while none came.
     pub first_report_ms: Option<i64>,
+    /// Milliseconds from sending to the final (signed) report; `None` while it has not come.
     pub final_report_ms: Option<i64>,
+    /// It was flagged overdue (past `due_at` without a final report); stays set once flagged.
     pub overdue: bool,
 }
 
+/// Study `study_uid`'s turnaround; `None` when it was never delivered to a hub that reports.
 pub fn turnaround(conn: &Connection, study_uid: &str) -> Result<Option<Turnaround>, StoreError> {
     Ok(conn
         .query_row(
@@ -395,7 +419,7 @@ fn split(modalities: Option<String>) -> Vec<String> {
 /// One study delivered in a period, for the turnaround figures: its image modalities,
 /// milliseconds to the first and the final report, and whether it is overdue at `now`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TurnaroundRow {
+pub(crate) struct TurnaroundRow {
     pub modalities: Vec<String>,
     pub first_report_ms: Option<i64>,
     pub final_report_ms: Option<i64>,
@@ -403,7 +427,7 @@ pub struct TurnaroundRow {
 }
 
 /// Every study delivered since `since`.
-pub fn turnaround_since(
+pub(crate) fn turnaround_since(
     conn: &Connection,
     since: i64,
     now: i64,
@@ -429,12 +453,20 @@ pub fn turnaround_since(
 /// A study past its turnaround target without a final report.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct OverdueStudy {
+    /// Study Instance UID (0020,000D).
     pub study_uid: String,
+    /// Patient ID as sent: the registered patient's clinic ID once matched to an order, else
+    /// the device's.
     pub patient_id: String,
+    /// Patient's name as sent (registered or device's, like `patient_id`), DICOM PN form.
     pub patient_name: String,
+    /// Accession Number as sent (the order's once matched); empty when there is none.
     pub accession: String,
+    /// Modalities of the study's images (its report documents left out), e.g. `["CT"]`.
     pub modalities: Vec<String>,
+    /// When the study's send was delivered (Unix ms).
     pub sent_at: i64,
+    /// When its final report was due (Unix ms); always in the past here.
     pub due_at: i64,
     /// A preliminary report came back; the final one is late.
     pub has_preliminary: bool,

@@ -13,28 +13,49 @@ use crate::store::{audit, now_ms, StoreError};
 /// One report document in a list.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ReportSummary {
+    /// Report id (row in `reports`): what `/reports/{id}` and acknowledging take.
     pub id: i64,
+    /// Study Instance UID of the study reported on.
     pub study_uid: String,
+    /// Patient ID as sent: the registered patient's clinic ID once the study matched an
+    /// order, else the device's.
     pub patient_id: String,
+    /// Patient's name as sent (registered or device's, like `patient_id`), DICOM PN form.
     pub patient_name: String,
+    /// Patient's Sex as sent: `M`, `F`, `O` or empty.
     pub patient_sex: String,
+    /// Patient's Birth Date as sent, `YYYYMMDD` or empty.
     pub patient_birth_date: String,
+    /// Accession Number as sent (the order's once matched); may be empty.
     pub accession: String,
+    /// Study Date (0008,0020) as the device sent it, `YYYYMMDD` (device local time).
     pub study_date: String,
+    /// Study Description (0008,1030); may be empty.
     pub study_description: String,
+    /// Modalities of the study's images, comma-separated, e.g. `CT,MR` (report documents
+    /// left out).
     pub modalities: String,
     /// "sr", "pdf" or "ko".
     pub kind: String,
+    /// Document title (the PDF's Document Title, or the SR's root concept name).
     pub title: String,
     /// "preliminary", "final", or "amended" (a final that replaced an earlier version).
     pub status: String,
+    /// The signed report (complete and verified, not preliminary).
     pub is_final: bool,
+    /// The newest version of this study's report of this kind; older ones are superseded.
     pub is_current: bool,
+    /// The reading doctor (verifying observer, else the SR's author), as a display name.
     pub observer: String,
+    /// The verifying observer's organization (e.g. the reading hospital); may be empty.
     pub organization: String,
+    /// Verification DateTime as the hub gave it (DICOM DT, the hub's local time); may be empty.
     pub verified_at: String,
+    /// Content Date and Time, `YYYYMMDDHHMMSS…` (the hub's local time): orders versions.
     pub content_at: String,
+    /// When the station fetched it (Unix ms).
     pub received_at: i64,
+    /// The destination (hub) it was fetched from, by its configured name.
     pub destination: String,
     /// When the asking user acknowledged it (`None`: unread, or no user asked).
     pub acknowledged_at: Option<i64>,
@@ -43,10 +64,13 @@ pub struct ReportSummary {
 /// A report document with everything shown alongside it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportView {
+    /// The report asked for.
     pub report: ReportSummary,
     /// The SR content as readable text (empty for a PDF).
     pub text: String,
+    /// Completion Flag (0040,A491): `PARTIAL` or `COMPLETE`; empty for a PDF.
     pub completion: String,
+    /// Verification Flag (0040,A493): `UNVERIFIED` or `VERIFIED`; empty for a PDF.
     pub verification: String,
     /// Every version of this study's report of the same kind, newest first (this one included).
     pub versions: Vec<ReportSummary>,
@@ -54,13 +78,16 @@ pub struct ReportView {
     pub pdfs: Vec<ReportSummary>,
     /// Images the hub marked (Key Object Selection), resolved to local instances.
     pub key_images: Vec<KeyImage>,
+    /// The study's turnaround against its target; `None` if it was never timed.
     pub turnaround: Option<Turnaround>,
     /// Who acknowledged this version, and when.
     pub acknowledgements: Vec<(String, i64)>,
 }
 
+/// An image the reader marked as significant (referenced by a Key Object Selection or the SR).
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct KeyImage {
+    /// SOP Instance UID of the marked image.
     pub sop_instance_uid: String,
     /// The local instance, when the station holds it.
     pub instance_id: Option<i64>,
@@ -73,10 +100,13 @@ pub struct KeyImage {
 pub struct ReportFilter {
     /// Whose acknowledgements count (and, with `unread_only`, whose unread reports).
     pub user: Option<String>,
+    /// Only reports `user` has not acknowledged (ignored without a user).
     pub unread_only: bool,
+    /// Only this study's reports.
     pub study_uid: Option<String>,
     /// Superseded versions too.
     pub all_versions: bool,
+    /// At most this many (0: 200; capped at 5000).
     pub limit: u32,
 }
 
