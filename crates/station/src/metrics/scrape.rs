@@ -29,6 +29,8 @@ struct Facts {
     quarantined: i64,
     groups: Vec<status::QueueGroup>,
     stored_bytes: Vec<(String, i64)>,
+    /// Destination → bytes of its stored instances as they would have gone, and as they went.
+    wire: Vec<(String, store::wire::WireBytes)>,
     /// Destination → link up, for those the station has talked to.
     links: BTreeMap<String, bool>,
     overdue: i64,
@@ -62,6 +64,7 @@ fn read_facts(
         received: status::received_by_source(&conn)?,
         quarantined: store::status_counts(&conn)?.quarantined,
         stored_bytes: status::stored_bytes_by_destination(&conn)?,
+        wire: store::wire::bytes_by_destination(&conn)?,
         links,
         // Only the count: the list (with patients) is not read.
         overdue: store::reports::overdue(&conn, now_ms, 0)?.0,
@@ -151,6 +154,20 @@ pub fn render(config: &Config, store: &Store, activity: &Activity) -> Result<Str
         ),
         &["destination"],
     )?;
+    let wire_original = IntCounterVec::new(
+        Opts::new(
+            "station_wire_original_bytes_total",
+            "Bytes of the instances the destination's hub confirmed stored, as they would have gone uncompressed (the originals or their corrected copies); only instances whose sizes were recorded (0.2.0 on).",
+        ),
+        &["destination"],
+    )?;
+    let wire_sent = IntCounterVec::new(
+        Opts::new(
+            "station_wire_sent_bytes_total",
+            "Bytes actually sent for those same instances: the lossless compressed copies where they were made, else the files themselves.",
+        ),
+        &["destination"],
+    )?;
     let link_up = IntGaugeVec::new(
         Opts::new(
             "station_link_up",
@@ -166,6 +183,8 @@ pub fn render(config: &Config, store: &Store, activity: &Activity) -> Result<Str
         }
         oldest.with_label_values(&[d.as_str()]).set(0.0);
         uploaded.with_label_values(&[d.as_str()]);
+        wire_original.with_label_values(&[d.as_str()]);
+        wire_sent.with_label_values(&[d.as_str()]);
     }
     for g in &facts.groups {
         let d = g.destination.as_str();
@@ -185,6 +204,14 @@ pub fn render(config: &Config, store: &Store, activity: &Activity) -> Result<Str
     for (d, b) in &facts.stored_bytes {
         uploaded.with_label_values(&[d.as_str()]).inc_by(count(*b));
     }
+    for (d, w) in &facts.wire {
+        wire_original
+            .with_label_values(&[d.as_str()])
+            .inc_by(count(w.original_bytes));
+        wire_sent
+            .with_label_values(&[d.as_str()])
+            .inc_by(count(w.sent_bytes));
+    }
     for (d, up) in &facts.links {
         link_up.with_label_values(&[d.as_str()]).set(i64::from(*up));
     }
@@ -192,6 +219,8 @@ pub fn render(config: &Config, store: &Store, activity: &Activity) -> Result<Str
     add(Box::new(oldest))?;
     add(Box::new(last_delivery))?;
     add(Box::new(uploaded))?;
+    add(Box::new(wire_original))?;
+    add(Box::new(wire_sent))?;
     add(Box::new(link_up))?;
 
     let overdue = IntGauge::new(

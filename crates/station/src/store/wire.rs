@@ -106,17 +106,41 @@ fn wire_bytes(
         [param],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
     )?;
-    Ok((instances > 0).then(|| WireBytes {
-        instances,
-        original_bytes,
-        sent_bytes,
-        saved_bytes: original_bytes - sent_bytes,
-        ratio: if original_bytes > 0 {
-            sent_bytes as f64 / original_bytes as f64
-        } else {
-            1.0
-        },
-    }))
+    Ok((instances > 0).then(|| WireBytes::from_sums(instances, original_bytes, sent_bytes)))
+}
+
+impl WireBytes {
+    fn from_sums(instances: i64, original_bytes: i64, sent_bytes: i64) -> WireBytes {
+        WireBytes {
+            instances,
+            original_bytes,
+            sent_bytes,
+            saved_bytes: original_bytes - sent_bytes,
+            ratio: if original_bytes > 0 {
+                sent_bytes as f64 / original_bytes as f64
+            } else {
+                1.0
+            },
+        }
+    }
+}
+
+/// The bytes on the wire per destination (by name, in order), over every instance its hub
+/// stored whose sizes were recorded: the metrics' counters. A destination with none is absent.
+pub fn bytes_by_destination(conn: &Connection) -> Result<Vec<(String, WireBytes)>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT q.destination, COUNT(*), SUM(si.original_bytes), SUM(si.sent_bytes)
+         FROM send_instances si JOIN send_queue q ON q.id = si.queue_ref
+         WHERE si.state = 'stored' AND si.sent_bytes IS NOT NULL AND si.original_bytes IS NOT NULL
+         GROUP BY q.destination ORDER BY q.destination",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            WireBytes::from_sums(r.get(1)?, r.get(2)?, r.get(3)?),
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The bytes on the wire of one send queue row (a study to one destination).

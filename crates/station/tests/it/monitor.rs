@@ -7,39 +7,17 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use station::config::Secret;
 use station::demo::Scale;
 
+use crate::harness::metrics::SCRAPE_TOKEN;
 use crate::harness::pki;
 use crate::harness::*;
 
-const SCRAPE_TOKEN: &str = "scrape-token-of-the-center-01";
-const SCRAPE_AUTH: &str = "Bearer scrape-token-of-the-center-01";
 const PROMTOOL: &str = "/usr/bin/promtool";
 const PROMETHEUS: &str = "/usr/bin/prometheus";
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/prometheus")
-}
-
-fn with_scrape_token(options: Options) -> Options {
-    options.tweak(|c| c.metrics.token = Some(Secret(SCRAPE_TOKEN.into())))
-}
-
-/// `GET /metrics` with the scrape token: status and body.
-fn scrape(station: &Station) -> (u16, String) {
-    Client::from_address(station.http_port, None, &[("authorization", SCRAPE_AUTH)]).get("/metrics")
-}
-
-/// The value of one series in Prometheus text (`name{labels} value`), if present.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines().find_map(|l| {
-        l.strip_prefix(series)?
-            .strip_prefix(' ')?
-            .trim()
-            .parse()
-            .ok()
-    })
 }
 
 #[test]

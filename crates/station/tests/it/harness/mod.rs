@@ -10,7 +10,8 @@
 //! - [`orthanc`]: a real Orthanc as the regional hub, set up with a builder.
 //! - [`chaos`]: a fault-injecting TCP proxy for bad links; [`fake_hub`]: a scripted HTTP server
 //!   for what a real Orthanc will not do on demand (409, 429, stalls).
-//! - [`api`]: a blocking client of the station's HTTP API (login, operations, event stream).
+//! - [`api`]: a blocking client of the station's HTTP API (login, operations, event stream);
+//!   [`metrics`]: `GET /metrics` with the center's scrape token.
 //! - [`pki`]: certificates made with `openssl` for TLS tests.
 //! - [`raw`]: a raw DICOM client (hand-made command sets and PDUs, any loopback address) for
 //!   the tests of hostile peers.
@@ -32,6 +33,7 @@ pub mod dcmtk;
 pub mod fake_hub;
 pub mod fixtures;
 mod in_process;
+pub mod metrics;
 pub mod orthanc;
 pub mod pki;
 pub mod raw;
@@ -52,6 +54,7 @@ pub use dataset::{assert_same_dataset, read_part10, sha256_file};
 pub use dcmtk::{run_tool, store_responses, ToolRun};
 pub use fixtures::{by_sop, demo_day, dx_study};
 pub use in_process::InProcess;
+pub use metrics::{sample, scrape, with_scrape_token};
 pub use orthanc::Orthanc;
 pub use station::{configure, Station, ADMIN_PASSWORD, STATION_BIN};
 

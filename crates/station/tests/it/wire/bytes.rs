@@ -22,13 +22,17 @@ fn held_bytes(hub: &Orthanc, dir: &Path, expected_syntax: &str) -> i64 {
 
 /// After delivery the study page reports, per destination, the bytes sent and the originals':
 /// for the JPEG-LS one, fewer bytes sent than the originals and exactly the bytes its hub holds;
-/// for the as-received one, the originals' bytes. The dashboard's month saved the difference.
+/// for the as-received one, the originals' bytes. The dashboard's month saved the difference,
+/// and the center's Prometheus reads the same two sums per destination.
 #[test]
 fn the_study_page_and_the_dashboard_report_the_bytes_sent_beside_the_originals() {
     let scratch = Scratch::new();
     let compressed_hub = Orthanc::start(&scratch.join("hub"));
     let plain_hub = Orthanc::start(&scratch.join("plain"));
-    let mut options = compressing(compressed_hub.dicomweb_url(), WireSyntax::JpegLsLossless);
+    let mut options = with_scrape_token(compressing(
+        compressed_hub.dicomweb_url(),
+        WireSyntax::JpegLsLossless,
+    ));
     options.destinations.push(Destination {
         transfer_syntax: WireSyntax::AsReceived,
         ..destination("plain", plain_hub.dicomweb_url())
@@ -96,4 +100,20 @@ fn the_study_page_and_the_dashboard_report_the_bytes_sent_beside_the_originals()
     assert_eq!(month["original_bytes"], 2 * originals, "{month}");
     assert_eq!(month["sent_bytes"], sent + originals, "{month}");
     assert_eq!(month["saved_bytes"], originals - sent, "{month}");
+
+    let (status, text) = scrape(&station);
+    assert_eq!(status, 200, "{text}");
+    let series = |name: &str, destination: &str| {
+        sample(&text, &format!("{name}{{destination=\"{destination}\"}}"))
+    };
+    let original = "station_wire_original_bytes_total";
+    let sent_total = "station_wire_sent_bytes_total";
+    assert_eq!(series(original, "hub"), Some(originals as f64), "{text}");
+    assert_eq!(series(sent_total, "hub"), Some(sent as f64), "{text}");
+    assert_eq!(series(original, "plain"), Some(originals as f64), "{text}");
+    assert_eq!(
+        series(sent_total, "plain"),
+        Some(originals as f64),
+        "{text}"
+    );
 }
