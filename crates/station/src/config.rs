@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-// Being edited on another branch: gated when that lands (lib.rs gates the rest of `config`).
-#[allow(missing_docs)]
 mod destination;
 pub mod device;
 mod dicom;

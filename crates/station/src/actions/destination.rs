@@ -13,6 +13,7 @@ use crate::store::{audit, wire};
 /// What forgetting did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RefusalsForgotten {
+    /// The destination's name in the configuration.
     pub destination: String,
     /// The syntaxes (`jpeg-ls-lossless`, `jpeg2000-lossless`) no longer remembered; empty: none
     /// was.

@@ -31,13 +31,16 @@ use crate::store::{Store, StoreError};
 /// Who does something, on which station: what every action takes.
 #[derive(Clone, Copy)]
 pub struct Actor<'a> {
+    /// The station's store the change is written to.
     pub store: &'a Store,
+    /// The bus the change's event goes out on once it commits.
     pub events: &'a Events,
     /// The name the audit trail records: a username, or `cli` for the command line.
     pub name: &'a str,
 }
 
 impl<'a> Actor<'a> {
+    /// `name` acting on this `store`, announcing on `events`.
     pub fn new(store: &'a Store, events: &'a Events, name: &'a str) -> Actor<'a> {
         Actor {
             store,
@@ -55,29 +58,39 @@ impl<'a> Actor<'a> {
 /// Why an action changed nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
+    /// No study with this Study Instance UID in the index (HTTP 404).
     #[error("no study {0}")]
     StudyNotFound(String),
     /// Hold, release or retry found no send of the study in a state it applies to.
     #[error("study {study_uid}: nothing to {action}")]
     NothingTo {
+        /// What was asked.
         action: study::Action,
+        /// The study it was asked of.
         study_uid: String,
     },
     /// Hold, release or retry asked of a study that waits for a technician (no order, or its
     /// patient to be checked): its sends, if any, stay held until it is assigned or confirmed.
     #[error("study {study_uid} waits to be assigned or its patient checked: nothing to {action}")]
     Unplaced {
+        /// What was asked.
         action: study::Action,
+        /// The study it was asked of.
         study_uid: String,
     },
+    /// A patient, order or correction refused by the registry (invalid value, duplicate, not found).
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A report could not be attached, signed or read.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// An account change refused (unknown or taken username, bad password, last administrator).
     #[error(transparent)]
     User(#[from] UserError),
+    /// The index could not be read or written: nothing changed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A purge failed: the index could not be read, or a file could not be deleted.
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
 }

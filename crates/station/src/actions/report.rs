@@ -9,11 +9,14 @@ use super::{ActionError, Actor};
 use crate::events::Event;
 use crate::reports::view;
 
+/// The answer to acknowledging a report.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportAcked {
+    /// The report's id (as in the report list).
     pub id: i64,
     /// False when the caller had acknowledged it before (the first time is kept).
     pub first: bool,
+    /// When the caller first acknowledged it (Unix ms; show in local time).
     pub acknowledged_at: Option<i64>,
 }
 

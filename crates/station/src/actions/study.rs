@@ -16,12 +16,16 @@ use crate::store::queue;
 pub use crate::store::queue::Action;
 use crate::store::{self, audit, Route, StudyState};
 
+/// The study after a hold, release, retry or urgency change.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StudyActionResult {
+    /// Study Instance UID (0020,000D) of the study acted on.
     pub study_uid: String,
     /// Destinations whose queue row changed.
     pub changed: usize,
+    /// The study's state afterwards, as the study list shows it.
     pub state: StudyState,
+    /// Whether its sends are claimed before other studies' now.
     pub urgent: bool,
 }
 
@@ -172,8 +176,10 @@ pub fn route_unrouted(
     })
 }
 
+/// The answer to assigning a study to an order.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StudyAssigned {
+    /// Study Instance UID (0020,000D) of the study assigned.
     pub study_uid: String,
     /// The order the study now belongs to.
     pub order: Order,
@@ -212,8 +218,10 @@ pub fn assign(
     })
 }
 
+/// The answer to confirming a study's patient.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PatientConfirmed {
+    /// Study Instance UID (0020,000D) of the study confirmed.
     pub study_uid: String,
     /// The differences the technician confirmed.
     pub differences: Vec<Difference>,

@@ -15,8 +15,10 @@ use crate::store::StoreError;
 /// The language of messages, from `Accept-Language` (HTTP) or the window's setting (Tauri).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Lang {
+    /// Simplified Chinese, the default.
     #[default]
     Zh,
+    /// English.
     En,
 }
 
@@ -47,19 +49,29 @@ impl Lang {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
+    /// The request cannot be taken as sent (HTTP 400 or 422); `field` may name the culprit.
     Invalid,
+    /// No session, or it expired (HTTP 401): show the login page.
     Unauthenticated,
+    /// The caller's role may not do this (HTTP 403).
     Forbidden,
+    /// What the request names does not exist, or no longer (HTTP 404).
     NotFound,
+    /// The thing exists but its state does not allow this now (HTTP 409), e.g. a purge
+    /// already running or an image that cannot be previewed.
     Conflict,
     /// The patient a study would be assigned to differs from the one the device sent, and the
     /// caller did not confirm it (`confirm_mismatch`).
     PatientMismatch,
+    /// Too many attempts or too busy (HTTP 429): try again after `retry_after_secs` if given.
     Throttled,
+    /// The station failed (HTTP 500); the log has the cause, the message says only that.
     Internal,
 }
 
 impl ErrorCode {
+    /// The HTTP status this code is answered with (400 for `invalid`; see
+    /// [`ApiError::http_status`] for 422).
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::Invalid => 400,
@@ -77,9 +89,12 @@ impl ErrorCode {
 /// `{"code", "message" (Chinese), "message_en"}`; HTTP picks one language via [`ApiError::body`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApiError {
+    /// What kind of failure, for the client to act on.
     pub code: ErrorCode,
+    /// The sentence shown to a person, in Chinese.
     #[serde(rename = "message")]
     pub zh: Cow<'static, str>,
+    /// The same sentence in English.
     #[serde(rename = "message_en")]
     pub en: Cow<'static, str>,
     /// Seconds to wait before trying again (throttled only).
@@ -102,12 +117,16 @@ pub struct ApiError {
 /// The JSON body of every error response: `{"error": {"code", "message"}}`.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
+    /// What went wrong.
     pub error: ErrorDetail,
 }
 
+/// One error as an HTTP client receives it, in the language the request asked for.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
+    /// What kind of failure, for the client to act on.
     pub code: ErrorCode,
+    /// The sentence to show a person, in the request's `Accept-Language` (Chinese by default).
     pub message: String,
     /// The request field at fault, e.g. `destinations[0].url`, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +146,7 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl ApiError {
+    /// An error with its message in Chinese (`zh`) and English (`en`), no field or detail.
     pub fn new(
         code: ErrorCode,
         zh: impl Into<Cow<'static, str>>,
@@ -169,6 +189,7 @@ impl ApiError {
         self
     }
 
+    /// The message in `lang`.
     pub fn message(&self, lang: Lang) -> &str {
         match lang {
             Lang::Zh => &self.zh,
@@ -176,6 +197,7 @@ impl ApiError {
         }
     }
 
+    /// The HTTP response body, with the message in `lang`.
     pub fn body(&self, lang: Lang) -> ErrorBody {
         ErrorBody {
             error: ErrorDetail {
@@ -200,6 +222,7 @@ impl ApiError {
         .with_detail(detail.to_string())
     }
 
+    /// No valid session: the caller must log in (again).
     pub fn unauthenticated() -> ApiError {
         ApiError::new(
             ErrorCode::Unauthenticated,
@@ -208,6 +231,7 @@ impl ApiError {
         )
     }
 
+    /// Logged in, but the role does not allow the operation.
     pub fn forbidden() -> ApiError {
         ApiError::new(
             ErrorCode::Forbidden,
@@ -216,7 +240,8 @@ impl ApiError {
         )
     }
 
-    pub fn unknown_op(op: &str) -> ApiError {
+    /// No operation named `op` (a client newer or older than the station).
+    pub(crate) fn unknown_op(op: &str) -> ApiError {
         ApiError::new(
             ErrorCode::NotFound,
             format!("没有名为 {op} 的操作"),
@@ -224,7 +249,8 @@ impl ApiError {
         )
     }
 
-    pub fn study_not_found(study_uid: &str) -> ApiError {
+    /// No study with Study Instance UID `study_uid` in the index.
+    pub(crate) fn study_not_found(study_uid: &str) -> ApiError {
         ApiError::new(
             ErrorCode::NotFound,
             format!("找不到检查 {study_uid}"),
@@ -232,6 +258,7 @@ impl ApiError {
         )
     }
 
+    /// A failure inside the station; log the cause before returning this.
     pub fn internal() -> ApiError {
         ApiError::new(
             ErrorCode::Internal,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::schedule::{kbit_to_bytes, parse_clock, Schedule, Window};
 use super::{ConfigError, Setting};
 
+/// A diagnostic center the station sends studies to (one `[[destinations]]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Destination {
@@ -31,12 +32,17 @@ pub struct Destination {
     /// Routing: only studies holding one of these SOP classes (e.g. 12-lead ECG).
     #[serde(default)]
     pub sop_classes: Vec<String>,
+    /// HTTP Basic user at the hub; used only when neither `oauth2` nor `bearer_token` is set.
     #[serde(default)]
     pub username: Option<String>,
+    /// HTTP Basic password for `username` (absent: an empty password).
     #[serde(default)]
     pub password: Option<Secret>,
+    /// A fixed token sent as `Authorization: Bearer …`; ignored when `oauth2` is set.
     #[serde(default)]
     pub bearer_token: Option<Secret>,
+    /// Seconds one request to the hub may take, from sending to the end of its answer
+    /// (default 300); a STOW-RS upload gets more when `min_upload_kbit` is set.
     #[serde(default = "default_request_timeout_secs")]
     pub timeout_secs: u64,
     /// Instances per STOW-RS request.
@@ -163,9 +169,13 @@ fn in_clear_over_network(url: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Config {
+    /// The token server's endpoint (full URL, https unless `allow_insecure`).
     pub token_url: String,
+    /// The station's client id registered at the token server.
     pub client_id: String,
+    /// The secret issued with the client id.
     pub client_secret: Secret,
+    /// The `scope` to ask for; absent: none sent (the server's default).
     #[serde(default)]
     pub scope: Option<String>,
 }
@@ -182,11 +192,14 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// A time of day with its own upload limit to this destination (e.g. 1000 kbit/s during
+/// clinic hours); outside every window the destination's default limit applies.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateWindow {
     /// "HH:MM", local time; a window whose `from` is after its `to` runs past midnight.
     pub from: String,
+    /// "HH:MM", local time, when the window ends (not included; "24:00" is midnight).
     pub to: String,
     /// kbit/s inside the window; absent: unlimited.
     #[serde(default)]

@@ -8,9 +8,7 @@
 
 pub mod bounds;
 pub mod charset;
-// Being edited on another branch: gated when that lands (lib.rs gates the rest of `dicom`).
-#[allow(missing_docs)]
-pub mod compress;
+pub(crate) mod compress;
 pub mod dimse;
 pub mod element;
 pub mod header;

@@ -9,15 +9,24 @@ use std::path::Path;
 
 use x509_parser::pem::Pem;
 
+/// Why the expiry of a certificate file is unknown (shown on the metrics page and in the
+/// connection test).
 #[derive(Debug, thiserror::Error)]
 pub enum CertificateError {
+    /// The file cannot be opened or read (missing, no permission).
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The PEM file, as configured.
         path: String,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// The file holds no `CERTIFICATE` block that parses as X.509 (e.g. only a key).
     #[error("{path}: no readable PEM certificate in it")]
-    NoCertificate { path: String },
+    NoCertificate {
+        /// The PEM file, as configured.
+        path: String,
+    },
 }
 
 /// The earliest end of validity (Unix seconds) among the certificates in a PEM file: the leaf

@@ -10,23 +10,33 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 
+/// A failed exchange with a hub, classified for retrying (see the module comment).
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
     /// Worth retrying later: no connection, TLS handshake failures, timeouts, a truncated or
     /// unreadable answer, HTTP 408, 429 and 5xx. `retry_after` is the hub's Retry-After.
     #[error("hub unavailable: {message}")]
     Transient {
+        /// What failed, without URL or credential.
         message: String,
+        /// The wait the hub asked for; `None` when it did not send Retry-After.
         retry_after: Option<Duration>,
     },
     /// Retrying the same request will not help: a person must look (wrong URL, refused
     /// credentials, a request the hub rejects). `status` is the HTTP status the hub answered.
     #[error("hub refused the request: HTTP {status}: {message}")]
-    Permanent { status: u16, message: String },
+    Permanent {
+        /// The HTTP status the hub answered; 0 when the refusal sums up per-instance refusals.
+        status: u16,
+        /// What the hub said (start of its response body) or why the request was refused.
+        message: String,
+    },
     /// A local file to send cannot be read: nothing was sent.
     #[error("cannot read {path}: {source}")]
     File {
+        /// The instance file in the store.
         path: String,
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// The hub's settings cannot work (bad URL, unreadable CA file, not a UID…): nothing was sent.

@@ -22,10 +22,14 @@ const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 /// How the station proves who it is to the hub (besides an optional client certificate).
 #[derive(Clone, Default)]
 pub enum Auth {
+    /// No `Authorization` header (a hub on a trusted network, or client certificate only).
     #[default]
     None,
+    /// HTTP Basic (`Authorization: Basic …`, RFC 7617).
     Basic {
+        /// The account name at the hub.
         user: String,
+        /// Its password; empty when the destination sets only a user.
         password: String,
     },
     /// A static token sent as `Authorization: Bearer …`.
@@ -49,6 +53,7 @@ impl std::fmt::Debug for Auth {
 /// Everything about a hub besides its URL.
 #[derive(Debug, Clone)]
 pub struct HubOptions {
+    /// The credentials sent with every request.
     pub auth: Auth,
     /// Bounds every request from start to the end of the response. A STOW-RS request gets
     /// more on top when `min_upload_bytes_per_sec` is set.
@@ -173,6 +178,8 @@ impl Hub {
         )
     }
 
+    /// A hub at `base_url` (the DICOMweb root, http or https, no query) with `options`.
+    /// `Config` error: the URL or a TLS file is unusable, or a timeout or page size is zero.
     pub fn with_options(base_url: &str, options: HubOptions) -> Result<Hub, UpstreamError> {
         let shown = redacted_url(base_url);
         let parsed = reqwest::Url::parse(base_url)

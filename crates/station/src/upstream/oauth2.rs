@@ -23,9 +23,13 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 /// Where and as whom to ask for tokens.
 #[derive(Clone)]
 pub struct ClientCredentials {
+    /// The token endpoint (full URL) the credentials are posted to.
     pub token_url: String,
+    /// The station's `client_id` registered at the token server.
     pub client_id: String,
+    /// The matching `client_secret`; never logged.
     pub client_secret: String,
+    /// The `scope` parameter asked for; `None`: not sent (the server's default scope).
     pub scope: Option<String>,
 }
 
@@ -64,6 +68,7 @@ struct TokenResponse {
 }
 
 impl TokenSource {
+    /// A source with no token yet: the first request asks the token server.
     pub fn new(credentials: ClientCredentials) -> TokenSource {
         TokenSource {
             credentials,

@@ -19,17 +19,25 @@ use crate::config::Destination;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
+    /// Name lookup of the URL's host (also carries a destination that cannot form a client).
     Dns,
+    /// A TCP connection to one of the looked-up addresses, within the connect timeout.
     Tcp,
+    /// An HTTPS request completes the handshake, and the client certificate file is readable.
     Tls,
+    /// OAuth2 only: the token server hands out an access token.
     Auth,
+    /// A QIDO-RS study search (limit 1) is answered: URL path and credentials are right.
     Qido,
 }
 
+/// How a step went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
+    /// It worked; `detail` says what was found.
     Passed,
+    /// It did not; `detail` has the error, and every later step is skipped.
     Failed,
     /// Not needed (plain HTTP has no TLS; no token server) or not reached.
     Skipped,
@@ -52,8 +60,11 @@ pub enum Skip {
 /// What one step found.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StepResult {
+    /// Which step.
     pub step: Step,
+    /// Whether it passed, failed or was skipped.
     pub verdict: Verdict,
+    /// How long the step took, in milliseconds (0 when skipped).
     pub millis: u64,
     /// The raw detail: addresses, the error as the system or the hub said it.
     pub detail: String,

@@ -33,11 +33,13 @@ const SPECIFIC_CHARACTER_SET: &str = "00080005";
 /// its answer is `None` (unknown), an empty one `Some("")`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeldInstance {
+    /// SOP Instance UID (0008,0018) as the hub lists it.
     pub sop_instance_uid: String,
     /// "" when the hub lists the instance without its series.
     pub series_uid: String,
     /// As DICOM text: component groups joined with `=` (see [`dicom_json::person_name`]).
     pub patient_name: Option<String>,
+    /// Patient ID (0010,0020) as the hub holds it.
     pub patient_id: Option<String>,
     /// The Specific Character Set the hub declares for the answer, values joined with `\\`
     /// (Orthanc answers in its `DefaultEncoding`, dropping what Latin-1 cannot hold).
@@ -47,9 +49,13 @@ pub struct HeldInstance {
 /// One instance a search found at the hub.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundInstance {
+    /// Study Instance UID (0020,000D).
     pub study_uid: String,
+    /// Series Instance UID (0020,000E), part of the WADO-RS path (never empty).
     pub series_uid: String,
+    /// SOP Instance UID (0008,0018): what WADO-RS fetches.
     pub sop_instance_uid: String,
+    /// SOP Class UID (0008,0016): which of the asked-for report classes it is.
     pub sop_class_uid: String,
 }
 

@@ -49,11 +49,13 @@ fn local_minute_of_day() -> u16 {
 }
 
 impl RateLimit {
+    /// A limiter following `schedule` by the clinic's local time of day.
     pub fn new(schedule: Schedule) -> RateLimit {
         RateLimit::with_clock(schedule, local_minute_of_day)
     }
 
-    pub fn with_clock(schedule: Schedule, clock: fn() -> u16) -> RateLimit {
+    /// As [`RateLimit::new`] with `clock` giving the local minute of the day (for tests).
+    pub(crate) fn with_clock(schedule: Schedule, clock: fn() -> u16) -> RateLimit {
         RateLimit {
             schedule: Arc::new(schedule),
             bucket: Arc::new(Mutex::new(Bucket {

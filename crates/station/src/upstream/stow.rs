@@ -21,13 +21,16 @@ use super::{dicom_json, Hub, UpstreamError};
 /// One instance to send: its file and the SOP Instance UID the hub must report back.
 #[derive(Debug, Clone)]
 pub struct StowInstance {
+    /// The instance file in the store, streamed as it is.
     pub path: PathBuf,
+    /// Its SOP Instance UID (0008,0018), the key the hub's answer is read by.
     pub sop_instance_uid: String,
 }
 
 /// What the hub said of one instance (PS3.18 §10.5.3, Table 10.5.3-1; reason codes PS3.4 B.2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceOutcome {
+    /// In the Referenced SOP Sequence (0008,1199) without a warning.
     Stored,
     /// Stored, with a Warning Reason (0008,1196), e.g. 0xB000 coercion of data elements.
     StoredWithWarning(u16),
@@ -40,6 +43,7 @@ pub enum InstanceOutcome {
 }
 
 impl InstanceOutcome {
+    /// The hub holds it (with or without a warning).
     pub fn is_stored(self) -> bool {
         matches!(
             self,
@@ -69,6 +73,7 @@ impl StowResult {
         }
     }
 
+    /// Every instance sent is held by the hub (with or without a warning).
     pub fn all_stored(&self) -> bool {
         self.outcomes.values().all(|o| o.is_stored())
     }

@@ -1255,6 +1255,7 @@ export interface components {
              */
             period_days?: number | null;
         };
+        /** @description A diagnostic center the station sends studies to (one `[[destinations]]` table). */
         Destination: {
             /**
              * @description Send credentials (password, bearer token, OAuth 2.0) to a plain `http://` hub anyway,
@@ -1323,7 +1324,11 @@ export interface components {
             retry_max_secs?: number;
             /** @description Routing: only studies holding one of these SOP classes (e.g. 12-lead ECG). */
             sop_classes?: string[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Seconds one request to the hub may take, from sending to the end of its answer
+             *     (default 300); a STOW-RS upload gets more when `min_upload_kbit` is set.
+             */
             timeout_secs?: number;
             /**
              * @description How images go on the wire: re-encoded losslessly (JPEG-LS, the default, or JPEG 2000;
@@ -1332,6 +1337,7 @@ export interface components {
             transfer_syntax?: components["schemas"]["WireSyntax"];
             /** @description DICOMweb root, e.g. "http://hub:8042/dicom-web". */
             url: string;
+            /** @description HTTP Basic user at the hub; used only when neither `oauth2` nor `bearer_token` is set. */
             username?: string | null;
         };
         /** @description A destination named as in `[[destinations]] name`. */
@@ -1463,6 +1469,7 @@ export interface components {
         Empty: Record<string, never>;
         /** @description The JSON body of every error response: `{"error": {"code", "message"}}`. */
         ErrorBody: {
+            /** @description What went wrong. */
             error: components["schemas"]["ErrorDetail"];
         };
         /**
@@ -1471,7 +1478,9 @@ export interface components {
          * @enum {string}
          */
         ErrorCode: "invalid" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "patient_mismatch" | "throttled" | "internal";
+        /** @description One error as an HTTP client receives it, in the language the request asked for. */
         ErrorDetail: {
+            /** @description What kind of failure, for the client to act on. */
             code: components["schemas"]["ErrorCode"];
             /**
              * @description The engine's own words for what is wrong (often English, e.g. serde's), for a
@@ -1480,6 +1489,7 @@ export interface components {
             detail?: string | null;
             /** @description The request field at fault, e.g. `destinations[0].url`, when one is. */
             field?: string | null;
+            /** @description The sentence to show a person, in the request's `Accept-Language` (Chinese by default). */
             message: string;
         };
         /**
@@ -1884,9 +1894,13 @@ export interface components {
         };
         /** @description OAuth 2.0 client credentials grant (RFC 6749 §4.4). */
         OAuth2Config: {
+            /** @description The station's client id registered at the token server. */
             client_id: string;
+            /** @description The secret issued with the client id. */
             client_secret: components["schemas"]["Secret"];
+            /** @description The `scope` to ask for; absent: none sent (the server's default). */
             scope?: string | null;
+            /** @description The token server's endpoint (full URL, https unless `allow_insecure`). */
             token_url: string;
         };
         Order: {
@@ -1999,11 +2013,13 @@ export interface components {
             /** @description Held, not sent, until a technician confirms it or assigns it elsewhere. */
             waiting: boolean;
         };
+        /** @description The answer to confirming a study's patient. */
         PatientConfirmed: {
             /** @description The differences the technician confirmed. */
             differences: components["schemas"]["Difference"][];
             /** @description The study's state afterwards (queued for sending). */
             state: components["schemas"]["StudyState"];
+            /** @description Study Instance UID (0020,000D) of the study confirmed. */
             study_uid: string;
         };
         PatientList: {
@@ -2195,6 +2211,10 @@ export interface components {
             /** @description Study Instance UID of the study being sent. */
             study_uid: string;
         };
+        /**
+         * @description A time of day with its own upload limit to this destination (e.g. 1000 kbit/s during
+         *     clinic hours); outside every window the destination's default limit applies.
+         */
         RateWindow: {
             /** @description "HH:MM", local time; a window whose `from` is after its `to` runs past midnight. */
             from: string;
@@ -2203,10 +2223,12 @@ export interface components {
              * @description kbit/s inside the window; absent: unlimited.
              */
             kbit?: number | null;
+            /** @description "HH:MM", local time, when the window ends (not included; "24:00" is midnight). */
             to: string;
         };
         /** @description What forgetting did. */
         RefusalsForgotten: {
+            /** @description The destination's name in the configuration. */
             destination: string;
             /**
              * @description The syntaxes (`jpeg-ls-lossless`, `jpeg2000-lossless`) no longer remembered; empty: none
@@ -2241,12 +2263,19 @@ export interface components {
                 [key: string]: string[];
             };
         };
+        /** @description The answer to acknowledging a report. */
         ReportAcked: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When the caller first acknowledged it (Unix ms; show in local time).
+             */
             acknowledged_at?: number | null;
             /** @description False when the caller had acknowledged it before (the first time is kept). */
             first: boolean;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The report's id (as in the report list).
+             */
             id: number;
         };
         ReportDetail: components["schemas"]["ReportView"] & {
@@ -2579,10 +2608,15 @@ export interface components {
             certificate_expires_at_ms?: number | null;
             /** @description The raw detail: addresses, the error as the system or the hub said it. */
             detail: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How long the step took, in milliseconds (0 when skipped).
+             */
             millis: number;
             skipped?: null | components["schemas"]["Skip"];
+            /** @description Which step. */
             step: components["schemas"]["Step"];
+            /** @description Whether it passed, failed or was skipped. */
             verdict: components["schemas"]["Verdict"];
         };
         /** @description Disk floor, retention, backups and integrity checks (`[storage]`). */
@@ -2766,14 +2800,18 @@ export interface components {
              */
             still_unrouted: number;
         };
+        /** @description The study after a hold, release, retry or urgency change. */
         StudyActionResult: {
             /**
              * Format: int64
              * @description Destinations whose queue row changed.
              */
             changed: number;
+            /** @description The study's state afterwards, as the study list shows it. */
             state: components["schemas"]["StudyState"];
+            /** @description Study Instance UID (0020,000D) of the study acted on. */
             study_uid: string;
+            /** @description Whether its sends are claimed before other studies' now. */
             urgent: boolean;
         };
         StudyAssign: {
@@ -2785,6 +2823,7 @@ export interface components {
             study_uid: string;
             target: components["schemas"]["Target"];
         };
+        /** @description The answer to assigning a study to an order. */
         StudyAssigned: {
             /** @description How the device's patient differs from the order's (confirmed by the caller). */
             differences: components["schemas"]["Difference"][];
@@ -2792,6 +2831,7 @@ export interface components {
             order: components["schemas"]["Order"];
             /** @description The study's state afterwards (an unassigned study is queued for sending). */
             state: components["schemas"]["StudyState"];
+            /** @description Study Instance UID (0020,000D) of the study assigned. */
             study_uid: string;
         };
         StudyDetail: {
@@ -3097,7 +3137,10 @@ export interface components {
         UsersResponse: {
             users: components["schemas"]["UserRecord"][];
         };
-        /** @enum {string} */
+        /**
+         * @description How a step went.
+         * @enum {string}
+         */
         Verdict: "passed" | "failed" | "skipped";
         /** @description One watched folder (`[[watch]]`); see `watch` for how files are taken. */
         WatchFolder: {

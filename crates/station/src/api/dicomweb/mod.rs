@@ -29,46 +29,75 @@ pub enum Request {
     /// `GET /studies` with the usual keys (PS3.18 10.6.1.2); none lists the latest studies.
     Studies(StudySearch),
     /// `GET /studies/{study}/series`
-    Series { study: String },
+    Series {
+        /// Study Instance UID (0020,000D) from the path.
+        study: String,
+    },
     /// `GET /studies/{study}/series/{series}/instances`
-    Instances { study: String, series: String },
+    Instances {
+        /// Study Instance UID (0020,000D) from the path.
+        study: String,
+        /// Series Instance UID (0020,000E) from the path.
+        series: String,
+    },
     /// `GET /studies/{study}/series/{series}/metadata`
-    Metadata { study: String, series: String },
+    Metadata {
+        /// Study Instance UID (0020,000D) from the path.
+        study: String,
+        /// Series Instance UID (0020,000E) from the path.
+        series: String,
+    },
     /// `GET /studies/{study}/series/{series}/instances/{sop}`
     Instance {
+        /// Study Instance UID (0020,000D) from the path.
         study: String,
+        /// Series Instance UID (0020,000E) from the path.
         series: String,
+        /// SOP Instance UID (0008,0018) from the path.
         sop: String,
     },
     /// `GET /studies/{study}/series/{series}/instances/{sop}/frames/{list}`: frames by number
     /// (1-based, `1,3,5`), one part each in the order asked.
     Frames {
+        /// Study Instance UID (0020,000D) from the path.
         study: String,
+        /// Series Instance UID (0020,000E) from the path.
         series: String,
+        /// SOP Instance UID (0008,0018) from the path.
         sop: String,
+        /// The frame numbers (from 1; at most 1000), as [`frame_list`] read them.
         frames: Vec<usize>,
     },
     /// `GET …/instances/{sop}/rendered` (the first frame) or `…/frames/{n}/rendered`: an image
     /// through a window (PS3.18 8.3.5), JPEG unless the caller accepts only PNG.
     Rendered {
+        /// Study Instance UID (0020,000D) from the path.
         study: String,
+        /// Series Instance UID (0020,000E) from the path.
         series: String,
+        /// SOP Instance UID (0008,0018) from the path.
         sop: String,
+        /// The frame number (from 1); `None`: the instance's first frame.
         frame: Option<usize>,
+        /// Window, size and quality asked for in the query string.
         query: RenderQuery,
     },
     /// `GET /studies/{study}[/series/{series}[/instances/{sop}]]/thumbnail`: the preview of the
     /// instance, or of the first image of the series or study (PS3.18 8.3.5.1.3).
     Thumbnail {
+        /// Study Instance UID (0020,000D) from the path.
         study: String,
+        /// Series Instance UID (0020,000E) when the path names a series.
         series: Option<String>,
+        /// SOP Instance UID (0008,0018) when the path names an instance.
         sop: Option<String>,
+        /// Size and quality asked for in the query string.
         query: RenderQuery,
     },
 }
 
 /// The frame numbers of a `frames/{list}` path segment, or why it is not one.
-pub fn frame_list(text: &str) -> Result<Vec<usize>, ApiError> {
+pub(crate) fn frame_list(text: &str) -> Result<Vec<usize>, ApiError> {
     let frames: Option<Vec<usize>> = text
         .split(',')
         .map(|n| n.trim().parse::<usize>().ok().filter(|n| *n >= 1))

@@ -14,21 +14,28 @@ use crate::store::studies;
 /// `YYYYMMDD-YYYYMMDD` with either end open.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct StudySearch {
+    /// Study Instance UID (0020,000D): that one study, the other keys ignored.
     #[serde(rename = "StudyInstanceUID", alias = "0020000D")]
     pub study_uid: Option<String>,
+    /// Patient ID (0010,0020), matched exactly (the clinic ID when the patient is registered).
     #[serde(rename = "PatientID", alias = "00100020")]
     pub patient_id: Option<String>,
+    /// Patient's Name (0010,0010), matched like the Studies page's search box.
     #[serde(rename = "PatientName", alias = "00100010")]
     pub patient_name: Option<String>,
+    /// Accession Number (0008,0050), matched like the search box; ignored with a name.
     #[serde(rename = "AccessionNumber", alias = "00080050")]
     pub accession: Option<String>,
+    /// Study Date (0008,0020): a date or range, see above.
     #[serde(rename = "StudyDate", alias = "00080020")]
     pub study_date: Option<String>,
+    /// Modalities in Study (0008,0061): studies with a series of this one modality (e.g. `CT`).
     #[serde(rename = "ModalitiesInStudy", alias = "00080061")]
     pub modality: Option<String>,
     /// 100 when absent, at most 500. Text: a query string's numbers reach a flattened struct
     /// as text.
     pub limit: Option<String>,
+    /// Matches skipped before the first one answered (paging); 0 when absent. Text, as `limit`.
     pub offset: Option<String>,
 }
 

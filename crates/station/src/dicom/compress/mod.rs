@@ -46,10 +46,14 @@ const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 const EXPLICIT_BE: &str = "1.2.840.10008.1.2.2";
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 
+/// Why making the copy failed (unlike a [`Declined`] reason, unexpected: the caller logs a
+/// warning and sends the original).
 #[derive(Debug, thiserror::Error)]
 pub enum CompressError {
+    /// Reading the original or writing the copy failed (disk full, file gone).
     #[error("I/O: {0}")]
     Io(#[from] io::Error),
+    /// The stored file does not parse as the transfer syntax it declares (what is wrong).
     #[error("the dataset cannot be read: {0}")]
     Malformed(String),
 }
@@ -63,13 +67,16 @@ pub enum Outcome {
     AsReceived(Declined),
 }
 
+/// The sizes of a copy made, for the log and the encoder's pacing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Compressed {
     /// The copy's size in bytes.
     pub size: u64,
+    /// Frames encoded (1 for a single-frame image).
     pub frames: u32,
     /// Native pixel bytes in, encapsulated bytes out.
     pub native_bytes: u64,
+    /// The encapsulated Pixel Data's length in bytes, as the codec wrote it.
     pub encapsulated_bytes: u64,
 }
 
@@ -88,7 +95,12 @@ pub enum Declined {
     NotCompressible(NotCompressible),
     /// The copy came out no smaller than the original (noise compresses badly): it would only
     /// cost the hub's decoding. Decided by the caller, who has both sizes.
-    NotSmaller { copy: u64, original: u64 },
+    NotSmaller {
+        /// The copy's size in bytes.
+        copy: u64,
+        /// The original's size in bytes.
+        original: u64,
+    },
 }
 
 impl Declined {
