@@ -28,7 +28,7 @@ pub struct PatientSearch {
     pub limit: Option<u32>,
 }
 
-/// Patients matching a search, most recently registered first.
+/// Patients matching a search, most recently registered first (none for an empty query).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PatientList {
     /// At most `limit` of them.

@@ -25,7 +25,7 @@ pub struct UnroutedQuery {
     pub since_days: u32,
 }
 
-/// The complete studies no destination took (state 未发送（无目的地）), received in the period.
+/// The complete studies no destination took (shown as 未发送（无目的地）), received in the period.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnroutedList {
     /// Those studies, oldest arrival first.

@@ -16,7 +16,7 @@ use crate::store::{self, audit, queue, HubProblem, SendState, StatusCounts};
 pub struct StatusResponse {
     /// The station's DICOM AE title (`[dicom] ae_title`), the name devices send to.
     pub ae_title: String,
-    /// The engine's version (Cargo package version, e.g. `0.4.0`).
+    /// The engine's version (its Cargo package version, `MAJOR.MINOR.PATCH`).
     pub version: String,
     /// Unix milliseconds on the station's clock (UTC; show in local time).
     pub now: i64,

@@ -2051,7 +2051,7 @@ export interface components {
             state: components["schemas"]["StudyState"];
             study_uid: string;
         };
-        /** @description Patients matching a search, most recently registered first. */
+        /** @description Patients matching a search, most recently registered first (none for an empty query). */
         PatientList: {
             /** @description At most `limit` of them. */
             items: components["schemas"]["Patient"][];
@@ -2581,7 +2581,7 @@ export interface components {
              * @description Unix milliseconds on the station's clock (UTC; show in local time).
              */
             now: number;
-            /** @description The engine's version (Cargo package version, e.g. `0.4.0`). */
+            /** @description The engine's version (its Cargo package version, `MAJOR.MINOR.PATCH`). */
             version: string;
         };
         /**
@@ -3087,7 +3087,7 @@ export interface components {
              */
             items: components["schemas"]["StudyFacts"][];
         };
-        /** @description The complete studies no destination took (state 未发送（无目的地）), received in the period. */
+        /** @description The complete studies no destination took (shown as 未发送（无目的地）), received in the period. */
         UnroutedList: {
             /**
              * Format: int64
