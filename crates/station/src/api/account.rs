@@ -7,28 +7,38 @@ use serde::{Deserialize, Serialize};
 use super::{Api, ApiError, Ctx, Empty, ErrorCode};
 use crate::auth::{LoginError, Role, Scope};
 
+/// What the login page sends.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// The account name (at most 64 bytes), as typed: compared exactly.
     pub username: String,
+    /// The password in clear (the connection carries it; the station keeps only its hash).
     pub password: String,
 }
 
 /// A user as the UI shows them.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct UserInfo {
+    /// The login name (an API token's caller: `token:NAME`).
     pub username: String,
+    /// The person's full name as an admin typed it; may be empty (show `username` then). For
+    /// an API token's caller, the token's name.
     pub display_name: String,
+    /// What the user may do; decides which pages and buttons the UI shows.
     pub role: Role,
 }
 
+/// A successful login: the session's token and who it belongs to.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LoginResponse {
     /// Send as `Authorization: Bearer <token>`. A browser need not: the answer also sets its
     /// HttpOnly session cookie.
     pub token: String,
-    /// Unix milliseconds; each use of the session pushes it back.
+    /// When the session ends if not used: Unix milliseconds (UTC); each use pushes it back, up
+    /// to the longest a session may last.
     pub expires_at: i64,
+    /// Who logged in.
     pub user: UserInfo,
 }
 
@@ -36,15 +46,20 @@ pub struct LoginResponse {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
+    /// The password as it is now, checked (and throttled) as a login is.
     pub current_password: String,
     /// 8 to 1024 characters (`auth::password`).
     #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 
+/// The caller and their session, for the UI to build itself after a reload.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MeResponse {
+    /// Who is logged in.
     pub user: UserInfo,
+    /// When the session ends if not used: Unix milliseconds (UTC); each call pushes it back, up
+    /// to the longest a session may last.
     pub expires_at: i64,
     /// Operations this user's role may call.
     pub allowed_ops: Vec<String>,
@@ -58,7 +73,7 @@ fn user_info(user: &crate::auth::users::UserRecord) -> UserInfo {
     }
 }
 
-pub fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError> {
+pub(crate) fn login(ctx: &Ctx<'_>, req: LoginRequest) -> Result<LoginResponse, ApiError> {
     // Hashing a megabyte-long "password" is work for nothing: refuse it before argon2.
     if req.username.len() > 64 || req.password.chars().count() > crate::auth::password::MAX_LENGTH {
         return Err(ApiError::new(
@@ -106,7 +121,7 @@ fn throttled(wait: std::time::Duration, scope: Scope) -> ApiError {
     e
 }
 
-pub fn logout(ctx: &Ctx<'_>, _: Empty) -> Result<Empty, ApiError> {
+pub(crate) fn logout(ctx: &Ctx<'_>, _: Empty) -> Result<Empty, ApiError> {
     let session = ctx.session()?;
     if let Some(token) = ctx.token {
         ctx.api.auth.logout(token)?;
@@ -124,7 +139,7 @@ pub fn logout(ctx: &Ctx<'_>, _: Empty) -> Result<Empty, ApiError> {
 /// Changes the caller's own password (audited `user.update`, as any password change): the
 /// current one first. Every session of the user ends, this one too: they log in again. The
 /// `admin` account's new password makes the first-run password file useless: it is deleted.
-pub fn password_change(ctx: &Ctx<'_>, req: PasswordChange) -> Result<Empty, ApiError> {
+pub(crate) fn password_change(ctx: &Ctx<'_>, req: PasswordChange) -> Result<Empty, ApiError> {
     let session = ctx.session()?;
     let username = session.user.username.clone();
     let checked = if req.current_password.chars().count() > crate::auth::password::MAX_LENGTH {
@@ -164,7 +179,7 @@ pub fn password_change(ctx: &Ctx<'_>, req: PasswordChange) -> Result<Empty, ApiE
     Ok(Empty {})
 }
 
-pub fn me(ctx: &Ctx<'_>, _: Empty) -> Result<MeResponse, ApiError> {
+pub(crate) fn me(ctx: &Ctx<'_>, _: Empty) -> Result<MeResponse, ApiError> {
     let session = ctx.session()?;
     Ok(MeResponse {
         user: user_info(&session.user),

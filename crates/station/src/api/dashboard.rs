@@ -27,6 +27,7 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 /// At most this many overdue studies are listed (the count is exact).
 const OVERDUE_LISTED: i64 = 100;
 
+/// What the dashboard is asked for: the period its turnaround figures cover.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DashboardQuery {
@@ -40,6 +41,8 @@ pub struct DashboardQuery {
 /// delivery to the hub. Percentiles are `null` until a study has that report.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TurnaroundStats {
+    /// The image modality (Modality (0008,0060), e.g. `DX`, `CT`); a study of several counts
+    /// under each.
     pub modality: String,
     /// Studies delivered in the period.
     pub sent: i64,
@@ -47,25 +50,36 @@ pub struct TurnaroundStats {
     pub reported: i64,
     /// Of those, past their target without a final report.
     pub overdue: i64,
+    /// Median time from delivery to the first report of any status (preliminary or final), ms.
     pub first_report_p50_ms: Option<i64>,
+    /// 90th percentile time from delivery to the first report, ms.
     pub first_report_p90_ms: Option<i64>,
+    /// Median time from delivery to the final report, ms.
     pub final_report_p50_ms: Option<i64>,
+    /// 90th percentile time from delivery to the final report, ms.
     pub final_report_p90_ms: Option<i64>,
 }
 
+/// Everything the manager's dashboard shows, read in one call (refetched on live events).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Dashboard {
+    /// Studies per state, instances, quarantined files and sends per state.
     pub counts: StatusCounts,
+    /// Every destination's link and backlog, as `links_list` gives them.
     pub destinations: Vec<station::LinkInfo>,
     /// Free space on the data disk; `null` if it cannot be read.
     pub free_disk_bytes: Option<u64>,
     /// Below this, new images are refused.
     pub min_free_bytes: u64,
+    /// Devices that sent over DICOM, most recent first.
     pub devices: Vec<DeviceSeen>,
+    /// The period the turnaround figures cover, in days (the query's, or 30).
     pub period_days: u32,
+    /// One entry per modality delivered in the period, by modality name.
     pub turnaround: Vec<TurnaroundStats>,
     /// Every overdue study (the list holds the 100 most overdue).
     pub overdue_total: i64,
+    /// The most overdue first, at most 100; they name patients (the call is audited).
     pub overdue: Vec<OverdueStudy>,
     /// Current reports the caller has not acknowledged.
     pub unread_reports: i64,
@@ -86,25 +100,36 @@ pub struct Dashboard {
 /// What the data disk holds, how long it lasts, and retention's next and last runs.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StorageSummary {
-    /// Bytes on disk by kind (delivered: retention may delete; undelivered: never; reports).
+    /// Bytes of studies delivered to every destination: retention may delete them.
     pub delivered_bytes: i64,
+    /// Bytes of studies not yet delivered everywhere: never deleted.
     pub undelivered_bytes: i64,
+    /// Bytes of reports and ECG waveforms: kept, never deleted by retention.
     pub reports_bytes: i64,
     /// Deleted after delivery, kept at the center.
     pub purged_bytes: i64,
+    /// Size of the data disk in bytes; `null` if it cannot be read.
     pub total_disk_bytes: Option<u64>,
     /// Days until free space reaches the floor at the last 14 days' intake, if retention
     /// frees nothing; `null` when nothing arrived.
     pub days_left: Option<f64>,
     /// Bytes a day over the last 14 days.
     pub daily_intake_bytes: Option<f64>,
+    /// Retention deletes a delivered study's files this many days after delivery
+    /// (`[storage] keep_days_after_delivery`).
     pub keep_days_after_delivery: u64,
+    /// Disk use (percent) above which delivered studies go before their days are up, oldest
+    /// delivery first (`[storage] high_water_percent`; 100: never early).
     pub high_water_percent: u8,
-    /// The next hourly run (Unix ms); it also runs at once above the high-water mark.
+    /// The next hourly run (Unix ms, UTC; show in local time); it also runs at once above the
+    /// high-water mark.
     pub next_purge_at: i64,
-    /// The last run that deleted anything (Unix ms), its studies and bytes.
+    /// The last run that deleted anything (Unix ms, UTC), its studies and bytes; `null` before
+    /// the first.
     pub last_purge_at: Option<i64>,
+    /// Studies the last purge deleted; `null` before the first.
     pub last_purge_studies: Option<i64>,
+    /// Bytes the last purge freed; `null` before the first.
     pub last_purge_bytes: Option<i64>,
     /// The disk is above the high-water mark and nothing left may go: what remains is not
     /// delivered, held, unassigned, flagged, urgent without its report, or kept.
@@ -150,7 +175,7 @@ fn turnaround(rows: Vec<TurnaroundRow>) -> Vec<TurnaroundStats> {
         .collect()
 }
 
-pub fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError> {
+pub(crate) fn dashboard(ctx: &Ctx<'_>, q: DashboardQuery) -> Result<Dashboard, ApiError> {
     let period_days = q.period_days.unwrap_or(DEFAULT_PERIOD_DAYS);
     let most = super::routing::MAX_DAYS;
     if !(1..=most).contains(&period_days) {

@@ -28,6 +28,7 @@ pub enum Download {
 }
 
 impl Download {
+    /// Every download route, in the order the OpenAPI document lists them.
     pub const ALL: [Download; 5] = [
         Download::Preview,
         Download::ReportPdf,
@@ -51,7 +52,9 @@ impl Download {
 /// A file to send: its bytes and media type.
 #[derive(Debug, Clone)]
 pub struct Binary {
+    /// The HTTP `Content-Type` it is sent with.
     pub content_type: &'static str,
+    /// The file's content.
     pub bytes: Vec<u8>,
 }
 

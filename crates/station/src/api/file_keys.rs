@@ -22,6 +22,7 @@ const PRUNE_ABOVE: usize = 64;
 #[derive(Default)]
 pub struct FileKeys(Mutex<HashMap<String, String>>);
 
+/// The desktop window's key for this session's file URLs.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileKeyAnswer {
     /// Put as `?key=` on `/api/preview/...`, `/api/report/{id}/print|pdf`, `/api/log.txt`,
@@ -29,7 +30,7 @@ pub struct FileKeyAnswer {
     pub key: String,
 }
 
-pub fn file_key(ctx: &Ctx<'_>, _: Empty) -> Result<FileKeyAnswer, ApiError> {
+pub(crate) fn file_key(ctx: &Ctx<'_>, _: Empty) -> Result<FileKeyAnswer, ApiError> {
     let token = ctx.token.ok_or_else(ApiError::unauthenticated)?;
     let mut keys = ctx
         .api

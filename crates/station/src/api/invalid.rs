@@ -91,7 +91,9 @@ enum Kind {
 /// A field's name in both languages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Words {
+    /// In Chinese, for the UI's default language.
     pub zh: String,
+    /// In English.
     pub en: String,
 }
 

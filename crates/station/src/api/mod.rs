@@ -68,10 +68,10 @@ pub struct Empty {}
 /// What a handler gets: the engine, who is calling (absent only for public operations such as
 /// `login`), the caller's token and where the call came from.
 pub struct Ctx<'a> {
-    pub api: &'a Api,
-    pub session: Option<&'a Session>,
-    pub token: Option<&'a str>,
-    pub origin: Origin,
+    pub(crate) api: &'a Api,
+    pub(crate) session: Option<&'a Session>,
+    pub(crate) token: Option<&'a str>,
+    pub(crate) origin: Origin,
 }
 
 impl Ctx<'_> {
@@ -173,7 +173,7 @@ impl Api {
         }
     }
 
-    pub fn events(&self) -> &Events {
+    pub(crate) fn events(&self) -> &Events {
         &self.events
     }
 

@@ -13,16 +13,19 @@ use super::{
 };
 
 /// One operation as the OpenAPI document describes it.
-pub struct OpSpec {
-    pub op: Op,
-    pub summary: &'static str,
-    pub request: String,
-    pub response: String,
+pub(crate) struct OpSpec {
+    pub(crate) op: Op,
+    /// The one-line summary, in English.
+    pub(crate) summary: &'static str,
+    /// The request type's schema name.
+    pub(crate) request: String,
+    /// The response type's schema name.
+    pub(crate) response: String,
     /// Whether the request may be left out: the body is optional (`null` counts as `{}`)
     /// exactly when the request type accepts `{}`.
-    pub body_optional: fn() -> bool,
+    pub(crate) body_optional: fn() -> bool,
     /// Adds the request and response schemas (and those they use) to a list.
-    pub schemas: fn(&mut Vec<(String, RefOr<Schema>)>),
+    pub(crate) schemas: fn(&mut Vec<(String, RefOr<Schema>)>),
 }
 
 pub(crate) fn collect<T: utoipa::ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) {
@@ -34,15 +37,18 @@ macro_rules! operations {
     ($( $variant:ident = $name:literal : $req:ty => $resp:ty, $handler:path, $summary:literal; )*) => {
         /// Every operation, by its wire name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Op { $($variant),* }
+        pub enum Op { $(#[doc = $summary] $variant),* }
 
         impl Op {
+            /// Every operation, in the order of the list below (and of the OpenAPI document).
             pub const ALL: &'static [Op] = &[$(Op::$variant),*];
 
+            /// The wire name (snake_case): `POST /api/{name}`; refused calls are audited by it.
             pub fn name(self) -> &'static str {
                 match self { $(Op::$variant => $name),* }
             }
 
+            /// The operation called `name` on the wire; `None` for an unknown name.
             pub fn from_name(name: &str) -> Option<Op> {
                 match name { $($name => Some(Op::$variant),)* _ => None }
             }
@@ -53,7 +59,7 @@ macro_rules! operations {
         }
 
         /// Every operation with its types, for the OpenAPI document.
-        pub fn specs() -> Vec<OpSpec> {
+        pub(crate) fn specs() -> Vec<OpSpec> {
             use utoipa::ToSchema;
             vec![$(OpSpec {
                 op: Op::$variant,

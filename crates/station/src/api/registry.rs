@@ -16,6 +16,7 @@ use crate::registry::patients::{self, NewPatient, Patient};
 use crate::registry::{today, Field, RegistryError};
 use crate::store::{audit, OrderState};
 
+/// A search of the registered patients, for the Register and Today pages.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatientSearch {
@@ -27,11 +28,14 @@ pub struct PatientSearch {
     pub limit: Option<u32>,
 }
 
+/// Patients matching a search, most recently registered first (none for an empty query).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PatientList {
+    /// At most `limit` of them.
     pub items: Vec<Patient>,
 }
 
+/// A correction of a registered patient's data.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatientUpdate {
@@ -41,13 +45,16 @@ pub struct PatientUpdate {
     pub patient: NewPatient,
 }
 
+/// A patient corrected.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PatientUpdated {
+    /// The patient as now registered.
     pub patient: Patient,
     /// Studies already matched to this patient that are corrected and sent again.
     pub studies_corrected: usize,
 }
 
+/// Which orders the Today page lists: by scheduled date (the station's local date) and state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrdersQuery {
@@ -62,17 +69,22 @@ pub struct OrdersQuery {
     pub states: Vec<OrderState>,
 }
 
+/// Orders in the period, by scheduled date and time, each with its patient.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderList {
+    /// The orders; listing them is audited.
     pub items: Vec<OrderWithPatient>,
 }
 
+/// Which order.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRef {
+    /// Its accession number (0008,0050), as the order answer gives it.
     pub accession: String,
 }
 
+/// Studies that wait for a technician to place them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnassignedList {
     /// Complete studies matched to no order, and those held for "check patient" (linked to an
@@ -80,10 +92,14 @@ pub struct UnassignedList {
     pub items: Vec<StudyFacts>,
 }
 
+/// Place a study with its order, and send it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudyAssign {
+    /// The study's Study Instance UID (0020,000D).
     pub study_uid: String,
+    /// What to assign it to: an order (by accession), a new order for a registered patient, or
+    /// a new patient and order made from the study.
     pub target: Target,
     /// The caller has seen how the device's patient differs from the target's and assigns it
     /// anyway; without it such an assignment is refused (`patient_mismatch`).
@@ -159,7 +175,7 @@ impl From<RegistryError> for ApiError {
     }
 }
 
-pub fn patient_search(ctx: &Ctx<'_>, req: PatientSearch) -> Result<PatientList, ApiError> {
+pub(crate) fn patient_search(ctx: &Ctx<'_>, req: PatientSearch) -> Result<PatientList, ApiError> {
     let conn = ctx.api.store.lock();
     let items = patients::search(&conn, &req.query, req.limit.unwrap_or(20))?;
     let detail = serde_json::json!({ "query": req.query, "returned": items.len() }).to_string();
@@ -167,11 +183,14 @@ pub fn patient_search(ctx: &Ctx<'_>, req: PatientSearch) -> Result<PatientList, 
     Ok(PatientList { items })
 }
 
-pub fn patient_add(ctx: &Ctx<'_>, req: NewPatient) -> Result<Patient, ApiError> {
+pub(crate) fn patient_add(ctx: &Ctx<'_>, req: NewPatient) -> Result<Patient, ApiError> {
     Ok(actions::patient::add(&ctx.acting(), &req)?)
 }
 
-pub fn patient_update(ctx: &Ctx<'_>, req: PatientUpdate) -> Result<PatientUpdated, ApiError> {
+pub(crate) fn patient_update(
+    ctx: &Ctx<'_>,
+    req: PatientUpdate,
+) -> Result<PatientUpdated, ApiError> {
     let (patient, studies_corrected) =
         actions::patient::update(&ctx.acting(), &req.clinic_id, &req.patient)?;
     Ok(PatientUpdated {
@@ -180,11 +199,11 @@ pub fn patient_update(ctx: &Ctx<'_>, req: PatientUpdate) -> Result<PatientUpdate
     })
 }
 
-pub fn order_add(ctx: &Ctx<'_>, req: NewOrder) -> Result<Order, ApiError> {
+pub(crate) fn order_add(ctx: &Ctx<'_>, req: NewOrder) -> Result<Order, ApiError> {
     Ok(actions::order::add(&ctx.acting(), &req)?)
 }
 
-pub fn orders_list(ctx: &Ctx<'_>, req: OrdersQuery) -> Result<OrderList, ApiError> {
+pub(crate) fn orders_list(ctx: &Ctx<'_>, req: OrdersQuery) -> Result<OrderList, ApiError> {
     let from = match req.date_from.as_deref() {
         Some(d) => super::studies::dicom_date("date_from", d)?,
         None => today(),
@@ -202,11 +221,11 @@ pub fn orders_list(ctx: &Ctx<'_>, req: OrdersQuery) -> Result<OrderList, ApiErro
     Ok(OrderList { items })
 }
 
-pub fn order_cancel(ctx: &Ctx<'_>, req: OrderRef) -> Result<Order, ApiError> {
+pub(crate) fn order_cancel(ctx: &Ctx<'_>, req: OrderRef) -> Result<Order, ApiError> {
     Ok(actions::order::cancel(&ctx.acting(), &req.accession)?)
 }
 
-pub fn studies_unassigned(ctx: &Ctx<'_>, _: Empty) -> Result<UnassignedList, ApiError> {
+pub(crate) fn studies_unassigned(ctx: &Ctx<'_>, _: Empty) -> Result<UnassignedList, ApiError> {
     let conn = ctx.api.store.lock();
     let items = matching::unassigned(&conn)?;
     let detail = format!("{} studies", items.len());
@@ -214,7 +233,7 @@ pub fn studies_unassigned(ctx: &Ctx<'_>, _: Empty) -> Result<UnassignedList, Api
     Ok(UnassignedList { items })
 }
 
-pub fn study_assign(ctx: &Ctx<'_>, req: StudyAssign) -> Result<StudyAssigned, ApiError> {
+pub(crate) fn study_assign(ctx: &Ctx<'_>, req: StudyAssign) -> Result<StudyAssigned, ApiError> {
     let routes = crate::lifecycle::routes(&ctx.api.config());
     Ok(actions::study::assign(
         &ctx.acting(),
@@ -228,10 +247,11 @@ pub fn study_assign(ctx: &Ctx<'_>, req: StudyAssign) -> Result<StudyAssigned, Ap
 /// The exam items the Register page offers, per modality.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Procedures {
+    /// Exam item names per modality (e.g. `DX`: `胸部正侧位`, …), in the order configured.
     pub procedures: std::collections::BTreeMap<String, Vec<String>>,
 }
 
-pub fn procedures(ctx: &Ctx<'_>, _: Empty) -> Result<Procedures, ApiError> {
+pub(crate) fn procedures(ctx: &Ctx<'_>, _: Empty) -> Result<Procedures, ApiError> {
     Ok(Procedures {
         procedures: ctx.api.config().registration.procedures.clone(),
     })

@@ -14,6 +14,7 @@ use crate::reports::view::{self, ReportError, ReportFilter, ReportSummary, Repor
 use crate::scp::preview;
 use crate::store::audit;
 
+/// Which reports to list for the caller.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportsQuery {
@@ -31,6 +32,7 @@ pub struct ReportsQuery {
     pub limit: Option<u32>,
 }
 
+/// Reports for the caller, with their unread count.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportList {
     /// Current reports the caller has not acknowledged (whatever the query).
@@ -39,23 +41,29 @@ pub struct ReportList {
     pub items: Vec<ReportSummary>,
 }
 
+/// Which report: the `id` a report list gives.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReportRef {
+    /// The report's row id on this station (`id` in `reports_list` items).
     pub id: i64,
 }
 
+/// One report as its page shows it, for the caller.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportDetail {
+    /// The report, its versions, the study's PDFs and key images, and its turnaround.
     #[serde(flatten)]
     pub view: ReportView,
     /// Whether `GET /api/report/{id}/pdf` has a document for this report (it is a PDF).
     pub has_pdf: bool,
 }
 
+/// Which instance's ECG waveform.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InstanceRef {
+    /// The instance's SOP Instance UID (0008,0018).
     pub sop_instance_uid: String,
 }
 
@@ -109,7 +117,7 @@ impl From<WaveformError> for ApiError {
     }
 }
 
-pub fn reports_list(ctx: &Ctx<'_>, req: ReportsQuery) -> Result<ReportList, ApiError> {
+pub(crate) fn reports_list(ctx: &Ctx<'_>, req: ReportsQuery) -> Result<ReportList, ApiError> {
     let user = ctx.session()?.user.username.clone();
     let conn = ctx.api.store.lock();
     let items = view::list(
@@ -130,7 +138,7 @@ pub fn reports_list(ctx: &Ctx<'_>, req: ReportsQuery) -> Result<ReportList, ApiE
     Ok(ReportList { unread, items })
 }
 
-pub fn report_get(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportDetail, ApiError> {
+pub(crate) fn report_get(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportDetail, ApiError> {
     let user = &ctx.session()?.user.username;
     let conn = ctx.api.store.lock();
     let view = view::get(&conn, req.id, Some(user))?;
@@ -151,12 +159,12 @@ pub fn report_get(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportDetail, ApiErro
 }
 
 /// The caller acknowledges (`actions::report::acknowledge`, audited as `report.acknowledge`).
-pub fn report_ack(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportAcked, ApiError> {
+pub(crate) fn report_ack(ctx: &Ctx<'_>, req: ReportRef) -> Result<ReportAcked, ApiError> {
     ctx.session()?;
     Ok(actions::report::acknowledge(&ctx.acting(), req.id)?)
 }
 
-pub fn waveform_get(ctx: &Ctx<'_>, req: InstanceRef) -> Result<EcgWaveform, ApiError> {
+pub(crate) fn waveform_get(ctx: &Ctx<'_>, req: InstanceRef) -> Result<EcgWaveform, ApiError> {
     let file = preview::waveform_file(
         &ctx.api.store.lock(),
         &ctx.api.config().data_dir,

@@ -30,14 +30,16 @@ const SENDING: &[Role] = &[Technician, Manager, Admin, Maintenance];
 /// events.
 const UPKEEP: &[Role] = &[Manager, Admin, Maintenance];
 const ADMIN: &[Role] = &[Admin];
-/// Those who register patients and order exams at the front desk: the same people who work the
-/// sending. Doctors read reports; they do not register.
 /// Those who act on a report: the local doctor first, the manager and the admin covering.
 /// Technicians see reports (to tell the patient one is back) but acknowledging means a
 /// doctor has read it, so they may not.
 const ACKNOWLEDGING: &[Role] = &[Doctor, Manager, Admin];
+/// Those who register patients and order exams at the front desk: the same people who work the
+/// sending. Doctors read reports; they do not register.
 const REGISTRATION: &[Role] = &[Technician, Manager, Admin];
 
+/// Who may call `op`; the dispatcher asks before any handler runs, the OpenAPI document
+/// lists it (`x-roles`).
 pub fn access(op: Op) -> Access {
     use Access::{Public, Roles};
     match op {

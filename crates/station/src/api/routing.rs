@@ -16,6 +16,7 @@ use crate::store::{self, audit};
 pub(crate) const MAX_DAYS: u32 = 366;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// Which complete studies no destination took to look at: those received lately.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnroutedQuery {
@@ -24,8 +25,10 @@ pub struct UnroutedQuery {
     pub since_days: u32,
 }
 
+/// The complete studies no destination took (shown as 未发送（无目的地）), received in the period.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UnroutedList {
+    /// Those studies, oldest arrival first.
     pub studies: Vec<StudySummary>,
     /// How many of them a destination configured now accepts.
     pub routable: usize,
@@ -43,7 +46,7 @@ fn since(days: u32) -> Result<i64, ApiError> {
 
 /// Complete studies no destination took, and how many the destinations configured now accept.
 /// Audited (it lists patients).
-pub fn studies_unrouted(ctx: &Ctx<'_>, q: UnroutedQuery) -> Result<UnroutedList, ApiError> {
+pub(crate) fn studies_unrouted(ctx: &Ctx<'_>, q: UnroutedQuery) -> Result<UnroutedList, ApiError> {
     let since = since(q.since_days)?;
     let routes = crate::lifecycle::routes(&ctx.api.config());
     let conn = ctx.api.store.lock();
@@ -61,7 +64,7 @@ pub fn studies_unrouted(ctx: &Ctx<'_>, q: UnroutedQuery) -> Result<UnroutedList,
 }
 
 /// Queues those studies for the destinations configured now that accept them.
-pub fn studies_route(ctx: &Ctx<'_>, q: UnroutedQuery) -> Result<StudiesRouted, ApiError> {
+pub(crate) fn studies_route(ctx: &Ctx<'_>, q: UnroutedQuery) -> Result<StudiesRouted, ApiError> {
     let since = since(q.since_days)?;
     let routes = crate::lifecycle::routes(&ctx.api.config());
     Ok(study::route_unrouted(&ctx.acting(), since, &routes)?)

@@ -87,6 +87,7 @@ pub struct SettingsUpdate {
 /// A saved change: the settings now in force, and which sections changed.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SettingsApplied {
+    /// The configuration in force now, as `settings_get` gives it.
     pub settings: Settings,
     /// Sections that changed: `allowed_callers`, `worklist_callers`, `query_callers`, `studies`,
     /// `watch`, `destinations`, `targets`, `procedures`.
@@ -131,11 +132,14 @@ fn settings_of(ctx: &Ctx<'_>, config: &Config) -> Result<Settings, ApiError> {
     })
 }
 
-pub fn settings_get(ctx: &Ctx<'_>, _: Empty) -> Result<Settings, ApiError> {
+pub(crate) fn settings_get(ctx: &Ctx<'_>, _: Empty) -> Result<Settings, ApiError> {
     settings_of(ctx, &ctx.api.config())
 }
 
-pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApplied, ApiError> {
+pub(crate) fn settings_update(
+    ctx: &Ctx<'_>,
+    req: SettingsUpdate,
+) -> Result<SettingsApplied, ApiError> {
     let _saving = SAVING.lock().unwrap_or_else(|p| p.into_inner());
     let current = ctx.api.config();
     let mut next = (*current).clone();
@@ -201,17 +205,22 @@ pub fn settings_update(ctx: &Ctx<'_>, req: SettingsUpdate) -> Result<SettingsApp
 /// verdict, time and raw detail. Secrets shown as `***` are the saved destination's.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct HubTestRequest {
+    /// The destination as the dialog holds it; a secret left as `***` is taken from the saved
+    /// destination of the same name.
     pub destination: Destination,
 }
 
+/// The connection test's verdict, step by step.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HubTestResult {
+    /// In order: DNS, TCP, TLS, OAuth2 token, one QIDO-RS search; a step not reached (after a
+    /// failure) or not needed (plain HTTP, no credentials) is listed as skipped, with why.
     pub steps: Vec<crate::upstream::probe::StepResult>,
     /// Every step that ran passed.
     pub ok: bool,
 }
 
-pub fn hub_test(ctx: &Ctx<'_>, req: HubTestRequest) -> Result<HubTestResult, ApiError> {
+pub(crate) fn hub_test(ctx: &Ctx<'_>, req: HubTestRequest) -> Result<HubTestResult, ApiError> {
     let mut dest = req.destination;
     let config = ctx.api.config();
     let saved = config
@@ -236,12 +245,13 @@ pub fn hub_test(ctx: &Ctx<'_>, req: HubTestRequest) -> Result<HubTestResult, Api
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationRef {
+    /// The destination's configured name.
     pub destination: String,
 }
 
 /// Forgets that a configured destination's hub refused compressed images: its next request
 /// tries the codec again.
-pub fn wire_refusal_forget(
+pub(crate) fn wire_refusal_forget(
     ctx: &Ctx<'_>,
     req: DestinationRef,
 ) -> Result<crate::actions::destination::RefusalsForgotten, ApiError> {

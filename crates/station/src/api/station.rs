@@ -11,47 +11,67 @@ use super::{ApiError, Ctx, Empty};
 pub use crate::store::quarantine::QuarantineItem;
 use crate::store::{self, audit, queue, HubProblem, SendState, StatusCounts};
 
+/// What the header bar shows: the station's name, clock and counts, and how many links work.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusResponse {
+    /// The station's DICOM AE title (`[dicom] ae_title`), the name devices send to.
     pub ae_title: String,
+    /// The engine's version (its Cargo package version, `MAJOR.MINOR.PATCH`).
     pub version: String,
-    /// Unix milliseconds on the station's clock.
+    /// Unix milliseconds on the station's clock (UTC; show in local time).
     pub now: i64,
+    /// Studies per state, instances, quarantined files and sends per state, over the whole index.
     pub counts: StatusCounts,
+    /// Configured destinations whose last exchange worked (removed destinations not counted).
     pub links_online: usize,
+    /// Configured destinations (removed destinations not counted).
     pub links_total: usize,
 }
 
 /// One destination: where it is, whether the last exchange worked, what waits for it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LinkInfo {
+    /// The destination's configured name (`[[destinations]] name`): the key other answers use.
     pub destination: String,
     /// What the clinic calls it (`display_name`), else the destination's name: what screens show.
     pub label: String,
+    /// The hub's base URL; empty for a removed destination.
     pub url: String,
     /// `null` until the station has talked to it once.
     pub online: Option<bool>,
+    /// When a transfer to it last succeeded: Unix milliseconds (UTC; show in local time); `null`
+    /// if never.
     pub last_success_at: Option<i64>,
+    /// The last failure's raw text (English, as the hub or the network said it); `null` if none
+    /// yet. Kept after a later success: compare `last_error_at` with `last_success_at`.
     pub last_error: Option<String>,
     /// What `last_error` means, for the sentence a person reads.
     pub last_error_kind: Option<HubProblem>,
+    /// When `last_error` happened: Unix milliseconds (UTC; show in local time); `null` if never.
     pub last_error_at: Option<i64>,
     /// Studies queued or being sent.
     pub backlog: i64,
     /// No longer configured (an admin removed it): what was queued for it stays, unsent.
     pub removed: bool,
+    /// Studies whose send to it failed: a person must look (retry or hold).
     pub failed: i64,
+    /// Studies held (paused) for it by a person.
     pub held: i64,
 }
 
+/// Every destination: configured ones first (in config order), then removed ones still holding
+/// unsent studies.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LinksResponse {
+    /// One entry per destination.
     pub links: Vec<LinkInfo>,
 }
 
+/// A page of a list: skip `offset` rows, then return at most `limit`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageRequest {
+    /// Rows to skip (0 when absent).
     #[serde(default)]
     pub offset: u32,
     /// 50 when absent; at most 500.
@@ -60,11 +80,13 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// The page size asked for: 50 when absent, kept within 1..=500.
     pub fn limit(&self) -> u32 {
         self.limit.unwrap_or(50).clamp(1, 500)
     }
 }
 
+/// Which rows of the send queue to list, and which page of them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
@@ -72,6 +94,7 @@ pub struct QueueQuery {
     /// failed, unconfirmed).
     #[serde(default)]
     pub include_delivered: bool,
+    /// Rows to skip (0 when absent).
     #[serde(default)]
     pub offset: u32,
     /// 50 when absent; at most 500.
@@ -79,16 +102,21 @@ pub struct QueueQuery {
     pub limit: Option<u32>,
 }
 
+/// One page of the send queue (one row per study and destination).
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QueuePage {
+    /// Rows matching the query over all pages, for the pager.
     pub total: i64,
     /// Oldest first.
     pub rows: Vec<queue::QueueRow>,
 }
 
+/// One page of the files refused at arrival, newest first.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuarantinePage {
+    /// Quarantined files over all pages, for the pager.
     pub total: i64,
+    /// This page's files.
     pub items: Vec<QuarantineItem>,
 }
 
@@ -134,7 +162,7 @@ pub(crate) fn links(ctx: &Ctx<'_>, conn: &Connection) -> Result<Vec<LinkInfo>, A
     Ok(out)
 }
 
-pub fn status(ctx: &Ctx<'_>, _: Empty) -> Result<StatusResponse, ApiError> {
+pub(crate) fn status(ctx: &Ctx<'_>, _: Empty) -> Result<StatusResponse, ApiError> {
     let conn = ctx.api.store.lock();
     let links = links(ctx, &conn)?;
     Ok(StatusResponse {
@@ -150,14 +178,14 @@ pub fn status(ctx: &Ctx<'_>, _: Empty) -> Result<StatusResponse, ApiError> {
     })
 }
 
-pub fn links_list(ctx: &Ctx<'_>, _: Empty) -> Result<LinksResponse, ApiError> {
+pub(crate) fn links_list(ctx: &Ctx<'_>, _: Empty) -> Result<LinksResponse, ApiError> {
     let conn = ctx.api.store.lock();
     Ok(LinksResponse {
         links: links(ctx, &conn)?,
     })
 }
 
-pub fn queue_list(ctx: &Ctx<'_>, q: QueueQuery) -> Result<QueuePage, ApiError> {
+pub(crate) fn queue_list(ctx: &Ctx<'_>, q: QueueQuery) -> Result<QueuePage, ApiError> {
     let conn = ctx.api.store.lock();
     let mut rows: Vec<_> = queue::queue_rows(&conn)?
         .into_iter()
@@ -177,7 +205,7 @@ pub fn queue_list(ctx: &Ctx<'_>, q: QueueQuery) -> Result<QueuePage, ApiError> {
     Ok(QueuePage { total, rows })
 }
 
-pub fn quarantine_list(ctx: &Ctx<'_>, req: PageRequest) -> Result<QuarantinePage, ApiError> {
+pub(crate) fn quarantine_list(ctx: &Ctx<'_>, req: PageRequest) -> Result<QuarantinePage, ApiError> {
     let conn = ctx.api.store.lock();
     let (total, items) = store::quarantine::page(&conn, req.offset, req.limit())?;
     let page = QuarantinePage { total, items };

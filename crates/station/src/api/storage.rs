@@ -14,16 +14,18 @@ use crate::storage::fetchback::{FetchError, FetchProgress};
 use crate::storage::purge::Plan;
 use crate::store::{self, HubProblem};
 
+/// Pin a study's files on this station, or unpin them.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeepRequest {
+    /// The study's Study Instance UID (0020,000D).
     pub study_uid: String,
     /// `true`: never purge this study's files; `false`: retention decides again.
     pub keep: bool,
 }
 
 /// Keep a study's files on this station (or let retention decide again).
-pub fn study_keep(ctx: &Ctx<'_>, req: KeepRequest) -> Result<StudyActionResult, ApiError> {
+pub(crate) fn study_keep(ctx: &Ctx<'_>, req: KeepRequest) -> Result<StudyActionResult, ApiError> {
     Ok(actions::study::set_keep(
         &ctx.acting(),
         &req.study_uid,
@@ -32,7 +34,7 @@ pub fn study_keep(ctx: &Ctx<'_>, req: KeepRequest) -> Result<StudyActionResult, 
 }
 
 /// Starts fetching a purged study's files back from its hub; its progress.
-pub fn study_fetch(
+pub(crate) fn study_fetch(
     ctx: &Ctx<'_>,
     req: super::studies::StudyRef,
 ) -> Result<FetchProgress, ApiError> {
@@ -55,7 +57,7 @@ pub fn study_fetch(
 }
 
 /// What a retention run would do now, and why each study stays.
-pub fn storage_plan(ctx: &Ctx<'_>, _: Empty) -> Result<Plan, ApiError> {
+pub(crate) fn storage_plan(ctx: &Ctx<'_>, _: Empty) -> Result<Plan, ApiError> {
     let config = ctx.api.config();
     Ok(actions::storage::plan(
         &ctx.acting(),

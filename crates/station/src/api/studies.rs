@@ -18,6 +18,7 @@ pub use crate::store::studies::{
 };
 use crate::store::{audit, StudyState};
 
+/// A study search: each given filter narrows; none given lists every study.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudiesQuery {
@@ -33,12 +34,16 @@ pub struct StudiesQuery {
     /// Study date to (inclusive).
     #[serde(default)]
     pub date_to: Option<String>,
+    /// Only studies with a series of this modality (e.g. `CT`), exactly.
     #[serde(default)]
     pub modality: Option<String>,
+    /// Only studies in this state.
     #[serde(default)]
     pub state: Option<StudyState>,
+    /// Only studies marked urgent.
     #[serde(default)]
     pub urgent_only: bool,
+    /// Rows to skip (0 when absent).
     #[serde(default)]
     pub offset: u32,
     /// 50 when absent; at most 500.
@@ -46,30 +51,41 @@ pub struct StudiesQuery {
     pub limit: Option<u32>,
 }
 
+/// One page of a study search, most recently received first.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StudyPage {
     /// Studies matching the query, all pages.
     pub total: i64,
+    /// This page's studies.
     pub items: Vec<StudySummary>,
 }
 
+/// Which study.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StudyRef {
+    /// The study's Study Instance UID (0020,000D).
     pub study_uid: String,
 }
 
+/// Mark a study urgent, or back to normal.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UrgentRequest {
+    /// The study's Study Instance UID (0020,000D).
     pub study_uid: String,
+    /// `true`: its sends go first at every destination; `false`: back to arrival order.
     pub urgent: bool,
 }
 
+/// One study in full, for its page; reading it is audited.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StudyDetail {
+    /// The study's header values, state and counts, as in the list.
     pub study: StudySummary,
+    /// Its series, by series number.
     pub series: Vec<SeriesInfo>,
+    /// One entry per destination it is queued for, by destination name.
     pub sends: Vec<SendInfo>,
     /// The patient as the device sent it beside the order's, when the study has an order.
     pub patient_check: Option<PatientCheck>,
@@ -89,7 +105,7 @@ pub(crate) fn dicom_date(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(digits)
 }
 
-pub fn list(ctx: &Ctx<'_>, q: StudiesQuery) -> Result<StudyPage, ApiError> {
+pub(crate) fn list(ctx: &Ctx<'_>, q: StudiesQuery) -> Result<StudyPage, ApiError> {
     let date_from = q
         .date_from
         .as_deref()
@@ -126,7 +142,7 @@ fn find_summary(conn: &Connection, study_uid: &str) -> Result<StudySummary, ApiE
     studies::summary_of(conn, study_uid)?.ok_or_else(|| ApiError::study_not_found(study_uid))
 }
 
-pub fn get(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyDetail, ApiError> {
+pub(crate) fn get(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyDetail, ApiError> {
     let conn = ctx.api.store.lock();
     let study = find_summary(&conn, &req.study_uid)?;
     let series = studies::series_of(&conn, &req.study_uid)?;
@@ -194,20 +210,20 @@ impl From<ActionError> for ApiError {
 }
 
 /// Pause sending a study (`actions::study::hold`).
-pub fn hold(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyActionResult, ApiError> {
+pub(crate) fn hold(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyActionResult, ApiError> {
     Ok(study::hold(&ctx.acting(), &req.study_uid)?)
 }
 
-pub fn release(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyActionResult, ApiError> {
+pub(crate) fn release(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyActionResult, ApiError> {
     Ok(study::release(&ctx.acting(), &req.study_uid)?)
 }
 
-pub fn retry(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyActionResult, ApiError> {
+pub(crate) fn retry(ctx: &Ctx<'_>, req: StudyRef) -> Result<StudyActionResult, ApiError> {
     Ok(study::retry(&ctx.acting(), &req.study_uid)?)
 }
 
 /// A study held for "check patient" is its order's patient: sent to the routes configured now.
-pub fn confirm_patient(ctx: &Ctx<'_>, req: StudyRef) -> Result<PatientConfirmed, ApiError> {
+pub(crate) fn confirm_patient(ctx: &Ctx<'_>, req: StudyRef) -> Result<PatientConfirmed, ApiError> {
     let routes = crate::lifecycle::routes(&ctx.api.config());
     Ok(study::confirm_patient(
         &ctx.acting(),
@@ -217,7 +233,10 @@ pub fn confirm_patient(ctx: &Ctx<'_>, req: StudyRef) -> Result<PatientConfirmed,
 }
 
 /// Urgent studies are claimed first by every destination's worker (`send_queue.priority`).
-pub fn mark_urgent(ctx: &Ctx<'_>, req: UrgentRequest) -> Result<StudyActionResult, ApiError> {
+pub(crate) fn mark_urgent(
+    ctx: &Ctx<'_>,
+    req: UrgentRequest,
+) -> Result<StudyActionResult, ApiError> {
     Ok(study::mark_urgent(
         &ctx.acting(),
         &req.study_uid,

@@ -1109,13 +1109,16 @@ export interface components {
              */
             subject: string;
         };
+        /** @description One page of audit entries. */
         AuditPage: {
             /** @description Newest first. */
             entries: components["schemas"]["AuditEntry"][];
         };
+        /** @description Which audit entries to list: each given filter narrows; all absent lists everything. */
         AuditQuery: {
             /** @description e.g. `study.` for every study action, `login` for logins and failures. */
             action_prefix?: string | null;
+            /** @description Only entries by this username (an API token's calls: `token:NAME`), exactly. */
             actor?: string | null;
             /**
              * Format: int64
@@ -1134,6 +1137,10 @@ export interface components {
              * @description Unix milliseconds, inclusive (a repeated read counts by its last time).
              */
             since?: number | null;
+            /**
+             * @description Only entries about this subject, exactly (a Study Instance UID, a username, a
+             *     destination…).
+             */
             subject?: string | null;
             /**
              * Format: int64
@@ -1209,9 +1216,13 @@ export interface components {
             /** @description Watched folders (`[[watch]]`), for devices that only export files. */
             watch?: components["schemas"]["WatchFolder"][];
         };
+        /** @description Everything the manager's dashboard shows, read in one call (refetched on live events). */
         Dashboard: {
+            /** @description Studies per state, instances, quarantined files and sends per state. */
             counts: components["schemas"]["StatusCounts"];
+            /** @description Every destination's link and backlog, as `links_list` gives them. */
             destinations: components["schemas"]["LinkInfo"][];
+            /** @description Devices that sent over DICOM, most recent first. */
             devices: components["schemas"]["DeviceSeen"][];
             /**
              * Format: int64
@@ -1225,16 +1236,21 @@ export interface components {
              * @description Below this, new images are refused.
              */
             min_free_bytes: number;
+            /** @description The most overdue first, at most 100; they name patients (the call is audited). */
             overdue: components["schemas"]["OverdueStudy"][];
             /**
              * Format: int64
              * @description Every overdue study (the list holds the 100 most overdue).
              */
             overdue_total: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The period the turnaround figures cover, in days (the query's, or 30).
+             */
             period_days: number;
             /** @description The data disk and retention. */
             storage: components["schemas"]["StorageSummary"];
+            /** @description One entry per modality delivered in the period, by modality name. */
             turnaround: components["schemas"]["TurnaroundStats"][];
             /**
              * Format: int64
@@ -1248,6 +1264,7 @@ export interface components {
             unread_reports: number;
             wire_month?: null | components["schemas"]["WireBytes"];
         };
+        /** @description What the dashboard is asked for: the period its turnaround figures cover. */
         DashboardQuery: {
             /**
              * Format: int64
@@ -1342,6 +1359,7 @@ export interface components {
         };
         /** @description A destination named as in `[[destinations]] name`. */
         DestinationRef: {
+            /** @description The destination's configured name. */
             destination: string;
         };
         /** @description What a device that only exports files is, and what it writes. */
@@ -1585,6 +1603,7 @@ export interface components {
              */
             total: number;
         };
+        /** @description The desktop window's key for this session's file URLs. */
         FileKeyAnswer: {
             /**
              * @description Put as `?key=` on `/api/preview/...`, `/api/report/{id}/print|pdf`, `/api/log.txt`,
@@ -1661,11 +1680,20 @@ export interface components {
          *     verdict, time and raw detail. Secrets shown as `***` are the saved destination's.
          */
         HubTestRequest: {
+            /**
+             * @description The destination as the dialog holds it; a secret left as `***` is taken from the saved
+             *     destination of the same name.
+             */
             destination: components["schemas"]["Destination"];
         };
+        /** @description The connection test's verdict, step by step. */
         HubTestResult: {
             /** @description Every step that ran passed. */
             ok: boolean;
+            /**
+             * @description In order: DNS, TCP, TLS, OAuth2 token, one QIDO-RS search; a step not reached (after a
+             *     failure) or not needed (plain HTTP, no credentials) is listed as skipped, with why.
+             */
             steps: components["schemas"]["StepResult"][];
         };
         /** @description Who a patient is, as far as the device and the registration can both say. */
@@ -1706,7 +1734,9 @@ export interface components {
             source: string;
             source_kind: string;
         };
+        /** @description Which instance's ECG waveform. */
         InstanceRef: {
+            /** @description The instance's SOP Instance UID (0008,0018). */
             sop_instance_uid: string;
         };
         /**
@@ -1714,9 +1744,11 @@ export interface components {
          * @enum {string}
          */
         KeepReason: "kept_by_user" | "held" | "unassigned" | "no_destination" | "not_delivered" | "flagged" | "urgent_unreported" | "report_expected" | "days_left";
+        /** @description Pin a study's files on this station, or unpin them. */
         KeepRequest: {
             /** @description `true`: never purge this study's files; `false`: retention decides again. */
             keep: boolean;
+            /** @description The study's Study Instance UID (0020,000D). */
             study_uid: string;
         };
         /** @description An image the reader marked as significant (referenced by a Key Object Selection or the SR). */
@@ -1747,26 +1779,50 @@ export interface components {
              * @description Studies queued or being sent.
              */
             backlog: number;
+            /** @description The destination's configured name (`[[destinations]] name`): the key other answers use. */
             destination: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Studies whose send to it failed: a person must look (retry or hold).
+             */
             failed: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Studies held (paused) for it by a person.
+             */
             held: number;
             /** @description What the clinic calls it (`display_name`), else the destination's name: what screens show. */
             label: string;
+            /**
+             * @description The last failure's raw text (English, as the hub or the network said it); `null` if none
+             *     yet. Kept after a later success: compare `last_error_at` with `last_success_at`.
+             */
             last_error?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When `last_error` happened: Unix milliseconds (UTC; show in local time); `null` if never.
+             */
             last_error_at?: number | null;
             last_error_kind?: null | components["schemas"]["HubProblem"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When a transfer to it last succeeded: Unix milliseconds (UTC; show in local time); `null`
+             *     if never.
+             */
             last_success_at?: number | null;
             /** @description `null` until the station has talked to it once. */
             online?: boolean | null;
             /** @description No longer configured (an admin removed it): what was queued for it stays, unsent. */
             removed: boolean;
+            /** @description The hub's base URL; empty for a removed destination. */
             url: string;
         };
+        /**
+         * @description Every destination: configured ones first (in config order), then removed ones still holding
+         *     unsent studies.
+         */
         LinksResponse: {
+            /** @description One entry per destination. */
             links: components["schemas"]["LinkInfo"][];
         };
         /** @description The daily log files (`[log]`). */
@@ -1782,14 +1838,19 @@ export interface components {
              */
             keep_days?: number;
         };
+        /** @description What the login page sends. */
         LoginRequest: {
+            /** @description The password in clear (the connection carries it; the station keeps only its hash). */
             password: string;
+            /** @description The account name (at most 64 bytes), as typed: compared exactly. */
             username: string;
         };
+        /** @description A successful login: the session's token and who it belongs to. */
         LoginResponse: {
             /**
              * Format: int64
-             * @description Unix milliseconds; each use of the session pushes it back.
+             * @description When the session ends if not used: Unix milliseconds (UTC); each use pushes it back, up
+             *     to the longest a session may last.
              */
             expires_at: number;
             /**
@@ -1797,13 +1858,20 @@ export interface components {
              *     HttpOnly session cookie.
              */
             token: string;
+            /** @description Who logged in. */
             user: components["schemas"]["UserInfo"];
         };
+        /** @description The caller and their session, for the UI to build itself after a reload. */
         MeResponse: {
             /** @description Operations this user's role may call. */
             allowed_ops: string[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When the session ends if not used: Unix milliseconds (UTC); each call pushes it back, up
+             *     to the longest a session may last.
+             */
             expires_at: number;
+            /** @description Who is logged in. */
             user: components["schemas"]["UserInfo"];
         };
         /**
@@ -1922,10 +1990,14 @@ export interface components {
             station_ae: string;
             study_uid: string;
         };
+        /** @description Orders in the period, by scheduled date and time, each with its patient. */
         OrderList: {
+            /** @description The orders; listing them is audited. */
             items: components["schemas"]["OrderWithPatient"][];
         };
+        /** @description Which order. */
         OrderRef: {
+            /** @description Its accession number (0008,0050), as the order answer gives it. */
             accession: string;
         };
         /**
@@ -1938,6 +2010,7 @@ export interface components {
             order: components["schemas"]["Order"];
             patient: components["schemas"]["Patient"];
         };
+        /** @description Which orders the Today page lists: by scheduled date (the station's local date) and state. */
         OrdersQuery: {
             /** @description First scheduled date, `YYYYMMDD` or `YYYY-MM-DD`; today when absent. */
             date_from?: string | null;
@@ -1974,17 +2047,22 @@ export interface components {
             /** @description Study Instance UID (0020,000D). */
             study_uid: string;
         };
+        /** @description A page of a list: skip `offset` rows, then return at most `limit`. */
         PageRequest: {
             /**
              * Format: int64
              * @description 50 when absent; at most 500.
              */
             limit?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Rows to skip (0 when absent).
+             */
             offset?: number;
         };
         /** @description A user changing their own password. */
         PasswordChange: {
+            /** @description The password as it is now, checked (and throttled) as a login is. */
             current_password: string;
             /** @description 8 to 1024 characters (`auth::password`). */
             new_password: string;
@@ -2022,9 +2100,12 @@ export interface components {
             /** @description Study Instance UID (0020,000D) of the study confirmed. */
             study_uid: string;
         };
+        /** @description Patients matching a search, most recently registered first (none for an empty query). */
         PatientList: {
+            /** @description At most `limit` of them. */
             items: components["schemas"]["Patient"][];
         };
+        /** @description A search of the registered patients, for the Register and Today pages. */
         PatientSearch: {
             /**
              * Format: int64
@@ -2034,13 +2115,16 @@ export interface components {
             /** @description Part of the name, ID card number, phone or clinic patient ID, or the pinyin (initials). */
             query?: string;
         };
+        /** @description A correction of a registered patient's data. */
         PatientUpdate: {
             /** @description The patient to change, by clinic patient ID. */
             clinic_id: string;
             /** @description The patient's data as it should now be (all fields; the clinic ID stays). */
             patient: components["schemas"]["NewPatient"];
         };
+        /** @description A patient corrected. */
         PatientUpdated: {
+            /** @description The patient as now registered. */
             patient: components["schemas"]["Patient"];
             /**
              * Format: int64
@@ -2109,6 +2193,7 @@ export interface components {
         };
         /** @description The exam items the Register page offers, per modality. */
         Procedures: {
+            /** @description Exam item names per modality (e.g. `DX`: `胸部正侧位`, …), in the order configured. */
             procedures: {
                 [key: string]: string[];
             };
@@ -2141,9 +2226,14 @@ export interface components {
             /** @description Where it is kept now (full path on the station's disk), with `<name>.reason.txt` beside it. */
             stored_path: string;
         };
+        /** @description One page of the files refused at arrival, newest first. */
         QuarantinePage: {
+            /** @description This page's files. */
             items: components["schemas"]["QuarantineItem"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Quarantined files over all pages, for the pager.
+             */
             total: number;
         };
         /**
@@ -2153,12 +2243,17 @@ export interface components {
          * @enum {string}
          */
         QuarantineReason: "not_dicom" | "malformed" | "missing_attribute" | "unknown_export" | "not_for_device" | "too_large" | "unreadable_image" | "unreadable_ecg" | "unreadable_pdf" | "conversion_failed" | "orphan";
+        /** @description One page of the send queue (one row per study and destination). */
         QueuePage: {
             /** @description Oldest first. */
             rows: components["schemas"]["QueueRow"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Rows matching the query over all pages, for the pager.
+             */
             total: number;
         };
+        /** @description Which rows of the send queue to list, and which page of them. */
         QueueQuery: {
             /**
              * @description Delivered sends too; by default only what is still to do (queued, sending, held,
@@ -2170,7 +2265,10 @@ export interface components {
              * @description 50 when absent; at most 500.
              */
             limit?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Rows to skip (0 when absent).
+             */
             offset?: number;
         };
         /**
@@ -2278,10 +2376,12 @@ export interface components {
              */
             id: number;
         };
+        /** @description One report as its page shows it, for the caller. */
         ReportDetail: components["schemas"]["ReportView"] & {
             /** @description Whether `GET /api/report/{id}/pdf` has a document for this report (it is a PDF). */
             has_pdf: boolean;
         };
+        /** @description Reports for the caller, with their unread count. */
         ReportList: {
             /** @description Newest first; `acknowledged_at` is the caller's acknowledgement. */
             items: components["schemas"]["ReportSummary"][];
@@ -2291,8 +2391,12 @@ export interface components {
              */
             unread: number;
         };
+        /** @description Which report: the `id` a report list gives. */
         ReportRef: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The report's row id on this station (`id` in `reports_list` items).
+             */
             id: number;
         };
         /** @description One report document in a list. */
@@ -2419,6 +2523,7 @@ export interface components {
              */
             urgent_poll_secs: number;
         };
+        /** @description Which reports to list for the caller. */
         ReportsQuery: {
             /** @description Superseded versions too. */
             all_versions?: boolean;
@@ -2505,6 +2610,7 @@ export interface components {
              *     `watch`, `destinations`, `targets`, `procedures`.
              */
             changed: string[];
+            /** @description The configuration in force now, as `settings_get` gives it. */
             settings: components["schemas"]["Settings"];
         };
         /** @description The sections an admin edits; each replaces the one in force. */
@@ -2579,18 +2685,28 @@ export interface components {
                 [key: string]: number;
             };
         };
+        /** @description What the header bar shows: the station's name, clock and counts, and how many links work. */
         StatusResponse: {
+            /** @description The station's DICOM AE title (`[dicom] ae_title`), the name devices send to. */
             ae_title: string;
+            /** @description Studies per state, instances, quarantined files and sends per state, over the whole index. */
             counts: components["schemas"]["StatusCounts"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Configured destinations whose last exchange worked (removed destinations not counted).
+             */
             links_online: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Configured destinations (removed destinations not counted).
+             */
             links_total: number;
             /**
              * Format: int64
-             * @description Unix milliseconds on the station's clock.
+             * @description Unix milliseconds on the station's clock (UTC; show in local time).
              */
             now: number;
+            /** @description The engine's version (its Cargo package version, `MAJOR.MINOR.PATCH`). */
             version: string;
         };
         /**
@@ -2708,25 +2824,41 @@ export interface components {
             days_left?: number | null;
             /**
              * Format: int64
-             * @description Bytes on disk by kind (delivered: retention may delete; undelivered: never; reports).
+             * @description Bytes of studies delivered to every destination: retention may delete them.
              */
             delivered_bytes: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Disk use (percent) above which delivered studies go before their days are up, oldest
+             *     delivery first (`[storage] high_water_percent`; 100: never early).
+             */
             high_water_percent: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Retention deletes a delivered study's files this many days after delivery
+             *     (`[storage] keep_days_after_delivery`).
+             */
             keep_days_after_delivery: number;
             /**
              * Format: int64
-             * @description The last run that deleted anything (Unix ms), its studies and bytes.
+             * @description The last run that deleted anything (Unix ms, UTC), its studies and bytes; `null` before
+             *     the first.
              */
             last_purge_at?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Bytes the last purge freed; `null` before the first.
+             */
             last_purge_bytes?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Studies the last purge deleted; `null` before the first.
+             */
             last_purge_studies?: number | null;
             /**
              * Format: int64
-             * @description The next hourly run (Unix ms); it also runs at once above the high-water mark.
+             * @description The next hourly run (Unix ms, UTC; show in local time); it also runs at once above the
+             *     high-water mark.
              */
             next_purge_at: number;
             /**
@@ -2739,11 +2871,20 @@ export interface components {
              * @description Deleted after delivery, kept at the center.
              */
             purged_bytes: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Bytes of reports and ECG waveforms: kept, never deleted by retention.
+             */
             reports_bytes: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Size of the data disk in bytes; `null` if it cannot be read.
+             */
             total_disk_bytes?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Bytes of studies not yet delivered everywhere: never deleted.
+             */
             undelivered_bytes: number;
         };
         /** @description When a study is complete, and which studies wait for a person (`[studies]`). */
@@ -2770,6 +2911,7 @@ export interface components {
              */
             send_while_receiving?: boolean;
         };
+        /** @description A study search: each given filter narrows; none given lists every study. */
         StudiesQuery: {
             /** @description Study date from (inclusive), `YYYYMMDD` or `YYYY-MM-DD`. */
             date_from?: string | null;
@@ -2780,14 +2922,19 @@ export interface components {
              * @description 50 when absent; at most 500.
              */
             limit?: number | null;
+            /** @description Only studies with a series of this modality (e.g. `CT`), exactly. */
             modality?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Rows to skip (0 when absent).
+             */
             offset?: number;
             /** @description Exactly this patient ID. */
             patient_id?: string | null;
             state?: null | components["schemas"]["StudyState"];
             /** @description Part of the patient's name (with or without the DICOM `^`), patient ID or accession. */
             text?: string | null;
+            /** @description Only studies marked urgent. */
             urgent_only?: boolean;
         };
         /** @description What routing the unsent studies did. */
@@ -2814,13 +2961,19 @@ export interface components {
             /** @description Whether its sends are claimed before other studies' now. */
             urgent: boolean;
         };
+        /** @description Place a study with its order, and send it. */
         StudyAssign: {
             /**
              * @description The caller has seen how the device's patient differs from the target's and assigns it
              *     anyway; without it such an assignment is refused (`patient_mismatch`).
              */
             confirm_mismatch?: boolean;
+            /** @description The study's Study Instance UID (0020,000D). */
             study_uid: string;
+            /**
+             * @description What to assign it to: an order (by accession), a new order for a registered patient, or
+             *     a new patient and order made from the study.
+             */
             target: components["schemas"]["Target"];
         };
         /** @description The answer to assigning a study to an order. */
@@ -2834,11 +2987,15 @@ export interface components {
             /** @description Study Instance UID (0020,000D) of the study assigned. */
             study_uid: string;
         };
+        /** @description One study in full, for its page; reading it is audited. */
         StudyDetail: {
             fetch?: null | components["schemas"]["FetchProgress"];
             patient_check?: null | components["schemas"]["PatientCheck"];
+            /** @description One entry per destination it is queued for, by destination name. */
             sends: components["schemas"]["SendInfo"][];
+            /** @description Its series, by series number. */
             series: components["schemas"]["SeriesInfo"][];
+            /** @description The study's header values, state and counts, as in the list. */
             study: components["schemas"]["StudySummary"];
         };
         /** @description What a study looks like for matching. */
@@ -2857,7 +3014,9 @@ export interface components {
             study_date: string;
             study_uid: string;
         };
+        /** @description One page of a study search, most recently received first. */
         StudyPage: {
+            /** @description This page's studies. */
             items: components["schemas"]["StudySummary"][];
             /**
              * Format: int64
@@ -2865,7 +3024,9 @@ export interface components {
              */
             total: number;
         };
+        /** @description Which study. */
         StudyRef: {
+            /** @description The study's Study Instance UID (0020,000D). */
             study_uid: string;
         };
         /**
@@ -2937,6 +3098,7 @@ export interface components {
          * @enum {string}
          */
         TlsMode: "off" | "self-signed" | "files";
+        /** @description A new API token for a script or a HIS. */
         TokenCreate: {
             /**
              * Format: int64
@@ -2949,7 +3111,9 @@ export interface components {
             /** @description Any role but admin. */
             role: components["schemas"]["Role"];
         };
+        /** @description The token just made. */
         TokenCreated: {
+            /** @description What the token list shows for it from now on. */
             record: components["schemas"]["TokenRecord"];
             /** @description The bearer token, shown this once: only its SHA-256 is kept. */
             token: string;
@@ -2983,9 +3147,12 @@ export interface components {
             /** @description What calls made with it may do. */
             role: components["schemas"]["Role"];
         };
+        /** @description Which API token. */
         TokenRef: {
+            /** @description The token's name as given at creation. */
             name: string;
         };
+        /** @description Every API token, for the admin's token page. */
         TokensResponse: {
             /** @description Newest first, revoked ones included. */
             tokens: components["schemas"]["TokenRecord"][];
@@ -3021,14 +3188,30 @@ export interface components {
          *     delivery to the hub. Percentiles are `null` until a study has that report.
          */
         TurnaroundStats: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Median time from delivery to the final report, ms.
+             */
             final_report_p50_ms?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 90th percentile time from delivery to the final report, ms.
+             */
             final_report_p90_ms?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Median time from delivery to the first report of any status (preliminary or final), ms.
+             */
             first_report_p50_ms?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 90th percentile time from delivery to the first report, ms.
+             */
             first_report_p90_ms?: number | null;
+            /**
+             * @description The image modality (Modality (0008,0060), e.g. `DX`, `CT`); a study of several counts
+             *     under each.
+             */
             modality: string;
             /**
              * Format: int64
@@ -3058,6 +3241,7 @@ export interface components {
             /** @description "urgent", "routine" or "*". */
             priority: string;
         };
+        /** @description Studies that wait for a technician to place them. */
         UnassignedList: {
             /**
              * @description Complete studies matched to no order, and those held for "check patient" (linked to an
@@ -3065,14 +3249,17 @@ export interface components {
              */
             items: components["schemas"]["StudyFacts"][];
         };
+        /** @description The complete studies no destination took (shown as 未发送（无目的地）), received in the period. */
         UnroutedList: {
             /**
              * Format: int64
              * @description How many of them a destination configured now accepts.
              */
             routable: number;
+            /** @description Those studies, oldest arrival first. */
             studies: components["schemas"]["StudySummary"][];
         };
+        /** @description Which complete studies no destination took to look at: those received lately. */
         UnroutedQuery: {
             /**
              * Format: int64
@@ -3080,22 +3267,34 @@ export interface components {
              */
             since_days: number;
         };
+        /** @description Mark a study urgent, or back to normal. */
         UrgentRequest: {
+            /** @description The study's Study Instance UID (0020,000D). */
             study_uid: string;
+            /** @description `true`: its sends go first at every destination; `false`: back to arrival order. */
             urgent: boolean;
         };
+        /** @description A new account, made by an admin. */
         UserCreate: {
+            /** @description The person's full name as screens show it; may be empty. */
             display_name?: string;
             /** @description 8 to 1024 characters (`auth::password`). */
             password: string;
+            /** @description What the account may do. */
             role: components["schemas"]["Role"];
             /** @description 1 to 64 letters, digits, '.', '_' or '-' (`auth::users::valid_username`). */
             username: string;
         };
         /** @description A user as the UI shows them. */
         UserInfo: {
+            /**
+             * @description The person's full name as an admin typed it; may be empty (show `username` then). For
+             *     an API token's caller, the token's name.
+             */
             display_name: string;
+            /** @description What the user may do; decides which pages and buttons the UI shows. */
             role: components["schemas"]["Role"];
+            /** @description The login name (an API token's caller: `token:NAME`). */
             username: string;
         };
         /** @description A user as administrators see it (never with the hash). */
@@ -3128,13 +3327,17 @@ export interface components {
         UserUpdate: {
             /** @description `false` disables the account and ends its sessions. */
             active?: boolean | null;
+            /** @description The new full name; `""` clears it. */
             display_name?: string | null;
             /** @description A new password ends the user's sessions; 8 to 1024 characters. */
             password?: string | null;
             role?: null | components["schemas"]["Role"];
+            /** @description The account to change (usernames never change). */
             username: string;
         };
+        /** @description Every user account, disabled ones included. */
         UsersResponse: {
+            /** @description By username. */
             users: components["schemas"]["UserRecord"][];
         };
         /**
