@@ -1,3 +1,6 @@
+//! Tauri's build step: the app manifest (which commands get permissions), the capabilities
+//! and the bundled config, checked and compiled in before the desktop shell builds.
+
 fn main() {
     // The app's own commands get permissions, so a capability can allow a remote origin (a
     // station service's page, src/attached.rs) exactly the two it needs and not `api_call`.

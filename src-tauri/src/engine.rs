@@ -14,7 +14,9 @@ use station::config::Config;
 use station::events::Events;
 use station::serve::{ServeError, Station};
 
+/// The running engine and what the shell's parts (window bridge, tray, notifications) need of it.
 pub struct Engine {
+    /// The engine's event bus: the window's live updates and the tray's counts follow it.
     pub events: Events,
     /// The database, for the tray's and notifications' read-only queries.
     pub db: PathBuf,
@@ -26,6 +28,8 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// Starts the station as `station serve` would (listener, sync, reports, HTTP), but with a
+    /// loopback HTTP listener of its own for the window when the LAN server is TLS.
     pub fn start(config: &Config) -> Result<Engine, ServeError> {
         let station = Station::start_for_window(config)?;
         Ok(Engine {
