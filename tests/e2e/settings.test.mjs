@@ -112,6 +112,33 @@ describe('settings page', () => {
     assert.match(readFileSync(join(station.dir, 'station.toml'), 'utf8'), /worklist_callers = \["US2"\]/)
   })
 
+  it('a workstation refused Query/Retrieve is listed on the Settings page and allowed there in one click', async () => {
+    // US2 may call and read the worklist since the tests above; no workstation may query yet.
+    const query = () =>
+      spawnSync(FINDSCU, ['-v', '-S', '-aet', 'US2', '-aec', 'STATION', '-k', 'QueryRetrieveLevel=STUDY', '-k', 'StudyInstanceUID', '127.0.0.1', String(station.dicomPort)], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      })
+    const refused = query()
+    assert.match(refused.stderr + refused.stdout, /Final Find Response \(Unknown Status: 0x124\)/, refused.stderr)
+    const page = await loginPage(browser, station, users.admin)
+    try {
+      await openSettings(page)
+      const row = page.locator('[data-test="query-refused"] .el-table__body tr', { hasText: 'US2' })
+      await row.waitFor({ timeout: 10_000 })
+      assert.equal(await page.locator('[data-test="worklist-refused"]').count(), 0, 'a Q/R refusal is not a worklist one')
+      await row.locator('[data-test="allow-query"]').click()
+      await page.locator('[data-test="query-callers"]', { hasText: 'US2' }).waitFor({ timeout: 10_000 })
+      await page.locator('[data-test="query-refused"]').waitFor({ state: 'detached', timeout: 10_000 })
+    } finally {
+      await page.context().close()
+    }
+    const allowed = query()
+    assert.equal(allowed.status, 0, allowed.stderr)
+    assert.match(allowed.stderr + allowed.stdout, /Final Find Response \(Success\)/, allowed.stderr)
+    assert.match(readFileSync(join(station.dir, 'station.toml'), 'utf8'), /query_callers = \["US2"\]/)
+  })
+
   it("an admin's common exam items are what the Register page offers", async () => {
     const page = await loginPage(browser, station, users.admin)
     try {

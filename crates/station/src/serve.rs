@@ -156,7 +156,7 @@ impl Station {
         let live = api.live_config();
         let listener = listener
             .follow(live.clone())
-            .record_refusals(api.worklist_refused());
+            .record_refusals(api.refusals());
         let stop = shutdown.clone();
         threads.push(std::thread::spawn(move || listener.run(stop)));
         // Sending and watching restart when an admin changes their settings (see `groups`).

@@ -52,8 +52,9 @@ pub struct Api {
     pub(crate) auth: Auth,
     /// Purged studies' files coming back from the hub.
     pub(crate) fetch: Arc<crate::storage::fetchback::FetchBack>,
-    /// Devices whose worklist queries the listener refused, for the Settings page.
-    pub(crate) worklist_refused: Arc<crate::scp::refused::RefusedCallers>,
+    /// Callers whose worklist or Query/Retrieve requests the listener refused, for the
+    /// Settings page.
+    pub(crate) refused: Arc<crate::scp::refused::Refusals>,
     /// The desktop window's keys for file URLs.
     pub(crate) file_keys: file_keys::FileKeys,
     /// The certificate the HTTP server presents, once it serves HTTPS (the Settings page).
@@ -141,7 +142,7 @@ impl Api {
             events,
             config: crate::config::Live::new(config.clone()),
             auth,
-            worklist_refused: Arc::default(),
+            refused: Arc::default(),
             file_keys: Default::default(),
             https: std::sync::OnceLock::new(),
         })
@@ -152,9 +153,9 @@ impl Api {
         let _ = self.https.set(certificate);
     }
 
-    /// Where the DICOM listener records refused worklist callers.
-    pub fn worklist_refused(&self) -> Arc<crate::scp::refused::RefusedCallers> {
-        self.worklist_refused.clone()
+    /// Where the DICOM listener records refused worklist and Query/Retrieve callers.
+    pub fn refusals(&self) -> Arc<crate::scp::refused::Refusals> {
+        self.refused.clone()
     }
 
     /// After `username`'s password changed: the first-run password file, which holds the

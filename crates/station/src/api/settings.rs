@@ -29,6 +29,10 @@ pub struct Settings {
     /// Devices whose worklist queries were refused since the station started (not in
     /// `dicom.worklist_callers`), the latest first: the page offers to allow each.
     pub worklist_refused: Vec<crate::scp::refused::RefusedCaller>,
+    /// Workstations whose Query/Retrieve requests (C-FIND, C-MOVE, C-GET) were refused since
+    /// the station started (not in `dicom.query_callers`), the latest first: the page offers
+    /// to allow each.
+    pub query_refused: Vec<crate::scp::refused::RefusedCaller>,
     /// The certificate the LAN UI is served with over HTTPS; absent: plain HTTP (`[http] tls`).
     pub https: Option<HttpsCertificate>,
     /// Destinations whose hub refused a compressed transfer syntax: they get those images as
@@ -125,8 +129,10 @@ fn settings_of(ctx: &Ctx<'_>, config: &Config) -> Result<Settings, ApiError> {
         config: config.redacted(),
         worklist_refused: ctx
             .api
-            .worklist_refused
+            .refused
+            .worklist
             .list(&config.dicom.worklist_callers),
+        query_refused: ctx.api.refused.query.list(&config.dicom.query_callers),
         https: ctx.api.https.get().cloned(),
         wire_refusals,
     })

@@ -28,7 +28,7 @@ use dicom_ul::pdu::{
 use dicom_ul::{Pdu, ServerAssociationOptions};
 
 use super::admission::{self, Admission, Early, Limits, Ticket};
-use super::refused::RefusedCallers;
+use super::refused::Refusals;
 use super::session::{Access, Session};
 use super::wire::Reader;
 use crate::config::DicomConfig;
@@ -57,8 +57,8 @@ pub struct Listener {
     activity: Arc<Activity>,
     /// When set, each association takes the allowed callers in force when it arrives.
     live: Option<crate::config::Live>,
-    /// Callers whose worklist queries were refused, for the Settings page.
-    refused: Arc<RefusedCallers>,
+    /// Callers whose worklist or Query/Retrieve requests were refused, for the Settings page.
+    refused: Arc<Refusals>,
 }
 
 impl Listener {
@@ -77,12 +77,12 @@ impl Listener {
             ingest,
             activity,
             live: None,
-            refused: Arc::new(RefusedCallers::default()),
+            refused: Arc::new(Refusals::default()),
         })
     }
 
-    /// Records refused worklist callers where the Settings page reads them.
-    pub fn record_refusals(mut self, refused: Arc<RefusedCallers>) -> Listener {
+    /// Records refused worklist and Query/Retrieve callers where the Settings page reads them.
+    pub fn record_refusals(mut self, refused: Arc<Refusals>) -> Listener {
         self.refused = refused;
         self
     }
@@ -278,7 +278,7 @@ struct Connection<'a> {
     config: &'a DicomConfig,
     ingest: &'a Ingest,
     activity: &'a Activity,
-    refused: &'a RefusedCallers,
+    refused: &'a Refusals,
 }
 
 impl Connection<'_> {

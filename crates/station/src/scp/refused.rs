@@ -1,7 +1,9 @@
 //! Devices whose Modality Worklist queries were refused because they are not in
-//! `dicom.worklist_callers`: kept in memory (since the station started) for the Settings page,
-//! which offers to allow each with one click. A device set up to query the worklist retries
-//! every few minutes, so it shows up again soon after a restart.
+//! `dicom.worklist_callers`, and workstations whose Query/Retrieve requests were refused because
+//! they are not in `dicom.query_callers`: kept in memory (since the station started) for the
+//! Settings page, which offers to allow each with one click. A device set up to query retries
+//! every few minutes (a person at a workstation tries again), so it shows up again soon after a
+//! restart.
 //!
 //! Must never: grow without bound (at most [`MAX_CALLERS`], the oldest forgotten), or keep a
 //! title that is not a plain AE title (the listener refuses those at association).
@@ -26,7 +28,16 @@ pub struct RefusedCaller {
     pub last_at: i64,
 }
 
-/// Worklist callers refused since the start, at most [`MAX_CALLERS`]: what the Settings page lists.
+/// Callers refused since the start, per service: what the Settings page lists under each.
+#[derive(Debug, Default)]
+pub struct Refusals {
+    /// Modality Worklist queries (C-FIND of the worklist model) from callers not listed.
+    pub worklist: RefusedCallers,
+    /// Query/Retrieve requests (C-FIND, C-MOVE, C-GET of stored studies) from callers not listed.
+    pub query: RefusedCallers,
+}
+
+/// Callers of one service refused since the start, at most [`MAX_CALLERS`].
 #[derive(Debug, Default)]
 pub struct RefusedCallers(Mutex<Vec<RefusedCaller>>);
 

@@ -17,7 +17,7 @@ use dicom_ul::pdu::{
 };
 use dicom_ul::{Pdu, ServerAssociation};
 
-use super::refused::RefusedCallers;
+use super::refused::Refusals;
 use super::retrieve::Retrieve;
 use super::wire::{Reader, WireError};
 use crate::dicom::dimse::{self, command_field, status, Command};
@@ -60,7 +60,7 @@ pub(super) struct Session<'a> {
     activity: &'a Activity,
     reader: Reader,
     access: &'a Access,
-    refused: &'a RefusedCallers,
+    refused: &'a Refusals,
     calling_ae: String,
     command: Vec<u8>,
     pending: Option<PendingStore>,
@@ -78,7 +78,7 @@ impl<'a> Session<'a> {
         activity: &'a Activity,
         reader: Reader,
         access: &'a Access,
-        refused: &'a RefusedCallers,
+        refused: &'a Refusals,
     ) -> Session<'a> {
         Session {
             source: Source::Dicom {
@@ -283,6 +283,9 @@ impl<'a> Session<'a> {
         }
         if !self.access.query {
             tracing::warn!(peer = %self.peer, calling_ae = %self.calling_ae, "query/retrieve refused: the caller is not in dicom.query_callers");
+            self.refused
+                .query
+                .record(&self.calling_ae, &self.peer.ip().to_string());
             return respond(
                 assoc,
                 find.context_id,
@@ -333,6 +336,7 @@ impl<'a> Session<'a> {
     ) -> Result<(), String> {
         tracing::warn!(peer = %self.peer, calling_ae = %self.calling_ae, "worklist query refused: the caller is not in dicom.worklist_callers");
         self.refused
+            .worklist
             .record(&self.calling_ae, &self.peer.ip().to_string());
         respond(
             assoc,

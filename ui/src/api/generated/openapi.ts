@@ -2593,6 +2593,12 @@ export interface components {
             file: string;
             https?: null | components["schemas"]["HttpsCertificate"];
             /**
+             * @description Workstations whose Query/Retrieve requests (C-FIND, C-MOVE, C-GET) were refused since
+             *     the station started (not in `dicom.query_callers`), the latest first: the page offers
+             *     to allow each.
+             */
+            query_refused: components["schemas"]["RefusedCaller"][];
+            /**
              * @description Destinations whose hub refused a compressed transfer syntax: they get those images as
              *     received (shown on the destination's dialog).
              */

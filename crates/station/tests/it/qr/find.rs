@@ -285,14 +285,32 @@ fn a_caller_not_in_query_callers_is_refused_and_sees_nothing() {
         run.log
     );
 
-    // The admin lets it query on the Settings page: answered at once, and after a restart
-    // (written to the config file).
+    // The Settings page lists it under Query/Retrieve (not under the worklist), and the admin
+    // lets it query there: answered at once, and after a restart (written to the config file).
     let client = Client::new(&station);
     let admin = client.admin();
+    let shown = client.ok(&admin, "settings_get", serde_json::json!({}));
+    let listed = &shown["query_refused"];
+    assert_eq!(
+        (
+            listed[0]["calling_ae"].as_str(),
+            listed[0]["address"].as_str(),
+            listed[0]["count"].as_u64(),
+            listed.as_array().map(Vec::len),
+        ),
+        (Some("OTHER"), Some("127.0.0.1"), Some(1), Some(1)),
+        "{shown}"
+    );
+    assert_eq!(shown["worklist_refused"], serde_json::json!([]), "{shown}");
     let mut update = settings_as_shown(&client, &admin);
     update["query_callers"] = serde_json::json!([VIEWER, "OTHER"]);
     let applied = client.ok(&admin, "settings_update", update);
     assert_eq!(applied["changed"], serde_json::json!(["query_callers"]));
+    assert_eq!(
+        applied["settings"]["query_refused"],
+        serde_json::json!([]),
+        "allowed: no longer listed"
+    );
     let study_keys = keys(&[
         "QueryRetrieveLevel=STUDY",
         "PatientName",
