@@ -27,7 +27,6 @@ pub mod reports;
 pub mod scp;
 pub mod serve;
 pub mod storage;
-#[allow(missing_docs)]
 pub mod store;
 pub mod upstream;
 pub mod watch;

@@ -15,20 +15,28 @@ use crate::dicom::header::Header;
 /// An instance about to be indexed: its header and where its bytes now are.
 #[derive(Debug)]
 pub struct NewInstance<'a> {
+    /// What the index keeps of the object (UIDs, patient, charset), read from the file.
     pub header: &'a Header,
+    /// The file's size in bytes.
     pub size: u64,
+    /// The file's SHA-256, lower-case hex.
     pub sha256: &'a str,
     /// Relative to the data directory.
     pub path: &'a str,
+    /// Where it came from.
     pub source: &'a Source,
+    /// Why a person should look at it (e.g. a name undecodable in its charset); `None`: fine.
     pub review_reason: Option<String>,
 }
 
 /// An existing instance with the same SOP Instance UID.
 #[derive(Debug, Clone)]
 pub struct Existing {
+    /// Row id in `instances`.
     pub id: i64,
+    /// Its file's SHA-256 (of the file deleted, when purged).
     pub sha256: String,
+    /// Its file, relative to the data directory.
     pub path: String,
     /// When its file was deleted after verified delivery (retention); `None`: on disk.
     pub purged_at: Option<i64>,
@@ -37,22 +45,40 @@ pub struct Existing {
 /// One indexed instance, as list screens and tests read it.
 #[derive(Debug, Clone, Serialize)]
 pub struct InstanceRow {
+    /// Row id in `instances`.
     pub id: i64,
+    /// SOP Instance UID (0008,0018).
     pub sop_instance_uid: String,
+    /// SOP Class UID (0008,0016).
     pub sop_class_uid: String,
+    /// The transfer syntax UID of the file on disk.
     pub transfer_syntax: String,
+    /// Series Instance UID (0020,000E).
     pub series_uid: String,
+    /// Study Instance UID (0020,000D).
     pub study_uid: String,
+    /// The series' Modality (0008,0060).
     pub modality: String,
+    /// Patient ID (0010,0020) as the device sent it.
     pub patient_id: String,
+    /// Patient's Name as the device sent it, decoded to Unicode.
     pub patient_name: String,
+    /// The file's size in bytes.
     pub size: i64,
+    /// The file's SHA-256, lower-case hex.
     pub sha256: String,
+    /// The file, relative to the data directory.
     pub path: String,
+    /// `dicom`, `folder`, `import`, `recovery` or `report` (see [`Source`]).
     pub source_kind: String,
+    /// The calling AE title, the original path, or the destination, by `source_kind`.
     pub source: String,
+    /// Specific Character Set (0008,0005) as declared, values joined by `\`; empty when absent.
     pub charset: String,
+    /// The charset the text was decoded with when the declared one did not fit the bytes;
+    /// `None`: as declared.
     pub charset_repaired: Option<String>,
+    /// Why a person should look at it; `None`: fine.
     pub review_reason: Option<String>,
     /// When retention deleted its file (`None`: the file is on disk).
     pub purged_at: Option<i64>,
@@ -165,10 +191,13 @@ pub fn all_instance_paths(conn: &Connection) -> Result<HashSet<String>, StoreErr
 /// An index row whose file should be on disk, as the integrity check compares it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpectedFile {
+    /// Row id in `instances`.
     pub id: i64,
     /// Relative to the data directory.
     pub path: String,
+    /// The size the file must have, in bytes.
     pub size: i64,
+    /// The SHA-256 it must have, lower-case hex.
     pub sha256: String,
 }
 
@@ -191,6 +220,7 @@ pub fn files_expected(conn: &Connection) -> Result<Vec<ExpectedFile>, StoreError
     Ok(rows)
 }
 
+/// Every indexed instance with its series, study and patient, by row id (what the tests read).
 pub fn list_instances(conn: &Connection) -> Result<Vec<InstanceRow>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT i.id, i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax, se.series_uid, st.study_uid,
@@ -238,8 +268,11 @@ pub fn path_of(conn: &Connection, id: i64) -> Result<String, StoreError> {
 /// A device that sent over DICOM, by its calling AE title.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct DeviceSeen {
+    /// The device's calling AE title.
     pub calling_ae: String,
+    /// When it last sent an instance, Unix ms (show in local time).
     pub last_contact: i64,
+    /// Instances it has sent, in the index.
     pub instances: i64,
 }
 

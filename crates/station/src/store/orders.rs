@@ -10,29 +10,48 @@ use serde::Serialize;
 use super::patients::{self, Patient};
 use super::{is_unique_violation, now_ms, OrderState, StoreError};
 
+/// One order: what the worklist offers a device, and what a study that matches it is linked to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Order {
+    /// Row id in `orders`.
     pub id: i64,
+    /// The patient's row id in `reg_patients`.
     pub patient_ref: i64,
+    /// Accession Number (0008,0050), unique: "A" + YYYYMMDD + the day's number unless given.
     pub accession: String,
+    /// The Study Instance UID the worklist offers (0020,000D); a device that uses it is
+    /// matched by it.
     pub study_uid: String,
+    /// Scheduled Procedure Step ID (0040,0009).
     pub sps_id: String,
+    /// Modality (0008,0060) of the device that should do it: DX, US, ECG, …
     pub modality: String,
+    /// What to do, e.g. "胸部正侧位" (Requested Procedure and Step Description).
     pub procedure: String,
+    /// Body Part Examined (0018,0015), upper case; may be empty.
     pub body_part: String,
+    /// "routine" or "urgent".
     pub priority: String,
+    /// Referring Physician's Name (0008,0090); may be empty.
     pub referring: String,
+    /// Free text for the technician (Requested Procedure Comments); may be empty.
     pub note: String,
+    /// The AE title of the device that should do it; empty: any device of the modality.
     pub station_ae: String,
+    /// Scheduled date, YYYYMMDD in the clinic's local calendar.
     pub scheduled_date: String,
+    /// Scheduled time, HHMMSS local; may be empty.
     pub scheduled_time: String,
+    /// Where the order stands (scheduled, in progress, completed, cancelled).
     pub state: OrderState,
 }
 
 /// An order with its patient, as the worklist and the CLI show it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderWithPatient {
+    /// The order.
     pub order: Order,
+    /// Its registered patient.
     pub patient: Patient,
 }
 
@@ -112,6 +131,7 @@ pub fn set_state(conn: &Connection, order_id: i64, state: OrderState) -> Result<
     Ok(())
 }
 
+/// The order with this accession number (surrounding spaces ignored), if any, whatever its state.
 pub fn by_accession(conn: &Connection, accession: &str) -> Result<Option<Order>, StoreError> {
     Ok(conn
         .query_row(
@@ -122,6 +142,7 @@ pub fn by_accession(conn: &Connection, accession: &str) -> Result<Option<Order>,
         .optional()?)
 }
 
+/// The order of row `id`, if any.
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Order>, StoreError> {
     Ok(conn
         .query_row(&format!("SELECT {COLUMNS} WHERE id = ?1"), [id], from_row)

@@ -11,14 +11,23 @@ use super::{is_unique_violation, now_ms, StoreError};
 /// A registered patient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Patient {
+    /// Row id in `reg_patients`.
     pub id: i64,
+    /// The clinic's patient ID, unique: Patient ID (0010,0020) in the worklist and the studies.
     pub clinic_id: String,
+    /// Patient's Name as registered (PN, `family^given`, Chinese characters as typed).
     pub name: String,
+    /// The name's pinyin as the technician gave it; may be empty.
     pub pinyin: String,
+    /// Lower-case pinyin initials of the name ("王^小明" → "wxm"), for search.
     pub initials: String,
+    /// "M", "F", "O", or empty when not given.
     pub sex: String,
+    /// YYYYMMDD, or empty when not given.
     pub birth_date: String,
+    /// The resident ID card number (18 characters, checked); `None` when not given.
     pub id_card: Option<String>,
+    /// A phone number to reach the patient; may be empty.
     pub phone: String,
 }
 
@@ -48,6 +57,7 @@ pub fn max_id(conn: &Connection) -> Result<i64, StoreError> {
     )
 }
 
+/// Whether a patient already has this clinic ID (a new one must not).
 pub fn clinic_id_taken(conn: &Connection, clinic_id: &str) -> Result<bool, StoreError> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM reg_patients WHERE clinic_id = ?1)",
@@ -56,6 +66,7 @@ pub fn clinic_id_taken(conn: &Connection, clinic_id: &str) -> Result<bool, Store
     )?)
 }
 
+/// Whether a patient already has this ID card number (one person is registered once).
 pub fn id_card_taken(conn: &Connection, id_card: &str) -> Result<bool, StoreError> {
     Ok(conn
         .query_row(
@@ -111,6 +122,7 @@ pub fn update(conn: &Connection, p: &Patient) -> Result<bool, StoreError> {
     }
 }
 
+/// The patient with this clinic ID (surrounding spaces ignored), if any.
 pub fn by_clinic_id(conn: &Connection, clinic_id: &str) -> Result<Option<Patient>, StoreError> {
     Ok(conn
         .query_row(
@@ -121,6 +133,7 @@ pub fn by_clinic_id(conn: &Connection, clinic_id: &str) -> Result<Option<Patient
         .optional()?)
 }
 
+/// The patient of row `id`, if any.
 pub fn by_id(conn: &Connection, id: i64) -> Result<Option<Patient>, StoreError> {
     Ok(conn
         .query_row(&format!("SELECT {COLUMNS} WHERE id = ?1"), [id], from_row)

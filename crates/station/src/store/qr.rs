@@ -13,9 +13,13 @@ use super::StoreError;
 /// What narrows a Q/R read: empty lists and `None` narrow nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QrFilter {
+    /// Patient ID (0010,0020), matched exactly.
     pub patient_id: Option<String>,
+    /// Study Instance UIDs (0020,000D): a UID list key, any of them.
     pub study_uids: Vec<String>,
+    /// Series Instance UIDs (0020,000E): any of them.
     pub series_uids: Vec<String>,
+    /// SOP Instance UIDs (0008,0018): any of them.
     pub sop_uids: Vec<String>,
 }
 
@@ -36,24 +40,41 @@ impl QrFilter {
 /// One answer row; the fields below its level are empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QrRow {
+    /// Patient ID (0010,0020) as the device sent it.
     pub patient_id: String,
+    /// Patient's Name, decoded to Unicode (the SCP encodes it in the answer's charset).
     pub patient_name: String,
+    /// Patient's Birth Date (0010,0030), YYYYMMDD or empty.
     pub birth_date: String,
+    /// Patient's Sex (0010,0040), or empty.
     pub sex: String,
+    /// Study Instance UID (0020,000D).
     pub study_uid: String,
+    /// Study Date (0008,0020), YYYYMMDD as the device wrote it (its local date).
     pub study_date: String,
+    /// Study Time (0008,0030), HHMMSS[.frac] as the device wrote it.
     pub study_time: String,
+    /// Accession Number (0008,0050).
     pub accession: String,
+    /// Study Description (0008,1030).
     pub study_description: String,
     /// The modalities of the study's series, `\`-separated.
     pub modalities: String,
+    /// Series Instance UID (0020,000E).
     pub series_uid: String,
+    /// The series' Modality (0008,0060).
     pub modality: String,
+    /// Series Number (0020,0011); `None` when absent.
     pub series_number: Option<i64>,
+    /// Series Description (0008,103E).
     pub series_description: String,
+    /// SOP Instance UID (0008,0018).
     pub sop_uid: String,
+    /// SOP Class UID (0008,0016).
     pub sop_class_uid: String,
+    /// Instance Number (0020,0013); `None` when absent.
     pub instance_number: Option<i64>,
+    /// The transfer syntax UID of the file as stored (C-MOVE and C-GET offer it first).
     pub transfer_syntax: String,
     /// Relative to the data directory.
     pub path: String,
@@ -61,7 +82,9 @@ pub struct QrRow {
     pub purged: bool,
     /// Studies, series and instances below this row (those of its level and above are 0).
     pub related_studies: i64,
+    /// Number of Patient/Study Related Series (0020,1200 / 0020,1206).
     pub related_series: i64,
+    /// Number of Patient/Study/Series Related Instances (0020,1204 / 0020,1208 / 0020,1209).
     pub related_instances: i64,
 }
 

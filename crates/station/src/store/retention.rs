@@ -22,12 +22,17 @@ const PURGEABLE: &str = "i.source_kind <> 'report'
 /// A study with files retention could delete, and what decides whether it may.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StudyOnDisk {
+    /// Row id in `studies`.
     pub study_id: i64,
+    /// Study Instance UID (0020,000D).
     pub study_uid: String,
+    /// Study Date (0008,0020), YYYYMMDD as the device wrote it; may be empty.
     pub study_date: String,
     /// Its series' modalities, e.g. `DX` or `US,SR`.
     pub modalities: String,
+    /// The study's state (a held or unassigned one is never deleted).
     pub state: StudyState,
+    /// Its order is urgent (kept until its final report).
     pub urgent: bool,
     /// A person marked it to be kept.
     pub keep: bool,
@@ -41,11 +46,13 @@ pub struct StudyOnDisk {
     pub last_send_change: Option<i64>,
     /// A final report arrived.
     pub final_report: bool,
+    /// When its last instance arrived, Unix ms.
     pub last_received_at: i64,
     /// When its files last came back from a hub (the retention clock starts again).
     pub fetched_at: Option<i64>,
     /// Files retention may delete, and their bytes.
     pub files: i64,
+    /// The bytes of those files.
     pub bytes: i64,
 }
 
@@ -117,10 +124,13 @@ fn on_disk(conn: &Connection, study_id: Option<i64>) -> Result<Vec<StudyOnDisk>,
 /// A file marked purged, to be deleted once the mark has committed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MarkedFile {
+    /// Row id in `instances`.
     pub instance_id: i64,
+    /// SOP Instance UID (0008,0018), for the log.
     pub sop_instance_uid: String,
     /// Relative to the data directory.
     pub path: String,
+    /// Its size in bytes (what deleting it frees).
     pub size: i64,
     /// Its corrected copy, if one was made for sending.
     pub send_path: Option<String>,
@@ -190,13 +200,21 @@ pub fn purged_paths(conn: &Connection) -> Result<Vec<String>, StoreError> {
 /// A purged instance, as fetch-back needs it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PurgedInstance {
+    /// Row id in `instances`.
     pub instance_id: i64,
+    /// Study Instance UID: the WADO-RS path names it.
     pub study_uid: String,
+    /// Series Instance UID: the WADO-RS path names it.
     pub series_uid: String,
+    /// SOP Instance UID: the WADO-RS path names it.
     pub sop_instance_uid: String,
+    /// The transfer syntax UID the deleted file had.
     pub transfer_syntax: String,
+    /// The deleted file's SHA-256, which the fetched bytes must have (or its pixels').
     pub sha256: String,
+    /// The deleted file's size in bytes.
     pub size: i64,
+    /// Where the file was and goes back to, relative to the data directory.
     pub path: String,
 }
 
@@ -295,6 +313,7 @@ pub struct DiskUse {
     pub purged_bytes: i64,
 }
 
+/// The bytes of every indexed file by kind, counted from the rows now (dashboard's disk card).
 pub fn disk_use(conn: &Connection) -> Result<DiskUse, StoreError> {
     let sql = format!(
         "SELECT
@@ -319,9 +338,11 @@ pub fn disk_use(conn: &Connection) -> Result<DiskUse, StoreError> {
 /// What was kept of a purged instance's file, to check bytes that would put it back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PurgedFile {
+    /// The deleted file's SHA-256.
     pub sha256: String,
     /// Relative to the data directory.
     pub path: String,
+    /// SOP Instance UID (0008,0018): bytes for another instance are refused.
     pub sop_instance_uid: String,
     /// Its native pixel data's fingerprint, when it had one.
     pub pixel_sha256: Option<String>,

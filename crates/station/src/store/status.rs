@@ -15,14 +15,22 @@ use super::{SendState, StoreError};
 /// What `station status` prints.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, Default, utoipa::ToSchema)]
 pub struct StatusCounts {
+    /// Studies per study state word (`receiving`, `complete`, `held`, …); a state no study is
+    /// in is absent.
     pub studies_by_state: BTreeMap<String, i64>,
+    /// Instances in the index (purged files' rows included).
     pub instances: i64,
+    /// Instances flagged for a person to review (e.g. a name undecodable in its charset).
     pub instances_for_review: i64,
+    /// Instances whose declared character set was wrong and was repaired on reading.
     pub instances_charset_repaired: i64,
+    /// Files in quarantine (not indexed).
     pub quarantined: i64,
+    /// Send queue rows (a study to one destination) per send state word; absent when none.
     pub send_queue_by_state: BTreeMap<String, i64>,
 }
 
+/// Counts every table now (no cache): for `station status`, the status bar and the metrics.
 pub fn status_counts(conn: &Connection) -> Result<StatusCounts, StoreError> {
     let mut counts = StatusCounts::default();
     {
@@ -56,8 +64,11 @@ pub fn status_counts(conn: &Connection) -> Result<StatusCounts, StoreError> {
 /// many and their bytes as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
+    /// The kind of source (`instances.source_kind`).
     pub source_kind: String,
+    /// Instances received from it.
     pub instances: i64,
+    /// Their bytes as stored.
     pub bytes: i64,
 }
 
@@ -103,8 +114,11 @@ pub fn daily_intake(
 /// The send queue rows of one destination in one state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueGroup {
+    /// The destination's configured name.
     pub destination: String,
+    /// The send state these rows are in.
     pub state: SendState,
+    /// How many rows (studies) are in it.
     pub studies: i64,
     /// When the oldest of them was queued (Unix ms).
     pub oldest_queued_at: i64,

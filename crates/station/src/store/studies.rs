@@ -1,6 +1,7 @@
 //! The `studies` table as people and the lifecycle read and change it: search and detail with
 //! series, instances and sends (the Studies screens), what matching needs of a study and the
-//! links it makes to orders, the lifecycle's looks at arriving studies, and priority.
+//! links it makes to orders (in `matching`), the lifecycle's looks at arriving studies, and
+//! priority.
 //!
 //! Patient and accession are shown as sent: the registered patient's once the study is
 //! matched to an order (`registry::correction` applies them to what is sent).
@@ -11,6 +12,12 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::{like_escaped, now_ms, HubProblem, SendState, StoreError, StudyState};
+
+mod matching;
+pub use matching::{
+    facts, hold_unassigned, id_of, link_order, of_patient, release_assigned, uid_of,
+    unassigned_ids, unlink_order, StudyFacts,
+};
 
 /// A study with its patient as received (`p`) and, once matched, its order (`o`) and the
 /// registered patient (`rp`) whose data is what is sent.
@@ -27,25 +34,41 @@ pub(super) const SENT_PATIENT: &str =
 /// the study is matched to an order.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct StudySummary {
+    /// Study Instance UID (0020,000D).
     pub study_uid: String,
+    /// Patient ID as sent: the registered clinic ID once matched, else the device's.
     pub patient_id: String,
+    /// Patient's Name as sent (`family^given`, Unicode): the registered name once matched.
     pub patient_name: String,
     /// The name as the device sent it (differs from `patient_name` when the order corrected it).
     pub received_patient_name: String,
     /// The accession of the order the study is matched to; `null` while unmatched.
     pub order_accession: Option<String>,
+    /// "M", "F", "O" or empty, as sent.
     pub patient_sex: String,
+    /// YYYYMMDD or empty, as sent.
     pub patient_birth_date: String,
+    /// Accession Number as sent: the order's once matched, else the device's (may be empty).
     pub accession: String,
+    /// Study Date (0008,0020), YYYYMMDD as the device wrote it (its local date); may be empty.
     pub study_date: String,
+    /// Study Time (0008,0030), HHMMSS[.frac] as the device wrote it; may be empty.
     pub study_time: String,
+    /// Study Description (0008,1030); may be empty.
     pub description: String,
+    /// The modalities of its series (DX, US, ECG, SR, …), each once.
     pub modalities: Vec<String>,
+    /// Instances received.
     pub instances: i64,
+    /// Where the study stands (receiving, complete, held, unassigned, …).
     pub state: StudyState,
+    /// Urgent (its order, or a person, said so): sent and polled for reports first.
     pub urgent: bool,
+    /// When its first instance arrived, Unix ms (show in local time).
     pub first_received_at: i64,
+    /// When its latest instance arrived, Unix ms; lists are newest first by it.
     pub last_received_at: i64,
+    /// When `state` last changed, Unix ms.
     pub state_changed_at: i64,
     /// Instances whose files were deleted after delivery (kept at the center, 中心存档).
     pub purged_instances: i64,
@@ -56,55 +79,87 @@ pub struct StudySummary {
     pub unrouted: bool,
 }
 
+/// One instance of a series, as the study page lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InstanceInfo {
+    /// SOP Instance UID (0008,0018).
     pub sop_instance_uid: String,
+    /// SOP Class UID (0008,0016): what kind of object (image, SR report, ECG waveform, …).
     pub sop_class_uid: String,
+    /// Instance Number (0020,0013); `null` when the device sent none.
     pub instance_number: Option<i64>,
+    /// The file's size in bytes as received.
     pub size: i64,
+    /// When it arrived, Unix ms (show in local time).
     pub received_at: i64,
+    /// `dicom`, `folder`, `import`, `recovery` or `report`.
     pub source_kind: String,
+    /// The device's AE title, the original file path, or the destination, by `source_kind`.
     pub source: String,
+    /// Specific Character Set (0008,0005) as declared, values joined by `\`; empty when absent.
     pub charset: String,
+    /// The charset its text was read with when the declared one did not fit; `null`: as declared.
     pub charset_repaired: Option<String>,
+    /// Why a person should look at it (e.g. a name undecodable in its charset); `null`: fine.
     pub review_reason: Option<String>,
     /// Its file was deleted after delivery; the hub holds it (fetched back on demand).
     pub purged: bool,
 }
 
+/// One series of a study with its instances, as the study page lists it.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SeriesInfo {
+    /// Series Instance UID (0020,000E).
     pub series_uid: String,
+    /// Modality (0008,0060).
     pub modality: String,
+    /// Series Number (0020,0011); `null` when the device sent none.
     pub number: Option<i64>,
+    /// Series Description (0008,103E); may be empty.
     pub description: String,
+    /// Its instances.
     pub instances: Vec<InstanceInfo>,
 }
 
 /// An instance the hub refused, with its reason.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct InstanceFailure {
+    /// SOP Instance UID (0008,0018).
     pub sop_instance_uid: String,
+    /// What the hub said (STOW-RS Failure Reason and its words), raw.
     pub error: String,
+    /// Times it was sent.
     pub attempts: i64,
 }
 
 /// The study's sending to one destination.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SendInfo {
+    /// The destination's configured name.
     pub destination: String,
+    /// Where this send stands (queued, sending, sent, delivered, failed, held).
     pub state: SendState,
+    /// 1 urgent, 0 routine: the queue takes higher first.
     pub priority: i64,
+    /// Attempts so far.
     pub attempts: i64,
+    /// The last failure as the station recorded it (raw detail); `null` when none.
     pub last_error: Option<String>,
     /// What `last_error` means, for the sentence a person reads.
     pub last_error_kind: Option<HubProblem>,
+    /// When the next attempt is due, Unix ms; `null`: not waiting to retry.
     pub next_attempt_at: Option<i64>,
+    /// When the study was queued for this destination, Unix ms.
     pub created_at: i64,
+    /// When this send last changed, Unix ms.
     pub updated_at: i64,
+    /// Instances this send carries.
     pub instances: i64,
+    /// Of those, how many the hub named as stored.
     pub stored: i64,
+    /// Of those, how many the hub refused.
     pub failed: i64,
+    /// The refused instances, each with the hub's reason.
     pub failures: Vec<InstanceFailure>,
     /// Bytes sent of the instances stored there, beside their originals' (`null` when none
     /// had its size recorded: stored before the station recorded sizes).
@@ -117,13 +172,21 @@ pub struct StudyFilter {
     /// Part of the patient's name (with or without `^`), patient ID or accession, taken
     /// literally.
     pub text: Option<String>,
+    /// Patient ID as sent, exactly.
     pub patient_id: Option<String>,
+    /// Earliest Study Date, YYYYMMDD, inclusive.
     pub date_from: Option<String>,
+    /// Latest Study Date, YYYYMMDD, inclusive.
     pub date_to: Option<String>,
+    /// A series of this modality.
     pub modality: Option<String>,
+    /// In this state.
     pub state: Option<StudyState>,
+    /// Only urgent studies.
     pub urgent_only: bool,
+    /// Rows to skip (paging).
     pub offset: u32,
+    /// Rows to return at most.
     pub limit: u32,
 }
 
@@ -377,151 +440,6 @@ pub fn set_priority(conn: &Connection, study_uid: &str, urgent: bool) -> Result<
          WHERE study_ref = (SELECT id FROM studies WHERE study_uid = ?1)",
         params![study_uid, priority, now_ms()],
     )?)
-}
-
-/// What a study looks like for matching.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct StudyFacts {
-    pub id: i64,
-    pub study_uid: String,
-    pub accession: String,
-    pub study_date: String,
-    pub patient_id: String,
-    pub patient_name: String,
-    pub birth_date: String,
-    pub sex: String,
-    pub modalities: Vec<String>,
-    pub state: StudyState,
-    pub order_ref: Option<i64>,
-}
-
-pub fn id_of(conn: &Connection, study_uid: &str) -> Result<Option<i64>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM studies WHERE study_uid = ?1",
-            [study_uid.trim()],
-            |r| r.get(0),
-        )
-        .optional()?)
-}
-
-pub fn uid_of(conn: &Connection, study_id: i64) -> Result<String, StoreError> {
-    Ok(conn.query_row(
-        "SELECT study_uid FROM studies WHERE id = ?1",
-        [study_id],
-        |r| r.get(0),
-    )?)
-}
-
-pub fn facts(conn: &Connection, study_id: i64) -> Result<StudyFacts, StoreError> {
-    let mut facts = conn.query_row(
-        "SELECT s.id, s.study_uid, s.accession, s.study_date, p.patient_id, p.name, p.birth_date, p.sex,
-                s.state, s.order_ref
-         FROM studies s JOIN patients p ON p.id = s.patient_ref WHERE s.id = ?1",
-        [study_id],
-        |r| {
-            Ok(StudyFacts {
-                id: r.get(0)?,
-                study_uid: r.get(1)?,
-                accession: r.get(2)?,
-                study_date: r.get(3)?,
-                patient_id: r.get(4)?,
-                patient_name: r.get(5)?,
-                birth_date: r.get(6)?,
-                sex: r.get(7)?,
-                modalities: Vec::new(),
-                state: r.get(8)?,
-                order_ref: r.get(9)?,
-            })
-        },
-    )?;
-    let mut stmt = conn
-        .prepare("SELECT DISTINCT modality FROM series WHERE study_ref = ?1 ORDER BY modality")?;
-    facts.modalities = stmt
-        .query_map([study_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(facts)
-}
-
-/// Complete studies a technician must place, newest first: those matched to no order (held or
-/// sent as received), and those linked to an order but held for "check patient" (`unassigned`
-/// with an order).
-pub fn unassigned_ids(conn: &Connection) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT id FROM studies
-         WHERE (order_ref IS NULL AND state <> 'receiving') OR state = 'unassigned'
-         ORDER BY last_received_at DESC",
-    )?;
-    let ids = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    Ok(ids)
-}
-
-/// Links the study to its order; an urgent order makes the study urgent.
-pub fn link_order(
-    conn: &Connection,
-    study_id: i64,
-    order_id: i64,
-    urgent: bool,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE studies SET order_ref = ?2, priority = MAX(priority, ?3) WHERE id = ?1",
-        params![study_id, order_id, i64::from(urgent)],
-    )?;
-    Ok(())
-}
-
-pub fn unlink_order(conn: &Connection, study_id: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "UPDATE studies SET order_ref = NULL WHERE id = ?1",
-        [study_id],
-    )?;
-    Ok(())
-}
-
-/// The study waits for a person to assign it: `unassigned`, and its rows (sent while it
-/// arrived) held, so nothing more goes until then.
-pub fn hold_unassigned(conn: &Connection, study_id: i64) -> Result<(), StoreError> {
-    let now = now_ms();
-    conn.execute(
-        "UPDATE studies SET state = 'unassigned', state_changed_at = ?2 WHERE id = ?1",
-        params![study_id, now],
-    )?;
-    conn.execute(
-        "UPDATE send_queue SET state = 'held', updated_at = ?2
-         WHERE study_ref = ?1 AND state IN ('queued', 'sending', 'failed')",
-        params![study_id, now],
-    )?;
-    Ok(())
-}
-
-/// An unassigned study a person assigned: `complete` again, and the rows held while it waited
-/// are due now.
-pub fn release_assigned(conn: &Connection, study_id: i64) -> Result<(), StoreError> {
-    let now = now_ms();
-    conn.execute(
-        "UPDATE studies SET state = 'complete', state_changed_at = ?2 WHERE id = ?1",
-        params![study_id, now],
-    )?;
-    // Rows of a study sent while it arrived, held when it became unassigned.
-    conn.execute(
-        "UPDATE send_queue SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
-         WHERE study_ref = ?1 AND state = 'held'",
-        params![study_id, now],
-    )?;
-    Ok(())
-}
-
-/// (study id, order id) of every study matched to an order of registered patient `patient_id`.
-pub fn of_patient(conn: &Connection, patient_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT s.id, o.id FROM studies s JOIN orders o ON o.id = s.order_ref WHERE o.patient_ref = ?1",
-    )?;
-    let rows = stmt
-        .query_map([patient_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
 }
 
 /// When the next study still receiving becomes quiet (Unix ms), if any.

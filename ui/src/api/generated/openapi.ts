@@ -1379,10 +1379,17 @@ export interface components {
         };
         /** @description A device that sent over DICOM, by its calling AE title. */
         DeviceSeen: {
+            /** @description The device's calling AE title. */
             calling_ae: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Instances it has sent, in the index.
+             */
             instances: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When it last sent an instance, Unix ms (show in local time).
+             */
             last_contact: number;
         };
         /** @description The DICOM listener (`[dicom]`): who may call, limits and timeouts. */
@@ -1712,26 +1719,48 @@ export interface components {
         IdentityField: "name" | "sex" | "birth_date";
         /** @description An instance the hub refused, with its reason. */
         InstanceFailure: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Times it was sent.
+             */
             attempts: number;
+            /** @description What the hub said (STOW-RS Failure Reason and its words), raw. */
             error: string;
+            /** @description SOP Instance UID (0008,0018). */
             sop_instance_uid: string;
         };
+        /** @description One instance of a series, as the study page lists it. */
         InstanceInfo: {
+            /** @description Specific Character Set (0008,0005) as declared, values joined by `\`; empty when absent. */
             charset: string;
+            /** @description The charset its text was read with when the declared one did not fit; `null`: as declared. */
             charset_repaired?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Instance Number (0020,0013); `null` when the device sent none.
+             */
             instance_number?: number | null;
             /** @description Its file was deleted after delivery; the hub holds it (fetched back on demand). */
             purged: boolean;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When it arrived, Unix ms (show in local time).
+             */
             received_at: number;
+            /** @description Why a person should look at it (e.g. a name undecodable in its charset); `null`: fine. */
             review_reason?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The file's size in bytes as received.
+             */
             size: number;
+            /** @description SOP Class UID (0008,0016): what kind of object (image, SR report, ECG waveform, …). */
             sop_class_uid: string;
+            /** @description SOP Instance UID (0008,0018). */
             sop_instance_uid: string;
+            /** @description The device's AE title, the original file path, or the destination, by `source_kind`. */
             source: string;
+            /** @description `dicom`, `folder`, `import`, `recovery` or `report`. */
             source_kind: string;
         };
         /** @description Which instance's ECG waveform. */
@@ -1971,23 +2000,46 @@ export interface components {
             /** @description The token server's endpoint (full URL, https unless `allow_insecure`). */
             token_url: string;
         };
+        /** @description One order: what the worklist offers a device, and what a study that matches it is linked to. */
         Order: {
+            /** @description Accession Number (0008,0050), unique: "A" + YYYYMMDD + the day's number unless given. */
             accession: string;
+            /** @description Body Part Examined (0018,0015), upper case; may be empty. */
             body_part: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Row id in `orders`.
+             */
             id: number;
+            /** @description Modality (0008,0060) of the device that should do it: DX, US, ECG, … */
             modality: string;
+            /** @description Free text for the technician (Requested Procedure Comments); may be empty. */
             note: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The patient's row id in `reg_patients`.
+             */
             patient_ref: number;
+            /** @description "routine" or "urgent". */
             priority: string;
+            /** @description What to do, e.g. "胸部正侧位" (Requested Procedure and Step Description). */
             procedure: string;
+            /** @description Referring Physician's Name (0008,0090); may be empty. */
             referring: string;
+            /** @description Scheduled date, YYYYMMDD in the clinic's local calendar. */
             scheduled_date: string;
+            /** @description Scheduled time, HHMMSS local; may be empty. */
             scheduled_time: string;
+            /** @description Scheduled Procedure Step ID (0040,0009). */
             sps_id: string;
+            /** @description Where the order stands (scheduled, in progress, completed, cancelled). */
             state: components["schemas"]["OrderState"];
+            /** @description The AE title of the device that should do it; empty: any device of the modality. */
             station_ae: string;
+            /**
+             * @description The Study Instance UID the worklist offers (0020,000D); a device that uses it is
+             *     matched by it.
+             */
             study_uid: string;
         };
         /** @description Orders in the period, by scheduled date and time, each with its patient. */
@@ -2007,7 +2059,9 @@ export interface components {
         OrderState: "scheduled" | "in_progress" | "completed" | "cancelled";
         /** @description An order with its patient, as the worklist and the CLI show it. */
         OrderWithPatient: {
+            /** @description The order. */
             order: components["schemas"]["Order"];
+            /** @description Its registered patient. */
             patient: components["schemas"]["Patient"];
         };
         /** @description Which orders the Today page lists: by scheduled date (the station's local date) and state. */
@@ -2069,15 +2123,26 @@ export interface components {
         };
         /** @description A registered patient. */
         Patient: {
+            /** @description YYYYMMDD, or empty when not given. */
             birth_date: string;
+            /** @description The clinic's patient ID, unique: Patient ID (0010,0020) in the worklist and the studies. */
             clinic_id: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Row id in `reg_patients`.
+             */
             id: number;
+            /** @description The resident ID card number (18 characters, checked); `None` when not given. */
             id_card?: string | null;
+            /** @description Lower-case pinyin initials of the name ("王^小明" → "wxm"), for search. */
             initials: string;
+            /** @description Patient's Name as registered (PN, `family^given`, Chinese characters as typed). */
             name: string;
+            /** @description A phone number to reach the patient; may be empty. */
             phone: string;
+            /** @description The name's pinyin as the technician gave it; may be empty. */
             pinyin: string;
+            /** @description "M", "F", "O", or empty when not given. */
             sex: string;
         };
         /** @description The device's patient beside the order's, for a study linked to an order. */
@@ -2549,26 +2614,54 @@ export interface components {
         Secret: string;
         /** @description The study's sending to one destination. */
         SendInfo: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Attempts so far.
+             */
             attempts: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When the study was queued for this destination, Unix ms.
+             */
             created_at: number;
+            /** @description The destination's configured name. */
             destination: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Of those, how many the hub refused.
+             */
             failed: number;
+            /** @description The refused instances, each with the hub's reason. */
             failures: components["schemas"]["InstanceFailure"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Instances this send carries.
+             */
             instances: number;
+            /** @description The last failure as the station recorded it (raw detail); `null` when none. */
             last_error?: string | null;
             last_error_kind?: null | components["schemas"]["HubProblem"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When the next attempt is due, Unix ms; `null`: not waiting to retry.
+             */
             next_attempt_at?: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description 1 urgent, 0 routine: the queue takes higher first.
+             */
             priority: number;
+            /** @description Where this send stands (queued, sending, sent, delivered, failed, held). */
             state: components["schemas"]["SendState"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Of those, how many the hub named as stored.
+             */
             stored: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When this send last changed, Unix ms.
+             */
             updated_at: number;
             wire?: null | components["schemas"]["WireBytes"];
         };
@@ -2577,12 +2670,20 @@ export interface components {
          * @enum {string}
          */
         SendState: "queued" | "sending" | "delivered" | "failed" | "held";
+        /** @description One series of a study with its instances, as the study page lists it. */
         SeriesInfo: {
+            /** @description Series Description (0008,103E); may be empty. */
             description: string;
+            /** @description Its instances. */
             instances: components["schemas"]["InstanceInfo"][];
+            /** @description Modality (0008,0060). */
             modality: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Series Number (0020,0011); `null` when the device sent none.
+             */
             number?: number | null;
+            /** @description Series Instance UID (0020,000E). */
             series_uid: string;
         };
         /** @description The configuration in force, shaped as its TOML file. */
@@ -2676,17 +2777,34 @@ export interface components {
         };
         /** @description What `station status` prints. */
         StatusCounts: {
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Instances in the index (purged files' rows included).
+             */
             instances: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Instances whose declared character set was wrong and was repaired on reading.
+             */
             instances_charset_repaired: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Instances flagged for a person to review (e.g. a name undecodable in its charset).
+             */
             instances_for_review: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Files in quarantine (not indexed).
+             */
             quarantined: number;
+            /** @description Send queue rows (a study to one destination) per send state word; absent when none. */
             send_queue_by_state: {
                 [key: string]: number;
             };
+            /**
+             * @description Studies per study state word (`receiving`, `complete`, `held`, …); a state no study is
+             *     in is absent.
+             */
             studies_by_state: {
                 [key: string]: number;
             };
@@ -3006,18 +3124,33 @@ export interface components {
         };
         /** @description What a study looks like for matching. */
         StudyFacts: {
+            /** @description Accession Number as the device sent it: matched against an order's. */
             accession: string;
+            /** @description Patient's Birth Date as the device sent it. */
             birth_date: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Row id in `studies`.
+             */
             id: number;
+            /** @description The modalities of its series. */
             modalities: string[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The order it is linked to (row id in `orders`); `None`: unmatched.
+             */
             order_ref?: number | null;
+            /** @description Patient ID as the device sent it. */
             patient_id: string;
+            /** @description Patient's Name as the device sent it (compared with the order's patient). */
             patient_name: string;
+            /** @description Patient's Sex as the device sent it. */
             sex: string;
+            /** @description Its state now. */
             state: components["schemas"]["StudyState"];
+            /** @description Study Date (0008,0020) as the device wrote it. */
             study_date: string;
+            /** @description Study Instance UID (0020,000D): matched against an order's worklist UID. */
             study_uid: string;
         };
         /** @description One page of a study search, most recently received first. */
@@ -3047,22 +3180,38 @@ export interface components {
          *     the study is matched to an order.
          */
         StudySummary: {
+            /** @description Accession Number as sent: the order's once matched, else the device's (may be empty). */
             accession: string;
+            /** @description Study Description (0008,1030); may be empty. */
             description: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When its first instance arrived, Unix ms (show in local time).
+             */
             first_received_at: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Instances received.
+             */
             instances: number;
             /** @description A person marked it to be kept on this station (never purged). */
             keep: boolean;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When its latest instance arrived, Unix ms; lists are newest first by it.
+             */
             last_received_at: number;
+            /** @description The modalities of its series (DX, US, ECG, SR, …), each once. */
             modalities: string[];
             /** @description The accession of the order the study is matched to; `null` while unmatched. */
             order_accession?: string | null;
+            /** @description YYYYMMDD or empty, as sent. */
             patient_birth_date: string;
+            /** @description Patient ID as sent: the registered clinic ID once matched, else the device's. */
             patient_id: string;
+            /** @description Patient's Name as sent (`family^given`, Unicode): the registered name once matched. */
             patient_name: string;
+            /** @description "M", "F", "O" or empty, as sent. */
             patient_sex: string;
             /**
              * Format: int64
@@ -3071,17 +3220,25 @@ export interface components {
             purged_instances: number;
             /** @description The name as the device sent it (differs from `patient_name` when the order corrected it). */
             received_patient_name: string;
+            /** @description Where the study stands (receiving, complete, held, unassigned, …). */
             state: components["schemas"]["StudyState"];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description When `state` last changed, Unix ms.
+             */
             state_changed_at: number;
+            /** @description Study Date (0008,0020), YYYYMMDD as the device wrote it (its local date); may be empty. */
             study_date: string;
+            /** @description Study Time (0008,0030), HHMMSS[.frac] as the device wrote it; may be empty. */
             study_time: string;
+            /** @description Study Instance UID (0020,000D). */
             study_uid: string;
             /**
              * @description Complete, and no destination took it (未发送（无目的地）): it stays here until a
              *     destination that accepts it is added and it is routed (`studies_route`).
              */
             unrouted: boolean;
+            /** @description Urgent (its order, or a person, said so): sent and polled for reports first. */
             urgent: boolean;
         };
         /** @description Where a technician puts a study. */
