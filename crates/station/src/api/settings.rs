@@ -177,14 +177,7 @@ pub(crate) fn settings_update(
     }
     check(&next)?;
     let file = next.settings_file();
-    config::write_editable(&file, &next).map_err(|e| {
-        tracing::error!(file = %file.display(), error = %e, "cannot save settings");
-        ApiError::new(
-            ErrorCode::Internal,
-            format!("无法保存设置到 {}：{e}", file.display()),
-            format!("cannot save the settings to {}: {e}", file.display()),
-        )
-    })?;
+    config::write_editable(&file, &next).map_err(|e| not_saved(&file, e))?;
     let changed = changed_sections(&current, &next);
     let conn = ctx.api.store.lock();
     if changed.iter().any(|c| c == "targets") {
@@ -467,6 +460,29 @@ fn tidy_procedures(
     }
     out.retain(|m, items| !m.is_empty() && !items.is_empty());
     out
+}
+
+/// The settings file could not be updated, so nothing was applied. Both causes are the file's
+/// state, not the request's: a hand edit made while the station ran that no longer parses (the
+/// parser's words, with the line, are the detail), or a file the station's user cannot read or
+/// write (the OS error is the detail).
+fn not_saved(file: &std::path::Path, e: ConfigError) -> ApiError {
+    tracing::error!(file = %file.display(), error = %e, "cannot save settings");
+    let file = file.display();
+    match e {
+        ConfigError::Parse { message, .. } => ApiError::new(
+            ErrorCode::Conflict,
+            format!("设置未保存：配置文件 {file} 已被手工改动且有错误，请先改正它（出错的行见详情）"),
+            format!("settings not saved: the config file {file} was edited by hand and has an error; correct it first (the details name the line)"),
+        )
+        .with_detail(message),
+        other => ApiError::new(
+            ErrorCode::Conflict,
+            format!("设置未保存：工作站无法写入配置文件 {file}，请检查该文件的权限（应属于运行工作站的用户）"),
+            format!("settings not saved: the station cannot write its config file {file}; check the file's permissions (it should belong to the user the station runs as)"),
+        )
+        .with_detail(other.to_string()),
+    }
 }
 
 fn changed_sections(old: &Config, new: &Config) -> Vec<String> {

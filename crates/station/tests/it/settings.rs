@@ -1,7 +1,8 @@
 //! Settings an admin changes on a running station, over the real HTTP API: a new destination
 //! URL takes the next study to another Orthanc, an added AE title lets a refused device in, a
-//! removed destination's unsent study stays queued and shown, and a bad value is refused with
-//! the field named and the config file untouched.
+//! removed destination's unsent study stays queued and shown, a bad value is refused with the
+//! field named and the config file untouched, and a save into a config file broken by hand is
+//! refused with the line named.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,6 +12,17 @@ use serde_json::json;
 use station::demo::{DemoFile, Scale};
 
 use crate::harness::*;
+
+/// A station whose only allowed device is DR1, so that allowing US2 is a visible change.
+fn start_allowing_only_dr1(scratch: &Scratch) -> Station {
+    Station::start(
+        scratch.path(),
+        &Options {
+            allowed_callers: vec!["DR1".into()],
+            ..Options::default()
+        },
+    )
+}
 
 /// The demo day's files, study by study.
 fn studies(day: &[DemoFile]) -> Vec<Vec<&Path>> {
@@ -104,13 +116,7 @@ fn a_new_destination_url_takes_the_next_study_and_a_removed_destination_keeps_it
 #[test]
 fn an_added_ae_title_lets_a_refused_device_in_and_bad_values_are_refused_by_field() {
     let scratch = Scratch::new();
-    let station = Station::start(
-        scratch.path(),
-        &Options {
-            allowed_callers: vec!["DR1".into()],
-            ..Options::default()
-        },
-    );
+    let station = start_allowing_only_dr1(&scratch);
     let client = Client::new(&station);
     let admin = client.admin();
     assert!(
@@ -156,6 +162,48 @@ fn an_added_ae_title_lets_a_refused_device_in_and_bad_values_are_refused_by_fiel
         settings_as_shown(&client, &admin),
     );
     assert_eq!((r.status, r.code()), (403, "forbidden"), "{r:?}");
+}
+
+/// A config file someone broke by hand while the station ran: saving from the Settings page is
+/// refused with a sentence saying so (the parser's line behind it), the broken file is left as
+/// it is and nothing is applied; once the file is corrected the same save goes through.
+#[test]
+fn a_config_file_broken_by_hand_refuses_the_save_with_the_line_and_applies_nothing() {
+    let scratch = Scratch::new();
+    let station = start_allowing_only_dr1(&scratch);
+    let client = Client::new(&station);
+    let admin = client.admin();
+    let good = std::fs::read_to_string(&station.config).expect("config file");
+    let broken = format!("{good}\n[dicom\n");
+    std::fs::write(&station.config, &broken).expect("break the config file");
+
+    let mut update = settings_as_shown(&client, &admin);
+    update["allowed_callers"] = json!(["DR1", "US2"]);
+    for (lang, words) in [("zh-CN", "手工改动"), ("en", "edited by hand")] {
+        let r = client.call_lang(Some(&admin), "settings_update", update.clone(), lang);
+        assert_eq!((r.status, r.code()), (409, "conflict"), "{r:?}");
+        assert!(r.message().contains(words), "{lang}: {r:?}");
+        let detail = r.body["error"]["detail"].as_str().unwrap_or("");
+        assert!(detail.contains("line"), "{lang}: the parser's line: {r:?}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&station.config).expect("file"),
+        broken,
+        "the hand edit is kept for its author to correct"
+    );
+    let shown = client.ok(&admin, "settings_get", json!({}));
+    assert_eq!(shown["config"]["dicom"]["allowed_callers"], json!(["DR1"]));
+    assert!(
+        !station.echoscu("US2").status.success(),
+        "US2 still refused: nothing was applied"
+    );
+
+    std::fs::write(&station.config, &good).expect("correct the config file");
+    let applied = client.ok(&admin, "settings_update", update);
+    assert_eq!(applied["changed"], json!(["allowed_callers"]));
+    station
+        .echoscu("US2")
+        .assert_success("echoscu as US2 once the save went through");
 }
 
 /// The Register page's exam items: the built-in list until an admin changes it; the change is
