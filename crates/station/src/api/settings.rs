@@ -462,10 +462,11 @@ fn tidy_procedures(
     out
 }
 
-/// The settings file could not be updated, so nothing was applied. Both causes are the file's
-/// state, not the request's: a hand edit made while the station ran that no longer parses (the
-/// parser's words, with the line, are the detail), or a file the station's user cannot read or
-/// write (the OS error is the detail).
+/// The settings file could not be updated, so nothing was applied. The usual causes are the
+/// file's state, not the request's: a hand edit made while the station ran that no longer parses
+/// (the parser's words, with the line, are the detail), or a file the station's user cannot read
+/// or write (the OS error is the detail). Settings that cannot be written as TOML would be the
+/// station's own failure.
 fn not_saved(file: &std::path::Path, e: ConfigError) -> ApiError {
     tracing::error!(file = %file.display(), error = %e, "cannot save settings");
     let file = file.display();
@@ -476,12 +477,13 @@ fn not_saved(file: &std::path::Path, e: ConfigError) -> ApiError {
             format!("settings not saved: the config file {file} was edited by hand and has an error; correct it first (the details name the line)"),
         )
         .with_detail(message),
-        other => ApiError::new(
+        ConfigError::Read { source, .. } => ApiError::new(
             ErrorCode::Conflict,
             format!("设置未保存：工作站无法写入配置文件 {file}，请检查该文件的权限（应属于运行工作站的用户）"),
             format!("settings not saved: the station cannot write its config file {file}; check the file's permissions (it should belong to the user the station runs as)"),
         )
-        .with_detail(other.to_string()),
+        .with_detail(source.to_string()),
+        ConfigError::Invalid { .. } => ApiError::internal(),
     }
 }
 
